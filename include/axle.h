@@ -1,0 +1,704 @@
+/**
+ * @file axle.h
+ * The whole public API of axle: loops, handles, timers, idle, prepare and
+ * check handles, async wakeups, errors and utilities.
+ */
+/*
+ * axle: a portable event loop for C.
+ *
+ * This is the whole public API. One loop (ax_loop_t) runs on one thread: it
+ * waits on the operating system, then runs the callbacks of whatever became
+ * ready. Long-lived handles (timers, idle/prepare/check watchers, async
+ * wakeups) are embedded in the caller's memory and registered with a loop;
+ * every handle is released with ax_close() and its memory may be reused only
+ * in or after the close callback.
+ *
+ * Private fields live in one region per struct, declared by the platform
+ * header (axle/unix.h or axle/win.h) that this file includes. They are not
+ * part of the API and may change in any release before 1.0.
+ */
+#ifndef AXLE_H
+#define AXLE_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @defgroup version Version
+ * The library version, at compile time and at run time.
+ * @{
+ */
+
+/** Major version: incompatible API changes. */
+#define AX_VERSION_MAJOR 0
+/** Minor version: added functionality. */
+#define AX_VERSION_MINOR 1
+/** Patch version: fixes only. */
+#define AX_VERSION_PATCH 0
+/** The version as one number, (major << 16) | (minor << 8) | patch. */
+#define AX_VERSION_HEX                                                         \
+  ((AX_VERSION_MAJOR << 16) | (AX_VERSION_MINOR << 8) | AX_VERSION_PATCH)
+
+/** @} */
+
+/** @cond AX_PRIVATE */
+#if defined(AX_BUILDING_SHARED) && defined(_WIN32)
+#define AX_EXTERN __declspec(dllexport)
+#elif defined(AX_BUILDING_SHARED)
+#define AX_EXTERN __attribute__((visibility("default")))
+#else
+#define AX_EXTERN /* static library, or a user of either */
+#endif
+
+/* An intrusive doubly linked, circular list node (see src/queue.h). */
+struct ax__queue {
+  struct ax__queue *next; /* Next node, or the head itself when last. */
+  struct ax__queue *prev; /* Previous node, or the head when first. */
+};
+
+/* An intrusive pairing-heap node (see src/heap.h). */
+struct ax__heap_node {
+  struct ax__heap_node *child; /* First child, NULL for a leaf. */
+  struct ax__heap_node *next;  /* Next sibling, NULL for the last. */
+  struct ax__heap_node *prev;  /* Previous sibling, or parent if first. */
+};
+/** @endcond */
+
+/* Forward declarations of every public type, for the platform header. */
+/** An event loop: see struct ax_loop_s. */
+typedef struct ax_loop_s ax_loop_t;
+/** The part every handle has: see struct ax_handle_s. */
+typedef struct ax_handle_s ax_handle_t;
+/** A timer handle: see struct ax_timer_s. */
+typedef struct ax_timer_s ax_timer_t;
+/** An idle handle: see struct ax_idle_s. */
+typedef struct ax_idle_s ax_idle_t;
+/** A prepare handle: see struct ax_prepare_s. */
+typedef struct ax_prepare_s ax_prepare_t;
+/** A check handle: see struct ax_check_s. */
+typedef struct ax_check_s ax_check_t;
+/** An async handle: see struct ax_async_s. */
+typedef struct ax_async_s ax_async_t;
+
+/**
+ * @defgroup callbacks Callback types
+ * Every callback receives the handle it belongs to; reach your own state
+ * through the handle's `data` or with ax_container_of().
+ * @{
+ */
+/** Called in the close phase once a handle has fully closed. */
+typedef void (*ax_close_cb)(ax_handle_t *handle);
+/** Callback of ax_walk(), called once per handle. */
+typedef void (*ax_walk_cb)(ax_handle_t *handle, void *arg);
+/** Called when a timer is due. */
+typedef void (*ax_timer_cb)(ax_timer_t *timer);
+/** Called once per iteration while an idle handle is active. */
+typedef void (*ax_idle_cb)(ax_idle_t *idle);
+/** Called once per iteration, before polling, while a prepare handle is active.
+ */
+typedef void (*ax_prepare_cb)(ax_prepare_t *prepare);
+/** Called once per iteration, after polling, while a check handle is active. */
+typedef void (*ax_check_cb)(ax_check_t *check);
+/** Called on the loop thread after one or more ax_async_send() calls. */
+typedef void (*ax_async_cb)(ax_async_t *async);
+/** @} */
+
+#if defined(_WIN32)
+#include "axle/win.h"
+#else
+#include "axle/unix.h"
+#endif /* _WIN32 */
+
+/** @cond AX_PRIVATE */
+/* The private region of ax_loop_t: portable part, then the platform's. */
+struct ax__loop_private {
+  struct ax__queue handles;          /* Open handles, for walk and close. */
+  struct ax__queue closing;          /* Handles whose close callback is due. */
+  struct ax__queue idle_handles;     /* Active idle handles, in start order. */
+  struct ax__queue prepare_handles;  /* Active prepare handles. */
+  struct ax__queue check_handles;    /* Active check handles. */
+  struct ax__queue pending;          /* Deferred I/O completions. */
+  struct ax__queue async_handles;    /* Every open async handle. */
+  struct ax__heap_node *timer_heap;  /* Root of the running timers' heap. */
+  uint64_t timer_seq;                /* Start sequence of the next timer. */
+  uint64_t time_ns;                  /* Cached monotonic time. */
+  unsigned int active_handles;       /* Active, referenced handles. */
+  unsigned int active_reqs;          /* Requests in flight. */
+  int state;                         /* Lifecycle: enum in src/internal.h. */
+  int stop_flag;                     /* ax_stop() was called. */
+  int running;                       /* Inside ax_run(). */
+  int fallback_error;                /* Error of the preferred backend, or 0. */
+  uint64_t iterations;               /* Metrics: iterations run. */
+  uint64_t events;                   /* Metrics: completions dispatched. */
+  uint64_t events_waiting;           /* Metrics: completions after a wait. */
+  uint64_t poll_wait_ns;             /* Metrics: time blocked in wait. */
+  struct ax__loop_platform platform; /* Backend and wakeup channel. */
+};
+
+/* The private region of ax_handle_t. */
+struct ax__handle_private {
+  struct ax__queue node; /* In loop->handles, then in loop->closing. */
+  ax_close_cb close_cb;  /* Called in the close phase. */
+  unsigned int flags;    /* AX__HANDLE_* bits (src/internal.h). */
+};
+
+/* The private region of ax_timer_t. */
+struct ax__timer_private {
+  struct ax__heap_node heap_node; /* In loop->timer_heap while running. */
+  uint64_t deadline_ns;           /* Due when the loop's time reaches this. */
+  uint64_t seq;                   /* Start order; breaks deadline ties. */
+  uint64_t repeat_ms;             /* Restart interval; 0 for one-shot. */
+  ax_timer_cb cb;                 /* The callback; NULL until started. */
+};
+
+/* The private region of ax_idle_t, ax_prepare_t and ax_check_t. */
+struct ax__phase_private {
+  struct ax__queue node; /* In the loop's queue for the phase while active. */
+  union {
+    ax_idle_cb idle;       /* For AX_IDLE. */
+    ax_prepare_cb prepare; /* For AX_PREPARE. */
+    ax_check_cb check;     /* For AX_CHECK. */
+  } cb;                    /* The callback, typed by handle type. */
+};
+
+/* The private region of ax_async_t. */
+struct ax__async_private {
+  struct ax__queue node; /* In loop->async_handles. */
+  ax_async_cb cb;        /* The callback. */
+  int pending;           /* 1 once sent, until dispatched (__atomic). */
+  int busy;              /* Sends in progress (__atomic), for ax_close(). */
+};
+/** @endcond */
+
+/**
+ * @defgroup errors Errors
+ * Every function that can fail returns 0 or one of these negative codes: the
+ * negated value of the C library's errno name. On Windows, Win32 and Winsock
+ * errors are translated onto the same names. No function leaves a result in
+ * errno.
+ * @{
+ */
+
+/** Error codes. Compare against the names, never against literal numbers. */
+typedef enum ax_errno_e {
+  AX_E2BIG = -E2BIG,                     /**< Argument list too long. */
+  AX_EACCES = -EACCES,                   /**< Permission denied. */
+  AX_EADDRINUSE = -EADDRINUSE,           /**< Address already in use. */
+  AX_EADDRNOTAVAIL = -EADDRNOTAVAIL,     /**< Address not available. */
+  AX_EAFNOSUPPORT = -EAFNOSUPPORT,       /**< Address family unsupported. */
+  AX_EAGAIN = -EAGAIN,                   /**< Resource temporarily busy. */
+  AX_EALREADY = -EALREADY,               /**< Already in progress. */
+  AX_EBADF = -EBADF,                     /**< Bad descriptor or handle. */
+  AX_EBUSY = -EBUSY,                     /**< Resource busy. */
+  AX_ECANCELED = -ECANCELED,             /**< Operation cancelled. */
+  AX_ECONNABORTED = -ECONNABORTED,       /**< Connection aborted. */
+  AX_ECONNREFUSED = -ECONNREFUSED,       /**< Connection refused. */
+  AX_ECONNRESET = -ECONNRESET,           /**< Connection reset by peer. */
+  AX_EEXIST = -EEXIST,                   /**< File already exists. */
+  AX_EFAULT = -EFAULT,                   /**< Bad address. */
+  AX_EFBIG = -EFBIG,                     /**< File too large. */
+  AX_EHOSTUNREACH = -EHOSTUNREACH,       /**< Host unreachable. */
+  AX_EINTR = -EINTR,                     /**< Interrupted system call. */
+  AX_EINVAL = -EINVAL,                   /**< Invalid argument. */
+  AX_EIO = -EIO,                         /**< Input/output error. */
+  AX_EISCONN = -EISCONN,                 /**< Socket already connected. */
+  AX_EISDIR = -EISDIR,                   /**< Is a directory. */
+  AX_ELOOP = -ELOOP,                     /**< Too many symbolic links. */
+  AX_EMFILE = -EMFILE,                   /**< Too many open files. */
+  AX_EMSGSIZE = -EMSGSIZE,               /**< Message too long. */
+  AX_ENAMETOOLONG = -ENAMETOOLONG,       /**< Name too long. */
+  AX_ENETDOWN = -ENETDOWN,               /**< Network is down. */
+  AX_ENETUNREACH = -ENETUNREACH,         /**< Network unreachable. */
+  AX_ENFILE = -ENFILE,                   /**< File table overflow. */
+  AX_ENOBUFS = -ENOBUFS,                 /**< No buffer space. */
+  AX_ENODEV = -ENODEV,                   /**< No such device. */
+  AX_ENOENT = -ENOENT,                   /**< No such file or directory. */
+  AX_ENOMEM = -ENOMEM,                   /**< Out of memory. */
+  AX_ENOSPC = -ENOSPC,                   /**< No space left on device. */
+  AX_ENOSYS = -ENOSYS,                   /**< Function not implemented. */
+  AX_ENOTCONN = -ENOTCONN,               /**< Socket not connected. */
+  AX_ENOTDIR = -ENOTDIR,                 /**< Not a directory. */
+  AX_ENOTEMPTY = -ENOTEMPTY,             /**< Directory not empty. */
+  AX_ENOTSOCK = -ENOTSOCK,               /**< Not a socket. */
+  AX_ENOTSUP = -ENOTSUP,                 /**< Operation not supported. */
+  AX_EOVERFLOW = -EOVERFLOW,             /**< Value too large. */
+  AX_EPERM = -EPERM,                     /**< Operation not permitted. */
+  AX_EPIPE = -EPIPE,                     /**< Broken pipe. */
+  AX_EPROTO = -EPROTO,                   /**< Protocol error. */
+  AX_EPROTONOSUPPORT = -EPROTONOSUPPORT, /**< Protocol unsupported. */
+  AX_ERANGE = -ERANGE,                   /**< Result out of range. */
+  AX_EROFS = -EROFS,                     /**< Read-only file system. */
+  AX_ESPIPE = -ESPIPE,                   /**< Invalid seek. */
+  AX_ESRCH = -ESRCH,                     /**< No such process. */
+  AX_ETIMEDOUT = -ETIMEDOUT,             /**< Connection timed out. */
+  AX_EXDEV = -EXDEV,                     /**< Cross-device link. */
+  AX_EOF = -4095,                        /**< End of file or stream. */
+  AX_EUNKNOWN = -4094                    /**< An error axle cannot name. */
+} ax_errno_t;
+
+/**
+ * Describe an error code in a short English sentence fragment.
+ * @param err An error code (negative), as returned by any axle function.
+ * @return A static string; "unknown error" for a code axle does not know.
+ */
+AX_EXTERN const char *ax_strerror(int err);
+
+/**
+ * Name an error code, as in "EINVAL".
+ * @param err An error code (negative), as returned by any axle function.
+ * @return A static string; "UNKNOWN" for a code axle does not know.
+ */
+AX_EXTERN const char *ax_err_name(int err);
+
+/**
+ * Translate an operating-system error into an axle error code.
+ * @param sys_error A positive errno value on POSIX, a Win32 or Winsock error
+ *                  code on Windows.
+ * @return The matching AX_E* code; AX_EUNKNOWN for one with no match (never
+ *         on POSIX, where every errno maps to its negation).
+ */
+AX_EXTERN int ax_translate_sys_error(int sys_error);
+
+/** @} */
+
+/**
+ * @defgroup util Version and allocator
+ * @{
+ */
+
+/** @return The run-time library version as AX_VERSION_HEX would spell it. */
+AX_EXTERN unsigned int ax_version(void);
+
+/** @return The run-time library version as "major.minor.patch". */
+AX_EXTERN const char *ax_version_string(void);
+
+/** A malloc(3)-compatible allocation function. */
+typedef void *(*ax_malloc_func)(size_t size_bytes);
+/** A realloc(3)-compatible reallocation function. */
+typedef void *(*ax_realloc_func)(void *ptr, size_t size_bytes);
+/** A calloc(3)-compatible zeroing allocation function. */
+typedef void *(*ax_calloc_func)(size_t count, size_t size_bytes);
+/** A free(3)-compatible release function; must accept NULL. */
+typedef void (*ax_free_func)(void *ptr);
+
+/**
+ * Replace the functions axle allocates its own memory with.
+ *
+ * Call it before any other axle function, when no loop exists: memory
+ * allocated by one allocator is released by the same one only if it is not
+ * replaced in between. axle never allocates on the hot path of a timer; it
+ * allocates when a loop or backend is created and when a backend's tables
+ * grow.
+ *
+ * @return 0, or AX_EINVAL if any function is NULL (nothing is replaced).
+ */
+AX_EXTERN int ax_replace_allocator(ax_malloc_func malloc_func,
+                                   ax_realloc_func realloc_func,
+                                   ax_calloc_func calloc_func,
+                                   ax_free_func free_func);
+
+/** @} */
+
+/**
+ * @defgroup loop Loop
+ * The event loop: one per thread that wants one. See docs/loop.md for the
+ * order of the phases in one iteration.
+ * @{
+ */
+
+/** How ax_run() runs the loop. */
+typedef enum ax_run_mode_e {
+  /** Run until ax_stop() is called or nothing keeps the loop alive. */
+  AX_RUN_DEFAULT = 0,
+  /** Run one iteration, waiting for I/O if there is nothing else to do. */
+  AX_RUN_ONCE,
+  /** Run one iteration without waiting for I/O. */
+  AX_RUN_NOWAIT
+} ax_run_mode;
+
+/** ax_loop_options_t::flags: fail instead of falling back to another backend.
+ */
+#define AX_LOOP_BACKEND_STRICT 1u
+
+/** Options for ax_loop_init_ex(). Zero-initialise, then set what you need. */
+typedef struct ax_loop_options_s {
+  /**
+   * The backend to use ("epoll", "poll", ...), or NULL for the one named by
+   * the AX_BACKEND environment variable, else the platform's default.
+   */
+  const char *backend;
+  /** Zero or AX_LOOP_BACKEND_STRICT. */
+  unsigned int flags;
+} ax_loop_options_t;
+
+/** Counters of one loop, read with ax_loop_metrics(). */
+typedef struct ax_metrics_s {
+  /** Iterations run since the loop was initialised. */
+  uint64_t iterations;
+  /** Completions the backend delivered and the loop dispatched. */
+  uint64_t events;
+  /** Completions the backend delivered in iterations that waited. */
+  uint64_t events_waiting;
+  /** Nanoseconds spent blocked in the backend's wait (the loop's idle time). */
+  uint64_t poll_wait_ns;
+} ax_metrics_t;
+
+/** An event loop. Allocate it yourself; initialise it with ax_loop_init(). */
+struct ax_loop_s {
+  /** User data; axle never touches it. */
+  void *data;
+  /** Private to axle. */
+  struct ax__loop_private priv;
+};
+
+/**
+ * Initialise a loop with the default backend. The loop's data field is kept
+ * as it was, so it may be set before or after this call.
+ *
+ * The backend is the one AX_BACKEND names, else the platform's default. If it
+ * cannot start (an old kernel, a seccomp filter), the loop falls back to the
+ * next one available and records why: see ax_backend_fallback_error().
+ *
+ * @return 0, AX_EINVAL if @p loop is NULL, or the error of the last backend
+ *         that was tried when none could start.
+ */
+AX_EXTERN int ax_loop_init(ax_loop_t *loop);
+
+/**
+ * Initialise a loop with options.
+ * @param loop    The loop to initialise.
+ * @param options The options, or NULL for the defaults of ax_loop_init().
+ * @return 0; AX_EINVAL if @p loop is NULL or options name an unknown
+ *         backend or flag; with AX_LOOP_BACKEND_STRICT, the error of the
+ *         named backend when it cannot start.
+ */
+AX_EXTERN int ax_loop_init_ex(ax_loop_t *loop,
+                              const ax_loop_options_t *options);
+
+/**
+ * Release a loop's resources. Every handle must have been closed and its close
+ * callback run first.
+ * @return 0; AX_EBUSY while handles are open, closing, or the loop is running;
+ *         AX_EINVAL if @p loop is NULL or not initialised.
+ */
+AX_EXTERN int ax_loop_close(ax_loop_t *loop);
+
+/**
+ * Run the loop.
+ * @return 0; AX_EINVAL for a NULL or closed loop or an unknown mode;
+ *         AX_EBUSY when called from inside the same loop's callback; the
+ *         error of the backend's wait if the kernel mechanism itself failed
+ *         (its descriptor was closed behind the loop's back, say): the loop
+ *         returns rather than spin.
+ *         Whether anything is left to do is ax_loop_alive()'s answer.
+ */
+AX_EXTERN int ax_run(ax_loop_t *loop, ax_run_mode mode);
+
+/**
+ * Ask a running loop to return from ax_run() at the end of this iteration;
+ * the poll phase of this iteration does not wait. Not thread-safe: to stop a
+ * loop from another thread, send it an async handle whose callback calls this.
+ */
+AX_EXTERN void ax_stop(ax_loop_t *loop);
+
+/**
+ * @return true while the loop has active, referenced handles, handles being
+ *         closed, or deferred completions to run.
+ */
+AX_EXTERN bool ax_loop_alive(const ax_loop_t *loop);
+
+/**
+ * @return The loop's cached time in milliseconds. The loop refreshes it at
+ *         the start of each iteration and again when the poll phase returns,
+ *         so I/O callbacks see the time they were woken at; ax_update_time()
+ *         refreshes it on demand. Its origin is arbitrary: use it for
+ *         intervals only.
+ */
+AX_EXTERN uint64_t ax_now(const ax_loop_t *loop);
+
+/** Refresh the loop's cached time from the monotonic clock. */
+AX_EXTERN void ax_update_time(ax_loop_t *loop);
+
+/**
+ * @return The monotonic clock in nanoseconds, read now. Its origin is
+ *         arbitrary: use it for intervals only.
+ */
+AX_EXTERN uint64_t ax_hrtime(void);
+
+/**
+ * Call @p walk_cb for every handle of the loop, open or closing. The callback
+ * may close the handle it is given, but no other.
+ */
+AX_EXTERN void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg);
+
+/** @return The name of the backend the loop runs on, e.g. "epoll". */
+AX_EXTERN const char *ax_backend_name(const ax_loop_t *loop);
+
+/**
+ * @return 0 if the loop runs on the backend it asked for first; otherwise the
+ *         error that backend failed with before the loop fell back to the one
+ *         ax_backend_name() reports.
+ */
+AX_EXTERN int ax_backend_fallback_error(const ax_loop_t *loop);
+
+/**
+ * Copy the loop's counters. They are kept on the loop thread with no system
+ * call of their own; call this from the loop thread.
+ * @return 0, or AX_EINVAL if an argument is NULL.
+ */
+AX_EXTERN int ax_loop_metrics(const ax_loop_t *loop, ax_metrics_t *metrics);
+
+/** @} */
+
+/**
+ * @defgroup handle Handles
+ * What every handle type has in common. Each handle struct begins with an
+ * ax_handle_t member named `handle`, so `&timer.handle` (or a cast) gives the
+ * generic handle.
+ * @{
+ */
+
+/** The type of a handle. */
+typedef enum ax_handle_type_e {
+  AX_UNKNOWN_HANDLE = 0, /**< Not a valid type. */
+  AX_ASYNC,              /**< ax_async_t */
+  AX_CHECK,              /**< ax_check_t */
+  AX_IDLE,               /**< ax_idle_t */
+  AX_PREPARE,            /**< ax_prepare_t */
+  AX_TIMER,              /**< ax_timer_t */
+  AX_HANDLE_TYPE_MAX     /**< One past the last valid type. */
+} ax_handle_type;
+
+/** The part every handle has. Read the fields; do not write them but data. */
+struct ax_handle_s {
+  /** User data; axle never touches it. */
+  void *data;
+  /** The loop the handle belongs to. Read-only. */
+  ax_loop_t *loop;
+  /** The handle's type. Read-only. */
+  ax_handle_type type;
+  /** Private to axle. */
+  struct ax__handle_private priv;
+};
+
+/**
+ * Close a handle: stop it, and call @p close_cb (which may be NULL) in the
+ * close phase of the current or next iteration. Until then the handle's
+ * memory must stay valid; it may be reused in or after the callback.
+ * @return 0; AX_EINVAL if @p handle is NULL; AX_EBADF if it is already
+ *         closing or closed (the callback is then not called again).
+ */
+AX_EXTERN int ax_close(ax_handle_t *handle, ax_close_cb close_cb);
+
+/** Let an active handle keep the loop alive (the default). Idempotent. */
+AX_EXTERN void ax_ref(ax_handle_t *handle);
+
+/** Stop an active handle from keeping the loop alive. Idempotent. */
+AX_EXTERN void ax_unref(ax_handle_t *handle);
+
+/** @return true unless ax_unref() was called last. */
+AX_EXTERN bool ax_has_ref(const ax_handle_t *handle);
+
+/**
+ * @return true if the handle is started: a running timer, an idle, prepare or
+ *         check handle between start and stop, an async handle until closed.
+ */
+AX_EXTERN bool ax_is_active(const ax_handle_t *handle);
+
+/** @return true from ax_close() on, also after the close callback has run. */
+AX_EXTERN bool ax_is_closing(const ax_handle_t *handle);
+
+/** @return The type's name, such as "timer"; "unknown" for an invalid type. */
+AX_EXTERN const char *ax_handle_type_name(ax_handle_type type);
+
+/** @return sizeof the handle struct of @p type; 0 for an invalid type. */
+AX_EXTERN size_t ax_handle_size(ax_handle_type type);
+
+/** @} */
+
+/**
+ * @defgroup timer Timers
+ * One-shot and repeating timers. A timer's deadline is the loop's cached time
+ * (ax_now(), kept in nanoseconds inside) plus the timeout; it never fires
+ * before that deadline. Timers due in the same iteration fire in order of
+ * deadline, and equal deadlines in the order they were started.
+ * @{
+ */
+
+/** A timer handle. */
+struct ax_timer_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__timer_private priv;
+};
+
+/**
+ * Initialise a timer.
+ * @return 0, or AX_EINVAL if an argument is NULL.
+ */
+AX_EXTERN int ax_timer_init(ax_loop_t *loop, ax_timer_t *timer);
+
+/**
+ * Start (or restart) a timer. It fires @p timeout_ms after the loop's cached
+ * time and then, if @p repeat_ms is not zero, every @p repeat_ms after its
+ * previous deadline was reached. A timer restarted with timeout 0 from its own
+ * callback fires in the next iteration, after I/O was polled.
+ * @return 0; AX_EINVAL if @p timer or @p timer_cb is NULL; AX_EBADF if the
+ *         timer is closing.
+ */
+AX_EXTERN int ax_timer_start(ax_timer_t *timer, ax_timer_cb timer_cb,
+                             uint64_t timeout_ms, uint64_t repeat_ms);
+
+/**
+ * Stop a timer. Stopping a stopped timer does nothing.
+ * @return 0, or AX_EINVAL if @p timer is NULL.
+ */
+AX_EXTERN int ax_timer_stop(ax_timer_t *timer);
+
+/**
+ * Restart a repeating timer with its repeat interval as the timeout; stop it
+ * if the interval is zero.
+ * @return 0; AX_EINVAL if the timer was never started; AX_EBADF if closing.
+ */
+AX_EXTERN int ax_timer_again(ax_timer_t *timer);
+
+/**
+ * Set the repeat interval. A running timer keeps its current deadline; the
+ * new interval applies from its next firing.
+ */
+AX_EXTERN void ax_timer_set_repeat(ax_timer_t *timer, uint64_t repeat_ms);
+
+/** @return The repeat interval in milliseconds. */
+AX_EXTERN uint64_t ax_timer_get_repeat(const ax_timer_t *timer);
+
+/**
+ * @return Milliseconds from the loop's cached time until the timer is due,
+ *         rounded up; 0 if it is due or not running.
+ */
+AX_EXTERN uint64_t ax_timer_get_due_in(const ax_timer_t *timer);
+
+/** @} */
+
+/**
+ * @defgroup phase Idle, prepare and check handles
+ * Callbacks run once per iteration in their phase: idle handles before
+ * prepare, prepare handles just before the loop polls for I/O, check handles
+ * just after. An active idle handle makes the poll phase not wait.
+ * @{
+ */
+
+/** An idle handle. */
+struct ax_idle_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__phase_private priv;
+};
+
+/** A prepare handle. */
+struct ax_prepare_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__phase_private priv;
+};
+
+/** A check handle. */
+struct ax_check_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__phase_private priv;
+};
+
+/** Initialise an idle handle. @return 0, or AX_EINVAL for a NULL argument. */
+AX_EXTERN int ax_idle_init(ax_loop_t *loop, ax_idle_t *idle);
+/**
+ * Start an idle handle; starting it again only replaces the callback.
+ * @return 0; AX_EINVAL for a NULL argument; AX_EBADF if closing.
+ */
+AX_EXTERN int ax_idle_start(ax_idle_t *idle, ax_idle_cb idle_cb);
+/** Stop an idle handle; idempotent. @return 0, or AX_EINVAL for NULL. */
+AX_EXTERN int ax_idle_stop(ax_idle_t *idle);
+
+/** Initialise a prepare handle. @return 0, or AX_EINVAL for a NULL argument. */
+AX_EXTERN int ax_prepare_init(ax_loop_t *loop, ax_prepare_t *prepare);
+/**
+ * Start a prepare handle; starting it again only replaces the callback.
+ * @return 0; AX_EINVAL for a NULL argument; AX_EBADF if closing.
+ */
+AX_EXTERN int ax_prepare_start(ax_prepare_t *prepare, ax_prepare_cb prepare_cb);
+/** Stop a prepare handle; idempotent. @return 0, or AX_EINVAL for NULL. */
+AX_EXTERN int ax_prepare_stop(ax_prepare_t *prepare);
+
+/** Initialise a check handle. @return 0, or AX_EINVAL for a NULL argument. */
+AX_EXTERN int ax_check_init(ax_loop_t *loop, ax_check_t *check);
+/**
+ * Start a check handle; starting it again only replaces the callback.
+ * @return 0; AX_EINVAL for a NULL argument; AX_EBADF if closing.
+ */
+AX_EXTERN int ax_check_start(ax_check_t *check, ax_check_cb check_cb);
+/** Stop a check handle; idempotent. @return 0, or AX_EINVAL for NULL. */
+AX_EXTERN int ax_check_stop(ax_check_t *check);
+
+/** @} */
+
+/**
+ * @defgroup async Async
+ * Wake a loop from any thread. Sends coalesce: however many arrive before the
+ * loop gets to them, the callback runs once.
+ * @{
+ */
+
+/** An async handle. It is active, and keeps the loop alive, until closed. */
+struct ax_async_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__async_private priv;
+};
+
+/**
+ * Initialise an async handle and start it. Unlike other init functions this
+ * may fail at the system level: the loop's wakeup channel is opened lazily.
+ * @return 0; AX_EINVAL for a NULL argument; a system error such as AX_EMFILE.
+ */
+AX_EXTERN int ax_async_init(ax_loop_t *loop, ax_async_t *async,
+                            ax_async_cb async_cb);
+
+/**
+ * Wake the handle's loop and have it run the callback. Thread-safe and
+ * async-signal-safe (errno is preserved).
+ *
+ * Closing: the close phase waits for sends already inside this function to
+ * return before it runs the close callback, so a send that overlaps
+ * ax_close() does not touch freed memory. What it cannot cover is a send that
+ * begins after that wait: make sure every sending thread has stopped calling
+ * this for the handle before its close phase runs (join the threads, or have
+ * them stop on a flag they acknowledge), or keep the handle's memory alive
+ * until they have.
+ * @return 0, or AX_EINVAL if @p async is NULL.
+ */
+AX_EXTERN int ax_async_send(ax_async_t *async);
+
+/** @} */
+
+/**
+ * Get the struct that embeds a member, from a pointer to that member:
+ * `my_conn_t *c = ax_container_of(timer, my_conn_t, timer);`
+ */
+#define ax_container_of(ptr, type, member)                                     \
+  ((type *)(((char *)(ptr)) - offsetof(type, member)))
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AXLE_H */

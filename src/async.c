@@ -1,0 +1,72 @@
+/*
+ * async.c: async handles, the portable part.
+ *
+ * ax_async_send() may run on any thread. It marks the handle pending with an
+ * atomic exchange and signals the loop's wakeup channel only when the mark
+ * was not already set, so a burst of sends costs one system call and gives
+ * one callback. The loop, woken, drains the channel (platform code) and calls
+ * ax__async_dispatch(), which clears each pending mark before running the
+ * callback: a send that arrives during the callback is not lost.
+ *
+ * A send that races with ax_close() could touch the handle after the close
+ * callback freed it. Each send therefore counts itself in priv.busy while it
+ * works, and the close phase waits for that count to drop to zero before it
+ * runs the close callback: a few instructions at most, since a send never
+ * blocks.
+ */
+#include <sched.h>
+
+#include "internal.h"
+
+int ax_async_init(ax_loop_t *loop, ax_async_t *async, ax_async_cb async_cb) {
+  if (loop == NULL || async == NULL || async_cb == NULL)
+    return AX_EINVAL;
+  int err = ax__wakeup_open(loop);
+  if (err != 0)
+    return err;
+  ax__handle_init(loop, &async->handle, AX_ASYNC);
+  async->priv.cb = async_cb;
+  async->priv.pending = 0;
+  async->priv.busy = 0;
+  ax__queue_insert_tail(&loop->priv.async_handles, &async->priv.node);
+  ax__handle_start(&async->handle);
+  return 0;
+}
+
+int ax_async_send(ax_async_t *async) {
+  if (async == NULL)
+    return AX_EINVAL;
+  __atomic_fetch_add(&async->priv.busy, 1, __ATOMIC_ACQUIRE);
+  if (__atomic_exchange_n(&async->priv.pending, 1, __ATOMIC_ACQ_REL) == 0)
+    ax__wakeup_signal(async->handle.loop);
+  __atomic_fetch_sub(&async->priv.busy, 1, __ATOMIC_RELEASE);
+  return 0;
+}
+
+void ax__async_close(ax_async_t *async) {
+  ax__queue_remove(&async->priv.node);
+}
+
+/* Called in the close phase, just before the close callback may free the
+ * handle: wait out sends still in progress on other threads. As late as
+ * possible, so that a send racing with the close is covered. */
+void ax__async_closed(ax_async_t *async) {
+  while (__atomic_load_n(&async->priv.busy, __ATOMIC_ACQUIRE) != 0)
+    sched_yield();
+}
+
+/* Run the callback of every handle that was sent to. Called by the platform
+ * code after it drained the wakeup channel. Bounded: each handle runs at most
+ * once per call, whatever its callback or other threads do meanwhile. */
+void ax__async_dispatch(ax_loop_t *loop) {
+  ax__queue_t snapshot;
+  ax__queue_move(&loop->priv.async_handles, &snapshot);
+  while (!ax__queue_empty(&snapshot)) {
+    ax__queue_t *node = ax__queue_head(&snapshot);
+    ax__queue_remove(node);
+    ax__queue_insert_tail(&loop->priv.async_handles, node);
+    ax_async_t *async = ax_container_of(node, ax_async_t, priv.node);
+    if (__atomic_exchange_n(&async->priv.pending, 0, __ATOMIC_ACQ_REL) != 0)
+      async->priv.cb(async);
+  }
+}

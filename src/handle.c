@@ -1,0 +1,149 @@
+/*
+ * handle.c: what every handle shares: registration with the loop, the
+ * active/ref accounting that decides whether the loop is alive, and closing.
+ *
+ * A handle is in loop->handles from init until ax_close(), then in
+ * loop->closing until its close callback has run in the close phase. The loop
+ * counts handles that are both active and referenced; ax_loop_alive() reads
+ * that count.
+ */
+#include "internal.h"
+
+void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle,
+                     ax_handle_type type) {
+  assert(loop->priv.state == AX__LOOP_READY &&
+         "axle: handle initialised on a loop that is not initialised");
+  handle->loop = loop;
+  handle->type = type;
+  handle->priv.close_cb = NULL;
+  handle->priv.flags = AX__HANDLE_REF;
+  ax__queue_insert_tail(&loop->priv.handles, &handle->priv.node);
+}
+
+void ax__handle_start(ax_handle_t *handle) {
+  unsigned int flags = handle->priv.flags;
+  if (flags & AX__HANDLE_ACTIVE)
+    return;
+  handle->priv.flags = flags | AX__HANDLE_ACTIVE;
+  if (flags & AX__HANDLE_REF)
+    handle->loop->priv.active_handles++;
+}
+
+void ax__handle_stop(ax_handle_t *handle) {
+  unsigned int flags = handle->priv.flags;
+  if (!(flags & AX__HANDLE_ACTIVE))
+    return;
+  handle->priv.flags = flags & ~AX__HANDLE_ACTIVE;
+  if (flags & AX__HANDLE_REF)
+    handle->loop->priv.active_handles--;
+}
+
+void ax_ref(ax_handle_t *handle) {
+  unsigned int flags = handle->priv.flags;
+  if (flags & AX__HANDLE_REF)
+    return;
+  handle->priv.flags = flags | AX__HANDLE_REF;
+  if (flags & AX__HANDLE_ACTIVE)
+    handle->loop->priv.active_handles++;
+}
+
+void ax_unref(ax_handle_t *handle) {
+  unsigned int flags = handle->priv.flags;
+  if (!(flags & AX__HANDLE_REF))
+    return;
+  handle->priv.flags = flags & ~AX__HANDLE_REF;
+  if (flags & AX__HANDLE_ACTIVE)
+    handle->loop->priv.active_handles--;
+}
+
+bool ax_has_ref(const ax_handle_t *handle) {
+  return (handle->priv.flags & AX__HANDLE_REF) != 0;
+}
+
+bool ax_is_active(const ax_handle_t *handle) {
+  return ax__handle_is_active(handle);
+}
+
+bool ax_is_closing(const ax_handle_t *handle) {
+  return ax__handle_is_closing(handle);
+}
+
+/* Stop whatever the handle's type runs, so that no callback but the close
+ * callback follows. */
+static void handle_close_type(ax_handle_t *handle) {
+  switch (handle->type) {
+  case AX_TIMER:
+    ax__timer_close((ax_timer_t *)handle);
+    break;
+  case AX_IDLE:
+  case AX_PREPARE:
+  case AX_CHECK:
+    ax__phase_close(handle);
+    break;
+  case AX_ASYNC:
+    ax__async_close((ax_async_t *)handle);
+    break;
+  default:
+    assert(0 && "axle: ax_close() on a handle of unknown type");
+    break;
+  }
+}
+
+int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {
+  if (handle == NULL)
+    return AX_EINVAL;
+  if (ax__handle_is_closing(handle))
+    return AX_EBADF;
+  handle_close_type(handle);
+  ax__handle_stop(handle);
+  handle->priv.flags |= AX__HANDLE_CLOSING;
+  handle->priv.close_cb = close_cb;
+  ax__queue_remove(&handle->priv.node);
+  ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
+  return 0;
+}
+
+/* The close phase: the handles closed before it began, in close order.
+ * A handle is off every loop list before its callback runs, so the callback
+ * may free or reuse its memory. */
+void ax__run_closing_handles(ax_loop_t *loop) {
+  ax__queue_t closing;
+  ax__queue_move(&loop->priv.closing, &closing);
+  while (!ax__queue_empty(&closing)) {
+    ax__queue_t *node = ax__queue_head(&closing);
+    ax__queue_remove(node);
+    ax_handle_t *handle = ax_container_of(node, ax_handle_t, priv.node);
+    handle->priv.flags |= AX__HANDLE_CLOSED;
+    if (handle->type == AX_ASYNC)
+      ax__async_closed((ax_async_t *)handle);
+    if (handle->priv.close_cb != NULL)
+      handle->priv.close_cb(handle);
+  }
+}
+
+static const char *const handle_type_names[AX_HANDLE_TYPE_MAX] = {
+    [AX_UNKNOWN_HANDLE] = "unknown",
+    [AX_ASYNC] = "async",
+    [AX_CHECK] = "check",
+    [AX_IDLE] = "idle",
+    [AX_PREPARE] = "prepare",
+    [AX_TIMER] = "timer",
+};
+
+static const size_t handle_type_sizes[AX_HANDLE_TYPE_MAX] = {
+    [AX_ASYNC] = sizeof(ax_async_t), [AX_CHECK] = sizeof(ax_check_t),
+    [AX_IDLE] = sizeof(ax_idle_t),   [AX_PREPARE] = sizeof(ax_prepare_t),
+    [AX_TIMER] = sizeof(ax_timer_t),
+};
+
+const char *ax_handle_type_name(ax_handle_type type) {
+  if ((unsigned int)type >= AX_HANDLE_TYPE_MAX)
+    return "unknown";
+  return handle_type_names[type];
+}
+
+size_t ax_handle_size(ax_handle_type type) {
+  if ((unsigned int)type >= AX_HANDLE_TYPE_MAX)
+    return 0;
+  return handle_type_sizes[type];
+}

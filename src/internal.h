@@ -1,0 +1,94 @@
+/*
+ * internal.h: what the portable core shares between its files and with the
+ * platform code. Nothing here is public; every non-static symbol is ax__.
+ */
+#ifndef AX_INTERNAL_H
+#define AX_INTERNAL_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "axle.h"
+#include "heap.h"
+#include "queue.h"
+
+/* Handle flags (ax_handle_t.priv.flags). */
+enum {
+  AX__HANDLE_ACTIVE = 1u << 0,  /* Started; counts toward liveness if REF. */
+  AX__HANDLE_REF = 1u << 1,     /* Keeps the loop alive while active. */
+  AX__HANDLE_CLOSING = 1u << 2, /* ax_close() was called. */
+  AX__HANDLE_CLOSED = 1u << 3,  /* The close callback has run. */
+};
+
+/* Loop lifecycle (ax_loop_t.priv.state). A zeroed loop is UNINIT. */
+enum {
+  AX__LOOP_UNINIT = 0,
+  AX__LOOP_READY = 0x61786c65, /* "axle": not likely in stray memory. */
+  AX__LOOP_CLOSED = 0x636c7364,
+};
+
+/* Limits that bound each phase. */
+enum {
+  /* Completions the backend may hand over in one wait. */
+  AX__MAX_EVENTS_PER_WAIT = 1024,
+};
+
+/* A completion deferred to the pending phase of the next iteration (loop.c).
+ * Embedded in whatever defers it; node is an empty list while not queued. */
+typedef struct ax__pending_s ax__pending_t;
+struct ax__pending_s {
+  struct ax__queue node;                         /* In loop->pending. */
+  void (*cb)(ax_loop_t *loop, ax__pending_t *p); /* Runs in the phase. */
+};
+void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending);
+
+/* allocator.c */
+void *ax__malloc(size_t size_bytes);
+void *ax__calloc(size_t count, size_t size_bytes);
+void *ax__realloc(void *ptr, size_t size_bytes);
+void ax__free(void *ptr);
+
+/* handle.c: every handle type's init begins here. */
+void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type);
+void ax__handle_start(ax_handle_t *handle);
+void ax__handle_stop(ax_handle_t *handle);
+void ax__run_closing_handles(ax_loop_t *loop);
+
+static inline int ax__handle_is_closing(const ax_handle_t *handle) {
+  return (handle->priv.flags & (AX__HANDLE_CLOSING | AX__HANDLE_CLOSED)) != 0;
+}
+
+static inline int ax__handle_is_active(const ax_handle_t *handle) {
+  return (handle->priv.flags & AX__HANDLE_ACTIVE) != 0;
+}
+
+/* timer.c */
+void ax__run_timers(ax_loop_t *loop);
+int ax__next_timeout_ms(const ax_loop_t *loop);
+void ax__timer_close(ax_timer_t *timer);
+
+/* phase.c: idle, prepare and check handles. */
+void ax__run_idle(ax_loop_t *loop);
+void ax__run_prepare(ax_loop_t *loop);
+void ax__run_check(ax_loop_t *loop);
+void ax__phase_close(ax_handle_t *handle);
+
+/* async.c */
+void ax__async_close(ax_async_t *async);
+void ax__async_closed(ax_async_t *async);
+void ax__async_dispatch(ax_loop_t *loop);
+
+/* Platform: the wakeup channel behind async handles (src/unix/async.c). */
+int ax__wakeup_open(ax_loop_t *loop);
+void ax__wakeup_close(ax_loop_t *loop);
+void ax__wakeup_signal(ax_loop_t *loop);
+
+/* Platform: the monotonic clock (src/unix/core.c). */
+uint64_t ax__hrtime_ns(void);
+
+static inline void ax__update_time(ax_loop_t *loop) {
+  loop->priv.time_ns = ax__hrtime_ns();
+}
+
+#endif /* AX_INTERNAL_H */

@@ -1,0 +1,300 @@
+/*
+ * loop.c: the loop's life (init, close) and one iteration.
+ *
+ * One iteration runs these phases, each over a bounded set:
+ *
+ *   update time -> timers -> pending -> idle -> prepare -> poll -> check
+ *   -> close callbacks
+ *
+ * Timers run only those due when the phase began; idle, prepare, check,
+ * pending and close phases run the handles queued when the phase began;
+ * the poll phase delivers at most AX__MAX_EVENTS_PER_WAIT completions. So a
+ * callback that re-arms itself waits for the next iteration, and no source
+ * can starve the others. The backend is chosen here, from ax__backends.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "internal.h"
+
+static const struct ax__backend *loop_find_backend(const char *name) {
+  for (size_t i = 0; ax__backends[i] != NULL; i++) {
+    if (strcmp(ax__backends[i]->name, name) == 0)
+      return ax__backends[i];
+  }
+  return NULL;
+}
+
+/* Start the first backend that agrees to, beginning with preferred (which
+ * may be NULL). The first failure is kept as the fallback error. */
+static int loop_start_backend(ax_loop_t *loop,
+                              const struct ax__backend *preferred,
+                              unsigned int flags) {
+  int first_error = 0;
+  if (preferred != NULL) {
+    int err = preferred->init(loop);
+    if (err == 0) {
+      loop->priv.platform.backend = preferred;
+      return 0;
+    }
+    if (flags & AX_LOOP_BACKEND_STRICT)
+      return err;
+    first_error = err;
+  }
+  int err = AX_ENOSYS;
+  for (size_t i = 0; ax__backends[i] != NULL; i++) {
+    if (ax__backends[i] == preferred)
+      continue;
+    err = ax__backends[i]->init(loop);
+    if (err == 0) {
+      loop->priv.platform.backend = ax__backends[i];
+      loop->priv.fallback_error = first_error;
+      return 0;
+    }
+    if (first_error == 0)
+      first_error = err;
+  }
+  return err;
+}
+
+/* The backend the options or AX_BACKEND ask for. An unknown name in options
+ * is the caller's error; an unknown name in the environment is an operator's
+ * typo, reported once the loop knows which backend it runs instead. */
+static int loop_preferred_backend(const ax_loop_options_t *options,
+                                  const struct ax__backend **preferred,
+                                  const char **env_name) {
+  *preferred = NULL;
+  *env_name = NULL;
+  if (options != NULL && options->backend != NULL) {
+    *preferred = loop_find_backend(options->backend);
+    return *preferred != NULL ? 0 : AX_EINVAL;
+  }
+  const char *env = getenv("AX_BACKEND");
+  if (env == NULL || env[0] == '\0')
+    return 0;
+  *env_name = env;
+  *preferred = loop_find_backend(env);
+  return 0;
+}
+
+/* An operator who named a backend in AX_BACKEND and did not get it is told
+ * so, on stderr: the one place a library may speak up unasked, because the
+ * alternative is a silent misconfiguration. */
+static void loop_report_env_fallback(const ax_loop_t *loop,
+                                     const struct ax__backend *preferred,
+                                     const char *env_name) {
+  const char *running = loop->priv.platform.backend->name;
+  if (preferred == NULL)
+    fprintf(stderr, "axle: AX_BACKEND=%s is not a backend here, using %s\n",
+            env_name, running);
+  else if (loop->priv.fallback_error != 0)
+    fprintf(stderr, "axle: AX_BACKEND=%s cannot start (%s), using %s\n",
+            env_name, ax_err_name(loop->priv.fallback_error), running);
+}
+
+int ax_loop_init_ex(ax_loop_t *loop, const ax_loop_options_t *options) {
+  if (loop == NULL)
+    return AX_EINVAL;
+  if (options != NULL && (options->flags & ~AX_LOOP_BACKEND_STRICT) != 0)
+    return AX_EINVAL;
+  const struct ax__backend *preferred;
+  const char *env_name;
+  int err = loop_preferred_backend(options, &preferred, &env_name);
+  if (err != 0)
+    return err;
+
+  void *data = loop->data;
+  memset(loop, 0, sizeof(*loop));
+  loop->data = data;
+  ax__queue_init(&loop->priv.handles);
+  ax__queue_init(&loop->priv.closing);
+  ax__queue_init(&loop->priv.idle_handles);
+  ax__queue_init(&loop->priv.prepare_handles);
+  ax__queue_init(&loop->priv.check_handles);
+  ax__queue_init(&loop->priv.pending);
+  ax__queue_init(&loop->priv.async_handles);
+  loop->priv.platform.async_io.fd = -1;
+  loop->priv.platform.async_wfd = -1;
+
+  err = loop_start_backend(loop, preferred,
+                           options != NULL ? options->flags : 0);
+  if (err != 0)
+    return err;
+  if (env_name != NULL)
+    loop_report_env_fallback(loop, preferred, env_name);
+  ax__update_time(loop);
+  loop->priv.state = AX__LOOP_READY;
+  return 0;
+}
+
+int ax_loop_init(ax_loop_t *loop) {
+  return ax_loop_init_ex(loop, NULL);
+}
+
+int ax_loop_close(ax_loop_t *loop) {
+  if (loop == NULL || loop->priv.state != AX__LOOP_READY)
+    return AX_EINVAL;
+  if (loop->priv.running || !ax__queue_empty(&loop->priv.handles) ||
+      !ax__queue_empty(&loop->priv.closing) || loop->priv.active_reqs != 0)
+    return AX_EBUSY;
+  ax__wakeup_close(loop);
+  loop->priv.platform.backend->fini(loop);
+  void *data = loop->data;
+  memset(loop, 0, sizeof(*loop));
+  loop->data = data;
+  loop->priv.state = AX__LOOP_CLOSED;
+  return 0;
+}
+
+bool ax_loop_alive(const ax_loop_t *loop) {
+  return loop->priv.active_handles > 0 || loop->priv.active_reqs > 0 ||
+         !ax__queue_empty(&loop->priv.pending) ||
+         !ax__queue_empty(&loop->priv.closing);
+}
+
+/* How long the poll phase may block: not at all if anything is ready to run
+ * without I/O, else until the next timer, else without limit. */
+static int loop_poll_timeout_ms(const ax_loop_t *loop, ax_run_mode mode) {
+  if (mode == AX_RUN_NOWAIT || loop->priv.stop_flag || !ax_loop_alive(loop) ||
+      !ax__queue_empty(&loop->priv.idle_handles) ||
+      !ax__queue_empty(&loop->priv.pending) ||
+      !ax__queue_empty(&loop->priv.closing))
+    return 0;
+  return ax__next_timeout_ms(loop);
+}
+
+/* The poll phase: wait, take the time, deliver. The clock reads serve both
+ * the loop's cached time and the idle-time metric. */
+static int loop_poll(ax_loop_t *loop, int timeout_ms) {
+  const struct ax__backend *backend = loop->priv.platform.backend;
+  if (timeout_ms == 0 && !ax__io_any(loop)) {
+    /* Nothing could be ready: skip the system call. */
+    ax__update_time(loop);
+    return 0;
+  }
+  /* A wait that cannot block needs no start time: one clock read. */
+  uint64_t before_ns = timeout_ms != 0 ? ax__hrtime_ns() : 0;
+  int n = backend->wait(loop, timeout_ms);
+  loop->priv.time_ns = ax__hrtime_ns();
+  if (timeout_ms != 0)
+    loop->priv.poll_wait_ns += loop->priv.time_ns - before_ns;
+  if (n < 0)
+    return n;
+  if (n == 0)
+    return 0;
+  n = backend->dispatch(loop);
+  loop->priv.events += (uint64_t)n;
+  if (timeout_ms != 0)
+    loop->priv.events_waiting += (uint64_t)n;
+  return 0;
+}
+
+/* The pending phase: completions deferred by the code that produced them,
+ * in the order they were deferred. Those deferred while it runs wait for
+ * the next iteration. */
+static void loop_run_pending(ax_loop_t *loop) {
+  ax__queue_t ready;
+  ax__queue_move(&loop->priv.pending, &ready);
+  while (!ax__queue_empty(&ready)) {
+    ax__queue_t *node = ax__queue_head(&ready);
+    ax__queue_remove(node);
+    ax__pending_t *pending = ax_container_of(node, ax__pending_t, node);
+    pending->cb(loop, pending);
+  }
+}
+
+void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending) {
+  assert(ax__queue_empty(&pending->node) && "axle: completion deferred twice");
+  ax__queue_insert_tail(&loop->priv.pending, &pending->node);
+}
+
+/* One iteration. A failure of the backend's wait itself (its descriptor
+ * closed behind the loop's back, say) ends the iteration and is returned
+ * by ax_run(), so that a broken loop reports instead of spinning. */
+static int loop_iterate(ax_loop_t *loop, ax_run_mode mode) {
+  ax__update_time(loop);
+  ax__run_timers(loop);
+  loop_run_pending(loop);
+  ax__run_idle(loop);
+  ax__run_prepare(loop);
+  int err = loop_poll(loop, loop_poll_timeout_ms(loop, mode));
+  ax__run_check(loop);
+  ax__run_closing_handles(loop);
+  if (mode == AX_RUN_ONCE) {
+    /* ONCE promises progress: if the wait ended on a timer's timeout, run
+     * that timer now rather than in a later call. */
+    ax__run_timers(loop);
+  }
+  loop->priv.iterations++;
+  return err;
+}
+
+int ax_run(ax_loop_t *loop, ax_run_mode mode) {
+  if (loop == NULL || loop->priv.state != AX__LOOP_READY)
+    return AX_EINVAL;
+  if (mode != AX_RUN_DEFAULT && mode != AX_RUN_ONCE && mode != AX_RUN_NOWAIT)
+    return AX_EINVAL;
+  if (loop->priv.running)
+    return AX_EBUSY;
+  loop->priv.running = 1;
+  if (!ax_loop_alive(loop))
+    ax__update_time(loop);
+  int err = 0;
+  while (err == 0 && ax_loop_alive(loop) && !loop->priv.stop_flag) {
+    err = loop_iterate(loop, mode);
+    if (mode != AX_RUN_DEFAULT)
+      break;
+  }
+  loop->priv.stop_flag = 0;
+  loop->priv.running = 0;
+  return err;
+}
+
+void ax_stop(ax_loop_t *loop) {
+  loop->priv.stop_flag = 1;
+}
+
+uint64_t ax_now(const ax_loop_t *loop) {
+  return loop->priv.time_ns / 1000000u;
+}
+
+void ax_update_time(ax_loop_t *loop) {
+  ax__update_time(loop);
+}
+
+uint64_t ax_hrtime(void) {
+  return ax__hrtime_ns();
+}
+
+/* Walk one snapshot, putting each handle back into live before its
+ * callback, which may close it and so move it to the closing list. */
+static void loop_walk_list(ax__queue_t *snapshot, ax__queue_t *live,
+                           ax_walk_cb walk_cb, void *arg) {
+  while (!ax__queue_empty(snapshot)) {
+    ax__queue_t *node = ax__queue_head(snapshot);
+    ax__queue_remove(node);
+    ax__queue_insert_tail(live, node);
+    walk_cb(ax_container_of(node, ax_handle_t, priv.node), arg);
+  }
+}
+
+void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg) {
+  /* Both snapshots first, so that a handle closed by the callback is not
+   * met again in the closing list. */
+  ax__queue_t open_handles;
+  ax__queue_t closing_handles;
+  ax__queue_move(&loop->priv.handles, &open_handles);
+  ax__queue_move(&loop->priv.closing, &closing_handles);
+  loop_walk_list(&closing_handles, &loop->priv.closing, walk_cb, arg);
+  loop_walk_list(&open_handles, &loop->priv.handles, walk_cb, arg);
+}
+
+const char *ax_backend_name(const ax_loop_t *loop) {
+  return loop->priv.platform.backend->name;
+}
+
+int ax_backend_fallback_error(const ax_loop_t *loop) {
+  return loop->priv.fallback_error;
+}

@@ -1,0 +1,14 @@
+/*
+ * unix/backends-linux.c: the backends of Linux, most preferred first.
+ * epoll is the default; poll(2) is the fallback when epoll cannot start.
+ */
+#include "internal.h"
+
+extern const struct ax__backend ax__backend_epoll;
+extern const struct ax__backend ax__backend_poll;
+
+const struct ax__backend *const ax__backends[] = {
+    &ax__backend_epoll,
+    &ax__backend_poll,
+    NULL,
+};

@@ -1,0 +1,132 @@
+/*
+ * unix/epoll.c: the epoll backend (Linux), the default there.
+ *
+ * Level-triggered, one epoll_ctl per change of an fd's interest set, one
+ * epoll_wait per iteration returning at most AX__MAX_EVENTS_PER_WAIT events.
+ * Each event carries its ax__io_t pointer; when a callback stops an io whose
+ * event is still waiting in the current batch, io_stop clears that entry so
+ * the stopped (perhaps freed) io is never called.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+
+#include "internal.h"
+#include "linux.h"
+
+struct epoll_state {
+  int epfd;       /* The epoll instance. */
+  int batch_len;  /* Events of the batch being dispatched. */
+  int batch_next; /* Index of the next one to dispatch. */
+  struct epoll_event batch[AX__MAX_EVENTS_PER_WAIT]; /* The last wait's. */
+};
+
+static struct epoll_state *epoll_state(const ax_loop_t *loop) {
+  return loop->priv.platform.backend_data;
+}
+
+static int epoll_init(ax_loop_t *loop) {
+  struct epoll_state *st = ax__malloc(sizeof(*st));
+  if (st == NULL)
+    return AX_ENOMEM;
+  st->epfd = ax__linux_sys.epoll_create1(EPOLL_CLOEXEC);
+  if (st->epfd < 0) {
+    int err = ax_translate_sys_error(errno);
+    ax__free(st);
+    return err;
+  }
+  st->batch_len = 0;
+  st->batch_next = 0;
+  loop->priv.platform.backend_data = st;
+  return 0;
+}
+
+static void epoll_fini(ax_loop_t *loop) {
+  struct epoll_state *st = epoll_state(loop);
+  ax__close_fd(st->epfd);
+  ax__free(st);
+  loop->priv.platform.backend_data = NULL;
+}
+
+static int epoll_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+  struct epoll_event ev = {0};
+  ev.events = (events & AX__IO_READ ? EPOLLIN | EPOLLRDHUP : 0u) |
+              (events & AX__IO_WRITE ? EPOLLOUT : 0u);
+  ev.data.ptr = io;
+  int op = io->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  if (ax__linux_sys.epoll_ctl(epoll_state(loop)->epfd, op, io->fd, &ev) != 0)
+    return ax_translate_sys_error(errno);
+  io->events = events;
+  return 0;
+}
+
+static void epoll_io_stop(ax_loop_t *loop, ax__io_t *io) {
+  struct epoll_state *st = epoll_state(loop);
+  /* Fails only if the fd was closed first, which removed it already. */
+  ax__linux_sys.epoll_ctl(st->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+  io->events = 0;
+  for (int i = st->batch_next; i < st->batch_len; i++) {
+    if (st->batch[i].data.ptr == io)
+      st->batch[i].data.ptr = NULL;
+  }
+}
+
+static unsigned int epoll_translate(uint32_t kernel_events,
+                                    unsigned int interest) {
+  unsigned int events = 0;
+  if (kernel_events & (EPOLLIN | EPOLLPRI))
+    events |= AX__IO_READ;
+  if (kernel_events & EPOLLOUT)
+    events |= AX__IO_WRITE;
+  if (kernel_events & EPOLLRDHUP)
+    events |= AX__IO_DISCONNECT | AX__IO_READ;
+  if (kernel_events & (EPOLLERR | EPOLLHUP)) {
+    /* Let whichever operation is waiting discover the error itself, the way
+     * a read or write on the descriptor would report it. */
+    events |= AX__IO_ERROR | AX__IO_READ | AX__IO_WRITE;
+  }
+  return events & (interest | AX__IO_DISCONNECT | AX__IO_ERROR);
+}
+
+static int epoll_wait_once(void *ctx, int timeout_ms) {
+  struct epoll_state *st = ctx;
+  return ax__linux_sys.epoll_wait(st->epfd, st->batch, AX__MAX_EVENTS_PER_WAIT,
+                                  timeout_ms);
+}
+
+static int epoll_wait_collect(ax_loop_t *loop, int timeout_ms) {
+  struct epoll_state *st = epoll_state(loop);
+  int n = ax__wait_retry(epoll_wait_once, st, timeout_ms);
+  st->batch_len = n > 0 ? n : 0;
+  st->batch_next = 0;
+  return n;
+}
+
+static int epoll_dispatch(ax_loop_t *loop) {
+  struct epoll_state *st = epoll_state(loop);
+  int delivered = 0;
+  while (st->batch_next < st->batch_len) {
+    struct epoll_event *ev = &st->batch[st->batch_next++];
+    ax__io_t *io = ev->data.ptr;
+    if (io == NULL)
+      continue; /* Stopped by an earlier callback of this batch. */
+    unsigned int events = epoll_translate(ev->events, io->events);
+    if (events == 0)
+      continue;
+    io->cb(loop, io, events);
+    delivered++;
+  }
+  st->batch_len = 0;
+  st->batch_next = 0;
+  return delivered;
+}
+
+const struct ax__backend ax__backend_epoll = {
+    .name = "epoll",
+    .init = epoll_init,
+    .fini = epoll_fini,
+    .io_start = epoll_io_start,
+    .io_stop = epoll_io_stop,
+    .wait = epoll_wait_collect,
+    .dispatch = epoll_dispatch,
+};

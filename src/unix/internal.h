@@ -1,0 +1,42 @@
+/*
+ * unix/internal.h: what the POSIX files share.
+ *
+ * The system calls the loop makes go through a table (ax__sys) so that tests
+ * can replace an entry and inject EINTR, EAGAIN, EMFILE, ENOMEM or ENOSYS
+ * where the kernel would rarely produce them on demand. The table costs one
+ * indirect call next to a system call. Linux-only calls are in their own
+ * table (linux.h) so that this header builds everywhere.
+ */
+#ifndef AX_UNIX_INTERNAL_H
+#define AX_UNIX_INTERNAL_H
+
+#include <poll.h>
+#include <sys/types.h>
+
+#include "../backend.h"
+
+struct ax__syscalls {
+  int (*poll)(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+  ssize_t (*read)(int fd, void *buf, size_t len);
+  ssize_t (*write)(int fd, const void *buf, size_t len);
+  int (*close)(int fd);
+};
+
+/* The table in use; tests may overwrite entries and must restore them. */
+extern struct ax__syscalls ax__sys;
+/* The real system calls, for restoring ax__sys. */
+extern const struct ax__syscalls ax__sys_default;
+
+/* Close fd, keeping errno (close is called on error paths). */
+void ax__close_fd(int fd);
+
+/*
+ * Call wait_once(ctx, timeout) until it does not fail with EINTR, giving each
+ * retry only what is left of timeout_ms (-1: no limit), so that a signal
+ * neither shortens nor stretches the wait. Returns what the last call
+ * returned, or the translated error of a failure other than EINTR.
+ */
+int ax__wait_retry(int (*wait_once)(void *ctx, int timeout_ms), void *ctx,
+                   int timeout_ms);
+
+#endif /* AX_UNIX_INTERNAL_H */

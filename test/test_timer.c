@@ -1,0 +1,348 @@
+/*
+ * test_timer.c: timers: argument errors, order by deadline and then by start,
+ * never firing early, repeat and again, stopping from callbacks, huge
+ * timeouts, many timers through the heap, and a timer re-armed at 0 ms that
+ * must not starve I/O.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+static void count_cb(ax_timer_t *timer) {
+  (*(int *)timer->handle.data)++;
+}
+
+static void test_timer_invalid(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_timer_t timer;
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &timer);
+  assert_int_equal(ax_timer_start(NULL, count_cb, 1, 0), AX_EINVAL);
+  assert_int_equal(ax_timer_start(&timer, NULL, 1, 0), AX_EINVAL);
+  assert_int_equal(ax_timer_stop(NULL), AX_EINVAL);
+  assert_int_equal(ax_timer_again(NULL), AX_EINVAL);
+  /* again needs a timer that was started once (it has no callback). */
+  assert_int_equal(ax_timer_again(&timer), AX_EINVAL);
+  /* Stopping a timer that never ran, or twice, is fine. */
+  assert_int_equal(ax_timer_stop(&timer), 0);
+  assert_int_equal(ax_timer_stop(&timer), 0);
+  assert_false(ax_is_active(&timer.handle));
+  ax_close(&timer.handle, NULL);
+  assert_int_equal(ax_timer_start(&timer, count_cb, 1, 0), AX_EBADF);
+  assert_int_equal(ax_timer_again(&timer), AX_EINVAL);
+  assert_int_equal(ax_timer_stop(&timer), 0);
+  test_loop_close(&loop);
+}
+
+enum { ORDER_N = 64 };
+
+struct order {
+  ax_timer_t timers[ORDER_N]; /* The timers. */
+  int fired[ORDER_N];         /* Indexes in firing order. */
+  int len;                    /* Timers fired so far. */
+};
+
+static void order_cb(ax_timer_t *timer) {
+  struct order *o = timer->handle.data;
+  o->fired[o->len++] = (int)(timer - o->timers);
+}
+
+static void order_init(ax_loop_t *loop, struct order *o) {
+  memset(o, 0, sizeof(*o));
+  for (int i = 0; i < ORDER_N; i++) {
+    ax_timer_init(loop, &o->timers[i]);
+    o->timers[i].handle.data = o;
+  }
+}
+
+static void order_close(struct order *o) {
+  for (int i = 0; i < ORDER_N; i++)
+    ax_close(&o->timers[i].handle, NULL);
+}
+
+static void test_timer_deadline_order(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct order o;
+  test_loop_open(&loop);
+  order_init(&loop, &o);
+  /* Started in an order unrelated to their timeouts (0..ORDER_N-1 ms in a
+   * shuffle), they fire by timeout. */
+  for (int i = 0; i < ORDER_N; i++) {
+    int t = (i * 37) % ORDER_N;
+    ax_timer_start(&o.timers[t], order_cb, (uint64_t)t, 0);
+  }
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(o.len, ORDER_N);
+  for (int i = 0; i < ORDER_N; i++)
+    assert_int_equal(o.fired[i], i);
+  order_close(&o);
+  test_loop_close(&loop);
+}
+
+static void test_timer_equal_deadlines_in_start_order(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct order o;
+  test_loop_open(&loop);
+  order_init(&loop, &o);
+  /* The cached time does not move between the starts, so every deadline
+   * is the same: they fire in start order, ORDER_N-1 down to 0. */
+  for (int i = ORDER_N - 1; i >= 0; i--)
+    ax_timer_start(&o.timers[i], order_cb, 3, 0);
+  /* Restarting one moves it to the back of its deadline's line. */
+  ax_timer_start(&o.timers[ORDER_N - 1], order_cb, 3, 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(o.len, ORDER_N);
+  for (int i = 0; i < ORDER_N - 1; i++)
+    assert_int_equal(o.fired[i], ORDER_N - 2 - i);
+  assert_int_equal(o.fired[ORDER_N - 1], ORDER_N - 1);
+  order_close(&o);
+  test_loop_close(&loop);
+}
+
+struct early {
+  ax_timer_t timer;    /* The timer under test. */
+  uint64_t before_ns;  /* ax_hrtime() before the loop's time was cached. */
+  uint64_t start_ms;   /* ax_now() when started. */
+  uint64_t timeout_ms; /* Its timeout. */
+  int fired;           /* Callbacks run. */
+};
+
+static void early_cb(ax_timer_t *timer) {
+  struct early *e = ax_container_of(timer, struct early, timer);
+  uint64_t now_ns = ax_hrtime();
+  /* Never before the timeout has passed, by either clock. */
+  assert_true(now_ns - e->before_ns >= e->timeout_ms * 1000000u);
+  assert_true(ax_now(timer->handle.loop) - e->start_ms >= e->timeout_ms);
+  e->fired++;
+}
+
+static void test_timer_never_early(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct early e[24];
+  test_loop_open(&loop);
+  /* Timeouts of 1..6 ms, started at different fractions of a millisecond:
+   * millisecond rounding of the cached time must never let one fire early
+   * (libuv can be up to 1 ms early, libuv issue #4773). */
+  for (int round = 0; round < 4; round++) {
+    for (int i = 0; i < 6; i++) {
+      struct early *x = &e[round * 6 + i];
+      ax_timer_init(&loop, &x->timer);
+      x->timeout_ms = (uint64_t)(i + 1);
+      x->before_ns = ax_hrtime();
+      ax_update_time(&loop);
+      x->start_ms = ax_now(&loop);
+      ax_timer_start(&x->timer, early_cb, x->timeout_ms, 0);
+    }
+    assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  }
+  for (int i = 0; i < 24; i++) {
+    assert_int_equal(e[i].fired, 1);
+    ax_close(&e[i].timer.handle, NULL);
+  }
+  test_loop_close(&loop);
+}
+
+struct repeater {
+  ax_timer_t timer; /* Repeats until it has fired `limit` times. */
+  int fired;        /* Callbacks so far. */
+  int limit;        /* When to stop. */
+};
+
+static void repeat_cb(ax_timer_t *timer) {
+  struct repeater *r = ax_container_of(timer, struct repeater, timer);
+  if (++r->fired == r->limit)
+    ax_timer_stop(timer);
+}
+
+static void test_timer_repeat(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct repeater r = {.limit = 5};
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &r.timer);
+  ax_timer_start(&r.timer, repeat_cb, 1, 2);
+  assert_int_equal(ax_timer_get_repeat(&r.timer), 2);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(r.fired, 5);
+  assert_false(ax_is_active(&r.timer.handle));
+
+  /* again: restarts with the repeat interval as the timeout. */
+  ax_timer_set_repeat(&r.timer, 1);
+  assert_int_equal(ax_timer_get_repeat(&r.timer), 1);
+  r.limit = 8;
+  assert_int_equal(ax_timer_again(&r.timer), 0);
+  assert_true(ax_is_active(&r.timer.handle));
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(r.fired, 8);
+
+  /* again with no repeat interval stops the timer. */
+  ax_timer_start(&r.timer, repeat_cb, 1000, 0);
+  assert_int_equal(ax_timer_again(&r.timer), 0);
+  assert_false(ax_is_active(&r.timer.handle));
+  ax_close(&r.timer.handle, NULL);
+  assert_int_equal(ax_timer_again(&r.timer), AX_EBADF);
+  test_loop_close(&loop);
+}
+
+static void test_timer_due_in(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_timer_t timer;
+  int fired = 0;
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &timer);
+  timer.handle.data = &fired;
+  assert_int_equal(ax_timer_get_due_in(&timer), 0);
+  ax_timer_start(&timer, count_cb, 250, 0);
+  /* Measured from the same cached time it was started at. */
+  assert_int_equal(ax_timer_get_due_in(&timer), 250);
+  ax_timer_stop(&timer);
+  assert_int_equal(ax_timer_get_due_in(&timer), 0);
+  /* The largest timeout saturates instead of wrapping into the past. */
+  ax_timer_start(&timer, count_cb, UINT64_MAX, 0);
+  assert_true(ax_timer_get_due_in(&timer) > UINT64_MAX / 2000000u);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(fired, 0);
+  ax_close(&timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
+struct stopper {
+  ax_timer_t first;  /* Stops second. */
+  ax_timer_t second; /* Due in the same phase, must not fire. */
+  int second_fired;  /* Calls of second's callback. */
+};
+
+static void stopper_second_cb(ax_timer_t *timer) {
+  struct stopper *s = ax_container_of(timer, struct stopper, second);
+  s->second_fired++;
+}
+
+static void stopper_first_cb(ax_timer_t *timer) {
+  struct stopper *s = ax_container_of(timer, struct stopper, first);
+  ax_timer_stop(&s->second);
+}
+
+static void test_timer_stop_other_in_same_phase(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct stopper s = {.second_fired = 0};
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &s.first);
+  ax_timer_init(&loop, &s.second);
+  ax_timer_start(&s.first, stopper_first_cb, 1, 0);
+  ax_timer_start(&s.second, stopper_second_cb, 1, 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(s.second_fired, 0);
+  ax_close(&s.first.handle, NULL);
+  ax_close(&s.second.handle, NULL);
+  test_loop_close(&loop);
+}
+
+enum { MANY = 20000 };
+
+struct many {
+  ax_timer_t timers[MANY]; /* The timers. */
+  uint32_t timeout[MANY];  /* Each timer's timeout in ms. */
+  int last;                /* Index of the last timer fired, or -1. */
+  int fired;               /* Timers fired. */
+  int out_of_order;        /* Firings that broke (timeout, start) order. */
+};
+
+static void many_cb(ax_timer_t *timer) {
+  struct many *m = timer->handle.data;
+  int i = (int)(timer - m->timers);
+  if (m->last >= 0) {
+    uint32_t a = m->timeout[m->last];
+    uint32_t b = m->timeout[i];
+    if (b < a || (b == a && i < m->last))
+      m->out_of_order++;
+  }
+  m->last = i;
+  m->fired++;
+}
+
+static void test_timer_many_through_heap(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct many m;
+  test_loop_open(&loop);
+  m.last = -1;
+  m.fired = m.out_of_order = 0;
+  srand(7);
+  for (int i = 0; i < MANY; i++) {
+    ax_timer_init(&loop, &m.timers[i]);
+    m.timers[i].handle.data = &m;
+    m.timeout[i] = (uint32_t)(rand() % 20);
+    ax_timer_start(&m.timers[i], many_cb, m.timeout[i], 0);
+  }
+  /* Remove every third from the middle of the heap before it runs. */
+  int stopped = 0;
+  for (int i = 0; i < MANY; i += 3, stopped++)
+    ax_timer_stop(&m.timers[i]);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(m.fired, MANY - stopped);
+  assert_int_equal(m.out_of_order, 0);
+  for (int i = 0; i < MANY; i++)
+    ax_close(&m.timers[i].handle, NULL);
+  test_loop_close(&loop);
+}
+
+struct starve {
+  ax_timer_t timer; /* Re-arms itself at 0 ms from its callback. */
+  ax_async_t async; /* Pending I/O: its eventfd is already readable. */
+  int timer_runs;   /* Timer callbacks so far. */
+  int runs_at_io;   /* timer_runs when the I/O callback ran. */
+};
+
+static void starve_timer_cb(ax_timer_t *timer) {
+  struct starve *s = ax_container_of(timer, struct starve, timer);
+  s->timer_runs++;
+  if (s->timer_runs < 1000) /* A bound, should the loop be broken. */
+    ax_timer_start(timer, starve_timer_cb, 0, 0);
+}
+
+static void starve_async_cb(ax_async_t *async) {
+  struct starve *s = ax_container_of(async, struct starve, async);
+  s->runs_at_io = s->timer_runs;
+  ax_timer_stop(&s->timer);
+  ax_close(&s->timer.handle, NULL);
+  ax_close(&s->async.handle, NULL);
+}
+
+static void test_timer_zero_rearm_does_not_starve_io(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct starve s = {.timer_runs = 0, .runs_at_io = -1};
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &s.timer);
+  assert_int_equal(ax_async_init(&loop, &s.async, starve_async_cb), 0);
+  assert_int_equal(ax_async_send(&s.async), 0);
+  ax_timer_start(&s.timer, starve_timer_cb, 0, 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  /* The timer ran once in the first iteration's timer phase; its re-arm
+   * waited for the next iteration, and the I/O ready meanwhile was polled
+   * in between. */
+  assert_int_equal(s.runs_at_io, 1);
+  test_loop_close(&loop);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_timer_invalid),
+      cmocka_unit_test(test_timer_deadline_order),
+      cmocka_unit_test(test_timer_equal_deadlines_in_start_order),
+      cmocka_unit_test(test_timer_never_early),
+      cmocka_unit_test(test_timer_repeat),
+      cmocka_unit_test(test_timer_due_in),
+      cmocka_unit_test(test_timer_stop_other_in_same_phase),
+      cmocka_unit_test(test_timer_many_through_heap),
+      cmocka_unit_test(test_timer_zero_rearm_does_not_starve_io),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
