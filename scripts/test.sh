@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# scripts/test.sh: everything CI checks, in one command (.ci/run calls it).
+#
+# Installs the Debian packages that are missing, then runs these parts in
+# order, timing each and stopping at the first that fails:
+#
+#   a. plain build in build/ (warnings as errors), the whole suite, which
+#      runs every test once per backend (epoll, poll);
+#   b. ASan+UBSan build in build-asan/, the whole suite;
+#   c. TSan build in build-tsan/, the tests that use threads;
+#   d. the API reference: Doxygen, every warning an error;
+#   e. the code format: clang-format over include/ src/ test/ examples/;
+#   f. the two ways an application finds axle: installed with pkg-config,
+#      and as a meson subproject (scripts/check-consumers.sh).
+#
+# Build directories are reused and reconfigured, so a rerun only rebuilds
+# what changed. The last line is "N passed, N failed", counting meson's test
+# results of the three suite runs. Exits 0 only if every part passed.
+# Works from any directory.
+
+# The part functions are called through ax_step, which shellcheck cannot see.
+# shellcheck disable=SC2317
+set -uo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
+  clang-format)
+
+# The meson suites that run under ThreadSanitizer: the tests that start
+# threads. The thread pool's suite joins this list when it exists.
+TSAN_SUITES=(async)
+
+# Sanitizer settings for the instrumented test programs. Meson keeps these
+# rather than its own defaults because they are set. abort_on_error and
+# halt_on_error make the first report fail the test, whatever its exit code
+# would have been.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS=halt_on_error=1
+
+# Sanitized programs run a few times slower; give their tests more time.
+SANITIZER_TIMEOUT_MULTIPLIER=3
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+TOTAL_SKIPPED=0
+RUN_SUMMARIES=()
+
+# Count the results in a meson testlog.json: prints "passed failed skipped".
+# A missing log (the build failed before any test ran) counts nothing.
+count_results() {
+  python3 - "$1" <<'EOF'
+import json, sys
+passed = failed = skipped = 0
+try:
+    with open(sys.argv[1]) as log:
+        for line in log:
+            if not line.strip():
+                continue
+            result = json.loads(line).get("result")
+            if result in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif result == "SKIP":
+                skipped += 1
+            else:  # FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS, ...
+                failed += 1
+except FileNotFoundError:
+    pass
+print(passed, failed, skipped)
+EOF
+}
+
+# Run meson test in a build directory and add its results to the totals.
+# The old log is removed first, so that a run that stops early is not
+# counted with a previous run's results.
+run_suite() {
+  local dir=$1
+  shift
+  local log="$dir/meson-logs/testlog.json"
+  rm -f "$log"
+  meson test -C "$dir" --print-errorlogs "$@"
+  local rc=$?
+  local passed failed skipped
+  read -r passed failed skipped < <(count_results "$log")
+  TOTAL_PASSED=$((TOTAL_PASSED + passed))
+  TOTAL_FAILED=$((TOTAL_FAILED + failed))
+  TOTAL_SKIPPED=$((TOTAL_SKIPPED + skipped))
+  RUN_SUMMARIES+=("$(printf '%-12s %d passed, %d failed, %d skipped' \
+    "$dir:" "$passed" "$failed" "$skipped")")
+  if [ "$rc" -eq 0 ] && [ "$failed" -ne 0 ]; then
+    rc=1
+  fi
+  # meson exits 0 when no test matches (a misspelt --suite): that is no pass.
+  if [ "$rc" -eq 0 ] && [ $((passed + failed + skipped)) -eq 0 ]; then
+    echo "error: meson ran no test in $dir ($*)" >&2
+    rc=1
+  fi
+  return "$rc"
+}
+
+part_plain() {
+  ax_meson_setup build -Dwerror=true &&
+    meson compile -C build &&
+    run_suite build
+}
+
+part_asan() {
+  ax_meson_setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dwerror=true &&
+    meson compile -C build-asan &&
+    run_suite build-asan --timeout-multiplier "$SANITIZER_TIMEOUT_MULTIPLIER"
+}
+
+part_tsan() {
+  local suites=() suite
+  for suite in "${TSAN_SUITES[@]}"; do
+    suites+=(--suite "$suite")
+  done
+  ax_meson_setup build-tsan -Db_sanitize=thread -Db_lundef=false &&
+    meson compile -C build-tsan &&
+    run_suite build-tsan --timeout-multiplier "$SANITIZER_TIMEOUT_MULTIPLIER" \
+      "${suites[@]}"
+}
+
+part_docs() {
+  ninja -C build docs
+}
+
+# The C files under format control: tracked ones and untracked ones that
+# .gitignore does not exclude, so a new file is checked before its commit.
+# Outside a git checkout (an unpacked archive), every file is.
+format_files() {
+  local dirs=(include src test examples)
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files --cached --others --exclude-standard -- "${dirs[@]}"
+  else
+    find "${dirs[@]}" -type f 2>/dev/null
+  fi | grep -E '\.[ch]$' | sort -u
+}
+
+part_format() {
+  local files=() file
+  while IFS= read -r file; do
+    # A file deleted but not yet removed from the index is skipped.
+    [ -f "$file" ] && files+=("$file")
+  done < <(format_files)
+  if [ ${#files[@]} -eq 0 ]; then
+    echo "no C files found under include/ src/ test/ examples/" >&2
+    return 1
+  fi
+  echo "clang-format --dry-run --Werror on ${#files[@]} files"
+  clang-format --dry-run --Werror "${files[@]}" && return 0
+  local unformatted=()
+  for file in "${files[@]}"; do
+    clang-format --dry-run --Werror "$file" >/dev/null 2>&1 ||
+      unformatted+=("$file")
+  done
+  echo "${#unformatted[@]} of ${#files[@]} files need formatting; fix them with:" >&2
+  echo "  clang-format -i ${unformatted[*]}" >&2
+  return 1
+}
+
+# Print the times and the results, then exit with the given status.
+finish() {
+  local status=$1
+  ax_say "Summary"
+  echo "Time per part:"
+  ax_print_steps
+  if [ ${#RUN_SUMMARIES[@]} -gt 0 ]; then
+    echo "Tests per run:"
+    printf '  %s\n' "${RUN_SUMMARIES[@]}"
+  fi
+  if [ "$TOTAL_SKIPPED" -ne 0 ]; then
+    echo "$TOTAL_SKIPPED skipped"
+  fi
+  if [ "$status" -ne 0 ]; then
+    echo "FAILED: stopped at '${AX_STEP_NAMES[-1]}'"
+  fi
+  echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+  exit "$status"
+}
+
+ax_step "install missing packages" ax_install_missing "${PACKAGES[@]}" ||
+  finish 1
+ax_step "a. plain build and suite" part_plain || finish 1
+ax_step "b. ASan+UBSan build and suite" part_asan || finish 1
+ax_step "c. TSan build, threaded tests" part_tsan || finish 1
+ax_step "d. docs (Doxygen)" part_docs || finish 1
+ax_step "e. format (clang-format)" part_format || finish 1
+ax_step "f. consumers (pkg-config, subproject)" bash scripts/check-consumers.sh ||
+  finish 1
+finish 0
