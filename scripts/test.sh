@@ -9,7 +9,8 @@
 #   b. ASan+UBSan build in build-asan/, the whole suite;
 #   c. TSan build in build-tsan/, the tests that use threads;
 #   d. the API reference: Doxygen, every warning an error;
-#   e. the code format: clang-format over include/ src/ test/ examples/;
+#   e. the code format: clang-format over include/ src/ test/ examples/
+#      bench/;
 #   f. the two ways an application finds axle: installed with pkg-config,
 #      and as a meson subproject (scripts/check-consumers.sh).
 #
@@ -25,8 +26,10 @@ set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# libuv1-dev lets the plain build compile the benchmarks (warnings as errors
+# included); they are run by scripts/bench.sh, not here.
 PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
-  clang-format)
+  clang-format libuv1-dev)
 
 # The meson suites that run under ThreadSanitizer: the tests that start
 # threads. The thread pool's suite joins this list when it exists.
@@ -132,7 +135,7 @@ part_docs() {
 # .gitignore does not exclude, so a new file is checked before its commit.
 # Outside a git checkout (an unpacked archive), every file is.
 format_files() {
-  local dirs=(include src test examples)
+  local dirs=(include src test examples bench)
   if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     git ls-files --cached --others --exclude-standard -- "${dirs[@]}"
   else
@@ -147,7 +150,7 @@ part_format() {
     [ -f "$file" ] && files+=("$file")
   done < <(format_files)
   if [ ${#files[@]} -eq 0 ]; then
-    echo "no C files found under include/ src/ test/ examples/" >&2
+    echo "no C files found under include/ src/ test/ examples/ bench/" >&2
     return 1
   fi
   echo "clang-format --dry-run --Werror on ${#files[@]} files"

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Run the benchmarks against libuv, side by side, on an optimised build in
+# build-bench/. Installs libuv1-dev (and the build tools) when missing.
+#
+#   bash scripts/bench.sh [scale]     operations per CPU-second, both sides
+#                                     in one process, and their ratio
+#   bash scripts/bench.sh --callgrind instructions per operation, counted by
+#                                     valgrind: the same on every run
+#
+# CPU time moves with whatever else the machine does; instruction counts do
+# not, but they ignore cache misses and system-call cost. Read both.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+packages=(meson ninja-build pkg-config gcc libc6-dev libuv1-dev)
+if [ "${1:-}" = "--callgrind" ]; then
+  packages+=(valgrind)
+fi
+ax_install_missing "${packages[@]}"
+
+ax_meson_setup build-bench -Dbuildtype=release -Dtests=false \
+  -Dexamples=false >/dev/null
+ninja -C build-bench >/dev/null
+bench=./build-bench/bench/bench-core
+echo "axle $(git describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(uname -sr)"
+
+# Instructions one run of workload $2 with count $3 on side $1 executes.
+instructions() {
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    "$bench" --one "$1" "$2" "$3" 2>&1 |
+    sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+
+if [ "${1:-}" = "--callgrind" ]; then
+  # Two counts per side, so that start-up and loop set-up cancel out:
+  # (I(big) - I(small)) / (big - small) is the cost of one operation.
+  small=20000
+  big=120000
+  printf '%-22s %12s %12s %8s\n' "workload (instr/op)" axle libuv ratio
+  while IFS=$'\t' read -r index name; do
+    per_op=()
+    for side in axle libuv; do
+      i1=$(instructions "$side" "$index" "$small")
+      i2=$(instructions "$side" "$index" "$big")
+      per_op+=("$(((i2 - i1) / (big - small)))")
+    done
+    ratio=$(awk -v a="${per_op[0]}" -v u="${per_op[1]}" \
+      'BEGIN { printf "%.2fx", (a > 0 ? u / a : 0) }')
+    printf '%-22s %12s %12s %8s\n' "$name" "${per_op[0]}" "${per_op[1]}" \
+      "$ratio"
+  done < <("$bench" --list)
+  echo "(ratio: libuv's instructions / axle's; above 1, axle runs fewer)"
+  exit 0
+fi
+"$bench" "$@"
