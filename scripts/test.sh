@@ -12,7 +12,9 @@
 #   e. the code format: clang-format over include/ src/ test/ examples/
 #      bench/;
 #   f. the two ways an application finds axle: installed with pkg-config,
-#      and as a meson subproject (scripts/check-consumers.sh).
+#      and as a meson subproject (scripts/check-consumers.sh);
+#   g. clang-tidy over the library's sources with .clang-tidy's checks
+#      (bug patterns, the analyzer, functions of at most 70 lines).
 #
 # Build directories are reused and reconfigured, so a rerun only rebuilds
 # what changed. The last line is "N passed, N failed", counting meson's test
@@ -29,7 +31,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # libuv1-dev lets the plain build compile the benchmarks (warnings as errors
 # included); they are run by scripts/bench.sh, not here.
 PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
-  clang-format libuv1-dev)
+  clang-format clang-tidy libuv1-dev)
 
 # The meson suites that run under ThreadSanitizer: the tests that start
 # threads. The thread pool's suite joins this list when it exists.
@@ -165,6 +167,24 @@ part_format() {
   return 1
 }
 
+# The library's own C files the plain build compiles (so the compile
+# database has their flags), run through clang-tidy two at a time.
+part_tidy() {
+  python3 - build/compile_commands.json <<'PY' |
+import json, os, sys
+seen = set()
+for entry in json.load(open(sys.argv[1])):
+    path = os.path.normpath(os.path.join(entry["directory"], entry["file"]))
+    rel = os.path.relpath(path)
+    if rel.startswith("src" + os.sep) and rel not in seen:
+        seen.add(rel)
+        print(rel)
+PY
+    xargs -P 2 -n 4 clang-tidy -p build --quiet 2>&1 |
+    grep -v '^[0-9]* warnings\? generated\.$'
+  return "${PIPESTATUS[1]}"
+}
+
 # Print the times and the results, then exit with the given status.
 finish() {
   local status=$1
@@ -194,4 +214,5 @@ ax_step "d. docs (Doxygen)" part_docs || finish 1
 ax_step "e. format (clang-format)" part_format || finish 1
 ax_step "f. consumers (pkg-config, subproject)" bash scripts/check-consumers.sh ||
   finish 1
+ax_step "g. clang-tidy" part_tidy || finish 1
 finish 0

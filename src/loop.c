@@ -87,11 +87,12 @@ static void loop_report_env_fallback(const ax_loop_t *loop,
                                      const char *env_name) {
   const char *running = loop->priv.platform.backend->name;
   if (preferred == NULL)
-    fprintf(stderr, "axle: AX_BACKEND=%s is not a backend here, using %s\n",
-            env_name, running);
+    (void)fprintf(stderr,
+                  "axle: AX_BACKEND=%s is not a backend here, using %s\n",
+                  env_name, running);
   else if (loop->priv.fallback_error != 0)
-    fprintf(stderr, "axle: AX_BACKEND=%s cannot start (%s), using %s\n",
-            env_name, ax_err_name(loop->priv.fallback_error), running);
+    (void)fprintf(stderr, "axle: AX_BACKEND=%s cannot start (%s), using %s\n",
+                  env_name, ax_err_name(loop->priv.fallback_error), running);
 }
 
 int ax_loop_init_ex(ax_loop_t *loop, const ax_loop_options_t *options) {

@@ -52,7 +52,8 @@ static int poll_grow(struct poll_state *st) {
   if (fds == NULL)
     return AX_ENOMEM;
   st->fds = fds;
-  ax__io_t **ios = ax__realloc(st->ios, (size_t)cap * sizeof(*ios));
+  /* An array of pointers: the element size is a pointer's. */
+  ax__io_t **ios = ax__realloc(st->ios, (size_t)cap * sizeof(ax__io_t *));
   if (ios == NULL)
     return AX_ENOMEM; /* fds grew, which is harmless. */
   st->ios = ios;
