@@ -10,16 +10,22 @@
  * written once.
  *
  * The operations so far:
- *   - poll an fd (POSIX): a multishot operation, ax__io_t. Once started with
- *     an interest set it completes each time the descriptor is ready for part
- *     of that set, until stopped. The loop's wakeup channel (async handles) is
- *     such an operation on an eventfd.
+ *   - poll an fd (POSIX): a multishot operation, ax__io_t (axle/unix.h).
+ *     Once started with an interest set it completes each time the
+ *     descriptor is ready for part of that set, until stopped. The loop's
+ *     wakeup channel (async handles) is such an operation on an eventfd.
+ *   - a completion (Windows): ax__io_t (axle/win.h) is an OVERLAPPED and a
+ *     callback, completed once per packet the completion port hands back.
+ *     The wakeup channel is a packet other threads post to the port. There
+ *     is no fd polling on Windows (yet): io_start refuses with AX_ENOSYS.
  * Stream operations (accept, read, write, connect) join this contract as
  * further operation kinds with the TCP work; readiness backends will complete
- * them by trying the system call when the descriptor becomes ready.
+ * them by trying the system call when the descriptor becomes ready, IOCP by
+ * handing the OVERLAPPED to the kernel.
  *
  * Backends are listed in preference order by the platform (ax__backends, in
- * src/unix/backends-linux.c for Linux). ax_loop_init() tries them in turn.
+ * src/unix/backends-linux.c for Linux, src/win/backends-win.c for Windows).
+ * ax_loop_init() tries them in turn.
  */
 #ifndef AX_BACKEND_H
 #define AX_BACKEND_H
@@ -56,6 +62,7 @@ struct ax__backend {
    * set registered before the call (0 if none); the backend updates it on
    * success. Return 0 or the kernel's error (AX_EPERM for a regular file
    * under epoll, AX_EBADF, AX_ENOMEM); on error nothing changed.
+   * Windows (IOCP): AX_ENOSYS, always; nothing is started.
    */
   int (*io_start)(ax_loop_t *loop, ax__io_t *io, unsigned int events);
 
@@ -64,6 +71,7 @@ struct ax__backend {
    * completion is delivered for io, not even one the current wait() already
    * collected: io_stop may be called from inside a completion callback, for
    * this io or another, and the io's memory may be freed right after.
+   * Windows (IOCP): does nothing, as io_start never starts anything.
    */
   void (*io_stop)(ax_loop_t *loop, ax__io_t *io);
 
@@ -73,13 +81,16 @@ struct ax__backend {
    * at most AX__MAX_EVENTS_PER_WAIT of them. Return how many were collected,
    * or a negative error for a failure of the mechanism itself. The core
    * reads the clock next, so callbacks see the time they were woken at.
+   * A wait that times out must not end before timeout_ms has passed by
+   * ax__hrtime_ns(): AX_RUN_ONCE relies on its timer being due then.
    */
   int (*wait)(ax_loop_t *loop, int timeout_ms);
 
   /*
    * Deliver what the last wait() collected by calling each operation's
-   * callback, skipping operations stopped meanwhile. Return the number
-   * delivered.
+   * callback, skipping operations stopped meanwhile (POSIX; on Windows a
+   * completion always belongs to an operation still in flight, so none is
+   * skipped). Return the number delivered.
    */
   int (*dispatch)(ax_loop_t *loop);
 };
@@ -87,13 +98,16 @@ struct ax__backend {
 /* The backends of this platform, most preferred first, NULL-terminated. */
 extern const struct ax__backend *const ax__backends[];
 
-/* Core wrappers that call the backend only when the interest set changes. */
+/* Core wrappers that call the backend only when the interest set changes.
+ * POSIX only (src/unix/core.c): Windows has no fd polling yet. */
 void ax__io_init(ax__io_t *io, ax__io_cb cb, int fd);
 int ax__io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events);
 int ax__io_stop(ax_loop_t *loop, ax__io_t *io, unsigned int events);
 
 /* Whether any operation is started: with none, and nothing to wait for,
- * the poll phase skips the backend's wait and its system call. */
+ * the poll phase skips the backend's wait and its system call. Each
+ * platform's core.c counts its own operations (Windows: the wakeup channel
+ * once an async handle opened it). */
 bool ax__io_any(const ax_loop_t *loop);
 
 #endif /* AX_BACKEND_H */

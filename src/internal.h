@@ -79,12 +79,15 @@ void ax__async_close(ax_async_t *async);
 void ax__async_closed(ax_async_t *async);
 void ax__async_dispatch(ax_loop_t *loop);
 
-/* Platform: the wakeup channel behind async handles (src/unix/async.c). */
+/* Platform: the wakeup channel behind async handles (src/unix/async.c,
+ * src/win/async.c). ax_loop_init_ex() calls init once, on zeroed memory,
+ * before a backend starts: it puts the channel in its closed state. */
+void ax__wakeup_init(ax_loop_t *loop);
 int ax__wakeup_open(ax_loop_t *loop);
 void ax__wakeup_close(ax_loop_t *loop);
 void ax__wakeup_signal(ax_loop_t *loop);
 
-/* Platform: the monotonic clock (src/unix/core.c). */
+/* Platform: the monotonic clock (src/unix/core.c, src/win/core.c). */
 uint64_t ax__hrtime_ns(void);
 
 static inline void ax__update_time(ax_loop_t *loop) {

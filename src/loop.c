@@ -43,7 +43,9 @@ static int loop_start_backend(ax_loop_t *loop,
       return err;
     first_error = err;
   }
-  int err = AX_ENOSYS;
+  /* The error of the last backend tried: the preferred one's, when it was
+   * the platform's only one (Windows has IOCP alone). */
+  int err = first_error != 0 ? first_error : AX_ENOSYS;
   for (size_t i = 0; ax__backends[i] != NULL; i++) {
     if (ax__backends[i] == preferred)
       continue;
@@ -116,8 +118,7 @@ int ax_loop_init_ex(ax_loop_t *loop, const ax_loop_options_t *options) {
   ax__queue_init(&loop->priv.check_handles);
   ax__queue_init(&loop->priv.pending);
   ax__queue_init(&loop->priv.async_handles);
-  loop->priv.platform.async_io.fd = -1;
-  loop->priv.platform.async_wfd = -1;
+  ax__wakeup_init(loop);
 
   err = loop_start_backend(loop, preferred,
                            options != NULL ? options->flags : 0);

@@ -2,7 +2,6 @@
  * test_errors.c: error names and descriptions, error translation, the
  * version, and the allocator switch.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,9 +61,11 @@ static void test_error_every_code_named(void **state) {
 
 static void test_error_translate(void **state) {
   (void)state;
-  assert_int_equal(ax_translate_sys_error(EINVAL), AX_EINVAL);
-  assert_int_equal(ax_translate_sys_error(EMFILE), AX_EMFILE);
-  assert_int_equal(ax_translate_sys_error(ECONNRESET), AX_ECONNRESET);
+  /* The system's own codes differ by platform: see support/sys-errors-*.c. */
+  for (size_t i = 0; i < test_sys_errors_len; i++) {
+    assert_int_equal(ax_translate_sys_error(test_sys_errors[i].sys_error),
+                     test_sys_errors[i].expected);
+  }
   /* Already-negative codes pass through: translating twice is harmless. */
   assert_int_equal(ax_translate_sys_error(AX_EAGAIN), AX_EAGAIN);
   assert_int_equal(ax_translate_sys_error(0), 0);

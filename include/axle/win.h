@@ -2,10 +2,16 @@
  * axle/win.h: the Windows side of the public structs.
  *
  * Included by axle.h only. It declares the Windows part of the private
- * regions; Win32 and Winsock errors are translated onto axle's codes (the
- * negated C runtime errno names, which mingw-w64 and the Universal CRT both
- * define) in the Windows sources. Nothing here is API: the layout may change
- * in any release before 1.0.
+ * regions: the completion operation the IOCP backend delivers, and the
+ * loop's completion port and wakeup packet. Win32 and Winsock errors are
+ * translated onto axle's codes (the negated C runtime errno names, which
+ * mingw-w64 and the Universal CRT both define) in the Windows sources.
+ *
+ * This header must not include <windows.h>: that would drag thousands of
+ * macros (min, max, ERROR, near, far...) into every program that includes
+ * axle.h. Win32 types appear here only as opaque stand-ins of the same size
+ * and alignment, which src/win checks at compile time. Nothing here is API:
+ * the layout may change in any release before 1.0.
  */
 #ifndef AXLE_WIN_H
 #define AXLE_WIN_H
@@ -16,11 +22,42 @@
 
 /** @cond AX_PRIVATE */
 
+typedef struct ax__io_s ax__io_t;
+
+/* Storage for an OVERLAPPED: two ULONG_PTRs, a union of two DWORDs and a
+ * pointer, and a HANDLE. src/win/iocp.c asserts size and alignment. */
+union ax__overlapped {
+  unsigned char bytes[3 * sizeof(void *) + 8]; /* The storage. */
+  void *align;                                 /* Pointer alignment. */
+};
+
+/*
+ * Called on the loop thread when the kernel (or another thread, for a posted
+ * packet) completes the operation. bytes is the count the completion packet
+ * reports; the outcome of real I/O is in the OVERLAPPED, which the
+ * operation's own code reads.
+ */
+typedef void (*ax__io_cb)(ax_loop_t *loop, ax__io_t *io, size_t bytes);
+
+/*
+ * One operation that completes on the loop's completion port. The kernel
+ * (or PostQueuedCompletionStatus) hands back a pointer to the OVERLAPPED,
+ * and the backend finds the operation around it.
+ */
+struct ax__io_s {
+  union ax__overlapped overlapped; /* What the kernel sees: an OVERLAPPED. */
+  ax__io_cb cb;                    /* Called with each completion. */
+};
+
 /* The Windows part of the private region of ax_loop_t. */
 struct ax__loop_platform {
   const struct ax__backend *backend; /* The backend in use (IOCP). */
   void *backend_data;                /* The backend's own state. */
   void *iocp;                        /* The completion port (a HANDLE). */
+  ax__io_t wakeup;                   /* The async wakeup, a posted packet. */
+  int wakeup_open;                   /* An async handle needs the wakeup. */
+  int wakeup_posted;                 /* A wakeup is in the port (__atomic). */
+  unsigned int io_count;             /* Operations that may complete. */
 };
 
 /** @endcond */

@@ -1,7 +1,8 @@
 /*
  * unix/core.c: the POSIX pieces of the core: the monotonic clock, error
- * translation, and the fd-poll operation's bookkeeping in front of the
- * backend (only changes of the interest set reach the kernel).
+ * translation, the wakeup channel's closed state, and the fd-poll
+ * operation's bookkeeping in front of the backend (only changes of the
+ * interest set reach the kernel).
  */
 #include <time.h>
 
@@ -13,6 +14,14 @@ uint64_t ax__hrtime_ns(void) {
    * cannot fail with a valid clock id and pointer. */
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Every POSIX wakeup channel (an eventfd on Linux, a pipe elsewhere) is
+ * closed while its descriptors are -1, so this is shared rather than
+ * written once per channel. */
+void ax__wakeup_init(ax_loop_t *loop) {
+  loop->priv.platform.async_io.fd = -1;
+  loop->priv.platform.async_wfd = -1;
 }
 
 int ax_translate_sys_error(int sys_error) {

@@ -37,4 +37,14 @@ long test_live_allocations(void);
 /* A close callback that counts its calls in *(int *)handle->data. */
 void test_count_close_cb(ax_handle_t *handle);
 
+/* An operating-system error and the axle code it translates to. */
+struct test_sys_error {
+  int sys_error; /* errno on POSIX, a Win32 or Winsock code on Windows. */
+  int expected;  /* What ax_translate_sys_error() must return. */
+};
+
+/* This platform's cases (support/sys-errors-posix.c, -win.c). */
+extern const struct test_sys_error test_sys_errors[];
+extern const size_t test_sys_errors_len;
+
 #endif /* AX_TEST_H */
