@@ -10,10 +10,8 @@
  * thread is bounded by a safety net (SAFETY_NET_MS) so that a lost wakeup
  * fails the test instead of hanging it until meson's timeout.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -181,28 +179,44 @@ static void test_async_sends_coalesce(void **state) {
 /*
  * A second thread sends, then waits until the callback has acknowledged that
  * send before the next: every send finds the handle not pending, so each one
- * must give its own callback.
+ * must give its own callback. The acks are counted under a mutex with a
+ * condition variable rather than in a POSIX semaphore: macOS has no
+ * sem_timedwait() and deprecates unnamed semaphores.
  */
 struct handshake {
-  ax_async_t async;  /* Sent to by the sender thread. */
-  sem_t acked;       /* Posted by the callback, once per callback. */
-  atomic_int sent;   /* Sends made so far. */
-  atomic_int failed; /* The sender gave up waiting for an ack. */
-  int calls;         /* Callbacks run (loop thread). */
-  int mismatches;    /* Callbacks that saw calls != sent. */
+  ax_async_t async;      /* Sent to by the sender thread. */
+  pthread_mutex_t lock;  /* Guards acks. */
+  pthread_cond_t posted; /* Signalled by the callback after each ack. */
+  int acks;              /* Acks posted and not yet taken by the sender. */
+  atomic_int sent;       /* Sends made so far. */
+  atomic_int failed;     /* The sender gave up waiting for an ack. */
+  int calls;             /* Callbacks run (loop thread). */
+  int mismatches;        /* Callbacks that saw calls != sent. */
 };
 
 enum { HANDSHAKE_SENDS = 500 };
 
+/* Take one ack, waiting for it until the safety net runs out. */
 static bool handshake_wait_ack(struct handshake *h) {
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
   deadline.tv_sec += SAFETY_NET_MS / 1000;
-  while (sem_timedwait(&h->acked, &deadline) != 0) {
-    if (errno != EINTR)
-      return false;
-  }
-  return true;
+  int err = 0;
+  pthread_mutex_lock(&h->lock);
+  while (h->acks == 0 && err == 0)
+    err = pthread_cond_timedwait(&h->posted, &h->lock, &deadline);
+  bool acked = h->acks > 0;
+  if (acked)
+    h->acks--;
+  pthread_mutex_unlock(&h->lock);
+  return acked;
+}
+
+static void handshake_post_ack(struct handshake *h) {
+  pthread_mutex_lock(&h->lock);
+  h->acks++;
+  pthread_cond_signal(&h->posted);
+  pthread_mutex_unlock(&h->lock);
 }
 
 static void *handshake_sender(void *arg) {
@@ -228,7 +242,7 @@ static void handshake_cb(ax_async_t *async) {
     h->mismatches++;
   if (h->calls == HANDSHAKE_SENDS || atomic_load(&h->failed))
     ax_close(&async->handle, NULL);
-  sem_post(&h->acked);
+  handshake_post_ack(h);
 }
 
 static void test_async_handshake_from_thread(void **state) {
@@ -238,7 +252,8 @@ static void test_async_handshake_from_thread(void **state) {
   struct guard guard;
   memset(&h, 0, sizeof(h));
   test_loop_open(&loop);
-  assert_int_equal(sem_init(&h.acked, 0, 0), 0);
+  assert_int_equal(pthread_mutex_init(&h.lock, NULL), 0);
+  assert_int_equal(pthread_cond_init(&h.posted, NULL), 0);
   assert_int_equal(ax_async_init(&loop, &h.async, handshake_cb), 0);
   guard_start(&loop, &guard);
   pthread_t sender = thread_start(handshake_sender, &h);
@@ -250,7 +265,8 @@ static void test_async_handshake_from_thread(void **state) {
   assert_int_equal(h.mismatches, 0);
   guard_close(&guard);
   test_loop_close(&loop);
-  sem_destroy(&h.acked);
+  pthread_cond_destroy(&h.posted);
+  pthread_mutex_destroy(&h.lock);
 }
 
 /*

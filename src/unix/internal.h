@@ -20,6 +20,8 @@ struct ax__syscalls {
   ssize_t (*read)(int fd, void *buf, size_t len);
   ssize_t (*write)(int fd, const void *buf, size_t len);
   int (*close)(int fd);
+  int (*pipe)(int fds[2]);
+  int (*fcntl)(int fd, int cmd, ...);
 };
 
 /* The table in use; tests may overwrite entries and must restore them. */
@@ -30,6 +32,11 @@ extern const struct ax__syscalls ax__sys_default;
 /* Close fd, keeping errno (close is called on error paths). */
 void ax__close_fd(int fd);
 
+/* Set FD_CLOEXEC, or O_NONBLOCK, on fd: for descriptors made by calls that
+ * take no such flag on every system (pipe, kqueue). 0 or an error. */
+int ax__fd_set_cloexec(int fd);
+int ax__fd_set_nonblock(int fd);
+
 /*
  * Call wait_once(ctx, timeout) until it does not fail with EINTR, giving each
  * retry only what is left of timeout_ms (-1: no limit), so that a signal
@@ -38,5 +45,13 @@ void ax__close_fd(int fd);
  */
 int ax__wait_retry(int (*wait_once)(void *ctx, int timeout_ms), void *ctx,
                    int timeout_ms);
+
+/*
+ * The platform's wakeup channel (async-eventfd.c on Linux, async-pipe.c
+ * elsewhere): make a non-blocking, close-on-exec pair, fds[0] to poll and
+ * drain, fds[1] to signal; both are the same descriptor for an eventfd.
+ * Return 0, or an error with nothing left open. unix/async.c does the rest.
+ */
+int ax__wakeup_channel_open(int fds[2]);
 
 #endif /* AX_UNIX_INTERNAL_H */

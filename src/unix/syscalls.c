@@ -3,6 +3,7 @@
  * unix/internal.h), and small helpers around them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -12,6 +13,8 @@ const struct ax__syscalls ax__sys_default = {
     .read = read,
     .write = write,
     .close = close,
+    .pipe = pipe,
+    .fcntl = fcntl,
 };
 
 struct ax__syscalls ax__sys = {
@@ -19,6 +22,8 @@ struct ax__syscalls ax__sys = {
     .read = read,
     .write = write,
     .close = close,
+    .pipe = pipe,
+    .fcntl = fcntl,
 };
 
 void ax__close_fd(int fd) {
@@ -27,6 +32,20 @@ void ax__close_fd(int fd) {
    * retry could close a descriptor another thread just opened. */
   ax__sys.close(fd);
   errno = saved;
+}
+
+int ax__fd_set_cloexec(int fd) {
+  /* FD_CLOEXEC is the only descriptor flag: no need to read the others. */
+  if (ax__sys.fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+    return ax_translate_sys_error(errno);
+  return 0;
+}
+
+int ax__fd_set_nonblock(int fd) {
+  int flags = ax__sys.fcntl(fd, F_GETFL);
+  if (flags < 0 || ax__sys.fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+    return ax_translate_sys_error(errno);
+  return 0;
 }
 
 int ax__wait_retry(int (*wait_once)(void *ctx, int timeout_ms), void *ctx,

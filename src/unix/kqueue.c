@@ -1,0 +1,230 @@
+/*
+ * unix/kqueue.c: the kqueue backend (macOS and the BSDs), the default there.
+ *
+ * An io owns up to two kernel filters on its descriptor, EVFILT_READ and
+ * EVFILT_WRITE, both level-triggered and both carrying the io's pointer. A
+ * change of interest is one kevent() call that adds or deletes the filters
+ * that changed; one kevent() per iteration collects at most
+ * AX__MAX_EVENTS_PER_WAIT events.
+ *
+ * kqueue reports the two filters of a descriptor as two events. The wait
+ * merges them into one batch entry per io, so that an io gets one call with
+ * its whole mask, as under epoll, and the core's view of an iteration is the
+ * same on every backend. io->backend_slot holds the io's entry in the
+ * current batch: merging finds it in O(1), and io_stop clears it in O(1) so
+ * that a stopped (perhaps freed) io is never called.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "bsd.h"
+#include "internal.h"
+
+/* One io's share of the last wait. */
+struct kqueue_ready {
+  ax__io_t *io;        /* NULL once stopped by an earlier callback. */
+  unsigned int events; /* AX__IO_* bits of its kernel events, merged. */
+};
+
+struct kqueue_state {
+  int kqfd;       /* The kqueue. */
+  int batch_len;  /* Entries of the batch being dispatched. */
+  int batch_next; /* Index of the next one to dispatch. */
+  struct kevent events[AX__MAX_EVENTS_PER_WAIT];      /* The last wait's. */
+  struct kqueue_ready batch[AX__MAX_EVENTS_PER_WAIT]; /* Merged per io. */
+};
+
+static struct kqueue_state *kqueue_state(const ax_loop_t *loop) {
+  return loop->priv.platform.backend_data;
+}
+
+static int kqueue_init(ax_loop_t *loop) {
+  struct kqueue_state *st = ax__malloc(sizeof(*st));
+  if (st == NULL)
+    return AX_ENOMEM;
+  int err;
+  st->kqfd = ax__bsd_sys.kqueue();
+  if (st->kqfd < 0) {
+    err = ax_translate_sys_error(errno);
+    goto out_free_state;
+  }
+  /* kqueue() takes no flags on macOS. A child does not inherit a kqueue
+   * across fork(), but a program that execs keeps it unless told. */
+  err = ax__fd_set_cloexec(st->kqfd);
+  if (err != 0)
+    goto out_close_kqueue;
+  st->batch_len = 0;
+  st->batch_next = 0;
+  loop->priv.platform.backend_data = st;
+  return 0;
+
+out_close_kqueue:
+  ax__close_fd(st->kqfd);
+out_free_state:
+  ax__free(st);
+  return err;
+}
+
+static void kqueue_fini(ax_loop_t *loop) {
+  struct kqueue_state *st = kqueue_state(loop);
+  ax__close_fd(st->kqfd);
+  ax__free(st);
+  loop->priv.platform.backend_data = NULL;
+}
+
+/* Append to changes one entry per filter of bits, with flags (EV_ADD or
+ * EV_DELETE). Returns the number of entries. The increments stay outside
+ * EV_SET: older BSDs' macro evaluates its first argument more than once. */
+static int kqueue_changes(struct kevent *changes, ax__io_t *io,
+                          unsigned int bits, unsigned short flags) {
+  int n = 0;
+  if (bits & AX__IO_READ) {
+    EV_SET(&changes[n], io->fd, EVFILT_READ, flags, 0, 0, io);
+    n++;
+  }
+  if (bits & AX__IO_WRITE) {
+    EV_SET(&changes[n], io->fd, EVFILT_WRITE, flags, 0, 0, io);
+    n++;
+  }
+  return n;
+}
+
+/* Apply changes, with no room for events: the kernel then stops at the
+ * first change that fails and returns its error, and the changes before it
+ * stay applied. */
+static int kqueue_apply(const struct kqueue_state *st,
+                        const struct kevent *changes, int count) {
+  if (count == 0)
+    return 0;
+  if (ax__bsd_sys.kevent(st->kqfd, changes, count, NULL, 0, NULL) != 0)
+    return ax_translate_sys_error(errno);
+  return 0;
+}
+
+static int kqueue_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+  struct kqueue_state *st = kqueue_state(loop);
+  struct kevent changes[2];
+  /* Additions first. If the call fails, only the first change can have been
+   * applied; when it is an addition, deleting it again restores the old
+   * state, and a deletion needs no memory that could be missing. */
+  int n = kqueue_changes(changes, io, events & ~io->events, EV_ADD);
+  n += kqueue_changes(changes + n, io, io->events & ~events, EV_DELETE);
+  int err = kqueue_apply(st, changes, n);
+  if (err != 0) {
+    if (n == 2 && (changes[0].flags & EV_ADD)) {
+      changes[0].flags = EV_DELETE;
+      /* Fails with ENOENT when it was the addition that failed. */
+      (void)kqueue_apply(st, changes, 1);
+    }
+    return err;
+  }
+  io->events = events;
+  return 0;
+}
+
+static void kqueue_io_stop(ax_loop_t *loop, ax__io_t *io) {
+  struct kqueue_state *st = kqueue_state(loop);
+  struct kevent changes[2];
+  int n = kqueue_changes(changes, io, io->events, EV_DELETE);
+  /* Fails only if the descriptor was closed first, which deleted its
+   * filters already. The kernel stops at the first change it refuses, so
+   * the second deletion is tried on its own: no filter may outlive the io
+   * whose pointer it carries. */
+  if (kqueue_apply(st, changes, n) != 0 && n == 2)
+    (void)kqueue_apply(st, &changes[1], 1);
+  io->events = 0;
+  int slot = io->backend_slot;
+  if (slot >= st->batch_next && slot < st->batch_len &&
+      st->batch[slot].io == io)
+    st->batch[slot].io = NULL;
+  io->backend_slot = -1;
+}
+
+/* The result bits of one kernel event. */
+static unsigned int kqueue_translate(const struct kevent *ev) {
+  if (ev->flags & EV_ERROR) {
+    /* The kernel could not keep the filter (data holds its errno). Let
+     * whichever operation is waiting discover the error itself, as its own
+     * system call would report it. */
+    return AX__IO_ERROR | AX__IO_READ | AX__IO_WRITE;
+  }
+  if (ev->filter == EVFILT_WRITE) {
+    /* EOF on the write filter: the reading side is gone (EPIPE). */
+    return AX__IO_WRITE | (ev->flags & EV_EOF ? AX__IO_ERROR : 0u);
+  }
+  unsigned int events = AX__IO_READ;
+  if (ev->flags & EV_EOF) {
+    events |= AX__IO_DISCONNECT;
+    /* A socket's pending error comes with EOF in fflags (ECONNRESET). */
+    if (ev->fflags != 0)
+      events |= AX__IO_ERROR | AX__IO_WRITE;
+  }
+  return events;
+}
+
+/* Add one kernel event to the batch: to its io's entry if the io has one
+ * already (its other filter came first), else to a new entry. */
+static void kqueue_merge(struct kqueue_state *st, const struct kevent *ev) {
+  /* A cast, not an assignment: udata is an intptr_t on older NetBSD. */
+  ax__io_t *io = (ax__io_t *)ev->udata;
+  int slot = io->backend_slot;
+  if (slot < 0 || slot >= st->batch_len || st->batch[slot].io != io) {
+    slot = st->batch_len++;
+    st->batch[slot].io = io;
+    st->batch[slot].events = 0;
+    io->backend_slot = slot;
+  }
+  st->batch[slot].events |= kqueue_translate(ev);
+}
+
+static int kqueue_wait_once(void *ctx, int timeout_ms) {
+  struct kqueue_state *st = ctx;
+  struct timespec timeout;
+  timeout.tv_sec = timeout_ms / 1000;
+  timeout.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+  return ax__bsd_sys.kevent(st->kqfd, NULL, 0, st->events,
+                            AX__MAX_EVENTS_PER_WAIT,
+                            timeout_ms < 0 ? NULL : &timeout);
+}
+
+static int kqueue_wait_collect(ax_loop_t *loop, int timeout_ms) {
+  struct kqueue_state *st = kqueue_state(loop);
+  int n = ax__wait_retry(kqueue_wait_once, st, timeout_ms);
+  st->batch_len = 0;
+  st->batch_next = 0;
+  for (int i = 0; i < n; i++)
+    kqueue_merge(st, &st->events[i]);
+  return n < 0 ? n : st->batch_len;
+}
+
+static int kqueue_dispatch(ax_loop_t *loop) {
+  struct kqueue_state *st = kqueue_state(loop);
+  int delivered = 0;
+  while (st->batch_next < st->batch_len) {
+    struct kqueue_ready *ready = &st->batch[st->batch_next++];
+    ax__io_t *io = ready->io;
+    if (io == NULL)
+      continue; /* Stopped by an earlier callback of this batch. */
+    /* Limited to the interest now: an earlier callback may have narrowed
+     * it since the wait. */
+    unsigned int events = ready->events &
+                          (io->events | AX__IO_DISCONNECT | AX__IO_ERROR);
+    if (events == 0)
+      continue;
+    io->cb(loop, io, events);
+    delivered++;
+  }
+  st->batch_len = 0;
+  st->batch_next = 0;
+  return delivered;
+}
+
+const struct ax__backend ax__backend_kqueue = {
+    .name = "kqueue",
+    .init = kqueue_init,
+    .fini = kqueue_fini,
+    .io_start = kqueue_io_start,
+    .io_stop = kqueue_io_stop,
+    .wait = kqueue_wait_collect,
+    .dispatch = kqueue_dispatch,
+};
