@@ -14,7 +14,11 @@
 #   f. the two ways an application finds axle: installed with pkg-config,
 #      and as a meson subproject (scripts/check-consumers.sh);
 #   g. clang-tidy over the library's sources with .clang-tidy's checks
-#      (bug patterns, the analyzer, functions of at most 70 lines).
+#      (bug patterns, the analyzer, functions of at most 70 lines);
+#   h. Windows: a mingw-w64 cross build whose suite runs under Wine on the
+#      IOCP backend (scripts/test-windows.sh);
+#   i. macOS: the library and tests compiled and linked for x86_64 and
+#      aarch64 with zig cc (scripts/check-macos.sh).
 #
 # Build directories are reused and reconfigured, so a rerun only rebuilds
 # what changed. The last line is "N passed, N failed", counting meson's test
@@ -167,6 +171,23 @@ part_format() {
   return 1
 }
 
+# The Windows run, its results counted with the others.
+part_windows() {
+  bash scripts/test-windows.sh
+  local rc=$? passed failed skipped
+  read -r passed failed skipped < <(count_results build-win/meson-logs/testlog.json)
+  TOTAL_PASSED=$((TOTAL_PASSED + passed))
+  TOTAL_FAILED=$((TOTAL_FAILED + failed))
+  TOTAL_SKIPPED=$((TOTAL_SKIPPED + skipped))
+  RUN_SUMMARIES+=("$(printf '%-12s %d passed, %d failed, %d skipped' \
+    "build-win:" "$passed" "$failed" "$skipped")")
+  if [ "$rc" -eq 0 ] && [ $((passed + failed)) -eq 0 ]; then
+    echo "error: no test ran under Wine" >&2
+    rc=1
+  fi
+  return "$rc"
+}
+
 # The library's own C files the plain build compiles (so the compile
 # database has their flags), run through clang-tidy two at a time.
 part_tidy() {
@@ -215,4 +236,7 @@ ax_step "e. format (clang-format)" part_format || finish 1
 ax_step "f. consumers (pkg-config, subproject)" bash scripts/check-consumers.sh ||
   finish 1
 ax_step "g. clang-tidy" part_tidy || finish 1
+ax_step "h. Windows: cross build, suite under Wine" part_windows || finish 1
+ax_step "i. macOS: compile and link with zig cc" bash scripts/check-macos.sh ||
+  finish 1
 finish 0
