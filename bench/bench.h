@@ -28,6 +28,9 @@ struct bench_side {
   void (*timers)(uint64_t n, struct bench_result *r);
   /* n async round trips between two loops on two threads. */
   void (*async_ping_pong)(uint64_t n, struct bench_result *r);
+  /* n empty jobs through the thread pool, queued in batches of 1000, each
+   * batch waited for; the pool at its default size. */
+  void (*pool_empty_work)(uint64_t n, struct bench_result *r);
 };
 
 extern const struct bench_side bench_axle;

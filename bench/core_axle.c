@@ -157,10 +157,59 @@ static void axle_async_ping_pong(uint64_t n, struct bench_result *res) {
   ax_loop_close(&pong.loop);
 }
 
+enum { POOL_BATCH = 1000 };
+
+struct pool_run {
+  ax_loop_t loop;             /* The loop the jobs complete on. */
+  ax_work_t jobs[POOL_BATCH]; /* One batch of requests. */
+  uint64_t left;              /* Jobs still to queue. */
+  unsigned int in_flight;     /* Jobs of this batch not completed. */
+};
+
+static void pool_work(ax_work_t *work) {
+  (void)work;
+}
+
+static void pool_queue_batch(struct pool_run *r);
+
+static void pool_after(ax_work_t *work, int status) {
+  struct pool_run *r = work->req.data;
+  (void)status;
+  if (--r->in_flight == 0)
+    pool_queue_batch(r);
+}
+
+static void pool_queue_batch(struct pool_run *r) {
+  unsigned int batch = r->left < POOL_BATCH ? (unsigned int)r->left
+                                            : POOL_BATCH;
+  r->left -= batch;
+  r->in_flight = batch;
+  for (unsigned int i = 0; i < batch; i++) {
+    r->jobs[i].req.data = r;
+    ax_queue_work(&r->loop, &r->jobs[i], pool_work, pool_after);
+  }
+}
+
+static void axle_pool_empty_work(uint64_t n, struct bench_result *res) {
+  static struct pool_run r;
+  res->error = ax_loop_init(&r.loop);
+  if (res->error != 0)
+    return;
+  r.left = n;
+  double cpu = bench_cpu_now(), wall = bench_wall_now();
+  pool_queue_batch(&r);
+  res->error = ax_run(&r.loop, AX_RUN_DEFAULT);
+  res->cpu_s = bench_cpu_now() - cpu;
+  res->wall_s = bench_wall_now() - wall;
+  res->ops = n - r.left;
+  ax_loop_close(&r.loop);
+}
+
 const struct bench_side bench_axle = {
     .name = "axle",
     .loop_iterations = axle_loop_iterations,
     .loop_iterations_io = axle_loop_iterations_io,
     .timers = axle_timers,
     .async_ping_pong = axle_async_ping_pong,
+    .pool_empty_work = axle_pool_empty_work,
 };

@@ -156,10 +156,59 @@ static void uv_side_async_ping_pong(uint64_t n, struct bench_result *res) {
   uv_loop_close(&pong.loop);
 }
 
+enum { POOL_BATCH = 1000 };
+
+struct pool_run {
+  uv_loop_t loop;             /* The loop the jobs complete on. */
+  uv_work_t jobs[POOL_BATCH]; /* One batch of requests. */
+  uint64_t left;              /* Jobs still to queue. */
+  unsigned int in_flight;     /* Jobs of this batch not completed. */
+};
+
+static void pool_work(uv_work_t *work) {
+  (void)work;
+}
+
+static void pool_queue_batch(struct pool_run *r);
+
+static void pool_after(uv_work_t *work, int status) {
+  struct pool_run *r = work->data;
+  (void)status;
+  if (--r->in_flight == 0)
+    pool_queue_batch(r);
+}
+
+static void pool_queue_batch(struct pool_run *r) {
+  unsigned int batch = r->left < POOL_BATCH ? (unsigned int)r->left
+                                            : POOL_BATCH;
+  r->left -= batch;
+  r->in_flight = batch;
+  for (unsigned int i = 0; i < batch; i++) {
+    r->jobs[i].data = r;
+    uv_queue_work(&r->loop, &r->jobs[i], pool_work, pool_after);
+  }
+}
+
+static void uv_side_pool_empty_work(uint64_t n, struct bench_result *res) {
+  static struct pool_run r;
+  res->error = uv_loop_init(&r.loop);
+  if (res->error != 0)
+    return;
+  r.left = n;
+  double cpu = bench_cpu_now(), wall = bench_wall_now();
+  pool_queue_batch(&r);
+  res->error = uv_run(&r.loop, UV_RUN_DEFAULT);
+  res->cpu_s = bench_cpu_now() - cpu;
+  res->wall_s = bench_wall_now() - wall;
+  res->ops = n - r.left;
+  uv_loop_close(&r.loop);
+}
+
 const struct bench_side bench_uv = {
     .name = "libuv",
     .loop_iterations = uv_side_loop_iterations,
     .loop_iterations_io = uv_side_loop_iterations_io,
     .timers = uv_side_timers,
     .async_ping_pong = uv_side_async_ping_pong,
+    .pool_empty_work = uv_side_pool_empty_work,
 };

@@ -62,6 +62,8 @@ static const struct workload workloads[] = {
      offsetof(struct bench_side, timers)},
     {"async ping-pong", "round trip", 20000,
      offsetof(struct bench_side, async_ping_pong)},
+    {"pool: empty jobs", "job", 200000,
+     offsetof(struct bench_side, pool_empty_work)},
 };
 enum { WORKLOADS = sizeof(workloads) / sizeof(workloads[0]) };
 

@@ -85,6 +85,24 @@ typedef struct ax_prepare_s ax_prepare_t;
 typedef struct ax_check_s ax_check_t;
 /** An async handle: see struct ax_async_s. */
 typedef struct ax_async_s ax_async_t;
+/** The part every request has: see struct ax_req_s. */
+typedef struct ax_req_s ax_req_t;
+/** A thread-pool work request: see struct ax_work_s. */
+typedef struct ax_work_s ax_work_t;
+/** A thread: see struct ax_thread_s. */
+typedef struct ax_thread_s ax_thread_t;
+/** A mutex: see struct ax_mutex_s. */
+typedef struct ax_mutex_s ax_mutex_t;
+/** A reader-writer lock: see struct ax_rwlock_s. */
+typedef struct ax_rwlock_s ax_rwlock_t;
+/** A condition variable: see struct ax_cond_s. */
+typedef struct ax_cond_s ax_cond_t;
+/** A counting semaphore: see struct ax_sem_s. */
+typedef struct ax_sem_s ax_sem_t;
+/** A one-time initialisation flag: see struct ax_once_s. */
+typedef struct ax_once_s ax_once_t;
+/** A thread-local storage key: see struct ax_key_s. */
+typedef struct ax_key_s ax_key_t;
 
 /**
  * @defgroup callbacks Callback types
@@ -107,6 +125,13 @@ typedef void (*ax_prepare_cb)(ax_prepare_t *prepare);
 typedef void (*ax_check_cb)(ax_check_t *check);
 /** Called on the loop thread after one or more ax_async_send() calls. */
 typedef void (*ax_async_cb)(ax_async_t *async);
+/** Runs on a thread-pool worker: the blocking or CPU-heavy part of a job. */
+typedef void (*ax_work_cb)(ax_work_t *work);
+/**
+ * Runs on the loop thread once a job is over: @p status is 0 when work_cb
+ * ran, AX_ECANCELED when ax_cancel() took the job off the queue first.
+ */
+typedef void (*ax_after_work_cb)(ax_work_t *work, int status);
 /** @} */
 
 #if defined(_WIN32)
@@ -138,6 +163,9 @@ struct ax__loop_private {
   uint64_t events;                   /* Metrics: completions dispatched. */
   uint64_t events_waiting;           /* Metrics: completions after a wait. */
   uint64_t poll_wait_ns;             /* Metrics: time blocked in wait. */
+  void *work;                        /* Finished pool jobs (threadpool.c). */
+  uint64_t work_completed;           /* Metrics: pool jobs completed. */
+  uint64_t work_wait_ns;             /* Metrics: their time queued. */
   struct ax__loop_platform platform; /* Backend and wakeup channel. */
 };
 
@@ -165,6 +193,59 @@ struct ax__phase_private {
     ax_prepare_cb prepare; /* For AX_PREPARE. */
     ax_check_cb check;     /* For AX_CHECK. */
   } cb;                    /* The callback, typed by handle type. */
+};
+
+/*
+ * The private regions of the thread API. Locks, conditions and semaphores
+ * point at the system's object, which init allocates (POSIX) or which fits
+ * in the pointer itself (Windows' slim locks): so this header needs no
+ * system header, and builds with -std=c11 and no feature macros.
+ */
+struct ax__thread_private {
+  void *handle;     /* POSIX: the pthread_t, by value; Windows: a HANDLE. */
+  unsigned long id; /* Windows: the thread id; POSIX: unused (0). */
+};
+struct ax__mutex_private {
+  void *impl; /* The system's mutex. */
+};
+struct ax__rwlock_private {
+  void *impl; /* The system's reader-writer lock. */
+};
+struct ax__cond_private {
+  void *impl; /* The system's condition variable. */
+};
+struct ax__sem_private {
+  void *impl; /* The system's semaphore, or a lock, condition and count. */
+};
+struct ax__once_private {
+  int state; /* 0 not run, 1 running, 2 done (__atomic). */
+};
+#define AX__ONCE_PRIVATE_INIT                                                  \
+  {                                                                            \
+    { 0 }                                                                      \
+  }
+struct ax__key_private {
+  unsigned long key; /* The system's key, stored by value. */
+};
+
+/* A job for the thread pool (src/threadpool.c): the part every kind of
+ * pooled request (user work, fs, DNS) embeds. */
+struct ax__work {
+  struct ax__queue node;                        /* Pool queue, then done. */
+  void (*work)(struct ax__work *w);             /* Runs on a worker. */
+  void (*done)(struct ax__work *w, int status); /* Runs on the loop. */
+  ax_loop_t *loop;                              /* Where done runs. */
+  uint64_t queued_ns;                           /* When it was queued. */
+  uint64_t wait_ns;                             /* Queued until taken. */
+  int lane;                                     /* Which queue it is in. */
+  int state;                                    /* Under the pool lock. */
+};
+
+/* The private region of ax_work_t. */
+struct ax__work_private {
+  struct ax__work work;           /* The pooled job. */
+  ax_work_cb work_cb;             /* The user's work. */
+  ax_after_work_cb after_work_cb; /* The user's completion. */
 };
 
 /* The private region of ax_async_t. */
@@ -347,6 +428,12 @@ typedef struct ax_metrics_s {
   uint64_t events_waiting;
   /** Nanoseconds spent blocked in the backend's wait (the loop's idle time). */
   uint64_t poll_wait_ns;
+  /** Thread-pool requests of this loop queued or running now. */
+  uint64_t work_pending;
+  /** Thread-pool requests of this loop completed (callback run). */
+  uint64_t work_completed;
+  /** Nanoseconds the completed requests waited in the queue, in total. */
+  uint64_t work_wait_ns;
 } ax_metrics_t;
 
 /** An event loop. Allocate it yourself; initialise it with ax_loop_init(). */
@@ -687,6 +774,280 @@ AX_EXTERN int ax_async_init(ax_loop_t *loop, ax_async_t *async,
  * @return 0, or AX_EINVAL if @p async is NULL.
  */
 AX_EXTERN int ax_async_send(ax_async_t *async);
+
+/** @} */
+
+/**
+ * @defgroup req Requests
+ * A request is one operation (a job for the thread pool today; writes,
+ * connects, fs calls and DNS lookups with later work). Each request struct
+ * begins with an ax_req_t member named `req`. A request completes exactly
+ * once: its callback runs on the loop thread, also when it was cancelled
+ * (status AX_ECANCELED). While in flight it keeps its loop alive, and its
+ * memory must stay valid until its callback begins.
+ * @{
+ */
+
+/** The type of a request. */
+typedef enum ax_req_type_e {
+  AX_UNKNOWN_REQ = 0, /**< Not a valid type. */
+  AX_WORK,            /**< ax_work_t */
+  AX_REQ_TYPE_MAX     /**< One past the last valid type. */
+} ax_req_type;
+
+/** The part every request has. Read the fields; do not write them but data. */
+struct ax_req_s {
+  /** User data; axle never touches it. */
+  void *data;
+  /** The loop the request runs on. Read-only. */
+  ax_loop_t *loop;
+  /** The request's type. Read-only. */
+  ax_req_type type;
+};
+
+/**
+ * Cancel a request that has not started. A cancelled request still
+ * completes, with AX_ECANCELED, in a later iteration of its loop.
+ * @return 0; AX_EBUSY if it is running or done (its callback will report
+ *         how it ended); AX_EINVAL for NULL or a type that cannot be
+ *         cancelled.
+ */
+AX_EXTERN int ax_cancel(ax_req_t *req);
+
+/** @return The type's name, such as "work"; "unknown" for an invalid type. */
+AX_EXTERN const char *ax_req_type_name(ax_req_type type);
+
+/** @} */
+
+/**
+ * @defgroup threadpool Thread pool
+ * Worker threads for work that would block the loop. The pool is shared by
+ * every loop of the process and starts with the first job. It has a size
+ * (default 4, or AX_THREADPOOL_SIZE, or ax_threadpool_set_size()) of
+ * general workers, which take jobs in lanes: file system jobs first, DNS
+ * jobs while fewer than half the workers run DNS, then user jobs
+ * (ax_queue_work()). One more worker, started with the first file system
+ * job, runs only file system jobs, so that user jobs filling every general
+ * worker cannot starve file access. See docs/threadpool.md.
+ * @{
+ */
+
+/** A thread-pool work request. */
+struct ax_work_s {
+  /** The common request part. */
+  ax_req_t req;
+  /** Private to axle. */
+  struct ax__work_private priv;
+};
+
+/**
+ * Run work_cb(work) on a pool worker, then after_work_cb(work, status) on
+ * the loop thread.
+ * @return 0; AX_EINVAL if @p loop, @p work or @p work_cb is NULL (an
+ *         after_work_cb may be NULL); AX_EAGAIN or AX_ENOMEM if the pool or
+ *         the loop's wakeup channel cannot start.
+ */
+AX_EXTERN int ax_queue_work(ax_loop_t *loop, ax_work_t *work,
+                            ax_work_cb work_cb, ax_after_work_cb after_work_cb);
+
+/**
+ * Set the number of general workers, before or while the pool runs. Growing
+ * starts workers at once; shrinking lets the extra workers finish their
+ * current job and exit.
+ * @return 0; AX_EINVAL if @p threads is not within 1..1024; an error from
+ *         starting a thread (the pool then keeps the workers it has).
+ */
+AX_EXTERN int ax_threadpool_set_size(unsigned int threads);
+
+/** @return The number of general workers the pool has or will start with. */
+AX_EXTERN unsigned int ax_threadpool_get_size(void);
+
+/** @} */
+
+/**
+ * @defgroup thread Threads and synchronisation
+ * Portable threads, locks, condition variables, semaphores, one-time
+ * initialisation and thread-local keys: POSIX threads on POSIX systems,
+ * Win32 threads on Windows. Every function here is thread-safe.
+ *
+ * Functions that return nothing treat failure as misuse (an uninitialised
+ * or destroyed object, a mutex unlocked by a thread that does not hold it,
+ * a deadlock the system detects) and stop the program with an assertion
+ * naming axle. Creation can fail for lack of resources and returns an error.
+ * @{
+ */
+
+/** The entry point of a thread created by ax_thread_create(). */
+typedef void (*ax_thread_cb)(void *arg);
+
+/** A thread. Obtain one from ax_thread_create() or ax_thread_self(). */
+struct ax_thread_s {
+  /** Private to axle. */
+  struct ax__thread_private priv;
+};
+
+/** Options for ax_thread_create_ex(). Zero-initialise, then set. */
+typedef struct ax_thread_options_s {
+  /**
+   * The stack size in bytes, or 0 for the system's default. Rounded up to
+   * the page size and to the system's minimum.
+   */
+  size_t stack_size_bytes;
+} ax_thread_options_t;
+
+/**
+ * Start a thread that runs entry(arg).
+ * @return 0; AX_EINVAL if @p thread or @p entry is NULL; AX_EAGAIN or
+ *         AX_ENOMEM when the system cannot start another thread.
+ */
+AX_EXTERN int ax_thread_create(ax_thread_t *thread, ax_thread_cb entry,
+                               void *arg);
+
+/**
+ * Start a thread with options (NULL: the defaults).
+ * @return As ax_thread_create().
+ */
+AX_EXTERN int ax_thread_create_ex(ax_thread_t *thread,
+                                  const ax_thread_options_t *options,
+                                  ax_thread_cb entry, void *arg);
+
+/**
+ * Wait for a thread to finish and release it. Each thread created is joined
+ * exactly once.
+ * @return 0; AX_EINVAL if @p thread is NULL or is the calling thread.
+ */
+AX_EXTERN int ax_thread_join(ax_thread_t *thread);
+
+/** @return The calling thread. */
+AX_EXTERN ax_thread_t ax_thread_self(void);
+
+/** @return Whether two thread values name the same thread. */
+AX_EXTERN bool ax_thread_equal(const ax_thread_t *a, const ax_thread_t *b);
+
+/** A mutual-exclusion lock. */
+struct ax_mutex_s {
+  /** Private to axle. */
+  struct ax__mutex_private priv;
+};
+
+/** Initialise a mutex. @return 0, or AX_ENOMEM / AX_EAGAIN. */
+AX_EXTERN int ax_mutex_init(ax_mutex_t *mutex);
+/**
+ * Initialise a mutex that the thread holding it may lock again (and must
+ * unlock as often). @return 0, or AX_ENOMEM / AX_EAGAIN.
+ */
+AX_EXTERN int ax_mutex_init_recursive(ax_mutex_t *mutex);
+/** Release a mutex that no thread holds. */
+AX_EXTERN void ax_mutex_destroy(ax_mutex_t *mutex);
+/** Lock a mutex, waiting as long as it takes. */
+AX_EXTERN void ax_mutex_lock(ax_mutex_t *mutex);
+/** Lock a mutex if it is free. @return 0, or AX_EBUSY if it is held. */
+AX_EXTERN int ax_mutex_trylock(ax_mutex_t *mutex);
+/** Unlock a mutex the calling thread holds. */
+AX_EXTERN void ax_mutex_unlock(ax_mutex_t *mutex);
+
+/** A reader-writer lock: many readers or one writer. */
+struct ax_rwlock_s {
+  /** Private to axle. */
+  struct ax__rwlock_private priv;
+};
+
+/** Initialise a reader-writer lock. @return 0, or AX_ENOMEM / AX_EAGAIN. */
+AX_EXTERN int ax_rwlock_init(ax_rwlock_t *rwlock);
+/** Release a reader-writer lock that no thread holds. */
+AX_EXTERN void ax_rwlock_destroy(ax_rwlock_t *rwlock);
+/** Lock for reading, waiting for a writer to leave. */
+AX_EXTERN void ax_rwlock_rdlock(ax_rwlock_t *rwlock);
+/** Lock for reading if no writer holds it. @return 0, or AX_EBUSY. */
+AX_EXTERN int ax_rwlock_tryrdlock(ax_rwlock_t *rwlock);
+/** Leave a read lock. */
+AX_EXTERN void ax_rwlock_rdunlock(ax_rwlock_t *rwlock);
+/** Lock for writing, waiting for every other holder to leave. */
+AX_EXTERN void ax_rwlock_wrlock(ax_rwlock_t *rwlock);
+/** Lock for writing if no one holds it. @return 0, or AX_EBUSY. */
+AX_EXTERN int ax_rwlock_trywrlock(ax_rwlock_t *rwlock);
+/** Leave a write lock. */
+AX_EXTERN void ax_rwlock_wrunlock(ax_rwlock_t *rwlock);
+
+/** A condition variable, used with an ax_mutex_t. */
+struct ax_cond_s {
+  /** Private to axle. */
+  struct ax__cond_private priv;
+};
+
+/**
+ * Initialise a condition variable. Timed waits measure the monotonic clock,
+ * so changing the wall clock neither shortens nor stretches them.
+ * @return 0, or AX_ENOMEM / AX_EAGAIN.
+ */
+AX_EXTERN int ax_cond_init(ax_cond_t *cond);
+/** Release a condition variable no thread waits on. */
+AX_EXTERN void ax_cond_destroy(ax_cond_t *cond);
+/** Wake one thread waiting on the condition, if any. */
+AX_EXTERN void ax_cond_signal(ax_cond_t *cond);
+/** Wake every thread waiting on the condition. */
+AX_EXTERN void ax_cond_broadcast(ax_cond_t *cond);
+/**
+ * Unlock @p mutex, wait for a signal, lock it again. Wakeups without a
+ * signal can happen: wait in a loop that checks the condition.
+ */
+AX_EXTERN void ax_cond_wait(ax_cond_t *cond, ax_mutex_t *mutex);
+/**
+ * ax_cond_wait() for at most @p timeout_ns nanoseconds.
+ * @return 0 when woken, AX_ETIMEDOUT when the time ran out.
+ */
+AX_EXTERN int ax_cond_timedwait(ax_cond_t *cond, ax_mutex_t *mutex,
+                                uint64_t timeout_ns);
+
+/** A counting semaphore. */
+struct ax_sem_s {
+  /** Private to axle. */
+  struct ax__sem_private priv;
+};
+
+/** Initialise a semaphore with a count. @return 0, or AX_ENOMEM / AX_EAGAIN. */
+AX_EXTERN int ax_sem_init(ax_sem_t *sem, unsigned int value);
+/** Release a semaphore no thread waits on. */
+AX_EXTERN void ax_sem_destroy(ax_sem_t *sem);
+/** Add one to the count, waking one waiter. */
+AX_EXTERN void ax_sem_post(ax_sem_t *sem);
+/** Wait until the count is above zero, then take one. */
+AX_EXTERN void ax_sem_wait(ax_sem_t *sem);
+/** Take one if the count is above zero. @return 0, or AX_EAGAIN. */
+AX_EXTERN int ax_sem_trywait(ax_sem_t *sem);
+
+/** A flag for ax_once(). Initialise it statically with AX_ONCE_INIT. */
+struct ax_once_s {
+  /** Private to axle. */
+  struct ax__once_private priv;
+};
+
+/** The initial value of an ax_once_t. */
+#define AX_ONCE_INIT AX__ONCE_PRIVATE_INIT
+
+/**
+ * Run @p init_cb exactly once for @p once, however many threads call this;
+ * every caller returns after it has run.
+ */
+AX_EXTERN void ax_once(ax_once_t *once, void (*init_cb)(void));
+
+/** A key to a per-thread pointer. */
+struct ax_key_s {
+  /** Private to axle. */
+  struct ax__key_private priv;
+};
+
+/**
+ * Create a key; each thread's value starts NULL.
+ * @return 0, or AX_EAGAIN / AX_ENOMEM when the system has no keys left.
+ */
+AX_EXTERN int ax_key_create(ax_key_t *key);
+/** Delete a key. Threads' values are not released. */
+AX_EXTERN void ax_key_delete(ax_key_t *key);
+/** @return The calling thread's value for @p key. */
+AX_EXTERN void *ax_key_get(ax_key_t *key);
+/** Set the calling thread's value for @p key. */
+AX_EXTERN void ax_key_set(ax_key_t *key, void *value);
 
 /** @} */
 

@@ -14,8 +14,6 @@
  * runs the close callback: a few instructions at most, since a send never
  * blocks.
  */
-#include <sched.h>
-
 #include "internal.h"
 
 int ax_async_init(ax_loop_t *loop, ax_async_t *async, ax_async_cb async_cb) {
@@ -52,13 +50,15 @@ void ax__async_close(ax_async_t *async) {
  * possible, so that a send racing with the close is covered. */
 void ax__async_closed(ax_async_t *async) {
   while (__atomic_load_n(&async->priv.busy, __ATOMIC_ACQUIRE) != 0)
-    sched_yield();
+    ax__thread_yield();
 }
 
 /* Run the callback of every handle that was sent to. Called by the platform
  * code after it drained the wakeup channel. Bounded: each handle runs at most
  * once per call, whatever its callback or other threads do meanwhile. */
 void ax__async_dispatch(ax_loop_t *loop) {
+  /* The thread pool's completions share the wakeup channel. */
+  ax__work_dispatch_if_used(loop);
   ax__queue_t snapshot;
   ax__queue_move(&loop->priv.async_handles, &snapshot);
   while (!ax__queue_empty(&snapshot)) {

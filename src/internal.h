@@ -74,6 +74,29 @@ void ax__run_prepare(ax_loop_t *loop);
 void ax__run_check(ax_loop_t *loop);
 void ax__phase_close(ax_handle_t *handle);
 
+/* threadpool.c: the lanes jobs wait in, and the pooled-job interface that
+ * user work, fs and DNS requests share. */
+enum { AX__LANE_FS = 0, AX__LANE_DNS = 1, AX__LANE_USER = 2, AX__LANES = 3 };
+int ax__work_submit(ax_loop_t *loop, struct ax__work *w, int lane);
+int ax__work_cancel(struct ax__work *w);
+void ax__work_flush(ax_loop_t *loop);
+void ax__work_dispatch(ax_loop_t *loop);
+unsigned int ax__work_pending(const ax_loop_t *loop);
+void ax__work_loop_close(ax_loop_t *loop);
+void ax__threadpool_shutdown(void);
+
+/* Called twice per iteration and on every wakeup: a loop that never used
+ * the pool pays one load and a branch, not a call. */
+static inline void ax__work_flush_if_used(ax_loop_t *loop) {
+  if (loop->priv.work != NULL)
+    ax__work_flush(loop);
+}
+
+static inline void ax__work_dispatch_if_used(ax_loop_t *loop) {
+  if (loop->priv.work != NULL)
+    ax__work_dispatch(loop);
+}
+
 /* async.c */
 void ax__async_close(ax_async_t *async);
 void ax__async_closed(ax_async_t *async);
@@ -86,6 +109,9 @@ void ax__wakeup_init(ax_loop_t *loop);
 int ax__wakeup_open(ax_loop_t *loop);
 void ax__wakeup_close(ax_loop_t *loop);
 void ax__wakeup_signal(ax_loop_t *loop);
+
+/* Platform: give up the processor (src/unix/thread.c, src/win/thread.c). */
+void ax__thread_yield(void);
 
 /* Platform: the monotonic clock (src/unix/core.c, src/win/core.c). */
 uint64_t ax__hrtime_ns(void);

@@ -141,6 +141,7 @@ int ax_loop_close(ax_loop_t *loop) {
   if (loop->priv.running || !ax__queue_empty(&loop->priv.handles) ||
       !ax__queue_empty(&loop->priv.closing) || loop->priv.active_reqs != 0)
     return AX_EBUSY;
+  ax__work_loop_close(loop);
   ax__wakeup_close(loop);
   loop->priv.platform.backend->fini(loop);
   void *data = loop->data;
@@ -221,9 +222,11 @@ static int loop_iterate(ax_loop_t *loop, ax_run_mode mode) {
   loop_run_pending(loop);
   ax__run_idle(loop);
   ax__run_prepare(loop);
+  ax__work_flush_if_used(loop);
   int err = loop_poll(loop, loop_poll_timeout_ms(loop, mode));
   ax__run_check(loop);
   ax__run_closing_handles(loop);
+  ax__work_flush_if_used(loop);
   if (mode == AX_RUN_ONCE) {
     /* ONCE promises progress: if the wait ended on a timer's timeout, run
      * that timer now rather than in a later call. */

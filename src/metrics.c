@@ -12,5 +12,8 @@ int ax_loop_metrics(const ax_loop_t *loop, ax_metrics_t *metrics) {
   metrics->events = loop->priv.events;
   metrics->events_waiting = loop->priv.events_waiting;
   metrics->poll_wait_ns = loop->priv.poll_wait_ns;
+  metrics->work_pending = ax__work_pending(loop);
+  metrics->work_completed = loop->priv.work_completed;
+  metrics->work_wait_ns = loop->priv.work_wait_ns;
   return 0;
 }

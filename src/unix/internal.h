@@ -54,4 +54,8 @@ int ax__wait_retry(int (*wait_once)(void *ctx, int timeout_ms), void *ctx,
  */
 int ax__wakeup_channel_open(int fds[2]);
 
+/* Report a threads-library failure that only misuse can cause, and abort
+ * (unix/thread.c). */
+_Noreturn void ax__thread_misuse(int err, const char *what);
+
 #endif /* AX_UNIX_INTERNAL_H */

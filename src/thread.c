@@ -1,0 +1,92 @@
+/*
+ * thread.c: the portable part of the thread API: one-time initialisation and
+ * semaphores, built on the platform's mutex, condition and yield
+ * (src/unix/thread.c, src/win/thread.c).
+ */
+#include "internal.h"
+
+enum { ONCE_NOT_RUN = 0, ONCE_RUNNING = 1, ONCE_DONE = 2 };
+
+void ax_once(ax_once_t *once, void (*init_cb)(void)) {
+  int state = __atomic_load_n(&once->priv.state, __ATOMIC_ACQUIRE);
+  if (state == ONCE_DONE)
+    return;
+  int expected = ONCE_NOT_RUN;
+  if (__atomic_compare_exchange_n(&once->priv.state, &expected, ONCE_RUNNING,
+                                  false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    init_cb();
+    __atomic_store_n(&once->priv.state, ONCE_DONE, __ATOMIC_RELEASE);
+    return;
+  }
+  /* Another thread runs it: wait, yielding, for it to finish. An init
+   * function is short (it sets up a pool or a table), so no sleep is due. */
+  while (__atomic_load_n(&once->priv.state, __ATOMIC_ACQUIRE) != ONCE_DONE)
+    ax__thread_yield();
+}
+
+/* A semaphore is a count under a mutex, with a condition to wait on: the
+ * same on every platform, and macOS has no unnamed POSIX semaphores. */
+struct sem_impl {
+  ax_mutex_t mutex;   /* Guards count. */
+  ax_cond_t cond;     /* Signalled on every post. */
+  unsigned int count; /* The semaphore's value. */
+};
+
+int ax_sem_init(ax_sem_t *sem, unsigned int value) {
+  struct sem_impl *s = ax__malloc(sizeof(*s));
+  if (s == NULL)
+    return AX_ENOMEM;
+  int err = ax_mutex_init(&s->mutex);
+  if (err != 0)
+    goto out_free;
+  err = ax_cond_init(&s->cond);
+  if (err != 0)
+    goto out_destroy_mutex;
+  s->count = value;
+  sem->priv.impl = s;
+  return 0;
+out_destroy_mutex:
+  ax_mutex_destroy(&s->mutex);
+out_free:
+  ax__free(s);
+  return err;
+}
+
+void ax_sem_destroy(ax_sem_t *sem) {
+  struct sem_impl *s = sem->priv.impl;
+  ax_cond_destroy(&s->cond);
+  ax_mutex_destroy(&s->mutex);
+  ax__free(s);
+  sem->priv.impl = NULL;
+}
+
+void ax_sem_post(ax_sem_t *sem) {
+  struct sem_impl *s = sem->priv.impl;
+  /* Signal on every post, not only when the count leaves zero: with two
+   * waiters and two quick posts, the second would otherwise sleep on. */
+  ax_mutex_lock(&s->mutex);
+  s->count++;
+  ax_cond_signal(&s->cond);
+  ax_mutex_unlock(&s->mutex);
+}
+
+void ax_sem_wait(ax_sem_t *sem) {
+  struct sem_impl *s = sem->priv.impl;
+  ax_mutex_lock(&s->mutex);
+  while (s->count == 0)
+    ax_cond_wait(&s->cond, &s->mutex);
+  s->count--;
+  ax_mutex_unlock(&s->mutex);
+}
+
+int ax_sem_trywait(ax_sem_t *sem) {
+  struct sem_impl *s = sem->priv.impl;
+  int err = AX_EAGAIN;
+  ax_mutex_lock(&s->mutex);
+  if (s->count > 0) {
+    s->count--;
+    err = 0;
+  }
+  ax_mutex_unlock(&s->mutex);
+  return err;
+}

@@ -1,0 +1,529 @@
+/*
+ * threadpool.c: the worker threads that run blocking work, shared by every
+ * loop of the process.
+ *
+ * A job queued on a loop waits on that loop's submission list until the loop
+ * hands its list to the pool, once per poll phase and once at the end of an
+ * iteration, under one lock. In the pool, jobs wait in three lanes, one
+ * queue each. A general worker takes a file
+ * system job first, then a DNS job while fewer than half the workers run
+ * DNS (a lookup can block for seconds), then a user job. One reserve
+ * worker, started with the first file system job, takes file system jobs
+ * only: user jobs may fill every general worker for as long as they like,
+ * and file access still moves.
+ *
+ * One mutex guards the lanes and the worker counts. A finished job is
+ * pushed, without a lock, onto its loop's done stack, and the loop is woken
+ * through its wakeup channel only when the stack was empty: a burst of
+ * completions costs one wakeup. The loop runs the completions from its
+ * async dispatch (src/async.c), each exactly once.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+enum {
+  POOL_DEFAULT_THREADS = 4,
+  POOL_MAX_THREADS = 1024,
+  POOL_SLOTS = POOL_MAX_THREADS + 1, /* The general workers and the reserve. */
+};
+
+/* A job's state. SUBMITTED: on its loop's list; QUEUED: in the pool's
+ * queue; then RUNNING, and DONE or CANCELLED. */
+enum {
+  WORK_SUBMITTED = 1,
+  WORK_QUEUED,
+  WORK_RUNNING,
+  WORK_DONE,
+  WORK_CANCELLED
+};
+enum { SLOT_FREE = 0, SLOT_RUNNING, SLOT_EXITED };
+
+struct pool_worker {
+  ax_thread_t thread; /* The worker's thread. */
+  int state;          /* SLOT_*, under the pool mutex. */
+  int reserve;        /* Takes file system jobs only. */
+};
+
+static struct {
+  ax_once_t once;                  /* Creates the locks below. */
+  int init_error;                  /* Why they could not be created. */
+  ax_mutex_t mutex;                /* Guards everything below. */
+  ax_cond_t general_cond;          /* Idle general workers wait here. */
+  ax_cond_t reserve_cond;          /* The idle reserve worker waits here. */
+  ax__queue_t lanes[AX__LANES];    /* Queued jobs, one queue per lane. */
+  unsigned int running[AX__LANES]; /* Jobs of each lane running now. */
+  unsigned int size;               /* General workers wanted. */
+  int size_from_api;               /* ax_threadpool_set_size() chose it. */
+  unsigned int general;            /* General workers alive. */
+  unsigned int general_idle;       /* Asleep, and not signalled yet. */
+  unsigned int general_woken;      /* Signalled, not awake yet. */
+  unsigned int to_exit;            /* General workers asked to exit. */
+  int started;                     /* General workers started (__atomic). */
+  int reserve_started;             /* Reserve worker started (__atomic). */
+  int reserve_idle;                /* The reserve worker waits for a job. */
+  int shutting_down;               /* The process is exiting. */
+  struct pool_worker workers[POOL_SLOTS]; /* Every worker ever started. */
+} pool = {.once = AX_ONCE_INIT, .size = POOL_DEFAULT_THREADS};
+
+/* Per loop: finished jobs waiting for the loop thread, as a lock-free
+ * stack that workers push onto and the loop takes whole. A push that finds
+ * the stack empty wakes the loop; one that finds it non-empty knows a wakeup
+ * is already due, since the loop has not taken the stack yet. */
+struct loop_work {
+  ax__queue_t submitted;  /* Queued jobs not handed to the pool yet. */
+  struct ax__queue *done; /* Top of the stack, linked by next (__atomic). */
+  unsigned int jobs;      /* Jobs queued or running (loop thread only). */
+};
+
+static void pool_init_once(void) {
+  pool.init_error = ax_mutex_init(&pool.mutex);
+  if (pool.init_error != 0)
+    return;
+  pool.init_error = ax_cond_init(&pool.general_cond);
+  if (pool.init_error != 0)
+    return;
+  pool.init_error = ax_cond_init(&pool.reserve_cond);
+  for (int i = 0; i < AX__LANES; i++)
+    ax__queue_init(&pool.lanes[i]);
+}
+
+static unsigned int pool_dns_cap(void) {
+  return pool.size < 2 ? 1 : pool.size / 2;
+}
+
+/* The next job this worker may take, off its queue; NULL if none. */
+static struct ax__work *pool_take(const struct pool_worker *self) {
+  ax__queue_t *q = NULL;
+  if (!ax__queue_empty(&pool.lanes[AX__LANE_FS]))
+    q = &pool.lanes[AX__LANE_FS];
+  else if (self->reserve)
+    return NULL;
+  else if (!ax__queue_empty(&pool.lanes[AX__LANE_DNS]) &&
+           pool.running[AX__LANE_DNS] < pool_dns_cap())
+    q = &pool.lanes[AX__LANE_DNS];
+  else if (!ax__queue_empty(&pool.lanes[AX__LANE_USER]))
+    q = &pool.lanes[AX__LANE_USER];
+  if (q == NULL)
+    return NULL;
+  ax__queue_t *node = ax__queue_head(q);
+  ax__queue_remove(node);
+  return ax_container_of(node, struct ax__work, node);
+}
+
+/* Hand a finished or cancelled job to its loop, waking the loop if it had
+ * nothing waiting. The job may be freed by its owner once this returns. */
+static void pool_post_done(struct ax__work *w) {
+  ax_loop_t *loop = w->loop;
+  struct loop_work *lw = loop->priv.work;
+  struct ax__queue *top = __atomic_load_n(&lw->done, __ATOMIC_RELAXED);
+  do
+    w->node.next = top;
+  while (!__atomic_compare_exchange_n(&lw->done, &top, &w->node, true,
+                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+  if (top == NULL)
+    ax__wakeup_signal(loop);
+}
+
+/* Whether this worker should leave: the process exits, or the pool shrank
+ * and not enough general workers have left yet. */
+static int pool_should_exit(const struct pool_worker *self) {
+  return pool.shutting_down || (!self->reserve && pool.to_exit > 0);
+}
+
+/* Sleep until a job or an exit request may be there. Idle counts only
+ * workers nobody has signalled yet: a burst of jobs then wakes as many
+ * workers as are asleep, not one signal per job. Mutex held. */
+static void pool_sleep(struct pool_worker *self) {
+  if (self->reserve) {
+    pool.reserve_idle = 1;
+    ax_cond_wait(&pool.reserve_cond, &pool.mutex);
+    pool.reserve_idle = 0;
+    return;
+  }
+  pool.general_idle++;
+  ax_cond_wait(&pool.general_cond, &pool.mutex);
+  if (pool.general_woken > 0)
+    pool.general_woken--; /* The signaller already counted us awake. */
+  else
+    pool.general_idle--; /* Woken by a broadcast or spuriously. */
+}
+
+/* Wait for a job; NULL means exit. Called and returns with the mutex held. */
+static struct ax__work *pool_wait_job(struct pool_worker *self) {
+  for (;;) {
+    if (pool_should_exit(self))
+      return NULL;
+    struct ax__work *w = pool_take(self);
+    if (w != NULL)
+      return w;
+    pool_sleep(self);
+  }
+}
+
+/* Run one job with the mutex released, then hand it to its loop. Called
+ * and returns with the mutex held. */
+static void pool_run_job(struct ax__work *w) {
+  int lane = w->lane;
+  __atomic_store_n(&w->state, WORK_RUNNING, __ATOMIC_RELAXED);
+  pool.running[lane]++;
+  ax_mutex_unlock(&pool.mutex);
+  w->wait_ns = ax__hrtime_ns() - w->queued_ns;
+  w->work(w);
+  /* Only ax__work_cancel() reads the state concurrently, and it acts on
+   * QUEUED alone, which a running job never returns to. */
+  __atomic_store_n(&w->state, WORK_DONE, __ATOMIC_RELAXED);
+  pool_post_done(w);
+  ax_mutex_lock(&pool.mutex);
+  pool.running[lane]--;
+}
+
+static void pool_worker_main(void *arg) {
+  struct pool_worker *self = arg;
+  ax_mutex_lock(&pool.mutex);
+  for (;;) {
+    struct ax__work *w = pool_wait_job(self);
+    if (w == NULL)
+      break;
+    pool_run_job(w);
+  }
+  if (!self->reserve) {
+    if (pool.to_exit > 0)
+      pool.to_exit--;
+    pool.general--;
+  }
+  self->state = SLOT_EXITED;
+  ax_mutex_unlock(&pool.mutex);
+}
+
+/* Join a worker that has exited, freeing its slot. Mutex held; the worker
+ * no longer needs it. */
+static void pool_reap(struct pool_worker *slot) {
+  if (slot->state != SLOT_EXITED)
+    return;
+  ax_thread_join(&slot->thread);
+  slot->state = SLOT_FREE;
+}
+
+/* Start one worker in a free slot. Mutex held. */
+static int pool_spawn(int reserve) {
+  for (int i = 0; i < POOL_SLOTS; i++) {
+    struct pool_worker *slot = &pool.workers[i];
+    pool_reap(slot);
+    if (slot->state != SLOT_FREE)
+      continue;
+    slot->reserve = reserve;
+    slot->state = SLOT_RUNNING;
+    int err = ax_thread_create(&slot->thread, pool_worker_main, slot);
+    if (err != 0) {
+      slot->state = SLOT_FREE;
+      return err;
+    }
+    if (!reserve)
+      pool.general++;
+    return 0;
+  }
+  return AX_EAGAIN; /* Every slot runs a worker: cannot happen. */
+}
+
+/* Make the number of general workers match pool.size. Mutex held. */
+static int pool_resize_locked(void) {
+  unsigned int staying = pool.general - pool.to_exit;
+  if (staying > pool.size) {
+    pool.to_exit += staying - pool.size;
+    ax_cond_broadcast(&pool.general_cond);
+    return 0;
+  }
+  unsigned int missing = pool.size - staying;
+  unsigned int recalled = missing < pool.to_exit ? missing : pool.to_exit;
+  pool.to_exit -= recalled;
+  for (missing -= recalled; missing > 0; missing--) {
+    int err = pool_spawn(0);
+    if (err != 0)
+      return err;
+  }
+  return 0;
+}
+
+/* The size from AX_THREADPOOL_SIZE, unless the API chose one. */
+static void pool_read_env(void) {
+  const char *env = getenv("AX_THREADPOOL_SIZE");
+  if (pool.size_from_api || env == NULL || env[0] == '\0')
+    return;
+  char *end;
+  unsigned long n = strtoul(env, &end, 10);
+  if (*end == '\0' && n >= 1 && n <= POOL_MAX_THREADS)
+    pool.size = (unsigned int)n;
+}
+
+/* Start the general workers with the first job. Mutex held. */
+static int pool_start(void) {
+  pool_read_env();
+  int err = pool_resize_locked();
+  if (err != 0 && pool.general == 0)
+    return err;
+  /* Some workers started: run with those rather than fail every job. */
+  pool.size = pool.general;
+  __atomic_store_n(&pool.started, 1, __ATOMIC_RELEASE);
+  return 0;
+}
+
+static int pool_init(void) {
+  ax_once(&pool.once, pool_init_once);
+  return pool.init_error;
+}
+
+/* Allocate the loop's done stack and open its wakeup channel, once. */
+static int work_loop_init(ax_loop_t *loop) {
+  if (loop->priv.work != NULL)
+    return 0;
+  int err = ax__wakeup_open(loop);
+  if (err != 0)
+    return err;
+  struct loop_work *lw = ax__calloc(1, sizeof(*lw));
+  if (lw == NULL)
+    return AX_ENOMEM;
+  ax__queue_init(&lw->submitted);
+  loop->priv.work = lw;
+  return 0;
+}
+
+/* Put a job on its lane's queue. Mutex held. */
+static void pool_enqueue(struct ax__work *w) {
+  __atomic_store_n(&w->state, WORK_QUEUED, __ATOMIC_RELAXED);
+  ax__queue_insert_tail(&pool.lanes[w->lane], &w->node);
+}
+
+/* Wake workers for jobs just queued: one general worker per job while any
+ * sleeps, and the reserve worker when file system jobs are left over.
+ * Mutex held. */
+static void pool_wake(unsigned int jobs, int fs_jobs) {
+  for (; jobs > 0 && pool.general_idle > 0; jobs--) {
+    pool.general_idle--;
+    pool.general_woken++;
+    ax_cond_signal(&pool.general_cond);
+  }
+  if (jobs > 0 && fs_jobs && pool.reserve_idle)
+    ax_cond_signal(&pool.reserve_cond);
+}
+
+/* Start the pool (and the reserve worker, for a file system job) if it is
+ * not running yet, so that a failure is reported to the caller who queues
+ * the job rather than lost later. */
+static int pool_ensure_started(int lane) {
+  int err = 0;
+  ax_mutex_lock(&pool.mutex);
+  if (!pool.started)
+    err = pool_start();
+  /* Without a reserve worker, file system jobs still run on the general
+   * workers, only without the guarantee: not worth failing the job. */
+  if (err == 0 && lane == AX__LANE_FS && !pool.reserve_started)
+    __atomic_store_n(&pool.reserve_started, pool_spawn(1) == 0,
+                     __ATOMIC_RELEASE);
+  ax_mutex_unlock(&pool.mutex);
+  return err;
+}
+
+/*
+ * Queue a job. It first goes on the loop's own submission list, without a
+ * lock; the loop hands the whole list to the pool under one lock before it
+ * polls and at the end of each iteration (ax__work_flush). A callback that
+ * queues a thousand jobs so takes the pool's lock once, not a thousand
+ * times against the workers.
+ */
+int ax__work_submit(ax_loop_t *loop, struct ax__work *w, int lane) {
+  int err = pool_init();
+  if (err == 0)
+    err = work_loop_init(loop);
+  if (err == 0 &&
+      (!pool.started || (lane == AX__LANE_FS && !pool.reserve_started)))
+    err = pool_ensure_started(lane);
+  if (err != 0)
+    return err;
+  struct loop_work *lw = loop->priv.work;
+  w->loop = loop;
+  w->lane = lane;
+  w->queued_ns = loop->priv.time_ns;
+  __atomic_store_n(&w->state, WORK_SUBMITTED, __ATOMIC_RELAXED);
+  ax__queue_insert_tail(&lw->submitted, &w->node);
+  loop->priv.active_reqs++;
+  lw->jobs++;
+  return 0;
+}
+
+/* Hand the loop's submitted jobs to the pool under one lock. */
+void ax__work_flush(ax_loop_t *loop) {
+  struct loop_work *lw = loop->priv.work;
+  if (lw == NULL || ax__queue_empty(&lw->submitted))
+    return;
+  unsigned int jobs = 0;
+  int fs_jobs = 0;
+  ax_mutex_lock(&pool.mutex);
+  while (!ax__queue_empty(&lw->submitted)) {
+    ax__queue_t *node = ax__queue_head(&lw->submitted);
+    ax__queue_remove(node);
+    struct ax__work *w = ax_container_of(node, struct ax__work, node);
+    fs_jobs |= w->lane == AX__LANE_FS;
+    pool_enqueue(w);
+    jobs++;
+  }
+  pool_wake(jobs, fs_jobs);
+  ax_mutex_unlock(&pool.mutex);
+}
+
+/* Cancel a job still on the loop's list (no lock) or in the pool's queue. */
+int ax__work_cancel(struct ax__work *w) {
+  int cancelled = 0;
+  if (__atomic_load_n(&w->state, __ATOMIC_RELAXED) == WORK_SUBMITTED) {
+    ax__queue_remove(&w->node);
+    cancelled = 1;
+  } else {
+    ax_mutex_lock(&pool.mutex);
+    if (__atomic_load_n(&w->state, __ATOMIC_RELAXED) == WORK_QUEUED) {
+      ax__queue_remove(&w->node);
+      cancelled = 1;
+    }
+    ax_mutex_unlock(&pool.mutex);
+  }
+  if (!cancelled)
+    return AX_EBUSY;
+  __atomic_store_n(&w->state, WORK_CANCELLED, __ATOMIC_RELAXED);
+  pool_post_done(w);
+  return 0;
+}
+
+/* Run the completions that reached the loop before this call, each once,
+ * in the order they finished. Those arriving meanwhile wake the loop
+ * again. */
+void ax__work_dispatch(ax_loop_t *loop) {
+  struct loop_work *lw = loop->priv.work;
+  if (lw == NULL)
+    return;
+  struct ax__queue *top = __atomic_exchange_n(&lw->done, NULL,
+                                              __ATOMIC_ACQUIRE);
+  /* The stack holds the newest first: reverse it into finishing order. */
+  struct ax__queue *first = NULL;
+  while (top != NULL) {
+    struct ax__queue *next = top->next;
+    top->next = first;
+    first = top;
+    top = next;
+  }
+  while (first != NULL) {
+    struct ax__work *w = ax_container_of(first, struct ax__work, node);
+    first = first->next;
+    int status = __atomic_load_n(&w->state, __ATOMIC_RELAXED) == WORK_DONE
+                     ? 0
+                     : AX_ECANCELED;
+    loop->priv.active_reqs--;
+    lw->jobs--;
+    loop->priv.work_completed++;
+    loop->priv.work_wait_ns += status == 0 ? w->wait_ns : 0;
+    w->done(w, status);
+  }
+}
+
+unsigned int ax__work_pending(const ax_loop_t *loop) {
+  const struct loop_work *lw = loop->priv.work;
+  return lw != NULL ? lw->jobs : 0;
+}
+
+/* Release the loop's done queue; no job of the loop is in flight. */
+void ax__work_loop_close(ax_loop_t *loop) {
+  struct loop_work *lw = loop->priv.work;
+  if (lw == NULL)
+    return;
+  ax__free(lw);
+  loop->priv.work = NULL;
+}
+
+int ax_threadpool_set_size(unsigned int threads) {
+  if (threads < 1 || threads > POOL_MAX_THREADS)
+    return AX_EINVAL;
+  int err = pool_init();
+  if (err != 0)
+    return err;
+  ax_mutex_lock(&pool.mutex);
+  pool.size = threads;
+  pool.size_from_api = 1;
+  if (pool.started)
+    err = pool_resize_locked();
+  ax_mutex_unlock(&pool.mutex);
+  return err;
+}
+
+unsigned int ax_threadpool_get_size(void) {
+  if (pool_init() != 0)
+    return pool.size;
+  ax_mutex_lock(&pool.mutex);
+  pool_read_env();
+  unsigned int size = pool.size;
+  ax_mutex_unlock(&pool.mutex);
+  return size;
+}
+
+/* At process exit: workers finish the job they run and leave; queued jobs
+ * are dropped with the loops that wanted them. */
+void ax__threadpool_shutdown(void) {
+  if (!pool.started && !pool.reserve_started)
+    return;
+  ax_mutex_lock(&pool.mutex);
+  pool.shutting_down = 1;
+  ax_cond_broadcast(&pool.general_cond);
+  ax_cond_broadcast(&pool.reserve_cond);
+  for (int i = 0; i < POOL_SLOTS; i++) {
+    struct pool_worker *slot = &pool.workers[i];
+    if (slot->state == SLOT_FREE)
+      continue;
+    /* Joining needs the worker to take the mutex once more. */
+    ax_mutex_unlock(&pool.mutex);
+    ax_thread_join(&slot->thread);
+    ax_mutex_lock(&pool.mutex);
+    slot->state = SLOT_FREE;
+  }
+  ax_mutex_unlock(&pool.mutex);
+}
+
+static void user_work(struct ax__work *w) {
+  ax_work_t *work = ax_container_of(w, ax_work_t, priv.work);
+  work->priv.work_cb(work);
+}
+
+static void user_done(struct ax__work *w, int status) {
+  ax_work_t *work = ax_container_of(w, ax_work_t, priv.work);
+  if (work->priv.after_work_cb != NULL)
+    work->priv.after_work_cb(work, status);
+}
+
+int ax_queue_work(ax_loop_t *loop, ax_work_t *work, ax_work_cb work_cb,
+                  ax_after_work_cb after_work_cb) {
+  if (loop == NULL || work == NULL || work_cb == NULL)
+    return AX_EINVAL;
+  work->req.loop = loop;
+  work->req.type = AX_WORK;
+  work->priv.work_cb = work_cb;
+  work->priv.after_work_cb = after_work_cb;
+  work->priv.work.work = user_work;
+  work->priv.work.done = user_done;
+  return ax__work_submit(loop, &work->priv.work, AX__LANE_USER);
+}
+
+int ax_cancel(ax_req_t *req) {
+  if (req == NULL)
+    return AX_EINVAL;
+  switch (req->type) {
+  case AX_WORK:
+    return ax__work_cancel(&((ax_work_t *)req)->priv.work);
+  default:
+    return AX_EINVAL;
+  }
+}
+
+const char *ax_req_type_name(ax_req_type type) {
+  switch (type) {
+  case AX_WORK:
+    return "work";
+  default:
+    return "unknown";
+  }
+}

@@ -1,0 +1,347 @@
+/*
+ * test_threadpool.c: the thread pool: jobs run off the loop thread and
+ * complete on it, exactly once; cancel; resize under load; user jobs that
+ * fill the pool do not starve file system jobs; four loops on four threads
+ * share the pool; metrics; AX_THREADPOOL_SIZE (meson sets it to 3 here).
+ *
+ * The pool is process-wide, so the tests run in order against one pool.
+ * Jobs that must stay busy wait on a semaphore the test posts: no test
+ * depends on how long anything takes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "test.h"
+
+static ax_thread_t loop_thread;
+
+struct job {
+  ax_work_t work;    /* The request. */
+  int ran_on_loop;   /* work_cb ran on the loop thread (must not). */
+  int after_calls;   /* after_work_cb calls. */
+  int status;        /* The status it got. */
+  int after_on_loop; /* after_work_cb ran on the loop thread (must). */
+  ax_sem_t *gate;    /* If set, work_cb waits for it. */
+  int *counter;      /* If set, work_cb increments it atomically. */
+};
+
+static void job_work(ax_work_t *work) {
+  struct job *j = ax_container_of(work, struct job, work);
+  ax_thread_t self = ax_thread_self();
+  j->ran_on_loop = ax_thread_equal(&self, &loop_thread);
+  if (j->gate != NULL)
+    ax_sem_wait(j->gate);
+  if (j->counter != NULL)
+    __atomic_add_fetch(j->counter, 1, __ATOMIC_RELAXED);
+}
+
+static void job_after(ax_work_t *work, int status) {
+  struct job *j = ax_container_of(work, struct job, work);
+  ax_thread_t self = ax_thread_self();
+  j->after_on_loop = ax_thread_equal(&self, &loop_thread);
+  j->after_calls++;
+  j->status = status;
+}
+
+static void test_pool_env_size(void **state) {
+  (void)state;
+  /* Before anything set a size, AX_THREADPOOL_SIZE (3, from meson) does. */
+  assert_int_equal(ax_threadpool_get_size(), 3);
+}
+
+static void test_pool_invalid(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_work_t work;
+  test_loop_open(&loop);
+  assert_int_equal(ax_queue_work(NULL, &work, job_work, job_after), AX_EINVAL);
+  assert_int_equal(ax_queue_work(&loop, NULL, job_work, job_after), AX_EINVAL);
+  assert_int_equal(ax_queue_work(&loop, &work, NULL, job_after), AX_EINVAL);
+  assert_int_equal(ax_cancel(NULL), AX_EINVAL);
+  assert_int_equal(ax_threadpool_set_size(0), AX_EINVAL);
+  assert_int_equal(ax_threadpool_set_size(1025), AX_EINVAL);
+  assert_int_equal(ax_threadpool_get_size(), 3);
+  assert_string_equal(ax_req_type_name(AX_WORK), "work");
+  assert_string_equal(ax_req_type_name(AX_REQ_TYPE_MAX), "unknown");
+  assert_false(ax_loop_alive(&loop));
+  test_loop_close(&loop);
+}
+
+enum { MANY = 500 };
+
+static void test_pool_many_jobs(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct job jobs[MANY];
+  int counter = 0;
+  memset(jobs, 0, sizeof(jobs));
+  test_loop_open(&loop);
+  for (int i = 0; i < MANY; i++) {
+    jobs[i].counter = &counter;
+    assert_int_equal(ax_queue_work(&loop, &jobs[i].work, job_work, job_after),
+                     0);
+  }
+  assert_true(ax_loop_alive(&loop)); /* Requests keep the loop alive. */
+  assert_int_equal(ax_loop_close(&loop), AX_EBUSY);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(counter, MANY);
+  for (int i = 0; i < MANY; i++) {
+    assert_int_equal(jobs[i].after_calls, 1);
+    assert_int_equal(jobs[i].status, 0);
+    assert_false(jobs[i].ran_on_loop);
+    assert_true(jobs[i].after_on_loop);
+    assert_int_equal(jobs[i].work.req.type, AX_WORK);
+    assert_ptr_equal(jobs[i].work.req.loop, &loop);
+  }
+  ax_metrics_t m;
+  ax_loop_metrics(&loop, &m);
+  assert_int_equal(m.work_completed, MANY);
+  assert_int_equal(m.work_pending, 0);
+  test_loop_close(&loop);
+}
+
+static void test_pool_null_after_cb(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct job j;
+  int counter = 0;
+  memset(&j, 0, sizeof(j));
+  j.counter = &counter;
+  test_loop_open(&loop);
+  assert_int_equal(ax_queue_work(&loop, &j.work, job_work, NULL), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(counter, 1);
+  test_loop_close(&loop);
+}
+
+enum { CANCELLED = 20 };
+
+static void test_pool_cancel(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_sem_t gate;
+  static struct job blockers[3];
+  static struct job queued[CANCELLED];
+  test_loop_open(&loop);
+  memset(blockers, 0, sizeof(blockers));
+  memset(queued, 0, sizeof(queued));
+  assert_int_equal(ax_sem_init(&gate, 0), 0);
+  /* Three jobs hold the three workers; the rest stay queued. */
+  for (int i = 0; i < 3; i++) {
+    blockers[i].gate = &gate;
+    assert_int_equal(
+        ax_queue_work(&loop, &blockers[i].work, job_work, job_after), 0);
+  }
+  for (int i = 0; i < CANCELLED; i++)
+    assert_int_equal(ax_queue_work(&loop, &queued[i].work, job_work, job_after),
+                     0);
+  ax_metrics_t m;
+  ax_loop_metrics(&loop, &m);
+  assert_int_equal(m.work_pending, 3 + CANCELLED);
+  /* Half are cancelled while still on the loop's own list, half after
+   * the loop handed them to the pool (a NOWAIT iteration flushes it). */
+  for (int i = 0; i < CANCELLED / 2; i++)
+    assert_int_equal(ax_cancel(&queued[i].work.req), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  for (int i = CANCELLED / 2; i < CANCELLED; i++)
+    assert_int_equal(ax_cancel(&queued[i].work.req), 0);
+  /* Cancelled once is enough; they complete in a later iteration. */
+  assert_int_equal(ax_cancel(&queued[CANCELLED - 1].work.req), AX_EBUSY);
+  assert_int_equal(queued[CANCELLED - 1].after_calls, 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  for (int i = 0; i < CANCELLED; i++) {
+    assert_int_equal(queued[i].after_calls, 1);
+    assert_int_equal(queued[i].status, AX_ECANCELED);
+  }
+  for (int i = 0; i < 3; i++)
+    ax_sem_post(&gate);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(blockers[i].status, 0);
+    /* Done jobs cannot be cancelled. */
+    assert_int_equal(ax_cancel(&blockers[i].work.req), AX_EBUSY);
+  }
+  ax_sem_destroy(&gate);
+  test_loop_close(&loop);
+}
+
+enum { RESIZE_JOBS = 200 };
+
+static void test_pool_resize_under_load(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct job jobs[RESIZE_JOBS];
+  int counter = 0;
+  memset(jobs, 0, sizeof(jobs));
+  test_loop_open(&loop);
+  for (int i = 0; i < RESIZE_JOBS; i++) {
+    jobs[i].counter = &counter;
+    assert_int_equal(ax_queue_work(&loop, &jobs[i].work, job_work, job_after),
+                     0);
+    /* Grow and shrink while jobs run. */
+    if (i == 50)
+      assert_int_equal(ax_threadpool_set_size(8), 0);
+    if (i == 100)
+      assert_int_equal(ax_threadpool_set_size(1), 0);
+    if (i == 150)
+      assert_int_equal(ax_threadpool_set_size(5), 0);
+  }
+  assert_int_equal(ax_threadpool_get_size(), 5);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(counter, RESIZE_JOBS);
+  for (int i = 0; i < RESIZE_JOBS; i++)
+    assert_int_equal(jobs[i].after_calls, 1);
+  assert_int_equal(ax_threadpool_set_size(2), 0);
+  test_loop_close(&loop);
+}
+
+struct fs_job {
+  struct ax__work work; /* A file-system-lane job. */
+  int done;             /* Its completion ran. */
+  ax_sem_t *release;    /* Posted from the completion: frees the blockers. */
+  int blockers;         /* How many user jobs to release. */
+};
+
+static void fs_job_work(struct ax__work *w) {
+  (void)w;
+}
+
+static void fs_job_done(struct ax__work *w, int status) {
+  struct fs_job *f = ax_container_of(w, struct fs_job, work);
+  assert_int_equal(status, 0);
+  f->done = 1;
+  for (int i = 0; i < f->blockers; i++)
+    ax_sem_post(f->release);
+}
+
+static void test_pool_user_jobs_do_not_starve_fs(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_sem_t gate;
+  static struct job blockers[6];
+  struct fs_job f;
+  test_loop_open(&loop);
+  memset(blockers, 0, sizeof(blockers));
+  memset(&f, 0, sizeof(f));
+  assert_int_equal(ax_sem_init(&gate, 0), 0);
+  /* Two general workers, six user jobs that block until the file system
+   * job has completed: only the reserve worker can run it. */
+  assert_int_equal(ax_threadpool_set_size(2), 0);
+  for (int i = 0; i < 6; i++) {
+    blockers[i].gate = &gate;
+    assert_int_equal(
+        ax_queue_work(&loop, &blockers[i].work, job_work, job_after), 0);
+  }
+  f.work.work = fs_job_work;
+  f.work.done = fs_job_done;
+  f.release = &gate;
+  f.blockers = 6;
+  assert_int_equal(ax__work_submit(&loop, &f.work, AX__LANE_FS), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_true(f.done);
+  for (int i = 0; i < 6; i++)
+    assert_int_equal(blockers[i].status, 0);
+  ax_sem_destroy(&gate);
+  test_loop_close(&loop);
+}
+
+enum { LOOPS = 4, JOBS_PER_LOOP = 200 };
+
+struct loop_thread {
+  ax_loop_t loop;                 /* Its own loop. */
+  struct job jobs[JOBS_PER_LOOP]; /* Its jobs. */
+  int counter;                    /* Work callbacks run for it. */
+  int after_calls;                /* Completions seen on its loop. */
+  int result;                     /* 0 if everything checked out. */
+};
+
+static void loop_thread_after(ax_work_t *work, int status) {
+  struct job *j = ax_container_of(work, struct job, work);
+  struct loop_thread *lt = work->req.data;
+  (void)j;
+  if (status == 0)
+    lt->after_calls++;
+}
+
+static void loop_thread_main(void *arg) {
+  struct loop_thread *lt = arg;
+  lt->result = ax_loop_init(&lt->loop);
+  for (int i = 0; lt->result == 0 && i < JOBS_PER_LOOP; i++) {
+    lt->jobs[i].counter = &lt->counter;
+    lt->jobs[i].work.req.data = lt;
+    lt->result = ax_queue_work(&lt->loop, &lt->jobs[i].work, job_work,
+                               loop_thread_after);
+  }
+  if (lt->result == 0)
+    lt->result = ax_run(&lt->loop, AX_RUN_DEFAULT);
+  if (lt->result == 0)
+    lt->result = ax_loop_close(&lt->loop);
+}
+
+static void test_pool_shared_by_four_loops(void **state) {
+  (void)state;
+  static struct loop_thread lts[LOOPS];
+  ax_thread_t threads[LOOPS];
+  ax_loop_t loop;
+  test_loop_open(&loop); /* counts the memory of the four loops too */
+  memset(lts, 0, sizeof(lts));
+  assert_int_equal(ax_threadpool_set_size(4), 0);
+  for (int i = 0; i < LOOPS; i++)
+    assert_int_equal(ax_thread_create(&threads[i], loop_thread_main, &lts[i]),
+                     0);
+  for (int i = 0; i < LOOPS; i++) {
+    assert_int_equal(ax_thread_join(&threads[i]), 0);
+    assert_int_equal(lts[i].result, 0);
+    assert_int_equal(lts[i].counter, JOBS_PER_LOOP);
+    assert_int_equal(lts[i].after_calls, JOBS_PER_LOOP);
+  }
+  test_loop_close(&loop);
+}
+
+static void test_pool_metrics_wait_time(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_sem_t gate;
+  struct job blocker, waiter;
+  test_loop_open(&loop);
+  memset(&blocker, 0, sizeof(blocker));
+  memset(&waiter, 0, sizeof(waiter));
+  assert_int_equal(ax_sem_init(&gate, 0), 0);
+  assert_int_equal(ax_threadpool_set_size(1), 0);
+  /* With one worker held, the second job waits in the queue until the
+   * test releases the first: its waiting time is counted. */
+  blocker.gate = &gate;
+  assert_int_equal(ax_queue_work(&loop, &blocker.work, job_work, job_after), 0);
+  assert_int_equal(ax_queue_work(&loop, &waiter.work, job_work, job_after), 0);
+  ax_sem_post(&gate);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  ax_metrics_t m;
+  ax_loop_metrics(&loop, &m);
+  assert_int_equal(m.work_completed, 2);
+  assert_true(m.work_wait_ns > 0);
+  ax_sem_destroy(&gate);
+  assert_int_equal(ax_threadpool_set_size(3), 0);
+  test_loop_close(&loop);
+}
+
+static int group_setup(void **state) {
+  (void)state;
+  loop_thread = ax_thread_self();
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_pool_env_size),
+      cmocka_unit_test(test_pool_invalid),
+      cmocka_unit_test(test_pool_many_jobs),
+      cmocka_unit_test(test_pool_null_after_cb),
+      cmocka_unit_test(test_pool_cancel),
+      cmocka_unit_test(test_pool_resize_under_load),
+      cmocka_unit_test(test_pool_user_jobs_do_not_starve_fs),
+      cmocka_unit_test(test_pool_shared_by_four_loops),
+      cmocka_unit_test(test_pool_metrics_wait_time),
+  };
+  return cmocka_run_group_tests(tests, group_setup, NULL);
+}
