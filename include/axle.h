@@ -1,7 +1,8 @@
 /**
  * @file axle.h
  * The whole public API of axle: loops, handles, timers, idle, prepare and
- * check handles, async wakeups, errors and utilities.
+ * check handles, async wakeups, requests, the thread pool, DNS lookups,
+ * threads, errors and utilities.
  */
 /*
  * axle: a portable event loop for C.
@@ -89,6 +90,10 @@ typedef struct ax_async_s ax_async_t;
 typedef struct ax_req_s ax_req_t;
 /** A thread-pool work request: see struct ax_work_s. */
 typedef struct ax_work_s ax_work_t;
+/** A name-to-address lookup request: see struct ax_getaddrinfo_s. */
+typedef struct ax_getaddrinfo_s ax_getaddrinfo_t;
+/** An address-to-name lookup request: see struct ax_getnameinfo_s. */
+typedef struct ax_getnameinfo_s ax_getnameinfo_t;
 /** A thread: see struct ax_thread_s. */
 typedef struct ax_thread_s ax_thread_t;
 /** A mutex: see struct ax_mutex_s. */
@@ -103,6 +108,16 @@ typedef struct ax_sem_s ax_sem_t;
 typedef struct ax_once_s ax_once_t;
 /** A thread-local storage key: see struct ax_key_s. */
 typedef struct ax_key_s ax_key_t;
+
+/*
+ * The system's own address types, which the DNS requests take and return.
+ * Declared, not defined: <netdb.h> (POSIX) or <ws2tcpip.h> (Windows) define
+ * them, and only a program that reads their fields needs to include those.
+ * This header stays free of system headers, and builds with -std=c11 and no
+ * feature macros.
+ */
+struct addrinfo;
+struct sockaddr;
 
 /**
  * @defgroup callbacks Callback types
@@ -132,6 +147,21 @@ typedef void (*ax_work_cb)(ax_work_t *work);
  * ran, AX_ECANCELED when ax_cancel() took the job off the queue first.
  */
 typedef void (*ax_after_work_cb)(ax_work_t *work, int status);
+/**
+ * Runs on the loop thread when ax_getaddrinfo() has an answer. @p status is
+ * 0, an AX_EAI_* code from the resolver, a system error, or AX_ECANCELED.
+ * @p addrinfo is the list of addresses when @p status is 0, else NULL; it
+ * is the caller's from here on, to release with ax_freeaddrinfo().
+ */
+typedef void (*ax_getaddrinfo_cb)(ax_getaddrinfo_t *req, int status,
+                                  struct addrinfo *addrinfo);
+/**
+ * Runs on the loop thread when ax_getnameinfo() has an answer. @p status is
+ * as for ax_getaddrinfo_cb. When it is 0, @p host and @p service point at
+ * the request's own host and service fields; otherwise both are NULL.
+ */
+typedef void (*ax_getnameinfo_cb)(ax_getnameinfo_t *req, int status,
+                                  const char *host, const char *service);
 /** @} */
 
 #if defined(_WIN32)
@@ -248,6 +278,44 @@ struct ax__work_private {
   ax_after_work_cb after_work_cb; /* The user's completion. */
 };
 
+/* The hints of a getaddrinfo request, read out of the caller's struct
+ * addrinfo (src/dns-sys.h), so that the caller's copy may go away. */
+struct ax__dns_hints {
+  int flags;    /* ai_flags: AI_* bits of the system's. */
+  int family;   /* ai_family: AF_UNSPEC, AF_INET or AF_INET6. */
+  int socktype; /* ai_socktype: SOCK_STREAM, SOCK_DGRAM or 0. */
+  int protocol; /* ai_protocol: IPPROTO_* or 0. */
+};
+
+/* Room for a socket address: 128 bytes, the size of struct
+ * sockaddr_storage on every system axle builds for, with its alignment.
+ * src/dns-sys.h checks both at compile time. */
+union ax__sockaddr_buf {
+  unsigned char bytes[128]; /* The address, as the system lays it out. */
+  uint64_t align;           /* sockaddr_storage's 8-byte alignment. */
+};
+
+/* The private region of ax_getaddrinfo_t. */
+struct ax__getaddrinfo_private {
+  struct ax__work work;       /* The pooled job, on the DNS lane. */
+  ax_getaddrinfo_cb cb;       /* The callback; NULL in synchronous mode. */
+  char *names;                /* One allocation: the node and service. */
+  const char *node;           /* The node to look up, or NULL. */
+  const char *service;        /* The service to look up, or NULL. */
+  struct ax__dns_hints hints; /* The caller's hints, copied. */
+  int has_hints;              /* Hints were given: NULL is not all zero. */
+  int status;                 /* The lookup's result, set by the worker. */
+};
+
+/* The private region of ax_getnameinfo_t. */
+struct ax__getnameinfo_private {
+  struct ax__work work;        /* The pooled job, on the DNS lane. */
+  ax_getnameinfo_cb cb;        /* The callback; NULL in synchronous mode. */
+  union ax__sockaddr_buf addr; /* The caller's address, copied. */
+  int flags;                   /* NI_* bits of the system's. */
+  int status;                  /* The lookup's result, set by the worker. */
+};
+
 /* The private region of ax_async_t. */
 struct ax__async_private {
   struct ax__queue node; /* In loop->async_handles. */
@@ -260,7 +328,8 @@ struct ax__async_private {
 /**
  * @defgroup errors Errors
  * Every function that can fail returns 0 or one of these negative codes: the
- * negated value of the C library's errno name. On Windows, Win32 and Winsock
+ * negated value of the C library's errno name, or an AX_EAI_* code for an
+ * error of the resolver (the DNS requests). On Windows, Win32 and Winsock
  * errors are translated onto the same names. No function leaves a result in
  * errno.
  * @{
@@ -319,8 +388,27 @@ typedef enum ax_errno_e {
   AX_ESRCH = -ESRCH,                     /**< No such process. */
   AX_ETIMEDOUT = -ETIMEDOUT,             /**< Connection timed out. */
   AX_EXDEV = -EXDEV,                     /**< Cross-device link. */
-  AX_EOF = -4095,                        /**< End of file or stream. */
-  AX_EUNKNOWN = -4094                    /**< An error axle cannot name. */
+  /*
+   * The resolver's errors (getaddrinfo, getnameinfo). The C library
+   * numbers them apart from errno, and differently on each system (glibc's
+   * are negative, macOS's start at 1 and overlap errno values, Winsock's
+   * are Winsock error codes), so axle gives them fixed values of its own
+   * from -3001 down: far below the negation of any errno value (a few
+   * hundred at most on the systems axle supports) and apart from the two
+   * codes at -4095 and -4094.
+   */
+  AX_EAI_AGAIN = -3001,    /**< Temporary failure in name resolution. */
+  AX_EAI_BADFLAGS = -3002, /**< Invalid flags in the hints or request. */
+  AX_EAI_FAIL = -3003,     /**< Non-recoverable failure in resolution. */
+  AX_EAI_FAMILY = -3004,   /**< Address family not supported. */
+  AX_EAI_MEMORY = -3005,   /**< The resolver ran out of memory. */
+  AX_EAI_NONAME = -3006,   /**< Unknown node or service. */
+  AX_EAI_OVERFLOW = -3007, /**< An answer did not fit its buffer. */
+  AX_EAI_SERVICE = -3008,  /**< Service not available for the socket type. */
+  AX_EAI_SOCKTYPE = -3009, /**< Socket type not supported. */
+  AX_EAI_UNKNOWN = -3010,  /**< A resolver error axle cannot name. */
+  AX_EOF = -4095,          /**< End of file or stream. */
+  AX_EUNKNOWN = -4094      /**< An error axle cannot name. */
 } ax_errno_t;
 
 /**
@@ -779,8 +867,8 @@ AX_EXTERN int ax_async_send(ax_async_t *async);
 
 /**
  * @defgroup req Requests
- * A request is one operation (a job for the thread pool today; writes,
- * connects, fs calls and DNS lookups with later work). Each request struct
+ * A request is one operation (a job for the thread pool, a DNS lookup;
+ * writes, connects and fs calls with later work). Each request struct
  * begins with an ax_req_t member named `req`. A request completes exactly
  * once: its callback runs on the loop thread, also when it was cancelled
  * (status AX_ECANCELED). While in flight it keeps its loop alive, and its
@@ -792,6 +880,8 @@ AX_EXTERN int ax_async_send(ax_async_t *async);
 typedef enum ax_req_type_e {
   AX_UNKNOWN_REQ = 0, /**< Not a valid type. */
   AX_WORK,            /**< ax_work_t */
+  AX_GETADDRINFO,     /**< ax_getaddrinfo_t */
+  AX_GETNAMEINFO,     /**< ax_getnameinfo_t */
   AX_REQ_TYPE_MAX     /**< One past the last valid type. */
 } ax_req_type;
 
@@ -861,6 +951,125 @@ AX_EXTERN int ax_threadpool_set_size(unsigned int threads);
 
 /** @return The number of general workers the pool has or will start with. */
 AX_EXTERN unsigned int ax_threadpool_get_size(void);
+
+/** @} */
+
+/**
+ * @defgroup dns DNS
+ * Name lookups with the system's resolver: ax_getaddrinfo() turns a host
+ * name and a service into addresses, ax_getnameinfo() an address into a
+ * host name and a service. The resolver blocks, for seconds when a name
+ * server is slow, so each asynchronous lookup runs on a thread-pool worker
+ * in the DNS lane (at most half the workers at once) and completes on the
+ * loop thread. Without a callback, a lookup runs at once on the calling
+ * thread and the call returns its result.
+ *
+ * Hints, flags and results are the system's own: include <netdb.h> (POSIX)
+ * or <ws2tcpip.h> (Windows) to fill a struct addrinfo or read one, and use
+ * that header's AI_* and NI_* flags. Resolver errors are AX_EAI_* codes.
+ * An asynchronous lookup can be cancelled until a worker takes it; a
+ * synchronous one is over when the call returns, and ax_cancel() on it
+ * returns AX_EBUSY. See docs/threadpool.md.
+ * @{
+ */
+
+/** The size of ax_getnameinfo_t's host field: the longest host name the
+ * resolver returns, and its terminating NUL (the system's NI_MAXHOST). */
+#define AX_NI_MAXHOST 1025
+/** The size of ax_getnameinfo_t's service field, NUL included (NI_MAXSERV). */
+#define AX_NI_MAXSERV 32
+/** The longest node or service name the lookups accept, in bytes, without
+ * its terminating NUL. */
+#define AX_DNS_NAME_MAX 1024
+
+/** A getaddrinfo request. */
+struct ax_getaddrinfo_s {
+  /** The common request part. */
+  ax_req_t req;
+  /**
+   * The answer: a list of addresses, or NULL until there is one and on
+   * failure. A synchronous lookup leaves it here; an asynchronous one also
+   * hands it to its callback. The caller owns it and releases it with
+   * ax_freeaddrinfo().
+   */
+  struct addrinfo *addrinfo;
+  /** Private to axle. */
+  struct ax__getaddrinfo_private priv;
+};
+
+/** A getnameinfo request. */
+struct ax_getnameinfo_s {
+  /** The common request part. */
+  ax_req_t req;
+  /** The host name, or its numeric form; empty until there is an answer. */
+  char host[AX_NI_MAXHOST];
+  /** The service name, or the port number; empty until there is an answer. */
+  char service[AX_NI_MAXSERV];
+  /** Private to axle. */
+  struct ax__getnameinfo_private priv;
+};
+
+/**
+ * Look up the addresses of @p node and @p service, as getaddrinfo(3) does.
+ *
+ * With a callback, the lookup runs on the thread pool and the callback runs
+ * on the loop thread, exactly once, also when ax_cancel() takes the lookup
+ * off the queue (status AX_ECANCELED). The node, service and hints are
+ * copied: the caller's may go away once this returns.
+ *
+ * With @p getaddrinfo_cb NULL, the lookup runs on the calling thread before
+ * this returns, its answer is left in @p req->addrinfo, and nothing is
+ * queued on the loop.
+ *
+ * @param loop           The loop the callback runs on.
+ * @param req            The request; its memory must stay valid until the
+ *                       callback begins.
+ * @param node           A host name or a numeric address, or NULL.
+ * @param service        A service name or a port number, or NULL.
+ * @param hints          The system's struct addrinfo with ai_flags,
+ *                       ai_family, ai_socktype and ai_protocol set, the
+ *                       rest zero; or NULL for the system's defaults.
+ * @param getaddrinfo_cb The callback, or NULL for a synchronous lookup.
+ * @return 0 once queued or, synchronously, once the answer is there;
+ *         AX_EINVAL if @p loop or @p req is NULL or if @p node and
+ *         @p service are both NULL; AX_ENAMETOOLONG if either is longer
+ *         than AX_DNS_NAME_MAX bytes; AX_ENOMEM, or an error starting the
+ *         pool; synchronously, the lookup's error (AX_EAI_* or a system
+ *         error).
+ */
+AX_EXTERN int ax_getaddrinfo(ax_loop_t *loop, ax_getaddrinfo_t *req,
+                             const char *node, const char *service,
+                             const struct addrinfo *hints,
+                             ax_getaddrinfo_cb getaddrinfo_cb);
+
+/**
+ * Release a list of addresses that ax_getaddrinfo() returned. Any thread
+ * may call it, at any time after the answer arrived.
+ * @param addrinfo The list, or NULL (nothing is done).
+ */
+AX_EXTERN void ax_freeaddrinfo(struct addrinfo *addrinfo);
+
+/**
+ * Look up the host name and service of a socket address, as getnameinfo(3)
+ * does. Asynchronous with a callback and synchronous without, as
+ * ax_getaddrinfo(). The address is copied. The answer is left in
+ * @p req->host and @p req->service.
+ *
+ * @param loop           The loop the callback runs on.
+ * @param req            The request; its memory must stay valid until the
+ *                       callback begins.
+ * @param addr           An IPv4 or IPv6 address (struct sockaddr_in or
+ *                       struct sockaddr_in6), with its port.
+ * @param flags          The system's NI_* flags, such as NI_NUMERICHOST.
+ * @param getnameinfo_cb The callback, or NULL for a synchronous lookup.
+ * @return 0 once queued or, synchronously, once the answer is there;
+ *         AX_EINVAL if @p loop, @p req or @p addr is NULL; AX_EAI_FAMILY
+ *         for an address of another family; AX_ENOMEM, or an error starting
+ *         the pool; synchronously, the lookup's error.
+ */
+AX_EXTERN int ax_getnameinfo(ax_loop_t *loop, ax_getnameinfo_t *req,
+                             const struct sockaddr *addr, int flags,
+                             ax_getnameinfo_cb getnameinfo_cb);
 
 /** @} */
 

@@ -39,7 +39,7 @@ PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
 
 # The meson suites that run under ThreadSanitizer: the tests that start
 # threads. The thread pool's suite joins this list when it exists.
-TSAN_SUITES=(async thread threadpool)
+TSAN_SUITES=(async thread threadpool dns)
 
 # Sanitizer settings for the instrumented test programs. Meson keeps these
 # rather than its own defaults because they are set. abort_on_error and

@@ -97,6 +97,27 @@ static inline void ax__work_dispatch_if_used(ax_loop_t *loop) {
     ax__work_dispatch(loop);
 }
 
+/* dns.c: ax_cancel() of a DNS request. */
+int ax__dns_cancel(ax_req_t *req);
+
+/* Platform: the resolver (src/unix/dns.c, src/win/dns.c). The portable
+ * requests (dns.c) know the system's structs only as pointers; these read
+ * and fill them. Each lookup returns 0 or an axle error (AX_EAI_* for the
+ * resolver's own), and may run on any thread. */
+void ax__dns_hints_read(struct ax__dns_hints *out,
+                        const struct addrinfo *hints);
+/* Copy an IPv4 or IPv6 address; AX_EAI_FAMILY for any other family. */
+int ax__dns_sockaddr_copy(union ax__sockaddr_buf *out,
+                          const struct sockaddr *addr);
+/* hints may be NULL; *res is the answer, or NULL on failure. */
+int ax__dns_getaddrinfo(const char *node, const char *service,
+                        const struct ax__dns_hints *hints,
+                        struct addrinfo **res);
+/* host and service are NUL-terminated on success, left empty on failure. */
+int ax__dns_getnameinfo(const union ax__sockaddr_buf *addr, int flags,
+                        char *host, size_t host_len, char *service,
+                        size_t service_len);
+
 /* async.c */
 void ax__async_close(ax_async_t *async);
 void ax__async_closed(ax_async_t *async);

@@ -374,10 +374,13 @@ void ax__work_flush(ax_loop_t *loop) {
 /* Cancel a job still on the loop's list (no lock) or in the pool's queue. */
 int ax__work_cancel(struct ax__work *w) {
   int cancelled = 0;
-  if (__atomic_load_n(&w->state, __ATOMIC_RELAXED) == WORK_SUBMITTED) {
+  int state = __atomic_load_n(&w->state, __ATOMIC_RELAXED);
+  if (state == WORK_SUBMITTED) {
     ax__queue_remove(&w->node);
     cancelled = 1;
-  } else {
+  } else if (state == WORK_QUEUED) {
+    /* Only a job the pool holds needs its lock: one that never reached
+     * the pool (its queueing failed) may not even have a pool to lock. */
     ax_mutex_lock(&pool.mutex);
     if (__atomic_load_n(&w->state, __ATOMIC_RELAXED) == WORK_QUEUED) {
       ax__queue_remove(&w->node);
@@ -505,6 +508,9 @@ int ax_queue_work(ax_loop_t *loop, ax_work_t *work, ax_work_cb work_cb,
   work->priv.after_work_cb = after_work_cb;
   work->priv.work.work = user_work;
   work->priv.work.done = user_done;
+  /* Not queued until submit says so: ax_cancel() of a request whose
+   * queueing failed then finds nothing to cancel. */
+  work->priv.work.state = 0;
   return ax__work_submit(loop, &work->priv.work, AX__LANE_USER);
 }
 
@@ -514,6 +520,9 @@ int ax_cancel(ax_req_t *req) {
   switch (req->type) {
   case AX_WORK:
     return ax__work_cancel(&((ax_work_t *)req)->priv.work);
+  case AX_GETADDRINFO:
+  case AX_GETNAMEINFO:
+    return ax__dns_cancel(req);
   default:
     return AX_EINVAL;
   }
@@ -523,6 +532,10 @@ const char *ax_req_type_name(ax_req_type type) {
   switch (type) {
   case AX_WORK:
     return "work";
+  case AX_GETADDRINFO:
+    return "getaddrinfo";
+  case AX_GETNAMEINFO:
+    return "getnameinfo";
   default:
     return "unknown";
   }

@@ -45,7 +45,9 @@ static void test_error_every_code_named(void **state) {
       AX_EOVERFLOW,       AX_EPERM,        AX_EPIPE,        AX_EPROTO,
       AX_EPROTONOSUPPORT, AX_ERANGE,       AX_EROFS,        AX_ESPIPE,
       AX_ESRCH,           AX_ETIMEDOUT,    AX_EXDEV,        AX_EOF,
-      AX_EUNKNOWN,
+      AX_EUNKNOWN,        AX_EAI_AGAIN,    AX_EAI_BADFLAGS, AX_EAI_FAIL,
+      AX_EAI_FAMILY,      AX_EAI_MEMORY,   AX_EAI_NONAME,   AX_EAI_OVERFLOW,
+      AX_EAI_SERVICE,     AX_EAI_SOCKTYPE, AX_EAI_UNKNOWN,
   };
   size_t n = sizeof(codes) / sizeof(codes[0]);
   for (size_t i = 0; i < n; i++) {

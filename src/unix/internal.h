@@ -54,6 +54,11 @@ int ax__wait_retry(int (*wait_once)(void *ctx, int timeout_ms), void *ctx,
  */
 int ax__wakeup_channel_open(int fds[2]);
 
+/* The axle code of EAI_NODATA or EAI_ADDRFAMILY, the two resolver errors
+ * RFC 3493 dropped, on systems that still define them; 0 for any other
+ * code, and everywhere else (dns-eai-rfc2553.c, dns-eai-rfc3493.c). */
+int ax__dns_eai_rfc2553(int eai);
+
 /* Report a threads-library failure that only misuse can cause, and abort
  * (unix/thread.c). */
 _Noreturn void ax__thread_misuse(int err, const char *what);
