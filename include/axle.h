@@ -1127,7 +1127,11 @@ AX_EXTERN int ax_thread_create_ex(ax_thread_t *thread,
  */
 AX_EXTERN int ax_thread_join(ax_thread_t *thread);
 
-/** @return The calling thread. */
+/**
+ * @return The calling thread, for ax_thread_equal(). On Windows the value
+ *         names the thread by its id and holds no handle, so it cannot be
+ *         joined: join the value ax_thread_create() filled in.
+ */
 AX_EXTERN ax_thread_t ax_thread_self(void);
 
 /** @return Whether two thread values name the same thread. */
