@@ -131,6 +131,21 @@ int ax__wakeup_open(ax_loop_t *loop);
 void ax__wakeup_close(ax_loop_t *loop);
 void ax__wakeup_signal(ax_loop_t *loop);
 
+/* thread.c: how a new thread begins, shared by the platforms' trampolines.
+ * The record lives on the creator's stack, and the creator waits until the
+ * thread has copied it: ax_thread_create() leaves no allocation behind, so
+ * the memory axle holds never depends on whether a new thread has been
+ * scheduled yet. */
+struct ax__thread_start {
+  ax_thread_cb entry; /* The user's entry point. */
+  void *arg;          /* Its argument. */
+  ax_sem_t started;   /* Posted once entry and arg are copied. */
+};
+int ax__thread_start_init(struct ax__thread_start *start, ax_thread_cb entry,
+                          void *arg);
+void ax__thread_start_run(struct ax__thread_start *start);
+void ax__thread_start_finish(struct ax__thread_start *start, int created);
+
 /* Platform: give up the processor (src/unix/thread.c, src/win/thread.c). */
 void ax__thread_yield(void);
 

@@ -1,9 +1,36 @@
 /*
- * thread.c: the portable part of the thread API: one-time initialisation and
- * semaphores, built on the platform's mutex, condition and yield
- * (src/unix/thread.c, src/win/thread.c).
+ * thread.c: the portable part of the thread API: a new thread's start,
+ * one-time initialisation and semaphores, built on the platform's mutex,
+ * condition and yield (src/unix/thread.c, src/win/thread.c).
  */
 #include "internal.h"
+
+int ax__thread_start_init(struct ax__thread_start *start, ax_thread_cb entry,
+                          void *arg) {
+  start->entry = entry;
+  start->arg = arg;
+  return ax_sem_init(&start->started, 0);
+}
+
+/* In the new thread: take what it needs, release the creator, run. */
+void ax__thread_start_run(struct ax__thread_start *start) {
+  ax_thread_cb entry = start->entry;
+  void *arg = start->arg;
+  ax_sem_post(&start->started);
+  entry(arg);
+}
+
+/* In the creator: wait for the new thread to have read the record (if it
+ * was created), then release it. */
+void ax__thread_start_finish(struct ax__thread_start *start, int created) {
+  if (created)
+    ax_sem_wait(&start->started);
+  ax_sem_destroy(&start->started);
+}
+
+int ax_thread_create(ax_thread_t *thread, ax_thread_cb entry, void *arg) {
+  return ax_thread_create_ex(thread, NULL, entry, arg);
+}
 
 enum { ONCE_NOT_RUN = 0, ONCE_RUNNING = 1, ONCE_DONE = 2 };
 

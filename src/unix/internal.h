@@ -11,6 +11,7 @@
 #define AX_UNIX_INTERNAL_H
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "../backend.h"
@@ -58,6 +59,14 @@ int ax__wakeup_channel_open(int fds[2]);
  * RFC 3493 dropped, on systems that still define them; 0 for any other
  * code, and everywhere else (dns-eai-rfc2553.c, dns-eai-rfc3493.c). */
 int ax__dns_eai_rfc2553(int eai);
+
+/* unix/thread.c, for the two ways to make a condition variable
+ * (thread-cond.c, thread-cond-darwin.c): allocate and initialise one with
+ * attr (NULL: the defaults); map a timed wait's result, stopping on misuse;
+ * and bound a timeout so that no deadline overflows (about 68 years). */
+int ax__cond_create(ax_cond_t *cond, const pthread_condattr_t *attr);
+int ax__cond_timedwait_result(int err);
+uint64_t ax__cond_timeout_cap_ns(uint64_t timeout_ns);
 
 /* Report a threads-library failure that only misuse can cause, and abort
  * (unix/thread.c). */

@@ -3,7 +3,6 @@
  * where POSIX lets them (Linux, the BSDs), so that setting the wall clock
  * neither shortens nor stretches a timed wait.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
@@ -11,40 +10,27 @@
 #include "internal.h"
 
 int ax_cond_init(ax_cond_t *cond) {
-  pthread_cond_t *c = ax__malloc(sizeof(*c));
-  if (c == NULL)
-    return AX_ENOMEM;
   pthread_condattr_t attr;
   int err = pthread_condattr_init(&attr);
-  if (err == 0) {
-    err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (err == 0)
-      err = pthread_cond_init(c, &attr);
-    pthread_condattr_destroy(&attr);
-  }
-  if (err != 0) {
-    ax__free(c);
+  if (err != 0)
     return ax_translate_sys_error(err);
-  }
-  cond->priv.impl = c;
-  return 0;
+  err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  if (err == 0)
+    err = ax__cond_create(cond, &attr);
+  else
+    err = ax_translate_sys_error(err);
+  pthread_condattr_destroy(&attr);
+  return err;
 }
 
 int ax_cond_timedwait(ax_cond_t *cond, ax_mutex_t *mutex, uint64_t timeout_ns) {
   enum { NS_PER_S = 1000000000 };
-  /* Cap the wait at about 68 years so the deadline cannot overflow. */
-  if (timeout_ns > (uint64_t)INT32_MAX * NS_PER_S)
-    timeout_ns = (uint64_t)INT32_MAX * NS_PER_S;
+  timeout_ns = ax__cond_timeout_cap_ns(timeout_ns);
   struct timespec deadline;
   clock_gettime(CLOCK_MONOTONIC, &deadline);
   uint64_t ns = (uint64_t)deadline.tv_nsec + timeout_ns % NS_PER_S;
   deadline.tv_sec += (time_t)(timeout_ns / NS_PER_S + ns / NS_PER_S);
   deadline.tv_nsec = (long)(ns % NS_PER_S);
-  int err = pthread_cond_timedwait(cond->priv.impl, mutex->priv.impl,
-                                   &deadline);
-  if (err == ETIMEDOUT)
-    return AX_ETIMEDOUT;
-  if (err != 0)
-    ax__thread_misuse(err, "cond timedwait");
-  return 0;
+  return ax__cond_timedwait_result(
+      pthread_cond_timedwait(cond->priv.impl, mutex->priv.impl, &deadline));
 }

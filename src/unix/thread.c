@@ -49,24 +49,10 @@ __attribute__((destructor)) static void unix_threadpool_exit(void) {
   ax__threadpool_shutdown();
 }
 
-/* What a new thread needs to begin. It lives on the creator's stack, and
- * the creator waits until the thread has copied it: ax_thread_create()
- * leaves no allocation behind, so the memory axle holds never depends on
- * whether a new thread has been scheduled yet. */
-struct thread_start {
-  ax_thread_cb entry; /* The user's entry point. */
-  void *arg;          /* Its argument. */
-  ax_sem_t started;   /* Posted once entry and arg are copied. */
-};
-
 /* pthread's entry signature differs from ours: call through a trampoline
  * rather than cast the function pointer. */
-static void *thread_trampoline(void *p) {
-  struct thread_start *start = p;
-  ax_thread_cb entry = start->entry;
-  void *arg = start->arg;
-  ax_sem_post(&start->started);
-  entry(arg);
+static void *thread_trampoline(void *start) {
+  ax__thread_start_run(start);
   return NULL;
 }
 
@@ -87,7 +73,7 @@ static size_t thread_stack_size(size_t want_bytes) {
 }
 
 static int thread_start(ax_thread_t *thread, pthread_attr_t *attr,
-                        struct thread_start *start) {
+                        struct ax__thread_start *start) {
   pthread_t id;
   int err = pthread_create(&id, attr, thread_trampoline, start);
   if (err == 0) {
@@ -101,29 +87,22 @@ int ax_thread_create_ex(ax_thread_t *thread, const ax_thread_options_t *options,
                         ax_thread_cb entry, void *arg) {
   if (thread == NULL || entry == NULL)
     return AX_EINVAL;
-  struct thread_start start = {.entry = entry, .arg = arg};
-  int err = ax_sem_init(&start.started, 0);
+  struct ax__thread_start start;
+  int err = ax__thread_start_init(&start, entry, arg);
   if (err != 0)
     return err;
   pthread_attr_t attr;
   err = pthread_attr_init(&attr);
-  if (err != 0)
-    goto out_destroy_sem;
-  if (options != NULL && options->stack_size_bytes != 0)
-    err = pthread_attr_setstacksize(
-        &attr, thread_stack_size(options->stack_size_bytes));
-  if (err == 0)
-    err = thread_start(thread, &attr, &start);
-  pthread_attr_destroy(&attr);
-  if (err == 0)
-    ax_sem_wait(&start.started);
-out_destroy_sem:
-  ax_sem_destroy(&start.started);
+  if (err == 0) {
+    if (options != NULL && options->stack_size_bytes != 0)
+      err = pthread_attr_setstacksize(
+          &attr, thread_stack_size(options->stack_size_bytes));
+    if (err == 0)
+      err = thread_start(thread, &attr, &start);
+    pthread_attr_destroy(&attr);
+  }
+  ax__thread_start_finish(&start, err == 0);
   return ax_translate_sys_error(err);
-}
-
-int ax_thread_create(ax_thread_t *thread, ax_thread_cb entry, void *arg) {
-  return ax_thread_create_ex(thread, NULL, entry, arg);
 }
 
 int ax_thread_join(ax_thread_t *thread) {
@@ -246,6 +225,31 @@ int ax_rwlock_trywrlock(ax_rwlock_t *rwlock) {
 
 void ax_rwlock_wrunlock(ax_rwlock_t *rwlock) {
   thread_check(pthread_rwlock_unlock(rwlock->priv.impl), "rwlock unlock");
+}
+
+int ax__cond_create(ax_cond_t *cond, const pthread_condattr_t *attr) {
+  pthread_cond_t *c = ax__malloc(sizeof(*c));
+  if (c == NULL)
+    return AX_ENOMEM;
+  int err = pthread_cond_init(c, attr);
+  if (err != 0) {
+    ax__free(c);
+    return ax_translate_sys_error(err);
+  }
+  cond->priv.impl = c;
+  return 0;
+}
+
+int ax__cond_timedwait_result(int err) {
+  if (err == ETIMEDOUT)
+    return AX_ETIMEDOUT;
+  thread_check(err, "cond timedwait");
+  return 0;
+}
+
+uint64_t ax__cond_timeout_cap_ns(uint64_t timeout_ns) {
+  const uint64_t cap_ns = (uint64_t)INT32_MAX * 1000000000u;
+  return timeout_ns > cap_ns ? cap_ns : timeout_ns;
 }
 
 void ax_cond_destroy(ax_cond_t *cond) {

@@ -38,20 +38,8 @@ void ax__thread_yield(void) {
   SwitchToThread();
 }
 
-/* What a new thread needs to begin; on the creator's stack, which waits
- * until the thread has copied it (see unix/thread.c). */
-struct thread_start {
-  ax_thread_cb entry; /* The user's entry point. */
-  void *arg;          /* Its argument. */
-  ax_sem_t started;   /* Posted once entry and arg are copied. */
-};
-
-static unsigned __stdcall thread_trampoline(void *p) {
-  struct thread_start *start = p;
-  ax_thread_cb entry = start->entry;
-  void *arg = start->arg;
-  ax_sem_post(&start->started);
-  entry(arg);
+static unsigned __stdcall thread_trampoline(void *start) {
+  ax__thread_start_run(start);
   return 0;
 }
 
@@ -59,8 +47,8 @@ int ax_thread_create_ex(ax_thread_t *thread, const ax_thread_options_t *options,
                         ax_thread_cb entry, void *arg) {
   if (thread == NULL || entry == NULL)
     return AX_EINVAL;
-  struct thread_start start = {.entry = entry, .arg = arg};
-  int err = ax_sem_init(&start.started, 0);
+  struct ax__thread_start start;
+  int err = ax__thread_start_init(&start, entry, arg);
   if (err != 0)
     return err;
   unsigned stack = 0;
@@ -74,16 +62,11 @@ int ax_thread_create_ex(ax_thread_t *thread, const ax_thread_options_t *options,
   if (handle == 0) {
     err = ax_translate_sys_error(errno);
   } else {
-    ax_sem_wait(&start.started);
     thread->priv.handle = (void *)handle;
     thread->priv.id = id;
   }
-  ax_sem_destroy(&start.started);
+  ax__thread_start_finish(&start, handle != 0);
   return err;
-}
-
-int ax_thread_create(ax_thread_t *thread, ax_thread_cb entry, void *arg) {
-  return ax_thread_create_ex(thread, NULL, entry, arg);
 }
 
 int ax_thread_join(ax_thread_t *thread) {
