@@ -559,8 +559,9 @@ AX_EXTERN int ax_loop_init_ex(ax_loop_t *loop,
 /**
  * Release a loop's resources. Every handle must have been closed and its close
  * callback run first.
- * @return 0; AX_EBUSY while handles are open, closing, or the loop is running;
- *         AX_EINVAL if @p loop is NULL or not initialised.
+ * @return 0; AX_EBUSY while handles are open or closing, requests are in
+ *         flight, or the loop is running; AX_EINVAL if @p loop is NULL or
+ *         not initialised.
  */
 AX_EXTERN int ax_loop_close(ax_loop_t *loop);
 
@@ -934,8 +935,9 @@ struct ax_work_s {
  * Run work_cb(work) on a pool worker, then after_work_cb(work, status) on
  * the loop thread.
  * @return 0; AX_EINVAL if @p loop, @p work or @p work_cb is NULL (an
- *         after_work_cb may be NULL); AX_EAGAIN or AX_ENOMEM if the pool or
- *         the loop's wakeup channel cannot start.
+ *         after_work_cb may be NULL); AX_EAGAIN or AX_ENOMEM if the pool
+ *         cannot start; AX_EMFILE, AX_ENFILE or AX_ENOMEM if the loop's
+ *         wakeup channel cannot be opened.
  */
 AX_EXTERN int ax_queue_work(ax_loop_t *loop, ax_work_t *work,
                             ax_work_cb work_cb, ax_after_work_cb after_work_cb);

@@ -71,6 +71,8 @@ struct ax__backend {
    * completion is delivered for io, not even one the current wait() already
    * collected: io_stop may be called from inside a completion callback, for
    * this io or another, and the io's memory may be freed right after.
+   * Callers stop an io before they close its descriptor: a registration
+   * can outlive a close while another descriptor shares the open file.
    * Windows (IOCP): does nothing, as io_start never starts anything.
    */
   void (*io_stop)(ax_loop_t *loop, ax__io_t *io);

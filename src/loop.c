@@ -172,8 +172,10 @@ static int loop_poll_timeout_ms(const ax_loop_t *loop, ax_run_mode mode) {
  * the loop's cached time and the idle-time metric. */
 static int loop_poll(ax_loop_t *loop, int timeout_ms) {
   const struct ax__backend *backend = loop->priv.platform.backend;
-  if (timeout_ms == 0 && !ax__io_any(loop)) {
-    /* Nothing could be ready: skip the system call. */
+  if (timeout_ms <= 0 && !ax__io_any(loop)) {
+    /* Nothing is watched, so nothing could become ready: skip the system
+     * call. With no timer either (a loop kept alive by prepare or check
+     * handles alone) an unbounded wait would never end. */
     ax__update_time(loop);
     return 0;
   }

@@ -62,7 +62,7 @@ static struct {
   int started;                     /* General workers started (__atomic). */
   int reserve_started;             /* Reserve worker started (__atomic). */
   int reserve_idle;                /* The reserve worker waits for a job. */
-  int shutting_down;               /* The process is exiting. */
+  int shutting_down;               /* The process exits (__atomic). */
   struct pool_worker workers[POOL_SLOTS]; /* Every worker ever started. */
 } pool = {.once = AX_ONCE_INIT, .size = POOL_DEFAULT_THREADS};
 
@@ -74,7 +74,17 @@ struct loop_work {
   ax__queue_t submitted;  /* Queued jobs not handed to the pool yet. */
   struct ax__queue *done; /* Top of the stack, linked by next (__atomic). */
   unsigned int jobs;      /* Jobs queued or running (loop thread only). */
+  int posting;            /* Workers inside pool_post_done (__atomic). */
 };
+
+/* Read without the mutex by loops queueing their first job, so atomic. */
+static int pool_is_started(void) {
+  return __atomic_load_n(&pool.started, __ATOMIC_ACQUIRE);
+}
+
+static int pool_reserve_is_started(void) {
+  return __atomic_load_n(&pool.reserve_started, __ATOMIC_ACQUIRE);
+}
 
 static void pool_init_once(void) {
   pool.init_error = ax_mutex_init(&pool.mutex);
@@ -116,6 +126,10 @@ static struct ax__work *pool_take(const struct pool_worker *self) {
 static void pool_post_done(struct ax__work *w) {
   ax_loop_t *loop = w->loop;
   struct loop_work *lw = loop->priv.work;
+  /* Once the push lands, the loop may run the job's callback (woken by
+   * anything), finish, and close: the count keeps ax_loop_close() from
+   * freeing the channel and this record while the signal is under way. */
+  __atomic_fetch_add(&lw->posting, 1, __ATOMIC_ACQUIRE);
   struct ax__queue *top = __atomic_load_n(&lw->done, __ATOMIC_RELAXED);
   do
     w->node.next = top;
@@ -123,6 +137,7 @@ static void pool_post_done(struct ax__work *w) {
                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED));
   if (top == NULL)
     ax__wakeup_signal(loop);
+  __atomic_fetch_sub(&lw->posting, 1, __ATOMIC_RELEASE);
 }
 
 /* Whether this worker should leave: the process exits, or the pool shrank
@@ -173,7 +188,10 @@ static void pool_run_job(struct ax__work *w) {
   /* Only ax__work_cancel() reads the state concurrently, and it acts on
    * QUEUED alone, which a running job never returns to. */
   __atomic_store_n(&w->state, WORK_DONE, __ATOMIC_RELAXED);
-  pool_post_done(w);
+  /* Once the process exits, the loop that queued the job may be gone
+   * (a main() that returned): its completion is dropped. */
+  if (!__atomic_load_n(&pool.shutting_down, __ATOMIC_ACQUIRE))
+    pool_post_done(w);
   ax_mutex_lock(&pool.mutex);
   pool.running[lane]--;
 }
@@ -239,8 +257,12 @@ static int pool_resize_locked(void) {
   pool.to_exit -= recalled;
   for (missing -= recalled; missing > 0; missing--) {
     int err = pool_spawn(0);
-    if (err != 0)
+    if (err != 0) {
+      /* Run with the workers there are: the DNS cap follows the size, and
+       * must not let lookups take every worker that actually exists. */
+      pool.size = pool.general - pool.to_exit;
       return err;
+    }
   }
   return 0;
 }
@@ -313,11 +335,11 @@ static void pool_wake(unsigned int jobs, int fs_jobs) {
 static int pool_ensure_started(int lane) {
   int err = 0;
   ax_mutex_lock(&pool.mutex);
-  if (!pool.started)
+  if (!pool_is_started())
     err = pool_start();
   /* Without a reserve worker, file system jobs still run on the general
    * workers, only without the guarantee: not worth failing the job. */
-  if (err == 0 && lane == AX__LANE_FS && !pool.reserve_started)
+  if (err == 0 && lane == AX__LANE_FS && !pool_reserve_is_started())
     __atomic_store_n(&pool.reserve_started, pool_spawn(1) == 0,
                      __ATOMIC_RELEASE);
   ax_mutex_unlock(&pool.mutex);
@@ -335,8 +357,8 @@ int ax__work_submit(ax_loop_t *loop, struct ax__work *w, int lane) {
   int err = pool_init();
   if (err == 0)
     err = work_loop_init(loop);
-  if (err == 0 &&
-      (!pool.started || (lane == AX__LANE_FS && !pool.reserve_started)))
+  if (err == 0 && (!pool_is_started() ||
+                   (lane == AX__LANE_FS && !pool_reserve_is_started())))
     err = pool_ensure_started(lane);
   if (err != 0)
     return err;
@@ -436,6 +458,10 @@ void ax__work_loop_close(ax_loop_t *loop) {
   struct loop_work *lw = loop->priv.work;
   if (lw == NULL)
     return;
+  /* A worker may still be signalling a completion the loop has already
+   * run: wait it out, a few instructions at most. */
+  while (__atomic_load_n(&lw->posting, __ATOMIC_ACQUIRE) != 0)
+    ax__thread_yield();
   ax__free(lw);
   loop->priv.work = NULL;
 }
@@ -449,7 +475,7 @@ int ax_threadpool_set_size(unsigned int threads) {
   ax_mutex_lock(&pool.mutex);
   pool.size = threads;
   pool.size_from_api = 1;
-  if (pool.started)
+  if (pool_is_started())
     err = pool_resize_locked();
   ax_mutex_unlock(&pool.mutex);
   return err;
@@ -468,10 +494,10 @@ unsigned int ax_threadpool_get_size(void) {
 /* At process exit: workers finish the job they run and leave; queued jobs
  * are dropped with the loops that wanted them. */
 void ax__threadpool_shutdown(void) {
-  if (!pool.started && !pool.reserve_started)
+  if (!pool_is_started() && !pool_reserve_is_started())
     return;
   ax_mutex_lock(&pool.mutex);
-  pool.shutting_down = 1;
+  __atomic_store_n(&pool.shutting_down, 1, __ATOMIC_RELEASE);
   ax_cond_broadcast(&pool.general_cond);
   ax_cond_broadcast(&pool.reserve_cond);
   for (int i = 0; i < POOL_SLOTS; i++) {

@@ -1115,6 +1115,99 @@ static void test_backend_pending_phase(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- A pool worker signalling a loop that is closing ---- */
+
+/* The worker's signal is held inside write() until the test lets it go,
+ * and the descriptor it finally writes to is recorded. */
+static struct {
+  ax_thread_t loop_thread; /* Writes from this thread pass straight on. */
+  ax_sem_t in_write;       /* Posted when a worker's write is held. */
+  ax_sem_t release;        /* Lets the held write go on. */
+  int held;                /* A worker's write was held already. */
+  int fd_written;          /* The descriptor the held write used. */
+  ssize_t written;         /* What the held write returned. */
+} slow_signal;
+
+static ssize_t slow_signal_write(int fd, const void *buf, size_t len) {
+  ax_thread_t self = ax_thread_self();
+  if (!ax_thread_equal(&self, &slow_signal.loop_thread) && !slow_signal.held) {
+    slow_signal.held = 1;
+    ax_sem_post(&slow_signal.in_write);
+    ax_sem_wait(&slow_signal.release);
+    slow_signal.fd_written = fd;
+    slow_signal.written = ax__sys_default.write(fd, buf, len);
+    return slow_signal.written;
+  }
+  return ax__sys_default.write(fd, buf, len);
+}
+
+static void nothing_work(ax_work_t *work) {
+  (void)work;
+}
+
+static void count_after_work(ax_work_t *work, int status) {
+  assert_int_equal(status, 0);
+  (*(int *)work->req.data)++;
+}
+
+static void close_self_async(ax_async_t *async) {
+  ax_close(&async->handle, NULL);
+}
+
+static void release_later(void *arg) {
+  (void)arg;
+  struct timespec pause = {0, 20 * 1000000};
+  nanosleep(&pause, NULL);
+  ax_sem_post(&slow_signal.release);
+}
+
+/*
+ * A worker pushes a finished job, then signals the loop. If the loop is
+ * woken by something else in between, it runs the job's callback, has
+ * nothing left, and may be closed while the worker is still signalling:
+ * ax_loop_close() must wait for that signal, not free the channel under it.
+ */
+static void test_backend_close_waits_for_pool_signal(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_work_t work;
+  ax_async_t wake;
+  ax_thread_t releaser;
+  int after_calls = 0;
+  /* The pool's own locks live as long as the process: make them before
+   * the allocation count starts. */
+  (void)ax_threadpool_get_size();
+  test_loop_open(&loop);
+  memset(&slow_signal, 0, sizeof(slow_signal));
+  slow_signal.loop_thread = ax_thread_self();
+  slow_signal.fd_written = -2;
+  assert_int_equal(ax_sem_init(&slow_signal.in_write, 0), 0);
+  assert_int_equal(ax_sem_init(&slow_signal.release, 0), 0);
+  ax__sys.write = slow_signal_write;
+  work.req.data = &after_calls;
+  assert_int_equal(ax_queue_work(&loop, &work, nothing_work, count_after_work),
+                   0);
+  int channel_fd = loop.priv.platform.async_wfd;
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0); /* hands the job over */
+  ax_sem_wait(&slow_signal.in_write); /* the worker pushed, then stopped */
+  /* Something else wakes the loop: the job's callback runs. */
+  assert_int_equal(ax_async_init(&loop, &wake, close_self_async), 0);
+  ax_async_send(&wake);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(after_calls, 1);
+  assert_int_equal(ax_thread_create(&releaser, release_later, NULL), 0);
+  assert_int_equal(ax_loop_close(&loop), 0);
+  assert_int_equal(ax_thread_join(&releaser), 0);
+  /* The held signal went to the loop's own channel, and it was still open
+   * (a closed one fails with EBADF, or reaches whatever reused the fd). */
+  assert_int_equal(slow_signal.fd_written, channel_fd);
+  assert_int_equal(slow_signal.written, 8);
+  ax__sys.write = ax__sys_default.write;
+  ax_sem_destroy(&slow_signal.in_write);
+  ax_sem_destroy(&slow_signal.release);
+  assert_int_equal(test_live_allocations(), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_io_readable, restore_all),
@@ -1139,6 +1232,8 @@ int main(void) {
                                 restore_all),
       cmocka_unit_test_teardown(test_backend_epoll_ctl_failure, restore_all),
       cmocka_unit_test_teardown(test_backend_pending_phase, restore_all),
+      cmocka_unit_test_teardown(test_backend_close_waits_for_pool_signal,
+                                restore_all),
   };
   return cmocka_run_group_tests(tests, save_environment, free_environment);
 }

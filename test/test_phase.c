@@ -197,6 +197,31 @@ static void test_phase_replace_callback(void **state) {
   test_loop_close(&loop);
 }
 
+struct check_only {
+  ax_check_t check; /* The loop's only handle. */
+  int runs;         /* Its callbacks. */
+};
+
+static void check_only_cb(ax_check_t *h) {
+  struct check_only *c = ax_container_of(h, struct check_only, check);
+  if (++c->runs == 3)
+    ax_close(&h->handle, NULL);
+}
+
+static void test_phase_check_only_loop_returns(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct check_only c = {.runs = 0};
+  test_loop_open(&loop);
+  /* A check handle keeps the loop alive, but nothing is watched and no
+   * timer runs: the poll phase must not wait forever for nothing. */
+  ax_check_init(&loop, &c.check);
+  ax_check_start(&c.check, check_only_cb);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(c.runs, 3);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_phase_invalid),
@@ -204,6 +229,7 @@ int main(void) {
       cmocka_unit_test(test_phase_start_from_callback_waits),
       cmocka_unit_test(test_phase_idle_keeps_poll_from_blocking),
       cmocka_unit_test(test_phase_replace_callback),
+      cmocka_unit_test(test_phase_check_only_loop_returns),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,7 +62,9 @@ static int epoll_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
 
 static void epoll_io_stop(ax_loop_t *loop, ax__io_t *io) {
   struct epoll_state *st = epoll_state(loop);
-  /* Fails only if the fd was closed first, which removed it already. */
+  /* Fails if the fd was closed first. Closing removes a registration only
+   * when no other descriptor (dup, fork) shares the open file, so users of
+   * the contract stop an io before closing its fd (backend.h). */
   ax__linux_sys.epoll_ctl(st->epfd, EPOLL_CTL_DEL, io->fd, NULL);
   io->events = 0;
   for (int i = st->batch_next; i < st->batch_len; i++) {

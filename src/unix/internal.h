@@ -17,12 +17,12 @@
 #include "../backend.h"
 
 struct ax__syscalls {
-  int (*poll)(struct pollfd *fds, nfds_t nfds, int timeout_ms);
-  ssize_t (*read)(int fd, void *buf, size_t len);
-  ssize_t (*write)(int fd, const void *buf, size_t len);
-  int (*close)(int fd);
-  int (*pipe)(int fds[2]);
-  int (*fcntl)(int fd, int cmd, ...);
+  int (*poll)(struct pollfd *fds, nfds_t nfds, int timeout_ms); /* poll(2) */
+  ssize_t (*read)(int fd, void *buf, size_t len);               /* read(2) */
+  ssize_t (*write)(int fd, const void *buf, size_t len);        /* write(2) */
+  int (*close)(int fd);                                         /* close(2) */
+  int (*pipe)(int fds[2]);                                      /* pipe(2) */
+  int (*fcntl)(int fd, int cmd, ...);                           /* fcntl(2) */
 };
 
 /* The table in use; tests may overwrite entries and must restore them. */

@@ -67,6 +67,8 @@ static pthread_t thread_id(const ax_thread_t *thread) {
 static size_t thread_stack_size(size_t want_bytes) {
   long page = sysconf(_SC_PAGESIZE);
   size_t page_bytes = page > 0 ? (size_t)page : 4096u;
+  if (want_bytes > SIZE_MAX - page_bytes)
+    return 0; /* Cannot be rounded up: no system has that much. */
   size_t size = (want_bytes + page_bytes - 1) / page_bytes * page_bytes;
   size_t min_bytes = (size_t)PTHREAD_STACK_MIN;
   return size < min_bytes ? min_bytes : size;
@@ -94,9 +96,10 @@ int ax_thread_create_ex(ax_thread_t *thread, const ax_thread_options_t *options,
   pthread_attr_t attr;
   err = pthread_attr_init(&attr);
   if (err == 0) {
-    if (options != NULL && options->stack_size_bytes != 0)
-      err = pthread_attr_setstacksize(
-          &attr, thread_stack_size(options->stack_size_bytes));
+    if (options != NULL && options->stack_size_bytes != 0) {
+      size_t stack = thread_stack_size(options->stack_size_bytes);
+      err = stack != 0 ? pthread_attr_setstacksize(&attr, stack) : EINVAL;
+    }
     if (err == 0)
       err = thread_start(thread, &attr, &start);
     pthread_attr_destroy(&attr);

@@ -60,7 +60,9 @@ int ax_thread_create_ex(ax_thread_t *thread, const ax_thread_options_t *options,
   uintptr_t handle = _beginthreadex(NULL, stack, thread_trampoline, &start, 0,
                                     &id);
   if (handle == 0) {
-    err = ax_translate_sys_error(errno);
+    /* _beginthreadex sets the C runtime's errno, whose negation is axle's
+     * code; ax_translate_sys_error() reads Win32 codes. */
+    err = -errno;
   } else {
     thread->priv.handle = (void *)handle;
     thread->priv.id = id;
