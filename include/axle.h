@@ -2,7 +2,7 @@
  * @file axle.h
  * The whole public API of axle: loops, handles, timers, idle, prepare and
  * check handles, async wakeups, requests, the thread pool, DNS lookups,
- * threads, errors and utilities.
+ * file system requests, threads, errors and utilities.
  */
 /*
  * axle: a portable event loop for C.
@@ -108,6 +108,12 @@ typedef struct ax_sem_s ax_sem_t;
 typedef struct ax_once_s ax_once_t;
 /** A thread-local storage key: see struct ax_key_s. */
 typedef struct ax_key_s ax_key_t;
+/** A file system request: see struct ax_fs_s. */
+typedef struct ax_fs_s ax_fs_t;
+/** An open directory stream: see struct ax_dir_s. */
+typedef struct ax_dir_s ax_dir_t;
+/** A file descriptor: POSIX's, or the C runtime's on Windows. */
+typedef int ax_file_t;
 
 /*
  * The system's own address types, which the DNS requests take and return.
@@ -162,6 +168,12 @@ typedef void (*ax_getaddrinfo_cb)(ax_getaddrinfo_t *req, int status,
  */
 typedef void (*ax_getnameinfo_cb)(ax_getnameinfo_t *req, int status,
                                   const char *host, const char *service);
+/**
+ * Runs on the loop thread when a file system request is over. Its outcome
+ * is in @p req->result: a count or descriptor (>= 0), or an error. Call
+ * ax_fs_req_cleanup() once you have read what you need.
+ */
+typedef void (*ax_fs_cb)(ax_fs_t *req);
 /** @} */
 
 #if defined(_WIN32)
@@ -314,6 +326,38 @@ struct ax__getnameinfo_private {
   union ax__sockaddr_buf addr; /* The caller's address, copied. */
   int flags;                   /* NI_* bits of the system's. */
   int status;                  /* The lookup's result, set by the worker. */
+};
+
+/* Buffers a read or write request keeps inline; more are copied into an
+ * allocation that ax_fs_req_cleanup() releases. */
+#define AX__FS_INLINE_BUFS 4
+
+/* The private region of ax_fs_t. */
+struct ax__fs_private {
+  struct ax__work work; /* The pooled job, on the FS lane. */
+  ax_fs_cb cb;          /* NULL in synchronous mode. */
+  char *paths;          /* The copies of path and new_path. */
+  const char *new_path; /* rename, link, symlink, copyfile. */
+  ax_buf_t *bufs;       /* inline_bufs, or an allocation. */
+  ax_buf_t inline_bufs[AX__FS_INLINE_BUFS]; /* Small vectors live here. */
+  unsigned int nbufs;                       /* Buffers of a read or write. */
+  ax_file_t file;                           /* The descriptor operated on. */
+  ax_file_t out_file;                       /* sendfile's destination. */
+  int64_t offset;                           /* Position, or -1 for current. */
+  int64_t len;                              /* sendfile's byte count. */
+  int flags;                                /* Open, copyfile, symlink flags. */
+  int mode;                                 /* Open, mkdir, chmod, access. */
+  double atime;                             /* utime: seconds since epoch. */
+  double mtime;                             /* utime: seconds since epoch. */
+  uint32_t uid;                             /* chown: (uint32_t)-1 keeps it. */
+  uint32_t gid;                             /* chown: (uint32_t)-1 keeps it. */
+  ax_dir_t *dir;                            /* readdir, closedir. */
+  size_t scandir_next; /* scandir: next entry to hand out. */
+};
+
+/* The private region of ax_dir_t. */
+struct ax__dir_private {
+  void *impl; /* The system's directory stream (DIR *, or a find handle). */
 };
 
 /* The private region of ax_async_t. */
@@ -883,6 +927,7 @@ typedef enum ax_req_type_e {
   AX_WORK,            /**< ax_work_t */
   AX_GETADDRINFO,     /**< ax_getaddrinfo_t */
   AX_GETNAMEINFO,     /**< ax_getnameinfo_t */
+  AX_FS,              /**< ax_fs_t */
   AX_REQ_TYPE_MAX     /**< One past the last valid type. */
 } ax_req_type;
 
@@ -1072,6 +1117,452 @@ AX_EXTERN void ax_freeaddrinfo(struct addrinfo *addrinfo);
 AX_EXTERN int ax_getnameinfo(ax_loop_t *loop, ax_getnameinfo_t *req,
                              const struct sockaddr *addr, int flags,
                              ax_getnameinfo_cb getnameinfo_cb);
+
+/** @} */
+
+/**
+ * @defgroup buf Buffers
+ * ax_buf_t (declared by the platform part of this header, in the system's
+ * own vector layout) points at memory the caller owns.
+ * @{
+ */
+
+/**
+ * @return A buffer for @p len bytes at @p base. On Windows a buffer holds
+ *         at most 4 GiB - 1 bytes; a longer @p len is cut to that.
+ */
+AX_EXTERN ax_buf_t ax_buf_init(char *base, size_t len);
+
+/** @} */
+
+/**
+ * @defgroup fs File system
+ * File operations as requests. With a callback, each runs on a thread-pool
+ * worker in the file system lane (served first, and by a reserve worker of
+ * its own) and its callback runs on the loop thread, exactly once, also when
+ * ax_cancel() takes it off the queue (result AX_ECANCELED). With the
+ * callback NULL, the operation runs on the calling thread before the call
+ * returns, and nothing is queued on the loop.
+ *
+ * Every function returns 0 or an error: for an asynchronous request,
+ * whether it was queued (argument errors are reported here, never through
+ * the callback); for a synchronous one, the operation's own outcome. Either
+ * way the outcome is left in the request: `result` (a count, a descriptor,
+ * 0, or an error), `statbuf` for the stat family, `ptr` for answers of
+ * other shapes, `path` for the path operated on. Call ax_fs_req_cleanup()
+ * on every request once its outcome is read, also after a failure: it
+ * releases what the request allocated.
+ *
+ * Paths are UTF-8 on every system (Windows converts them to UTF-16 inside).
+ * An asynchronous request copies its paths; a synchronous one uses the
+ * caller's. Descriptors (ax_file_t) are POSIX file descriptors, and on
+ * Windows C runtime descriptors wrapping a Win32 file handle. See
+ * docs/fs.md.
+ * @{
+ */
+
+/** What a file system request does. */
+typedef enum ax_fs_type_e {
+  AX_FS_UNKNOWN = 0, /**< Not a valid type. */
+  AX_FS_OPEN,        /**< ax_fs_open() */
+  AX_FS_CLOSE,       /**< ax_fs_close() */
+  AX_FS_READ,        /**< ax_fs_read() */
+  AX_FS_WRITE,       /**< ax_fs_write() */
+  AX_FS_SENDFILE,    /**< ax_fs_sendfile() */
+  AX_FS_STAT,        /**< ax_fs_stat() */
+  AX_FS_LSTAT,       /**< ax_fs_lstat() */
+  AX_FS_FSTAT,       /**< ax_fs_fstat() */
+  AX_FS_STATFS,      /**< ax_fs_statfs() */
+  AX_FS_FTRUNCATE,   /**< ax_fs_ftruncate() */
+  AX_FS_UTIME,       /**< ax_fs_utime() */
+  AX_FS_FUTIME,      /**< ax_fs_futime() */
+  AX_FS_LUTIME,      /**< ax_fs_lutime() */
+  AX_FS_ACCESS,      /**< ax_fs_access() */
+  AX_FS_CHMOD,       /**< ax_fs_chmod() */
+  AX_FS_FCHMOD,      /**< ax_fs_fchmod() */
+  AX_FS_FSYNC,       /**< ax_fs_fsync() */
+  AX_FS_FDATASYNC,   /**< ax_fs_fdatasync() */
+  AX_FS_UNLINK,      /**< ax_fs_unlink() */
+  AX_FS_RMDIR,       /**< ax_fs_rmdir() */
+  AX_FS_MKDIR,       /**< ax_fs_mkdir() */
+  AX_FS_MKDTEMP,     /**< ax_fs_mkdtemp() */
+  AX_FS_MKSTEMP,     /**< ax_fs_mkstemp() */
+  AX_FS_RENAME,      /**< ax_fs_rename() */
+  AX_FS_SCANDIR,     /**< ax_fs_scandir() */
+  AX_FS_OPENDIR,     /**< ax_fs_opendir() */
+  AX_FS_READDIR,     /**< ax_fs_readdir() */
+  AX_FS_CLOSEDIR,    /**< ax_fs_closedir() */
+  AX_FS_LINK,        /**< ax_fs_link() */
+  AX_FS_SYMLINK,     /**< ax_fs_symlink() */
+  AX_FS_READLINK,    /**< ax_fs_readlink() */
+  AX_FS_REALPATH,    /**< ax_fs_realpath() */
+  AX_FS_CHOWN,       /**< ax_fs_chown() */
+  AX_FS_FCHOWN,      /**< ax_fs_fchown() */
+  AX_FS_LCHOWN,      /**< ax_fs_lchown() */
+  AX_FS_COPYFILE,    /**< ax_fs_copyfile() */
+  AX_FS_TYPE_MAX     /**< One past the last valid type. */
+} ax_fs_type;
+
+/** @name Flags of ax_fs_open()
+ * axle's own values, the same on every system; combine with `|`. Exactly
+ * one of RDONLY, WRONLY and RDWR.
+ * @{ */
+#define AX_FS_O_RDONLY 0x0000    /**< Open for reading only. */
+#define AX_FS_O_WRONLY 0x0001    /**< Open for writing only. */
+#define AX_FS_O_RDWR 0x0002      /**< Open for reading and writing. */
+#define AX_FS_O_APPEND 0x0008    /**< Every write goes to the end. */
+#define AX_FS_O_CREAT 0x0010     /**< Create the file if it is missing. */
+#define AX_FS_O_EXCL 0x0020      /**< With CREAT: fail if it exists. */
+#define AX_FS_O_TRUNC 0x0040     /**< Truncate to length 0. */
+#define AX_FS_O_DIRECTORY 0x0080 /**< Fail unless it is a directory. */
+#define AX_FS_O_NOFOLLOW 0x0100  /**< Fail if the last component is a link. */
+#define AX_FS_O_SYNC 0x0200      /**< Writes wait for data and metadata. */
+#define AX_FS_O_DSYNC 0x0400     /**< Writes wait for the data. */
+#define AX_FS_O_NOATIME 0x0800   /**< Leave the access time (Linux only). */
+/** @} */
+
+/** @name Modes of ax_fs_access()
+ * @{ */
+#define AX_FS_F_OK 0 /**< The file exists. */
+#define AX_FS_X_OK 1 /**< It may be executed (searched, for a directory). */
+#define AX_FS_W_OK 2 /**< It may be written. */
+#define AX_FS_R_OK 4 /**< It may be read. */
+/** @} */
+
+/** @name Flags of ax_fs_copyfile()
+ * @{ */
+/** Fail with AX_EEXIST if the destination exists. */
+#define AX_FS_COPYFILE_EXCL 0x0001
+/** Try a copy-on-write clone first; copy the bytes if the system cannot. */
+#define AX_FS_COPYFILE_FICLONE 0x0002
+/** Clone or fail (AX_ENOTSUP where the file system cannot clone). */
+#define AX_FS_COPYFILE_FICLONE_FORCE 0x0004
+/** @} */
+
+/** @name Flags of ax_fs_symlink() (Windows only; ignored elsewhere)
+ * @{ */
+#define AX_FS_SYMLINK_DIR 0x0001      /**< The target is a directory. */
+#define AX_FS_SYMLINK_JUNCTION 0x0002 /**< Make a junction, not a link. */
+/** @} */
+
+/** @name File type bits of ax_stat_t's mode (the POSIX values everywhere)
+ * @{ */
+#define AX_S_IFMT 0170000   /**< Mask of the type bits. */
+#define AX_S_IFREG 0100000  /**< A regular file. */
+#define AX_S_IFDIR 0040000  /**< A directory. */
+#define AX_S_IFLNK 0120000  /**< A symbolic link. */
+#define AX_S_IFIFO 0010000  /**< A FIFO. */
+#define AX_S_IFSOCK 0140000 /**< A socket. */
+#define AX_S_IFCHR 0020000  /**< A character device. */
+#define AX_S_IFBLK 0060000  /**< A block device. */
+/** @} */
+
+/** A point in time: seconds and nanoseconds since 1970-01-01 UTC. */
+typedef struct ax_timespec_s {
+  int64_t sec;  /**< Whole seconds. */
+  int32_t nsec; /**< Nanoseconds, 0..999999999. */
+} ax_timespec_t;
+
+/** What the stat family reports, the same struct on every system. Fields a
+ * system does not have are 0. */
+typedef struct ax_stat_s {
+  uint64_t dev;           /**< Device of the file system. */
+  uint64_t mode;          /**< Type (AX_S_IF*) and permission bits. */
+  uint64_t nlink;         /**< Hard links. */
+  uint64_t uid;           /**< Owner. */
+  uint64_t gid;           /**< Group. */
+  uint64_t rdev;          /**< Device, for a device file. */
+  uint64_t ino;           /**< Inode number (file index on Windows). */
+  uint64_t size;          /**< Size in bytes. */
+  uint64_t blksize;       /**< Preferred I/O size. */
+  uint64_t blocks;        /**< 512-byte blocks allocated. */
+  uint64_t flags;         /**< BSD file flags (st_flags). */
+  uint64_t gen;           /**< BSD file generation (st_gen). */
+  ax_timespec_t atim;     /**< Last access. */
+  ax_timespec_t mtim;     /**< Last modification of the data. */
+  ax_timespec_t ctim;     /**< Last change of the inode. */
+  ax_timespec_t birthtim; /**< Creation, where the system records it. */
+} ax_stat_t;
+
+/** What ax_fs_statfs() reports about a file system. */
+typedef struct ax_statfs_s {
+  uint64_t type;   /**< The file system's type, where the system says. */
+  uint64_t bsize;  /**< Block size, in bytes. */
+  uint64_t blocks; /**< Blocks in all. */
+  uint64_t bfree;  /**< Free blocks. */
+  uint64_t bavail; /**< Free blocks an unprivileged user may use. */
+  uint64_t files;  /**< File nodes in all. */
+  uint64_t ffree;  /**< Free file nodes. */
+} ax_statfs_t;
+
+/** The type of a directory entry, where the directory says it. */
+typedef enum ax_dirent_type_e {
+  AX_DIRENT_UNKNOWN = 0, /**< Not said: call ax_fs_lstat() to know. */
+  AX_DIRENT_FILE,        /**< A regular file. */
+  AX_DIRENT_DIR,         /**< A directory. */
+  AX_DIRENT_LINK,        /**< A symbolic link. */
+  AX_DIRENT_FIFO,        /**< A FIFO. */
+  AX_DIRENT_SOCKET,      /**< A socket. */
+  AX_DIRENT_CHAR,        /**< A character device. */
+  AX_DIRENT_BLOCK        /**< A block device. */
+} ax_dirent_type;
+
+/** One directory entry. "." and ".." are never reported. */
+typedef struct ax_dirent_s {
+  const char *name;    /**< The entry's name, UTF-8. */
+  ax_dirent_type type; /**< Its type. */
+} ax_dirent_t;
+
+/** A directory stream that ax_fs_opendir() opened. */
+struct ax_dir_s {
+  /** Set by the caller before ax_fs_readdir(): room for entries. */
+  ax_dirent_t *dirents;
+  /** Set by the caller: how many entries ax_fs_readdir() may fill. */
+  size_t nentries;
+  /** Private to axle. */
+  struct ax__dir_private priv;
+};
+
+/** A file system request. */
+struct ax_fs_s {
+  /** The common request part. */
+  ax_req_t req;
+  /** What the request does. Read-only. */
+  ax_fs_type fs_type;
+  /**
+   * The outcome: an error (< 0), or 0, or a count of bytes (read, write,
+   * sendfile), a descriptor (open, mkstemp), a count of entries (scandir,
+   * readdir).
+   */
+  int64_t result;
+  /**
+   * An answer that is not a number: the ax_stat_t (the stat family, then
+   * `&statbuf`), the ax_statfs_t (statfs), the link target (readlink) or
+   * canonical path (realpath) as a NUL-terminated string, the ax_dir_t
+   * (opendir). Owned by the request until ax_fs_req_cleanup(), except the
+   * ax_dir_t, which ax_fs_closedir() releases.
+   */
+  void *ptr;
+  /** The path operated on; for mkdtemp and mkstemp, the name created. */
+  const char *path;
+  /** The answer of the stat family. */
+  ax_stat_t statbuf;
+  /** Private to axle. */
+  struct ax__fs_private priv;
+};
+
+/**
+ * Release what a request allocated: its copies of paths and buffers, and
+ * the answer in `ptr` (not an ax_dir_t). Safe to call twice, and on a
+ * request that failed to queue. Call it only once the request is over.
+ */
+AX_EXTERN void ax_fs_req_cleanup(ax_fs_t *req);
+
+/**
+ * Open (and with AX_FS_O_CREAT, create) a file. The descriptor is in
+ * `result`. Descriptors are close-on-exec.
+ * @param flags AX_FS_O_* flags.
+ * @param mode  Permission bits for a created file, such as 0644.
+ * @return 0, or an error; AX_EINVAL for unknown flags.
+ */
+AX_EXTERN int ax_fs_open(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                         int flags, int mode, ax_fs_cb cb);
+
+/** Close a descriptor. */
+AX_EXTERN int ax_fs_close(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                          ax_fs_cb cb);
+
+/**
+ * Read into @p bufs, in order, as readv(2) or preadv(2). `result` is the
+ * number of bytes read, 0 at end of file.
+ * @param offset The position to read at, or -1 for the file's current
+ *               position (which then advances).
+ * @return 0, or an error; AX_EINVAL for NULL bufs, nbufs 0 or more than
+ *         1024 buffers, an offset below -1.
+ */
+AX_EXTERN int ax_fs_read(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                         const ax_buf_t bufs[], unsigned int nbufs,
+                         int64_t offset, ax_fs_cb cb);
+
+/** Write @p bufs, in order; as ax_fs_read(). `result` is the byte count. */
+AX_EXTERN int ax_fs_write(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                          const ax_buf_t bufs[], unsigned int nbufs,
+                          int64_t offset, ax_fs_cb cb);
+
+/**
+ * Copy up to @p len bytes from @p in_file at @p in_offset to @p out_file
+ * (a file or a socket) at its current position, in the kernel where the
+ * system can. `result` is the number of bytes copied.
+ */
+AX_EXTERN int ax_fs_sendfile(ax_loop_t *loop, ax_fs_t *req, ax_file_t out_file,
+                             ax_file_t in_file, int64_t in_offset, int64_t len,
+                             ax_fs_cb cb);
+
+/** Describe the file at @p path, following links, into `statbuf`. */
+AX_EXTERN int ax_fs_stat(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                         ax_fs_cb cb);
+
+/** As ax_fs_stat(), but a link is described, not followed. */
+AX_EXTERN int ax_fs_lstat(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                          ax_fs_cb cb);
+
+/** As ax_fs_stat(), for an open descriptor. */
+AX_EXTERN int ax_fs_fstat(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                          ax_fs_cb cb);
+
+/** Describe the file system holding @p path; `ptr` is an ax_statfs_t. */
+AX_EXTERN int ax_fs_statfs(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                           ax_fs_cb cb);
+
+/** Set the size of an open file to @p len bytes. */
+AX_EXTERN int ax_fs_ftruncate(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                              int64_t len, ax_fs_cb cb);
+
+/**
+ * Set the access and modification times of @p path, following links,
+ * in seconds since 1970-01-01 UTC (fractions are kept to the microsecond
+ * or better where the system stores them).
+ */
+AX_EXTERN int ax_fs_utime(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                          double atime, double mtime, ax_fs_cb cb);
+
+/** As ax_fs_utime(), for an open descriptor. */
+AX_EXTERN int ax_fs_futime(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                           double atime, double mtime, ax_fs_cb cb);
+
+/** As ax_fs_utime(), but a link's own times are set. */
+AX_EXTERN int ax_fs_lutime(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                           double atime, double mtime, ax_fs_cb cb);
+
+/**
+ * Check that @p path exists (AX_FS_F_OK) or that the caller may use it as
+ * @p mode says (AX_FS_R_OK | AX_FS_W_OK | AX_FS_X_OK).
+ */
+AX_EXTERN int ax_fs_access(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                           int mode, ax_fs_cb cb);
+
+/** Set the permission bits of @p path (on Windows, only the write bit). */
+AX_EXTERN int ax_fs_chmod(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                          int mode, ax_fs_cb cb);
+
+/** As ax_fs_chmod(), for an open descriptor. */
+AX_EXTERN int ax_fs_fchmod(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                           int mode, ax_fs_cb cb);
+
+/** Flush a file's data and metadata to the device. */
+AX_EXTERN int ax_fs_fsync(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                          ax_fs_cb cb);
+
+/** Flush a file's data (and the metadata needed to read it back). */
+AX_EXTERN int ax_fs_fdatasync(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                              ax_fs_cb cb);
+
+/** Remove a name of a file (not a directory). */
+AX_EXTERN int ax_fs_unlink(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                           ax_fs_cb cb);
+
+/** Remove an empty directory. */
+AX_EXTERN int ax_fs_rmdir(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                          ax_fs_cb cb);
+
+/** Create a directory with permission bits @p mode (such as 0755). */
+AX_EXTERN int ax_fs_mkdir(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                          int mode, ax_fs_cb cb);
+
+/**
+ * Create a directory with a unique name. @p tpl ends in "XXXXXX", which
+ * is replaced; the name created is in `path`.
+ * @return 0, or an error; AX_EINVAL if @p tpl does not end in "XXXXXX".
+ */
+AX_EXTERN int ax_fs_mkdtemp(ax_loop_t *loop, ax_fs_t *req, const char *tpl,
+                            ax_fs_cb cb);
+
+/** As ax_fs_mkdtemp(), but create and open a file (mode 0600); the
+ * descriptor is in `result`. */
+AX_EXTERN int ax_fs_mkstemp(ax_loop_t *loop, ax_fs_t *req, const char *tpl,
+                            ax_fs_cb cb);
+
+/** Rename @p path to @p new_path, replacing a file there. */
+AX_EXTERN int ax_fs_rename(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                           const char *new_path, ax_fs_cb cb);
+
+/**
+ * Read a whole directory. `result` is the number of entries (without "."
+ * and ".."); take them with ax_fs_scandir_next(), in the system's order.
+ * @param flags 0; reserved.
+ */
+AX_EXTERN int ax_fs_scandir(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                            int flags, ax_fs_cb cb);
+
+/**
+ * Take the next entry of a finished ax_fs_scandir(). The entry's name
+ * stays valid until ax_fs_req_cleanup().
+ * @return 0; AX_EOF after the last one; AX_EINVAL if @p req is not a
+ *         scandir request that succeeded.
+ */
+AX_EXTERN int ax_fs_scandir_next(ax_fs_t *req, ax_dirent_t *ent);
+
+/** Open a directory stream; `ptr` is the new ax_dir_t. */
+AX_EXTERN int ax_fs_opendir(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                            ax_fs_cb cb);
+
+/**
+ * Read up to @p dir->nentries entries into @p dir->dirents. `result` is how
+ * many, 0 at the end. Their names belong to this request: they stay valid
+ * until its ax_fs_req_cleanup(), which must come before the next readdir
+ * of @p dir (it reads @p dir->dirents to find them).
+ */
+AX_EXTERN int ax_fs_readdir(ax_loop_t *loop, ax_fs_t *req, ax_dir_t *dir,
+                            ax_fs_cb cb);
+
+/** Close a directory stream and release @p dir. */
+AX_EXTERN int ax_fs_closedir(ax_loop_t *loop, ax_fs_t *req, ax_dir_t *dir,
+                             ax_fs_cb cb);
+
+/** Give the file at @p path a second name, @p new_path (a hard link). */
+AX_EXTERN int ax_fs_link(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                         const char *new_path, ax_fs_cb cb);
+
+/**
+ * Create a symbolic link at @p new_path that points to @p path.
+ * @param flags AX_FS_SYMLINK_* (Windows only), or 0.
+ */
+AX_EXTERN int ax_fs_symlink(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                            const char *new_path, int flags, ax_fs_cb cb);
+
+/** Read a link's target; `ptr` is the target as a string. */
+AX_EXTERN int ax_fs_readlink(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                             ax_fs_cb cb);
+
+/** Resolve @p path to an absolute path without links, "." or "..";
+ * `ptr` is that path as a string. */
+AX_EXTERN int ax_fs_realpath(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                             ax_fs_cb cb);
+
+/**
+ * Change the owner and group of @p path, following links. (uint32_t)-1
+ * leaves one unchanged. Windows has no such ids: it succeeds and does
+ * nothing.
+ */
+AX_EXTERN int ax_fs_chown(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                          uint32_t uid, uint32_t gid, ax_fs_cb cb);
+
+/** As ax_fs_chown(), for an open descriptor. */
+AX_EXTERN int ax_fs_fchown(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
+                           uint32_t uid, uint32_t gid, ax_fs_cb cb);
+
+/** As ax_fs_chown(), but a link's own owner is changed. */
+AX_EXTERN int ax_fs_lchown(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                           uint32_t uid, uint32_t gid, ax_fs_cb cb);
+
+/**
+ * Copy the file at @p path to @p new_path, with its permission bits. A
+ * destination that exists is replaced unless AX_FS_COPYFILE_EXCL is given.
+ * If the copy fails half-way, the partial destination is removed.
+ * @param flags AX_FS_COPYFILE_* flags, or 0.
+ */
+AX_EXTERN int ax_fs_copyfile(ax_loop_t *loop, ax_fs_t *req, const char *path,
+                             const char *new_path, int flags, ax_fs_cb cb);
 
 /** @} */
 

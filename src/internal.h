@@ -118,6 +118,32 @@ int ax__dns_getnameinfo(const union ax__sockaddr_buf *addr, int flags,
                         char *host, size_t host_len, char *service,
                         size_t service_len);
 
+/* fs.c: ax_cancel() of a file system request. */
+int ax__fs_cancel(ax_req_t *req);
+
+/*
+ * Platform: the file system operations (src/unix/fs.c, src/win/fs.c). run
+ * performs the request described by req->fs_type and the private fields
+ * that fs.c filled from the arguments (arguments are checked already;
+ * paths are req->path and req->priv.new_path), on the calling thread: a
+ * pool worker, or the caller's in synchronous mode. It sets req->result,
+ * and by type:
+ *   stat, lstat, fstat: req->statbuf, and req->ptr = &req->statbuf;
+ *   statfs:             req->ptr, an ax__malloc'd ax_statfs_t;
+ *   readlink, realpath: req->ptr, an ax__malloc'd NUL-terminated string;
+ *   mkdtemp, mkstemp:   the template in req->priv.paths (a writable copy
+ *                       fs.c made; req->path points at it) rewritten;
+ *   scandir:            req->ptr, an ax__malloc'd array of req->result
+ *                       ax_dirent_t whose names are each ax__malloc'd;
+ *   opendir:            req->ptr, an ax__malloc'd ax_dir_t whose
+ *                       priv.impl holds the system's stream;
+ *   readdir:            req->priv.dir->dirents[0..result), names
+ *                       ax__malloc'd; closedir: the stream closed and the
+ *                       ax_dir_t freed (req->priv.dir set to NULL).
+ * ax_fs_req_cleanup() (fs.c) frees all of these with ax__free().
+ */
+void ax__fs_run(ax_fs_t *req);
+
 /* async.c */
 void ax__async_close(ax_async_t *async);
 void ax__async_closed(ax_async_t *async);

@@ -3,7 +3,8 @@
  *
  * Included by axle.h only. It declares the POSIX part of the private
  * regions: the descriptor-poll operation and the loop's backend and wakeup
- * channel. Nothing here is API: the layout may change in any release before
+ * channel; and the one public type whose layout is the system's, ax_buf_t.
+ * Nothing else here is API: the layout may change in any release before
  * 1.0.
  */
 #ifndef AXLE_UNIX_H
@@ -12,6 +13,16 @@
 #ifndef AXLE_H
 #error "include <axle.h>, not <axle/unix.h>"
 #endif /* AXLE_H */
+
+/**
+ * A buffer: a pointer and a length, laid out as POSIX's struct iovec, so
+ * that vectors of them go to readv(2) and writev(2) as they are. Fill it
+ * with ax_buf_init() or by its names; do not rely on the field order.
+ */
+typedef struct ax_buf_s {
+  char *base; /**< The first byte. */
+  size_t len; /**< The number of bytes. */
+} ax_buf_t;
 
 /** @cond AX_PRIVATE */
 

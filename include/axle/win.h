@@ -10,8 +10,8 @@
  * This header must not include <windows.h>: that would drag thousands of
  * macros (min, max, ERROR, near, far...) into every program that includes
  * axle.h. Win32 types appear here only as opaque stand-ins of the same size
- * and alignment, which src/win checks at compile time. Nothing here is API:
- * the layout may change in any release before 1.0.
+ * and alignment, which src/win checks at compile time. Nothing here but
+ * ax_buf_t is API: the layout may change in any release before 1.0.
  */
 #ifndef AXLE_WIN_H
 #define AXLE_WIN_H
@@ -19,6 +19,17 @@
 #ifndef AXLE_H
 #error "include <axle.h>, not <axle/win.h>"
 #endif /* AXLE_H */
+
+/**
+ * A buffer: a pointer and a length, laid out as Winsock's WSABUF (a 32-bit
+ * length first), so that vectors of them go to WSASend() and WSARecv() as
+ * they are. Fill it with ax_buf_init() or by its names; do not rely on the
+ * field order. One buffer holds at most 4 GiB - 1 bytes.
+ */
+typedef struct ax_buf_s {
+  unsigned long len; /**< The number of bytes (a ULONG). */
+  char *base;        /**< The first byte. */
+} ax_buf_t;
 
 /** @cond AX_PRIVATE */
 
