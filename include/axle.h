@@ -215,7 +215,6 @@ struct ax__loop_private {
 struct ax__handle_private {
   struct ax__queue node; /* In loop->handles, then in loop->closing. */
   ax_close_cb close_cb;  /* Called in the close phase. */
-  unsigned int flags;    /* AX__HANDLE_* bits (src/internal.h). */
 };
 
 /* The private region of ax_timer_t. */
@@ -703,6 +702,12 @@ struct ax_handle_s {
   ax_loop_t *loop;
   /** The handle's type. Read-only. */
   ax_handle_type type;
+  /**
+   * Private to axle: AX__HANDLE_* bits. Outside the private region so that
+   * it shares a word with `type`: 8 bytes less in every handle, which a
+   * server holding tens of thousands of connections pays per connection.
+   */
+  unsigned int priv_flags;
   /** Private to axle. */
   struct ax__handle_private priv;
 };

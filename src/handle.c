@@ -16,48 +16,48 @@ void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle,
   handle->loop = loop;
   handle->type = type;
   handle->priv.close_cb = NULL;
-  handle->priv.flags = AX__HANDLE_REF;
+  handle->priv_flags = AX__HANDLE_REF;
   ax__queue_insert_tail(&loop->priv.handles, &handle->priv.node);
 }
 
 void ax__handle_start(ax_handle_t *handle) {
-  unsigned int flags = handle->priv.flags;
+  unsigned int flags = handle->priv_flags;
   if (flags & AX__HANDLE_ACTIVE)
     return;
-  handle->priv.flags = flags | AX__HANDLE_ACTIVE;
+  handle->priv_flags = flags | AX__HANDLE_ACTIVE;
   if (flags & AX__HANDLE_REF)
     handle->loop->priv.active_handles++;
 }
 
 void ax__handle_stop(ax_handle_t *handle) {
-  unsigned int flags = handle->priv.flags;
+  unsigned int flags = handle->priv_flags;
   if (!(flags & AX__HANDLE_ACTIVE))
     return;
-  handle->priv.flags = flags & ~AX__HANDLE_ACTIVE;
+  handle->priv_flags = flags & ~AX__HANDLE_ACTIVE;
   if (flags & AX__HANDLE_REF)
     handle->loop->priv.active_handles--;
 }
 
 void ax_ref(ax_handle_t *handle) {
-  unsigned int flags = handle->priv.flags;
+  unsigned int flags = handle->priv_flags;
   if (flags & AX__HANDLE_REF)
     return;
-  handle->priv.flags = flags | AX__HANDLE_REF;
+  handle->priv_flags = flags | AX__HANDLE_REF;
   if (flags & AX__HANDLE_ACTIVE)
     handle->loop->priv.active_handles++;
 }
 
 void ax_unref(ax_handle_t *handle) {
-  unsigned int flags = handle->priv.flags;
+  unsigned int flags = handle->priv_flags;
   if (!(flags & AX__HANDLE_REF))
     return;
-  handle->priv.flags = flags & ~AX__HANDLE_REF;
+  handle->priv_flags = flags & ~AX__HANDLE_REF;
   if (flags & AX__HANDLE_ACTIVE)
     handle->loop->priv.active_handles--;
 }
 
 bool ax_has_ref(const ax_handle_t *handle) {
-  return (handle->priv.flags & AX__HANDLE_REF) != 0;
+  return (handle->priv_flags & AX__HANDLE_REF) != 0;
 }
 
 bool ax_is_active(const ax_handle_t *handle) {
@@ -96,7 +96,7 @@ int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {
     return AX_EBADF;
   handle_close_type(handle);
   ax__handle_stop(handle);
-  handle->priv.flags |= AX__HANDLE_CLOSING;
+  handle->priv_flags |= AX__HANDLE_CLOSING;
   handle->priv.close_cb = close_cb;
   ax__queue_remove(&handle->priv.node);
   ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
@@ -113,7 +113,7 @@ void ax__run_closing_handles(ax_loop_t *loop) {
     ax__queue_t *node = ax__queue_head(&closing);
     ax__queue_remove(node);
     ax_handle_t *handle = ax_container_of(node, ax_handle_t, priv.node);
-    handle->priv.flags |= AX__HANDLE_CLOSED;
+    handle->priv_flags |= AX__HANDLE_CLOSED;
     if (handle->type == AX_ASYNC)
       ax__async_closed((ax_async_t *)handle);
     if (handle->priv.close_cb != NULL)

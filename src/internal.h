@@ -13,7 +13,7 @@
 #include "heap.h"
 #include "queue.h"
 
-/* Handle flags (ax_handle_t.priv.flags). */
+/* Handle flags (ax_handle_t.priv_flags). */
 enum {
   AX__HANDLE_ACTIVE = 1u << 0,  /* Started; counts toward liveness if REF. */
   AX__HANDLE_REF = 1u << 1,     /* Keeps the loop alive while active. */
@@ -56,11 +56,11 @@ void ax__handle_stop(ax_handle_t *handle);
 void ax__run_closing_handles(ax_loop_t *loop);
 
 static inline int ax__handle_is_closing(const ax_handle_t *handle) {
-  return (handle->priv.flags & (AX__HANDLE_CLOSING | AX__HANDLE_CLOSED)) != 0;
+  return (handle->priv_flags & (AX__HANDLE_CLOSING | AX__HANDLE_CLOSED)) != 0;
 }
 
 static inline int ax__handle_is_active(const ax_handle_t *handle) {
-  return (handle->priv.flags & AX__HANDLE_ACTIVE) != 0;
+  return (handle->priv_flags & AX__HANDLE_ACTIVE) != 0;
 }
 
 /* timer.c */

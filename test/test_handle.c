@@ -247,12 +247,12 @@ static void test_handle_struct_sizes(void **state) {
    * handle matters (design.md: small handles, many connections). */
   if (sizeof(void *) != 8)
     skip();
-  assert_int_equal(sizeof(ax_handle_t), 56);
-  assert_int_equal(sizeof(ax_timer_t), 112);
-  assert_int_equal(sizeof(ax_idle_t), 80);
-  assert_int_equal(sizeof(ax_prepare_t), 80);
-  assert_int_equal(sizeof(ax_check_t), 80);
-  assert_int_equal(sizeof(ax_async_t), 88);
+  assert_int_equal(sizeof(ax_handle_t), 48);
+  assert_int_equal(sizeof(ax_timer_t), 104);
+  assert_int_equal(sizeof(ax_idle_t), 72);
+  assert_int_equal(sizeof(ax_prepare_t), 72);
+  assert_int_equal(sizeof(ax_check_t), 72);
+  assert_int_equal(sizeof(ax_async_t), 80);
   /* The handle part comes first, so a cast works as well as &x.handle. */
   ax_timer_t timer;
   assert_ptr_equal((ax_handle_t *)&timer, &timer.handle);
