@@ -1,8 +1,9 @@
 /**
  * @file axle.h
  * The whole public API of axle: loops, handles, timers, idle, prepare and
- * check handles, async wakeups, requests, the thread pool, DNS lookups,
- * file system requests, threads, errors and utilities.
+ * check handles, async wakeups, streams and TCP, descriptor polling,
+ * signals, requests, the thread pool, DNS lookups, file system requests,
+ * threads, errors and utilities.
  */
 /*
  * axle: a portable event loop for C.
@@ -108,12 +109,28 @@ typedef struct ax_sem_s ax_sem_t;
 typedef struct ax_once_s ax_once_t;
 /** A thread-local storage key: see struct ax_key_s. */
 typedef struct ax_key_s ax_key_t;
+/** A stream (the part TCP handles share): see struct ax_stream_s. */
+typedef struct ax_stream_s ax_stream_t;
+/** A TCP handle: see struct ax_tcp_s. */
+typedef struct ax_tcp_s ax_tcp_t;
+/** A descriptor-readiness handle: see struct ax_poll_s. */
+typedef struct ax_poll_s ax_poll_t;
+/** A signal handle: see struct ax_signal_s. */
+typedef struct ax_signal_s ax_signal_t;
+/** A write request: see struct ax_write_s. */
+typedef struct ax_write_s ax_write_t;
+/** A connect request: see struct ax_connect_s. */
+typedef struct ax_connect_s ax_connect_t;
+/** A shutdown request: see struct ax_shutdown_s. */
+typedef struct ax_shutdown_s ax_shutdown_t;
 /** A file system request: see struct ax_fs_s. */
 typedef struct ax_fs_s ax_fs_t;
 /** An open directory stream: see struct ax_dir_s. */
 typedef struct ax_dir_s ax_dir_t;
 /** A file descriptor: POSIX's, or the C runtime's on Windows. */
 typedef int ax_file_t;
+/** A buffer: see struct ax_buf_s, which the platform part declares. */
+typedef struct ax_buf_s ax_buf_t;
 
 /*
  * The system's own address types, which the DNS requests take and return.
@@ -124,6 +141,8 @@ typedef int ax_file_t;
  */
 struct addrinfo;
 struct sockaddr;
+struct sockaddr_in;
+struct sockaddr_in6;
 
 /**
  * @defgroup callbacks Callback types
@@ -174,6 +193,50 @@ typedef void (*ax_getnameinfo_cb)(ax_getnameinfo_t *req, int status,
  * ax_fs_req_cleanup() once you have read what you need.
  */
 typedef void (*ax_fs_cb)(ax_fs_t *req);
+/**
+ * Asked for a buffer before a read. Set @p buf to memory of up to
+ * @p suggested_size bytes (more or less is fine), or to a zero-length
+ * buffer to decline: the stream then reports AX_ENOBUFS to its read
+ * callback. The buffer comes back through the read callback.
+ */
+typedef void (*ax_alloc_cb)(ax_handle_t *handle, size_t suggested_size,
+                            ax_buf_t *buf);
+/**
+ * Data arrived, or the stream ended. @p nread is the number of bytes read
+ * into @p buf (> 0); 0 when nothing could be read after all (the buffer
+ * is handed back unused); AX_EOF when the peer will send nothing more; or
+ * an error (the stream then stops reading; close it). @p buf is the
+ * buffer the alloc callback gave, in every case: release it here if it
+ * is yours to release.
+ */
+typedef void (*ax_read_cb)(ax_stream_t *stream, ptrdiff_t nread,
+                           const ax_buf_t *buf);
+/**
+ * A listening stream has a connection to accept with ax_accept(), or
+ * (@p status < 0) could not accept one: AX_EMFILE or AX_ENFILE when out of
+ * descriptors (the connection was refused and the listener paused).
+ */
+typedef void (*ax_connection_cb)(ax_stream_t *server, int status);
+/** A write is over: 0 once every byte went to the kernel, or an error
+ * (AX_ECANCELED when the stream was closed first). */
+typedef void (*ax_write_cb)(ax_write_t *req, int status);
+/** A connect is over: 0 when connected, or an error (AX_ECONNREFUSED...). */
+typedef void (*ax_connect_cb)(ax_connect_t *req, int status);
+/** A shutdown is over: 0 once the queued writes went out and the write
+ * side is shut, or an error. */
+typedef void (*ax_shutdown_cb)(ax_shutdown_t *req, int status);
+/**
+ * A stream's write queue crossed a water mark: @p above is true when the
+ * queue grew to the high mark or past it, false when it drained to the low
+ * mark or below. Calls alternate, starting with true.
+ */
+typedef void (*ax_water_cb)(ax_stream_t *stream, bool above);
+/** A descriptor is ready: @p events holds AX_POLL_* bits, or @p status is
+ * an error (the handle is then stopped). */
+typedef void (*ax_poll_cb)(ax_poll_t *poll, int status, int events);
+/** A signal arrived (once per delivery the loop noticed; signals that
+ * arrive together may be reported once). */
+typedef void (*ax_signal_cb)(ax_signal_t *signal, int signum);
 /** @} */
 
 #if defined(_WIN32)
@@ -691,6 +754,9 @@ typedef enum ax_handle_type_e {
   AX_IDLE,               /**< ax_idle_t */
   AX_PREPARE,            /**< ax_prepare_t */
   AX_TIMER,              /**< ax_timer_t */
+  AX_TCP,                /**< ax_tcp_t */
+  AX_POLL,               /**< ax_poll_t */
+  AX_SIGNAL,             /**< ax_signal_t */
   AX_HANDLE_TYPE_MAX     /**< One past the last valid type. */
 } ax_handle_type;
 
@@ -933,6 +999,9 @@ typedef enum ax_req_type_e {
   AX_GETADDRINFO,     /**< ax_getaddrinfo_t */
   AX_GETNAMEINFO,     /**< ax_getnameinfo_t */
   AX_FS,              /**< ax_fs_t */
+  AX_WRITE,           /**< ax_write_t */
+  AX_CONNECT,         /**< ax_connect_t */
+  AX_SHUTDOWN,        /**< ax_shutdown_t */
   AX_REQ_TYPE_MAX     /**< One past the last valid type. */
 } ax_req_type;
 
@@ -1137,6 +1206,330 @@ AX_EXTERN int ax_getnameinfo(ax_loop_t *loop, ax_getnameinfo_t *req,
  *         at most 4 GiB - 1 bytes; a longer @p len is cut to that.
  */
 AX_EXTERN ax_buf_t ax_buf_init(char *base, size_t len);
+
+/** @} */
+
+/**
+ * @defgroup stream Streams
+ * What TCP handles share: reading with a buffer from the caller, ordered
+ * writes, shutdown, listening and accepting. Each stream struct begins with
+ * an ax_stream_t member named `stream` (whose first member is `handle`).
+ *
+ * A write is tried at once; only what the kernel did not take is queued,
+ * and queued writes go out in order with one vectored call per wakeup.
+ * Closing a stream completes every pending request exactly once with
+ * AX_ECANCELED, before the close callback. A stream may be closed from
+ * inside any of its callbacks. See docs/tcp.md.
+ * @{
+ */
+
+/** The part every stream has. */
+struct ax_stream_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__stream_private priv;
+};
+
+/** A write request. */
+struct ax_write_s {
+  /** The common request part. */
+  ax_req_t req;
+  /** The stream written to. Read-only. */
+  ax_stream_t *handle;
+  /** Private to axle. */
+  struct ax__write_private priv;
+};
+
+/** A connect request. */
+struct ax_connect_s {
+  /** The common request part. */
+  ax_req_t req;
+  /** The stream connecting. Read-only. */
+  ax_stream_t *handle;
+  /** Private to axle. */
+  struct ax__connect_private priv;
+};
+
+/** A shutdown request. */
+struct ax_shutdown_s {
+  /** The common request part. */
+  ax_req_t req;
+  /** The stream whose write side is shut. Read-only. */
+  ax_stream_t *handle;
+  /** Private to axle. */
+  struct ax__shutdown_private priv;
+};
+
+/** The most buffers one write or try-write takes. */
+#define AX_WRITE_MAX_BUFS 1024
+
+/**
+ * Listen for connections on a bound stream. @p connection_cb runs once per
+ * connection to accept; a wakeup accepts a bounded batch. Out of
+ * descriptors, the listener uses a descriptor it keeps in reserve to
+ * accept and close the pending connection, reports AX_EMFILE (or
+ * AX_ENFILE) once, pauses with back-off and resumes by itself.
+ * @param backlog The kernel's queue length (SOMAXCONN for its maximum).
+ * @return 0; AX_EINVAL for NULL arguments or a stream that is not bound or
+ *         already reading; AX_EBADF if closing; an error from listen(2).
+ */
+AX_EXTERN int ax_listen(ax_stream_t *stream, int backlog,
+                        ax_connection_cb connection_cb);
+
+/**
+ * Accept a connection, inside the connection callback, into @p client
+ * (initialised, not yet open).
+ * @return 0; AX_EAGAIN if there is no connection to accept; AX_EINVAL for
+ *         NULL or mismatched handles; AX_EBUSY if @p client is open.
+ */
+AX_EXTERN int ax_accept(ax_stream_t *server, ax_stream_t *client);
+
+/**
+ * Read until stopped: @p alloc_cb gives a buffer for each read, @p read_cb
+ * receives the data. An idle stream holds no buffer.
+ * @return 0; AX_EINVAL for NULL arguments; AX_EALREADY if reading;
+ *         AX_ENOTCONN if not connected; AX_EBADF if closing.
+ */
+AX_EXTERN int ax_read_start(ax_stream_t *stream, ax_alloc_cb alloc_cb,
+                            ax_read_cb read_cb);
+
+/** Stop reading. Idempotent. @return 0, or AX_EINVAL for NULL. */
+AX_EXTERN int ax_read_stop(ax_stream_t *stream);
+
+/**
+ * Write @p bufs in order, after the writes queued before. What the kernel
+ * takes at once is written before this returns; the rest waits in the
+ * queue, and the buffers must stay valid until @p write_cb. The callback
+ * always runs from the loop, never from inside this call.
+ * @param nbufs 1..AX_WRITE_MAX_BUFS; up to 4 are kept inline, more in an
+ *              allocation.
+ * @return 0; AX_EINVAL for NULL arguments or a bad count; AX_EBADF if
+ *         closing; AX_EPIPE after shutdown; AX_ENOTCONN if never
+ *         connected; AX_ENOMEM.
+ */
+AX_EXTERN int ax_write(ax_write_t *req, ax_stream_t *stream,
+                       const ax_buf_t bufs[], unsigned int nbufs,
+                       ax_write_cb write_cb);
+
+/**
+ * Write what the kernel takes now, without queueing.
+ * @return The number of bytes written (possibly fewer than asked, at most
+ *         INT_MAX); AX_EAGAIN if none could be, or if writes are queued
+ *         (ordering comes first); or an error as ax_write().
+ */
+AX_EXTERN int ax_try_write(ax_stream_t *stream, const ax_buf_t bufs[],
+                           unsigned int nbufs);
+
+/**
+ * Shut the write side once the queued writes have gone out (the peer
+ * reads AX_EOF).
+ * @return 0; AX_EINVAL for NULL; AX_ENOTCONN if not connected;
+ *         AX_EALREADY if a shutdown is pending or done; AX_EBADF if
+ *         closing.
+ */
+AX_EXTERN int ax_shutdown(ax_shutdown_t *req, ax_stream_t *stream,
+                          ax_shutdown_cb shutdown_cb);
+
+/** @return The bytes queued and not yet written: exact. */
+AX_EXTERN size_t ax_stream_get_write_queue_size(const ax_stream_t *stream);
+
+/**
+ * Report when the write queue grows to @p high_bytes or past it, and when
+ * it drains back to @p low_bytes or below (backpressure).
+ * @return 0; AX_EINVAL for NULL, or unless low_bytes < high_bytes;
+ *         AX_ENOMEM.
+ */
+AX_EXTERN int ax_stream_set_water_marks(ax_stream_t *stream, size_t low_bytes,
+                                        size_t high_bytes,
+                                        ax_water_cb water_cb);
+
+/** @return true if the stream is connected and not at end of input. */
+AX_EXTERN bool ax_is_readable(const ax_stream_t *stream);
+
+/** @return true if the stream is connected and not shut down. */
+AX_EXTERN bool ax_is_writable(const ax_stream_t *stream);
+
+/** @} */
+
+/**
+ * @defgroup tcp TCP
+ * TCP over IPv4 and IPv6. Addresses are the system's struct sockaddr_in
+ * and sockaddr_in6 (include <netinet/in.h> or <ws2tcpip.h> to touch their
+ * fields); ax_ip4_addr() and ax_ip6_addr() fill them from text.
+ * @{
+ */
+
+/** A TCP handle: a listener or a connection. */
+struct ax_tcp_s {
+  /** The stream part (its first member is the handle). */
+  ax_stream_t stream;
+};
+
+/** @name Flags of ax_tcp_bind()
+ * @{ */
+#define AX_TCP_IPV6ONLY 0x0001 /**< An IPv6 socket that refuses IPv4. */
+#define AX_TCP_REUSEPORT                                                       \
+  0x0002 /**< Share the port (SO_REUSEPORT, Linux                              \
+              balances connections across sockets). */
+/** @} */
+
+/** Initialise a TCP handle; its socket is created by bind or connect. */
+AX_EXTERN int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp);
+
+/**
+ * Adopt an open socket (it is made non-blocking). Closing the handle
+ * closes the socket.
+ * @return 0; AX_EINVAL; AX_EBUSY if the handle has a socket already.
+ */
+AX_EXTERN int ax_tcp_open(ax_tcp_t *tcp, ax_os_sock_t sock);
+
+/**
+ * Bind to an address (SO_REUSEADDR is set on POSIX).
+ * @param addr  A struct sockaddr_in or sockaddr_in6.
+ * @param flags AX_TCP_* flags, or 0.
+ * @return 0; AX_EINVAL; AX_EAFNOSUPPORT; AX_EADDRINUSE; AX_ENOTSUP for
+ *         AX_TCP_REUSEPORT where the system cannot share a port.
+ */
+AX_EXTERN int ax_tcp_bind(ax_tcp_t *tcp, const struct sockaddr *addr,
+                          unsigned int flags);
+
+/**
+ * Connect to @p addr. @p connect_cb runs once connected or failed.
+ * @return 0 once started; AX_EINVAL; AX_EALREADY if connecting;
+ *         AX_EISCONN; AX_EBADF if closing; an error from socket(2).
+ */
+AX_EXTERN int ax_tcp_connect(ax_connect_t *req, ax_tcp_t *tcp,
+                             const struct sockaddr *addr,
+                             ax_connect_cb connect_cb);
+
+/** Turn Nagle's algorithm off (@p enable true) or on. */
+AX_EXTERN int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable);
+
+/** Turn keep-alive probes on, after @p delay_s idle seconds (>= 1), or off. */
+AX_EXTERN int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable,
+                               unsigned int delay_s);
+
+/**
+ * The local address. @p namelen holds the room at @p name on entry
+ * (sizeof(struct sockaddr_storage) is enough) and the length on return.
+ */
+AX_EXTERN int ax_tcp_getsockname(const ax_tcp_t *tcp, struct sockaddr *name,
+                                 int *namelen);
+
+/** The peer's address; as ax_tcp_getsockname(). */
+AX_EXTERN int ax_tcp_getpeername(const ax_tcp_t *tcp, struct sockaddr *name,
+                                 int *namelen);
+
+/** Close with a reset (RST) instead of an orderly FIN; as ax_close(). */
+AX_EXTERN int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb);
+
+/** The socket or descriptor under a TCP or poll handle, for options axle
+ * does not offer. @return 0; AX_EBADF if it has none. */
+AX_EXTERN int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd);
+
+/**
+ * Fill an IPv4 address from text such as "127.0.0.1".
+ * @return 0; AX_EINVAL for NULL, a bad address or a port outside 0..65535.
+ */
+AX_EXTERN int ax_ip4_addr(const char *ip, int port, struct sockaddr_in *addr);
+
+/** Fill an IPv6 address from text such as "::1" (a "%scope" suffix is
+ * understood); as ax_ip4_addr(). */
+AX_EXTERN int ax_ip6_addr(const char *ip, int port, struct sockaddr_in6 *addr);
+
+/**
+ * Write the numeric text of an IPv4 or IPv6 address (without the port).
+ * @return 0; AX_EINVAL; AX_EAFNOSUPPORT; AX_ENOSPC if @p size is too small
+ *         (46 bytes always suffice).
+ */
+AX_EXTERN int ax_ip_name(const struct sockaddr *addr, char *dst, size_t size);
+
+/** @} */
+
+/**
+ * @defgroup poll Descriptor readiness
+ * Watch an arbitrary descriptor (POSIX) or socket (Windows) for
+ * readiness, to drive code that does its own I/O.
+ * @{
+ */
+
+/** Readiness bits of ax_poll_start() and ax_poll_cb. */
+typedef enum ax_poll_event_e {
+  AX_POLL_READABLE = 1,   /**< Data to read, or a connection to accept. */
+  AX_POLL_WRITABLE = 2,   /**< Room to write. */
+  AX_POLL_DISCONNECT = 4, /**< The peer hung up (reported when asked). */
+  AX_POLL_PRIORITIZED = 8 /**< Out-of-band or priority data. */
+} ax_poll_event;
+
+/** A descriptor-readiness handle. */
+struct ax_poll_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__poll_private priv;
+};
+
+/**
+ * Watch descriptor @p fd. The descriptor stays the caller's: closing the
+ * handle does not close it (close the handle first, then the descriptor).
+ * @return 0; AX_EINVAL; AX_ENOTSUP on Windows (use ax_poll_init_socket()).
+ */
+AX_EXTERN int ax_poll_init(ax_loop_t *loop, ax_poll_t *poll, int fd);
+
+/** Watch a socket; on POSIX the same as ax_poll_init(). */
+AX_EXTERN int ax_poll_init_socket(ax_loop_t *loop, ax_poll_t *poll,
+                                  ax_os_sock_t sock);
+
+/**
+ * Start, or change the events watched. Level-triggered: the callback runs
+ * every iteration while the descriptor is ready.
+ * @param events AX_POLL_* bits (at least one).
+ */
+AX_EXTERN int ax_poll_start(ax_poll_t *poll, int events, ax_poll_cb poll_cb);
+
+/** Stop watching. Idempotent. */
+AX_EXTERN int ax_poll_stop(ax_poll_t *poll);
+
+/** @} */
+
+/**
+ * @defgroup signal Signals
+ * Signals delivered as callbacks on the loop thread. POSIX: any catchable
+ * signal, through a handler that only writes to a pipe. Windows: SIGINT and
+ * SIGBREAK (the console's Ctrl+C and Ctrl+Break), SIGTERM on console close.
+ * @{
+ */
+
+/** A signal handle. */
+struct ax_signal_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** The signal watched, or 0. Read-only. */
+  int signum;
+  /** Private to axle. */
+  struct ax__signal_private priv;
+};
+
+/** Initialise a signal handle. */
+AX_EXTERN int ax_signal_init(ax_loop_t *loop, ax_signal_t *signal);
+
+/**
+ * Watch @p signum until stopped. While any handle watches a signal, its
+ * default action (such as ending the process on SIGINT) is replaced.
+ * @return 0; AX_EINVAL for NULL, a signal number that cannot be caught
+ *         (SIGKILL, SIGSTOP) or that is not known; AX_ENOSYS on Windows
+ *         for a signal it cannot deliver.
+ */
+AX_EXTERN int ax_signal_start(ax_signal_t *signal, int signum,
+                              ax_signal_cb signal_cb);
+
+/** As ax_signal_start(), but stop after the first delivery. */
+AX_EXTERN int ax_signal_start_oneshot(ax_signal_t *signal, int signum,
+                                      ax_signal_cb signal_cb);
+
+/** Stop watching. Idempotent. */
+AX_EXTERN int ax_signal_stop(ax_signal_t *signal);
 
 /** @} */
 

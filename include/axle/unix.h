@@ -19,10 +19,15 @@
  * that vectors of them go to readv(2) and writev(2) as they are. Fill it
  * with ax_buf_init() or by its names; do not rely on the field order.
  */
-typedef struct ax_buf_s {
+struct ax_buf_s {
   char *base; /**< The first byte. */
   size_t len; /**< The number of bytes. */
-} ax_buf_t;
+};
+
+/** A socket as the system knows it: a file descriptor on POSIX. */
+typedef int ax_os_sock_t;
+/** A descriptor as the system knows it: a file descriptor on POSIX. */
+typedef int ax_os_fd_t;
 
 /** @cond AX_PRIVATE */
 
@@ -49,6 +54,63 @@ struct ax__loop_platform {
   ax__io_t async_io;                 /* Read end of the wakeup channel. */
   int async_wfd;                     /* Write end (same fd for an eventfd). */
   unsigned int io_count;             /* ax__io_t started with the backend. */
+};
+
+/* Stream state used by few streams, allocated when first needed: listener
+ * state (src/unix/stream.c) and water marks. */
+struct ax__stream_ext;
+
+/*
+ * The POSIX part of the private region of ax_stream_t. Kept small: a
+ * server holds one per connection, and ax_tcp_t is pinned at 112 bytes on
+ * 64-bit systems (test_tcp.c). Stream flags live in the handle's
+ * priv_flags.
+ */
+struct ax__stream_private {
+  ax__io_t io;                /* The socket, as the backend watches it. */
+  ax_alloc_cb alloc_cb;       /* Reading: where buffers come from. */
+  ax_read_cb read_cb;         /* Reading: where data goes. */
+  ax_write_t *write_tail;     /* Queued writes, circular through next. */
+  size_t write_queue_size;    /* Bytes queued and not yet written. */
+  ax_req_t *req;              /* The connect or shutdown in progress. */
+  struct ax__stream_ext *ext; /* Listener and water-mark state, or NULL. */
+};
+
+/* Buffers a write request keeps inline; more go in an allocation. */
+#define AX__WRITE_INLINE_BUFS 4
+
+/* The POSIX part of the private region of ax_write_t. */
+struct ax__write_private {
+  ax_write_t *next;                            /* Next in the queue. */
+  ax_write_cb cb;                              /* The callback. */
+  ax_buf_t *bufs;                              /* Left to write. */
+  ax_buf_t inline_bufs[AX__WRITE_INLINE_BUFS]; /* Small vectors. */
+  unsigned int nbufs;                          /* Buffers left at bufs. */
+  int status;                                  /* Outcome once over. */
+};
+
+/* The POSIX part of the private region of ax_connect_t. */
+struct ax__connect_private {
+  ax_connect_cb cb; /* The callback. */
+};
+
+/* The POSIX part of the private region of ax_shutdown_t. */
+struct ax__shutdown_private {
+  ax_shutdown_cb cb; /* The callback. */
+};
+
+/* The POSIX part of the private region of ax_poll_t. */
+struct ax__poll_private {
+  ax__io_t io;   /* The descriptor, as the backend watches it. */
+  ax_poll_cb cb; /* The callback. */
+};
+
+/* The POSIX part of the private region of ax_signal_t. */
+struct ax__signal_private {
+  struct ax__queue node; /* In the loop's list of signal handles. */
+  ax_signal_cb cb;       /* The callback. */
+  unsigned int flags;    /* One-shot, and the like (src/unix/signal.c). */
+  uint32_t caught;       /* Deliveries noticed, not yet dispatched. */
 };
 
 /** @endcond */

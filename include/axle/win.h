@@ -26,10 +26,15 @@
  * they are. Fill it with ax_buf_init() or by its names; do not rely on the
  * field order. One buffer holds at most 4 GiB - 1 bytes.
  */
-typedef struct ax_buf_s {
+struct ax_buf_s {
   unsigned long len; /**< The number of bytes (a ULONG). */
   char *base;        /**< The first byte. */
-} ax_buf_t;
+};
+
+/** A socket as the system knows it: a Winsock SOCKET. */
+typedef uintptr_t ax_os_sock_t;
+/** A descriptor as the system knows it: a Win32 HANDLE. */
+typedef void *ax_os_fd_t;
 
 /** @cond AX_PRIVATE */
 
@@ -69,6 +74,49 @@ struct ax__loop_platform {
   int wakeup_open;                   /* An async handle needs the wakeup. */
   int wakeup_posted;                 /* A wakeup is in the port (__atomic). */
   unsigned int io_count;             /* Operations that may complete. */
+};
+
+/* Provisional: the Windows streams (src/win/tcp.c) define their private
+ * regions when they are written. Until then these hold what the portable
+ * declarations need, and the TCP functions return AX_ENOSYS. */
+struct ax__stream_private {
+  ax__io_t io;             /* A completion for the socket. */
+  ax_alloc_cb alloc_cb;    /* Reading: where buffers come from. */
+  ax_read_cb read_cb;      /* Reading: where data goes. */
+  size_t write_queue_size; /* Bytes queued and not yet written. */
+  uintptr_t socket;        /* The SOCKET. */
+};
+
+/* The Windows part of the private region of ax_write_t. */
+struct ax__write_private {
+  ax__io_t io;    /* The WSASend completion. */
+  ax_write_cb cb; /* The callback. */
+};
+
+/* The Windows part of the private region of ax_connect_t. */
+struct ax__connect_private {
+  ax__io_t io;      /* The ConnectEx completion. */
+  ax_connect_cb cb; /* The callback. */
+};
+
+/* The Windows part of the private region of ax_shutdown_t. */
+struct ax__shutdown_private {
+  ax_shutdown_cb cb; /* The callback. */
+};
+
+/* The Windows part of the private region of ax_poll_t. */
+struct ax__poll_private {
+  ax__io_t io;      /* The readiness completion. */
+  ax_poll_cb cb;    /* The callback. */
+  uintptr_t socket; /* The SOCKET. */
+};
+
+/* The Windows part of the private region of ax_signal_t. */
+struct ax__signal_private {
+  struct ax__queue node; /* In the loop's list of signal handles. */
+  ax_signal_cb cb;       /* The callback. */
+  unsigned int flags;    /* One-shot, and the like. */
+  uint32_t caught;       /* Deliveries noticed, not yet dispatched. */
 };
 
 /** @endcond */
