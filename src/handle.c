@@ -83,6 +83,15 @@ static void handle_close_type(ax_handle_t *handle) {
   case AX_ASYNC:
     ax__async_close((ax_async_t *)handle);
     break;
+  case AX_TCP:
+    ax__stream_close((ax_stream_t *)handle);
+    break;
+  case AX_POLL:
+    ax__poll_close((ax_poll_t *)handle);
+    break;
+  case AX_SIGNAL:
+    ax__signal_close((ax_signal_t *)handle);
+    break;
   default:
     assert(0 && "axle: ax_close() on a handle of unknown type");
     break;
@@ -116,6 +125,8 @@ void ax__run_closing_handles(ax_loop_t *loop) {
     handle->priv_flags |= AX__HANDLE_CLOSED;
     if (handle->type == AX_ASYNC)
       ax__async_closed((ax_async_t *)handle);
+    else if (handle->type == AX_TCP)
+      ax__stream_closed((ax_stream_t *)handle);
     if (handle->priv.close_cb != NULL)
       handle->priv.close_cb(handle);
   }
@@ -128,12 +139,16 @@ static const char *const handle_type_names[AX_HANDLE_TYPE_MAX] = {
     [AX_IDLE] = "idle",
     [AX_PREPARE] = "prepare",
     [AX_TIMER] = "timer",
+    [AX_TCP] = "tcp",
+    [AX_POLL] = "poll",
+    [AX_SIGNAL] = "signal",
 };
 
 static const size_t handle_type_sizes[AX_HANDLE_TYPE_MAX] = {
     [AX_ASYNC] = sizeof(ax_async_t), [AX_CHECK] = sizeof(ax_check_t),
     [AX_IDLE] = sizeof(ax_idle_t),   [AX_PREPARE] = sizeof(ax_prepare_t),
-    [AX_TIMER] = sizeof(ax_timer_t),
+    [AX_TIMER] = sizeof(ax_timer_t), [AX_TCP] = sizeof(ax_tcp_t),
+    [AX_POLL] = sizeof(ax_poll_t),   [AX_SIGNAL] = sizeof(ax_signal_t),
 };
 
 const char *ax_handle_type_name(ax_handle_type type) {

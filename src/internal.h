@@ -144,6 +144,16 @@ int ax__fs_cancel(ax_req_t *req);
  */
 void ax__fs_run(ax_fs_t *req);
 
+/* Platform: streams (src/unix/stream.c, src/win/stream.c), descriptor
+ * polling (poll-watch.c) and signals (signal.c). close stops the handle
+ * in ax_close(); stream_closed runs in the close phase, before the close
+ * callback, and completes the stream's pending requests with
+ * AX_ECANCELED. */
+void ax__stream_close(ax_stream_t *stream);
+void ax__stream_closed(ax_stream_t *stream);
+void ax__poll_close(ax_poll_t *poll);
+void ax__signal_close(ax_signal_t *signal);
+
 /* async.c */
 void ax__async_close(ax_async_t *async);
 void ax__async_closed(ax_async_t *async);
