@@ -1820,6 +1820,8 @@ AX_EXTERN int ax_fs_ftruncate(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
  * Set the access and modification times of @p path, following links,
  * in seconds since 1970-01-01 UTC (fractions are kept to the microsecond
  * or better where the system stores them).
+ * @return 0, or an error; AX_EINVAL for a time that is not a number
+ *         within 9e11 seconds (about 28,500 years) of 1970.
  */
 AX_EXTERN int ax_fs_utime(ax_loop_t *loop, ax_fs_t *req, const char *path,
                           double atime, double mtime, ax_fs_cb cb);

@@ -15,7 +15,6 @@
  * AX__FS_INLINE_BUFS buffers, and the answers the platform allocated
  * (statfs, readlink, realpath, scandir, readdir's names).
  */
-#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -37,6 +36,10 @@ enum {
   /* Permission, set-id and sticky bits: what a mode may hold. */
   FS_MODE_BITS = 07777,
 };
+
+/* The bound on the times of the utime family: about 28,500 years either
+ * side of 1970. */
+static const double fs_time_limit_s = 9e11;
 
 /* The suffix mkdtemp and mkstemp replace. */
 static const char fs_template_suffix[] = "XXXXXX";
@@ -310,9 +313,16 @@ int ax_fs_ftruncate(ax_loop_t *loop, ax_fs_t *req, ax_file_t file, int64_t len,
   return fs_start(loop, req, cb);
 }
 
-/* Record the times of the utime family: finite numbers of seconds. */
+/* Whether t is a time the utime family accepts: a number of seconds that
+ * every platform converts without overflow (Windows counts 100-ns units
+ * in 64 bits). NaN fails both comparisons. */
+static int fs_time_is_valid(double t) {
+  return t > -fs_time_limit_s && t < fs_time_limit_s;
+}
+
+/* Record the times of the utime family. */
 static int fs_set_times(ax_fs_t *req, double atime, double mtime) {
-  if (!isfinite(atime) || !isfinite(mtime))
+  if (!fs_time_is_valid(atime) || !fs_time_is_valid(mtime))
     return fs_fail(req, AX_EINVAL);
   req->priv.atime = atime;
   req->priv.mtime = mtime;

@@ -549,6 +549,8 @@ int ax_cancel(ax_req_t *req) {
   case AX_GETADDRINFO:
   case AX_GETNAMEINFO:
     return ax__dns_cancel(req);
+  case AX_FS:
+    return ax__fs_cancel(req);
   default:
     return AX_EINVAL;
   }
@@ -562,6 +564,8 @@ const char *ax_req_type_name(ax_req_type type) {
     return "getaddrinfo";
   case AX_GETNAMEINFO:
     return "getnameinfo";
+  case AX_FS:
+    return "fs";
   default:
     return "unknown";
   }

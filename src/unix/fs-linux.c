@@ -1,0 +1,83 @@
+/*
+ * unix/fs-linux.c: what the file system operations do differently on
+ * Linux (the contract in unix/fs.h): struct stat's st_atim family and no
+ * birth time (statx(2) has one; plain stat is enough for now), statfs(2),
+ * O_NOATIME, and the kernel's own copies: copy_file_range(2), then
+ * sendfile(2), and the FICLONE ioctl. preadv(2) and the rest Linux shares
+ * with the BSDs are in fs-posix-io.c.
+ */
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+int ax__fs_o_noatime(void) {
+  return O_NOATIME;
+}
+
+void ax__fs_stat_extra(ax_stat_t *out, const struct stat *st) {
+  out->atim = ax__fs_time(st->st_atim);
+  out->mtim = ax__fs_time(st->st_mtim);
+  out->ctim = ax__fs_time(st->st_ctim);
+}
+
+int ax__fs_statfs_sys(const char *path, ax_statfs_t *out) {
+  struct statfs sfs;
+  if (statfs(path, &sfs) != 0)
+    return ax__fs_errno();
+  out->type = (uint64_t)sfs.f_type;
+  out->bsize = (uint64_t)sfs.f_bsize;
+  out->blocks = (uint64_t)sfs.f_blocks;
+  out->bfree = (uint64_t)sfs.f_bfree;
+  out->bavail = (uint64_t)sfs.f_bavail;
+  out->files = (uint64_t)sfs.f_files;
+  out->ffree = (uint64_t)sfs.f_ffree;
+  return 0;
+}
+
+/* Errors with which a kernel copy declines these descriptors, rather than
+ * failing: an old kernel (ENOSYS), a seccomp filter (EPERM), a file system
+ * or a descriptor kind it does not handle, two file systems (EXDEV before
+ * 5.3), an output opened with O_APPEND (EBADF for copy_file_range). */
+static int fs_copy_declined(int err) {
+  return err == ENOSYS || err == EPERM || err == EINVAL || err == EXDEV ||
+         err == EOPNOTSUPP || err == EBADF || err == EIO;
+}
+
+/* copy_file_range(2) moves file data in the kernel, or lets the file
+ * system do it (reflinks, NFS server-side copy). It reports 0 for some
+ * files it cannot copy (procfs, sysfs before 5.18): a 0 here is not
+ * trusted to mean the end, sendfile(2) is asked again. */
+int64_t ax__fs_copy_step(int out_fd, int in_fd, int64_t offset, int64_t len) {
+  loff_t in_off = (loff_t)offset;
+  ssize_t n;
+  do
+    n = copy_file_range(in_fd, &in_off, out_fd, NULL, (size_t)len, 0);
+  while (n < 0 && errno == EINTR);
+  if (n > 0)
+    return n;
+  if (n < 0 && !fs_copy_declined(errno))
+    return ax__fs_errno();
+  off_t sf_off = (off_t)offset;
+  do
+    n = sendfile(out_fd, in_fd, &sf_off, (size_t)len);
+  while (n < 0 && errno == EINTR);
+  if (n >= 0)
+    return n;
+  return errno == EINVAL || errno == ENOSYS ? AX_ENOSYS : ax__fs_errno();
+}
+
+/* FICLONE shares the source's extents (btrfs, XFS, bcachefs, OCFS2). */
+int ax__fs_clone(int out_fd, int in_fd) {
+  if (ioctl(out_fd, FICLONE, in_fd) == 0)
+    return 0;
+  int err = errno;
+  if (err == EOPNOTSUPP || err == ENOTTY || err == EXDEV || err == EINVAL ||
+      err == ENOSYS)
+    return AX_ENOTSUP;
+  return ax_translate_sys_error(err);
+}
