@@ -39,12 +39,13 @@ typedef struct ax__io_s ax__io_t;
  */
 typedef void (*ax__io_cb)(ax_loop_t *loop, ax__io_t *io, unsigned int events);
 
-/* One file descriptor watched by the loop's backend: a multishot poll op. */
+/* One file descriptor watched by the loop's backend: a multishot poll op.
+ * Every stream embeds one, so it holds nothing a backend could keep for
+ * itself: poll(2) and kqueue find an io's slot by its descriptor. */
 struct ax__io_s {
   ax__io_cb cb;        /* Called with the ready events. */
   int fd;              /* The descriptor; -1 when unused. */
   unsigned int events; /* Interest the backend has registered now. */
-  int backend_slot;    /* Backend-private index (poll: pollfd slot). */
 };
 
 /* The POSIX part of the private region of ax_loop_t. */

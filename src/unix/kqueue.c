@@ -10,15 +10,20 @@
  * kqueue reports the two filters of a descriptor as two events. The wait
  * merges them into one batch entry per io, so that an io gets one call with
  * its whole mask, as under epoll, and the core's view of an iteration is the
- * same on every backend. io->backend_slot holds the io's entry in the
- * current batch: merging finds it in O(1), and io_stop clears it in O(1) so
- * that a stopped (perhaps freed) io is never called.
+ * same on every backend. A table indexed by descriptor holds each
+ * descriptor's entry in the current batch: merging finds it in O(1), and
+ * io_stop clears it in O(1) so that a stopped (perhaps freed) io is never
+ * called. The table lives here rather than as a field of every io because
+ * every stream pays for its io, and only this backend and poll(2) need it.
  */
 #include <errno.h>
+#include <limits.h>
 #include <time.h>
 
 #include "bsd.h"
 #include "internal.h"
+
+enum { KQUEUE_INITIAL_SLOTS = 64 };
 
 /* One io's share of the last wait. */
 struct kqueue_ready {
@@ -30,6 +35,8 @@ struct kqueue_state {
   int kqfd;       /* The kqueue. */
   int batch_len;  /* Entries of the batch being dispatched. */
   int batch_next; /* Index of the next one to dispatch. */
+  int *slots;     /* By descriptor: its entry in the batch, if it has one. */
+  int slots_len;  /* Descriptors slots covers: 0..slots_len-1. */
   struct kevent events[AX__MAX_EVENTS_PER_WAIT];      /* The last wait's. */
   struct kqueue_ready batch[AX__MAX_EVENTS_PER_WAIT]; /* Merged per io. */
 };
@@ -55,6 +62,8 @@ static int kqueue_init(ax_loop_t *loop) {
     goto out_close_kqueue;
   st->batch_len = 0;
   st->batch_next = 0;
+  st->slots = NULL;
+  st->slots_len = 0;
   loop->priv.platform.backend_data = st;
   return 0;
 
@@ -68,8 +77,37 @@ out_free_state:
 static void kqueue_fini(ax_loop_t *loop) {
   struct kqueue_state *st = kqueue_state(loop);
   ax__close_fd(st->kqfd);
+  ax__free(st->slots);
   ax__free(st);
   loop->priv.platform.backend_data = NULL;
+}
+
+/* Make slots cover descriptor fd. New entries are -1: no entry, so a
+ * merge never trusts memory it did not write. */
+static int kqueue_cover_fd(struct kqueue_state *st, int fd) {
+  if (fd < st->slots_len)
+    return 0;
+  int len = st->slots_len == 0 ? KQUEUE_INITIAL_SLOTS : st->slots_len;
+  while (len <= fd)
+    len = len > INT_MAX / 2 ? INT_MAX : len * 2;
+  int *slots = ax__realloc(st->slots, (size_t)len * sizeof(*slots));
+  if (slots == NULL)
+    return AX_ENOMEM;
+  for (int i = st->slots_len; i < len; i++)
+    slots[i] = -1;
+  st->slots = slots;
+  st->slots_len = len;
+  return 0;
+}
+
+/* The batch entry of io, or -1 if it has none in the batch left to
+ * dispatch. */
+static int kqueue_entry(const struct kqueue_state *st, const ax__io_t *io,
+                        int from) {
+  int slot = st->slots[io->fd];
+  if (slot < from || slot >= st->batch_len || st->batch[slot].io != io)
+    return -1;
+  return slot;
 }
 
 /* Append to changes one entry per filter of bits, with flags (EV_ADD or
@@ -104,12 +142,15 @@ static int kqueue_apply(const struct kqueue_state *st,
 static int kqueue_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
   struct kqueue_state *st = kqueue_state(loop);
   struct kevent changes[2];
+  int err = kqueue_cover_fd(st, io->fd);
+  if (err != 0)
+    return err;
   /* Additions first. If the call fails, only the first change can have been
    * applied; when it is an addition, deleting it again restores the old
    * state, and a deletion needs no memory that could be missing. */
   int n = kqueue_changes(changes, io, events & ~io->events, EV_ADD);
   n += kqueue_changes(changes + n, io, io->events & ~events, EV_DELETE);
-  int err = kqueue_apply(st, changes, n);
+  err = kqueue_apply(st, changes, n);
   if (err != 0) {
     if (n == 2 && (changes[0].flags & EV_ADD)) {
       changes[0].flags = EV_DELETE;
@@ -133,11 +174,9 @@ static void kqueue_io_stop(ax_loop_t *loop, ax__io_t *io) {
   if (kqueue_apply(st, changes, n) != 0 && n == 2)
     (void)kqueue_apply(st, &changes[1], 1);
   io->events = 0;
-  int slot = io->backend_slot;
-  if (slot >= st->batch_next && slot < st->batch_len &&
-      st->batch[slot].io == io)
+  int slot = kqueue_entry(st, io, st->batch_next);
+  if (slot >= 0)
     st->batch[slot].io = NULL;
-  io->backend_slot = -1;
 }
 
 /* The result bits of one kernel event. */
@@ -167,12 +206,12 @@ static unsigned int kqueue_translate(const struct kevent *ev) {
 static void kqueue_merge(struct kqueue_state *st, const struct kevent *ev) {
   /* A cast, not an assignment: udata is an intptr_t on older NetBSD. */
   ax__io_t *io = (ax__io_t *)ev->udata;
-  int slot = io->backend_slot;
-  if (slot < 0 || slot >= st->batch_len || st->batch[slot].io != io) {
+  int slot = kqueue_entry(st, io, 0);
+  if (slot < 0) {
     slot = st->batch_len++;
     st->batch[slot].io = io;
     st->batch[slot].events = 0;
-    io->backend_slot = slot;
+    st->slots[io->fd] = slot;
   }
   st->batch[slot].events |= kqueue_translate(ev);
 }
