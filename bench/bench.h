@@ -2,13 +2,23 @@
  * bench/bench.h: the interface each side of a side-by-side benchmark fills.
  *
  * The same workloads are written twice, once on axle (core_axle.c) and once
- * on libuv (core_uv.c), as alike as the two APIs allow; bench/run.c runs both
- * in one process and prints each figure with the ratio between them.
+ * on libuv (core_uv.c), as alike as the two APIs allow, and the file system
+ * workloads likewise (fs_axle.c, fs_uv.c); bench/run.c runs both in one
+ * process and prints each figure with the ratio between them.
  */
 #ifndef AX_BENCH_H
 #define AX_BENCH_H
 
 #include <stdint.h>
+
+enum {
+  /* The most file system requests a workload keeps in flight. */
+  BENCH_MAX_IN_FLIGHT = 32,
+  /* The size of one read of the read workload. */
+  BENCH_READ_BYTES = 64 * 1024,
+  /* The size of the file it reads: 256 chunks, read in turn. */
+  BENCH_READ_FILE_BYTES = 16 * 1024 * 1024,
+};
 
 struct bench_result {
   uint64_t ops;  /* Operations completed. */
@@ -31,10 +41,36 @@ struct bench_side {
   /* n empty jobs through the thread pool, queued in batches of 1000, each
    * batch waited for; the pool at its default size. */
   void (*pool_empty_work)(uint64_t n, struct bench_result *r);
+  /* n stats of bench_files.stat_path, in_flight at a time: each completion
+   * starts the next request until n have been started. */
+  void (*fs_stat)(uint64_t n, unsigned int in_flight, struct bench_result *r);
+  /* n reads of BENCH_READ_BYTES of bench_files.read_path at the offsets
+   * bench_read_offset() gives, in_flight at a time, as fs_stat. The file
+   * is opened before the clocks start and closed after they stop. */
+  void (*fs_read)(uint64_t n, unsigned int in_flight, struct bench_result *r);
 };
+
+/* The files of the file system workloads, in a temporary directory that
+ * bench/run.c makes before the first of them runs and removes at exit. */
+struct bench_files {
+  const char *stat_path; /* A small file. */
+  const char *read_path; /* BENCH_READ_FILE_BYTES of data. */
+};
+
+extern struct bench_files bench_files;
 
 extern const struct bench_side bench_axle;
 extern const struct bench_side bench_uv;
+
+/* The file system workloads of each side (fs_axle.c, fs_uv.c). */
+void bench_axle_fs_stat(uint64_t n, unsigned int in_flight,
+                        struct bench_result *r);
+void bench_axle_fs_read(uint64_t n, unsigned int in_flight,
+                        struct bench_result *r);
+void bench_uv_fs_stat(uint64_t n, unsigned int in_flight,
+                      struct bench_result *r);
+void bench_uv_fs_read(uint64_t n, unsigned int in_flight,
+                      struct bench_result *r);
 
 /* Clocks for the sides: process CPU seconds and wall seconds. */
 double bench_cpu_now(void);
@@ -43,6 +79,12 @@ double bench_wall_now(void);
 /* The timeout of timer i of n, the same sequence on both sides. */
 static inline uint64_t bench_timer_timeout_ms(uint64_t i) {
   return (i * 2654435761u >> 7) % 10u;
+}
+
+/* The offset of read i: the file's chunks in turn, from the start. */
+static inline int64_t bench_read_offset(uint64_t i) {
+  uint64_t chunks = BENCH_READ_FILE_BYTES / BENCH_READ_BYTES;
+  return (int64_t)(i % chunks * BENCH_READ_BYTES);
 }
 
 #endif /* AX_BENCH_H */

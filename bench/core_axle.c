@@ -212,4 +212,6 @@ const struct bench_side bench_axle = {
     .timers = axle_timers,
     .async_ping_pong = axle_async_ping_pong,
     .pool_empty_work = axle_pool_empty_work,
+    .fs_stat = bench_axle_fs_stat,
+    .fs_read = bench_axle_fs_read,
 };

@@ -211,4 +211,6 @@ const struct bench_side bench_uv = {
     .timers = uv_side_timers,
     .async_ping_pong = uv_side_async_ping_pong,
     .pool_empty_work = uv_side_pool_empty_work,
+    .fs_stat = bench_uv_fs_stat,
+    .fs_read = bench_uv_fs_read,
 };

@@ -9,6 +9,10 @@
 #
 # CPU time moves with whatever else the machine does; instruction counts do
 # not, but they ignore cache misses and system-call cost. Read both.
+#
+# Both thread pools get the same size: BENCH_THREADPOOL_SIZE workers
+# (default 4, both libraries' default), through UV_THREADPOOL_SIZE and
+# AX_THREADPOOL_SIZE. axle adds its reserve worker for file system jobs.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -23,6 +27,8 @@ ax_meson_setup build-bench -Dbuildtype=release -Dtests=false \
   -Dexamples=false >/dev/null
 ninja -C build-bench >/dev/null
 bench=./build-bench/bench/bench-core
+export UV_THREADPOOL_SIZE=${BENCH_THREADPOOL_SIZE:-4}
+export AX_THREADPOOL_SIZE=$UV_THREADPOOL_SIZE
 echo "axle $(git describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(uname -sr)"
 
 # Instructions one run of workload $2 with count $3 on side $1 executes.
@@ -37,7 +43,7 @@ if [ "${1:-}" = "--callgrind" ]; then
   # (I(big) - I(small)) / (big - small) is the cost of one operation.
   small=20000
   big=120000
-  printf '%-22s %12s %12s %8s\n' "workload (instr/op)" axle libuv ratio
+  printf '%-24s %12s %12s %8s\n' "workload (instr/op)" axle libuv ratio
   while IFS=$'\t' read -r index name; do
     per_op=()
     for side in axle libuv; do
@@ -47,7 +53,7 @@ if [ "${1:-}" = "--callgrind" ]; then
     done
     ratio=$(awk -v a="${per_op[0]}" -v u="${per_op[1]}" \
       'BEGIN { printf "%.2fx", (a > 0 ? u / a : 0) }')
-    printf '%-22s %12s %12s %8s\n' "$name" "${per_op[0]}" "${per_op[1]}" \
+    printf '%-24s %12s %12s %8s\n' "$name" "${per_op[0]}" "${per_op[1]}" \
       "$ratio"
   done < <("$bench" --list)
   echo "(ratio: libuv's instructions / axle's; above 1, axle runs fewer)"

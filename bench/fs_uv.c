@@ -1,0 +1,136 @@
+/*
+ * bench/fs_uv.c: the file system workloads of bench.h on libuv, written to
+ * match fs_axle.c call for call.
+ *
+ * A run keeps in_flight requests going: each completion checks its result,
+ * cleans its request up and starts the next request on the same memory,
+ * until n have been started. libuv 1.44 runs every file system request on
+ * its thread pool (io_uring came to it in 1.45), as axle does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "bench.h"
+
+struct fs_run {
+  uv_loop_t loop;                    /* The loop the requests complete on. */
+  uv_fs_t reqs[BENCH_MAX_IN_FLIGHT]; /* One per request in flight. */
+  char *bufs[BENCH_MAX_IN_FLIGHT];   /* Read: one buffer per request. */
+  uv_file file;                      /* Read: the file, open. */
+  uint64_t n;                        /* Requests to start in all. */
+  uint64_t started;                  /* Requests started so far. */
+  uint64_t completed;                /* Requests that did what they should. */
+  int error;                         /* Set when one did not. */
+};
+
+typedef void (*fs_start_fn)(struct fs_run *r, uv_fs_t *req);
+
+/* Start the first in_flight requests, run the loop until the last one
+ * completes, and time that. */
+static void fs_run_timed(struct fs_run *r, unsigned int in_flight,
+                         fs_start_fn start, struct bench_result *res) {
+  double cpu = bench_cpu_now(), wall = bench_wall_now();
+  for (unsigned int i = 0; i < in_flight && r->started < r->n; i++)
+    start(r, &r->reqs[i]);
+  int err = uv_run(&r->loop, UV_RUN_DEFAULT);
+  res->cpu_s = bench_cpu_now() - cpu;
+  res->wall_s = bench_wall_now() - wall;
+  res->ops = r->completed;
+  res->error = err != 0 || r->error;
+}
+
+/* Count a completion that did what it should, and start the next request
+ * unless every one has been started or one failed. */
+static void fs_next(struct fs_run *r, uv_fs_t *req, int ok, fs_start_fn start) {
+  if (ok)
+    r->completed++;
+  else
+    r->error = 1;
+  uv_fs_req_cleanup(req);
+  if (r->started < r->n && !r->error)
+    start(r, req);
+}
+
+static void stat_start(struct fs_run *r, uv_fs_t *req);
+
+static void stat_done(uv_fs_t *req) {
+  fs_next(req->data, req, req->result == 0, stat_start);
+}
+
+static void stat_start(struct fs_run *r, uv_fs_t *req) {
+  r->started++;
+  if (uv_fs_stat(&r->loop, req, bench_files.stat_path, stat_done) != 0)
+    r->error = 1;
+  req->data = r;
+}
+
+void bench_uv_fs_stat(uint64_t n, unsigned int in_flight,
+                      struct bench_result *res) {
+  static struct fs_run r;
+  memset(&r, 0, sizeof(r));
+  r.n = n;
+  res->error = in_flight == 0 || in_flight > BENCH_MAX_IN_FLIGHT ||
+               uv_loop_init(&r.loop) != 0;
+  if (res->error)
+    return;
+  fs_run_timed(&r, in_flight, stat_start, res);
+  uv_loop_close(&r.loop);
+}
+
+static void read_start(struct fs_run *r, uv_fs_t *req);
+
+static void read_done(uv_fs_t *req) {
+  fs_next(req->data, req, req->result == BENCH_READ_BYTES, read_start);
+}
+
+static void read_start(struct fs_run *r, uv_fs_t *req) {
+  uv_buf_t buf = uv_buf_init(r->bufs[req - r->reqs], BENCH_READ_BYTES);
+  int64_t offset = bench_read_offset(r->started++);
+  if (uv_fs_read(&r->loop, req, r->file, &buf, 1, offset, read_done) != 0)
+    r->error = 1;
+  req->data = r;
+}
+
+/* Open the file and allocate the buffers, outside the timed part. */
+static int read_setup(struct fs_run *r, unsigned int in_flight) {
+  for (unsigned int i = 0; i < in_flight; i++) {
+    r->bufs[i] = malloc(BENCH_READ_BYTES);
+    if (r->bufs[i] == NULL)
+      return -1;
+  }
+  uv_fs_t req;
+  int err = uv_fs_open(&r->loop, &req, bench_files.read_path, UV_FS_O_RDONLY, 0,
+                       NULL);
+  r->file = (uv_file)req.result;
+  uv_fs_req_cleanup(&req);
+  return err < 0 ? err : 0;
+}
+
+static void read_teardown(struct fs_run *r, unsigned int in_flight) {
+  if (r->file >= 0) {
+    uv_fs_t req;
+    uv_fs_close(&r->loop, &req, r->file, NULL);
+    uv_fs_req_cleanup(&req);
+  }
+  for (unsigned int i = 0; i < in_flight; i++)
+    free(r->bufs[i]);
+}
+
+void bench_uv_fs_read(uint64_t n, unsigned int in_flight,
+                      struct bench_result *res) {
+  static struct fs_run r;
+  memset(&r, 0, sizeof(r));
+  r.n = n;
+  r.file = -1;
+  res->error = in_flight == 0 || in_flight > BENCH_MAX_IN_FLIGHT ||
+               uv_loop_init(&r.loop) != 0;
+  if (res->error)
+    return;
+  res->error = read_setup(&r, in_flight) != 0;
+  if (!res->error)
+    fs_run_timed(&r, in_flight, read_start, res);
+  read_teardown(&r, in_flight);
+  uv_loop_close(&r.loop);
+}
