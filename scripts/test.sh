@@ -38,8 +38,8 @@ PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
   clang-format clang-tidy libuv1-dev)
 
 # The meson suites that run under ThreadSanitizer: the tests that start
-# threads. The thread pool's suite joins this list when it exists.
-TSAN_SUITES=(async thread threadpool dns)
+# threads or run work on the thread pool.
+TSAN_SUITES=(async thread threadpool dns fs fs-posix)
 
 # Sanitizer settings for the instrumented test programs. Meson keeps these
 # rather than its own defaults because they are set. abort_on_error and

@@ -1,0 +1,1547 @@
+/*
+ * test_fs.c: the file system requests against real files, on every
+ * platform: each operation synchronously (no callback) and on the pool,
+ * its success and its error paths; invalid arguments; the copies a queued
+ * request keeps; cleanup; cancel; four loops sharing the pool; and user
+ * jobs that fill the pool without starving file access.
+ *
+ * Each test works in its own directory, made with ax_fs_mkdtemp() in the
+ * working directory (meson's build tree) and removed at the end, so that
+ * the runs on several backends at once never meet. Only axle's API and
+ * standard C are used, so the same file runs under Wine; what only POSIX
+ * systems do (symbolic links, owners, every mode bit, EACCES, FIFOs) is in
+ * test_fs_posix.c. No test depends on how long anything takes: jobs that
+ * must stay busy wait on a semaphore.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+/* Room for any path the tests build. */
+enum { PATH_BYTES = 512 };
+
+static ax_thread_t loop_thread;
+
+/* One request and what its callback saw. */
+struct call {
+  ax_fs_t req; /* The request. */
+  int calls;   /* Callback calls. */
+  int on_loop; /* The callback ran on the loop thread. */
+  int used;    /* req has been through an ax_fs_* call. */
+};
+
+/* A test's loop and its directory. */
+struct fixture {
+  ax_loop_t loop;       /* The loop, opened with test_loop_open(). */
+  char dir[PATH_BYTES]; /* The test's own directory. */
+  struct call c;        /* A request to reuse. */
+};
+
+static void call_cb(ax_fs_t *req) {
+  struct call *c = ax_container_of(req, struct call, req);
+  ax_thread_t self = ax_thread_self();
+  c->calls++;
+  c->on_loop = ax_thread_equal(&self, &loop_thread);
+}
+
+/* The callback for a mode: NULL runs the request synchronously. */
+static ax_fs_cb mode_cb(int async) {
+  return async ? call_cb : NULL;
+}
+
+/* The request of c, ready for another call: the last one cleaned up. */
+static ax_fs_t *call_req(struct call *c) {
+  if (c->used)
+    ax_fs_req_cleanup(&c->req);
+  c->used = 1;
+  c->calls = 0;
+  c->on_loop = 0;
+  return &c->req;
+}
+
+/*
+ * Finish a request that an ax_fs_* call returned rc for, and return its
+ * result. Synchronous: the call returned the outcome, and no callback ran.
+ * Asynchronous: it was queued, keeps the loop alive, and its callback runs
+ * once, on the loop thread.
+ */
+static int64_t call_finish(ax_loop_t *loop, struct call *c, int async, int rc) {
+  if (!async) {
+    assert_int_equal(rc, c->req.result < 0 ? c->req.result : 0);
+    assert_int_equal(c->calls, 0);
+    return c->req.result;
+  }
+  assert_int_equal(rc, 0);
+  assert_true(ax_loop_alive(loop));
+  assert_int_equal(ax_run(loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(c->calls, 1);
+  assert_true(c->on_loop);
+  return c->req.result;
+}
+
+static void path_join(char out[PATH_BYTES], const char *dir, const char *name) {
+  int n = snprintf(out, PATH_BYTES, "%s/%s", dir, name);
+  assert_true(n > 0 && n < PATH_BYTES);
+}
+
+/* Remove a directory and everything in it, with axle's own calls. */
+static void remove_tree(ax_loop_t *loop, const char *dir) {
+  ax_fs_t req;
+  ax_dirent_t ent;
+  char path[PATH_BYTES];
+  assert_true(ax_fs_scandir(loop, &req, dir, 0, NULL) == 0);
+  while (ax_fs_scandir_next(&req, &ent) == 0) {
+    ax_fs_t sub;
+    path_join(path, dir, ent.name);
+    if (ent.type == AX_DIRENT_DIR) {
+      remove_tree(loop, path);
+      continue;
+    }
+    ax_fs_chmod(loop, &sub, path, 0644, NULL); /* Windows: read-only stays */
+    assert_int_equal(ax_fs_unlink(loop, &sub, path, NULL), 0);
+    ax_fs_req_cleanup(&sub);
+  }
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(ax_fs_rmdir(loop, &req, dir, NULL), 0);
+  ax_fs_req_cleanup(&req);
+}
+
+static void fixture_open(struct fixture *fx) {
+  memset(fx, 0, sizeof(*fx));
+  loop_thread = ax_thread_self();
+  test_loop_open(&fx->loop);
+  ax_fs_t req;
+  assert_int_equal(ax_fs_mkdtemp(&fx->loop, &req, "ax-fs-XXXXXX", NULL), 0);
+  assert_int_equal(snprintf(fx->dir, sizeof(fx->dir), "%s", req.path), 12);
+  ax_fs_req_cleanup(&req);
+}
+
+static void fixture_close(struct fixture *fx) {
+  if (fx->c.used)
+    ax_fs_req_cleanup(&fx->c.req);
+  remove_tree(&fx->loop, fx->dir);
+  test_loop_close(&fx->loop);
+}
+
+/* Write a whole file synchronously: create or truncate it. */
+static void write_file(ax_loop_t *loop, const char *path, const char *data,
+                       size_t len) {
+  ax_fs_t req;
+  ax_buf_t buf = ax_buf_init((char *)data, len);
+  int flags = AX_FS_O_WRONLY | AX_FS_O_CREAT | AX_FS_O_TRUNC;
+  assert_int_equal(ax_fs_open(loop, &req, path, flags, 0644, NULL), 0);
+  ax_file_t fd = (ax_file_t)req.result;
+  ax_fs_req_cleanup(&req);
+  if (len > 0) {
+    assert_int_equal(ax_fs_write(loop, &req, fd, &buf, 1, -1, NULL), 0);
+    assert_int_equal(req.result, (int64_t)len);
+    ax_fs_req_cleanup(&req);
+  }
+  assert_int_equal(ax_fs_close(loop, &req, fd, NULL), 0);
+  ax_fs_req_cleanup(&req);
+}
+
+/* Read up to cap bytes of a file synchronously; returns the count. */
+static size_t read_file(ax_loop_t *loop, const char *path, char *out,
+                        size_t cap) {
+  ax_fs_t req;
+  ax_buf_t buf = ax_buf_init(out, cap);
+  assert_int_equal(ax_fs_open(loop, &req, path, AX_FS_O_RDONLY, 0, NULL), 0);
+  ax_file_t fd = (ax_file_t)req.result;
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(ax_fs_read(loop, &req, fd, &buf, 1, 0, NULL), 0);
+  size_t n = (size_t)req.result;
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(ax_fs_close(loop, &req, fd, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  return n;
+}
+
+/* The result of a synchronous stat of path (its statbuf in *st). */
+static int stat_path(ax_loop_t *loop, const char *path, ax_stat_t *st) {
+  ax_fs_t req;
+  int rc = ax_fs_stat(loop, &req, path, NULL);
+  if (st != NULL)
+    *st = req.statbuf;
+  ax_fs_req_cleanup(&req);
+  return rc;
+}
+
+static void test_fs_invalid_paths_and_files(void **state) {
+  (void)state;
+  struct fixture fx;
+  ax_fs_t req;
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  assert_int_equal(ax_fs_stat(NULL, &req, "x", call_cb), AX_EINVAL);
+  assert_int_equal(req.result, AX_EINVAL);
+  ax_fs_req_cleanup(&req); /* safe after an argument error */
+  assert_int_equal(ax_fs_stat(loop, NULL, "x", call_cb), AX_EINVAL);
+  assert_int_equal(ax_fs_stat(loop, &req, NULL, call_cb), AX_EINVAL);
+  assert_int_equal(ax_fs_open(loop, &req, NULL, 0, 0, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_unlink(loop, &req, NULL, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_rename(loop, &req, "a", NULL, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_rename(loop, &req, NULL, "b", NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_link(loop, &req, "a", NULL, call_cb), AX_EINVAL);
+  assert_int_equal(ax_fs_symlink(loop, &req, "a", NULL, 0, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_copyfile(loop, &req, "a", NULL, 0, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_readdir(loop, &req, NULL, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_closedir(loop, &req, NULL, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_closedir(NULL, &req, NULL, NULL), AX_EINVAL);
+  /* Negative descriptors name no file. */
+  assert_int_equal(ax_fs_close(loop, &req, -1, NULL), AX_EBADF);
+  assert_int_equal(ax_fs_fstat(loop, &req, -1, call_cb), AX_EBADF);
+  assert_int_equal(ax_fs_fsync(loop, &req, -2, NULL), AX_EBADF);
+  assert_int_equal(ax_fs_fdatasync(loop, &req, -1, NULL), AX_EBADF);
+  assert_int_equal(ax_fs_ftruncate(loop, &req, -1, 0, NULL), AX_EBADF);
+  assert_int_equal(ax_fs_futime(loop, &req, -1, 0, 0, NULL), AX_EBADF);
+  assert_int_equal(ax_fs_fchmod(loop, &req, -1, 0644, NULL), AX_EBADF);
+  assert_int_equal(ax_fs_fchown(loop, &req, -1, 0, 0, NULL), AX_EBADF);
+  assert_int_equal(ax_fs_sendfile(loop, &req, 1, -1, 0, 1, NULL), AX_EBADF);
+  assert_int_equal(ax_fs_sendfile(loop, &req, -1, 0, 0, 1, NULL), AX_EBADF);
+  assert_int_equal(req.result, AX_EBADF);
+  /* Nothing was queued: the loop has nothing to do. */
+  assert_false(ax_loop_alive(loop));
+  fixture_close(&fx);
+}
+
+static void test_fs_invalid_flags(void **state) {
+  (void)state;
+  struct fixture fx;
+  ax_fs_t req;
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  const char *d = fx.dir;
+  assert_int_equal(ax_fs_open(loop, &req, d, 0x10000, 0, NULL), AX_EINVAL);
+  assert_int_equal(
+      ax_fs_open(loop, &req, d, AX_FS_O_WRONLY | AX_FS_O_RDWR, 0, NULL),
+      AX_EINVAL);
+  assert_int_equal(ax_fs_open(loop, &req, d, 0, 010000, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_open(loop, &req, d, 0, -1, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_mkdir(loop, &req, d, 0200000, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_chmod(loop, &req, d, -5, call_cb), AX_EINVAL);
+  assert_int_equal(ax_fs_fchmod(loop, &req, 0, 070000, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_access(loop, &req, d, 8, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_access(loop, &req, d, -1, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_copyfile(loop, &req, d, d, 8, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_symlink(loop, &req, d, d, 4, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_scandir(loop, &req, d, 1, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_ftruncate(loop, &req, 0, -1, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_sendfile(loop, &req, 1, 0, -1, 1, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_sendfile(loop, &req, 1, 0, 0, -1, NULL), AX_EINVAL);
+  /* Times: not a number, infinite, or beyond what every system stores. */
+  double nan = strtod("nan", NULL);
+  double inf = strtod("inf", NULL);
+  assert_int_equal(ax_fs_utime(loop, &req, d, nan, 0, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_utime(loop, &req, d, 0, inf, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_futime(loop, &req, 0, -inf, 0, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_lutime(loop, &req, d, 1e12, 0, NULL), AX_EINVAL);
+  /* Templates must end in six X. */
+  assert_int_equal(ax_fs_mkdtemp(loop, &req, "ax-XXXXX", NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_mkdtemp(loop, &req, "XXXXXXa", call_cb), AX_EINVAL);
+  assert_int_equal(ax_fs_mkstemp(loop, &req, "", NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_mkstemp(loop, &req, NULL, NULL), AX_EINVAL);
+  assert_false(ax_loop_alive(loop));
+  fixture_close(&fx);
+}
+
+static void test_fs_invalid_bufs(void **state) {
+  (void)state;
+  struct fixture fx;
+  ax_fs_t req;
+  static ax_buf_t bufs[1025];
+  char byte;
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  for (size_t i = 0; i < 1025; i++)
+    bufs[i] = ax_buf_init(&byte, 1);
+  assert_int_equal(ax_fs_read(loop, &req, 0, NULL, 1, 0, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_read(loop, &req, 0, bufs, 0, 0, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_write(loop, &req, 0, bufs, 1025, 0, call_cb),
+                   AX_EINVAL);
+  assert_int_equal(ax_fs_write(loop, &req, 0, bufs, 1, -2, NULL), AX_EINVAL);
+  bufs[3] = ax_buf_init(NULL, 4);
+  assert_int_equal(ax_fs_read(loop, &req, 0, bufs, 4, 0, NULL), AX_EINVAL);
+  ax_fs_req_cleanup(&req);
+  /* A NULL buffer of no bytes is fine: it reads nothing. */
+  bufs[3] = ax_buf_init(NULL, 0);
+  assert_int_equal(ax_buf_init(NULL, 0).len, 0);
+  assert_null(ax_buf_init(NULL, 0).base);
+  assert_false(ax_loop_alive(loop));
+  fixture_close(&fx);
+}
+
+static void test_fs_req_type_and_cleanup(void **state) {
+  (void)state;
+  struct fixture fx;
+  ax_fs_t req;
+  ax_dirent_t ent;
+  fixture_open(&fx);
+  assert_string_equal(ax_req_type_name(AX_FS), "fs");
+  assert_int_equal(ax_fs_stat(&fx.loop, &req, fx.dir, NULL), 0);
+  assert_int_equal(req.req.type, AX_FS);
+  assert_int_equal(req.fs_type, AX_FS_STAT);
+  assert_ptr_equal(req.req.loop, &fx.loop);
+  assert_ptr_equal(req.ptr, &req.statbuf);
+  assert_string_equal(req.path, fx.dir);
+  /* Not a scandir request: no entries to take. */
+  assert_int_equal(ax_fs_scandir_next(&req, &ent), AX_EINVAL);
+  assert_int_equal(ax_fs_scandir_next(NULL, &ent), AX_EINVAL);
+  /* A synchronous request is over: nothing to cancel. */
+  assert_int_equal(ax_cancel(&req.req), AX_EBUSY);
+  ax_fs_req_cleanup(&req);
+  ax_fs_req_cleanup(&req);
+  assert_null(req.path);
+  ax_fs_req_cleanup(NULL);
+  fixture_close(&fx);
+}
+
+static void check_open_close(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  int create = AX_FS_O_RDWR | AX_FS_O_CREAT | AX_FS_O_EXCL;
+  path_join(path, fx->dir, async ? "async" : "sync");
+  int64_t fd = call_finish(
+      loop, c, async,
+      ax_fs_open(loop, call_req(c), path, create, 0644, mode_cb(async)));
+  assert_true(fd >= 0);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_open(loop, call_req(c), path, create, 0644,
+                                          mode_cb(async))),
+                   AX_EEXIST);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_close(loop, call_req(c), (ax_file_t)fd,
+                                           mode_cb(async))),
+                   0);
+  /* Closed: the descriptor is gone. */
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_fstat(loop, call_req(c), (ax_file_t)fd,
+                                           mode_cb(async))),
+                   AX_EBADF);
+  path_join(path, fx->dir, "missing");
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_open(loop, call_req(c), path,
+                                          AX_FS_O_RDONLY, 0, mode_cb(async))),
+                   AX_ENOENT);
+  /* A directory cannot be opened for writing. */
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_open(loop, call_req(c), fx->dir,
+                                          AX_FS_O_WRONLY, 0, mode_cb(async))),
+                   AX_EISDIR);
+}
+
+static void test_fs_open_close(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_open_close(&fx, 0);
+  check_open_close(&fx, 1);
+  fixture_close(&fx);
+}
+
+static void check_read_write(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  char got[32];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, "rw");
+  int flags = AX_FS_O_RDWR | AX_FS_O_CREAT | AX_FS_O_TRUNC;
+  int64_t fd = call_finish(
+      loop, c, async,
+      ax_fs_open(loop, call_req(c), path, flags, 0644, mode_cb(async)));
+  assert_true(fd >= 0);
+  ax_file_t f = (ax_file_t)fd;
+  ax_buf_t buf = ax_buf_init("hello, world", 12);
+  /* At the current position, which advances. */
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_write(loop, call_req(c), f, &buf, 1, -1,
+                                           mode_cb(async))),
+                   12);
+  buf = ax_buf_init("!", 1);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_write(loop, call_req(c), f, &buf, 1, -1,
+                                           mode_cb(async))),
+                   1);
+  /* At an offset: the position stays. */
+  buf = ax_buf_init("J", 1);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_write(loop, call_req(c), f, &buf, 1, 7,
+                                           mode_cb(async))),
+                   1);
+  memset(got, 0, sizeof(got));
+  buf = ax_buf_init(got, 5);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_read(loop, call_req(c), f, &buf, 1, 7, mode_cb(async))),
+      5);
+  assert_memory_equal(got, "Jorld", 5);
+  /* The current position is at the end: nothing more to read. */
+  buf = ax_buf_init(got, sizeof(got));
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_read(loop, call_req(c), f, &buf, 1, -1,
+                                          mode_cb(async))),
+                   0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_read(loop, call_req(c), f, &buf, 1, 0, mode_cb(async))),
+      13);
+  assert_memory_equal(got, "hello, Jorld!", 13);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_close(loop, call_req(c), f, mode_cb(async))),
+      0);
+}
+
+static void test_fs_read_write(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_read_write(&fx, 0);
+  check_read_write(&fx, 1);
+  fixture_close(&fx);
+}
+
+enum { VEC_BUFS = 9, VEC_LEN = 7 };
+
+/* Write VEC_BUFS buffers in one request (more than the request keeps
+ * inline), the caller's array overwritten before the request runs; read
+ * them back into as many buffers. */
+static void check_vectored(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  char out[VEC_BUFS][VEC_LEN];
+  char in[VEC_BUFS][VEC_LEN];
+  ax_buf_t bufs[VEC_BUFS];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, "vec");
+  int flags = AX_FS_O_RDWR | AX_FS_O_CREAT | AX_FS_O_TRUNC;
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, flags, 0644, NULL), 0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  for (int i = 0; i < VEC_BUFS; i++) {
+    memset(out[i], 'a' + i, VEC_LEN);
+    bufs[i] = ax_buf_init(out[i], VEC_LEN);
+  }
+  int rc = ax_fs_write(loop, call_req(c), f, bufs, VEC_BUFS, 3, mode_cb(async));
+  memset(bufs, 0, sizeof(bufs)); /* the request has its own copy */
+  assert_int_equal(call_finish(loop, c, async, rc), VEC_BUFS * VEC_LEN);
+  memset(in, 0, sizeof(in));
+  for (int i = 0; i < VEC_BUFS; i++)
+    bufs[i] = ax_buf_init(in[i], VEC_LEN);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_read(loop, call_req(c), f, bufs, VEC_BUFS,
+                                          3, mode_cb(async))),
+                   VEC_BUFS * VEC_LEN);
+  assert_memory_equal(in, out, sizeof(in));
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+}
+
+static void test_fs_vectored(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_vectored(&fx, 0);
+  check_vectored(&fx, 1);
+  fixture_close(&fx);
+}
+
+static void check_stat(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  char missing[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, "st");
+  write_file(loop, path, "12345", 5);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_stat(loop, call_req(c), path, mode_cb(async))),
+      0);
+  assert_ptr_equal(c->req.ptr, &c->req.statbuf);
+  assert_int_equal(c->req.statbuf.size, 5);
+  assert_int_equal(c->req.statbuf.mode & AX_S_IFMT, AX_S_IFREG);
+  assert_true(c->req.statbuf.nlink >= 1);
+  assert_true(c->req.statbuf.mtim.sec > 0);
+  assert_string_equal(c->req.path, path);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_lstat(loop, call_req(c), fx->dir, mode_cb(async))),
+      0);
+  assert_int_equal(c->req.statbuf.mode & AX_S_IFMT, AX_S_IFDIR);
+  path_join(missing, fx->dir, "nothing-here");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_stat(loop, call_req(c), missing, mode_cb(async))),
+      AX_ENOENT);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_lstat(loop, call_req(c), missing, mode_cb(async))),
+      AX_ENOENT);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, 0, 0, NULL), 0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_fstat(loop, call_req(c), f, mode_cb(async))),
+      0);
+  assert_int_equal(c->req.statbuf.size, 5);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  assert_int_equal(ax_fs_unlink(loop, call_req(c), path, NULL), 0);
+}
+
+static void test_fs_stat(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_stat(&fx, 0);
+  check_stat(&fx, 1);
+  fixture_close(&fx);
+}
+
+static void check_statfs(struct fixture *fx, int async) {
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_statfs(loop, call_req(c), fx->dir, mode_cb(async))),
+      0);
+  const ax_statfs_t *sfs = c->req.ptr;
+  assert_non_null(sfs);
+  assert_true(sfs->bsize > 0);
+  assert_true(sfs->blocks > 0);
+  assert_true(sfs->bfree <= sfs->blocks);
+  assert_true(sfs->bavail <= sfs->blocks);
+  char missing[PATH_BYTES];
+  path_join(missing, fx->dir, "no/such");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_statfs(loop, call_req(c), missing, mode_cb(async))),
+      AX_ENOENT);
+  assert_null(c->req.ptr);
+}
+
+static void test_fs_statfs(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_statfs(&fx, 0);
+  check_statfs(&fx, 1);
+  fixture_close(&fx);
+}
+
+static void check_truncate_sync(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, "trunc");
+  write_file(loop, path, "0123456789", 10);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, AX_FS_O_RDWR, 0, NULL),
+                   0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_ftruncate(loop, call_req(c), f, 3, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_fsync(loop, call_req(c), f, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_ftruncate(loop, call_req(c), f, 4096, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_fdatasync(loop, call_req(c), f, mode_cb(async))),
+      0);
+  assert_int_equal(ax_fs_fstat(loop, call_req(c), f, NULL), 0);
+  assert_int_equal(c->req.statbuf.size, 4096);
+  assert_int_equal(ax_fs_ftruncate(loop, call_req(c), f, 3, NULL), 0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  /* A closed descriptor cannot be flushed or truncated. */
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_fsync(loop, call_req(c), f, mode_cb(async))),
+      AX_EBADF);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_ftruncate(loop, call_req(c), f, 0, mode_cb(async))),
+      AX_EBADF);
+  char got[16];
+  assert_int_equal(read_file(loop, path, got, sizeof(got)), 3);
+  assert_memory_equal(got, "012", 3);
+}
+
+static void test_fs_ftruncate_fsync(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_truncate_sync(&fx, 0);
+  check_truncate_sync(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* The modification time of path, in whole seconds and nanoseconds. */
+static ax_timespec_t mtime_of(ax_loop_t *loop, const char *path) {
+  ax_stat_t st;
+  assert_int_equal(stat_path(loop, path, &st), 0);
+  return st.mtim;
+}
+
+static void check_utime(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, "times");
+  write_file(loop, path, "t", 1);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_utime(loop, call_req(c), path, 1000000000.5,
+                              1234567890.25, mode_cb(async))),
+      0);
+  ax_timespec_t m = mtime_of(loop, path);
+  assert_int_equal(m.sec, 1234567890);
+  assert_true(m.nsec >= 249999000 && m.nsec <= 250001000);
+  assert_int_equal(ax_fs_stat(loop, call_req(c), path, NULL), 0);
+  assert_int_equal(c->req.statbuf.atim.sec, 1000000000);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, AX_FS_O_RDWR, 0, NULL),
+                   0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_futime(loop, call_req(c), f, 1500000000,
+                                            1500000001.75, mode_cb(async))),
+                   0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  m = mtime_of(loop, path);
+  assert_int_equal(m.sec, 1500000001);
+  assert_true(m.nsec >= 749999000 && m.nsec <= 750001000);
+  /* On a file that is not a link, lutime is utime. */
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_lutime(loop, call_req(c), path, 3, 4, mode_cb(async))),
+      0);
+  assert_int_equal(mtime_of(loop, path).sec, 4);
+  char missing[PATH_BYTES];
+  path_join(missing, fx->dir, "missing");
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_utime(loop, call_req(c), missing, 1, 1,
+                                           mode_cb(async))),
+                   AX_ENOENT);
+}
+
+static void test_fs_utime(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_utime(&fx, 0);
+  check_utime(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* The write bit is what every system can set; the others are POSIX's
+ * (test_fs_posix.c). */
+static void check_access_chmod(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  ax_stat_t st;
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, "mode");
+  write_file(loop, path, "m", 1);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_access(loop, call_req(c), path, AX_FS_F_OK,
+                                            mode_cb(async))),
+                   0);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_access(loop, call_req(c), path, AX_FS_R_OK,
+                                            mode_cb(async))),
+                   0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_chmod(loop, call_req(c), path, 0444, mode_cb(async))),
+      0);
+  assert_int_equal(stat_path(loop, path, &st), 0);
+  assert_int_equal(st.mode & 0222, 0);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, 0, 0, NULL), 0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_fchmod(loop, call_req(c), f, 0644, mode_cb(async))),
+      0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  assert_int_equal(stat_path(loop, path, &st), 0);
+  assert_int_equal(st.mode & 0200, 0200);
+  char missing[PATH_BYTES];
+  path_join(missing, fx->dir, "missing");
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_access(loop, call_req(c), missing,
+                                            AX_FS_F_OK, mode_cb(async))),
+                   AX_ENOENT);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_chmod(loop, call_req(c), missing, 0644,
+                                           mode_cb(async))),
+                   AX_ENOENT);
+  assert_int_equal(ax_fs_unlink(loop, call_req(c), path, NULL), 0);
+}
+
+static void test_fs_access_chmod(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_access_chmod(&fx, 0);
+  check_access_chmod(&fx, 1);
+  fixture_close(&fx);
+}
+
+static void check_dirs(struct fixture *fx, int async) {
+  char sub[PATH_BYTES];
+  char file[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(sub, fx->dir, "sub");
+  path_join(file, sub, "file");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_mkdir(loop, call_req(c), sub, 0755, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_mkdir(loop, call_req(c), sub, 0755, mode_cb(async))),
+      AX_EEXIST);
+  write_file(loop, file, "f", 1);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_rmdir(loop, call_req(c), sub, mode_cb(async))),
+      AX_ENOTEMPTY);
+  /* Through a file, as if it were a directory. */
+  char below_file[PATH_BYTES];
+  path_join(below_file, file, "x");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_scandir(loop, call_req(c), file, 0, mode_cb(async))),
+      AX_ENOTDIR);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_opendir(loop, call_req(c), file, mode_cb(async))),
+      AX_ENOTDIR);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_unlink(loop, call_req(c), file, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_unlink(loop, call_req(c), file, mode_cb(async))),
+      AX_ENOENT);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_rmdir(loop, call_req(c), sub, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_rmdir(loop, call_req(c), sub, mode_cb(async))),
+      AX_ENOENT);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_mkdir(loop, call_req(c), below_file, 0755,
+                                           mode_cb(async))),
+                   AX_ENOENT);
+}
+
+static void test_fs_dirs(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_dirs(&fx, 0);
+  check_dirs(&fx, 1);
+  fixture_close(&fx);
+}
+
+static void check_temp(struct fixture *fx, int async) {
+  char tpl[PATH_BYTES];
+  char first[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(tpl, fx->dir, "tmp-XXXXXX");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_mkdtemp(loop, call_req(c), tpl, mode_cb(async))),
+      0);
+  /* The caller's template is left alone; the name made is in path. */
+  assert_non_null(strstr(tpl, "XXXXXX"));
+  assert_int_equal(strlen(c->req.path), strlen(tpl));
+  assert_null(strstr(c->req.path, "XXXXXX"));
+  snprintf(first, sizeof(first), "%s", c->req.path);
+  ax_stat_t st;
+  assert_int_equal(stat_path(loop, first, &st), 0);
+  assert_int_equal(st.mode & AX_S_IFMT, AX_S_IFDIR);
+  int64_t fd = call_finish(
+      loop, c, async, ax_fs_mkstemp(loop, call_req(c), tpl, mode_cb(async)));
+  assert_true(fd >= 0);
+  assert_int_equal(fd, c->req.result);
+  assert_string_not_equal(c->req.path, first);
+  ax_file_t f = (ax_file_t)fd;
+  ax_buf_t buf = ax_buf_init("temp", 4);
+  assert_int_equal(ax_fs_write(loop, call_req(c), f, &buf, 1, -1, NULL), 0);
+  assert_int_equal(c->req.result, 4);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  char missing_dir[PATH_BYTES];
+  path_join(missing_dir, fx->dir, "no/tmp-XXXXXX");
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_mkdtemp(loop, call_req(c), missing_dir,
+                                             mode_cb(async))),
+                   AX_ENOENT);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_mkstemp(loop, call_req(c), missing_dir,
+                                             mode_cb(async))),
+                   AX_ENOENT);
+}
+
+static void test_fs_mkdtemp_mkstemp(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_temp(&fx, 0);
+  check_temp(&fx, 1);
+  fixture_close(&fx);
+}
+
+static void check_rename(struct fixture *fx, int async) {
+  char a[PATH_BYTES];
+  char b[PATH_BYTES];
+  char got[8];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(a, fx->dir, "a");
+  path_join(b, fx->dir, "b");
+  write_file(loop, a, "A", 1);
+  write_file(loop, b, "B", 1);
+  /* Over an existing file, which is replaced. */
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_rename(loop, call_req(c), a, b, mode_cb(async))),
+      0);
+  assert_int_equal(stat_path(loop, a, NULL), AX_ENOENT);
+  assert_int_equal(read_file(loop, b, got, sizeof(got)), 1);
+  assert_int_equal(got[0], 'A');
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_rename(loop, call_req(c), a, b, mode_cb(async))),
+      AX_ENOENT);
+  assert_int_equal(ax_fs_unlink(loop, call_req(c), b, NULL), 0);
+}
+
+static void test_fs_rename(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_rename(&fx, 0);
+  check_rename(&fx, 1);
+  fixture_close(&fx);
+}
+
+enum { SCAN_FILES = 5 };
+
+/* Make SCAN_FILES files f0..f4 and a directory d in dir. */
+static void make_listing(ax_loop_t *loop, const char *dir) {
+  char path[PATH_BYTES];
+  char name[8];
+  ax_fs_t req;
+  for (int i = 0; i < SCAN_FILES; i++) {
+    snprintf(name, sizeof(name), "f%d", i);
+    path_join(path, dir, name);
+    write_file(loop, path, name, 2);
+  }
+  path_join(path, dir, "d");
+  assert_int_equal(ax_fs_mkdir(loop, &req, path, 0755, NULL), 0);
+  ax_fs_req_cleanup(&req);
+}
+
+/* Record an entry of the listing make_listing() made, once each; the
+ * order is the system's. Returns the entry's slot: 0..4 files, 5 d. */
+static int listing_slot(const ax_dirent_t *ent, int seen[SCAN_FILES + 1]) {
+  int slot;
+  if (strcmp(ent->name, "d") == 0) {
+    slot = SCAN_FILES;
+    assert_true(ent->type == AX_DIRENT_DIR || ent->type == AX_DIRENT_UNKNOWN);
+  } else {
+    assert_int_equal(ent->name[0], 'f');
+    assert_int_equal(strlen(ent->name), 2);
+    slot = ent->name[1] - '0';
+    assert_true(slot >= 0 && slot < SCAN_FILES);
+    assert_true(ent->type == AX_DIRENT_FILE || ent->type == AX_DIRENT_UNKNOWN);
+  }
+  assert_int_equal(seen[slot], 0);
+  seen[slot] = 1;
+  return slot;
+}
+
+static void check_scandir(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  int seen[SCAN_FILES + 1] = {0};
+  ax_dirent_t ent;
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "scan-a" : "scan-s");
+  assert_int_equal(ax_fs_mkdir(loop, call_req(c), path, 0755, NULL), 0);
+  make_listing(loop, path);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_scandir(loop, call_req(c), path, 0, mode_cb(async))),
+      SCAN_FILES + 1);
+  for (int i = 0; i < SCAN_FILES + 1; i++) {
+    assert_int_equal(ax_fs_scandir_next(&c->req, &ent), 0);
+    listing_slot(&ent, seen);
+  }
+  assert_int_equal(ax_fs_scandir_next(&c->req, &ent), AX_EOF);
+  assert_int_equal(ax_fs_scandir_next(&c->req, &ent), AX_EOF);
+  ax_fs_req_cleanup(&c->req);
+  ax_fs_req_cleanup(&c->req); /* twice is fine */
+  /* An empty directory has no entries, not even "." and "..". */
+  char empty[PATH_BYTES];
+  path_join(empty, path, "d");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_scandir(loop, call_req(c), empty, 0, mode_cb(async))),
+      0);
+  assert_int_equal(ax_fs_scandir_next(&c->req, &ent), AX_EOF);
+  path_join(path, fx->dir, "missing");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_scandir(loop, call_req(c), path, 0, mode_cb(async))),
+      AX_ENOENT);
+  assert_int_equal(ax_fs_scandir_next(&c->req, &ent), AX_EINVAL);
+}
+
+static void test_fs_scandir(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_scandir(&fx, 0);
+  check_scandir(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* Read a directory stream two entries at a time until its end. */
+static void read_listing(struct fixture *fx, ax_dir_t *dir, int async) {
+  ax_dirent_t ents[2];
+  int seen[SCAN_FILES + 1] = {0};
+  int total = 0;
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  dir->dirents = ents;
+  dir->nentries = 2;
+  for (int rounds = 0; rounds < 10; rounds++) {
+    int64_t n = call_finish(
+        loop, c, async, ax_fs_readdir(loop, call_req(c), dir, mode_cb(async)));
+    assert_true(n >= 0 && n <= 2);
+    if (n == 0)
+      break;
+    for (int64_t i = 0; i < n; i++)
+      listing_slot(&ents[i], seen);
+    total += (int)n;
+    ax_fs_req_cleanup(&c->req); /* before the next readdir of dir */
+  }
+  assert_int_equal(total, SCAN_FILES + 1);
+}
+
+static void check_readdir(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "dir-a" : "dir-s");
+  assert_int_equal(ax_fs_mkdir(loop, call_req(c), path, 0755, NULL), 0);
+  make_listing(loop, path);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_opendir(loop, call_req(c), path, mode_cb(async))),
+      0);
+  ax_dir_t *dir = c->req.ptr;
+  assert_non_null(dir);
+  ax_fs_req_cleanup(&c->req); /* the stream is not the request's */
+  read_listing(fx, dir, async);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_closedir(loop, call_req(c), dir, mode_cb(async))),
+      0);
+  path_join(path, fx->dir, "missing");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_opendir(loop, call_req(c), path, mode_cb(async))),
+      AX_ENOENT);
+  assert_null(c->req.ptr);
+  /* No room for entries: nothing to read into. */
+  ax_dir_t empty;
+  memset(&empty, 0, sizeof(empty));
+  assert_int_equal(ax_fs_readdir(loop, call_req(c), &empty, NULL), AX_EINVAL);
+}
+
+static void test_fs_readdir(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_readdir(&fx, 0);
+  check_readdir(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* Contents of n bytes that differ at every position, roughly. */
+static void fill_pattern(char *buf, size_t n, unsigned int seed) {
+  for (size_t i = 0; i < n; i++)
+    buf[i] = (char)((i * 31u + seed) % 251u);
+}
+
+enum { BIG_BYTES = 200 * 1024 + 17 };
+
+static void check_copyfile(struct fixture *fx, int async) {
+  static char data[BIG_BYTES];
+  static char got[BIG_BYTES + 1];
+  char src[PATH_BYTES];
+  char dst[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(src, fx->dir, "src");
+  path_join(dst, fx->dir, "dst");
+  fill_pattern(data, sizeof(data), (unsigned int)async);
+  write_file(loop, src, data, sizeof(data));
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_copyfile(loop, call_req(c), src, dst, 0,
+                                              mode_cb(async))),
+                   0);
+  assert_int_equal(read_file(loop, dst, got, sizeof(got)), sizeof(data));
+  assert_memory_equal(got, data, sizeof(data));
+  /* EXCL: the destination exists, and is left as it was. */
+  write_file(loop, dst, "keep", 4);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_copyfile(loop, call_req(c), src, dst,
+                                 AX_FS_COPYFILE_EXCL, mode_cb(async))),
+      AX_EEXIST);
+  assert_int_equal(read_file(loop, dst, got, sizeof(got)), 4);
+  /* Without EXCL it is replaced; a clone is tried first if asked for. */
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_copyfile(loop, call_req(c), src, dst,
+                                 AX_FS_COPYFILE_FICLONE, mode_cb(async))),
+      0);
+  assert_int_equal(read_file(loop, dst, got, sizeof(got)), sizeof(data));
+  assert_memory_equal(got, data, sizeof(data));
+  /* A file copied onto itself keeps its contents (POSIX systems report
+   * success, test_fs_posix.c; Windows may refuse). */
+  call_finish(loop, c, async,
+              ax_fs_copyfile(loop, call_req(c), src, src, 0, mode_cb(async)));
+  assert_int_equal(read_file(loop, src, got, sizeof(got)), sizeof(data));
+  assert_memory_equal(got, data, sizeof(data));
+  path_join(src, fx->dir, "missing");
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_copyfile(loop, call_req(c), src, dst, 0,
+                                              mode_cb(async))),
+                   AX_ENOENT);
+  assert_int_equal(ax_fs_unlink(loop, call_req(c), dst, NULL), 0);
+}
+
+static void test_fs_copyfile(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_copyfile(&fx, 0);
+  check_copyfile(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* A forced clone succeeds or says the file system cannot clone; either
+ * way no half-made destination is left. A read-only source gives a
+ * read-only copy. */
+static void test_fs_copyfile_clone_and_mode(void **state) {
+  (void)state;
+  struct fixture fx;
+  char src[PATH_BYTES];
+  char dst[PATH_BYTES];
+  ax_stat_t st;
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  struct call *c = &fx.c;
+  path_join(src, fx.dir, "src");
+  path_join(dst, fx.dir, "dst");
+  write_file(loop, src, "clone me", 8);
+  int rc = ax_fs_copyfile(loop, call_req(c), src, dst,
+                          AX_FS_COPYFILE_FICLONE_FORCE, NULL);
+  assert_true(rc == 0 || rc == AX_ENOTSUP);
+  assert_int_equal(stat_path(loop, dst, &st), rc == 0 ? 0 : AX_ENOENT);
+  assert_int_equal(ax_fs_chmod(loop, call_req(c), src, 0444, NULL), 0);
+  assert_int_equal(ax_fs_copyfile(loop, call_req(c), src, dst, 0, NULL), 0);
+  assert_int_equal(stat_path(loop, dst, &st), 0);
+  assert_int_equal(st.mode & 0222, 0);
+  assert_int_equal(st.size, 8);
+  fixture_close(&fx);
+}
+
+static void check_link(struct fixture *fx, int async) {
+  char a[PATH_BYTES];
+  char b[PATH_BYTES];
+  ax_stat_t st;
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(a, fx->dir, "a");
+  path_join(b, fx->dir, "b");
+  write_file(loop, a, "linked", 6);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_link(loop, call_req(c), a, b, mode_cb(async))),
+      0);
+  assert_int_equal(stat_path(loop, a, &st), 0);
+  assert_int_equal(st.nlink, 2);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_link(loop, call_req(c), a, b, mode_cb(async))),
+      AX_EEXIST);
+  assert_int_equal(ax_fs_unlink(loop, call_req(c), a, NULL), 0);
+  assert_int_equal(stat_path(loop, b, &st), 0);
+  assert_int_equal(st.nlink, 1);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_link(loop, call_req(c), a, b, mode_cb(async))),
+      AX_ENOENT);
+  assert_int_equal(ax_fs_unlink(loop, call_req(c), b, NULL), 0);
+}
+
+static void test_fs_link(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_link(&fx, 0);
+  check_link(&fx, 1);
+  fixture_close(&fx);
+}
+
+static void check_realpath(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  char canonical[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_realpath(loop, call_req(c), fx->dir, mode_cb(async))),
+      0);
+  assert_non_null(c->req.ptr);
+  snprintf(canonical, sizeof(canonical), "%s", (const char *)c->req.ptr);
+  /* Absolute, and ending in the directory's own name. */
+  size_t len = strlen(canonical);
+  size_t dir_len = strlen(fx->dir);
+  assert_true(len > dir_len);
+  assert_string_equal(canonical + len - dir_len, fx->dir);
+  path_join(path, fx->dir, "sub");
+  assert_int_equal(ax_fs_mkdir(loop, call_req(c), path, 0755, NULL), 0);
+  path_join(path, fx->dir, "sub/./../sub/..");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_realpath(loop, call_req(c), path, mode_cb(async))),
+      0);
+  assert_string_equal(c->req.ptr, canonical);
+  path_join(path, fx->dir, "missing");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_realpath(loop, call_req(c), path, mode_cb(async))),
+      AX_ENOENT);
+  assert_null(c->req.ptr);
+  path_join(path, fx->dir, "sub");
+  assert_int_equal(ax_fs_rmdir(loop, call_req(c), path, NULL), 0);
+}
+
+static void test_fs_realpath(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_realpath(&fx, 0);
+  check_realpath(&fx, 1);
+  fixture_close(&fx);
+}
+
+static void check_sendfile(struct fixture *fx, int async) {
+  static char data[BIG_BYTES];
+  static char got[BIG_BYTES];
+  char src[PATH_BYTES];
+  char dst[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(src, fx->dir, "send-src");
+  path_join(dst, fx->dir, "send-dst");
+  fill_pattern(data, sizeof(data), 7);
+  write_file(loop, src, data, sizeof(data));
+  assert_int_equal(ax_fs_open(loop, call_req(c), src, 0, 0, NULL), 0);
+  ax_file_t in = (ax_file_t)c->req.result;
+  int flags = AX_FS_O_WRONLY | AX_FS_O_CREAT | AX_FS_O_TRUNC;
+  assert_int_equal(ax_fs_open(loop, call_req(c), dst, flags, 0644, NULL), 0);
+  ax_file_t out = (ax_file_t)c->req.result;
+  /* The output's position moves; the input is read from the offset. */
+  int64_t left = BIG_BYTES - 100;
+  int64_t done = 0;
+  for (int rounds = 0; done < left && rounds < 100; rounds++) {
+    int64_t n = call_finish(loop, c, async,
+                            ax_fs_sendfile(loop, call_req(c), out, in,
+                                           100 + done, left - done,
+                                           mode_cb(async)));
+    assert_true(n > 0);
+    done += n;
+  }
+  assert_int_equal(done, left);
+  /* At the end of the input, nothing more. */
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_sendfile(loop, call_req(c), out, in,
+                                              BIG_BYTES, 10, mode_cb(async))),
+                   0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), in, NULL), 0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), out, NULL), 0);
+  assert_int_equal(read_file(loop, dst, got, sizeof(got)), left);
+  assert_memory_equal(got, data + 100, (size_t)left);
+  /* A closed descriptor cannot be sent from. */
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_sendfile(loop, call_req(c), out, in, 0, 10,
+                                              mode_cb(async))),
+                   AX_EBADF);
+}
+
+static void test_fs_sendfile(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_sendfile(&fx, 0);
+  check_sendfile(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* A queued request copies its paths: the caller's may change at once. */
+static void test_fs_async_copies_paths(void **state) {
+  (void)state;
+  struct fixture fx;
+  char from[PATH_BYTES];
+  char to[PATH_BYTES];
+  char expect[PATH_BYTES];
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  struct call *c = &fx.c;
+  path_join(from, fx.dir, "from");
+  path_join(to, fx.dir, "to");
+  path_join(expect, fx.dir, "to");
+  write_file(loop, from, "x", 1);
+  assert_int_equal(ax_fs_rename(loop, call_req(c), from, to, call_cb), 0);
+  memset(from, 'z', sizeof(from) - 1);
+  memset(to, 'z', sizeof(to) - 1);
+  assert_int_equal(call_finish(loop, c, 1, 0), 0);
+  assert_string_equal(c->req.path + strlen(fx.dir), "/from");
+  assert_int_equal(stat_path(loop, expect, NULL), 0);
+  fixture_close(&fx);
+}
+
+/* Each completion starts the next step with the same request, after
+ * cleaning it up: open, write, close, stat, unlink. */
+struct chain {
+  struct call c;         /* The request, reused. */
+  char path[PATH_BYTES]; /* The file. */
+  ax_file_t file;        /* Its descriptor once open. */
+  int step;              /* Steps done. */
+  int64_t size;          /* What stat said. */
+};
+
+static void chain_cb(ax_fs_t *req) {
+  struct chain *ch = ax_container_of(req, struct chain, c.req);
+  ax_loop_t *loop = req->req.loop;
+  ax_buf_t buf = ax_buf_init("chained", 7);
+  assert_true(req->result >= 0);
+  switch (ch->step++) {
+  case 0:
+    ch->file = (ax_file_t)req->result;
+    assert_int_equal(
+        ax_fs_write(loop, call_req(&ch->c), ch->file, &buf, 1, 0, chain_cb), 0);
+    break;
+  case 1:
+    assert_int_equal(req->result, 7);
+    assert_int_equal(ax_fs_close(loop, call_req(&ch->c), ch->file, chain_cb),
+                     0);
+    break;
+  case 2:
+    assert_int_equal(ax_fs_stat(loop, call_req(&ch->c), ch->path, chain_cb), 0);
+    break;
+  case 3:
+    ch->size = (int64_t)req->statbuf.size;
+    assert_int_equal(ax_fs_unlink(loop, call_req(&ch->c), ch->path, chain_cb),
+                     0);
+    break;
+  default:
+    break;
+  }
+}
+
+static void test_fs_reuse_in_callback(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct chain ch;
+  fixture_open(&fx);
+  memset(&ch, 0, sizeof(ch));
+  path_join(ch.path, fx.dir, "chain");
+  int flags = AX_FS_O_WRONLY | AX_FS_O_CREAT;
+  assert_int_equal(
+      ax_fs_open(&fx.loop, call_req(&ch.c), ch.path, flags, 0600, chain_cb), 0);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(ch.step, 5);
+  assert_int_equal(ch.size, 7);
+  ax_fs_req_cleanup(&ch.c.req);
+  fixture_close(&fx);
+}
+
+enum { CANCEL_REQS = 16 };
+
+/* Requests queued and not yet handed to a worker can be cancelled: the
+ * cancelled one completes once, with AX_ECANCELED, the others normally. */
+static void test_fs_cancel(void **state) {
+  (void)state;
+  struct fixture fx;
+  static struct call calls[CANCEL_REQS];
+  fixture_open(&fx);
+  memset(calls, 0, sizeof(calls));
+  for (int i = 0; i < CANCEL_REQS; i++)
+    assert_int_equal(ax_fs_stat(&fx.loop, call_req(&calls[i]), fx.dir, call_cb),
+                     0);
+  int cancelled = -1;
+  for (int i = CANCEL_REQS - 1; i >= 0 && cancelled < 0; i--) {
+    int rc = ax_cancel(&calls[i].req.req);
+    if (rc == 0)
+      cancelled = i;
+    else
+      assert_int_equal(rc, AX_EBUSY);
+  }
+  assert_true(cancelled >= 0);
+  assert_int_equal(ax_cancel(&calls[cancelled].req.req), AX_EBUSY);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  for (int i = 0; i < CANCEL_REQS; i++) {
+    assert_int_equal(calls[i].calls, 1);
+    assert_int_equal(calls[i].req.result, i == cancelled ? AX_ECANCELED : 0);
+    /* Over: nothing left to cancel. */
+    assert_int_equal(ax_cancel(&calls[i].req.req), AX_EBUSY);
+    ax_fs_req_cleanup(&calls[i].req);
+  }
+  fixture_close(&fx);
+}
+
+enum { LOOPS = 4, LOOP_WRITES = 64, SLOT_BYTES = 8 };
+
+/* One of four threads, each with its own loop, sharing the pool. */
+struct loop_thread {
+  ax_loop_t loop;                     /* Its own loop. */
+  char path[PATH_BYTES];              /* Its own file. */
+  struct call calls[LOOP_WRITES];     /* Its requests. */
+  char data[LOOP_WRITES][SLOT_BYTES]; /* What it writes and reads back. */
+  int completions;                    /* Callbacks that saw success. */
+  int result;                         /* 0 if everything checked out. */
+};
+
+static void loop_thread_cb(ax_fs_t *req) {
+  struct loop_thread *lt = req->req.data;
+  if (req->result >= 0)
+    lt->completions++;
+}
+
+/* Queue one write (or read) per slot of the file, then run the loop. */
+static int loop_thread_pass(struct loop_thread *lt, ax_file_t f, int reading) {
+  for (int i = 0; i < LOOP_WRITES; i++) {
+    ax_fs_t *req = &lt->calls[i].req;
+    ax_buf_t buf = ax_buf_init(lt->data[i], SLOT_BYTES);
+    if (lt->calls[i].used)
+      ax_fs_req_cleanup(req);
+    lt->calls[i].used = 1;
+    req->req.data = lt;
+    int64_t offset = (int64_t)i * SLOT_BYTES;
+    int rc = reading ? ax_fs_read(&lt->loop, req, f, &buf, 1, offset,
+                                  loop_thread_cb)
+                     : ax_fs_write(&lt->loop, req, f, &buf, 1, offset,
+                                   loop_thread_cb);
+    if (rc != 0)
+      return rc;
+  }
+  return ax_run(&lt->loop, AX_RUN_DEFAULT);
+}
+
+static int loop_thread_work(struct loop_thread *lt) {
+  ax_fs_t req;
+  int flags = AX_FS_O_RDWR | AX_FS_O_CREAT | AX_FS_O_TRUNC;
+  int rc = ax_fs_open(&lt->loop, &req, lt->path, flags, 0644, NULL);
+  ax_file_t f = (ax_file_t)req.result;
+  ax_fs_req_cleanup(&req);
+  if (rc != 0)
+    return rc;
+  for (int i = 0; i < LOOP_WRITES; i++)
+    fill_pattern(lt->data[i], SLOT_BYTES, (unsigned int)i);
+  rc = loop_thread_pass(lt, f, 0);
+  memset(lt->data, 0, sizeof(lt->data));
+  if (rc == 0)
+    rc = loop_thread_pass(lt, f, 1);
+  for (int i = 0; i < LOOP_WRITES; i++) {
+    char want[SLOT_BYTES];
+    fill_pattern(want, SLOT_BYTES, (unsigned int)i);
+    if (rc == 0 && memcmp(want, lt->data[i], SLOT_BYTES) != 0)
+      rc = AX_EIO;
+    ax_fs_req_cleanup(&lt->calls[i].req);
+  }
+  ax_fs_close(&lt->loop, &req, f, NULL);
+  ax_fs_unlink(&lt->loop, &req, lt->path, NULL);
+  return rc;
+}
+
+static void loop_thread_main(void *arg) {
+  struct loop_thread *lt = arg;
+  lt->result = ax_loop_init(&lt->loop);
+  if (lt->result != 0)
+    return;
+  lt->result = loop_thread_work(lt);
+  int rc = ax_loop_close(&lt->loop);
+  if (lt->result == 0)
+    lt->result = rc;
+}
+
+static void test_fs_four_loops(void **state) {
+  (void)state;
+  static struct loop_thread lts[LOOPS];
+  ax_thread_t threads[LOOPS];
+  struct fixture fx;
+  fixture_open(&fx); /* counts the four loops' memory too */
+  memset(lts, 0, sizeof(lts));
+  for (int i = 0; i < LOOPS; i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "loop%d", i);
+    path_join(lts[i].path, fx.dir, name);
+    assert_int_equal(ax_thread_create(&threads[i], loop_thread_main, &lts[i]),
+                     0);
+  }
+  for (int i = 0; i < LOOPS; i++) {
+    assert_int_equal(ax_thread_join(&threads[i]), 0);
+    assert_int_equal(lts[i].result, 0);
+    assert_int_equal(lts[i].completions, 2 * LOOP_WRITES);
+  }
+  fixture_close(&fx);
+}
+
+enum { BLOCKERS = 6 };
+
+/* A user job that holds its worker until the semaphore is posted. */
+struct blocker {
+  ax_work_t work; /* The request. */
+  ax_sem_t *gate; /* Waited on by the job. */
+  int status;     /* What the after-callback got. */
+  int after;      /* After-callback calls. */
+};
+
+static void blocker_work(ax_work_t *work) {
+  struct blocker *b = ax_container_of(work, struct blocker, work);
+  ax_sem_wait(b->gate);
+}
+
+static void blocker_after(ax_work_t *work, int status) {
+  struct blocker *b = ax_container_of(work, struct blocker, work);
+  b->after++;
+  b->status = status;
+}
+
+/* The file system request's callback frees the user jobs. */
+static void starve_cb(ax_fs_t *req) {
+  ax_sem_t *gate = req->req.data;
+  call_cb(req);
+  for (int i = 0; i < BLOCKERS; i++)
+    ax_sem_post(gate);
+}
+
+/* User jobs fill every general worker and wait for a file system request
+ * to complete first: only the file system lane's own worker can run it. */
+static void test_fs_not_starved_by_user_jobs(void **state) {
+  (void)state;
+  struct fixture fx;
+  static struct blocker blockers[BLOCKERS];
+  ax_sem_t gate;
+  fixture_open(&fx);
+  memset(blockers, 0, sizeof(blockers));
+  assert_int_equal(ax_sem_init(&gate, 0), 0);
+  assert_int_equal(ax_threadpool_set_size(2), 0);
+  for (int i = 0; i < BLOCKERS; i++) {
+    blockers[i].gate = &gate;
+    assert_int_equal(
+        ax_queue_work(&fx.loop, &blockers[i].work, blocker_work, blocker_after),
+        0);
+  }
+  /* Let the workers take the user jobs before the request is queued. */
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_NOWAIT), 0);
+  ax_fs_t *req = call_req(&fx.c);
+  req->req.data = &gate;
+  assert_int_equal(ax_fs_stat(&fx.loop, req, fx.dir, starve_cb), 0);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(fx.c.calls, 1);
+  assert_int_equal(fx.c.req.result, 0);
+  for (int i = 0; i < BLOCKERS; i++) {
+    assert_int_equal(blockers[i].after, 1);
+    assert_int_equal(blockers[i].status, 0);
+  }
+  ax_sem_destroy(&gate);
+  assert_int_equal(ax_threadpool_set_size(4), 0);
+  fixture_close(&fx);
+}
+
+enum { MANY_REQS = 300 };
+
+/* Many requests in flight at once, all completing exactly once. */
+static void test_fs_many_requests(void **state) {
+  (void)state;
+  struct fixture fx;
+  static struct call calls[MANY_REQS];
+  fixture_open(&fx);
+  memset(calls, 0, sizeof(calls));
+  for (int i = 0; i < MANY_REQS; i++) {
+    ax_fs_t *req = call_req(&calls[i]);
+    int rc = i % 2 ? ax_fs_stat(&fx.loop, req, fx.dir, call_cb)
+                   : ax_fs_access(&fx.loop, req, fx.dir, AX_FS_F_OK, call_cb);
+    assert_int_equal(rc, 0);
+  }
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  for (int i = 0; i < MANY_REQS; i++) {
+    assert_int_equal(calls[i].calls, 1);
+    assert_true(calls[i].on_loop);
+    assert_int_equal(calls[i].req.result, 0);
+    ax_fs_req_cleanup(&calls[i].req);
+  }
+  fixture_close(&fx);
+}
+
+/* The pool makes its locks once per process and keeps them: have it make
+ * them before any test counts what axle allocates. */
+static int pool_locks_setup(void **state) {
+  (void)state;
+  return ax_threadpool_get_size() > 0 ? 0 : -1;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fs_invalid_paths_and_files),
+      cmocka_unit_test(test_fs_invalid_flags),
+      cmocka_unit_test(test_fs_invalid_bufs),
+      cmocka_unit_test(test_fs_req_type_and_cleanup),
+      cmocka_unit_test(test_fs_open_close),
+      cmocka_unit_test(test_fs_read_write),
+      cmocka_unit_test(test_fs_vectored),
+      cmocka_unit_test(test_fs_stat),
+      cmocka_unit_test(test_fs_statfs),
+      cmocka_unit_test(test_fs_ftruncate_fsync),
+      cmocka_unit_test(test_fs_utime),
+      cmocka_unit_test(test_fs_access_chmod),
+      cmocka_unit_test(test_fs_dirs),
+      cmocka_unit_test(test_fs_mkdtemp_mkstemp),
+      cmocka_unit_test(test_fs_rename),
+      cmocka_unit_test(test_fs_scandir),
+      cmocka_unit_test(test_fs_readdir),
+      cmocka_unit_test(test_fs_copyfile),
+      cmocka_unit_test(test_fs_copyfile_clone_and_mode),
+      cmocka_unit_test(test_fs_link),
+      cmocka_unit_test(test_fs_realpath),
+      cmocka_unit_test(test_fs_sendfile),
+      cmocka_unit_test(test_fs_async_copies_paths),
+      cmocka_unit_test(test_fs_reuse_in_callback),
+      cmocka_unit_test(test_fs_cancel),
+      cmocka_unit_test(test_fs_four_loops),
+      cmocka_unit_test(test_fs_not_starved_by_user_jobs),
+      cmocka_unit_test(test_fs_many_requests),
+  };
+  return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
+}

@@ -1,0 +1,528 @@
+/*
+ * test_fs_posix.c: the file system requests in what only POSIX systems
+ * have: symbolic links (readlink, lstat, lutime, lchown, O_NOFOLLOW),
+ * owners, every mode bit and the umask, EACCES (skipped as root, which
+ * passes every permission check), FIFOs and sockets among directory
+ * entries, close-on-exec descriptors, sendfile to a socket, and cancelling
+ * a request that waits in the pool's queue behind reads that block on
+ * pipes. test_fs.c has what every platform shares; meson builds this file
+ * for POSIX hosts only.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test.h"
+
+enum { PATH_BYTES = 512 };
+
+/* A test's loop and its directory. */
+struct fixture {
+  ax_loop_t loop;       /* The loop, opened with test_loop_open(). */
+  char dir[PATH_BYTES]; /* The test's own directory. */
+  ax_fs_t req;          /* A request for synchronous calls. */
+};
+
+/* One asynchronous request and what its callback saw. */
+struct call {
+  ax_fs_t req; /* The request. */
+  int calls;   /* Callback calls. */
+};
+
+static void call_cb(ax_fs_t *req) {
+  ax_container_of(req, struct call, req)->calls++;
+}
+
+static void path_join(char out[PATH_BYTES], const char *dir, const char *name) {
+  int n = snprintf(out, PATH_BYTES, "%s/%s", dir, name);
+  assert_true(n > 0 && n < PATH_BYTES);
+}
+
+/* The fixture's request, cleaned up and ready for another call. */
+static ax_fs_t *fx_req(struct fixture *fx) {
+  ax_fs_req_cleanup(&fx->req);
+  return &fx->req;
+}
+
+/* Remove a directory and what is in it, with POSIX calls (the tree may
+ * hold a FIFO or links that point nowhere). */
+static void remove_tree(ax_loop_t *loop, const char *dir) {
+  ax_fs_t req;
+  ax_dirent_t ent;
+  char path[PATH_BYTES];
+  assert_int_equal(chmod(dir, 0755), 0);
+  assert_true(ax_fs_scandir(loop, &req, dir, 0, NULL) == 0);
+  while (ax_fs_scandir_next(&req, &ent) == 0) {
+    struct stat st;
+    path_join(path, dir, ent.name);
+    assert_int_equal(lstat(path, &st), 0);
+    if (S_ISDIR(st.st_mode))
+      remove_tree(loop, path);
+    else
+      assert_int_equal(unlink(path), 0);
+  }
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(rmdir(dir), 0);
+}
+
+static void fixture_open(struct fixture *fx) {
+  memset(fx, 0, sizeof(*fx));
+  test_loop_open(&fx->loop);
+  assert_int_equal(
+      ax_fs_mkdtemp(&fx->loop, &fx->req, "ax-fs-posix-XXXXXX", NULL), 0);
+  snprintf(fx->dir, sizeof(fx->dir), "%s", fx->req.path);
+}
+
+static void fixture_close(struct fixture *fx) {
+  ax_fs_req_cleanup(&fx->req);
+  remove_tree(&fx->loop, fx->dir);
+  test_loop_close(&fx->loop);
+}
+
+static void make_file(const char *path, const char *data) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+  assert_int_equal(close(fd), 0);
+}
+
+/* Run the loop until the one asynchronous request completed. */
+static int64_t finish(ax_loop_t *loop, struct call *c, int rc) {
+  assert_int_equal(rc, 0);
+  assert_int_equal(ax_run(loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(c->calls, 1);
+  c->calls = 0;
+  return c->req.result;
+}
+
+static void test_fs_symlink_readlink(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct call c;
+  char file[PATH_BYTES];
+  char link[PATH_BYTES];
+  fixture_open(&fx);
+  memset(&c, 0, sizeof(c));
+  ax_loop_t *loop = &fx.loop;
+  path_join(file, fx.dir, "file");
+  path_join(link, fx.dir, "link");
+  make_file(file, "target");
+  assert_int_equal(
+      finish(loop, &c, ax_fs_symlink(loop, &c.req, "file", link, 0, call_cb)),
+      0);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(ax_fs_symlink(loop, fx_req(&fx), "file", link, 0, NULL),
+                   AX_EEXIST);
+  assert_int_equal(
+      finish(loop, &c, ax_fs_readlink(loop, &c.req, link, call_cb)), 0);
+  assert_string_equal(c.req.ptr, "file");
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(ax_fs_readlink(loop, fx_req(&fx), link, NULL), 0);
+  assert_string_equal(fx.req.ptr, "file");
+  assert_int_equal(ax_fs_lstat(loop, fx_req(&fx), link, NULL), 0);
+  assert_int_equal(fx.req.statbuf.mode & AX_S_IFMT, AX_S_IFLNK);
+  assert_int_equal(fx.req.statbuf.size, 4);
+  assert_int_equal(ax_fs_stat(loop, fx_req(&fx), link, NULL), 0);
+  assert_int_equal(fx.req.statbuf.mode & AX_S_IFMT, AX_S_IFREG);
+  assert_int_equal(fx.req.statbuf.size, 6);
+  /* Not a link; no such file. */
+  assert_int_equal(ax_fs_readlink(loop, fx_req(&fx), file, NULL), AX_EINVAL);
+  assert_null(fx.req.ptr);
+  path_join(file, fx.dir, "missing");
+  assert_int_equal(ax_fs_readlink(loop, fx_req(&fx), file, NULL), AX_ENOENT);
+  /* O_NOFOLLOW refuses the link itself. */
+  assert_int_equal(
+      ax_fs_open(loop, fx_req(&fx), link, AX_FS_O_NOFOLLOW, 0, NULL), AX_ELOOP);
+  fixture_close(&fx);
+}
+
+/* A target longer than readlink's first buffer. */
+static void test_fs_readlink_long(void **state) {
+  (void)state;
+  struct fixture fx;
+  char link[PATH_BYTES];
+  static char target[1500];
+  fixture_open(&fx);
+  path_join(link, fx.dir, "long");
+  memset(target, 'a', sizeof(target) - 1);
+  for (size_t i = 200; i < sizeof(target) - 1; i += 200)
+    target[i] = '/';
+  assert_int_equal(symlink(target, link), 0);
+  assert_int_equal(ax_fs_readlink(&fx.loop, fx_req(&fx), link, NULL), 0);
+  assert_string_equal(fx.req.ptr, target);
+  /* Exactly the first buffer's size, which must not be taken as cut. */
+  assert_int_equal(unlink(link), 0);
+  target[256] = '\0';
+  assert_int_equal(symlink(target, link), 0);
+  assert_int_equal(ax_fs_readlink(&fx.loop, fx_req(&fx), link, NULL), 0);
+  assert_int_equal(strlen(fx.req.ptr), 256);
+  fixture_close(&fx);
+}
+
+static void test_fs_links_followed_or_not(void **state) {
+  (void)state;
+  struct fixture fx;
+  char file[PATH_BYTES];
+  char link[PATH_BYTES];
+  char copy[PATH_BYTES];
+  char resolved[PATH_BYTES];
+  struct stat st;
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  path_join(file, fx.dir, "file");
+  path_join(link, fx.dir, "link");
+  path_join(copy, fx.dir, "copy");
+  make_file(file, "through");
+  assert_int_equal(symlink("file", link), 0);
+  /* lutime sets the link's times, utime the target's. */
+  assert_int_equal(ax_fs_lutime(loop, fx_req(&fx), link, 100, 200, NULL), 0);
+  assert_int_equal(lstat(link, &st), 0);
+  assert_int_equal(st.st_mtime, 200);
+  assert_int_equal(stat(file, &st), 0);
+  assert_true(st.st_mtime != 200);
+  assert_int_equal(ax_fs_utime(loop, fx_req(&fx), link, 300, 400, NULL), 0);
+  assert_int_equal(stat(file, &st), 0);
+  assert_int_equal(st.st_mtime, 400);
+  /* realpath and copyfile go through the link. */
+  assert_int_equal(ax_fs_realpath(loop, fx_req(&fx), file, NULL), 0);
+  snprintf(resolved, sizeof(resolved), "%s", (const char *)fx.req.ptr);
+  assert_int_equal(ax_fs_realpath(loop, fx_req(&fx), link, NULL), 0);
+  assert_string_equal(fx.req.ptr, resolved);
+  assert_int_equal(ax_fs_copyfile(loop, fx_req(&fx), link, copy, 0, NULL), 0);
+  assert_int_equal(lstat(copy, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_size, 7);
+  /* A dangling link: stat fails, lstat does not. */
+  assert_int_equal(unlink(file), 0);
+  assert_int_equal(ax_fs_stat(loop, fx_req(&fx), link, NULL), AX_ENOENT);
+  assert_int_equal(ax_fs_lstat(loop, fx_req(&fx), link, NULL), 0);
+  fixture_close(&fx);
+}
+
+static void test_fs_chown(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct call c;
+  char file[PATH_BYTES];
+  char link[PATH_BYTES];
+  fixture_open(&fx);
+  memset(&c, 0, sizeof(c));
+  ax_loop_t *loop = &fx.loop;
+  uint32_t uid = (uint32_t)getuid();
+  uint32_t gid = (uint32_t)getgid();
+  path_join(file, fx.dir, "owned");
+  path_join(link, fx.dir, "link");
+  make_file(file, "o");
+  assert_int_equal(symlink("owned", link), 0);
+  assert_int_equal(ax_fs_chown(loop, fx_req(&fx), file, uid, gid, NULL), 0);
+  assert_int_equal(finish(loop, &c,
+                          ax_fs_chown(loop, &c.req, file, (uint32_t)-1,
+                                      (uint32_t)-1, call_cb)),
+                   0);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(ax_fs_lchown(loop, fx_req(&fx), link, uid, gid, NULL), 0);
+  assert_int_equal(
+      finish(loop, &c, ax_fs_lchown(loop, &c.req, link, uid, gid, call_cb)), 0);
+  ax_fs_req_cleanup(&c.req);
+  int fd = open(file, O_RDONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(ax_fs_fchown(loop, fx_req(&fx), fd, uid, gid, NULL), 0);
+  assert_int_equal(
+      finish(loop, &c, ax_fs_fchown(loop, &c.req, fd, uid, gid, call_cb)), 0);
+  assert_int_equal(ax_fs_stat(loop, fx_req(&fx), file, NULL), 0);
+  assert_int_equal(fx.req.statbuf.uid, uid);
+  assert_int_equal(fx.req.statbuf.gid, gid);
+  assert_int_equal(close(fd), 0);
+  assert_int_equal(ax_fs_fchown(loop, fx_req(&fx), fd, uid, gid, NULL),
+                   AX_EBADF);
+  path_join(file, fx.dir, "missing");
+  assert_int_equal(ax_fs_chown(loop, fx_req(&fx), file, uid, gid, NULL),
+                   AX_ENOENT);
+  assert_int_equal(ax_fs_lchown(loop, fx_req(&fx), file, uid, gid, NULL),
+                   AX_ENOENT);
+  fixture_close(&fx);
+}
+
+/* The mode bits of path, without the type. */
+static unsigned int mode_of(const char *path) {
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  return (unsigned int)(st.st_mode & 07777);
+}
+
+static void test_fs_mode_bits(void **state) {
+  (void)state;
+  struct fixture fx;
+  char file[PATH_BYTES];
+  char copy[PATH_BYTES];
+  char sub[PATH_BYTES];
+  char tpl[PATH_BYTES];
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  path_join(file, fx.dir, "file");
+  path_join(copy, fx.dir, "copy");
+  path_join(sub, fx.dir, "sub");
+  path_join(tpl, fx.dir, "tmp-XXXXXX");
+  mode_t old_umask = umask(022);
+  assert_int_equal(ax_fs_open(loop, fx_req(&fx), file,
+                              AX_FS_O_WRONLY | AX_FS_O_CREAT, 0777, NULL),
+                   0);
+  assert_int_equal(close((int)fx.req.result), 0);
+  assert_int_equal(mode_of(file), 0755); /* the umask applies */
+  assert_int_equal(ax_fs_chmod(loop, fx_req(&fx), file, 0751, NULL), 0);
+  assert_int_equal(mode_of(file), 0751);
+  /* A copy has the source's bits, whatever the umask. */
+  assert_int_equal(ax_fs_copyfile(loop, fx_req(&fx), file, copy, 0, NULL), 0);
+  assert_int_equal(mode_of(copy), 0751);
+  assert_int_equal(ax_fs_mkdir(loop, fx_req(&fx), sub, 0777, NULL), 0);
+  assert_int_equal(mode_of(sub), 0755);
+  assert_int_equal(ax_fs_mkstemp(loop, fx_req(&fx), tpl, NULL), 0);
+  assert_int_equal(close((int)fx.req.result), 0);
+  assert_int_equal(mode_of(fx.req.path), 0600);
+  int fd = open(file, O_RDONLY);
+  assert_true(fd >= 0);
+  assert_int_equal(ax_fs_fchmod(loop, fx_req(&fx), fd, 0604, NULL), 0);
+  assert_int_equal(close(fd), 0);
+  assert_int_equal(mode_of(file), 0604);
+  umask(old_umask);
+  fixture_close(&fx);
+}
+
+/* Root passes every permission check: there is nothing to test then. */
+static void test_fs_eacces(void **state) {
+  (void)state;
+  struct fixture fx;
+  char locked[PATH_BYTES];
+  char inside[PATH_BYTES];
+  char file[PATH_BYTES];
+  if (geteuid() == 0)
+    skip();
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  path_join(locked, fx.dir, "locked");
+  path_join(inside, locked, "inside");
+  path_join(file, fx.dir, "file");
+  assert_int_equal(mkdir(locked, 0755), 0);
+  make_file(inside, "secret");
+  make_file(file, "read only");
+  assert_int_equal(chmod(file, 0444), 0);
+  assert_int_equal(chmod(locked, 0), 0);
+  assert_int_equal(ax_fs_stat(loop, fx_req(&fx), inside, NULL), AX_EACCES);
+  assert_int_equal(ax_fs_scandir(loop, fx_req(&fx), locked, 0, NULL),
+                   AX_EACCES);
+  assert_int_equal(ax_fs_open(loop, fx_req(&fx), file, AX_FS_O_WRONLY, 0, NULL),
+                   AX_EACCES);
+  assert_int_equal(ax_fs_access(loop, fx_req(&fx), file, AX_FS_W_OK, NULL),
+                   AX_EACCES);
+  assert_int_equal(ax_fs_access(loop, fx_req(&fx), file, AX_FS_R_OK, NULL), 0);
+  assert_int_equal(chmod(locked, 0755), 0);
+  fixture_close(&fx);
+}
+
+static void test_fs_special_entries(void **state) {
+  (void)state;
+  struct fixture fx;
+  char path[PATH_BYTES];
+  ax_dirent_t ents[8];
+  ax_dir_t *dir;
+  int seen_fifo = 0;
+  int seen_link = 0;
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  path_join(path, fx.dir, "fifo");
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_int_equal(ax_fs_stat(loop, fx_req(&fx), path, NULL), 0);
+  assert_int_equal(fx.req.statbuf.mode & AX_S_IFMT, AX_S_IFIFO);
+  path_join(path, fx.dir, "link");
+  assert_int_equal(symlink("fifo", path), 0);
+  assert_int_equal(ax_fs_opendir(loop, fx_req(&fx), fx.dir, NULL), 0);
+  dir = fx.req.ptr;
+  dir->dirents = ents;
+  dir->nentries = 8;
+  assert_int_equal(ax_fs_readdir(loop, fx_req(&fx), dir, NULL), 0);
+  assert_int_equal(fx.req.result, 2);
+  for (int i = 0; i < 2; i++) {
+    if (strcmp(ents[i].name, "fifo") == 0)
+      seen_fifo = ents[i].type == AX_DIRENT_FIFO ||
+                  ents[i].type == AX_DIRENT_UNKNOWN;
+    if (strcmp(ents[i].name, "link") == 0)
+      seen_link = ents[i].type == AX_DIRENT_LINK ||
+                  ents[i].type == AX_DIRENT_UNKNOWN;
+  }
+  assert_true(seen_fifo && seen_link);
+  assert_int_equal(ax_fs_closedir(loop, fx_req(&fx), dir, NULL), 0);
+  fixture_close(&fx);
+}
+
+static void test_fs_cloexec(void **state) {
+  (void)state;
+  struct fixture fx;
+  char path[PATH_BYTES];
+  fixture_open(&fx);
+  path_join(path, fx.dir, "ce");
+  assert_int_equal(ax_fs_open(&fx.loop, fx_req(&fx), path,
+                              AX_FS_O_RDWR | AX_FS_O_CREAT, 0600, NULL),
+                   0);
+  int fd = (int)fx.req.result;
+  assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  assert_int_equal(close(fd), 0);
+  path_join(path, fx.dir, "ce-XXXXXX");
+  assert_int_equal(ax_fs_mkstemp(&fx.loop, fx_req(&fx), path, NULL), 0);
+  fd = (int)fx.req.result;
+  assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  assert_int_equal(close(fd), 0);
+  fixture_close(&fx);
+}
+
+static void test_fs_posix_errors(void **state) {
+  (void)state;
+  struct fixture fx;
+  char file[PATH_BYTES];
+  char below[PATH_BYTES];
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  path_join(file, fx.dir, "file");
+  path_join(below, file, "below");
+  make_file(file, "f");
+  /* POSIX lets unlink(2) of a directory fail with EPERM; Linux says
+   * EISDIR. */
+  int rc = ax_fs_unlink(loop, fx_req(&fx), fx.dir, NULL);
+  assert_true(rc == AX_EISDIR || rc == AX_EPERM);
+  assert_int_equal(ax_fs_rmdir(loop, fx_req(&fx), file, NULL), AX_ENOTDIR);
+  assert_int_equal(ax_fs_stat(loop, fx_req(&fx), below, NULL), AX_ENOTDIR);
+  assert_int_equal(
+      ax_fs_open(loop, fx_req(&fx), file, AX_FS_O_DIRECTORY, 0, NULL),
+      AX_ENOTDIR);
+  /* A copy onto itself changes nothing and succeeds. */
+  assert_int_equal(ax_fs_copyfile(loop, fx_req(&fx), file, file, 0, NULL), 0);
+  struct stat st;
+  assert_int_equal(stat(file, &st), 0);
+  assert_int_equal(st.st_size, 1);
+  /* The open flags every POSIX system has; O_NOATIME is Linux's and
+   * ignored elsewhere. */
+  int flags = AX_FS_O_WRONLY | AX_FS_O_APPEND | AX_FS_O_SYNC | AX_FS_O_DSYNC |
+              AX_FS_O_NOATIME;
+  assert_int_equal(ax_fs_open(loop, fx_req(&fx), file, flags, 0, NULL), 0);
+  int fd = (int)fx.req.result;
+  ax_buf_t buf = ax_buf_init("+", 1);
+  assert_int_equal(ax_fs_write(loop, fx_req(&fx), fd, &buf, 1, -1, NULL), 0);
+  assert_int_equal(close(fd), 0);
+  assert_int_equal(stat(file, &st), 0);
+  assert_int_equal(st.st_size, 2);
+  fixture_close(&fx);
+}
+
+/* sendfile to a socket: Linux's sendfile(2), a buffer elsewhere. */
+static void test_fs_sendfile_socket(void **state) {
+  (void)state;
+  struct fixture fx;
+  char path[PATH_BYTES];
+  static char data[5000];
+  static char got[5000];
+  int sv[2];
+  fixture_open(&fx);
+  path_join(path, fx.dir, "payload");
+  for (size_t i = 0; i < sizeof(data); i++)
+    data[i] = (char)('a' + i % 26);
+  data[sizeof(data) - 1] = '\0';
+  make_file(path, data);
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  int in = open(path, O_RDONLY);
+  assert_true(in >= 0);
+  struct call c;
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(
+      finish(&fx.loop, &c,
+             ax_fs_sendfile(&fx.loop, &c.req, sv[0], in, 10, 4000, call_cb)),
+      4000);
+  size_t total = 0;
+  while (total < 4000) {
+    ssize_t n = read(sv[1], got + total, 4000 - total);
+    assert_true(n > 0);
+    total += (size_t)n;
+  }
+  assert_memory_equal(got, data + 10, 4000);
+  assert_int_equal(close(in), 0);
+  assert_int_equal(close(sv[0]), 0);
+  assert_int_equal(close(sv[1]), 0);
+  fixture_close(&fx);
+}
+
+/* A read of an empty pipe blocks its worker until the pipe is written. */
+struct blocked_read {
+  struct call c; /* The read. */
+  int fds[2];    /* The pipe. */
+  char byte;     /* Where the byte lands. */
+};
+
+/*
+ * One general worker and the file system lane's reserve worker, both
+ * blocked in reads of empty pipes: a third request waits in the pool's
+ * queue, and ax_cancel() takes it off. It completes once, with
+ * AX_ECANCELED; the reads complete once the pipes are written.
+ */
+static void test_fs_cancel_queued_in_pool(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct blocked_read reads[2];
+  struct call stat_call;
+  fixture_open(&fx);
+  memset(reads, 0, sizeof(reads));
+  memset(&stat_call, 0, sizeof(stat_call));
+  assert_int_equal(ax_threadpool_set_size(1), 0);
+  for (int i = 0; i < 2; i++) {
+    ax_buf_t buf = ax_buf_init(&reads[i].byte, 1);
+    assert_int_equal(pipe(reads[i].fds), 0);
+    assert_int_equal(ax_fs_read(&fx.loop, &reads[i].c.req, reads[i].fds[0],
+                                &buf, 1, -1, call_cb),
+                     0);
+  }
+  assert_int_equal(ax_fs_stat(&fx.loop, &stat_call.req, fx.dir, call_cb), 0);
+  /* Hand the three to the pool: the workers take the reads, in order. */
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(ax_cancel(&stat_call.req.req), 0);
+  assert_int_equal(ax_cancel(&stat_call.req.req), AX_EBUSY);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(write(reads[i].fds[1], "r", 1), 1);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(stat_call.calls, 1);
+  assert_int_equal(stat_call.req.result, AX_ECANCELED);
+  ax_fs_req_cleanup(&stat_call.req);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(reads[i].c.calls, 1);
+    assert_int_equal(reads[i].c.req.result, 1);
+    assert_int_equal(reads[i].byte, 'r');
+    ax_fs_req_cleanup(&reads[i].c.req);
+    assert_int_equal(close(reads[i].fds[0]), 0);
+    assert_int_equal(close(reads[i].fds[1]), 0);
+  }
+  assert_int_equal(ax_threadpool_set_size(4), 0);
+  fixture_close(&fx);
+}
+
+/* The pool makes its locks once per process and keeps them: have it make
+ * them before any test counts what axle allocates. */
+static int pool_locks_setup(void **state) {
+  (void)state;
+  return ax_threadpool_get_size() > 0 ? 0 : -1;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fs_symlink_readlink),
+      cmocka_unit_test(test_fs_readlink_long),
+      cmocka_unit_test(test_fs_links_followed_or_not),
+      cmocka_unit_test(test_fs_chown),
+      cmocka_unit_test(test_fs_mode_bits),
+      cmocka_unit_test(test_fs_eacces),
+      cmocka_unit_test(test_fs_special_entries),
+      cmocka_unit_test(test_fs_cloexec),
+      cmocka_unit_test(test_fs_posix_errors),
+      cmocka_unit_test(test_fs_sendfile_socket),
+      cmocka_unit_test(test_fs_cancel_queued_in_pool),
+  };
+  return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
+}
