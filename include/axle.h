@@ -1759,9 +1759,15 @@ AX_EXTERN void ax_fs_req_cleanup(ax_fs_t *req);
 /**
  * Open (and with AX_FS_O_CREAT, create) a file. The descriptor is in
  * `result`. Descriptors are close-on-exec.
+ * @param loop  The loop the callback runs on.
+ * @param req   The request; its memory must stay valid until the callback
+ *              begins.
+ * @param path  The file.
  * @param flags AX_FS_O_* flags.
  * @param mode  Permission bits for a created file, such as 0644.
- * @return 0, or an error; AX_EINVAL for unknown flags.
+ * @param cb    The callback, or NULL to run on the calling thread.
+ * @return 0, or an error; AX_EINVAL for unknown flags, or a mode with
+ *         bits beyond 07777 (as for ax_fs_mkdir() and ax_fs_chmod()).
  */
 AX_EXTERN int ax_fs_open(ax_loop_t *loop, ax_fs_t *req, const char *path,
                          int flags, int mode, ax_fs_cb cb);
@@ -1773,10 +1779,19 @@ AX_EXTERN int ax_fs_close(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
 /**
  * Read into @p bufs, in order, as readv(2) or preadv(2). `result` is the
  * number of bytes read, 0 at end of file.
+ * @param loop   The loop the callback runs on.
+ * @param req    The request; its memory must stay valid until the
+ *               callback begins.
+ * @param file   An open descriptor.
+ * @param bufs   The buffers, filled in order; the array is copied, the
+ *               memory it points at must stay valid until the callback.
+ * @param nbufs  How many buffers, 1 to 1024.
  * @param offset The position to read at, or -1 for the file's current
  *               position (which then advances).
+ * @param cb     The callback, or NULL to run on the calling thread.
  * @return 0, or an error; AX_EINVAL for NULL bufs, nbufs 0 or more than
- *         1024 buffers, an offset below -1.
+ *         1024 buffers, a buffer with a NULL base and a length, an offset
+ *         below -1.
  */
 AX_EXTERN int ax_fs_read(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
                          const ax_buf_t bufs[], unsigned int nbufs,
@@ -1790,7 +1805,10 @@ AX_EXTERN int ax_fs_write(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
 /**
  * Copy up to @p len bytes from @p in_file at @p in_offset to @p out_file
  * (a file or a socket) at its current position, in the kernel where the
- * system can. `result` is the number of bytes copied.
+ * system can. `result` is the number of bytes copied: fewer than @p len
+ * at the end of @p in_file, or when an error stopped the copy after some
+ * bytes moved.
+ * @return 0, or an error; AX_EINVAL for a negative offset or length.
  */
 AX_EXTERN int ax_fs_sendfile(ax_loop_t *loop, ax_fs_t *req, ax_file_t out_file,
                              ax_file_t in_file, int64_t in_offset, int64_t len,
@@ -1889,7 +1907,12 @@ AX_EXTERN int ax_fs_rename(ax_loop_t *loop, ax_fs_t *req, const char *path,
 /**
  * Read a whole directory. `result` is the number of entries (without "."
  * and ".."); take them with ax_fs_scandir_next(), in the system's order.
+ * @param loop  The loop the callback runs on.
+ * @param req   The request; its memory must stay valid until the callback
+ *              begins.
+ * @param path  The directory.
  * @param flags 0; reserved.
+ * @param cb    The callback, or NULL to run on the calling thread.
  */
 AX_EXTERN int ax_fs_scandir(ax_loop_t *loop, ax_fs_t *req, const char *path,
                             int flags, ax_fs_cb cb);
@@ -1910,7 +1933,10 @@ AX_EXTERN int ax_fs_opendir(ax_loop_t *loop, ax_fs_t *req, const char *path,
  * Read up to @p dir->nentries entries into @p dir->dirents. `result` is how
  * many, 0 at the end. Their names belong to this request: they stay valid
  * until its ax_fs_req_cleanup(), which must come before the next readdir
- * of @p dir (it reads @p dir->dirents to find them).
+ * or the closedir of @p dir (it reads @p dir->dirents to find them).
+ * @return 0, or an error; AX_EINVAL if @p dir is NULL, holds no open
+ *         stream, or has no room for entries (`dirents` NULL or
+ *         `nentries` 0).
  */
 AX_EXTERN int ax_fs_readdir(ax_loop_t *loop, ax_fs_t *req, ax_dir_t *dir,
                             ax_fs_cb cb);
@@ -1925,7 +1951,13 @@ AX_EXTERN int ax_fs_link(ax_loop_t *loop, ax_fs_t *req, const char *path,
 
 /**
  * Create a symbolic link at @p new_path that points to @p path.
- * @param flags AX_FS_SYMLINK_* (Windows only), or 0.
+ * @param loop     The loop the callback runs on.
+ * @param req      The request; its memory must stay valid until the
+ *                 callback begins.
+ * @param path     The link's target, stored as it is given.
+ * @param new_path Where the link is made.
+ * @param flags    AX_FS_SYMLINK_* (Windows only), or 0.
+ * @param cb       The callback, or NULL to run on the calling thread.
  */
 AX_EXTERN int ax_fs_symlink(ax_loop_t *loop, ax_fs_t *req, const char *path,
                             const char *new_path, int flags, ax_fs_cb cb);
@@ -1959,7 +1991,13 @@ AX_EXTERN int ax_fs_lchown(ax_loop_t *loop, ax_fs_t *req, const char *path,
  * Copy the file at @p path to @p new_path, with its permission bits. A
  * destination that exists is replaced unless AX_FS_COPYFILE_EXCL is given.
  * If the copy fails half-way, the partial destination is removed.
- * @param flags AX_FS_COPYFILE_* flags, or 0.
+ * @param loop     The loop the callback runs on.
+ * @param req      The request; its memory must stay valid until the
+ *                 callback begins.
+ * @param path     The source.
+ * @param new_path The destination.
+ * @param flags    AX_FS_COPYFILE_* flags, or 0.
+ * @param cb       The callback, or NULL to run on the calling thread.
  */
 AX_EXTERN int ax_fs_copyfile(ax_loop_t *loop, ax_fs_t *req, const char *path,
                              const char *new_path, int flags, ax_fs_cb cb);

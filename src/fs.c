@@ -475,7 +475,9 @@ int ax_fs_readdir(ax_loop_t *loop, ax_fs_t *req, ax_dir_t *dir, ax_fs_cb cb) {
   if (req == NULL)
     return AX_EINVAL;
   fs_req_init(req, loop, AX_FS_READDIR);
-  if (loop == NULL || dir == NULL || dir->dirents == NULL || dir->nentries == 0)
+  /* A closed stream has no system stream left: misuse, not a crash. */
+  if (loop == NULL || dir == NULL || dir->priv.impl == NULL ||
+      dir->dirents == NULL || dir->nentries == 0)
     return fs_fail(req, AX_EINVAL);
   req->priv.dir = dir;
   return fs_start(loop, req, cb);
@@ -485,7 +487,7 @@ int ax_fs_closedir(ax_loop_t *loop, ax_fs_t *req, ax_dir_t *dir, ax_fs_cb cb) {
   if (req == NULL)
     return AX_EINVAL;
   fs_req_init(req, loop, AX_FS_CLOSEDIR);
-  if (loop == NULL || dir == NULL)
+  if (loop == NULL || dir == NULL || dir->priv.impl == NULL)
     return fs_fail(req, AX_EINVAL);
   req->priv.dir = dir;
   return fs_start(loop, req, cb);

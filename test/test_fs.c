@@ -971,6 +971,12 @@ static void check_readdir(struct fixture *fx, int async) {
   ax_dir_t empty;
   memset(&empty, 0, sizeof(empty));
   assert_int_equal(ax_fs_readdir(loop, call_req(c), &empty, NULL), AX_EINVAL);
+  /* Room, but no stream: not one ax_fs_opendir() made. */
+  ax_dirent_t ent;
+  empty.dirents = &ent;
+  empty.nentries = 1;
+  assert_int_equal(ax_fs_readdir(loop, call_req(c), &empty, NULL), AX_EINVAL);
+  assert_int_equal(ax_fs_closedir(loop, call_req(c), &empty, NULL), AX_EINVAL);
 }
 
 static void test_fs_readdir(void **state) {
