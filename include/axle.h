@@ -1270,7 +1270,10 @@ struct ax_shutdown_s {
  * descriptors, the listener uses a descriptor it keeps in reserve to
  * accept and close the pending connection, reports AX_EMFILE (or
  * AX_ENFILE) once, pauses with back-off and resumes by itself.
- * @param backlog The kernel's queue length (SOMAXCONN for its maximum).
+ * @param stream        A bound stream.
+ * @param backlog       The kernel's queue length (SOMAXCONN for its
+ *                      maximum).
+ * @param connection_cb Called once per connection to accept.
  * @return 0; AX_EINVAL for NULL arguments or a stream that is not bound or
  *         already reading; AX_EBADF if closing; an error from listen(2).
  */
@@ -1302,8 +1305,12 @@ AX_EXTERN int ax_read_stop(ax_stream_t *stream);
  * takes at once is written before this returns; the rest waits in the
  * queue, and the buffers must stay valid until @p write_cb. The callback
  * always runs from the loop, never from inside this call.
- * @param nbufs 1..AX_WRITE_MAX_BUFS; up to 4 are kept inline, more in an
- *              allocation.
+ * @param req      The request; valid until @p write_cb begins.
+ * @param stream   A connected stream.
+ * @param bufs     The buffers, in order; the array itself is copied.
+ * @param nbufs    1..AX_WRITE_MAX_BUFS; up to 4 are kept inline, more in
+ *                 an allocation.
+ * @param write_cb Called once the write is over, also when cancelled.
  * @return 0; AX_EINVAL for NULL arguments or a bad count; AX_EBADF if
  *         closing; AX_EPIPE after shutdown; AX_ENOTCONN if never
  *         connected; AX_ENOMEM.
@@ -1386,6 +1393,8 @@ AX_EXTERN int ax_tcp_open(ax_tcp_t *tcp, ax_os_sock_t sock);
 
 /**
  * Bind to an address (SO_REUSEADDR is set on POSIX).
+ * @param tcp   An initialised TCP handle without a socket, or with an
+ *              unbound one.
  * @param addr  A struct sockaddr_in or sockaddr_in6.
  * @param flags AX_TCP_* flags, or 0.
  * @return 0; AX_EINVAL; AX_EAFNOSUPPORT; AX_EADDRINUSE; AX_ENOTSUP for
@@ -1484,7 +1493,9 @@ AX_EXTERN int ax_poll_init_socket(ax_loop_t *loop, ax_poll_t *poll,
 /**
  * Start, or change the events watched. Level-triggered: the callback runs
  * every iteration while the descriptor is ready.
- * @param events AX_POLL_* bits (at least one).
+ * @param poll    An initialised poll handle.
+ * @param events  AX_POLL_* bits (at least one).
+ * @param poll_cb Called with the ready events.
  */
 AX_EXTERN int ax_poll_start(ax_poll_t *poll, int events, ax_poll_cb poll_cb);
 
