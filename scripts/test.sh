@@ -18,12 +18,17 @@
 #   h. Windows: a mingw-w64 cross build whose suite runs under Wine on the
 #      IOCP backend (scripts/test-windows.sh);
 #   i. macOS: the library and tests compiled and linked for x86_64 and
-#      aarch64 with zig cc (scripts/check-macos.sh).
+#      aarch64 with zig cc (scripts/check-macos.sh);
+#   j. fuzzing: the HTTP server example's request parser under libFuzzer
+#      with ASan+UBSan, built with clang in build-fuzz/, seeded from
+#      test/http-corpus/ (through part a's test-http-parser), for
+#      AX_FUZZ_SECONDS seconds (default 40). A crash fails it; its input
+#      is kept in build-fuzz/crashes/.
 #
 # Build directories are reused and reconfigured, so a rerun only rebuilds
 # what changed. The last line is "N passed, N failed", counting meson's test
-# results of the three suite runs. Exits 0 only if every part passed.
-# Works from any directory.
+# results of the suite runs, and the fuzzing run as one test. Exits 0 only
+# if every part passed. Works from any directory.
 
 # The part functions are called through ax_step, which shellcheck cannot see.
 # shellcheck disable=SC2317
@@ -34,8 +39,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # libuv1-dev lets the plain build compile the benchmarks (warnings as errors
 # included); they are run by scripts/bench.sh, not here.
+# clang and libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) build
+# the fuzz target.
 PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
-  clang-format clang-tidy libuv1-dev)
+  clang-format clang-tidy libuv1-dev clang libclang-rt-14-dev)
 
 # The meson suites that run under ThreadSanitizer: the tests that start
 # threads or run work on the thread pool.
@@ -206,6 +213,57 @@ PY
   return "${PIPESTATUS[1]}"
 }
 
+FUZZ_DIR=build-fuzz
+FUZZ_SECONDS=${AX_FUZZ_SECONDS:-40}
+
+# Build the parser's fuzz target and write the corpus's inputs as seeds.
+fuzz_build() {
+  rm -rf "$FUZZ_DIR/seeds" "$FUZZ_DIR/crashes" &&
+    mkdir -p "$FUZZ_DIR/seeds" "$FUZZ_DIR/corpus" "$FUZZ_DIR/crashes" &&
+    clang -std=c11 -g -O1 -fno-omit-frame-pointer \
+      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+      -Wall -Wextra -Werror -Iexamples/http-server \
+      examples/http-server/http-parser.c test/fuzz/fuzz_http_parser.c \
+      -o "$FUZZ_DIR/fuzz-http-parser" &&
+    build/test/test-http-parser --write-seeds "$FUZZ_DIR/seeds" \
+      test/http-corpus/*.txt
+}
+
+# Fuzz for FUZZ_SECONDS, then print executions and crashes and count the
+# run as one test. New inputs that reach new code go to build-fuzz/corpus,
+# so a rerun on the same machine starts from where the last one stopped.
+part_fuzz() {
+  local log="$FUZZ_DIR/fuzz.log" rc executions speed coverage crashes start
+  local elapsed
+  fuzz_build || return 1
+  start=$(ax_now_us)
+  "$FUZZ_DIR/fuzz-http-parser" -max_total_time="$FUZZ_SECONDS" \
+    -max_len=9000 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -dict=test/fuzz/http.dict -artifact_prefix="$FUZZ_DIR/crashes/" \
+    "$FUZZ_DIR/corpus" "$FUZZ_DIR/seeds" >"$log" 2>&1
+  rc=$?
+  elapsed=$(ax_format_us $(($(ax_now_us) - start)))
+  executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+  coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
+  crashes=$(find "$FUZZ_DIR/crashes" -type f | wc -l)
+  if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
+    tail -n 40 "$log"
+    echo "error: the fuzzer failed (exit $rc); inputs in $FUZZ_DIR/crashes/" >&2
+    [ "$rc" -ne 0 ] || rc=1
+  fi
+  RUN_SUMMARIES+=("$(printf '%-12s %s executions in %s (%s/s, %s), %d crashes' \
+    "$FUZZ_DIR:" "${executions:-?}" "$elapsed" "${speed:-?}" \
+    "${coverage:-cov: ?}" "$crashes")")
+  echo "${RUN_SUMMARIES[-1]}"
+  if [ "$rc" -eq 0 ]; then
+    TOTAL_PASSED=$((TOTAL_PASSED + 1))
+  else
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  fi
+  return "$rc"
+}
+
 # Print the times and the results, then exit with the given status.
 finish() {
   local status=$1
@@ -239,4 +297,5 @@ ax_step "g. clang-tidy" part_tidy || finish 1
 ax_step "h. Windows: cross build, suite under Wine" part_windows || finish 1
 ax_step "i. macOS: compile and link with zig cc" bash scripts/check-macos.sh ||
   finish 1
+ax_step "j. fuzz the HTTP request parser" part_fuzz || finish 1
 finish 0
