@@ -6,8 +6,9 @@
  * (examples/echo-server.c and bench/net/echo-uv.c). It talks to
  * 127.0.0.1 only, and every mode is bounded in count and in time.
  *
- *   echo-load pingpong --port P [--count N] [--size S]
- *       One connection, N round trips of an S-byte message.
+ *   echo-load pingpong --port P [--count N | --seconds T] [--size S]
+ *       One connection, N round trips of an S-byte message (or as many
+ *       as T seconds allow).
  *   echo-load echo --port P [--connections C] [--size S]
  *                  [--seconds T | --count N]
  *       C connections, each keeping one S-byte message in flight, for T
@@ -21,7 +22,8 @@
  * Common options: --timeout-s (the limit of every phase, default 60) and
  * --server-pid PID, which makes the tool read the server's CPU time
  * (utime + stime from /proc/PID/stat) at the start and the end of the
- * measured phase, so that connecting is not counted in it.
+ * measured phase, so that connecting is not counted in it. It reports
+ * the user and system parts as well.
  *
  * Each mode prints one line of key=value pairs on standard output, which
  * scripts/bench-net.sh reads. Exit status: 0 when every connection did
@@ -122,17 +124,23 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
-/* The server's CPU time in seconds (all its threads, user + system), or
- * -1 when it cannot be read. The command name in field 2 may hold spaces
- * and parentheses, so the fields are counted from the last ')'. */
-static double server_cpu_s(long pid) {
+/* A process's CPU time in seconds, all its threads. */
+struct cpu_times {
+  double user_s;   /* utime. */
+  double system_s; /* stime. */
+};
+
+/* Read the server's CPU time; false when it cannot be read. The command
+ * name in field 2 may hold spaces and parentheses, so the fields are
+ * counted from the last ')'. */
+static bool server_cpu(long pid, struct cpu_times *t) {
   char path[64], text[1024];
   if (pid <= 0)
-    return -1;
+    return false;
   snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
   FILE *f = fopen(path, "r");
   if (f == NULL)
-    return -1;
+    return false;
   size_t n = fread(text, 1, sizeof(text) - 1, f);
   fclose(f);
   text[n] = '\0';
@@ -143,8 +151,11 @@ static double server_cpu_s(long pid) {
                           " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u"
                           " %llu %llu",
                           &utime, &stime) != 2)
-    return -1;
-  return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+    return false;
+  double tick = (double)sysconf(_SC_CLK_TCK);
+  t->user_s = (double)utime / tick;
+  t->system_s = (double)stime / tick;
+  return true;
 }
 
 static int epoll_set(struct load *l, size_t index, int op, uint32_t events) {
@@ -415,17 +426,20 @@ static double load_messages(struct load *l) {
   return (double)(now_ns() - start) / NS_PER_S;
 }
 
-static void print_rate(const struct load *l, double seconds, double cpu0,
-                       double cpu1) {
+static void print_rate(const struct load *l, double seconds,
+                       const struct cpu_times *t0, const struct cpu_times *t1) {
   double rate = seconds > 0 ? (double)l->messages / seconds : 0;
   printf("mode=%s connections=%zu size=%zu messages=%llu seconds=%.3f "
          "per_s=%.0f",
          l->opt.mode, l->opt.connections, l->opt.size_bytes,
          (unsigned long long)l->messages, seconds, rate);
-  if (cpu0 >= 0 && cpu1 >= 0) {
-    double cpu = cpu1 - cpu0;
-    printf(" server_cpu_s=%.3f per_server_cpu_s=%.0f", cpu,
-           cpu > 0 ? (double)l->messages / cpu : 0);
+  if (t0 != NULL && t1 != NULL) {
+    double user = t1->user_s - t0->user_s;
+    double system = t1->system_s - t0->system_s;
+    double cpu = user + system;
+    printf(" server_cpu_s=%.3f server_user_s=%.3f server_system_s=%.3f"
+           " per_server_cpu_s=%.0f",
+           cpu, user, system, cpu > 0 ? (double)l->messages / cpu : 0);
   }
   printf(" failed=%zu\n", l->failed);
 }
@@ -520,10 +534,11 @@ static int run_messages(struct load *l) {
             l->failed, l->opt.connections);
     return 1;
   }
-  double cpu0 = server_cpu_s(l->opt.server_pid);
+  struct cpu_times t0, t1;
+  bool have_cpu = server_cpu(l->opt.server_pid, &t0);
   double seconds = load_messages(l);
-  double cpu1 = server_cpu_s(l->opt.server_pid);
-  print_rate(l, seconds, cpu0, cpu1);
+  have_cpu = have_cpu && server_cpu(l->opt.server_pid, &t1);
+  print_rate(l, seconds, have_cpu ? &t0 : NULL, have_cpu ? &t1 : NULL);
   if (l->opt.count != 0 && l->messages < l->opt.count)
     return 1;
   return l->failed == 0 ? 0 : 1;
@@ -572,9 +587,8 @@ static bool check_options(struct options *o) {
   bool pingpong = strcmp(o->mode, "pingpong") == 0;
   if (pingpong) {
     o->connections = 1;
-    if (o->count == 0)
+    if (o->count == 0 && o->seconds == 0)
       o->count = DEFAULT_PINGPONG;
-    o->seconds = 0;
   } else if (strcmp(o->mode, "echo") == 0) {
     if (o->count == 0 && o->seconds == 0)
       o->seconds = DEFAULT_ECHO_SECONDS;
