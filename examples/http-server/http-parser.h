@@ -188,10 +188,12 @@ void http_parser_init(struct http_parser *parser,
                       const struct http_limits *limits);
 
 /* Parse up to len bytes at data, stopping at the first event. Sets
- * *consumed to the bytes used (all of them for NEED_MORE; for ERROR, the
- * bytes before the offending one). Once ERROR is returned it is returned
- * again by every call, and the connection should be closed after the
- * error response. */
+ * *consumed to the bytes used: all of them for NEED_MORE; for ERROR, the
+ * bytes before the offending one, or the whole head when the error is in
+ * what the header fields mean together (duplicate Content-Length, missing
+ * Host, ...), which is known only at its end. Once ERROR is returned it
+ * is returned again by every call, consuming nothing, and the connection
+ * should be closed after the error response. */
 enum http_parse_result http_parser_feed(struct http_parser *parser,
                                         const char *data, size_t len,
                                         size_t *consumed);
