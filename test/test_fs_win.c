@@ -219,6 +219,13 @@ static void test_fs_win_append_ignores_offset(void **state) {
   assert_int_equal(write_at(st, file, "three", 0), 5);
   close_file(st, file);
   assert_string_equal(contents(st, at(st, 0, "log")), "onetwothree");
+  /* With O_TRUNC as well: emptied first, appended to after. */
+  file = open_file(st, at(st, 0, "log"),
+                   AX_FS_O_WRONLY | AX_FS_O_APPEND | AX_FS_O_TRUNC, 0);
+  assert_int_equal(write_at(st, file, "four", -1), 4);
+  assert_int_equal(write_at(st, file, "five", 0), 4);
+  close_file(st, file);
+  assert_string_equal(contents(st, at(st, 0, "log")), "fourfive");
 }
 
 /* ---- The read-only attribute ---- */

@@ -132,6 +132,7 @@ struct fs_open_plan {
   DWORD flags;       /* FILE_FLAG_* bits. */
   int crt_flags;     /* For _open_osfhandle(). */
   int read_only;     /* Create the file with the read-only attribute. */
+  int append_trunc;  /* O_APPEND with O_TRUNC: see fs_open_append_trunc(). */
 };
 
 static DWORD fs_open_access(int flags) {
@@ -185,6 +186,8 @@ static struct fs_open_plan fs_open_plan(int flags, int mode) {
     plan.crt_flags |= _O_RDONLY;
   if (flags & AX_FS_O_APPEND)
     plan.crt_flags |= _O_APPEND;
+  plan.append_trunc = writes && (flags & AX_FS_O_APPEND) &&
+                      (flags & AX_FS_O_TRUNC);
   return plan;
 }
 
@@ -208,6 +211,27 @@ static HANDLE fs_open_create(const WCHAR *path,
   return CreateFileW(path, plan->access, AX__WIN_FS_SHARE_ALL, NULL,
                      plan->disposition, FILE_ATTRIBUTE_NORMAL | plan->flags,
                      NULL);
+}
+
+/*
+ * O_APPEND with O_TRUNC. Windows truncates only for a handle that may
+ * write in place, which an appending one must not (fs_open_access()): the
+ * file is opened with that right, which truncates it, then opened again
+ * from that handle with the appending rights only.
+ */
+static HANDLE fs_open_append_trunc(const WCHAR *path,
+                                   const struct fs_open_plan *plan) {
+  struct fs_open_plan truncating = *plan;
+  truncating.access |= FILE_WRITE_DATA;
+  HANDLE first = fs_open_create(path, &truncating);
+  if (first == INVALID_HANDLE_VALUE)
+    return first;
+  HANDLE handle = ReOpenFile(first, plan->access, AX__WIN_FS_SHARE_ALL,
+                             plan->flags);
+  DWORD error = GetLastError();
+  CloseHandle(first);
+  SetLastError(error);
+  return handle;
 }
 
 /* Why CreateFileW() failed. Windows refuses to open a directory for
@@ -250,7 +274,8 @@ int64_t ax__win_fs_open(ax_fs_t *req) {
     return err;
   int flags = req->priv.flags;
   struct fs_open_plan plan = fs_open_plan(flags, req->priv.mode);
-  HANDLE handle = fs_open_create(path, &plan);
+  HANDLE handle = plan.append_trunc ? fs_open_append_trunc(path, &plan)
+                                    : fs_open_create(path, &plan);
   if (handle == INVALID_HANDLE_VALUE)
     err = fs_open_error(path);
   else
