@@ -42,6 +42,11 @@ static const struct error_row error_table[] = {
     {ERROR_SEEK_ON_DEVICE, AX_ESPIPE},
     {ERROR_NEGATIVE_SEEK, AX_EINVAL},
     {ERROR_HANDLE_EOF, AX_EOF},
+    /* readlink of a file that is no link: POSIX's EINVAL. */
+    {ERROR_NOT_A_REPARSE_POINT, AX_EINVAL},
+    {ERROR_INVALID_REPARSE_DATA, AX_EINVAL},
+    /* A name that is not valid UTF-16 or UTF-8. */
+    {ERROR_NO_UNICODE_TRANSLATION, AX_EINVAL},
     /* Permissions and sharing. ACCESS_DENIED is what a POSIX system calls
      * EACCES (a file's permissions), as the C runtime maps it too. */
     {ERROR_ACCESS_DENIED, AX_EACCES},

@@ -127,11 +127,10 @@ int ax__win_fs_link_target(HANDLE handle, char **target) {
   if (!DeviceIoControl(handle, FSCTL_GET_REPARSE_POINT, NULL, 0, buffer,
                        MAXIMUM_REPARSE_DATA_BUFFER_SIZE, &size, NULL)) {
     DWORD error = GetLastError();
-    /* Not a reparse point, or (Wine) no reparse points at all: either
-     * way, not a link, which is what readlink's EINVAL says. */
-    err = error == ERROR_NOT_A_REPARSE_POINT ||
-                  error == ERROR_INVALID_FUNCTION ||
-                  error == ERROR_NOT_SUPPORTED
+    /* ERROR_NOT_A_REPARSE_POINT is EINVAL in the table. A file system
+     * without reparse points (FAT) may refuse the request itself: then
+     * nothing there is a link, and that is EINVAL too. */
+    err = error == ERROR_INVALID_FUNCTION || error == ERROR_NOT_SUPPORTED
               ? AX_EINVAL
               : ax_translate_sys_error((int)error);
   }

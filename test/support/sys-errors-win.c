@@ -22,6 +22,7 @@ const struct test_sys_error test_sys_errors[] = {
     {WSAEWOULDBLOCK, AX_EAGAIN},
     {WSAEADDRINUSE, AX_EADDRINUSE},
     {ERROR_HANDLE_EOF, AX_EOF},
+    {ERROR_NOT_A_REPARSE_POINT, AX_EINVAL},
     {ERROR_INVALID_PIXEL_FORMAT, AX_EUNKNOWN},
 };
 
