@@ -139,7 +139,9 @@ static DWORD fs_open_access(int flags) {
   DWORD access;
   switch (flags & (AX_FS_O_WRONLY | AX_FS_O_RDWR)) {
   case AX_FS_O_WRONLY:
-    access = FILE_GENERIC_WRITE;
+    /* fstat needs to read attributes, which POSIX allows on any
+     * descriptor; whoever may open a file may read its attributes. */
+    access = FILE_GENERIC_WRITE | FILE_READ_ATTRIBUTES;
     break;
   case AX_FS_O_RDWR:
     access = FILE_GENERIC_READ | FILE_GENERIC_WRITE;
