@@ -4,6 +4,9 @@
  *   cat FILE...          copy each FILE, in order, to standard output
  *   cat -o OUT FILE...   copy them into OUT instead (created or truncated)
  *
+ * A FILE named "-" is standard input, read from its current position and
+ * not closed.
+ *
  * Every step is an asynchronous request whose callback starts the next:
  * open a file, fstat it, read it in 64 KiB chunks, write each chunk to the
  * output with ax_fs_write(), close the file, go on with the next one. The
@@ -29,6 +32,7 @@
 enum {
   CHUNK_BYTES = 64 * 1024, /* One read. */
   CHUNKS = 2,              /* Chunks in memory: the most reads in flight. */
+  STDIN_FILE = 0,          /* Standard input's descriptor, everywhere. */
   STDOUT_FILE = 1,         /* Standard output's descriptor, everywhere. */
   OUT_MODE = 0644,         /* Permission bits of a file -o creates. */
 };
@@ -72,6 +76,11 @@ struct cat {
 
 static void cat_next_file(struct cat *c);
 static void cat_pump(struct cat *c);
+
+/* Whether the file being copied is standard input ("-"). */
+static int cat_in_is_stdin(const struct cat *c) {
+  return strcmp(c->path, "-") == 0;
+}
 
 static const char *cat_out_name(const struct cat *c) {
   return c->out_path != NULL ? c->out_path : "standard output";
@@ -182,9 +191,14 @@ static void on_close_in(ax_fs_t *req) {
   cat_next_file(c);
 }
 
-/* Close the file being copied, then go on with the next one. */
+/* Close the file being copied (not standard input), then go on with the
+ * next one. */
 static void cat_close_in(struct cat *c) {
   c->closing = 1;
+  if (cat_in_is_stdin(c)) {
+    cat_next_file(c);
+    return;
+  }
   int err = ax_fs_close(&c->loop, &c->step, c->in, on_close_in);
   if (err != 0) {
     ax_fs_req_cleanup(&c->step);
@@ -219,13 +233,26 @@ static void cat_pump(struct cat *c) {
 static void on_fstat(ax_fs_t *req) {
   struct cat *c = ax_container_of(req, struct cat, step);
   int64_t result = req->result;
-  c->positional = (req->statbuf.mode & AX_S_IFMT) == AX_S_IFREG;
+  /* Standard input is read from where it stands, even when it is a file
+   * (a shell may have read part of it already). */
+  c->positional = (req->statbuf.mode & AX_S_IFMT) == AX_S_IFREG &&
+                  !cat_in_is_stdin(c);
   ax_fs_req_cleanup(req);
   if (result < 0) {
     cat_report(c, c->path, "fstat", (int)result);
     cat_end_at(c, 0);
   }
   cat_pump(c);
+}
+
+/* Ask what the open file is: a regular file is read at offsets. */
+static void cat_fstat_in(struct cat *c) {
+  int err = ax_fs_fstat(&c->loop, &c->step, c->in, on_fstat);
+  if (err != 0) {
+    ax_fs_req_cleanup(&c->step);
+    cat_report(c, c->path, "fstat", err);
+    cat_close_in(c);
+  }
 }
 
 static void on_open_in(ax_fs_t *req) {
@@ -238,12 +265,7 @@ static void on_open_in(ax_fs_t *req) {
     return;
   }
   c->in = (ax_file_t)result;
-  int err = ax_fs_fstat(&c->loop, &c->step, c->in, on_fstat);
-  if (err != 0) {
-    ax_fs_req_cleanup(&c->step);
-    cat_report(c, c->path, "fstat", err);
-    cat_close_in(c);
-  }
+  cat_fstat_in(c);
 }
 
 static void on_close_out(ax_fs_t *req) {
@@ -279,6 +301,11 @@ static void cat_next_file(struct cat *c) {
   c->next_read = 0;
   c->next_write = 0;
   c->closing = 0;
+  if (cat_in_is_stdin(c)) {
+    c->in = STDIN_FILE;
+    cat_fstat_in(c);
+    return;
+  }
   int err = ax_fs_open(&c->loop, &c->step, c->path, AX_FS_O_RDONLY, 0,
                        on_open_in);
   if (err != 0) {
@@ -303,7 +330,8 @@ static void on_open_out(ax_fs_t *req) {
 static int usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s FILE...          copy the files to standard output\n"
-          "       %s -o OUT FILE...   copy them into OUT\n",
+          "       %s -o OUT FILE...   copy them into OUT\n"
+          "A FILE named - is standard input.\n",
           argv0, argv0);
   return 2;
 }
