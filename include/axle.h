@@ -217,8 +217,10 @@ typedef void (*ax_read_cb)(ax_stream_t *stream, ptrdiff_t nread,
  * descriptors (the connection was refused and the listener paused).
  */
 typedef void (*ax_connection_cb)(ax_stream_t *server, int status);
-/** A write is over: 0 once every byte went to the kernel, or an error
- * (AX_ECANCELED when the stream was closed first). */
+/** A write is over: 0 once every byte went to the kernel, or an error:
+ * AX_ECANCELED when the stream was closed first (or its connect failed);
+ * the connection's error (AX_ECONNRESET, AX_EPIPE...) for the write that
+ * met it and for every write queued behind that one. */
 typedef void (*ax_write_cb)(ax_write_t *req, int status);
 /** A connect is over: 0 when connected, or an error (AX_ECONNREFUSED...). */
 typedef void (*ax_connect_cb)(ax_connect_t *req, int status);
@@ -238,6 +240,15 @@ typedef void (*ax_poll_cb)(ax_poll_t *poll, int status, int events);
  * arrive together may be reported once). */
 typedef void (*ax_signal_cb)(ax_signal_t *signal, int signum);
 /** @} */
+
+/** @cond AX_PRIVATE */
+/* A completion deferred to the pending phase of the next iteration
+ * (src/loop.c), embedded in the request that defers it. */
+struct ax__pending_s {
+  struct ax__queue node;                                /* In loop->pending. */
+  void (*cb)(ax_loop_t *loop, struct ax__pending_s *p); /* Runs it. */
+};
+/** @endcond */
 
 #if defined(_WIN32)
 #include "axle/win.h"
@@ -271,6 +282,7 @@ struct ax__loop_private {
   void *work;                        /* Finished pool jobs (threadpool.c). */
   uint64_t work_completed;           /* Metrics: pool jobs completed. */
   uint64_t work_wait_ns;             /* Metrics: their time queued. */
+  uint64_t accept_paused;            /* Metrics: listener pauses. */
   struct ax__loop_platform platform; /* Backend and wakeup channel. */
 };
 
@@ -628,6 +640,11 @@ typedef struct ax_metrics_s {
   uint64_t work_completed;
   /** Nanoseconds the completed requests waited in the queue, in total. */
   uint64_t work_wait_ns;
+  /**
+   * Times a listener paused accepting because the process or the system
+   * was out of descriptors or memory (see ax_listen()).
+   */
+  uint64_t accept_paused;
 } ax_metrics_t;
 
 /** An event loop. Allocate it yourself; initialise it with ax_loop_init(). */
@@ -1269,7 +1286,10 @@ struct ax_shutdown_s {
  * connection to accept; a wakeup accepts a bounded batch. Out of
  * descriptors, the listener uses a descriptor it keeps in reserve to
  * accept and close the pending connection, reports AX_EMFILE (or
- * AX_ENFILE) once, pauses with back-off and resumes by itself.
+ * AX_ENFILE) once, pauses with back-off and resumes by itself; out of
+ * memory (AX_ENOMEM, AX_ENOBUFS) it reports and pauses the same way. Each
+ * pause counts in ax_metrics_t::accept_paused. Calling it again on a
+ * listener sets a new backlog and callback.
  * @param stream        A bound stream.
  * @param backlog       The kernel's queue length (SOMAXCONN for its
  *                      maximum).
@@ -1281,10 +1301,12 @@ AX_EXTERN int ax_listen(ax_stream_t *stream, int backlog,
                         ax_connection_cb connection_cb);
 
 /**
- * Accept a connection, inside the connection callback, into @p client
- * (initialised, not yet open).
+ * Accept a connection into @p client (initialised, not yet open), inside
+ * the connection callback or later: a connection the callback leaves
+ * untaken is held, and the listener accepts no more until it is taken.
  * @return 0; AX_EAGAIN if there is no connection to accept; AX_EINVAL for
- *         NULL or mismatched handles; AX_EBUSY if @p client is open.
+ *         NULL or mismatched handles, or a server that is not listening;
+ *         AX_EBUSY if @p client is open; AX_EBADF if it is closing.
  */
 AX_EXTERN int ax_accept(ax_stream_t *server, ax_stream_t *client);
 
@@ -1304,9 +1326,11 @@ AX_EXTERN int ax_read_stop(ax_stream_t *stream);
  * Write @p bufs in order, after the writes queued before. What the kernel
  * takes at once is written before this returns; the rest waits in the
  * queue, and the buffers must stay valid until @p write_cb. The callback
- * always runs from the loop, never from inside this call.
+ * always runs from the loop, never from inside this call (the water
+ * callback may: see ax_stream_set_water_marks()). Writes made while a
+ * connect is in progress wait for it, and are cancelled if it fails.
  * @param req      The request; valid until @p write_cb begins.
- * @param stream   A connected stream.
+ * @param stream   A connected (or connecting) stream.
  * @param bufs     The buffers, in order; the array itself is copied.
  * @param nbufs    1..AX_WRITE_MAX_BUFS; up to 4 are kept inline, more in
  *                 an allocation.
@@ -1343,9 +1367,14 @@ AX_EXTERN size_t ax_stream_get_write_queue_size(const ax_stream_t *stream);
 
 /**
  * Report when the write queue grows to @p high_bytes or past it, and when
- * it drains back to @p low_bytes or below (backpressure).
- * @return 0; AX_EINVAL for NULL, or unless low_bytes < high_bytes;
- *         AX_ENOMEM.
+ * it drains back to @p low_bytes or below (backpressure). "Above" is
+ * reported from inside the ax_write() that crossed the mark, so that the
+ * writer can stop at once; "below" from the loop, as the queue drains. A
+ * mark the queue has crossed already is reported at its next change.
+ * @param water_cb The callback, or NULL to stop reporting.
+ * @return 0; AX_EINVAL for NULL, a listener, or unless
+ *         low_bytes < high_bytes; AX_EBADF if closing; AX_ENOMEM (the
+ *         first call allocates a few dozen bytes).
  */
 AX_EXTERN int ax_stream_set_water_marks(ax_stream_t *stream, size_t low_bytes,
                                         size_t high_bytes,
@@ -1385,9 +1414,11 @@ struct ax_tcp_s {
 AX_EXTERN int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp);
 
 /**
- * Adopt an open socket (it is made non-blocking). Closing the handle
- * closes the socket.
- * @return 0; AX_EINVAL; AX_EBUSY if the handle has a socket already.
+ * Adopt an open socket (it is made non-blocking and close-on-exec). A
+ * connected socket can be read and written at once; a bound one can
+ * listen. Closing the handle closes the socket.
+ * @return 0; AX_EINVAL; AX_EBUSY if the handle has a socket already;
+ *         AX_EBADF if it is closing, or for a descriptor that is not open.
  */
 AX_EXTERN int ax_tcp_open(ax_tcp_t *tcp, ax_os_sock_t sock);
 
@@ -1412,16 +1443,22 @@ AX_EXTERN int ax_tcp_connect(ax_connect_t *req, ax_tcp_t *tcp,
                              const struct sockaddr *addr,
                              ax_connect_cb connect_cb);
 
-/** Turn Nagle's algorithm off (@p enable true) or on. */
+/** Turn Nagle's algorithm off (@p enable true) or on. Before the handle
+ * has a socket, the choice is kept and applied when bind or connect makes
+ * one. @return 0, AX_EINVAL, AX_EBADF if closing, or setsockopt's error. */
 AX_EXTERN int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable);
 
-/** Turn keep-alive probes on, after @p delay_s idle seconds (>= 1), or off. */
+/** Turn keep-alive probes on, after @p delay_s idle seconds (>= 1), or off.
+ * @return 0; AX_EINVAL; AX_EBADF if the handle has no socket yet or is
+ *         closing; setsockopt's error. */
 AX_EXTERN int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable,
                                unsigned int delay_s);
 
 /**
  * The local address. @p namelen holds the room at @p name on entry
  * (sizeof(struct sockaddr_storage) is enough) and the length on return.
+ * @return 0; AX_EINVAL; AX_EBADF if the handle has no socket or is
+ *         closing; AX_ENOTCONN (the peer's name of an unconnected socket).
  */
 AX_EXTERN int ax_tcp_getsockname(const ax_tcp_t *tcp, struct sockaddr *name,
                                  int *namelen);
@@ -1430,7 +1467,9 @@ AX_EXTERN int ax_tcp_getsockname(const ax_tcp_t *tcp, struct sockaddr *name,
 AX_EXTERN int ax_tcp_getpeername(const ax_tcp_t *tcp, struct sockaddr *name,
                                  int *namelen);
 
-/** Close with a reset (RST) instead of an orderly FIN; as ax_close(). */
+/** Close with a reset (RST) instead of an orderly FIN; what is queued is
+ * dropped, as with ax_close(). @return as ax_close(), or setsockopt's error
+ * (the handle is then not closed). */
 AX_EXTERN int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb);
 
 /** The socket or descriptor under a TCP or poll handle, for options axle

@@ -34,13 +34,10 @@ enum {
   AX__MAX_EVENTS_PER_WAIT = 1024,
 };
 
-/* A completion deferred to the pending phase of the next iteration (loop.c).
- * Embedded in whatever defers it; node is an empty list while not queued. */
+/* A completion deferred to the pending phase of the next iteration (loop.c;
+ * declared in axle.h, as requests embed it). Embedded in whatever defers
+ * it; node is an empty list while not queued. */
 typedef struct ax__pending_s ax__pending_t;
-struct ax__pending_s {
-  struct ax__queue node;                         /* In loop->pending. */
-  void (*cb)(ax_loop_t *loop, ax__pending_t *p); /* Runs in the phase. */
-};
 void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending);
 
 /* allocator.c */

@@ -15,5 +15,6 @@ int ax_loop_metrics(const ax_loop_t *loop, ax_metrics_t *metrics) {
   metrics->work_pending = ax__work_pending(loop);
   metrics->work_completed = loop->priv.work_completed;
   metrics->work_wait_ns = loop->priv.work_wait_ns;
+  metrics->accept_paused = loop->priv.accept_paused;
   return 0;
 }

@@ -55,10 +55,13 @@ struct ax__loop_platform {
   ax__io_t async_io;                 /* Read end of the wakeup channel. */
   int async_wfd;                     /* Write end (same fd for an eventfd). */
   unsigned int io_count;             /* ax__io_t started with the backend. */
+  unsigned int listeners;            /* Listening streams (listen.c). */
+  int reserve_fd; /* Kept for accepting when out of descriptors: open, or -1,
+                     while listeners > 0; meaningless otherwise. */
 };
 
 /* Stream state used by few streams, allocated when first needed: listener
- * state (src/unix/stream.c) and water marks. */
+ * state and water marks (src/unix/stream.h). */
 struct ax__stream_ext;
 
 /*
@@ -71,7 +74,9 @@ struct ax__stream_private {
   ax__io_t io;                /* The socket, as the backend watches it. */
   ax_alloc_cb alloc_cb;       /* Reading: where buffers come from. */
   ax_read_cb read_cb;         /* Reading: where data goes. */
-  ax_write_t *write_tail;     /* Queued writes, circular through next. */
+  ax_write_t *write_tail;     /* Writes whose callback is due, newest;
+                                 circular through next, so its next is
+                                 the oldest. Finished writes lead. */
   size_t write_queue_size;    /* Bytes queued and not yet written. */
   ax_req_t *req;              /* The connect or shutdown in progress. */
   struct ax__stream_ext *ext; /* Listener and water-mark state, or NULL. */
@@ -82,22 +87,28 @@ struct ax__stream_private {
 
 /* The POSIX part of the private region of ax_write_t. */
 struct ax__write_private {
+  struct ax__pending_s pending;                /* Its callback, deferred. */
   ax_write_t *next;                            /* Next in the queue. */
   ax_write_cb cb;                              /* The callback. */
-  ax_buf_t *bufs;                              /* Left to write. */
+  ax_buf_t *bufs;                              /* inline_bufs, or malloc'd. */
   ax_buf_t inline_bufs[AX__WRITE_INLINE_BUFS]; /* Small vectors. */
-  unsigned int nbufs;                          /* Buffers left at bufs. */
-  int status;                                  /* Outcome once over. */
+  unsigned int nbufs;                          /* Buffers at bufs. */
+  unsigned int next_buf; /* First not wholly written; nbufs once done. */
+  int status;            /* Outcome once done. */
 };
 
 /* The POSIX part of the private region of ax_connect_t. */
 struct ax__connect_private {
-  ax_connect_cb cb; /* The callback. */
+  struct ax__pending_s pending; /* An immediate result, deferred. */
+  ax_connect_cb cb;             /* The callback. */
+  int status;                   /* The result, once known. */
 };
 
 /* The POSIX part of the private region of ax_shutdown_t. */
 struct ax__shutdown_private {
-  ax_shutdown_cb cb; /* The callback. */
+  struct ax__pending_s pending; /* Its callback, deferred. */
+  ax_shutdown_cb cb;            /* The callback. */
+  int status;                   /* The result, once known. */
 };
 
 /* The POSIX part of the private region of ax_poll_t. */

@@ -12,6 +12,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "../backend.h"
@@ -23,7 +24,30 @@ struct ax__syscalls {
   int (*close)(int fd);                                         /* close(2) */
   int (*pipe)(int fds[2]);                                      /* pipe(2) */
   int (*fcntl)(int fd, int cmd, ...);                           /* fcntl(2) */
+  int (*open)(const char *path, int flags, ...);                /* open(2) */
+  /* The socket calls of streams and TCP (src/unix/stream.c, tcp.c). The
+   * ones that take an address are wrappers: glibc declares them with a
+   * transparent union that a plain function pointer cannot hold. */
+  int (*socket)(int domain, int type, int protocol); /* socket(2) */
+  int (*bind)(int fd, const struct sockaddr *addr, socklen_t len); /* bind */
+  int (*listen)(int fd, int backlog); /* listen(2) */
+  /* accept4(2) where the system has it (Linux); elsewhere accept(2),
+   * which takes no flags: sock-bsd.c passes 0 and sets them after. One
+   * entry for both, so that a test injects accept failures anywhere. */
+  int (*accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+  int (*connect)(int fd, const struct sockaddr *addr, socklen_t len);
+  ssize_t (*sendmsg)(int fd, const struct msghdr *msg, int flags);
+  int (*shutdown)(int fd, int how); /* shutdown(2) */
+  int (*getsockopt)(int fd, int level, int name, void *value,
+                    socklen_t *len); /* getsockopt(2) */
+  int (*setsockopt)(int fd, int level, int name, const void *value,
+                    socklen_t len); /* setsockopt(2) */
+  int (*getsockname)(int fd, struct sockaddr *addr, socklen_t *len);
+  int (*getpeername)(int fd, struct sockaddr *addr, socklen_t *len);
 };
+
+/* The default accept4 entry (sock-linux.c, sock-bsd.c). */
+int ax__sys_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
 /* The table in use; tests may overwrite entries and must restore them. */
 extern struct ax__syscalls ax__sys;

@@ -8,23 +8,37 @@
 
 #include "internal.h"
 
-const struct ax__syscalls ax__sys_default = {
-    .poll = poll,
-    .read = read,
-    .write = write,
-    .close = close,
-    .pipe = pipe,
-    .fcntl = fcntl,
-};
+/* The calls that take an address, with plain struct sockaddr pointers:
+ * glibc declares them with a transparent union under _GNU_SOURCE. */
+static int sys_bind(int fd, const struct sockaddr *addr, socklen_t len) {
+  return bind(fd, addr, len);
+}
 
-struct ax__syscalls ax__sys = {
-    .poll = poll,
-    .read = read,
-    .write = write,
-    .close = close,
-    .pipe = pipe,
-    .fcntl = fcntl,
-};
+static int sys_connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  return connect(fd, addr, len);
+}
+
+static int sys_getsockname(int fd, struct sockaddr *addr, socklen_t *len) {
+  return getsockname(fd, addr, len);
+}
+
+static int sys_getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
+  return getpeername(fd, addr, len);
+}
+
+#define AX__SYSCALLS_DEFAULT                                                   \
+  {                                                                            \
+    .poll = poll, .read = read, .write = write, .close = close, .pipe = pipe,  \
+    .fcntl = fcntl, .open = open, .socket = socket, .bind = sys_bind,          \
+    .listen = listen, .accept4 = ax__sys_accept4, .connect = sys_connect,      \
+    .sendmsg = sendmsg, .shutdown = shutdown, .getsockopt = getsockopt,        \
+    .setsockopt = setsockopt, .getsockname = sys_getsockname,                  \
+    .getpeername = sys_getpeername,                                            \
+  }
+
+const struct ax__syscalls ax__sys_default = AX__SYSCALLS_DEFAULT;
+
+struct ax__syscalls ax__sys = AX__SYSCALLS_DEFAULT;
 
 void ax__close_fd(int fd) {
   int saved = errno;
