@@ -1,0 +1,1159 @@
+/*
+ * test_tcp.c: streams and TCP with real sockets on 127.0.0.1, and on ::1
+ * where the system has it: connecting, accepting, reading, writing,
+ * shutting down; ordered writes under a full socket buffer; the write
+ * queue's size and water marks; try-write; a peer's reset in the middle of
+ * a write; closing from inside every kind of callback; refused connects;
+ * and the checks on arguments.
+ *
+ * Portable: it uses axle's API and the system's address types alone
+ * (support/net.h), so the same file runs on every platform. What only
+ * POSIX systems can do (resource limits, syscall injection, an outside
+ * client) is in test_tcp_posix.c. Every wait is bounded (tcp_run_until),
+ * and no test asserts a timing.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp.h"
+
+/* ---- Sizes and addresses ---- */
+
+static void test_tcp_sizes(void **state) {
+  (void)state;
+  assert_int_equal(ax_handle_size(AX_TCP), sizeof(ax_tcp_t));
+  /* A server holds one per connection: 112 bytes, which malloc rounds to
+   * 128 with its header on 64-bit glibc. */
+  if (sizeof(void *) == 8)
+    assert_int_equal(sizeof(ax_tcp_t), 112);
+}
+
+static void test_tcp_ip4_addresses(void **state) {
+  (void)state;
+  struct sockaddr_in a4;
+  char text[64];
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 8080, &a4), 0);
+  assert_int_equal(a4.sin_family, AF_INET);
+  assert_int_equal(ntohs(a4.sin_port), 8080);
+  assert_int_equal(ax_ip_name((struct sockaddr *)&a4, text, sizeof(text)), 0);
+  assert_string_equal(text, "127.0.0.1");
+  assert_int_equal(ax_ip4_addr("0.0.0.0", 0, &a4), 0);
+  assert_int_equal(ax_ip4_addr("255.255.255.255", 65535, &a4), 0);
+  assert_int_equal(ax_ip_name((struct sockaddr *)&a4, text, sizeof(text)), 0);
+  assert_string_equal(text, "255.255.255.255");
+  /* Too small for the text: an error, not a cut string. */
+  assert_int_equal(ax_ip_name((struct sockaddr *)&a4, text, 8), AX_ENOSPC);
+
+  assert_int_equal(ax_ip4_addr("256.0.0.1", 80, &a4), AX_EINVAL);
+  assert_int_equal(ax_ip4_addr("1.2.3", 80, &a4), AX_EINVAL);
+  assert_int_equal(ax_ip4_addr("::1", 80, &a4), AX_EINVAL);
+  assert_int_equal(ax_ip4_addr("", 80, &a4), AX_EINVAL);
+  assert_int_equal(ax_ip4_addr("127.0.0.1 ", 80, &a4), AX_EINVAL);
+  assert_int_equal(ax_ip4_addr("127.0.0.1", -1, &a4), AX_EINVAL);
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 65536, &a4), AX_EINVAL);
+  assert_int_equal(ax_ip4_addr(NULL, 80, &a4), AX_EINVAL);
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 80, NULL), AX_EINVAL);
+}
+
+static void test_tcp_ip6_addresses(void **state) {
+  (void)state;
+  struct sockaddr_in6 a6;
+  char text[64];
+  assert_int_equal(ax_ip6_addr("::1", 443, &a6), 0);
+  assert_int_equal(a6.sin6_family, AF_INET6);
+  assert_int_equal(ntohs(a6.sin6_port), 443);
+  assert_int_equal(a6.sin6_scope_id, 0);
+  assert_int_equal(ax_ip_name((struct sockaddr *)&a6, text, sizeof(text)), 0);
+  assert_string_equal(text, "::1");
+  /* A numeric scope. */
+  assert_int_equal(ax_ip6_addr("fe80::1%7", 0, &a6), 0);
+  assert_int_equal(a6.sin6_scope_id, 7);
+  assert_int_equal(ax_ip_name((struct sockaddr *)&a6, text, sizeof(text)), 0);
+  assert_string_equal(text, "fe80::1");
+  /* The longest form: 45 characters and the NUL fit in 46 bytes. */
+  const char *longest = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+  assert_int_equal(ax_ip6_addr(longest, 1, &a6), 0);
+  assert_int_equal(ax_ip_name((struct sockaddr *)&a6, text, 46), 0);
+  assert_int_equal(ax_ip_name((struct sockaddr *)&a6, text, 4), AX_ENOSPC);
+
+  assert_int_equal(ax_ip6_addr("127.0.0.1", 80, &a6), AX_EINVAL);
+  assert_int_equal(ax_ip6_addr(":::1", 80, &a6), AX_EINVAL);
+  assert_int_equal(ax_ip6_addr("fe80::1%", 80, &a6), AX_EINVAL);
+  assert_int_equal(ax_ip6_addr("fe80::1%no-such-interface-here", 80, &a6),
+                   AX_EINVAL);
+  assert_int_equal(ax_ip6_addr("::1", 70000, &a6), AX_EINVAL);
+  char too_long[128];
+  memset(too_long, '1', sizeof(too_long) - 1);
+  too_long[sizeof(too_long) - 1] = '\0';
+  assert_int_equal(ax_ip6_addr(too_long, 80, &a6), AX_EINVAL);
+  assert_int_equal(ax_ip6_addr(NULL, 80, &a6), AX_EINVAL);
+
+  struct sockaddr_storage other;
+  memset(&other, 0, sizeof(other));
+  other.ss_family = AF_UNIX;
+  assert_int_equal(ax_ip_name((struct sockaddr *)&other, text, sizeof(text)),
+                   AX_EAFNOSUPPORT);
+  assert_int_equal(ax_ip_name(NULL, text, sizeof(text)), AX_EINVAL);
+}
+
+/* ---- Callbacks that only count ---- */
+
+/* What a test records from its callbacks, reached through handle->data or
+ * req->data. */
+struct record {
+  int calls;       /* Callbacks run. */
+  int status;      /* The last status. */
+  int statuses[8]; /* The first statuses, in order. */
+};
+
+static void record(struct record *r, int status) {
+  if (r->calls < 8)
+    r->statuses[r->calls] = status;
+  r->calls++;
+  r->status = status;
+}
+
+static void record_write_cb(ax_write_t *req, int status) {
+  record(req->req.data, status);
+}
+
+static void record_connect_cb(ax_connect_t *req, int status) {
+  record(req->req.data, status);
+}
+
+static void record_shutdown_cb(ax_shutdown_t *req, int status) {
+  record(req->req.data, status);
+}
+
+static void record_connection_cb(ax_stream_t *server, int status) {
+  record(server->handle.data, status);
+}
+
+static void record_close_cb(ax_handle_t *handle) {
+  record(handle->data, 0);
+}
+
+static void never_connection_cb(ax_stream_t *server, int status) {
+  (void)server;
+  fail_msg("unexpected connection callback (%d)", status);
+}
+
+static void static_alloc_cb(ax_handle_t *handle, size_t suggested,
+                            ax_buf_t *buf) {
+  static char buffer[64 * 1024];
+  (void)handle;
+  (void)suggested;
+  *buf = ax_buf_init(buffer, sizeof(buffer));
+}
+
+/* ---- Reading into a sink ---- */
+
+/* Collects what a stream reads. */
+struct sink {
+  char *data;      /* What arrived, in order. */
+  size_t len;      /* Bytes in data. */
+  size_t cap;      /* Room at data. */
+  int eof;         /* AX_EOF seen. */
+  int error;       /* An error other than EOF, or 0. */
+  int reads;       /* Read callbacks with data. */
+  int events;      /* Read callbacks with data, EOF or an error. */
+  char buf[65536]; /* What the alloc callback hands out. */
+};
+
+static void sink_alloc_cb(ax_handle_t *handle, size_t suggested,
+                          ax_buf_t *buf) {
+  struct sink *sink = handle->data;
+  (void)suggested;
+  *buf = ax_buf_init(sink->buf, sizeof(sink->buf));
+}
+
+static void sink_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                         const ax_buf_t *buf) {
+  struct sink *sink = stream->handle.data;
+  assert_ptr_equal(buf->base, sink->buf);
+  if (nread != 0)
+    sink->events++;
+  if (nread == AX_EOF) {
+    sink->eof++;
+    return;
+  }
+  if (nread < 0) {
+    sink->error = (int)nread;
+    return;
+  }
+  if (sink->len + (size_t)nread > sink->cap) {
+    size_t cap = sink->cap * 2 + (size_t)nread + 4096;
+    sink->data = realloc(sink->data, cap);
+    assert_non_null(sink->data);
+    sink->cap = cap;
+  }
+  memcpy(sink->data + sink->len, buf->base, (size_t)nread);
+  sink->len += (size_t)nread;
+  sink->reads++;
+}
+
+static struct sink *sink_new(void) {
+  struct sink *sink = calloc(1, sizeof(*sink));
+  assert_non_null(sink);
+  return sink;
+}
+
+static void sink_free(struct sink *sink) {
+  free(sink->data);
+  free(sink);
+}
+
+/* ---- Connecting, reading, writing, shutting down ---- */
+
+static void echo_between(ax_loop_t *loop, const char *ip) {
+  struct tcp_pair pair;
+  int err = tcp_pair_open(loop, &pair, ip);
+  if (err != 0) {
+    test_loop_close(loop);
+    skip(); /* No such loopback address here. */
+  }
+  struct sink *at_server = sink_new();
+  struct sink *at_client = sink_new();
+  pair.server.stream.handle.data = at_server;
+  pair.client.stream.handle.data = at_client;
+  assert_true(ax_is_readable(&pair.client.stream));
+  assert_true(ax_is_writable(&pair.client.stream));
+  assert_true(ax_is_readable(&pair.server.stream));
+  assert_false(ax_is_readable(&pair.listener.stream));
+
+  /* The peers see each other's addresses. */
+  struct sockaddr_storage name, peer;
+  int name_len = (int)sizeof(name), peer_len = (int)sizeof(peer);
+  assert_int_equal(
+      ax_tcp_getsockname(&pair.client, (struct sockaddr *)&name, &name_len), 0);
+  assert_int_equal(
+      ax_tcp_getpeername(&pair.server, (struct sockaddr *)&peer, &peer_len), 0);
+  assert_int_equal(name_len, peer_len);
+  assert_memory_equal(&name, &peer, (size_t)name_len);
+
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  assert_true(ax_is_active(&pair.server.stream.handle));
+  assert_int_equal(
+      ax_read_start(&pair.client.stream, sink_alloc_cb, sink_read_cb), 0);
+
+  /* Client to server: two buffers in one request. */
+  struct record wrote = {0};
+  ax_write_t write_req;
+  write_req.req.data = &wrote;
+  char hello[] = "hello, ";
+  char world[] = "world";
+  ax_buf_t bufs[2] = {ax_buf_init(hello, 7), ax_buf_init(world, 5)};
+  assert_int_equal(
+      ax_write(&write_req, &pair.client.stream, bufs, 2, record_write_cb), 0);
+  /* Tried at once, but the callback is deferred to the loop. */
+  assert_int_equal(wrote.calls, 0);
+  tcp_run_until(loop, &wrote.calls, 1);
+  assert_int_equal(wrote.status, 0);
+  assert_ptr_equal(write_req.handle, &pair.client.stream);
+  while (at_server->len < 12)
+    tcp_run_until(loop, &at_server->reads, at_server->reads + 1);
+  assert_memory_equal(at_server->data, "hello, world", 12);
+
+  /* The client shuts its side: the server reads EOF, and answers. */
+  struct record shut = {0};
+  ax_shutdown_t shutdown_req;
+  shutdown_req.req.data = &shut;
+  assert_int_equal(
+      ax_shutdown(&shutdown_req, &pair.client.stream, record_shutdown_cb), 0);
+  assert_false(ax_is_writable(&pair.client.stream));
+  assert_true(ax_is_readable(&pair.client.stream));
+  tcp_run_until(loop, &shut.calls, 1);
+  assert_int_equal(shut.status, 0);
+  tcp_run_until(loop, &at_server->eof, 1);
+  assert_false(ax_is_readable(&pair.server.stream));
+  assert_true(ax_is_writable(&pair.server.stream));
+  /* Reading ended with EOF: the handle is no longer active. */
+  assert_false(ax_is_active(&pair.server.stream.handle));
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb),
+      AX_ENOTCONN);
+
+  ax_write_t answer_req;
+  struct record answered = {0};
+  answer_req.req.data = &answered;
+  char bye[] = "bye";
+  ax_buf_t bye_buf = ax_buf_init(bye, 3);
+  assert_int_equal(
+      ax_write(&answer_req, &pair.server.stream, &bye_buf, 1, record_write_cb),
+      0);
+  ax_shutdown_t server_shutdown;
+  struct record server_shut = {0};
+  server_shutdown.req.data = &server_shut;
+  assert_int_equal(
+      ax_shutdown(&server_shutdown, &pair.server.stream, record_shutdown_cb),
+      0);
+  tcp_run_until(loop, &at_client->eof, 1);
+  assert_int_equal(answered.calls, 1);
+  assert_int_equal(server_shut.calls, 1);
+  assert_int_equal(at_client->len, 3);
+  assert_memory_equal(at_client->data, "bye", 3);
+  assert_int_equal(at_server->error, 0);
+  assert_int_equal(at_client->error, 0);
+
+  tcp_pair_close(&pair);
+  sink_free(at_server);
+  sink_free(at_client);
+  test_loop_close(loop);
+}
+
+static void test_tcp_echo_ipv4(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  echo_between(&loop, "127.0.0.1");
+}
+
+static void test_tcp_echo_ipv6(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  echo_between(&loop, "::1");
+}
+
+static void test_tcp_connect_refused(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  /* A port that was free a moment ago: bound, never listened on. */
+  ax_tcp_t holder;
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(ax_tcp_init(&loop, &holder), 0);
+  assert_int_equal(ax_tcp_bind(&holder, (struct sockaddr *)&addr, 0), 0);
+  int len = (int)sizeof(addr);
+  assert_int_equal(ax_tcp_getsockname(&holder, (struct sockaddr *)&addr, &len),
+                   0);
+
+  ax_tcp_t client;
+  ax_connect_t req;
+  struct record connected = {0};
+  req.req.data = &connected;
+  assert_int_equal(ax_tcp_init(&loop, &client), 0);
+  assert_int_equal(ax_tcp_connect(&req, &client, (struct sockaddr *)&addr,
+                                  record_connect_cb),
+                   0);
+  /* A second connect while the first is in flight. */
+  ax_connect_t again;
+  assert_int_equal(ax_tcp_connect(&again, &client, (struct sockaddr *)&addr,
+                                  record_connect_cb),
+                   AX_EALREADY);
+  /* A write queued meanwhile is cancelled with the connect. */
+  struct record wrote = {0};
+  ax_write_t write_req;
+  write_req.req.data = &wrote;
+  char byte = 'x';
+  ax_buf_t buf = ax_buf_init(&byte, 1);
+  assert_int_equal(
+      ax_write(&write_req, &client.stream, &buf, 1, record_write_cb), 0);
+  assert_int_equal(ax_stream_get_write_queue_size(&client.stream), 1);
+  tcp_run_until(&loop, &connected.calls, 1);
+  assert_int_equal(connected.status, AX_ECONNREFUSED);
+  assert_false(ax_is_writable(&client.stream));
+  tcp_run_until(&loop, &wrote.calls, 1);
+  assert_int_equal(wrote.status, AX_ECANCELED);
+  assert_int_equal(ax_stream_get_write_queue_size(&client.stream), 0);
+  assert_int_equal(ax_close(&client.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&holder.stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
+/* ---- Ordered writes under a full socket buffer ---- */
+
+enum {
+  ORDER_TOTAL_BYTES = 8 * 1024 * 1024,
+  ORDER_REQUESTS = 1024,
+  ORDER_REQUEST_BYTES = ORDER_TOTAL_BYTES / ORDER_REQUESTS,
+  /* Room for what the kernel takes before the requests (Linux holds a
+   * few MiB on loopback), then the requests. */
+  ORDER_DATA_BYTES = 4 * ORDER_TOTAL_BYTES,
+};
+
+/* Many requests of 1, 3, 4, 5 or 9 buffers each (inline and allocated
+ * vectors), written while the peer reads nothing. */
+struct order_state {
+  ax_write_t reqs[ORDER_REQUESTS]; /* One per request. */
+  ax_buf_t bufs[9];                /* Scratch for each ax_write(). */
+  int done[ORDER_REQUESTS];        /* Callback order. */
+  int calls;                       /* Callbacks run. */
+  int errors;                      /* Callbacks with an error. */
+  char *data;                      /* The pattern, from byte 0. */
+};
+
+static void order_write_cb(ax_write_t *req, int status) {
+  struct order_state *st = req->req.data;
+  if (status != 0)
+    st->errors++;
+  st->done[st->calls++] = (int)(req - st->reqs);
+}
+
+static unsigned int order_split(struct order_state *st, size_t offset,
+                                unsigned int i) {
+  static const unsigned int counts[] = {1, 3, 4, 5, 9};
+  unsigned int n = counts[i % 5];
+  size_t piece = ORDER_REQUEST_BYTES / n;
+  for (unsigned int b = 0; b < n; b++) {
+    size_t len = b + 1 < n ? piece : ORDER_REQUEST_BYTES - piece * (n - 1);
+    st->bufs[b] = ax_buf_init(st->data + offset + b * piece, len);
+  }
+  return n;
+}
+
+static void test_tcp_write_order_full_buffer(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  struct order_state *st = calloc(1, sizeof(*st));
+  assert_non_null(st);
+  st->data = malloc(ORDER_DATA_BYTES);
+  assert_non_null(st->data);
+  tcp_pattern_fill(st->data, 0, ORDER_DATA_BYTES);
+  /* Fill the kernel first, so that the requests find it full. */
+  char chunk[16384];
+  size_t first = 0;
+  tcp_fill_kernel(&pair.client.stream, chunk, sizeof(chunk), &first);
+  assert_true(first + ORDER_TOTAL_BYTES <= ORDER_DATA_BYTES);
+
+  size_t queued_before = 0;
+  for (unsigned int i = 0; i < ORDER_REQUESTS; i++) {
+    size_t offset = first + (size_t)i * ORDER_REQUEST_BYTES;
+    unsigned int n = order_split(st, offset, i);
+    st->reqs[i].req.data = st;
+    assert_int_equal(ax_write(&st->reqs[i], &pair.client.stream, st->bufs, n,
+                              order_write_cb),
+                     0);
+    /* The queue grows by at most what was asked. */
+    size_t queued = ax_stream_get_write_queue_size(&pair.client.stream);
+    assert_true(queued <= queued_before + ORDER_REQUEST_BYTES);
+    queued_before = queued;
+  }
+  /* The peer reads nothing: the requests wait. */
+  assert_true(queued_before > 0);
+  assert_int_equal(st->calls, 0);
+  /* Whatever is queued stays queued while the peer does not read. */
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_true(st->calls < ORDER_REQUESTS);
+
+  struct sink *sink = sink_new();
+  pair.server.stream.handle.data = sink;
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  tcp_run_until(&loop, &st->calls, ORDER_REQUESTS);
+  assert_int_equal(st->errors, 0);
+  for (int i = 0; i < ORDER_REQUESTS; i++)
+    assert_int_equal(st->done[i], i);
+  assert_int_equal(ax_stream_get_write_queue_size(&pair.client.stream), 0);
+  tcp_run_until_size(&loop, &sink->len, first + ORDER_TOTAL_BYTES);
+  assert_int_equal(sink->len, first + ORDER_TOTAL_BYTES);
+  tcp_pattern_check(sink->data, sink->len);
+
+  tcp_pair_close(&pair);
+  sink_free(sink);
+  free(st->data);
+  free(st);
+  test_loop_close(&loop);
+}
+
+/* ---- Queue size, water marks, try-write ---- */
+
+/* The water callbacks in order: 1 for above, 0 for below. */
+struct water_log {
+  int calls;       /* Callbacks run. */
+  int above[16];   /* Their arguments. */
+  size_t size[16]; /* The queue size each saw. */
+};
+
+static void water_cb(ax_stream_t *stream, bool above) {
+  struct water_log *log = stream->handle.data;
+  assert_true(log->calls < 16);
+  log->size[log->calls] = ax_stream_get_write_queue_size(stream);
+  log->above[log->calls++] = above;
+}
+
+/* Drains whatever arrives, keeping only the count. */
+static void count_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                          const ax_buf_t *buf) {
+  (void)buf;
+  if (nread > 0)
+    *(size_t *)stream->handle.data += (size_t)nread;
+}
+
+static void test_tcp_water_marks(void **state) {
+  (void)state;
+  enum { CHUNK = 65536, LOW = 16 * 1024, HIGH = 256 * 1024 };
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  struct water_log log = {0};
+  pair.client.stream.handle.data = &log;
+  assert_int_equal(
+      ax_stream_set_water_marks(&pair.client.stream, HIGH, LOW, water_cb),
+      AX_EINVAL);
+  assert_int_equal(
+      ax_stream_set_water_marks(&pair.client.stream, LOW, LOW, water_cb),
+      AX_EINVAL);
+  assert_int_equal(
+      ax_stream_set_water_marks(&pair.client.stream, LOW, HIGH, water_cb), 0);
+  char *chunk = malloc(CHUNK);
+  assert_non_null(chunk);
+  memset(chunk, 'w', CHUNK);
+  size_t in_kernel = tcp_fill_kernel(&pair.client.stream, chunk, CHUNK, NULL);
+  assert_true(in_kernel > 0);
+
+  /* The kernel is full: every write now waits in the queue, whole, and
+   * the queue size counts exactly what was asked. try_write refuses. */
+  ax_write_t reqs[8];
+  struct record wrote = {0};
+  ax_buf_t buf = ax_buf_init(chunk, CHUNK);
+  for (int i = 0; i < 8; i++) {
+    reqs[i].req.data = &wrote;
+    assert_int_equal(
+        ax_write(&reqs[i], &pair.client.stream, &buf, 1, record_write_cb), 0);
+    assert_int_equal(ax_try_write(&pair.client.stream, &buf, 1), AX_EAGAIN);
+  }
+  size_t queued = ax_stream_get_write_queue_size(&pair.client.stream);
+  assert_true(queued <= 8 * CHUNK);
+  assert_true(queued >= HIGH);
+  /* "Above" was reported as the queue reached the high mark, once, and
+   * from inside ax_write(). */
+  assert_int_equal(log.calls, 1);
+  assert_int_equal(log.above[0], 1);
+  assert_true(log.size[0] >= HIGH);
+
+  /* The peer drains everything: "below" once, at the low mark or under. */
+  size_t drained = 0;
+  pair.server.stream.handle.data = &drained;
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, static_alloc_cb, count_read_cb), 0);
+  tcp_run_until(&loop, &wrote.calls, 8);
+  assert_int_equal(wrote.status, 0);
+  assert_int_equal(ax_stream_get_write_queue_size(&pair.client.stream), 0);
+  assert_int_equal(log.calls, 2);
+  assert_int_equal(log.above[1], 0);
+  assert_true(log.size[1] <= LOW);
+  tcp_run_until_size(&loop, &drained, in_kernel + 8 * CHUNK);
+  assert_int_equal(drained, in_kernel + 8 * CHUNK);
+
+  /* With the queue empty again, try_write goes straight to the kernel. */
+  char small[] = "tail";
+  ax_buf_t small_buf = ax_buf_init(small, 4);
+  assert_int_equal(ax_try_write(&pair.client.stream, &small_buf, 1), 4);
+  /* Zero bytes is zero bytes. */
+  ax_buf_t empty = ax_buf_init(small, 0);
+  assert_int_equal(ax_try_write(&pair.client.stream, &empty, 1), 0);
+  /* Reporting off. */
+  assert_int_equal(
+      ax_stream_set_water_marks(&pair.client.stream, LOW, HIGH, NULL), 0);
+
+  tcp_pair_close(&pair);
+  free(chunk);
+  test_loop_close(&loop);
+}
+
+/* ---- A peer's reset in the middle of a write ---- */
+
+static void test_tcp_peer_reset_mid_write(void **state) {
+  (void)state;
+  enum { CHUNK = 1024 * 1024, WRITES = 8 };
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  char *chunk = calloc(1, CHUNK);
+  assert_non_null(chunk);
+  tcp_fill_kernel(&pair.client.stream, chunk, 65536, NULL);
+  ax_write_t reqs[WRITES];
+  struct record wrote = {0};
+  ax_buf_t buf = ax_buf_init(chunk, CHUNK);
+  for (int i = 0; i < WRITES; i++) {
+    reqs[i].req.data = &wrote;
+    assert_int_equal(
+        ax_write(&reqs[i], &pair.client.stream, &buf, 1, record_write_cb), 0);
+  }
+  assert_true(ax_stream_get_write_queue_size(&pair.client.stream) > 0);
+  struct sink *sink = sink_new();
+  pair.client.stream.handle.data = sink;
+  assert_int_equal(
+      ax_read_start(&pair.client.stream, sink_alloc_cb, sink_read_cb), 0);
+
+  /* The server resets the connection with megabytes unread. */
+  assert_int_equal(ax_tcp_close_reset(&pair.server, tcp_pair_server_closed), 0);
+  tcp_run_until(&loop, &wrote.calls, WRITES);
+  /* Some writes may have gone out before the reset; the first that did not
+   * reports the reset, and the ones queued after it report it too. */
+  int failed = 0;
+  for (int i = 0; i < 8 && i < wrote.calls; i++) {
+    int s = wrote.statuses[i];
+    if (s == 0) {
+      assert_int_equal(failed, 0);
+      continue;
+    }
+    failed++;
+    assert_true(s == AX_ECONNRESET || s == AX_EPIPE);
+  }
+  assert_true(failed > 0);
+  assert_int_equal(ax_stream_get_write_queue_size(&pair.client.stream), 0);
+  /* The read side learns of it as well. */
+  tcp_run_until(&loop, &sink->events, 1);
+  assert_true(sink->error == AX_ECONNRESET || sink->eof == 1);
+  tcp_pair_close(&pair);
+  sink_free(sink);
+  free(chunk);
+  test_loop_close(&loop);
+}
+
+/* ---- Closing cancels what is pending ---- */
+
+static void test_tcp_close_cancels_requests(void **state) {
+  (void)state;
+  enum { CHUNK = 1024 * 1024 };
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  char *chunk = calloc(1, CHUNK);
+  assert_non_null(chunk);
+  tcp_fill_kernel(&pair.client.stream, chunk, 65536, NULL);
+  ax_buf_t buf = ax_buf_init(chunk, CHUNK);
+  struct record log = {0};
+  ax_write_t reqs[6];
+  for (int i = 0; i < 6; i++) {
+    reqs[i].req.data = &log;
+    assert_int_equal(
+        ax_write(&reqs[i], &pair.client.stream, &buf, 1, record_write_cb), 0);
+  }
+  ax_shutdown_t shutdown_req;
+  shutdown_req.req.data = &log;
+  assert_int_equal(
+      ax_shutdown(&shutdown_req, &pair.client.stream, record_shutdown_cb), 0);
+  /* After shutdown nothing more may be written. */
+  ax_write_t extra;
+  ax_shutdown_t extra_shutdown;
+  assert_int_equal(
+      ax_write(&extra, &pair.client.stream, &buf, 1, record_write_cb),
+      AX_EPIPE);
+  assert_int_equal(
+      ax_shutdown(&extra_shutdown, &pair.client.stream, record_shutdown_cb),
+      AX_EALREADY);
+  /* Close: every request completes before the close callback, each once,
+   * the writes first, in order, then the shutdown. */
+  pair.client.stream.handle.data = &log;
+  assert_int_equal(ax_close(&pair.client.stream.handle, record_close_cb), 0);
+  assert_int_equal(
+      ax_write(&extra, &pair.client.stream, &buf, 1, record_write_cb),
+      AX_EBADF);
+  tcp_run_until(&loop, &log.calls, 8);
+  assert_int_equal(log.calls, 8);
+  int cancelled = 0;
+  for (int i = 0; i < 6; i++) {
+    assert_true(log.statuses[i] == 0 || log.statuses[i] == AX_ECANCELED);
+    if (log.statuses[i] == AX_ECANCELED)
+      cancelled++;
+    else
+      assert_int_equal(cancelled, 0); /* Finished ones come first. */
+  }
+  assert_true(cancelled > 0);
+  assert_int_equal(log.statuses[6], AX_ECANCELED); /* The shutdown. */
+  assert_int_equal(log.statuses[7], 0);            /* The close callback. */
+  pair.closed++; /* The client's close callback was record_close_cb. */
+  tcp_pair_close(&pair);
+  free(chunk);
+  test_loop_close(&loop);
+}
+
+/* ---- Closing from inside each callback ---- */
+
+/* One scenario: which callback closes its handle. */
+struct closer {
+  struct tcp_pair pair; /* The connection. */
+  int closed;           /* Close callbacks of the closed handle. */
+  int callbacks;        /* Callbacks of the kind under test. */
+  int after_close;      /* Callbacks of any kind after the close. */
+  struct record reqs;   /* Request callbacks. */
+  char buf[256];        /* The read buffer. */
+};
+
+static struct closer *closer_of(ax_stream_t *stream) {
+  return stream->handle.data;
+}
+
+static void closer_closed(ax_handle_t *handle) {
+  struct closer *c = handle->data;
+  c->closed++;
+  c->pair.closed++;
+}
+
+static void closer_close(ax_stream_t *stream) {
+  struct closer *c = closer_of(stream);
+  c->callbacks++;
+  assert_int_equal(ax_close(&stream->handle, closer_closed), 0);
+}
+
+static void close_in_alloc_cb(ax_handle_t *handle, size_t suggested,
+                              ax_buf_t *buf) {
+  struct closer *c = handle->data;
+  (void)suggested;
+  *buf = ax_buf_init(c->buf, sizeof(c->buf));
+  if (ax_is_closing(handle)) {
+    c->after_close++;
+    return;
+  }
+  closer_close((ax_stream_t *)handle);
+}
+
+static void closer_alloc_cb(ax_handle_t *handle, size_t suggested,
+                            ax_buf_t *buf) {
+  struct closer *c = handle->data;
+  (void)suggested;
+  if (ax_is_closing(handle))
+    c->after_close++;
+  *buf = ax_buf_init(c->buf, sizeof(c->buf));
+}
+
+static void closer_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                           const ax_buf_t *buf) {
+  (void)nread;
+  (void)buf;
+  if (ax_is_closing(&stream->handle))
+    closer_of(stream)->after_close++;
+}
+
+static void close_in_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                             const ax_buf_t *buf) {
+  (void)buf;
+  if (ax_is_closing(&stream->handle)) {
+    closer_of(stream)->after_close++;
+    return;
+  }
+  assert_true(nread > 0);
+  closer_close(stream);
+}
+
+/* Open a pair whose server side is the closer's, and send it a lot. */
+static struct closer *closer_open(ax_loop_t *loop) {
+  struct closer *c = calloc(1, sizeof(*c));
+  assert_non_null(c);
+  assert_int_equal(tcp_pair_open(loop, &c->pair, "127.0.0.1"), 0);
+  c->pair.server.stream.handle.data = c;
+  c->pair.client.stream.handle.data = c;
+  return c;
+}
+
+static void closer_finish(ax_loop_t *loop, struct closer *c) {
+  tcp_run_until(loop, &c->closed, 1);
+  assert_int_equal(c->closed, 1);
+  assert_int_equal(c->callbacks, 1);
+  assert_int_equal(c->after_close, 0);
+  /* The other side may close the ordinary way. */
+  tcp_pair_close(&c->pair);
+  free(c);
+  test_loop_close(loop);
+}
+
+/* Bytes for the server to read: more than one read can take. */
+static void closer_send(ax_loop_t *loop, struct closer *c) {
+  static char bytes[4096];
+  ax_buf_t buf = ax_buf_init(bytes, sizeof(bytes));
+  assert_int_equal(ax_try_write(&c->pair.client.stream, &buf, 1),
+                   (int)sizeof(bytes));
+  (void)loop;
+}
+
+static void test_tcp_close_in_alloc(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct closer *c = closer_open(&loop);
+  closer_send(&loop, c);
+  assert_int_equal(
+      ax_read_start(&c->pair.server.stream, close_in_alloc_cb, closer_read_cb),
+      0);
+  closer_finish(&loop, c);
+}
+
+static void test_tcp_close_in_read(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct closer *c = closer_open(&loop);
+  closer_send(&loop, c);
+  assert_int_equal(
+      ax_read_start(&c->pair.server.stream, closer_alloc_cb, close_in_read_cb),
+      0);
+  closer_finish(&loop, c);
+}
+
+static void close_in_write_cb(ax_write_t *req, int status) {
+  ax_stream_t *stream = req->handle;
+  struct closer *c = closer_of(stream);
+  record(&c->reqs, status);
+  if (c->reqs.calls == 1) {
+    assert_int_equal(status, 0);
+    closer_close(stream);
+  }
+}
+
+static void test_tcp_close_in_write(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct closer *c = closer_open(&loop);
+  /* Three writes; the first one's callback closes the stream. The second
+   * finished too (0) and its callback still runs, or it was cancelled;
+   * the third is queued behind a full kernel and is cancelled. */
+  enum { BIG = 1024 * 1024 };
+  char *big = calloc(1, BIG);
+  assert_non_null(big);
+  ax_write_t reqs[3];
+  ax_buf_t small = ax_buf_init(c->buf, 16);
+  ax_buf_t large = ax_buf_init(big, BIG);
+  assert_int_equal(
+      ax_write(&reqs[0], &c->pair.server.stream, &small, 1, close_in_write_cb),
+      0);
+  assert_int_equal(
+      ax_write(&reqs[1], &c->pair.server.stream, &small, 1, close_in_write_cb),
+      0);
+  tcp_fill_kernel(&c->pair.server.stream, big, 65536, NULL);
+  assert_int_equal(
+      ax_write(&reqs[2], &c->pair.server.stream, &large, 1, close_in_write_cb),
+      0);
+  tcp_run_until(&loop, &c->reqs.calls, 3);
+  assert_int_equal(c->reqs.statuses[0], 0);
+  assert_int_equal(c->reqs.statuses[1], 0);
+  assert_int_equal(c->reqs.statuses[2], AX_ECANCELED);
+  closer_finish(&loop, c);
+  free(big);
+}
+
+static void close_in_shutdown_cb(ax_shutdown_t *req, int status) {
+  assert_int_equal(status, 0);
+  closer_close(req->handle);
+}
+
+static void test_tcp_close_in_shutdown(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct closer *c = closer_open(&loop);
+  ax_shutdown_t req;
+  assert_int_equal(
+      ax_shutdown(&req, &c->pair.server.stream, close_in_shutdown_cb), 0);
+  closer_finish(&loop, c);
+}
+
+static void close_in_connect_cb(ax_connect_t *req, int status) {
+  assert_int_equal(status, 0);
+  closer_close(req->handle);
+}
+
+static void test_tcp_close_in_connect(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct closer *c = calloc(1, sizeof(*c));
+  assert_non_null(c);
+  ax_tcp_t listener;
+  struct record connections = {0};
+  listener.stream.handle.data = &connections;
+  int port;
+  assert_int_equal(tcp_test_listen(&loop, &listener, "127.0.0.1",
+                                   record_connection_cb, &port),
+                   0);
+  listener.stream.handle.data = &connections;
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  assert_int_equal(ax_tcp_init(&loop, &c->pair.client), 0);
+  c->pair.client.stream.handle.data = c;
+  /* A write queued behind the connect is cancelled by the close. */
+  ax_write_t write_req;
+  write_req.req.data = &c->reqs;
+  assert_int_equal(ax_tcp_connect(&c->pair.connect, &c->pair.client,
+                                  (struct sockaddr *)&addr,
+                                  close_in_connect_cb),
+                   0);
+  ax_buf_t buf = ax_buf_init(c->buf, 8);
+  assert_int_equal(
+      ax_write(&write_req, &c->pair.client.stream, &buf, 1, record_write_cb),
+      0);
+  tcp_run_until(&loop, &c->closed, 1);
+  assert_int_equal(c->callbacks, 1);
+  assert_int_equal(c->reqs.calls, 1);
+  assert_int_equal(c->reqs.status, AX_ECANCELED);
+  /* The listener saw the connection (or not yet): either is fine. */
+  assert_int_equal(ax_close(&listener.stream.handle, NULL), 0);
+  free(c);
+  test_loop_close(&loop);
+}
+
+static void close_in_connection_cb(ax_stream_t *server, int status) {
+  struct record *r = server->handle.data;
+  record(r, status);
+  assert_int_equal(ax_close(&server->handle, record_close_cb), 0);
+}
+
+static void test_tcp_close_in_connection(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_tcp_t listener;
+  struct record log = {0};
+  int port;
+  assert_int_equal(tcp_test_listen(&loop, &listener, "127.0.0.1",
+                                   close_in_connection_cb, &port),
+                   0);
+  listener.stream.handle.data = &log;
+  /* Two clients: the first connection's callback closes the listener with
+   * the connection untaken; nothing more is reported. */
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  ax_tcp_t clients[2];
+  ax_connect_t reqs[2];
+  struct record connected = {0};
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(ax_tcp_init(&loop, &clients[i]), 0);
+    reqs[i].req.data = &connected;
+    assert_int_equal(ax_tcp_connect(&reqs[i], &clients[i],
+                                    (struct sockaddr *)&addr,
+                                    record_connect_cb),
+                     0);
+  }
+  tcp_run_until(&loop, &connected.calls, 2);
+  tcp_run_until(&loop, &log.calls, 2); /* The connection, then the close. */
+  assert_int_equal(log.statuses[0], 0);
+  assert_int_equal(log.calls, 2);
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(ax_close(&clients[i].stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
+static void close_in_water_cb(ax_stream_t *stream, bool above) {
+  assert_true(above);
+  closer_close(stream);
+}
+
+static void test_tcp_close_in_water(void **state) {
+  (void)state;
+  enum { BIG = 1024 * 1024 };
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct closer *c = closer_open(&loop);
+  assert_int_equal(ax_stream_set_water_marks(&c->pair.server.stream, 1, BIG / 2,
+                                             close_in_water_cb),
+                   0);
+  char *big = calloc(1, BIG);
+  assert_non_null(big);
+  tcp_fill_kernel(&c->pair.server.stream, big, 65536, NULL);
+  ax_write_t req;
+  req.req.data = &c->reqs;
+  ax_buf_t buf = ax_buf_init(big, BIG);
+  /* Above the high mark at once: the water callback closes the stream
+   * from inside ax_write(), which still returns 0; the write is then
+   * cancelled. */
+  assert_int_equal(
+      ax_write(&req, &c->pair.server.stream, &buf, 1, record_write_cb), 0);
+  assert_int_equal(c->callbacks, 1);
+  tcp_run_until(&loop, &c->reqs.calls, 1);
+  assert_int_equal(c->reqs.status, AX_ECANCELED);
+  closer_finish(&loop, c);
+  free(big);
+}
+
+/* ---- Arguments ---- */
+
+static void test_tcp_invalid_arguments(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_tcp_t tcp;
+  ax_write_t write_req;
+  ax_shutdown_t shutdown_req;
+  ax_connect_t connect_req;
+  char byte = 'x';
+  ax_buf_t buf = ax_buf_init(&byte, 1);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", 0, &addr);
+
+  assert_int_equal(ax_tcp_init(NULL, &tcp), AX_EINVAL);
+  assert_int_equal(ax_tcp_init(&loop, NULL), AX_EINVAL);
+  assert_int_equal(ax_tcp_init(&loop, &tcp), 0);
+  /* No socket yet: nothing to listen, read, write or shut down on. */
+  assert_int_equal(ax_listen(&tcp.stream, 1, never_connection_cb), AX_EINVAL);
+  assert_int_equal(ax_listen(NULL, 1, never_connection_cb), AX_EINVAL);
+  assert_int_equal(ax_listen(&tcp.stream, 1, NULL), AX_EINVAL);
+  assert_int_equal(ax_read_start(&tcp.stream, sink_alloc_cb, sink_read_cb),
+                   AX_ENOTCONN);
+  assert_int_equal(ax_read_start(&tcp.stream, NULL, sink_read_cb), AX_EINVAL);
+  assert_int_equal(ax_read_start(NULL, sink_alloc_cb, sink_read_cb), AX_EINVAL);
+  assert_int_equal(ax_read_stop(NULL), AX_EINVAL);
+  assert_int_equal(ax_read_stop(&tcp.stream), 0);
+  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 1, record_write_cb),
+                   AX_ENOTCONN);
+  assert_int_equal(ax_write(NULL, &tcp.stream, &buf, 1, record_write_cb),
+                   AX_EINVAL);
+  assert_int_equal(ax_write(&write_req, &tcp.stream, NULL, 1, record_write_cb),
+                   AX_EINVAL);
+  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 0, record_write_cb),
+                   AX_EINVAL);
+  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf,
+                            AX_WRITE_MAX_BUFS + 1, record_write_cb),
+                   AX_EINVAL);
+  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 1, NULL), AX_EINVAL);
+  assert_int_equal(ax_try_write(&tcp.stream, &buf, 1), AX_ENOTCONN);
+  assert_int_equal(ax_try_write(NULL, &buf, 1), AX_EINVAL);
+  assert_int_equal(ax_shutdown(&shutdown_req, &tcp.stream, record_shutdown_cb),
+                   AX_ENOTCONN);
+  assert_int_equal(ax_shutdown(NULL, &tcp.stream, record_shutdown_cb),
+                   AX_EINVAL);
+  assert_int_equal(ax_stream_get_write_queue_size(NULL), 0);
+  assert_false(ax_is_readable(&tcp.stream));
+  assert_false(ax_is_writable(&tcp.stream));
+  assert_false(ax_is_readable(NULL));
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&tcp.stream.handle, &fd), AX_EBADF);
+  assert_int_equal(ax_fileno(NULL, &fd), AX_EINVAL);
+  assert_int_equal(ax_tcp_keepalive(&tcp, true, 60), AX_EBADF);
+  assert_int_equal(ax_tcp_keepalive(&tcp, true, 0), AX_EINVAL);
+  int len = (int)sizeof(addr);
+  assert_int_equal(ax_tcp_getsockname(&tcp, (struct sockaddr *)&addr, &len),
+                   AX_EBADF);
+  assert_int_equal(ax_tcp_getsockname(&tcp, NULL, &len), AX_EINVAL);
+  /* Remembered until a socket exists. */
+  assert_int_equal(ax_tcp_nodelay(&tcp, true), 0);
+  assert_int_equal(ax_tcp_nodelay(NULL, true), AX_EINVAL);
+
+  /* Binding: bad flags, families and their combinations. */
+  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0x100),
+                   AX_EINVAL);
+  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, AX_TCP_IPV6ONLY),
+                   AX_EINVAL);
+  assert_int_equal(ax_tcp_bind(&tcp, NULL, 0), AX_EINVAL);
+  struct sockaddr_storage unix_addr;
+  memset(&unix_addr, 0, sizeof(unix_addr));
+  unix_addr.ss_family = AF_UNIX;
+  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&unix_addr, 0),
+                   AX_EAFNOSUPPORT);
+  assert_int_equal(ax_tcp_connect(&connect_req, &tcp,
+                                  (struct sockaddr *)&unix_addr,
+                                  record_connect_cb),
+                   AX_EINVAL);
+  assert_int_equal(ax_tcp_connect(&connect_req, &tcp, NULL, record_connect_cb),
+                   AX_EINVAL);
+
+  /* A listener: no reading, writing, water marks; accepting with nothing
+   * pending is EAGAIN; the client must be a fresh handle. */
+  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(ax_fileno(&tcp.stream.handle, &fd), 0);
+  assert_true(fd >= 0);
+  assert_int_equal(ax_listen(&tcp.stream, 8, never_connection_cb), 0);
+  assert_true(ax_is_active(&tcp.stream.handle));
+  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), AX_EINVAL);
+  assert_int_equal(ax_read_start(&tcp.stream, sink_alloc_cb, sink_read_cb),
+                   AX_ENOTCONN);
+  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 1, record_write_cb),
+                   AX_ENOTCONN);
+  assert_int_equal(ax_stream_set_water_marks(&tcp.stream, 1, 2, water_cb),
+                   AX_EINVAL);
+  ax_tcp_t client;
+  assert_int_equal(ax_tcp_init(&loop, &client), 0);
+  assert_int_equal(ax_accept(&tcp.stream, &client.stream), AX_EAGAIN);
+  assert_int_equal(ax_accept(&tcp.stream, &tcp.stream), AX_EINVAL);
+  assert_int_equal(ax_accept(&client.stream, &tcp.stream), AX_EINVAL);
+  assert_int_equal(ax_accept(NULL, &client.stream), AX_EINVAL);
+  ax_timer_t timer;
+  assert_int_equal(ax_timer_init(&loop, &timer), 0);
+  assert_int_equal(ax_fileno(&timer.handle, &fd), AX_EINVAL);
+  assert_int_equal(ax_close(&timer.handle, NULL), 0);
+  assert_int_equal(ax_tcp_connect(&connect_req, &tcp, (struct sockaddr *)&addr,
+                                  record_connect_cb),
+                   AX_EINVAL);
+
+  /* Closed: every call reports it. */
+  assert_int_equal(ax_close(&tcp.stream.handle, NULL), 0);
+  assert_int_equal(ax_listen(&tcp.stream, 8, never_connection_cb), AX_EBADF);
+  assert_int_equal(ax_read_start(&tcp.stream, sink_alloc_cb, sink_read_cb),
+                   AX_EBADF);
+  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 1, record_write_cb),
+                   AX_EBADF);
+  assert_int_equal(ax_try_write(&tcp.stream, &buf, 1), AX_EBADF);
+  assert_int_equal(ax_shutdown(&shutdown_req, &tcp.stream, record_shutdown_cb),
+                   AX_EBADF);
+  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), AX_EBADF);
+  assert_int_equal(ax_tcp_connect(&connect_req, &tcp, (struct sockaddr *)&addr,
+                                  record_connect_cb),
+                   AX_EBADF);
+  assert_int_equal(ax_tcp_close_reset(&tcp, NULL), AX_EBADF);
+  assert_int_equal(ax_fileno(&tcp.stream.handle, &fd), AX_EBADF);
+  assert_int_equal(ax_stream_set_water_marks(&tcp.stream, 1, 2, water_cb),
+                   AX_EBADF);
+  assert_int_equal(ax_close(&client.stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
+/* A connected pair's remaining checks: double reads, options. */
+static void test_tcp_connected_arguments(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &pair.client.stream;
+  assert_int_equal(ax_read_start(client, static_alloc_cb, count_read_cb), 0);
+  assert_int_equal(ax_read_start(client, static_alloc_cb, count_read_cb),
+                   AX_EALREADY);
+  assert_int_equal(ax_read_stop(client), 0);
+  assert_int_equal(ax_read_stop(client), 0);
+  assert_false(ax_is_active(&client->handle));
+  assert_int_equal(ax_tcp_nodelay(&pair.client, true), 0);
+  assert_int_equal(ax_tcp_nodelay(&pair.client, false), 0);
+  assert_int_equal(ax_tcp_keepalive(&pair.client, true, 30), 0);
+  assert_int_equal(ax_tcp_keepalive(&pair.client, false, 0), 0);
+  ax_connect_t again;
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", pair.port, &addr);
+  assert_int_equal(ax_tcp_connect(&again, &pair.client,
+                                  (struct sockaddr *)&addr, record_connect_cb),
+                   AX_EISCONN);
+  /* Accepting into a handle that has a socket. */
+  ax_tcp_t listener;
+  int port;
+  assert_int_equal(tcp_test_listen(&loop, &listener, "127.0.0.1",
+                                   never_connection_cb, &port),
+                   0);
+  assert_int_equal(ax_accept(&listener.stream, client), AX_EBUSY);
+  assert_int_equal(ax_close(&listener.stream.handle, NULL), 0);
+  tcp_pair_close(&pair);
+  test_loop_close(&loop);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_tcp_sizes),
+      cmocka_unit_test(test_tcp_ip4_addresses),
+      cmocka_unit_test(test_tcp_ip6_addresses),
+      cmocka_unit_test(test_tcp_echo_ipv4),
+      cmocka_unit_test(test_tcp_echo_ipv6),
+      cmocka_unit_test(test_tcp_connect_refused),
+      cmocka_unit_test(test_tcp_write_order_full_buffer),
+      cmocka_unit_test(test_tcp_water_marks),
+      cmocka_unit_test(test_tcp_peer_reset_mid_write),
+      cmocka_unit_test(test_tcp_close_cancels_requests),
+      cmocka_unit_test(test_tcp_close_in_alloc),
+      cmocka_unit_test(test_tcp_close_in_read),
+      cmocka_unit_test(test_tcp_close_in_write),
+      cmocka_unit_test(test_tcp_close_in_shutdown),
+      cmocka_unit_test(test_tcp_close_in_connect),
+      cmocka_unit_test(test_tcp_close_in_connection),
+      cmocka_unit_test(test_tcp_close_in_water),
+      cmocka_unit_test(test_tcp_invalid_arguments),
+      cmocka_unit_test(test_tcp_connected_arguments),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
