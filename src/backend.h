@@ -34,15 +34,32 @@
 
 /* Readiness bits of an ax__io_t, both interest and result. */
 enum {
-  AX__IO_READ = 1u << 0,       /* Readable, or a peer closed its side. */
-  AX__IO_WRITE = 1u << 1,      /* Writable. */
-  AX__IO_DISCONNECT = 1u << 2, /* The peer shut down writing (result only). */
+  AX__IO_READ = 1u << 0,  /* Readable, or a peer closed its side. */
+  AX__IO_WRITE = 1u << 1, /* Writable. */
+  /* The peer shut down writing. A result wherever the backend can tell;
+   * an interest only where io_extra has it (see there). */
+  AX__IO_DISCONNECT = 1u << 2,
   AX__IO_ERROR = 1u << 3, /* An error or hang-up is pending (result only). */
+  /* Priority or out-of-band data: interest and result, where io_extra
+   * has it. */
+  AX__IO_PRIORITY = 1u << 4,
 };
 
 struct ax__backend {
   /* The name ax_backend_name() reports and AX_BACKEND selects. */
   const char *name;
+
+  /*
+   * Interest bits io_start watches beyond AX__IO_READ and AX__IO_WRITE, 0
+   * for none. AX__IO_DISCONNECT: the peer's shutdown is watched on its own,
+   * without readability (epoll's EPOLLRDHUP). AX__IO_PRIORITY: priority
+   * data is watched and reported (EPOLLPRI). A backend is given these bits
+   * only by callers that checked this set (ax_poll_t, unix/poll-watch.c),
+   * except AX__IO_DISCONNECT, which any backend must accept and may
+   * ignore: it then reports only the hang-ups it sees anyway (poll(2)'s
+   * POLLHUP, as AX__IO_ERROR).
+   */
+  unsigned int io_extra;
 
   /*
    * Create the backend's kernel object and state, and store the state in

@@ -113,8 +113,9 @@ struct ax__shutdown_private {
 
 /* The POSIX part of the private region of ax_poll_t. */
 struct ax__poll_private {
-  ax__io_t io;   /* The descriptor, as the backend watches it. */
-  ax_poll_cb cb; /* The callback. */
+  ax__io_t io;        /* The descriptor, as the backend watches it. */
+  ax_poll_cb cb;      /* The callback. */
+  unsigned int flags; /* AX_POLL_* bits asked for, and poll-watch.c's own. */
 };
 
 /* The POSIX part of the private region of ax_signal_t. */

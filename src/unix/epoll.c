@@ -51,7 +51,9 @@ static void epoll_fini(ax_loop_t *loop) {
 static int epoll_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
   struct epoll_event ev = {0};
   ev.events = (events & AX__IO_READ ? EPOLLIN | EPOLLRDHUP : 0u) |
-              (events & AX__IO_WRITE ? EPOLLOUT : 0u);
+              (events & AX__IO_WRITE ? EPOLLOUT : 0u) |
+              (events & AX__IO_DISCONNECT ? EPOLLRDHUP : 0u) |
+              (events & AX__IO_PRIORITY ? EPOLLPRI : 0u);
   ev.data.ptr = io;
   int op = io->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
   if (ax__linux_sys.epoll_ctl(epoll_state(loop)->epfd, op, io->fd, &ev) != 0)
@@ -76,8 +78,10 @@ static void epoll_io_stop(ax_loop_t *loop, ax__io_t *io) {
 static unsigned int epoll_translate(uint32_t kernel_events,
                                     unsigned int interest) {
   unsigned int events = 0;
-  if (kernel_events & (EPOLLIN | EPOLLPRI))
+  if (kernel_events & EPOLLIN)
     events |= AX__IO_READ;
+  if (kernel_events & EPOLLPRI)
+    events |= AX__IO_PRIORITY;
   if (kernel_events & EPOLLOUT)
     events |= AX__IO_WRITE;
   if (kernel_events & EPOLLRDHUP)
@@ -125,6 +129,7 @@ static int epoll_dispatch(ax_loop_t *loop) {
 
 const struct ax__backend ax__backend_epoll = {
     .name = "epoll",
+    .io_extra = AX__IO_DISCONNECT | AX__IO_PRIORITY,
     .init = epoll_init,
     .fini = epoll_fini,
     .io_start = epoll_io_start,

@@ -90,3 +90,22 @@ void test_loop_close(ax_loop_t *loop) {
 void test_count_close_cb(ax_handle_t *handle) {
   (*(int *)handle->data)++;
 }
+
+static void guard_cb(ax_timer_t *timer) {
+  ax_container_of(timer, struct test_guard, timer)->fired = true;
+  ax_stop(timer->handle.loop);
+}
+
+void test_guard_start(ax_loop_t *loop, struct test_guard *guard) {
+  guard->fired = false;
+  assert_int_equal(ax_timer_init(loop, &guard->timer), 0);
+  assert_int_equal(
+      ax_timer_start(&guard->timer, guard_cb, TEST_SAFETY_NET_MS, 0), 0);
+  ax_unref(&guard->timer.handle);
+}
+
+void test_guard_close(struct test_guard *guard) {
+  assert_false(guard->fired);
+  assert_int_equal(ax_close(&guard->timer.handle, NULL), 0);
+  assert_int_equal(ax_run(guard->timer.handle.loop, AX_RUN_DEFAULT), 0);
+}

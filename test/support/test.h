@@ -12,6 +12,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,22 @@ long test_live_allocations(void);
 
 /* A close callback that counts its calls in *(int *)handle->data. */
 void test_count_close_cb(ax_handle_t *handle);
+
+/*
+ * A safety net for a run that waits on the outside world: an unreferenced
+ * timer that stops the loop after TEST_SAFETY_NET_MS, which only a lost
+ * event lets it reach (it bounds a test; it measures nothing). It does not
+ * keep the loop alive: a run whose handles all finish returns at once.
+ */
+enum { TEST_SAFETY_NET_MS = 10000 };
+struct test_guard {
+  ax_timer_t timer; /* Unreferenced, one-shot. */
+  bool fired;       /* The net was reached: the run was stopped. */
+};
+void test_guard_start(ax_loop_t *loop, struct test_guard *guard);
+/* Check that the net was not reached, close the timer and run the loop
+ * until the close is over. */
+void test_guard_close(struct test_guard *guard);
 
 /* An operating-system error and the axle code it translates to. */
 struct test_sys_error {
