@@ -104,11 +104,15 @@ struct ax__shutdown_private {
   ax_shutdown_cb cb; /* The callback. */
 };
 
+/* A poll handle's AFD device and poll in flight (src/win/poll-watch.c). */
+struct ax__poll_afd;
+
 /* The Windows part of the private region of ax_poll_t. */
 struct ax__poll_private {
-  ax__io_t io;      /* The readiness completion. */
-  ax_poll_cb cb;    /* The callback. */
-  uintptr_t socket; /* The SOCKET. */
+  ax_poll_cb cb;            /* The callback. */
+  uintptr_t socket;         /* The SOCKET, as the caller gave it. */
+  struct ax__poll_afd *afd; /* Allocated by init, released by close. */
+  unsigned int flags;       /* AX_POLL_* bits asked for; 0 when stopped. */
 };
 
 /* The Windows part of the private region of ax_signal_t. */
