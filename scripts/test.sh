@@ -46,7 +46,7 @@ PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
 
 # The meson suites that run under ThreadSanitizer: the tests that start
 # threads or run work on the thread pool.
-TSAN_SUITES=(async thread threadpool dns fs fs-posix)
+TSAN_SUITES=(async thread threadpool dns fs fs-posix signal)
 
 # Sanitizer settings for the instrumented test programs. Meson keeps these
 # rather than its own defaults because they are set. abort_on_error and

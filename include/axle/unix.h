@@ -118,12 +118,11 @@ struct ax__poll_private {
   unsigned int flags; /* AX_POLL_* bits asked for, and poll-watch.c's own. */
 };
 
-/* The POSIX part of the private region of ax_signal_t. */
+/* The POSIX part of the private region of ax_signal_t (src/signal.c). */
 struct ax__signal_private {
-  struct ax__queue node; /* In the loop's list of signal handles. */
+  struct ax__queue node; /* In its loop's signal group while active. */
   ax_signal_cb cb;       /* The callback. */
-  unsigned int flags;    /* One-shot, and the like (src/unix/signal.c). */
-  uint32_t caught;       /* Deliveries noticed, not yet dispatched. */
+  unsigned int flags;    /* One-shot. */
 };
 
 /** @endcond */

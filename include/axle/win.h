@@ -36,6 +36,14 @@ typedef uintptr_t ax_os_sock_t;
 /** A descriptor as the system knows it: a Win32 HANDLE. */
 typedef void *ax_os_fd_t;
 
+/**
+ * The signal a console's close event arrives as (ax_signal_start()). The C
+ * runtime on Windows does not define SIGHUP; axle uses POSIX's number.
+ */
+#ifndef SIGHUP
+#define SIGHUP 1
+#endif /* SIGHUP */
+
 /** @cond AX_PRIVATE */
 
 typedef struct ax__io_s ax__io_t;
@@ -115,12 +123,11 @@ struct ax__poll_private {
   unsigned int flags;       /* AX_POLL_* bits asked for; 0 when stopped. */
 };
 
-/* The Windows part of the private region of ax_signal_t. */
+/* The Windows part of the private region of ax_signal_t (src/signal.c). */
 struct ax__signal_private {
-  struct ax__queue node; /* In the loop's list of signal handles. */
+  struct ax__queue node; /* In its loop's signal group while active. */
   ax_signal_cb cb;       /* The callback. */
-  unsigned int flags;    /* One-shot, and the like. */
-  uint32_t caught;       /* Deliveries noticed, not yet dispatched. */
+  unsigned int flags;    /* One-shot. */
 };
 
 /** @endcond */

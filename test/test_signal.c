@@ -1,0 +1,555 @@
+/*
+ * test_signal.c: signal handles: argument errors, one delivery per signal,
+ * one-shot handles, several handles of one signal, two loops on two threads
+ * that both receive a signal, a signal that wakes a loop blocked in its
+ * wait, closing handles in a callback, moving a handle to another signal,
+ * and the process's disposition put back when the last handle stops.
+ *
+ * POSIX: signals are sent with raise() and kill(), and pthread_kill() to
+ * interrupt the loop's own thread. Windows: the console's control events
+ * cannot be made reliably in a test (Wine fails GenerateConsoleCtrlEvent
+ * without a console, and on Windows it would reach every process on the
+ * console, the test runner too), so the tests call what the console handler
+ * calls, ax__signal_console_event(), from the thread they choose: all the
+ * rest of the path, from the registry to the loop's callback, is real.
+ *
+ * Threads other than the test's never call cmocka; they record what they
+ * saw and the test asserts after joining them.
+ */
+#include <string.h>
+
+#include "test.h"
+
+#if defined(_WIN32)
+#include <signal.h>
+#include <windows.h>
+
+#include "signal-registry.h"
+
+/* The signals of the console's events. */
+enum { SIG_A = SIGINT, SIG_B = SIGBREAK, SIG_C = SIGHUP };
+
+typedef int target_t; /* No thread to aim at: the console has its own. */
+
+static int send_signal(int signum) {
+  unsigned long type = signum == SIGINT     ? CTRL_C_EVENT
+                       : signum == SIGBREAK ? CTRL_BREAK_EVENT
+                                            : CTRL_CLOSE_EVENT;
+  return ax__signal_console_event(type) ? 0 : -1;
+}
+
+static int raise_signal(int signum) {
+  return send_signal(signum);
+}
+
+static target_t target_self(void) {
+  return 0;
+}
+
+static int send_signal_to(target_t target, int signum) {
+  (void)target;
+  return send_signal(signum);
+}
+
+/* With no loop watching, the event goes on to the default handler. Only
+ * asked when no loop watches, as asking delivers the event. */
+static bool disposition_is_default(int signum) {
+  unsigned long type = signum == SIGINT ? CTRL_C_EVENT : CTRL_BREAK_EVENT;
+  return !ax__signal_console_event(type);
+}
+
+/* The console has no "ignore" to restore: the test of it is POSIX's. */
+static bool disposition_ignore(int signum) {
+  (void)signum;
+  return false;
+}
+
+static bool disposition_is_ignored(int signum) {
+  (void)signum;
+  return false;
+}
+
+static void check_unsupported(ax_signal_t *signal, ax_signal_cb cb) {
+  static const int invalid[] = {0, -1, NSIG, 65};
+  static const int unsupported[] = {SIGTERM, SIGSEGV, SIGABRT, 9};
+  for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+    assert_int_equal(ax_signal_start(signal, invalid[i], cb), AX_EINVAL);
+  for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+    assert_int_equal(ax_signal_start(signal, unsupported[i], cb), AX_ENOSYS);
+}
+#else
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+enum { SIG_A = SIGUSR1, SIG_B = SIGUSR2, SIG_C = SIGHUP };
+
+typedef pthread_t target_t;
+
+static int send_signal(int signum) {
+  return kill(getpid(), signum);
+}
+
+static int raise_signal(int signum) {
+  return raise(signum);
+}
+
+static target_t target_self(void) {
+  return pthread_self();
+}
+
+static int send_signal_to(target_t target, int signum) {
+  return pthread_kill(target, signum);
+}
+
+static bool disposition_is_default(int signum) {
+  struct sigaction action;
+  assert_int_equal(sigaction(signum, NULL, &action), 0);
+  return action.sa_handler == SIG_DFL;
+}
+
+/* Replace the disposition with SIG_IGN, as a program may before it uses
+ * axle; and read it back. */
+static bool disposition_ignore(int signum) {
+  return signal(signum, SIG_IGN) != SIG_ERR;
+}
+
+static bool disposition_is_ignored(int signum) {
+  struct sigaction action;
+  assert_int_equal(sigaction(signum, NULL, &action), 0);
+  return action.sa_handler == SIG_IGN;
+}
+
+static void check_unsupported(ax_signal_t *signal, ax_signal_cb cb) {
+  static const int invalid[] = {0, -1, SIGKILL, SIGSTOP, 65, NSIG};
+  for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+    assert_int_equal(ax_signal_start(signal, invalid[i], cb), AX_EINVAL);
+    assert_int_equal(ax_signal_start_oneshot(signal, invalid[i], cb),
+                     AX_EINVAL);
+  }
+}
+#endif /* _WIN32 */
+
+/* What a handle's callback saw, and what it should do. */
+struct probe {
+  ax_signal_t signal;  /* The handle. */
+  int calls;           /* Callback calls. */
+  int signum;          /* The last signal number. */
+  int closes;          /* Close callback calls. */
+  bool stop;           /* Stop in the callback. */
+  bool close;          /* Close in the callback. */
+  int restart_oneshot; /* Start again as one-shot, this many times. */
+  struct probe *other; /* Another handle the callback closes, or NULL. */
+};
+
+static void probe_close_cb(ax_handle_t *handle) {
+  ((struct probe *)handle->data)->closes++;
+}
+
+static void probe_close(struct probe *p) {
+  assert_int_equal(ax_close(&p->signal.handle, probe_close_cb), 0);
+}
+
+static void probe_cb(ax_signal_t *signal, int signum) {
+  struct probe *p = signal->handle.data;
+  p->calls++;
+  p->signum = signum;
+  if (p->restart_oneshot > 0) {
+    p->restart_oneshot--;
+    assert_false(ax_is_active(&signal->handle));
+    assert_int_equal(ax_signal_start_oneshot(signal, signum, probe_cb), 0);
+  }
+  if (p->stop)
+    assert_int_equal(ax_signal_stop(signal), 0);
+  if (p->other != NULL)
+    probe_close(p->other);
+  if (p->close)
+    probe_close(p);
+}
+
+static void probe_init(ax_loop_t *loop, struct probe *p) {
+  memset(p, 0, sizeof(*p));
+  assert_int_equal(ax_signal_init(loop, &p->signal), 0);
+  p->signal.handle.data = p;
+}
+
+static void test_signal_invalid(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct probe p;
+  test_loop_open(&loop);
+  assert_int_equal(ax_signal_init(NULL, &p.signal), AX_EINVAL);
+  assert_int_equal(ax_signal_init(&loop, NULL), AX_EINVAL);
+  probe_init(&loop, &p);
+  assert_int_equal(ax_signal_start(NULL, SIG_A, probe_cb), AX_EINVAL);
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, NULL), AX_EINVAL);
+  assert_int_equal(ax_signal_start_oneshot(NULL, SIG_A, probe_cb), AX_EINVAL);
+  assert_int_equal(ax_signal_start_oneshot(&p.signal, SIG_A, NULL), AX_EINVAL);
+  check_unsupported(&p.signal, probe_cb);
+  assert_false(ax_is_active(&p.signal.handle));
+  assert_int_equal(p.signal.signum, 0);
+  assert_int_equal(ax_signal_stop(NULL), AX_EINVAL);
+  assert_int_equal(ax_signal_stop(&p.signal), 0);
+  assert_string_equal(ax_handle_type_name(AX_SIGNAL), "signal");
+  probe_close(&p);
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), AX_EBADF);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(p.closes, 1);
+  assert_true(disposition_is_default(SIG_A));
+  test_loop_close(&loop);
+}
+
+/* One signal, one call; nothing more until the next signal. */
+static void test_signal_once_per_signal(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct test_guard guard;
+  struct probe p;
+  test_loop_open(&loop);
+  test_guard_start(&loop, &guard);
+  probe_init(&loop, &p);
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
+  assert_true(ax_is_active(&p.signal.handle));
+  assert_int_equal(p.signal.signum, SIG_A);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(p.calls, 0);
+  assert_int_equal(raise_signal(SIG_A), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(p.calls, 1);
+  assert_int_equal(p.signum, SIG_A);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(p.calls, 1);
+  /* Stopped and started again: the next signal, once. */
+  assert_int_equal(ax_signal_stop(&p.signal), 0);
+  assert_true(disposition_is_default(SIG_A));
+  p.stop = true;
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(send_signal(SIG_A), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(p.calls, 2);
+  assert_false(ax_is_active(&p.signal.handle));
+  assert_true(disposition_is_default(SIG_A));
+  probe_close(&p);
+  test_guard_close(&guard);
+  test_loop_close(&loop);
+}
+
+static void test_signal_oneshot(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct test_guard guard;
+  struct probe p;
+  test_loop_open(&loop);
+  test_guard_start(&loop, &guard);
+  probe_init(&loop, &p);
+  assert_int_equal(ax_signal_start_oneshot(&p.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(send_signal(SIG_A), 0);
+  /* The handle stops itself: the run ends with its one call. */
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(p.calls, 1);
+  assert_int_equal(p.signum, SIG_A);
+  assert_false(ax_is_active(&p.signal.handle));
+  assert_int_equal(p.signal.signum, 0);
+  assert_true(disposition_is_default(SIG_A));
+  /* Started again from its own callback, it takes the next signal too. */
+  p.restart_oneshot = 1;
+  assert_int_equal(ax_signal_start_oneshot(&p.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(send_signal(SIG_A), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(p.calls, 2);
+  assert_true(ax_is_active(&p.signal.handle));
+  assert_int_equal(send_signal(SIG_A), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(p.calls, 3);
+  assert_true(disposition_is_default(SIG_A));
+  probe_close(&p);
+  test_guard_close(&guard);
+  test_loop_close(&loop);
+}
+
+/* Every handle of a signal is called; handles of other signals are not.
+ * The disposition comes back only when the last handle of it stops. */
+static void test_signal_several_handles(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct test_guard guard;
+  struct probe a1, a2, c;
+  test_loop_open(&loop);
+  test_guard_start(&loop, &guard);
+  probe_init(&loop, &a1);
+  probe_init(&loop, &a2);
+  probe_init(&loop, &c);
+  assert_int_equal(ax_signal_start(&a1.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&a2.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&c.signal, SIG_C, probe_cb), 0);
+  assert_int_equal(send_signal(SIG_A), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(a1.calls, 1);
+  assert_int_equal(a2.calls, 1);
+  assert_int_equal(c.calls, 0);
+  assert_int_equal(send_signal(SIG_C), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(a1.calls + a2.calls, 2);
+  assert_int_equal(c.calls, 1);
+  assert_int_equal(c.signum, SIG_C);
+  /* One of the two stops: the other still takes the signal. */
+  assert_int_equal(ax_signal_stop(&a1.signal), 0);
+  assert_int_equal(send_signal(SIG_A), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(a1.calls, 1);
+  assert_int_equal(a2.calls, 2);
+  assert_int_equal(ax_signal_stop(&a2.signal), 0);
+  assert_true(disposition_is_default(SIG_A));
+  probe_close(&a1);
+  probe_close(&a2);
+  probe_close(&c);
+  test_guard_close(&guard);
+  test_loop_close(&loop);
+}
+
+/* A handle started on another signal leaves the first one. */
+static void test_signal_move_to_other_signal(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct test_guard guard;
+  struct probe p;
+  test_loop_open(&loop);
+  test_guard_start(&loop, &guard);
+  probe_init(&loop, &p);
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
+  p.stop = true;
+  assert_int_equal(ax_signal_start(&p.signal, SIG_B, probe_cb), 0);
+  assert_int_equal(p.signal.signum, SIG_B);
+  assert_true(disposition_is_default(SIG_A));
+  assert_int_equal(send_signal(SIG_B), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(p.calls, 1);
+  assert_int_equal(p.signum, SIG_B);
+  assert_true(disposition_is_default(SIG_B));
+  probe_close(&p);
+  test_guard_close(&guard);
+  test_loop_close(&loop);
+}
+
+/* The first handle called closes itself and the second, which then is not
+ * called although the signal was caught for it too. */
+static void test_signal_close_in_callback(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct test_guard guard;
+  struct probe a, b;
+  test_loop_open(&loop);
+  test_guard_start(&loop, &guard);
+  probe_init(&loop, &a);
+  probe_init(&loop, &b);
+  a.close = true;
+  a.other = &b;
+  assert_int_equal(ax_signal_start(&a.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&b.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(send_signal(SIG_A), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(a.calls, 1);
+  assert_int_equal(b.calls, 0);
+  assert_int_equal(a.closes, 1);
+  assert_int_equal(b.closes, 1);
+  assert_true(disposition_is_default(SIG_A));
+  test_guard_close(&guard);
+  test_loop_close(&loop);
+}
+
+/* A signal caught but not yet dispatched when its last handle stops is
+ * dropped, and what was made to deliver it (a queued packet on Windows) is
+ * released once the loop runs. */
+static void test_signal_stop_before_dispatch(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct probe p;
+  test_loop_open(&loop);
+  probe_init(&loop, &p);
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(send_signal(SIG_A), 0);
+  assert_int_equal(ax_signal_stop(&p.signal), 0);
+  assert_true(disposition_is_default(SIG_A));
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(p.calls, 0);
+  probe_close(&p);
+  test_loop_close(&loop);
+}
+
+/* A loop on its own thread with one handle, which closes itself on its
+ * first call. */
+struct loop_thread {
+  ax_loop_t loop;     /* The thread's loop. */
+  ax_signal_t signal; /* Its handle. */
+  ax_sem_t *ready;    /* Posted once the handle is started. */
+  int calls;          /* Callback calls. */
+  int signum;         /* The signal number they saw. */
+  int result;         /* 0, or the first error. */
+};
+
+static void loop_thread_cb(ax_signal_t *signal, int signum) {
+  struct loop_thread *lt = signal->handle.data;
+  lt->calls++;
+  lt->signum = signum;
+  ax_close(&signal->handle, NULL);
+}
+
+static void loop_thread_main(void *arg) {
+  struct loop_thread *lt = arg;
+  lt->result = ax_loop_init(&lt->loop);
+  if (lt->result == 0)
+    lt->result = ax_signal_init(&lt->loop, &lt->signal);
+  lt->signal.handle.data = lt;
+  if (lt->result == 0)
+    lt->result = ax_signal_start(&lt->signal, SIG_B, loop_thread_cb);
+  ax_sem_post(lt->ready);
+  if (lt->result == 0)
+    lt->result = ax_run(&lt->loop, AX_RUN_DEFAULT);
+  if (lt->result == 0)
+    lt->result = ax_loop_close(&lt->loop);
+}
+
+static void test_signal_two_loops_two_threads(void **state) {
+  (void)state;
+  static struct loop_thread lts[2];
+  ax_thread_t threads[2];
+  ax_sem_t ready;
+  ax_loop_t loop;
+  test_loop_open(&loop); /* counts the memory of the two loops too */
+  memset(lts, 0, sizeof(lts));
+  assert_int_equal(ax_sem_init(&ready, 0), 0);
+  for (int i = 0; i < 2; i++) {
+    lts[i].ready = &ready;
+    assert_int_equal(ax_thread_create(&threads[i], loop_thread_main, &lts[i]),
+                     0);
+  }
+  ax_sem_wait(&ready);
+  ax_sem_wait(&ready);
+  /* One signal for the process: both loops get it, whichever thread the
+   * handler runs on. */
+  assert_int_equal(send_signal(SIG_B), 0);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(ax_thread_join(&threads[i]), 0);
+    assert_int_equal(lts[i].result, 0);
+    assert_int_equal(lts[i].calls, 1);
+    assert_int_equal(lts[i].signum, SIG_B);
+  }
+  ax_sem_destroy(&ready);
+  assert_true(disposition_is_default(SIG_B));
+  test_loop_close(&loop);
+}
+
+/* A thread that waits until the loop is about to poll, then signals the
+ * loop's own thread. */
+struct waker {
+  ax_prepare_t prepare;   /* Posts about_to_poll, once. */
+  ax_sem_t about_to_poll; /* The loop reached its poll phase. */
+  target_t target;        /* The loop's thread. */
+  int result;             /* What sending returned. */
+};
+
+static void waker_prepare_cb(ax_prepare_t *prepare) {
+  struct waker *w = ax_container_of(prepare, struct waker, prepare);
+  ax_sem_post(&w->about_to_poll);
+  ax_prepare_stop(prepare);
+}
+
+static void waker_main(void *arg) {
+  struct waker *w = arg;
+  ax_sem_wait(&w->about_to_poll);
+  w->result = send_signal_to(w->target, SIG_A);
+}
+
+/* The loop waits with no timeout (nothing else is active); only the signal
+ * can end the wait. */
+static void test_signal_wakes_blocking_poll(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct test_guard guard;
+  struct probe p;
+  struct waker w;
+  ax_thread_t thread;
+  test_loop_open(&loop);
+  test_guard_start(&loop, &guard);
+  probe_init(&loop, &p);
+  p.close = true;
+  memset(&w, 0, sizeof(w));
+  w.target = target_self();
+  assert_int_equal(ax_sem_init(&w.about_to_poll, 0), 0);
+  assert_int_equal(ax_prepare_init(&loop, &w.prepare), 0);
+  assert_int_equal(ax_prepare_start(&w.prepare, waker_prepare_cb), 0);
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_thread_create(&thread, waker_main, &w), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(ax_thread_join(&thread), 0);
+  assert_int_equal(w.result, 0);
+  assert_int_equal(p.calls, 1);
+  assert_int_equal(p.closes, 1);
+  ax_close(&w.prepare.handle, NULL);
+  ax_sem_destroy(&w.about_to_poll);
+  test_guard_close(&guard);
+  test_loop_close(&loop);
+}
+
+/* The last handle to stop puts back what was there before the first
+ * started: here SIG_IGN, not the default. */
+static void test_signal_restores_previous(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct test_guard guard;
+  struct probe p;
+  test_loop_open(&loop);
+  if (!disposition_ignore(SIG_C)) {
+    test_loop_close(&loop);
+    skip();
+  }
+  test_guard_start(&loop, &guard);
+  probe_init(&loop, &p);
+  p.stop = true;
+  assert_int_equal(ax_signal_start(&p.signal, SIG_C, probe_cb), 0);
+  assert_false(disposition_is_ignored(SIG_C));
+  assert_int_equal(send_signal(SIG_C), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(p.calls, 1);
+  assert_true(disposition_is_ignored(SIG_C));
+  probe_close(&p);
+  test_guard_close(&guard);
+  test_loop_close(&loop);
+}
+
+static void noop_cb(ax_signal_t *signal, int signum) {
+  (void)signal;
+  (void)signum;
+}
+
+/* The registry's lock is made once per process and kept, as the thread
+ * pool's is: make it before any test counts allocations. */
+static int setup_registry(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_signal_t signal;
+  if (ax_loop_init(&loop) != 0 || ax_signal_init(&loop, &signal) != 0 ||
+      ax_signal_start(&signal, SIG_A, noop_cb) != 0)
+    return -1;
+  ax_close(&signal.handle, NULL);
+  if (ax_run(&loop, AX_RUN_DEFAULT) != 0)
+    return -1;
+  return ax_loop_close(&loop);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_signal_invalid),
+      cmocka_unit_test(test_signal_once_per_signal),
+      cmocka_unit_test(test_signal_oneshot),
+      cmocka_unit_test(test_signal_several_handles),
+      cmocka_unit_test(test_signal_move_to_other_signal),
+      cmocka_unit_test(test_signal_close_in_callback),
+      cmocka_unit_test(test_signal_stop_before_dispatch),
+      cmocka_unit_test(test_signal_two_loops_two_threads),
+      cmocka_unit_test(test_signal_wakes_blocking_poll),
+      cmocka_unit_test(test_signal_restores_previous),
+  };
+  return cmocka_run_group_tests(tests, setup_registry, NULL);
+}
