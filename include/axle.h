@@ -1498,7 +1498,13 @@ AX_EXTERN int ax_ip_name(const struct sockaddr *addr, char *dst, size_t size);
 /**
  * @defgroup poll Descriptor readiness
  * Watch an arbitrary descriptor (POSIX) or socket (Windows) for
- * readiness, to drive code that does its own I/O.
+ * readiness, to drive code that does its own I/O, such as a library that
+ * hands out its sockets. Readiness is level-triggered: the callback runs
+ * in every iteration while the descriptor is ready. An error pending on
+ * the descriptor is reported as every event asked for, so that the
+ * caller's own read or write finds it; only a descriptor that is no longer
+ * open stops the handle, with status AX_EBADF. What each backend can watch
+ * is in the guide (docs/signals.md).
  * @{
  */
 
@@ -1507,7 +1513,8 @@ typedef enum ax_poll_event_e {
   AX_POLL_READABLE = 1,   /**< Data to read, or a connection to accept. */
   AX_POLL_WRITABLE = 2,   /**< Room to write. */
   AX_POLL_DISCONNECT = 4, /**< The peer hung up (reported when asked). */
-  AX_POLL_PRIORITIZED = 8 /**< Out-of-band or priority data. */
+  AX_POLL_PRIORITIZED = 8 /**< Out-of-band or priority data (epoll and
+                               Windows; AX_ENOTSUP elsewhere). */
 } ax_poll_event;
 
 /** A descriptor-readiness handle. */
@@ -1520,34 +1527,51 @@ struct ax_poll_s {
 
 /**
  * Watch descriptor @p fd. The descriptor stays the caller's: closing the
- * handle does not close it (close the handle first, then the descriptor).
- * @return 0; AX_EINVAL; AX_ENOTSUP on Windows (use ax_poll_init_socket()).
+ * handle does not close it (close the handle first, then the descriptor:
+ * epoll forgets a descriptor closed under it without a word). Its flags
+ * are left as they are; make it non-blocking for reads and writes in the
+ * callback. One handle per descriptor and loop (epoll: AX_EEXIST at start).
+ * @return 0; AX_EINVAL for NULL or a negative @p fd; AX_EBADF if @p fd is
+ *         not open; AX_ENOTSUP on Windows (use ax_poll_init_socket()).
  */
 AX_EXTERN int ax_poll_init(ax_loop_t *loop, ax_poll_t *poll, int fd);
 
-/** Watch a socket; on POSIX the same as ax_poll_init(). */
+/**
+ * Watch a socket; on POSIX the same as ax_poll_init(). Windows: any
+ * Winsock socket; the handle opens a device handle of its own to poll it
+ * (AFD, the socket driver), which ax_close() releases.
+ * @return 0; AX_EINVAL for NULL or INVALID_SOCKET; AX_ENOTSOCK; AX_ENOMEM.
+ */
 AX_EXTERN int ax_poll_init_socket(ax_loop_t *loop, ax_poll_t *poll,
                                   ax_os_sock_t sock);
 
 /**
- * Start, or change the events watched. Level-triggered: the callback runs
- * every iteration while the descriptor is ready.
+ * Start, or change the events watched (also from the callback).
+ * Level-triggered: the callback runs every iteration while the descriptor
+ * is ready for one of @p events.
  * @param poll    An initialised poll handle.
  * @param events  AX_POLL_* bits (at least one).
  * @param poll_cb Called with the ready events.
+ * @return 0; AX_EINVAL; AX_EBADF if closing; AX_ENOTSUP for
+ *         AX_POLL_PRIORITIZED on a backend that cannot watch it; or the
+ *         system's refusal (AX_EBADF, AX_EPERM for a regular file under
+ *         epoll, AX_EEXIST), after which the handle is stopped.
  */
 AX_EXTERN int ax_poll_start(ax_poll_t *poll, int events, ax_poll_cb poll_cb);
 
-/** Stop watching. Idempotent. */
+/** Stop watching. Idempotent. @return 0, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_poll_stop(ax_poll_t *poll);
 
 /** @} */
 
 /**
  * @defgroup signal Signals
- * Signals delivered as callbacks on the loop thread. POSIX: any catchable
- * signal, through a handler that only writes to a pipe. Windows: SIGINT and
- * SIGBREAK (the console's Ctrl+C and Ctrl+Break), SIGTERM on console close.
+ * Signals delivered as callbacks on the loop thread, to every handle of
+ * the signal on every loop. POSIX: any catchable signal, through a handler
+ * installed with sigaction() that only marks the signal and writes to a
+ * descriptor the loop watches. Windows: the console's events, Ctrl+C as
+ * SIGINT, Ctrl+Break as SIGBREAK and closing the console as SIGHUP (1,
+ * which axle/win.h defines). See docs/signals.md.
  * @{
  */
 
@@ -1561,24 +1585,28 @@ struct ax_signal_s {
   struct ax__signal_private priv;
 };
 
-/** Initialise a signal handle. */
+/** Initialise a signal handle. @return 0, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_signal_init(ax_loop_t *loop, ax_signal_t *signal);
 
 /**
- * Watch @p signum until stopped. While any handle watches a signal, its
- * default action (such as ending the process on SIGINT) is replaced.
+ * Watch @p signum until stopped; a handle watching another signal moves to
+ * this one. While any handle watches a signal, its previous disposition
+ * (such as ending the process on SIGINT) is replaced; the last handle to
+ * stop puts it back. Signals that arrive together may be reported once.
  * @return 0; AX_EINVAL for NULL, a signal number that cannot be caught
- *         (SIGKILL, SIGSTOP) or that is not known; AX_ENOSYS on Windows
- *         for a signal it cannot deliver.
+ *         (SIGKILL, SIGSTOP, those the C library keeps) or that is not
+ *         known; AX_EBADF if closing; AX_ENOSYS on Windows for a signal
+ *         other than SIGINT, SIGBREAK and SIGHUP; AX_EMFILE.
  */
 AX_EXTERN int ax_signal_start(ax_signal_t *signal, int signum,
                               ax_signal_cb signal_cb);
 
-/** As ax_signal_start(), but stop after the first delivery. */
+/** As ax_signal_start(), but stop after the first delivery, before the
+ * callback runs (which may start the handle again). */
 AX_EXTERN int ax_signal_start_oneshot(ax_signal_t *signal, int signum,
                                       ax_signal_cb signal_cb);
 
-/** Stop watching. Idempotent. */
+/** Stop watching. Idempotent. @return 0, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_signal_stop(ax_signal_t *signal);
 
 /** @} */
