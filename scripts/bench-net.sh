@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# scripts/bench-net.sh: axle's echo server against libuv's, side by side in
+# one run, on an optimised build of its own (build-bench-net/, or the
+# directory AX_BENCH_NET_BUILD names). Linux only.
+#
+#   bash scripts/bench-net.sh
+#
+# The servers are examples/echo-server.c and bench/net/echo-uv.c, the same
+# program on each library; the load comes from bench/net/echo-load.c, on
+# raw epoll so that it favours neither. The server runs on CPU 0 and the
+# load tool on CPU 1 (taskset). What is measured is the SERVER's CPU time,
+# user + system from /proc/PID/stat, read by the load tool at the start
+# and the end of the measured phase; "per server CPU-second" figures are
+# operations divided by it. Each such row is run AX_NET_ROUNDS times (3),
+# sides alternating, every round on a fresh server, and the median round
+# is reported.
+#
+# Rows: TCP ping-pong (one connection, 32-byte messages); echo with 50 and
+# 1,000 connections each keeping one 32-byte message in flight; memory per
+# idle connection (server VmRSS before and after 10,000 connections are
+# open, divided by 10,000) and the TCP handle's size; 19,000 connections
+# held on one loop thread and every one answered at the end; system calls
+# per echo round trip, counted by strace -c during a ping-pong run; and the
+# server's user-space instructions per round trip, counted by callgrind
+# (the same on every run, where CPU time is not).
+#
+# Environment: AX_NET_ROUNDS (3), AX_NET_SECONDS (5, per round),
+# AX_NET_STRACE_COUNT (20000 round trips), AX_NET_MANY (19000
+# connections), AX_NET_IDLE (10000 connections), AX_NET_SERVER_CPU (0) and
+# AX_NET_LOAD_CPU (1): the CPUs the server and the load tool are pinned to.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ "$(uname -s)" = Linux ] || ax_die "bench-net.sh runs on Linux only"
+
+ROUNDS=${AX_NET_ROUNDS:-3}
+SECONDS_PER_ROUND=${AX_NET_SECONDS:-5}
+STRACE_COUNT=${AX_NET_STRACE_COUNT:-20000}
+SERVER_CPU=${AX_NET_SERVER_CPU:-0}
+LOAD_CPU=${AX_NET_LOAD_CPU:-1}
+# Round trips of the two callgrind runs whose difference is counted.
+CALLGRIND_SMALL=2000
+CALLGRIND_BIG=12000
+MANY=${AX_NET_MANY:-19000}
+IDLE=${AX_NET_IDLE:-10000}
+BUILD=${AX_BENCH_NET_BUILD:-build-bench-net}
+# Every wait on a server or the load tool is bounded by this.
+LIMIT_S=180
+
+ax_install_missing meson ninja-build pkg-config gcc libc6-dev libuv1-dev \
+  strace valgrind util-linux >/dev/null
+ax_meson_setup "$BUILD" -Dbuildtype=release -Dtests=false -Dexamples=true \
+  -Ddocs=disabled >/dev/null
+ninja -C "$BUILD" >/dev/null
+
+AXLE_SERVER=$BUILD/examples/echo-server
+UV_SERVER=$BUILD/bench/net/echo-uv
+LOAD=$BUILD/bench/net/echo-load
+SIZES=$BUILD/bench/net/net-sizes
+if [ ! -x "$AXLE_SERVER" ] || [ ! -x "$LOAD" ]; then
+  ax_die "echo-server or echo-load was not built in $BUILD"
+fi
+SIDES=(axle)
+if [ -x "$UV_SERVER" ]; then
+  SIDES+=(libuv)
+else
+  echo "libuv (libuv1-dev) not found by pkg-config: the libuv rows are left out"
+fi
+
+# 19,000 connections need as many descriptors in the server and in the
+# load tool, each its own process: raise the soft limit to the hard one.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+FD_LIMIT=$(ulimit -n)
+
+TMP=$(mktemp -d)
+SERVER_PID=
+# A command the server runs under (valgrind), or nothing.
+WRAP=()
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+server_exe() {
+  if [ "$1" = axle ]; then
+    echo "$AXLE_SERVER"
+  else
+    echo "$UV_SERVER"
+  fi
+}
+
+# Start side $1's server on its CPU and a free port; set SERVER_PID and
+# PORT. Its standard error goes to $TMP/server.err.
+start_server() {
+  local out=$TMP/server.out i
+  : >"$out"
+  taskset -c "$SERVER_CPU" "${WRAP[@]}" "$(server_exe "$1")" --port 0 \
+    >"$out" 2>"$TMP/server.err" &
+  SERVER_PID=$!
+  for ((i = 0; i < 300; i++)); do
+    PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
+    [ -n "$PORT" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$out" "$TMP/server.err" >&2
+  ax_die "the $1 server did not start"
+}
+
+# Stop the server with SIGTERM, as a service manager would (a script's
+# background jobs start with SIGINT ignored); warn unless it exits 0
+# within 10 seconds.
+stop_server() {
+  local i rc=0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "warning: server $SERVER_PID ignored SIGTERM; killed" >&2
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  wait "$SERVER_PID" || rc=$?
+  [ "$rc" -eq 0 ] || echo "warning: server exited with status $rc" >&2
+  SERVER_PID=
+}
+
+# The value of key $2 in the key=value line $1.
+field() {
+  tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
+}
+
+# Run the load tool on its CPU against the running server; prints its line.
+load() {
+  taskset -c "$LOAD_CPU" timeout "$LIMIT_S" "$LOAD" "$@" --port "$PORT" \
+    --server-pid "$SERVER_PID" --timeout-s 60
+}
+
+# One round of a message workload ($2...) on side $1, on a fresh server.
+# Prints "per_server_cpu_s per_s"; the round's details go to stderr.
+message_round() {
+  local side=$1 line
+  shift
+  start_server "$side"
+  line=$(load "$@") || echo "warning: $side: echo-load failed: $line" >&2
+  stop_server
+  printf '  %-5s %-8s %5s conns: %8s /server-CPU-s %8s /s (user %s s, system %s s)\n' \
+    "$side" "$1" "$(field "$line" connections)" \
+    "$(field "$line" per_server_cpu_s)" "$(field "$line" per_s)" \
+    "$(field "$line" server_user_s)" "$(field "$line" server_system_s)" >&2
+  echo "$(field "$line" per_server_cpu_s) $(field "$line" per_s)"
+}
+
+# Median of the rounds, by the per-CPU-second figure.
+median() {
+  sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
+}
+
+# Run a message workload on every side, AX_NET_ROUNDS rounds, sides
+# alternating; sets RESULT[side] to the median "per_cpu per_s".
+declare -A RESULT
+message_row() {
+  local side r
+  declare -A rounds=()
+  for ((r = 0; r < ROUNDS; r++)); do
+    for side in "${SIDES[@]}"; do
+      rounds[$side]+="$(message_round "$side" "$@")"$'\n'
+    done
+  done
+  for side in "${SIDES[@]}"; do
+    RESULT[$side]=$(printf '%s' "${rounds[$side]}" | median)
+  done
+}
+
+# Open $2 idle connections to side $1's fresh server, hold them while the
+# server's VmRSS is read, then check that every one still answers.
+# Prints "rss_delta_kb answered opened".
+idle_run() {
+  local side=$1 count=$2 out=$TMP/idle.out fifo=$TMP/hold i rss0 rss1 line
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  start_server "$side"
+  rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
+  taskset -c "$LOAD_CPU" timeout "$LIMIT_S" "$LOAD" idle --port "$PORT" \
+    --connections "$count" --hold-s 120 --timeout-s 60 <"$fifo" >"$out" 2>&1 &
+  local load_pid=$!
+  exec 7>"$fifo"
+  for ((i = 0; i < LIMIT_S * 10; i++)); do
+    grep -q '^ready' "$out" && break
+    kill -0 "$load_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
+  exec 7>&-
+  wait "$load_pid" || true
+  stop_server
+  line=$(grep '^mode=idle' "$out" || true)
+  grep -v '^ready' "$out" | sed "s/^/  $side idle: /" >&2
+  echo "$((rss1 - rss0)) $(field "$line" answered) $(field "$line" opened)"
+}
+
+# System calls the server makes per ping-pong round trip, under strace -c.
+# Sets SYSCALLS[side] to the total per round trip and BREAKDOWN[side] to
+# the main calls.
+declare -A SYSCALLS BREAKDOWN
+strace_run() {
+  local side=$1 out=$TMP/strace.txt i
+  start_server "$side"
+  strace -c -f -q -o "$out" -p "$SERVER_PID" 2>/dev/null &
+  local strace_pid=$!
+  for ((i = 0; i < 50; i++)); do
+    [ "$(awk '/^TracerPid:/ { print $2 }' "/proc/$SERVER_PID/status")" != 0 ] &&
+      break
+    sleep 0.1
+  done
+  load pingpong --count "$STRACE_COUNT" >/dev/null ||
+    echo "warning: $side: echo-load failed under strace" >&2
+  kill -INT "$strace_pid"
+  wait "$strace_pid" || true
+  stop_server
+  SYSCALLS[$side]=$(awk -v n="$STRACE_COUNT" \
+    '$NF == "total" { printf "%.2f", $4 / n }' "$out")
+  BREAKDOWN[$side]=$(awk -v n="$STRACE_COUNT" \
+    '$1 ~ /^[0-9.]+$/ && $NF != "total" && $4 / n >= 0.01 {
+       printf "%s%s %.2f", sep, $NF, $4 / n; sep = ", " }' "$out")
+}
+
+# User-space instructions side $1's server runs for $2 ping-pong round
+# trips, start-up and shutdown included, under callgrind.
+callgrind_count() {
+  WRAP=(valgrind --tool=callgrind --callgrind-out-file=/dev/null)
+  start_server "$1"
+  WRAP=()
+  load pingpong --count "$2" >/dev/null ||
+    echo "warning: $1: echo-load failed under callgrind" >&2
+  stop_server
+  sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$TMP/server.err"
+}
+
+# Instructions per round trip: two runs, so that start-up cancels out.
+declare -A INSTRUCTIONS
+callgrind_run() {
+  local small big
+  small=$(callgrind_count "$1" "$CALLGRIND_SMALL")
+  big=$(callgrind_count "$1" "$CALLGRIND_BIG")
+  INSTRUCTIONS[$1]=$(((big - small) / (CALLGRIND_BIG - CALLGRIND_SMALL)))
+}
+
+# Print one table row: name, axle's figure, libuv's, and the ratio
+# (above 1: axle does better). $4 is "higher" or "lower": which is better.
+row() {
+  local name=$1 a=$2 u=${3:--} better=$4 ratio=-
+  if [ "$better" != none ] && [ "$u" != - ] && [ -n "$a" ] && [ -n "$u" ]; then
+    ratio=$(awk -v a="$a" -v u="$u" -v b="$better" 'BEGIN {
+      if (b == "higher") r = (u > 0 ? a / u : 0); else r = (a > 0 ? u / a : 0)
+      printf "%.2fx", r }')
+  fi
+  printf '| %-52s | %12s | %12s | %7s |\n' "$name" "$a" "$u" "$ratio"
+}
+
+echo "axle $(git describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(uname -sr); descriptors: $FD_LIMIT"
+echo "server on CPU $SERVER_CPU, load on CPU $LOAD_CPU; median of $ROUNDS rounds, ${SECONDS_PER_ROUND} s per round"
+
+message_row pingpong --seconds "$SECONDS_PER_ROUND" --size 32
+declare -A PP=() E50=() E1K=()
+for side in "${SIDES[@]}"; do PP[$side]=${RESULT[$side]}; done
+message_row echo --connections 50 --size 32 --seconds "$SECONDS_PER_ROUND"
+for side in "${SIDES[@]}"; do E50[$side]=${RESULT[$side]}; done
+message_row echo --connections 1000 --size 32 --seconds "$SECONDS_PER_ROUND"
+for side in "${SIDES[@]}"; do E1K[$side]=${RESULT[$side]}; done
+
+declare -A MEM=() MANY_OK=()
+for side in "${SIDES[@]}"; do
+  read -r kb answered _ < <(idle_run "$side" "$IDLE")
+  MEM[$side]=$(awk -v kb="$kb" -v n="$IDLE" 'BEGIN { printf "%.0f", kb * 1024 / n }')
+  [ "$answered" = "$IDLE" ] ||
+    echo "warning: $side: $answered of $IDLE idle connections answered" >&2
+done
+if [ "$FD_LIMIT" -ge $((MANY + 100)) ]; then
+  for side in "${SIDES[@]}"; do
+    read -r _ answered _ < <(idle_run "$side" "$MANY")
+    MANY_OK[$side]="${answered:-0}/$MANY"
+  done
+else
+  echo "descriptor limit $FD_LIMIT < $((MANY + 100)): the $MANY-connection row is left out"
+fi
+for side in "${SIDES[@]}"; do strace_run "$side"; done
+for side in "${SIDES[@]}"; do callgrind_run "$side"; done
+
+sizes=$([ -x "$SIZES" ] && "$SIZES" || echo "")
+first() { awk '{ print $1 }' <<<"$1"; }
+second() { awk '{ print $2 }' <<<"$1"; }
+
+echo
+printf '| %-52s | %12s | %12s | %7s |\n' "Workload" axle libuv ratio
+printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
+  "-----------:" "-----------:" "------:"
+row "ping-pong round trips per server CPU-second" "$(first "${PP[axle]}")" \
+  "$(first "${PP[libuv]:-}")" higher
+row "ping-pong round trips per second" "$(second "${PP[axle]}")" \
+  "$(second "${PP[libuv]:-}")" higher
+row "echo, 50 conns: messages per server CPU-second" "$(first "${E50[axle]}")" \
+  "$(first "${E50[libuv]:-}")" higher
+row "echo, 50 conns: messages per second" "$(second "${E50[axle]}")" \
+  "$(second "${E50[libuv]:-}")" higher
+row "echo, 1,000 conns: messages per server CPU-second" \
+  "$(first "${E1K[axle]}")" "$(first "${E1K[libuv]:-}")" higher
+row "echo, 1,000 conns: messages per second" "$(second "${E1K[axle]}")" \
+  "$(second "${E1K[libuv]:-}")" higher
+row "bytes of server RSS per idle connection ($IDLE)" "${MEM[axle]}" \
+  "${MEM[libuv]:-}" lower
+row "sizeof TCP handle (ax_tcp_t, uv_tcp_t)" "$(field "$sizes" ax_tcp_t)" \
+  "$(field "$sizes" uv_tcp_t)" lower
+row "system calls per ping-pong round trip (strace)" "${SYSCALLS[axle]}" \
+  "${SYSCALLS[libuv]:-}" lower
+row "user-space instructions per round trip (callgrind)" \
+  "${INSTRUCTIONS[axle]}" "${INSTRUCTIONS[libuv]:-}" lower
+if [ ${#MANY_OK[@]} -gt 0 ]; then
+  row "$MANY connections on one thread: answered" "${MANY_OK[axle]}" \
+    "${MANY_OK[libuv]:-}" none
+fi
+echo "(ratio above 1: axle does better; rates axle/libuv, costs libuv/axle)"
+echo
+for side in "${SIDES[@]}"; do
+  echo "system calls per round trip, $side: ${BREAKDOWN[$side]}"
+done
