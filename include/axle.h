@@ -1371,7 +1371,10 @@ AX_EXTERN size_t ax_stream_get_write_queue_size(const ax_stream_t *stream);
  * reported from inside the ax_write() that crossed the mark, so that the
  * writer can stop at once; "below" from the loop, as the queue drains. A
  * mark the queue has crossed already is reported at its next change.
- * @param water_cb The callback, or NULL to stop reporting.
+ * @param stream     A stream that is not listening.
+ * @param low_bytes  Report "below" at this queue size or less.
+ * @param high_bytes Report "above" at this queue size or more.
+ * @param water_cb   The callback, or NULL to stop reporting.
  * @return 0; AX_EINVAL for NULL, a listener, or unless
  *         low_bytes < high_bytes; AX_EBADF if closing; AX_ENOMEM (the
  *         first call allocates a few dozen bytes).
