@@ -18,10 +18,13 @@
  *     callback, completed once per packet the completion port hands back.
  *     The wakeup channel is a packet other threads post to the port. There
  *     is no fd polling on Windows (yet): io_start refuses with AX_ENOSYS.
- * Stream operations (accept, read, write, connect) join this contract as
- * further operation kinds with the TCP work; readiness backends will complete
- * them by trying the system call when the descriptor becomes ready, IOCP by
- * handing the OVERLAPPED to the kernel.
+ * POSIX streams (src/unix/stream.c, listen.c) are built on the fd-poll
+ * operation: a stream watches its socket for exactly what it waits for and
+ * tries the system call (accept, read, sendmsg, the end of a connect) when
+ * the descriptor is ready. That is the emulation of completions this
+ * contract was shaped for, written once above the three readiness backends
+ * rather than inside each. IOCP will complete stream operations by handing
+ * OVERLAPPED requests to the kernel (src/win).
  *
  * Backends are listed in preference order by the platform (ax__backends, in
  * src/unix/backends-linux.c for Linux, src/win/backends-win.c for Windows).
