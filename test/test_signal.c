@@ -167,6 +167,31 @@ static void probe_cb(ax_signal_t *signal, int signum) {
     probe_close(p);
 }
 
+/* A loop with a safety net, as every test that waits for a signal has. */
+struct fixture {
+  ax_loop_t loop;          /* The loop. */
+  struct test_guard guard; /* Its safety net. */
+};
+
+static ax_loop_t *fixture_open(struct fixture *f) {
+  test_loop_open(&f->loop);
+  test_guard_start(&f->loop, &f->guard);
+  return &f->loop;
+}
+
+static void fixture_close(struct fixture *f) {
+  test_guard_close(&f->guard);
+  test_loop_close(&f->loop);
+}
+
+/* Send signum to the process, and run the loop in mode: AX_RUN_ONCE
+ * returns once the signal was dispatched, AX_RUN_DEFAULT once nothing is
+ * active any more. */
+static void send_and_run(ax_loop_t *loop, int signum, ax_run_mode mode) {
+  assert_int_equal(send_signal(signum), 0);
+  assert_int_equal(ax_run(loop, mode), 0);
+}
+
 static void probe_init(ax_loop_t *loop, struct probe *p) {
   memset(p, 0, sizeof(*p));
   assert_int_equal(ax_signal_init(loop, &p->signal), 0);
@@ -202,51 +227,45 @@ static void test_signal_invalid(void **state) {
 /* One signal, one call; nothing more until the next signal. */
 static void test_signal_once_per_signal(void **state) {
   (void)state;
-  ax_loop_t loop;
-  struct test_guard guard;
+  struct fixture f;
   struct probe p;
-  test_loop_open(&loop);
-  test_guard_start(&loop, &guard);
-  probe_init(&loop, &p);
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &p);
   assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
   assert_true(ax_is_active(&p.signal.handle));
   assert_int_equal(p.signal.signum, SIG_A);
-  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(ax_run(loop, AX_RUN_NOWAIT), 0);
   assert_int_equal(p.calls, 0);
   assert_int_equal(raise_signal(SIG_A), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(ax_run(loop, AX_RUN_ONCE), 0);
   assert_int_equal(p.calls, 1);
   assert_int_equal(p.signum, SIG_A);
   for (int i = 0; i < 3; i++)
-    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+    assert_int_equal(ax_run(loop, AX_RUN_NOWAIT), 0);
   assert_int_equal(p.calls, 1);
   /* Stopped and started again: the next signal, once. */
   assert_int_equal(ax_signal_stop(&p.signal), 0);
   assert_true(disposition_is_default(SIG_A));
   p.stop = true;
   assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
-  assert_int_equal(send_signal(SIG_A), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  send_and_run(loop, SIG_A, AX_RUN_DEFAULT);
   assert_int_equal(p.calls, 2);
   assert_false(ax_is_active(&p.signal.handle));
   assert_true(disposition_is_default(SIG_A));
   probe_close(&p);
-  test_guard_close(&guard);
-  test_loop_close(&loop);
+  fixture_close(&f);
 }
 
 static void test_signal_oneshot(void **state) {
   (void)state;
-  ax_loop_t loop;
-  struct test_guard guard;
+  struct fixture f;
   struct probe p;
-  test_loop_open(&loop);
-  test_guard_start(&loop, &guard);
-  probe_init(&loop, &p);
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &p);
   assert_int_equal(ax_signal_start_oneshot(&p.signal, SIG_A, probe_cb), 0);
   assert_int_equal(send_signal(SIG_A), 0);
   /* The handle stops itself: the run ends with its one call. */
-  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(ax_run(loop, AX_RUN_DEFAULT), 0);
   assert_int_equal(p.calls, 1);
   assert_int_equal(p.signum, SIG_A);
   assert_false(ax_is_active(&p.signal.handle));
@@ -255,48 +274,40 @@ static void test_signal_oneshot(void **state) {
   /* Started again from its own callback, it takes the next signal too. */
   p.restart_oneshot = 1;
   assert_int_equal(ax_signal_start_oneshot(&p.signal, SIG_A, probe_cb), 0);
-  assert_int_equal(send_signal(SIG_A), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
   assert_int_equal(p.calls, 2);
   assert_true(ax_is_active(&p.signal.handle));
-  assert_int_equal(send_signal(SIG_A), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  send_and_run(loop, SIG_A, AX_RUN_DEFAULT);
   assert_int_equal(p.calls, 3);
   assert_true(disposition_is_default(SIG_A));
   probe_close(&p);
-  test_guard_close(&guard);
-  test_loop_close(&loop);
+  fixture_close(&f);
 }
 
 /* Every handle of a signal is called; handles of other signals are not.
  * The disposition comes back only when the last handle of it stops. */
 static void test_signal_several_handles(void **state) {
   (void)state;
-  ax_loop_t loop;
-  struct test_guard guard;
+  struct fixture f;
   struct probe a1, a2, c;
-  test_loop_open(&loop);
-  test_guard_start(&loop, &guard);
-  probe_init(&loop, &a1);
-  probe_init(&loop, &a2);
-  probe_init(&loop, &c);
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &a1);
+  probe_init(loop, &a2);
+  probe_init(loop, &c);
   assert_int_equal(ax_signal_start(&a1.signal, SIG_A, probe_cb), 0);
   assert_int_equal(ax_signal_start(&a2.signal, SIG_A, probe_cb), 0);
   assert_int_equal(ax_signal_start(&c.signal, SIG_C, probe_cb), 0);
-  assert_int_equal(send_signal(SIG_A), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
   assert_int_equal(a1.calls, 1);
   assert_int_equal(a2.calls, 1);
   assert_int_equal(c.calls, 0);
-  assert_int_equal(send_signal(SIG_C), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  send_and_run(loop, SIG_C, AX_RUN_ONCE);
   assert_int_equal(a1.calls + a2.calls, 2);
   assert_int_equal(c.calls, 1);
   assert_int_equal(c.signum, SIG_C);
   /* One of the two stops: the other still takes the signal. */
   assert_int_equal(ax_signal_stop(&a1.signal), 0);
-  assert_int_equal(send_signal(SIG_A), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
   assert_int_equal(a1.calls, 1);
   assert_int_equal(a2.calls, 2);
   assert_int_equal(ax_signal_stop(&a2.signal), 0);
@@ -304,58 +315,49 @@ static void test_signal_several_handles(void **state) {
   probe_close(&a1);
   probe_close(&a2);
   probe_close(&c);
-  test_guard_close(&guard);
-  test_loop_close(&loop);
+  fixture_close(&f);
 }
 
 /* A handle started on another signal leaves the first one. */
 static void test_signal_move_to_other_signal(void **state) {
   (void)state;
-  ax_loop_t loop;
-  struct test_guard guard;
+  struct fixture f;
   struct probe p;
-  test_loop_open(&loop);
-  test_guard_start(&loop, &guard);
-  probe_init(&loop, &p);
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &p);
   assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
   p.stop = true;
   assert_int_equal(ax_signal_start(&p.signal, SIG_B, probe_cb), 0);
   assert_int_equal(p.signal.signum, SIG_B);
   assert_true(disposition_is_default(SIG_A));
-  assert_int_equal(send_signal(SIG_B), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  send_and_run(loop, SIG_B, AX_RUN_DEFAULT);
   assert_int_equal(p.calls, 1);
   assert_int_equal(p.signum, SIG_B);
   assert_true(disposition_is_default(SIG_B));
   probe_close(&p);
-  test_guard_close(&guard);
-  test_loop_close(&loop);
+  fixture_close(&f);
 }
 
 /* The first handle called closes itself and the second, which then is not
  * called although the signal was caught for it too. */
 static void test_signal_close_in_callback(void **state) {
   (void)state;
-  ax_loop_t loop;
-  struct test_guard guard;
+  struct fixture f;
   struct probe a, b;
-  test_loop_open(&loop);
-  test_guard_start(&loop, &guard);
-  probe_init(&loop, &a);
-  probe_init(&loop, &b);
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &a);
+  probe_init(loop, &b);
   a.close = true;
   a.other = &b;
   assert_int_equal(ax_signal_start(&a.signal, SIG_A, probe_cb), 0);
   assert_int_equal(ax_signal_start(&b.signal, SIG_A, probe_cb), 0);
-  assert_int_equal(send_signal(SIG_A), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  send_and_run(loop, SIG_A, AX_RUN_DEFAULT);
   assert_int_equal(a.calls, 1);
   assert_int_equal(b.calls, 0);
   assert_int_equal(a.closes, 1);
   assert_int_equal(b.closes, 1);
   assert_true(disposition_is_default(SIG_A));
-  test_guard_close(&guard);
-  test_loop_close(&loop);
+  fixture_close(&f);
 }
 
 /* A signal caught but not yet dispatched when its last handle stops is
@@ -465,57 +467,50 @@ static void waker_main(void *arg) {
  * can end the wait. */
 static void test_signal_wakes_blocking_poll(void **state) {
   (void)state;
-  ax_loop_t loop;
-  struct test_guard guard;
+  struct fixture f;
   struct probe p;
   struct waker w;
   ax_thread_t thread;
-  test_loop_open(&loop);
-  test_guard_start(&loop, &guard);
-  probe_init(&loop, &p);
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &p);
   p.close = true;
   memset(&w, 0, sizeof(w));
   w.target = target_self();
   assert_int_equal(ax_sem_init(&w.about_to_poll, 0), 0);
-  assert_int_equal(ax_prepare_init(&loop, &w.prepare), 0);
+  assert_int_equal(ax_prepare_init(loop, &w.prepare), 0);
   assert_int_equal(ax_prepare_start(&w.prepare, waker_prepare_cb), 0);
   assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
   assert_int_equal(ax_thread_create(&thread, waker_main, &w), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(ax_run(loop, AX_RUN_DEFAULT), 0);
   assert_int_equal(ax_thread_join(&thread), 0);
   assert_int_equal(w.result, 0);
   assert_int_equal(p.calls, 1);
   assert_int_equal(p.closes, 1);
   ax_close(&w.prepare.handle, NULL);
   ax_sem_destroy(&w.about_to_poll);
-  test_guard_close(&guard);
-  test_loop_close(&loop);
+  fixture_close(&f);
 }
 
 /* The last handle to stop puts back what was there before the first
  * started: here SIG_IGN, not the default. */
 static void test_signal_restores_previous(void **state) {
   (void)state;
-  ax_loop_t loop;
-  struct test_guard guard;
+  struct fixture f;
   struct probe p;
-  test_loop_open(&loop);
+  ax_loop_t *loop = fixture_open(&f);
   if (!disposition_ignore(SIG_C)) {
-    test_loop_close(&loop);
+    fixture_close(&f);
     skip();
   }
-  test_guard_start(&loop, &guard);
-  probe_init(&loop, &p);
+  probe_init(loop, &p);
   p.stop = true;
   assert_int_equal(ax_signal_start(&p.signal, SIG_C, probe_cb), 0);
   assert_false(disposition_is_ignored(SIG_C));
-  assert_int_equal(send_signal(SIG_C), 0);
-  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  send_and_run(loop, SIG_C, AX_RUN_DEFAULT);
   assert_int_equal(p.calls, 1);
   assert_true(disposition_is_ignored(SIG_C));
   probe_close(&p);
-  test_guard_close(&guard);
-  test_loop_close(&loop);
+  fixture_close(&f);
 }
 
 static void noop_cb(ax_signal_t *signal, int signum) {
