@@ -20,9 +20,10 @@
 # idle connection (server VmRSS before and after 10,000 connections are
 # open, divided by 10,000) and the TCP handle's size; 19,000 connections
 # held on one loop thread and every one answered at the end; system calls
-# per echo round trip, counted by strace -c during a ping-pong run; and the
-# server's user-space instructions per round trip, counted by callgrind
-# (the same on every run, where CPU time is not).
+# per message, counted by strace -c, and the server's user-space
+# instructions per message, counted by callgrind (the same on every run,
+# where CPU time is not), both for ping-pong and for echo with 50
+# connections.
 #
 # Environment: AX_NET_ROUNDS (3), AX_NET_SECONDS (5, per round),
 # AX_NET_STRACE_COUNT (20000 round trips), AX_NET_MANY (19000
@@ -204,12 +205,16 @@ idle_run() {
   echo "$((rss1 - rss0)) $(field "$line" answered) $(field "$line" opened)"
 }
 
-# System calls the server makes per ping-pong round trip, under strace -c.
-# Sets SYSCALLS[side] to the total per round trip and BREAKDOWN[side] to
-# the main calls.
+# The workloads whose system calls and instructions are counted: ping-pong
+# and echo with 50 connections, N messages each.
+declare -A COUNTED=([pingpong]="pingpong" [echo50]="echo --connections 50")
+
+# System calls the server makes per message of workload $2, under
+# strace -c. Sets SYSCALLS[$2,side] to the total per message and
+# BREAKDOWN[$2,side] to the main calls.
 declare -A SYSCALLS BREAKDOWN
 strace_run() {
-  local side=$1 out=$TMP/strace.txt i
+  local side=$1 key=$2 out=$TMP/strace.txt i
   start_server "$side"
   strace -c -f -q -o "$out" -p "$SERVER_PID" 2>/dev/null &
   local strace_pid=$!
@@ -218,37 +223,40 @@ strace_run() {
       break
     sleep 0.1
   done
-  load pingpong --count "$STRACE_COUNT" >/dev/null ||
+  # shellcheck disable=SC2086 # COUNTED holds words to split.
+  load ${COUNTED[$key]} --count "$STRACE_COUNT" >/dev/null ||
     echo "warning: $side: echo-load failed under strace" >&2
   kill -INT "$strace_pid"
   wait "$strace_pid" || true
   stop_server
-  SYSCALLS[$side]=$(awk -v n="$STRACE_COUNT" \
+  SYSCALLS[$key,$side]=$(awk -v n="$STRACE_COUNT" \
     '$NF == "total" { printf "%.2f", $4 / n }' "$out")
-  BREAKDOWN[$side]=$(awk -v n="$STRACE_COUNT" \
+  BREAKDOWN[$key,$side]=$(awk -v n="$STRACE_COUNT" \
     '$1 ~ /^[0-9.]+$/ && $NF != "total" && $4 / n >= 0.01 {
        printf "%s%s %.2f", sep, $NF, $4 / n; sep = ", " }' "$out")
 }
 
-# User-space instructions side $1's server runs for $2 ping-pong round
-# trips, start-up and shutdown included, under callgrind.
+# User-space instructions side $1's server runs for $3 messages of
+# workload $2, start-up and shutdown included, under callgrind.
 callgrind_count() {
   WRAP=(valgrind --tool=callgrind --callgrind-out-file=/dev/null)
   start_server "$1"
   WRAP=()
-  load pingpong --count "$2" >/dev/null ||
+  # shellcheck disable=SC2086 # COUNTED holds words to split.
+  load ${COUNTED[$2]} --count "$3" >/dev/null ||
     echo "warning: $1: echo-load failed under callgrind" >&2
   stop_server
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$TMP/server.err"
 }
 
-# Instructions per round trip: two runs, so that start-up cancels out.
+# Instructions per message: two runs, so that start-up, connecting and
+# shutting down cancel out. Sets INSTRUCTIONS[$2,side].
 declare -A INSTRUCTIONS
 callgrind_run() {
   local small big
-  small=$(callgrind_count "$1" "$CALLGRIND_SMALL")
-  big=$(callgrind_count "$1" "$CALLGRIND_BIG")
-  INSTRUCTIONS[$1]=$(((big - small) / (CALLGRIND_BIG - CALLGRIND_SMALL)))
+  small=$(callgrind_count "$1" "$2" "$CALLGRIND_SMALL")
+  big=$(callgrind_count "$1" "$2" "$CALLGRIND_BIG")
+  INSTRUCTIONS[$2,$1]=$(((big - small) / (CALLGRIND_BIG - CALLGRIND_SMALL)))
 }
 
 # Print one table row: name, axle's figure, libuv's, and the ratio
@@ -289,8 +297,12 @@ if [ "$FD_LIMIT" -ge $((MANY + 100)) ]; then
 else
   echo "descriptor limit $FD_LIMIT < $((MANY + 100)): the $MANY-connection row is left out"
 fi
-for side in "${SIDES[@]}"; do strace_run "$side"; done
-for side in "${SIDES[@]}"; do callgrind_run "$side"; done
+for key in pingpong echo50; do
+  for side in "${SIDES[@]}"; do
+    strace_run "$side" "$key"
+    callgrind_run "$side" "$key"
+  done
+done
 
 sizes=$([ -x "$SIZES" ] && "$SIZES" || echo "")
 first() { awk '{ print $1 }' <<<"$1"; }
@@ -316,16 +328,22 @@ row "bytes of server RSS per idle connection ($IDLE)" "${MEM[axle]}" \
   "${MEM[libuv]:-}" lower
 row "sizeof TCP handle (ax_tcp_t, uv_tcp_t)" "$(field "$sizes" ax_tcp_t)" \
   "$(field "$sizes" uv_tcp_t)" lower
-row "system calls per ping-pong round trip (strace)" "${SYSCALLS[axle]}" \
-  "${SYSCALLS[libuv]:-}" lower
+row "system calls per ping-pong round trip (strace)" \
+  "${SYSCALLS[pingpong,axle]}" "${SYSCALLS[pingpong,libuv]:-}" lower
+row "system calls per message, echo with 50 conns" \
+  "${SYSCALLS[echo50,axle]}" "${SYSCALLS[echo50,libuv]:-}" lower
 row "user-space instructions per round trip (callgrind)" \
-  "${INSTRUCTIONS[axle]}" "${INSTRUCTIONS[libuv]:-}" lower
+  "${INSTRUCTIONS[pingpong,axle]}" "${INSTRUCTIONS[pingpong,libuv]:-}" lower
+row "user-space instructions per message, echo 50 conns" \
+  "${INSTRUCTIONS[echo50,axle]}" "${INSTRUCTIONS[echo50,libuv]:-}" lower
 if [ ${#MANY_OK[@]} -gt 0 ]; then
   row "$MANY connections on one thread: answered" "${MANY_OK[axle]}" \
     "${MANY_OK[libuv]:-}" none
 fi
 echo "(ratio above 1: axle does better; rates axle/libuv, costs libuv/axle)"
 echo
-for side in "${SIDES[@]}"; do
-  echo "system calls per round trip, $side: ${BREAKDOWN[$side]}"
+for key in pingpong echo50; do
+  for side in "${SIDES[@]}"; do
+    echo "system calls per message, $key, $side: ${BREAKDOWN[$key,$side]}"
+  done
 done
