@@ -45,6 +45,9 @@ enum {
   STREAM_IOV_MAX = 1024,
   /* sendmsg() calls per flush while the kernel takes everything given. */
   STREAM_SENDS_PER_FLUSH = 8,
+  /* Bytes per read() or sendmsg(): macOS refuses more than INT_MAX with
+   * EINVAL, where Linux quietly does less. */
+  STREAM_IO_MAX_BYTES = INT_MAX,
 };
 
 _Static_assert(AX_WRITE_MAX_BUFS <= STREAM_IOV_MAX,
@@ -186,24 +189,32 @@ static void stream_write_fail(ax_stream_t *stream, ax_write_t *first, int err) {
     stream_shutdown_complete(shutdown, err);
 }
 
-/* Gather the bytes left from first on into iov; *total is their sum. */
+/* Add buf to iov unless full; returns whether there is room for more. */
+static bool stream_iov_add(struct iovec *iov, int *count, size_t *bytes,
+                           const ax_buf_t *buf) {
+  size_t room = (size_t)STREAM_IO_MAX_BYTES - *bytes;
+  size_t len = buf->len < room ? buf->len : room;
+  if (len != 0) {
+    iov[*count].iov_base = buf->base;
+    iov[*count].iov_len = len;
+    *bytes += len;
+    (*count)++;
+  }
+  return *count < STREAM_IOV_MAX && *bytes < (size_t)STREAM_IO_MAX_BYTES;
+}
+
+/* Gather the bytes left from first on into iov, up to STREAM_IOV_MAX
+ * buffers and STREAM_IO_MAX_BYTES; *total is their sum. */
 static int stream_write_gather(const ax_stream_t *stream, ax_write_t *first,
                                struct iovec *iov, size_t *total) {
   int count = 0;
   size_t bytes = 0;
-  for (ax_write_t *req = first;; req = req->priv.next) {
+  bool room = true;
+  for (ax_write_t *req = first; room; req = req->priv.next) {
     const struct ax__write_private *w = &req->priv;
-    for (unsigned int i = w->next_buf; i < w->nbufs; i++) {
-      if (count == STREAM_IOV_MAX)
-        break;
-      if (w->bufs[i].len == 0)
-        continue;
-      iov[count].iov_base = w->bufs[i].base;
-      iov[count].iov_len = w->bufs[i].len;
-      bytes += w->bufs[i].len;
-      count++;
-    }
-    if (req == stream->priv.write_tail || count == STREAM_IOV_MAX)
+    for (unsigned int i = w->next_buf; i < w->nbufs && room; i++)
+      room = stream_iov_add(iov, &count, &bytes, &w->bufs[i]);
+    if (req == stream->priv.write_tail)
       break;
   }
   *total = bytes;
@@ -407,20 +418,13 @@ int ax_try_write(ax_stream_t *stream, const ax_buf_t bufs[],
     return err;
   if (stream_has(stream, AX__STREAM_CONNECTING) || stream_has_unwritten(stream))
     return AX_EAGAIN;
-  /* At most INT_MAX bytes, so that the count fits the result. */
+  /* At most STREAM_IO_MAX_BYTES, so that the count fits the result. */
   struct iovec iov[STREAM_IOV_MAX];
   size_t total = 0;
   int count = 0;
-  for (unsigned int i = 0; i < nbufs && total < INT_MAX; i++) {
-    size_t len = bufs[i].len;
-    if (len > (size_t)INT_MAX - total)
-      len = (size_t)INT_MAX - total;
-    if (len == 0)
-      continue;
-    iov[count].iov_base = bufs[i].base;
-    iov[count].iov_len = len;
-    total += len;
-    count++;
+  for (unsigned int i = 0; i < nbufs; i++) {
+    if (!stream_iov_add(iov, &count, &total, &bufs[i]))
+      break;
   }
   if (count == 0)
     return 0;
@@ -572,8 +576,11 @@ int ax_read_stop(ax_stream_t *stream) {
 
 /* read() with EINTR retried. Returns the bytes read or an error. */
 static ssize_t stream_read_once(int fd, const ax_buf_t *buf) {
+  size_t len = buf->len < (size_t)STREAM_IO_MAX_BYTES
+                   ? buf->len
+                   : (size_t)STREAM_IO_MAX_BYTES;
   for (;;) {
-    ssize_t n = ax__sys.read(fd, buf->base, buf->len);
+    ssize_t n = ax__sys.read(fd, buf->base, len);
     if (n >= 0)
       return n;
     if (errno != EINTR)
@@ -604,7 +611,7 @@ static bool stream_read_one(ax_stream_t *stream) {
   if (n <= 0)
     stream_read_end(stream, n == 0);
   stream->priv.read_cb(stream, n == 0 ? AX_EOF : n, &buf);
-  return n > 0 && (size_t)n == buf.len;
+  return n > 0 && (size_t)n == buf.len; /* A full buffer: maybe more. */
 }
 
 static void stream_read_ready(ax_stream_t *stream) {
