@@ -162,16 +162,20 @@ median() {
   sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'
 }
 
-# Run a message workload on every side, AX_NET_ROUNDS rounds, sides
-# alternating; sets RESULT[side] to the median "per_cpu per_s".
+# Run a message workload on every side, AX_NET_ROUNDS rounds, the sides
+# taking turns to go first; sets RESULT[side] to the median "per_cpu per_s".
 declare -A RESULT
 message_row() {
   local side r
   declare -A rounds=()
+  local order=("${SIDES[@]}")
   for ((r = 0; r < ROUNDS; r++)); do
-    for side in "${SIDES[@]}"; do
+    for side in "${order[@]}"; do
       rounds[$side]+="$(message_round "$side" "$@")"$'\n'
     done
+    # The other side goes first next round, so that neither always runs
+    # just after the other's teardown.
+    order=("${order[@]:1}" "${order[0]}")
   done
   for side in "${SIDES[@]}"; do
     RESULT[$side]=$(printf '%s' "${rounds[$side]}" | median)
