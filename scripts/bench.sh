@@ -10,6 +10,10 @@
 # CPU time moves with whatever else the machine does; instruction counts do
 # not, but they ignore cache misses and system-call cost. Read both.
 #
+# Without --callgrind, the network benchmarks follow on Linux
+# (scripts/bench-net.sh: echo servers on both libraries, load from a
+# second process), so that one command runs them all.
+#
 # Both thread pools get the same size: BENCH_THREADPOOL_SIZE workers
 # (default 4, both libraries' default), through UV_THREADPOOL_SIZE and
 # AX_THREADPOOL_SIZE. axle adds its reserve worker for file system jobs.
@@ -60,3 +64,8 @@ if [ "${1:-}" = "--callgrind" ]; then
   exit 0
 fi
 "$bench" "$@"
+
+if [ "$(uname -s)" = Linux ]; then
+  echo
+  bash "$AX_ROOT/scripts/bench-net.sh"
+fi
