@@ -84,27 +84,60 @@ struct ax__loop_platform {
   unsigned int io_count;             /* Operations that may complete. */
 };
 
-/* Provisional: the Windows streams (src/win/tcp.c) define their private
- * regions when they are written. Until then these hold what the portable
- * declarations need, and the TCP functions return AX_ENOSYS. */
-struct ax__stream_private {
-  ax__io_t io;             /* A completion for the socket. */
-  ax_alloc_cb alloc_cb;    /* Reading: where buffers come from. */
-  ax_read_cb read_cb;      /* Reading: where data goes. */
-  size_t write_queue_size; /* Bytes queued and not yet written. */
-  uintptr_t socket;        /* The SOCKET. */
+/* Storage for a deferred completion (ax__pending_t in src/internal.h): a
+ * list node and a function pointer. src/win/stream.c asserts the layout. */
+union ax__pending_slot {
+  unsigned char bytes[sizeof(struct ax__queue) + sizeof(void *)]; /* Room. */
+  void *align; /* Pointer alignment. */
 };
 
-/* The Windows part of the private region of ax_write_t. */
+/* Stream state few streams need, allocated on first use: the listener's
+ * posted accepts and the water marks (src/win/stream.h). */
+struct ax__stream_ext;
+
+/*
+ * The Windows part of the private region of ax_stream_t (src/win/stream.c).
+ * Every overlapped operation the stream posts (the zero-byte read below,
+ * the writes, a connect, the listener's accepts) is counted in ops until its
+ * packet is dequeued: a closed stream waits for that count to reach zero
+ * before its close callback, as the kernel owns those OVERLAPPEDs until
+ * then. Stream flags live in the handle's priv_flags.
+ */
+struct ax__stream_private {
+  ax__io_t read_io; /* The zero-byte WSARecv that waits for data. */
+  uintptr_t socket; /* The SOCKET; INVALID_SOCKET while there is none. */
+  union {
+    ax_alloc_cb alloc_cb;  /* Open: where read buffers come from. */
+    ax_close_cb close_cb;  /* Closed, waiting for ops: the user's callback. */
+  } cb;                    /* Read buffers, then the deferred close. */
+  ax_read_cb read_cb;      /* Reading: where data goes. */
+  ax_write_t *write_tail;  /* Writes not yet called back, circular by next. */
+  size_t write_queue_size; /* Bytes of writes in flight, exact. */
+  ax_req_t *req;           /* The connect or shutdown in progress. */
+  struct ax__stream_ext *ext;     /* Listener and water marks, or NULL. */
+  union ax__pending_slot pending; /* Work that completed without a packet. */
+  unsigned int ops;               /* Overlapped operations in flight. */
+};
+
+/* The Windows part of the private region of ax_write_t. The buffers go to
+ * one WSASend, which captures the vector before it returns: whatever the
+ * count, nothing is copied or allocated, except for a write made while
+ * the stream is still connecting, whose vector waits in an allocation. */
 struct ax__write_private {
-  ax__io_t io;    /* The WSASend completion. */
-  ax_write_cb cb; /* The callback. */
+  ax__io_t io;         /* The overlapped WSASend. */
+  ax_write_t *next;    /* Next in the stream's list of writes. */
+  ax_write_cb cb;      /* The callback. */
+  size_t queued_bytes; /* Counted in write_queue_size until sent. */
+  ax_buf_t *bufs;      /* Waiting for the connect: the vector, or NULL. */
+  unsigned int nbufs;  /* The buffers at bufs. */
+  int status;          /* 1 until over; then 0 or an error. */
 };
 
 /* The Windows part of the private region of ax_connect_t. */
 struct ax__connect_private {
-  ax__io_t io;      /* The ConnectEx completion. */
+  ax__io_t io;      /* The ConnectEx in flight. */
   ax_connect_cb cb; /* The callback. */
+  int status;       /* 1 while in flight; then 0 or an error. */
 };
 
 /* The Windows part of the private region of ax_shutdown_t. */
