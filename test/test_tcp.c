@@ -1051,7 +1051,8 @@ static void test_tcp_invalid_arguments(void **state) {
    * pending is EAGAIN; the client must be a fresh handle. */
   assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), 0);
   assert_int_equal(ax_fileno(&tcp.stream.handle, &fd), 0);
-  assert_true(fd >= 0);
+  /* -1 as an int on POSIX, INVALID_HANDLE_VALUE as a HANDLE on Windows. */
+  assert_true(fd != (ax_os_fd_t)-1);
   assert_int_equal(ax_listen(&tcp.stream, 8, never_connection_cb), 0);
   assert_true(ax_is_active(&tcp.stream.handle));
   assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), AX_EINVAL);

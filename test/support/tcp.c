@@ -111,7 +111,8 @@ void tcp_pattern_fill(char *buf, size_t offset, size_t len) {
 void tcp_pattern_check(const char *buf, size_t len) {
   for (size_t i = 0; i < len; i++) {
     if (buf[i] != tcp_pattern_byte(i))
-      fail_msg("byte %zu of %zu is wrong", i, len);
+      fail_msg("byte %lu of %lu is wrong", (unsigned long)i,
+               (unsigned long)len);
   }
 }
 
