@@ -30,8 +30,9 @@
 
 #include "stream.h"
 
-/* The first and the longest pause after a failure to post accepts. */
-enum { LISTEN_BACKOFF_FIRST_MS = 10, LISTEN_BACKOFF_MAX_MS = 1000 };
+/* The first and the longest pause after a failure to post accepts: the
+ * same as POSIX's (src/unix/listen.c). */
+enum { LISTEN_BACKOFF_FIRST_MS = 1, LISTEN_BACKOFF_MAX_MS = 1024 };
 
 static void listen_accept_io_cb(ax_loop_t *loop, ax__io_t *io, size_t bytes);
 
@@ -289,7 +290,8 @@ int ax_accept(ax_stream_t *server, ax_stream_t *client) {
                                  AX__STREAM_CONNECTED;
   }
   listen_post_idle(server);
-  /* Taken outside the connection callback: offer the others again. */
+  /* Others are ready: offer them from the pending phase, in case this
+   * call came after the connection callback, which offers no more. */
   if (ext->ready_head != NULL)
     ax__stream_defer(server);
   return err;

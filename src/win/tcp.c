@@ -6,8 +6,8 @@
  * Sockets are made overlapped and not inheritable (a child process would
  * otherwise keep connections open), then attached to the loop's port by
  * ax__stream_attach(). An IPv6 socket is dual-stack unless AX_TCP_IPV6ONLY
- * asks otherwise: Windows makes IPv6 sockets IPv6-only by default, POSIX
- * systems mostly do not, and axle behaves as the latter everywhere.
+ * asks otherwise: Windows makes IPv6 sockets IPv6-only by default, Linux
+ * does not, and axle on Windows behaves as on Linux.
  *
  * Binding sets SO_EXCLUSIVEADDRUSE rather than POSIX's SO_REUSEADDR. On
  * Windows SO_REUSEADDR means something else: any other socket, of any
