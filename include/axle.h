@@ -1288,8 +1288,9 @@ struct ax_shutdown_s {
  * accept and close the pending connection, reports AX_EMFILE (or
  * AX_ENFILE) once, pauses with back-off and resumes by itself; out of
  * memory (AX_ENOMEM, AX_ENOBUFS) it reports and pauses the same way. Each
- * pause counts in ax_metrics_t::accept_paused. Calling it again on a
- * listener sets a new backlog and callback.
+ * pause counts in ax_metrics_t::accept_paused. (Windows needs no reserve:
+ * a connection waits in the backlog until an accept is posted for it.)
+ * Calling it again on a listener sets a new backlog and callback.
  * @param stream        A bound stream.
  * @param backlog       The kernel's queue length (SOMAXCONN for its
  *                      maximum).
@@ -1426,7 +1427,9 @@ AX_EXTERN int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp);
 AX_EXTERN int ax_tcp_open(ax_tcp_t *tcp, ax_os_sock_t sock);
 
 /**
- * Bind to an address (SO_REUSEADDR is set on POSIX).
+ * Bind to an address (SO_REUSEADDR is set on POSIX; on Windows, where
+ * SO_REUSEADDR would let other sockets take the port over,
+ * SO_EXCLUSIVEADDRUSE).
  * @param tcp   An initialised TCP handle without a socket, or with an
  *              unbound one.
  * @param addr  A struct sockaddr_in or sockaddr_in6.
