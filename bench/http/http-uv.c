@@ -9,28 +9,34 @@
  * on "/" is 405; a request the parser rejects gets the parser's status
  * (400 for malformed syntax) and the connection is closed after it.
  *
- * How it serves it, per read:
- * - Reads land in one buffer per loop, handed out by the alloc callback, so
- *   an idle connection holds no buffer. A read that ends inside a request
- *   head copies that partial head into a buffer of the connection's own,
- *   and the next read lands right after it, because the parser needs the
- *   whole head contiguous (http-parser.h); the buffer is freed once the
- *   head is complete.
+ * How it serves it follows the axle server (examples/http-server/server.c)
+ * choice for choice, so that a read costs both the same work:
+ * - Reads land in one buffer per loop, handed out by the alloc callback,
+ *   and requests that arrive whole in one read are parsed by one parser
+ *   per loop: an idle connection holds no buffer and no parser. Only a
+ *   read that ends inside a request gives the connection a struct
+ *   conn_input (a parser, and the partial head), and the next read lands
+ *   right after the kept bytes, because the parser needs a head
+ *   contiguous (http-parser.h).
  * - Every request a read completes is answered into one output buffer per
  *   loop, and the answers go out in ONE write at the end of the read
  *   callback (pipelining: 16 requests in one read, one write of 16
  *   responses). The write is tried with uv_try_write(); only what the
  *   kernel did not take is copied and queued. (Should the output buffer
  *   fill up inside one read, it is written out and reused.)
- * - The Date header is formatted once per second of loop time, not per
- *   response.
- * - Keep-alive as the parser decides it (HTTP/1.1 unless "Connection:
- *   close", HTTP/1.0 with "Connection: keep-alive"). After a response that
- *   ends the connection the rest of the read is dropped, the write side
- *   shut down once the queue drains, and the connection closed.
+ * - The Date header is formatted once per second of loop time.
+ * - One timer per connection, restarted after each read with the timeout
+ *   the connection's state calls for: header (from a request's first
+ *   byte), body (between reads of a body), idle (between requests).
+ * - Keep-alive as the parser decides it. After a response that ends the
+ *   connection, the write side is shut down once the queue drains and
+ *   what the client still sends is read and dropped until it closes (a
+ *   lingering close, so that unread bytes do not reset the connection
+ *   before the client has the answer), for at most LINGER_TIMEOUT_MS.
  * - Backpressure as in bench/net/echo-uv.c: reading stops while more than
  *   WRITE_HIGH_BYTES wait in the write queue and resumes at
- *   WRITE_LOW_BYTES. Nagle is off.
+ *   WRITE_LOW_BYTES (libuv has no water-mark callback, so the queue size
+ *   is checked after each write). Nagle is off.
  *
  * Usage: http-uv [--host 127.0.0.1] [--port 8080] [--threads 1]
  * (--port 0: any free port; --threads is accepted for the script's sake
@@ -49,32 +55,47 @@
 #include "http-parser.h"
 
 enum {
-  READ_BUFFER_BYTES = 64 * 1024,  /* The loop's one read buffer. */
+  READ_BUFFER_BYTES = 64 * 1024,   /* The loop's one read buffer. */
   OUTPUT_BUFFER_BYTES = 64 * 1024, /* The loop's one response buffer. */
-  /* A connection's partial head plus room to read the rest of it: the
-   * parser refuses heads over HTTP_PARSER_DEFAULT_HEAD_BYTES, so a kept
-   * head leaves at least that much room. */
-  HEAD_BUFFER_BYTES = 2 * HTTP_PARSER_DEFAULT_HEAD_BYTES,
-  WRITE_HIGH_BYTES = 64 * 1024, /* Stop reading at this much queued. */
-  WRITE_LOW_BYTES = 16 * 1024,  /* Resume reading at this much. */
-  LISTEN_BACKLOG = 4096,        /* Linux's default somaxconn. */
-  DEFAULT_PORT = 8080,          /* When --port is not given. */
-  DATE_BYTES = 29,              /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+  INPUT_READ_BYTES = 4096,         /* Room to read after a kept head. */
+  WRITE_HIGH_BYTES = 256 * 1024,   /* Stop reading at this much queued. */
+  WRITE_LOW_BYTES = 64 * 1024,     /* Resume reading at this much. */
+  LINGER_DISCARD_BYTES = 1 << 20,  /* The most read and dropped at close. */
+  LISTEN_BACKLOG = 4096,           /* Linux's default somaxconn. */
+  DEFAULT_PORT = 8080,             /* When --port is not given. */
+  DATE_BYTES = 29,                 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
   /* The longest response this file builds: headers, date and body. */
   RESPONSE_MAX_BYTES = 512,
 };
 
+/* Timeouts, in milliseconds of loop time. */
+static const uint64_t HEADER_TIMEOUT_MS = 10 * 1000; /* First byte to head. */
+static const uint64_t BODY_TIMEOUT_MS = 30 * 1000;   /* Between body reads. */
+static const uint64_t IDLE_TIMEOUT_MS = 60 * 1000;   /* Between requests. */
+static const uint64_t LINGER_TIMEOUT_MS = 5 * 1000;  /* Reading at close. */
+
 /* The server: one per process. */
 struct server {
-  uv_loop_t *loop;                /* The loop. */
-  uv_tcp_t listener;              /* The listening socket. */
-  uv_signal_t sigint;             /* Clean shutdown on SIGINT. */
-  uv_signal_t sigterm;            /* ... and on SIGTERM. */
-  uint64_t date_expires_ms;       /* Loop time at which date goes stale. */
-  char date[DATE_BYTES + 1];      /* The Date header's value, IMF-fixdate. */
-  size_t output_len;              /* Bytes of responses in output. */
+  uv_loop_t *loop;           /* The loop. */
+  uv_tcp_t listener;         /* The listening socket. */
+  uv_signal_t sigint;        /* Clean shutdown on SIGINT. */
+  uv_signal_t sigterm;       /* ... and on SIGTERM. */
+  struct http_parser parser; /* Parses the requests that fit one read. */
+  bool parser_clean;         /* parser is between two requests. */
+  uint64_t date_expires_ms;  /* Loop time at which date goes stale. */
+  char date[DATE_BYTES + 1]; /* The Date header's value, IMF-fixdate. */
+  size_t output_len;         /* Bytes of responses in output. */
   char output[OUTPUT_BUFFER_BYTES]; /* Responses of the current read. */
-  char buffer[READ_BUFFER_BYTES]; /* Every read lands here (but see head). */
+  char buffer[READ_BUFFER_BYTES];   /* Every read that keeps nothing. */
+};
+
+/* Where a connection is. */
+enum conn_state {
+  CONN_NEW,    /* Accepted; no byte of the first request yet. */
+  CONN_IDLE,   /* Between requests (keep-alive). */
+  CONN_HEAD,   /* Reading a request's head. */
+  CONN_BODY,   /* Reading its body. */
+  CONN_LINGER, /* The last answer is out or queued; input is dropped. */
 };
 
 /* What a request asked for, decided when its head is complete. */
@@ -84,22 +105,28 @@ enum route {
   ROUTE_NOT_FOUND,   /* Any other target: 404. */
 };
 
-/* A request head that a read ended inside of, kept for the next read. */
-struct head {
-  size_t len;                   /* Bytes of the head in data. */
-  char data[HEAD_BUFFER_BYTES]; /* The head, then room for the next read. */
+/* What a connection keeps between two reads. */
+struct conn_input {
+  struct http_parser parser; /* Its parser, mid-request. */
+  size_t len;                /* Bytes of a partial head at data. */
+  size_t cap;                /* Room at data. */
+  char data[];               /* The head so far, then room to read. */
 };
 
-/* One connection. The TCP handle comes first: a handle pointer is a
- * connection pointer. */
+/* One connection: while idle, only this. */
 struct conn {
   uv_tcp_t tcp;              /* The socket. */
-  struct head *head;         /* A partial head between reads, or NULL. */
+  uv_timer_t timer;          /* The timeout of the current state. */
+  struct conn_input *input;  /* A parser and a partial head, or NULL. */
+  enum conn_state state;     /* See enum conn_state. */
   enum route route;          /* The current request's route. */
+  size_t discarded;          /* Bytes dropped while lingering. */
+  int handles_open;          /* tcp and timer, until both closed. */
   bool head_only;            /* The current request is HEAD. */
-  bool closing;              /* A response ended the connection. */
+  bool keep_alive;           /* The client allows another request. */
+  bool http10;               /* HTTP/1.0: say "keep-alive" to keep. */
   bool paused;               /* Reading stopped for backpressure. */
-  struct http_parser parser; /* The request parser. */
+  bool closing;              /* uv_close() has been called. */
 };
 
 /* The rest of a write the kernel did not take, copied. */
@@ -108,39 +135,47 @@ struct pending_write {
   char data[];    /* The bytes, req's buffer. */
 };
 
-static void conn_close_cb(uv_handle_t *handle) {
-  struct conn *c = (struct conn *)handle;
-  free(c->head);
+static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+static void conn_closed(uv_handle_t *handle) {
+  struct conn *c = handle->data;
+  if (--c->handles_open > 0)
+    return;
+  free(c->input);
   free(c);
 }
 
 static void conn_close(struct conn *c) {
-  if (!uv_is_closing((uv_handle_t *)&c->tcp))
-    uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+  if (c->closing)
+    return;
+  c->closing = true;
+  c->handles_open = 2;
+  uv_close((uv_handle_t *)&c->timer, conn_closed);
+  uv_close((uv_handle_t *)&c->tcp, conn_closed);
 }
 
 static void conn_alloc(uv_handle_t *handle, size_t suggested_size,
                        uv_buf_t *buf) {
-  struct conn *c = (struct conn *)handle;
-  struct server *s = handle->loop->data;
+  struct conn *c = handle->data;
+  struct conn_input *in = c->input;
   (void)suggested_size;
-  if (c->head != NULL)
-    *buf = uv_buf_init(c->head->data + c->head->len,
-                       (unsigned int)(HEAD_BUFFER_BYTES - c->head->len));
-  else
+  if (in != NULL && in->len > 0) {
+    *buf = uv_buf_init(in->data + in->len, (unsigned int)(in->cap - in->len));
+  } else {
+    struct server *s = handle->loop->data;
     *buf = uv_buf_init(s->buffer, sizeof(s->buffer));
+  }
 }
 
-static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+/* -- Output ------------------------------------------------------------ */
 
 static void conn_write_done(uv_write_t *req, int status) {
-  struct conn *c = (struct conn *)req->handle;
+  struct conn *c = req->handle->data;
   free(req);
-  if (status != 0 || uv_is_closing((uv_handle_t *)&c->tcp))
+  if (status != 0 || c->closing)
     return;
-  if (c->paused && !c->closing &&
-      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <=
-          WRITE_LOW_BYTES) {
+  if (c->paused && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) <=
+                       WRITE_LOW_BYTES) {
     c->paused = false;
     uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
   }
@@ -172,7 +207,7 @@ static int conn_queue(struct conn *c, const char *data, size_t len) {
 static int conn_flush(struct conn *c, struct server *s) {
   size_t len = s->output_len, done = 0;
   s->output_len = 0;
-  if (len == 0)
+  if (len == 0 || c->closing)
     return 0;
   uv_stream_t *stream = (uv_stream_t *)&c->tcp;
   if (uv_stream_get_write_queue_size(stream) == 0) {
@@ -210,7 +245,7 @@ static inline char *append_text(char *p, const char *text) {
 }
 
 /* Append one response to the loop's output buffer, writing the buffer out
- * first if it has no room left. */
+ * first if it has no room left. status is "200 OK" and the like. */
 static int conn_respond(struct conn *c, struct server *s, const char *status,
                         const char *body, size_t body_len) {
   if (OUTPUT_BUFFER_BYTES - s->output_len < RESPONSE_MAX_BYTES) {
@@ -225,9 +260,9 @@ static int conn_respond(struct conn *c, struct server *s, const char *status,
   p = append(p, server_date(s), DATE_BYTES);
   p = append_text(p, "\r\nContent-Type: text/plain\r\nContent-Length: ");
   p += snprintf(p, 24, "%zu", body_len);
-  if (c->closing)
+  if (!c->keep_alive)
     p = append_text(p, "\r\nConnection: close");
-  else if (c->parser.request.version_minor == 0)
+  else if (c->http10)
     p = append_text(p, "\r\nConnection: keep-alive");
   p = append_text(p, "\r\n\r\n");
   if (!c->head_only)
@@ -236,11 +271,27 @@ static int conn_respond(struct conn *c, struct server *s, const char *status,
   return 0;
 }
 
+/* -- Requests ---------------------------------------------------------- */
+
 static const char hello_body[] = "Hello, World!";
+
+/* The head is complete: decide what the request gets. */
+static void conn_route(struct conn *c, const struct http_request *r) {
+  bool root = r->target.len == 1 && r->target.data[0] == '/';
+  c->head_only = r->method_id == HTTP_METHOD_HEAD;
+  c->keep_alive = r->keep_alive;
+  c->http10 = r->version_minor == 0;
+  if (!root)
+    c->route = ROUTE_NOT_FOUND;
+  else if (r->method_id == HTTP_METHOD_GET || c->head_only)
+    c->route = ROUTE_HELLO;
+  else
+    c->route = ROUTE_NOT_ALLOWED;
+}
 
 /* Answer the request whose MESSAGE_DONE just came. */
 static int conn_answer(struct conn *c, struct server *s) {
-  c->closing = !c->parser.request.keep_alive;
+  c->state = c->keep_alive ? CONN_IDLE : CONN_LINGER;
   switch (c->route) {
   case ROUTE_HELLO:
     return conn_respond(c, s, "200 OK", hello_body, sizeof(hello_body) - 1);
@@ -250,19 +301,6 @@ static int conn_answer(struct conn *c, struct server *s) {
   default:
     return conn_respond(c, s, "404 Not Found", "", 0);
   }
-}
-
-/* The head is complete: decide what the request gets. */
-static void conn_route(struct conn *c) {
-  const struct http_request *r = &c->parser.request;
-  bool root = r->target.len == 1 && r->target.data[0] == '/';
-  c->head_only = r->method_id == HTTP_METHOD_HEAD;
-  if (!root)
-    c->route = ROUTE_NOT_FOUND;
-  else if (r->method_id == HTTP_METHOD_GET || c->head_only)
-    c->route = ROUTE_HELLO;
-  else
-    c->route = ROUTE_NOT_ALLOWED;
 }
 
 /* The reason phrase of a status the parser can report. */
@@ -287,77 +325,129 @@ static const char *status_phrase(int status) {
 
 /* The parser refused the request: answer its status, with its reason as
  * the body, then close. */
-static int conn_reject(struct conn *c, struct server *s) {
+static int conn_reject(struct conn *c, struct server *s,
+                       const struct http_parser *p) {
   char status[64];
-  c->closing = true;
+  c->state = CONN_LINGER;
+  c->keep_alive = false;
   c->head_only = false;
-  snprintf(status, sizeof(status), "%d %s", c->parser.error_status,
-           status_phrase(c->parser.error_status));
-  return conn_respond(c, s, status, c->parser.error_reason,
-                      strlen(c->parser.error_reason));
+  snprintf(status, sizeof(status), "%d %s", p->error_status,
+           status_phrase(p->error_status));
+  return conn_respond(c, s, status, p->error_reason,
+                      strlen(p->error_reason));
 }
 
-/* Keep the bytes of a request head the read ended inside of, from start
- * to end, at the front of the connection's own head buffer. */
-static int conn_keep_head(struct conn *c, const char *start, const char *end) {
-  size_t len = (size_t)(end - start);
-  if (c->head == NULL) {
-    c->head = malloc(sizeof(*c->head));
-    if (c->head == NULL)
-      return UV_ENOMEM;
+/* The parser for the next bytes: the connection's own mid-request, else
+ * the loop's, clean. */
+static struct http_parser *conn_parser(struct conn *c, struct server *s) {
+  if (c->input != NULL)
+    return &c->input->parser;
+  if (!s->parser_clean) {
+    http_parser_init(&s->parser, NULL);
+    s->parser_clean = true;
   }
-  memmove(c->head->data, start, len);
-  c->head->len = len;
+  return &s->parser;
+}
+
+/* Keep len bytes at src at the front of the connection's input, with
+ * room bytes free after them; the parser goes along when the input is
+ * new. */
+static int conn_keep_bytes(struct conn *c, const struct http_parser *p,
+                           const char *src, size_t len, size_t room) {
+  struct conn_input *in = c->input;
+  if (in == NULL || in->cap < len + room) {
+    size_t cap = in != NULL && in->cap * 2 > len + room ? in->cap * 2
+                                                        : len + room;
+    size_t src_off = in != NULL && src != NULL ? (size_t)(src - in->data) : 0;
+    bool inside = in != NULL && src >= in->data && src <= in->data + in->len;
+    struct conn_input *grown = realloc(in, sizeof(*grown) + cap);
+    if (grown == NULL)
+      return UV_ENOMEM;
+    if (in == NULL)
+      grown->parser = *p; /* Offsets only, no pointers: a copy moves it. */
+    if (inside)
+      src = grown->data + src_off;
+    in = grown;
+    in->cap = cap;
+    c->input = in;
+  }
+  if (len > 0)
+    memmove(in->data, src, len);
+  in->len = len;
   return 0;
 }
 
-/* Feed one read to the parser and answer every request it completes.
- * data[0..len) are the new bytes; start is where the current request
- * began (before data when a partial head was kept). */
-static int conn_parse(struct conn *c, struct server *s, const char *start,
-                      const char *data, size_t len) {
-  size_t off = 0;
+/* After parsing: keep what the next read needs. */
+static int conn_keep(struct conn *c, struct server *s, struct http_parser *p,
+                     const char *data, size_t len, size_t start) {
+  if (p == &s->parser)
+    s->parser_clean = c->state == CONN_IDLE;
+  if (c->state == CONN_HEAD) /* The head so far, and room for more. */
+    return conn_keep_bytes(c, p, data + start, len - start, INPUT_READ_BYTES);
+  if (c->state == CONN_BODY) /* The parser only. */
+    return conn_keep_bytes(c, p, NULL, 0, 0);
+  free(c->input);
+  c->input = NULL;
+  return 0;
+}
+
+/* Parse data[fed..len) (data[0..fed) is a head the parser has seen) and
+ * answer each request, until the bytes run out or the connection is to
+ * close. */
+static int conn_consume(struct conn *c, struct server *s, const char *data,
+                        size_t len, size_t fed) {
+  struct http_parser *p = conn_parser(c, s);
+  size_t off = fed, start = 0;
   int rc = 0;
-  while (rc == 0 && !c->closing) {
+  while (rc == 0 && c->state != CONN_LINGER) {
     size_t used = 0;
     enum http_parse_result r =
-        http_parser_feed(&c->parser, data + off, len - off, &used);
+        http_parser_feed(p, data + off, len - off, &used);
     off += used;
+    if (used > 0 && (c->state == CONN_NEW || c->state == CONN_IDLE))
+      c->state = CONN_HEAD;
     if (r == HTTP_PARSE_NEED_MORE)
       break;
     if (r == HTTP_PARSE_HEADERS_DONE) {
-      conn_route(c);
-      start = NULL; /* The head is no longer needed. */
+      c->state = CONN_BODY;
+      conn_route(c, &p->request);
     } else if (r == HTTP_PARSE_MESSAGE_DONE) {
       rc = conn_answer(c, s);
-      start = data + off; /* The next request begins here. */
+      start = off; /* The next request begins here. */
     } else if (r == HTTP_PARSE_ERROR) {
-      rc = conn_reject(c, s);
+      rc = conn_reject(c, s, p);
     }
   }
-  if (rc != 0 || c->closing || start == NULL || start == data + len) {
-    free(c->head);
-    c->head = NULL;
-    return rc;
-  }
-  if (c->head != NULL && start == c->head->data) {
-    c->head->len += len; /* The head grew in place. */
-    return 0;
-  }
-  return conn_keep_head(c, start, data + len);
+  int kept = conn_keep(c, s, p, data, len, start);
+  return rc != 0 ? rc : kept;
+}
+
+/* -- After each read ------------------------------------------------ */
+
+static void conn_timeout(uv_timer_t *timer) {
+  /* Too slow a head or body, an idle keep-alive, or the end of a linger:
+   * close. (The axle server answers a slow head or body with 408 first;
+   * no benchmark run comes near a timeout.) */
+  conn_close(timer->data);
 }
 
 static void conn_shutdown_done(uv_shutdown_t *req, int status) {
-  (void)status;
-  conn_close((struct conn *)req->handle);
+  struct conn *c = req->handle->data;
   free(req);
+  if (c->closing)
+    return;
+  if (status != 0)
+    conn_close(c);
+  else
+    uv_timer_start(&c->timer, conn_timeout, LINGER_TIMEOUT_MS, 0);
 }
 
-/* The last response is written or queued: shut the write side down once
- * the queue drains, then close. */
-static void conn_end(struct conn *c) {
+/* The last answer is out or queued: shut our side once it is written,
+ * and read what the client still sends until it closes. */
+static void conn_linger(struct conn *c) {
+  free(c->input);
+  c->input = NULL;
   uv_shutdown_t *req = malloc(sizeof(*req));
-  uv_read_stop((uv_stream_t *)&c->tcp);
   if (req == NULL ||
       uv_shutdown(req, (uv_stream_t *)&c->tcp, conn_shutdown_done) != 0) {
     free(req);
@@ -365,47 +455,96 @@ static void conn_end(struct conn *c) {
   }
 }
 
-static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
-  struct conn *c = (struct conn *)stream;
-  struct server *s = stream->loop->data;
-  if (nread == 0)
-    return;
-  if (nread < 0) {
-    conn_close(c); /* EOF or an error: nothing is owed to a gone peer. */
+/* Restart the timer for the state a read left the connection in: prev
+ * is the state before the read. */
+static void conn_update_timer(struct conn *c, enum conn_state prev) {
+  switch (c->state) {
+  case CONN_IDLE:
+    uv_timer_start(&c->timer, conn_timeout, IDLE_TIMEOUT_MS, 0);
+    break;
+  case CONN_HEAD: /* From the request's first byte, not restarted. */
+    if (prev != CONN_HEAD && prev != CONN_NEW)
+      uv_timer_start(&c->timer, conn_timeout, HEADER_TIMEOUT_MS, 0);
+    break;
+  case CONN_BODY:
+    uv_timer_start(&c->timer, conn_timeout, BODY_TIMEOUT_MS, 0);
+    break;
+  default: /* NEW: set at accept. LINGER: once the shutdown is done. */
+    break;
+  }
+}
+
+static void conn_read_end(struct conn *c, ssize_t err) {
+  if (err == UV_EOF && (c->state == CONN_NEW || c->state == CONN_IDLE) &&
+      uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->state = CONN_LINGER; /* Answers still queued: send them first. */
+    conn_linger(c);
     return;
   }
-  const char *start = c->head != NULL ? c->head->data : buf->base;
-  int rc = conn_parse(c, s, start, buf->base, (size_t)nread);
+  conn_close(c); /* Nothing owed, a reset, a request cut short, or the
+                    end of a linger. */
+}
+
+static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  struct conn *c = stream->data;
+  struct server *s = stream->loop->data;
+  if (nread < 0) {
+    conn_read_end(c, nread);
+    return;
+  }
+  if (nread == 0 || c->closing)
+    return;
+  enum conn_state prev = c->state;
+  if (prev == CONN_LINGER) { /* Dropped, up to a limit. */
+    c->discarded += (size_t)nread;
+    if (c->discarded > LINGER_DISCARD_BYTES)
+      conn_close(c);
+    return;
+  }
+  int rc;
+  struct conn_input *in = c->input;
+  if (in != NULL && in->len > 0) { /* Read right after a kept head. */
+    size_t fed = in->len;
+    in->len += (size_t)nread;
+    rc = conn_consume(c, s, in->data, in->len, fed);
+  } else {
+    rc = conn_consume(c, s, buf->base, (size_t)nread, 0);
+  }
   if (rc == 0)
     rc = conn_flush(c, s);
   s->output_len = 0;
   if (rc != 0)
     conn_close(c);
-  else if (c->closing)
-    conn_end(c);
+  else if (c->state == CONN_LINGER)
+    conn_linger(c);
+  else
+    conn_update_timer(c, prev);
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
   if (status != 0)
     return; /* Out of descriptors, say: the next connection may do. */
-  struct conn *c = malloc(sizeof(*c));
+  struct conn *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return;
   uv_tcp_init(listener->loop, &c->tcp);
-  c->head = NULL;
-  c->closing = false;
-  c->paused = false;
+  uv_timer_init(listener->loop, &c->timer);
+  c->tcp.data = c;
+  c->timer.data = c;
   if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
     conn_close(c);
     return;
   }
-  http_parser_init(&c->parser, NULL);
   uv_tcp_nodelay(&c->tcp, 1);
-  uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read);
+  c->state = CONN_NEW;
+  uv_timer_start(&c->timer, conn_timeout, HEADER_TIMEOUT_MS, 0);
+  if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_read) != 0)
+    conn_close(c);
 }
 
-/* Close every handle: the connections free themselves, the server's own
- * handles live in struct server. */
+/* Close every handle: each connection closes its own two, the server's
+ * own handles live in struct server. */
 static void close_one(uv_handle_t *handle, void *arg) {
   struct server *s = arg;
   if (uv_is_closing(handle))
@@ -413,7 +552,10 @@ static void close_one(uv_handle_t *handle, void *arg) {
   bool own = handle == (uv_handle_t *)&s->listener ||
              handle == (uv_handle_t *)&s->sigint ||
              handle == (uv_handle_t *)&s->sigterm;
-  uv_close(handle, own ? NULL : conn_close_cb);
+  if (own)
+    uv_close(handle, NULL);
+  else
+    conn_close(handle->data);
 }
 
 static void on_signal(uv_signal_t *signal, int signum) {
