@@ -68,4 +68,5 @@ fi
 if [ "$(uname -s)" = Linux ]; then
   echo
   bash "$AX_ROOT/scripts/bench-net.sh"
+  bash "$AX_ROOT/scripts/bench-http.sh"
 fi
