@@ -1307,7 +1307,9 @@ AX_EXTERN int ax_listen(ax_stream_t *stream, int backlog,
  * untaken is held, and the listener accepts no more until it is taken.
  * @return 0; AX_EAGAIN if there is no connection to accept; AX_EINVAL for
  *         NULL or mismatched handles, or a server that is not listening;
- *         AX_EBUSY if @p client is open; AX_EBADF if it is closing.
+ *         AX_EBUSY if @p client is open; AX_EBADF if it is closing; or
+ *         the error of applying an option chosen for @p client before it
+ *         had a socket (ax_tcp_nodelay()), the connection then dropped.
  */
 AX_EXTERN int ax_accept(ax_stream_t *server, ax_stream_t *client);
 
@@ -1450,8 +1452,9 @@ AX_EXTERN int ax_tcp_connect(ax_connect_t *req, ax_tcp_t *tcp,
                              ax_connect_cb connect_cb);
 
 /** Turn Nagle's algorithm off (@p enable true) or on. Before the handle
- * has a socket, the choice is kept and applied when bind or connect makes
- * one. @return 0, AX_EINVAL, AX_EBADF if closing, or setsockopt's error. */
+ * has a socket, the choice is kept and applied to the socket it gets from
+ * bind, connect, ax_accept() or ax_tcp_open(). @return 0, AX_EINVAL,
+ * AX_EBADF if closing, or setsockopt's error. */
 AX_EXTERN int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable);
 
 /** Turn keep-alive probes on, after @p delay_s idle seconds (>= 1), or off.

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -658,6 +660,74 @@ static void test_tcp_posix_open(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- Options chosen before the handle has a socket ---- */
+
+/* Whether TCP_NODELAY is on for the handle's socket. */
+static bool tcp_nodelay_on(const ax_tcp_t *tcp) {
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&tcp->stream.handle, &fd), 0);
+  int value = 0;
+  socklen_t len = sizeof(value);
+  assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &len), 0);
+  return value != 0;
+}
+
+/* The accepted side of test_tcp_posix_nodelay_before_socket. */
+struct nodelay_server {
+  ax_tcp_t conn; /* Accepted with TCP_NODELAY chosen before. */
+  int accepted;  /* Connections accepted. */
+};
+
+/* Accepts into the listener's nodelay_server, after choosing TCP_NODELAY
+ * for the handle while it has no socket yet. */
+static void nodelay_connection_cb(ax_stream_t *server, int status) {
+  struct nodelay_server *ns = server->handle.data;
+  assert_int_equal(status, 0);
+  assert_int_equal(ax_tcp_init(server->handle.loop, &ns->conn), 0);
+  assert_int_equal(ax_tcp_nodelay(&ns->conn, true), 0);
+  assert_int_equal(ax_accept(server, &ns->conn.stream), 0);
+  ns->accepted++;
+}
+
+/* ax_tcp_nodelay() before the handle has a socket applies to the socket
+ * it gets, whichever call gives it one: it used to reach only sockets
+ * that bind or connect made, and an accepted or adopted socket kept
+ * Nagle's algorithm on although the call had returned 0. */
+static void test_tcp_posix_nodelay_before_socket(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_tcp_t listener;
+  struct nodelay_server ns = {0};
+  int port;
+  assert_int_equal(tcp_test_listen(&loop, &listener, "127.0.0.1",
+                                   nodelay_connection_cb, &port),
+                   0);
+  listener.stream.handle.data = &ns;
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  struct emfile_client client;
+  emfile_client_start(&loop, &client, &addr);
+  tcp_run_until(&loop, &client.connected, 1);
+  assert_int_equal(client.status, 0);
+  tcp_run_until(&loop, &ns.accepted, 1);
+  assert_true(tcp_nodelay_on(&ns.conn));
+
+  ax_tcp_t adopted;
+  assert_int_equal(ax_tcp_init(&loop, &adopted), 0);
+  assert_int_equal(ax_tcp_nodelay(&adopted, true), 0);
+  int sock = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(sock >= 0);
+  assert_int_equal(ax_tcp_open(&adopted, sock), 0);
+  assert_true(tcp_nodelay_on(&adopted));
+
+  assert_int_equal(ax_close(&adopted.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&ns.conn.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&client.tcp.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&listener.stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
 static void test_tcp_posix_reuseport(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -814,6 +884,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_posix_accept_eagain_enomem),
       cmocka_unit_test(test_tcp_posix_exact_queue_size),
       cmocka_unit_test(test_tcp_posix_open),
+      cmocka_unit_test(test_tcp_posix_nodelay_before_socket),
       cmocka_unit_test(test_tcp_posix_reuseport),
       cmocka_unit_test(test_tcp_posix_ip6_scope_name),
       cmocka_unit_test(test_tcp_posix_accept_batch),

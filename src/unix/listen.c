@@ -240,15 +240,23 @@ int ax_accept(ax_stream_t *server, ax_stream_t *client) {
   struct ax__stream_listen *state = listen_state(server);
   if (state->accepted_fd < 0)
     return AX_EAGAIN;
-  ax__stream_open(client, state->accepted_fd, AX__STREAM_CONNECTED);
+  int fd = state->accepted_fd;
   state->accepted_fd = -1;
+  /* The options the client's user chose before it had a socket. If they
+   * cannot be set, the connection is dropped: no other handle asked. */
+  int err = ax__tcp_sock_options(client, fd);
+  if (err == 0)
+    ax__stream_open(client, fd, AX__STREAM_CONNECTED);
+  else
+    ax__close_fd(fd);
   if (!state->paused && server->priv.io.events == 0) {
     /* Held back until now (ax__stream_listen_ready). */
-    int err = ax__io_start(server->handle.loop, &server->priv.io, AX__IO_READ);
-    if (err != 0)
-      (void)listen_pause(server, err); /* Retried, not reported in here. */
+    int start_err = ax__io_start(server->handle.loop, &server->priv.io,
+                                 AX__IO_READ);
+    if (start_err != 0)
+      (void)listen_pause(server, start_err); /* Retried, not reported here. */
   }
-  return 0;
+  return err;
 }
 
 void ax__stream_listen_close(ax_stream_t *stream) {

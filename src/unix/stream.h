@@ -79,6 +79,11 @@ bool ax__stream_closing(const ax_stream_t *stream);
 void ax__stream_listen_ready(ax_stream_t *stream);
 void ax__stream_listen_close(ax_stream_t *stream);
 
+/* tcp.c: apply to fd, the socket a TCP stream is about to get (made,
+ * adopted or accepted), the options chosen while it had none
+ * (ax_tcp_nodelay()). 0 or setsockopt's error. */
+int ax__tcp_sock_options(const ax_stream_t *stream, int fd);
+
 /* sock-linux.c, sock-bsd.c: sockets that are non-blocking, close-on-exec
  * and never raise SIGPIPE. Each returns a descriptor or an error. */
 int ax__sock_create(int domain);

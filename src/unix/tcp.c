@@ -42,6 +42,12 @@ int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp) {
   return 0;
 }
 
+int ax__tcp_sock_options(const ax_stream_t *stream, int fd) {
+  if (!(stream->handle.priv_flags & AX__STREAM_NODELAY))
+    return 0;
+  return ax__sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+}
+
 /* Whether a socket is connected: it has a peer. */
 static bool tcp_sock_connected(int fd) {
   struct sockaddr_storage peer;
@@ -57,6 +63,8 @@ int ax_tcp_open(ax_tcp_t *tcp, ax_os_sock_t sock) {
   if (tcp->stream.priv.io.fd >= 0)
     return AX_EBUSY;
   int err = ax__sock_adopt(sock);
+  if (err == 0)
+    err = ax__tcp_sock_options(&tcp->stream, sock);
   if (err != 0)
     return err;
   ax__stream_open(&tcp->stream, sock,
@@ -71,12 +79,10 @@ static int tcp_ensure_socket(ax_tcp_t *tcp, int family) {
   int fd = ax__sock_create(family);
   if (fd < 0)
     return fd;
-  if (tcp->stream.handle.priv_flags & AX__STREAM_NODELAY) {
-    int err = ax__sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-    if (err != 0) {
-      ax__close_fd(fd);
-      return err;
-    }
+  int err = ax__tcp_sock_options(&tcp->stream, fd);
+  if (err != 0) {
+    ax__close_fd(fd);
+    return err;
   }
   ax__stream_open(&tcp->stream, fd, 0);
   return 0;
