@@ -68,11 +68,11 @@ enum {
   RESPONSE_MAX_BYTES = 512,
 };
 
-/* Timeouts, in milliseconds of loop time. */
+/* Timeouts, in milliseconds of loop time: the axle server's defaults. */
 static const uint64_t HEADER_TIMEOUT_MS = 10 * 1000; /* First byte to head. */
-static const uint64_t BODY_TIMEOUT_MS = 30 * 1000;   /* Between body reads. */
-static const uint64_t IDLE_TIMEOUT_MS = 60 * 1000;   /* Between requests. */
-static const uint64_t LINGER_TIMEOUT_MS = 5 * 1000;  /* Reading at close. */
+static const uint64_t BODY_TIMEOUT_MS = 10 * 1000;   /* Between body reads. */
+static const uint64_t IDLE_TIMEOUT_MS = 30 * 1000;   /* Between requests. */
+static const uint64_t LINGER_TIMEOUT_MS = 2 * 1000;  /* Reading at close. */
 
 /* The server: one per process. */
 struct server {
@@ -244,6 +244,17 @@ static inline char *append_text(char *p, const char *text) {
   return append(p, text, strlen(text));
 }
 
+/* Append a number in decimal. */
+static char *append_number(char *p, size_t value) {
+  char digits[20];
+  size_t n = 0;
+  do {
+    digits[sizeof(digits) - ++n] = (char)('0' + value % 10);
+    value /= 10;
+  } while (value > 0);
+  return append(p, digits + sizeof(digits) - n, n);
+}
+
 /* Append one response to the loop's output buffer, writing the buffer out
  * first if it has no room left. status is "200 OK" and the like. */
 static int conn_respond(struct conn *c, struct server *s, const char *status,
@@ -259,7 +270,7 @@ static int conn_respond(struct conn *c, struct server *s, const char *status,
   p = append_text(p, "\r\nServer: axle\r\nDate: ");
   p = append(p, server_date(s), DATE_BYTES);
   p = append_text(p, "\r\nContent-Type: text/plain\r\nContent-Length: ");
-  p += snprintf(p, 24, "%zu", body_len);
+  p = append_number(p, body_len);
   if (!c->keep_alive)
     p = append_text(p, "\r\nConnection: close");
   else if (c->http10)
@@ -604,6 +615,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: http-uv [--host H] [--port P] [--threads 1]\n");
     return 2;
   }
+  /* A write to a connection the client has reset must fail with EPIPE,
+   * not kill the process: libuv leaves SIGPIPE to the program. */
+  signal(SIGPIPE, SIG_IGN);
   static struct server s;
   s.loop = uv_default_loop();
   s.loop->data = &s;
