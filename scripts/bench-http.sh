@@ -182,10 +182,16 @@ start_server() {
   PORT=
   case $side in
   axle | libuv)
-    local exe=$AXLE_SERVER
-    [ "$side" = libuv ] && exe=$UV_SERVER
-    taskset -c "$SERVER_CPU" "$exe" --port 0 --threads 1 \
-      >"$out" 2>"$TMP/server.err" &
+    # The axle server refuses connections past --max-connections (10,000
+    # by default) with a 503: raised, as nginx's worker_connections is,
+    # for the AX_HTTP_MANY run. http-uv has no such limit.
+    local args=(--port 0 --threads 1)
+    if [ "$side" = axle ]; then
+      args=("$AXLE_SERVER" "${args[@]}" --max-connections "$((MANY + 1000))")
+    else
+      args=("$UV_SERVER" "${args[@]}")
+    fi
+    taskset -c "$SERVER_CPU" "${args[@]}" >"$out" 2>"$TMP/server.err" &
     SERVER_PID=$!
     for ((i = 0; i < 100; i++)); do
       PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
