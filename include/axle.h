@@ -1477,8 +1477,9 @@ AX_EXTERN int ax_tcp_getpeername(const ax_tcp_t *tcp, struct sockaddr *name,
                                  int *namelen);
 
 /** Close with a reset (RST) instead of an orderly FIN; what is queued is
- * dropped, as with ax_close(). @return as ax_close(), or setsockopt's error
- * (the handle is then not closed). */
+ * dropped, as with ax_close(). A connection the system reports shut down
+ * or reset already (EINVAL from SO_LINGER) is simply closed. @return as
+ * ax_close(), or setsockopt's error (the handle is then not closed). */
 AX_EXTERN int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb);
 
 /** The socket or descriptor under a TCP or poll handle, for options axle

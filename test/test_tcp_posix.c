@@ -728,6 +728,43 @@ static void test_tcp_posix_nodelay_before_socket(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- Closing with a reset ---- */
+
+/* SO_LINGER refused with EINVAL, as macOS and Solaris refuse it on a
+ * socket whose connection was shut down or reset already. */
+static int linger_refused;
+
+static int refuse_linger_setsockopt(int fd, int level, int name,
+                                    const void *value, socklen_t len) {
+  if (level == SOL_SOCKET && name == SO_LINGER) {
+    linger_refused++;
+    errno = EINVAL;
+    return -1;
+  }
+  return ax__sys_default.setsockopt(fd, level, name, value, len);
+}
+
+/* ax_tcp_close_reset() closes the handle even where the system refuses
+ * the zero linger time because the connection is gone already: it used to
+ * return AX_EINVAL and leave the handle open, so a server that resets
+ * broken connections leaked them there. POSIX allows EINVAL for a socket
+ * that was shut down; libuv ignores it the same way. */
+static void test_tcp_posix_close_reset_shut_down(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax__sys.setsockopt = refuse_linger_setsockopt;
+  linger_refused = 0;
+  assert_int_equal(ax_tcp_close_reset(&pair.client, tcp_pair_client_closed), 0);
+  restore_syscalls();
+  assert_int_equal(linger_refused, 1);
+  assert_true(ax_is_closing(&pair.client.stream.handle));
+  tcp_pair_close(&pair);
+  test_loop_close(&loop);
+}
+
 static void test_tcp_posix_reuseport(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -885,6 +922,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_posix_exact_queue_size),
       cmocka_unit_test(test_tcp_posix_open),
       cmocka_unit_test(test_tcp_posix_nodelay_before_socket),
+      cmocka_unit_test(test_tcp_posix_close_reset_shut_down),
       cmocka_unit_test(test_tcp_posix_reuseport),
       cmocka_unit_test(test_tcp_posix_ip6_scope_name),
       cmocka_unit_test(test_tcp_posix_accept_batch),

@@ -250,10 +250,13 @@ int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb) {
   int fd = tcp->stream.priv.io.fd;
   if (fd >= 0) {
     /* A zero linger time makes close() send a reset and drop what is
-     * unsent. */
+     * unsent. macOS and Solaris refuse it with EINVAL once the connection
+     * was shut down or reset (POSIX allows that): there is nothing left
+     * to reset, so the handle is closed all the same, as in libuv. */
     struct linger linger = {1, 0};
     if (ax__sys.setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger,
-                           sizeof(linger)) != 0)
+                           sizeof(linger)) != 0 &&
+        errno != EINVAL)
       return ax_translate_sys_error(errno);
   }
   return ax_close(&tcp->stream.handle, close_cb);
