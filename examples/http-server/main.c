@@ -1,0 +1,331 @@
+/*
+ * main.c: the HTTP server example's command line, loops, threads and
+ * signals. server.c runs the connections, routes.c answers them.
+ *
+ * --threads N runs N loops on N threads, each with its own listener on
+ * the same port (AX_TCP_REUSEPORT, which Linux balances; where a system
+ * cannot share a port, bind fails and one thread is the answer). The
+ * first loop owns the signal handles: SIGINT or SIGTERM drains every
+ * loop (stop accepting, finish the requests in progress, close), and a
+ * second one closes everything at once. The process exits 0 once every
+ * loop has run out.
+ *
+ * It prints "listening on HOST:PORT" once it accepts connections; tests
+ * and scripts wait for that line.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+enum {
+  DEFAULT_PORT = 8080,     /* When --port is not given. */
+  MAX_THREADS = 64,        /* --threads is at most this. */
+  MIN_HEAD_BYTES = 256,    /* --max-head-bytes at least... */
+  MAX_HEAD_BYTES = 1 << 20 /* ...and at most this. */
+};
+
+/* The program: settings, servers, and the signal handles. */
+struct app {
+  struct config config;   /* The settings every loop reads. */
+  struct server *servers; /* config.threads of them. */
+  ax_signal_t sigint;     /* Drains, on servers[0]'s loop. */
+  ax_signal_t sigterm;    /* Likewise. */
+  atomic_int stop_mode;   /* 0 running, 1 draining, 2 closing. */
+};
+
+static void app_stop_loop(struct app *app, struct server *s) {
+  if (atomic_load(&app->stop_mode) >= 2)
+    server_close(s);
+  else
+    server_drain(s);
+}
+
+static void on_stop(ax_async_t *stop) {
+  struct server *s = ax_container_of(stop, struct server, stop);
+  app_stop_loop(stop->handle.data, s);
+}
+
+/* The first signal drains, the second closes; each loop hears of it on
+ * its own thread. */
+static void on_signal(ax_signal_t *signal, int signum) {
+  struct app *app = signal->handle.data;
+  (void)signum;
+  if (atomic_load(&app->stop_mode) < 2)
+    atomic_fetch_add(&app->stop_mode, 1);
+  for (int i = 1; i < app->config.threads; i++)
+    ax_async_send(&app->servers[i].stop);
+  app_stop_loop(app, &app->servers[0]);
+}
+
+static void server_thread(void *arg) {
+  struct server *s = arg;
+  ax_run(&s->loop, AX_RUN_DEFAULT);
+}
+
+/* The signal and stop handles stay open while the loops serve, but do
+ * not keep a loop alive: a drained loop runs out by itself. */
+static int app_handles(struct app *app) {
+  ax_loop_t *loop = &app->servers[0].loop;
+  int rc = ax_signal_init(loop, &app->sigint);
+  if (rc == 0)
+    rc = ax_signal_init(loop, &app->sigterm);
+  app->sigint.handle.data = app;
+  app->sigterm.handle.data = app;
+  if (rc == 0)
+    rc = ax_signal_start(&app->sigint, SIGINT, on_signal);
+  if (rc == 0)
+    rc = ax_signal_start(&app->sigterm, SIGTERM, on_signal);
+  if (rc != 0)
+    return rc;
+  ax_unref(&app->sigint.handle);
+  ax_unref(&app->sigterm.handle);
+  for (int i = 1; i < app->config.threads && rc == 0; i++) {
+    struct server *s = &app->servers[i];
+    rc = ax_async_init(&s->loop, &s->stop, on_stop);
+    s->stop.handle.data = app;
+    if (rc == 0)
+      ax_unref(&s->stop.handle);
+  }
+  return rc;
+}
+
+static void close_if_open(ax_handle_t *handle, void *arg) {
+  (void)arg;
+  if (!ax_is_closing(handle))
+    ax_close(handle, NULL);
+}
+
+/* Close what is left on every loop (the unreferenced handles, or all of
+ * them after a failed start), run the close callbacks, close the loops. */
+static int app_close_loops(struct app *app) {
+  int rc = 0;
+  for (int i = 0; i < app->config.threads; i++) {
+    struct server *s = &app->servers[i];
+    if (!s->initialised)
+      continue;
+    server_close(s);
+    ax_walk(&s->loop, close_if_open, NULL);
+    ax_run(&s->loop, AX_RUN_DEFAULT);
+    if (ax_loop_close(&s->loop) != 0)
+      rc = AX_EBUSY;
+    free(s->out);
+  }
+  return rc;
+}
+
+/* Run the first loop here and the others on threads of their own, until
+ * a signal drains them all. */
+static int app_run(struct app *app) {
+  int started = 1, rc = 0;
+  for (; started < app->config.threads && rc == 0; started++)
+    rc = ax_thread_create(&app->servers[started].thread, server_thread,
+                          &app->servers[started]);
+  if (rc != 0) {
+    fprintf(stderr, "http-server: thread: %s\n", ax_strerror(rc));
+    started--;
+    on_signal(&app->sigint, SIGINT);
+  }
+  ax_run(&app->servers[0].loop, AX_RUN_DEFAULT);
+  for (int i = 1; i < started; i++)
+    ax_thread_join(&app->servers[i].thread);
+  int close_rc = app_close_loops(app);
+  return rc != 0 ? rc : close_rc;
+}
+
+static int usage(void) {
+  fprintf(stderr,
+          "usage: http-server [--host 127.0.0.1] [--port 8080] [--threads N]\n"
+          "         [--static DIR] [--sendfile on|off]\n"
+          "         [--max-connections N] [--max-head-bytes N]\n"
+          "         [--max-target-bytes N] [--max-headers N]\n"
+          "         [--max-body-bytes N] [--header-timeout MS]\n"
+          "         [--body-timeout MS] [--idle-timeout MS]\n"
+          "         [--send-timeout MS] [--shutdown-timeout MS]\n");
+  return 2;
+}
+
+/* A whole decimal number within [min, max]. */
+static bool parse_number(const char *text, uint64_t min, uint64_t max,
+                         uint64_t *value) {
+  char *end;
+  if (text[0] < '0' || text[0] > '9')
+    return false;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (*end != '\0' || v < min || v > max)
+    return false;
+  *value = v;
+  return true;
+}
+
+/* The numeric options: their names, bounds and where they go. */
+static bool parse_numeric(struct config *cfg, const char *name,
+                          const char *text) {
+  const uint64_t day_ms = 24 * 3600 * 1000;
+  uint64_t v = 0;
+  struct {
+    const char *name;
+    uint64_t min, max;
+  } const options[] = {
+      {"--port", 0, 65535},
+      {"--threads", 1, MAX_THREADS},
+      {"--max-connections", 1, 1000000},
+      {"--max-head-bytes", MIN_HEAD_BYTES, MAX_HEAD_BYTES},
+      {"--max-target-bytes", 16, MAX_HEAD_BYTES},
+      {"--max-headers", 1, HTTP_PARSER_MAX_HEADERS},
+      {"--max-body-bytes", 0, UINT64_MAX >> 2},
+      {"--header-timeout", 1, day_ms},
+      {"--body-timeout", 1, day_ms},
+      {"--idle-timeout", 1, day_ms},
+      {"--send-timeout", 1, day_ms},
+      {"--shutdown-timeout", 1, day_ms},
+  };
+  size_t i = 0, n = sizeof(options) / sizeof(options[0]);
+  while (i < n && strcmp(name, options[i].name) != 0)
+    i++;
+  if (i == n || !parse_number(text, options[i].min, options[i].max, &v))
+    return false;
+  uint64_t *const targets[] = {
+      NULL,
+      NULL,
+      NULL,
+      NULL,
+      NULL,
+      NULL,
+      &cfg->limits.max_body_bytes,
+      &cfg->header_timeout_ms,
+      &cfg->body_timeout_ms,
+      &cfg->idle_timeout_ms,
+      &cfg->send_timeout_ms,
+      &cfg->shutdown_timeout_ms,
+  };
+  if (targets[i] != NULL)
+    *targets[i] = v;
+  else if (i == 0)
+    cfg->port = (int)v;
+  else if (i == 1)
+    cfg->threads = (int)v;
+  else if (i == 2)
+    cfg->max_connections = (unsigned int)v;
+  else if (i == 3)
+    cfg->limits.max_head_bytes = (size_t)v;
+  else if (i == 4)
+    cfg->limits.max_target_bytes = (size_t)v;
+  else
+    cfg->limits.max_headers = (size_t)v;
+  return true;
+}
+
+/* "--name value" pairs; false on anything else. */
+static bool parse_args(int argc, char **argv, struct config *cfg) {
+  for (int i = 1; i < argc; i += 2) {
+    const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    if (value == NULL)
+      return false;
+    if (strcmp(name, "--host") == 0)
+      cfg->host = value;
+    else if (strcmp(name, "--static") == 0)
+      cfg->static_dir = value;
+    else if (strcmp(name, "--sendfile") == 0 &&
+             (strcmp(value, "on") == 0 || strcmp(value, "off") == 0))
+      cfg->sendfile = strcmp(value, "on") == 0;
+    else if (!parse_numeric(cfg, name, value))
+      return false;
+  }
+  return cfg->limits.max_target_bytes <= cfg->limits.max_head_bytes;
+}
+
+static void config_defaults(struct config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->host = "127.0.0.1";
+  cfg->port = DEFAULT_PORT;
+  cfg->threads = 1;
+  cfg->limits.max_head_bytes = HTTP_PARSER_DEFAULT_HEAD_BYTES;
+  cfg->limits.max_target_bytes = HTTP_PARSER_DEFAULT_TARGET_BYTES;
+  cfg->limits.max_headers = HTTP_PARSER_DEFAULT_HEADERS;
+  cfg->limits.max_body_bytes = HTTP_PARSER_DEFAULT_BODY_BYTES;
+  cfg->header_timeout_ms = 10000;
+  cfg->body_timeout_ms = 10000;
+  cfg->idle_timeout_ms = 30000;
+  cfg->send_timeout_ms = 30000;
+  cfg->linger_timeout_ms = 2000;
+  cfg->shutdown_timeout_ms = 10000;
+  cfg->max_connections = 10000;
+  cfg->max_delay_ms = 60000;
+  cfg->max_hash_rounds = 1000000000u; /* Seconds of a core, not minutes. */
+  cfg->sendfile = true;
+  atomic_init(&cfg->connections, 0);
+  atomic_init(&cfg->rejecting, 0);
+}
+
+/* The static directory's canonical path, which every file's must begin
+ * with (routes.c). Resolved once, here, synchronously. */
+static int config_static_root(struct config *cfg, ax_loop_t *loop) {
+  if (cfg->static_dir == NULL)
+    return 0;
+  ax_fs_t req;
+  int rc = ax_fs_realpath(loop, &req, cfg->static_dir, NULL);
+  if (rc == 0) {
+    cfg->static_root_len = strlen(req.ptr);
+    cfg->static_root = malloc(cfg->static_root_len + 1);
+    if (cfg->static_root == NULL)
+      rc = AX_ENOMEM;
+    else
+      memcpy(cfg->static_root, req.ptr, cfg->static_root_len + 1);
+  }
+  ax_fs_req_cleanup(&req);
+  return rc;
+}
+
+static int app_start(struct app *app) {
+  struct config *cfg = &app->config;
+  int rc = 0;
+  for (int i = 0; i < cfg->threads && rc == 0; i++)
+    rc = server_init(&app->servers[i], cfg);
+  if (rc == 0)
+    rc = config_static_root(cfg, &app->servers[0].loop);
+  if (rc != 0 && cfg->static_dir != NULL && cfg->static_root == NULL) {
+    fprintf(stderr, "http-server: %s: %s\n", cfg->static_dir, ax_strerror(rc));
+    return rc;
+  }
+  for (int i = 0; i < cfg->threads && rc == 0; i++)
+    rc = server_listen(&app->servers[i]);
+  if (rc == 0)
+    rc = app_handles(app);
+  if (rc != 0)
+    fprintf(stderr, "http-server: %s:%d: %s\n", cfg->host, cfg->port,
+            ax_strerror(rc));
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  struct app *app = calloc(1, sizeof(*app));
+  if (app == NULL)
+    return 1;
+  config_defaults(&app->config);
+  if (!parse_args(argc, argv, &app->config)) {
+    free(app);
+    return usage();
+  }
+  /* Each server holds its read buffer and parser: the heap, not the
+   * stack. */
+  app->servers = calloc((size_t)app->config.threads, sizeof(*app->servers));
+  int rc = app->servers != NULL ? app_start(app) : AX_ENOMEM;
+  if (rc == 0) {
+    printf("listening on %s:%d\n", app->config.host, app->config.port);
+    printf("%d thread(s), %s backend, static files: %s\n", app->config.threads,
+           ax_backend_name(&app->servers[0].loop),
+           app->config.static_root != NULL ? app->config.static_root
+                                           : "(none)");
+    fflush(stdout);
+    rc = app_run(app);
+  } else if (app->servers != NULL) {
+    app_close_loops(app);
+  }
+  free(app->config.static_root);
+  free(app->servers);
+  free(app);
+  return rc == 0 ? 0 : 1;
+}
