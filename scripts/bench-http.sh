@@ -30,7 +30,11 @@
 #
 # Then, apart from the timed runs since tracing slows the server down:
 # system calls per request (strace -c on the server for a short wrk run of
-# 50 connections, without and with pipelining). Last, AX_HTTP_MANY
+# 50 connections, without and with pipelining), and the user-space
+# instructions per request of the axle and libuv servers, counted by
+# callgrind (two runs of different lengths, so that start-up and
+# shutdown cancel out): unlike CPU time, the same on a busy machine as on
+# an idle one, but blind to the kernel's share. Last, AX_HTTP_MANY
 # (10,000) keep-alive connections to one loop thread, with p99 latency;
 # that needs as many descriptors in the server and in wrk, so the script
 # raises its soft limit to the hard one (ulimit -Hn).
@@ -61,7 +65,7 @@ WRK_TIMEOUT_S=10
 LIMIT_S=60
 
 ax_install_missing meson ninja-build pkg-config gcc libc6-dev libuv1-dev \
-  wrk nginx-light strace util-linux procps python3 >/dev/null
+  wrk nginx-light strace valgrind util-linux procps python3 >/dev/null
 ax_meson_setup "$BUILD" -Dbuildtype=release -Dtests=false -Dexamples=true \
   -Ddocs=disabled >/dev/null
 ninja -C "$BUILD" >/dev/null
@@ -117,6 +121,8 @@ TICKS_PER_S=$(getconf CLK_TCK)
 TMP=$(mktemp -d)
 SERVER_PID=
 WORKER_PID=
+# A command the axle or libuv server runs under (valgrind), or nothing.
+WRAP=()
 STRACE_PID=
 cleanup() {
   if [ -n "$STRACE_PID" ]; then
@@ -191,9 +197,10 @@ start_server() {
     else
       args=("$UV_SERVER" "${args[@]}")
     fi
-    taskset -c "$SERVER_CPU" "${args[@]}" >"$out" 2>"$TMP/server.err" &
+    taskset -c "$SERVER_CPU" "${WRAP[@]}" "${args[@]}" >"$out" \
+      2>"$TMP/server.err" &
     SERVER_PID=$!
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 300; i++)); do
       PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
       [ -n "$PORT" ] && break
       kill -0 "$SERVER_PID" 2>/dev/null || break
@@ -389,6 +396,31 @@ strace_run() {
        printf "%s%s %.3f", sep, $NF, $4 / n; sep = ", " }' "$out")
 }
 
+# User-space instructions side $1's server runs for $2 seconds of 50
+# connections at depth $3, start-up and shutdown included, under
+# callgrind. Prints "instructions responses".
+callgrind_count() {
+  local line
+  WRAP=(valgrind --tool=callgrind --callgrind-out-file=/dev/null)
+  start_server "$1"
+  WRAP=()
+  line=$(run_wrk 50 "$2" "$3")
+  stop_server
+  echo "$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$TMP/server.err") $(field "$line" responses)"
+}
+
+# Instructions per request: the difference between a short and a long
+# run over the difference in requests. Sets INSTRUCTIONS[$2,side].
+declare -A INSTRUCTIONS
+callgrind_run() {
+  local i1 n1 i2 n2
+  read -r i1 n1 < <(callgrind_count "$1" 2 "$2")
+  read -r i2 n2 < <(callgrind_count "$1" 6 "$2")
+  INSTRUCTIONS[$2,$1]=$(awk -v i1="${i1:-0}" -v n1="${n1:-0}" \
+    -v i2="${i2:-0}" -v n2="${n2:-0}" \
+    'BEGIN { if (n2 > n1) printf "%.0f", (i2 - i1) / (n2 - n1); else print "-" }')
+}
+
 # AX_HTTP_MANY keep-alive connections, one request in flight each, on
 # side $1. Sets MANY_RESULT[side] to "figures" plus wrk's error counts.
 declare -A MANY_RESULT
@@ -414,6 +446,7 @@ done
 for depth in 1 "$DEPTH"; do
   for side in "${SIDES[@]}"; do
     strace_run "$side" "$depth"
+    [ "$side" = nginx ] || callgrind_run "$side" "$depth"
   done
 done
 if [ "$FD_LIMIT" -ge $((MANY + 100)) ]; then
@@ -505,6 +538,10 @@ row "system calls per request, 50 conns" "${SYSCALLS[1,axle]:-}" \
 row "system calls per request, 50 conns, x$DEPTH" \
   "${SYSCALLS[$DEPTH,axle]:-}" "${SYSCALLS[$DEPTH,libuv]:-}" \
   "${SYSCALLS[$DEPTH,nginx]:-}" none
+row "user-space instructions per request, 50 conns" \
+  "${INSTRUCTIONS[1,axle]:-}" "${INSTRUCTIONS[1,libuv]:-}" - none
+row "user-space instructions per request, x$DEPTH" \
+  "${INSTRUCTIONS[$DEPTH,axle]:-}" "${INSTRUCTIONS[$DEPTH,libuv]:-}" - none
 if [ ${#MANY_RESULT[@]} -gt 0 ]; then
   for i in 1 2; do
     label="requests per server CPU-second"
