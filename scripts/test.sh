@@ -40,9 +40,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # libuv1-dev lets the plain build compile the benchmarks (warnings as errors
 # included); they are run by scripts/bench.sh, not here.
 # clang and libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) build
-# the fuzz target.
+# the fuzz target. curl, apache2-utils (ab) and nghttp2-client (h2load) are
+# the clients of the HTTP server example's test.
 PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
-  clang-format clang-tidy libuv1-dev clang libclang-rt-14-dev)
+  clang-format clang-tidy libuv1-dev clang libclang-rt-14-dev curl
+  apache2-utils nghttp2-client)
 
 # The meson suites that run under ThreadSanitizer: the tests that start
 # threads or run work on the thread pool.
