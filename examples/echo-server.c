@@ -294,6 +294,10 @@ static int app_signals(struct app *app) {
     rc = ax_signal_start(&app->sigint, SIGINT, on_signal);
   if (rc == 0)
     rc = ax_signal_start(&app->sigterm, SIGTERM, on_signal);
+  /* Windows has no SIGTERM to catch (a console's close event arrives as
+   * SIGHUP there): Ctrl+C alone stops the server. */
+  if (rc == AX_ENOSYS)
+    rc = 0;
   return rc;
 }
 
