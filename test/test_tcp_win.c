@@ -662,6 +662,9 @@ static void test_tcp_win_read_stop_restart(void **state) {
   ax_stream_t *server = &pair.server.stream;
   size_t got = 0;
   server->handle.data = &got;
+  /* The socket queues no packet for what succeeds at once (Wine too), so
+   * the suite runs the pending phase's path as well as the packets'. */
+  assert_true(ax__stream_has(server, AX__STREAM_SKIP_PACKETS));
   assert_int_equal(ax_read_start(server, sized_alloc_cb, count_read_cb), 0);
   assert_true(ax__stream_has(server, AX__STREAM_READ_POSTED));
   assert_int_equal(ax_read_stop(server), 0);

@@ -197,7 +197,7 @@ static int tcp_connect_prepare(ax_stream_t *stream, int family) {
     return 0;
   struct sockaddr_storage any;
   memset(&any, 0, sizeof(any));
-  any.ss_family = (ADDRESS_FAMILY)family;
+  ((struct sockaddr *)&any)->sa_family = (ADDRESS_FAMILY)family;
   int len = family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                : sizeof(struct sockaddr_in);
   if (bind(ax__stream_socket(stream), (struct sockaddr *)&any, len) != 0)
