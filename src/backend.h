@@ -23,8 +23,9 @@
  * tries the system call (accept, read, sendmsg, the end of a connect) when
  * the descriptor is ready. That is the emulation of completions this
  * contract was shaped for, written once above the three readiness backends
- * rather than inside each. IOCP will complete stream operations by handing
- * OVERLAPPED requests to the kernel (src/win).
+ * rather than inside each. On Windows, streams hand each operation to the
+ * kernel as an overlapped request (zero-byte WSARecv, WSASend, ConnectEx,
+ * AcceptEx) whose packet the IOCP backend dispatches (src/win/stream.c).
  *
  * Backends are listed in preference order by the platform (ax__backends, in
  * src/unix/backends-linux.c for Linux, src/win/backends-win.c for Windows).

@@ -2,8 +2,9 @@
  * axle/win.h: the Windows side of the public structs.
  *
  * Included by axle.h only. It declares the Windows part of the private
- * regions: the completion operation the IOCP backend delivers, and the
- * loop's completion port and wakeup packet. Win32 and Winsock errors are
+ * regions: the completion operation the IOCP backend delivers, the
+ * loop's completion port and wakeup packet, and the streams' operations
+ * (src/win/stream.c) with their requests'. Win32 and Winsock errors are
  * translated onto axle's codes (the negated C runtime errno names, which
  * mingw-w64 and the Universal CRT both define) in the Windows sources.
  *

@@ -33,8 +33,9 @@ uint64_t ax__hrtime_ns(void) {
   return ticks / hz * 1000000000u + ticks % hz * 1000000000u / hz;
 }
 
-/* Operations that may complete on the port: so far only the wakeup, once an
- * async handle opened it (win/async.c). */
+/* Operations that may complete on the port: the wakeup once an async
+ * handle opened it (win/async.c), and every overlapped operation posted
+ * and not yet dequeued (streams, poll handles, signals). */
 bool ax__io_any(const ax_loop_t *loop) {
   return loop->priv.platform.io_count != 0;
 }

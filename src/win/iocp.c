@@ -15,7 +15,9 @@
  * nothing like epoll's "stopped while in the batch" to handle here.
  *
  * Descriptor polling, the contract's io_start/io_stop, is POSIX-shaped and
- * has no Windows counterpart yet: socket readiness comes with the TCP work.
+ * has no Windows counterpart: streams complete overlapped operations of
+ * their own (win/stream.c), and poll handles poll sockets through the AFD
+ * driver (win/poll-watch.c).
  */
 #include "internal.h"
 
