@@ -382,8 +382,13 @@ int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb) {
   if (tcp->stream.priv.socket != INVALID_SOCKET) {
     struct linger linger = {.l_onoff = 1, .l_linger = 0};
     if (setsockopt(ax__stream_socket(&tcp->stream), SOL_SOCKET, SO_LINGER,
-                   (const char *)&linger, sizeof(linger)) != 0)
-      return ax__stream_socket_error();
+                   (const char *)&linger, sizeof(linger)) != 0) {
+      /* EINVAL: nothing left to reset; closed all the same, as on POSIX
+       * (src/unix/tcp.c). */
+      int err = ax__stream_socket_error();
+      if (err != AX_EINVAL)
+        return err;
+    }
   }
   return ax_close(&tcp->stream.handle, close_cb);
 }
