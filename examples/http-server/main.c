@@ -76,8 +76,12 @@ static int app_handles(struct app *app) {
   app->sigterm.handle.data = app;
   if (rc == 0)
     rc = ax_signal_start(&app->sigint, SIGINT, on_signal);
+  /* Windows delivers console events only: SIGINT (Ctrl+C) is one, and
+   * SIGTERM is refused with AX_ENOSYS there; SIGINT alone then. */
   if (rc == 0)
     rc = ax_signal_start(&app->sigterm, SIGTERM, on_signal);
+  if (rc == AX_ENOSYS)
+    rc = 0;
   if (rc != 0)
     return rc;
   ax_unref(&app->sigint.handle);
