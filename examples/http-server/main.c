@@ -164,62 +164,97 @@ static bool parse_number(const char *text, uint64_t min, uint64_t max,
   return true;
 }
 
-/* The numeric options: their names, bounds and where they go. */
+/* The options that take a number. */
+enum option {
+  OPT_PORT,
+  OPT_THREADS,
+  OPT_MAX_CONNECTIONS,
+  OPT_MAX_HEAD_BYTES,
+  OPT_MAX_TARGET_BYTES,
+  OPT_MAX_HEADERS,
+  OPT_MAX_BODY_BYTES,
+  OPT_HEADER_TIMEOUT,
+  OPT_BODY_TIMEOUT,
+  OPT_IDLE_TIMEOUT,
+  OPT_SEND_TIMEOUT,
+  OPT_SHUTDOWN_TIMEOUT,
+  OPT_COUNT
+};
+
+static void config_set(struct config *cfg, enum option option, uint64_t v) {
+  switch (option) {
+  case OPT_PORT:
+    cfg->port = (int)v;
+    break;
+  case OPT_THREADS:
+    cfg->threads = (int)v;
+    break;
+  case OPT_MAX_CONNECTIONS:
+    cfg->max_connections = (unsigned int)v;
+    break;
+  case OPT_MAX_HEAD_BYTES:
+    cfg->limits.max_head_bytes = (size_t)v;
+    break;
+  case OPT_MAX_TARGET_BYTES:
+    cfg->limits.max_target_bytes = (size_t)v;
+    break;
+  case OPT_MAX_HEADERS:
+    cfg->limits.max_headers = (size_t)v;
+    break;
+  case OPT_MAX_BODY_BYTES:
+    cfg->limits.max_body_bytes = v;
+    break;
+  case OPT_HEADER_TIMEOUT:
+    cfg->header_timeout_ms = v;
+    break;
+  case OPT_BODY_TIMEOUT:
+    cfg->body_timeout_ms = v;
+    break;
+  case OPT_IDLE_TIMEOUT:
+    cfg->idle_timeout_ms = v;
+    break;
+  case OPT_SEND_TIMEOUT:
+    cfg->send_timeout_ms = v;
+    break;
+  default:
+    cfg->shutdown_timeout_ms = v;
+    break;
+  }
+}
+
+/* A numeric option: its name, bounds and value. Timeouts are at most a
+ * day; the head's bounds keep the parser's offsets in 32 bits. */
 static bool parse_numeric(struct config *cfg, const char *name,
                           const char *text) {
   const uint64_t day_ms = 24 * 3600 * 1000;
-  uint64_t v = 0;
-  struct {
+  static const struct {
     const char *name;
     uint64_t min, max;
-  } const options[] = {
-      {"--port", 0, 65535},
-      {"--threads", 1, MAX_THREADS},
-      {"--max-connections", 1, 1000000},
-      {"--max-head-bytes", MIN_HEAD_BYTES, MAX_HEAD_BYTES},
-      {"--max-target-bytes", 16, MAX_HEAD_BYTES},
-      {"--max-headers", 1, HTTP_PARSER_MAX_HEADERS},
-      {"--max-body-bytes", 0, UINT64_MAX >> 2},
-      {"--header-timeout", 1, day_ms},
-      {"--body-timeout", 1, day_ms},
-      {"--idle-timeout", 1, day_ms},
-      {"--send-timeout", 1, day_ms},
-      {"--shutdown-timeout", 1, day_ms},
+  } options[OPT_COUNT] = {
+      [OPT_PORT] = {"--port", 0, 65535},
+      [OPT_THREADS] = {"--threads", 1, MAX_THREADS},
+      [OPT_MAX_CONNECTIONS] = {"--max-connections", 1, 1000000},
+      [OPT_MAX_HEAD_BYTES] = {"--max-head-bytes", MIN_HEAD_BYTES,
+                              MAX_HEAD_BYTES},
+      [OPT_MAX_TARGET_BYTES] = {"--max-target-bytes", 16, MAX_HEAD_BYTES},
+      [OPT_MAX_HEADERS] = {"--max-headers", 1, HTTP_PARSER_MAX_HEADERS},
+      [OPT_MAX_BODY_BYTES] = {"--max-body-bytes", 0, UINT64_MAX >> 2},
+      [OPT_HEADER_TIMEOUT] = {"--header-timeout", 1, 0},
+      [OPT_BODY_TIMEOUT] = {"--body-timeout", 1, 0},
+      [OPT_IDLE_TIMEOUT] = {"--idle-timeout", 1, 0},
+      [OPT_SEND_TIMEOUT] = {"--send-timeout", 1, 0},
+      [OPT_SHUTDOWN_TIMEOUT] = {"--shutdown-timeout", 1, 0},
   };
-  size_t i = 0, n = sizeof(options) / sizeof(options[0]);
-  while (i < n && strcmp(name, options[i].name) != 0)
-    i++;
-  if (i == n || !parse_number(text, options[i].min, options[i].max, &v))
-    return false;
-  uint64_t *const targets[] = {
-      NULL,
-      NULL,
-      NULL,
-      NULL,
-      NULL,
-      NULL,
-      &cfg->limits.max_body_bytes,
-      &cfg->header_timeout_ms,
-      &cfg->body_timeout_ms,
-      &cfg->idle_timeout_ms,
-      &cfg->send_timeout_ms,
-      &cfg->shutdown_timeout_ms,
-  };
-  if (targets[i] != NULL)
-    *targets[i] = v;
-  else if (i == 0)
-    cfg->port = (int)v;
-  else if (i == 1)
-    cfg->threads = (int)v;
-  else if (i == 2)
-    cfg->max_connections = (unsigned int)v;
-  else if (i == 3)
-    cfg->limits.max_head_bytes = (size_t)v;
-  else if (i == 4)
-    cfg->limits.max_target_bytes = (size_t)v;
-  else
-    cfg->limits.max_headers = (size_t)v;
-  return true;
+  for (int i = 0; i < OPT_COUNT; i++) {
+    if (strcmp(name, options[i].name) != 0)
+      continue;
+    uint64_t v, max = options[i].max != 0 ? options[i].max : day_ms;
+    if (!parse_number(text, options[i].min, max, &v))
+      return false;
+    config_set(cfg, (enum option)i, v);
+    return true;
+  }
+  return false;
 }
 
 /* "--name value" pairs; false on anything else. */
