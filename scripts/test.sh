@@ -47,8 +47,9 @@ PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
   apache2-utils nghttp2-client)
 
 # The meson suites that run under ThreadSanitizer: the tests that start
-# threads or run work on the thread pool.
-TSAN_SUITES=(async thread threadpool dns fs fs-posix signal)
+# threads or run work on the thread pool (http-threads: the HTTP server
+# example with two loops, files and hashes on the pool).
+TSAN_SUITES=(async thread threadpool dns fs fs-posix signal http-threads)
 
 # Sanitizer settings for the instrumented test programs. Meson keeps these
 # rather than its own defaults because they are set. abort_on_error and
