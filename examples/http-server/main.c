@@ -4,7 +4,7 @@
  *
  * --threads N runs N loops on N threads, each with its own listener on
  * the same port (AX_TCP_REUSEPORT, which Linux balances; where a system
- * cannot share a port, bind fails and one thread is the answer). The
+ * cannot share a port, one loop serves alone, and says so). The
  * first loop owns the signal handles: SIGINT or SIGTERM drains every
  * loop (stop accepting, finish the requests in progress, close), and a
  * second one closes everything at once. The process exits 0 once every
@@ -318,19 +318,33 @@ static int config_static_root(struct config *cfg, ax_loop_t *loop) {
   return rc;
 }
 
+/* The first loop, the static directory and the first listener; then the
+ * other loops. Where listeners cannot share a port (AX_TCP_REUSEPORT is
+ * AX_ENOTSUP: Windows), one loop accepts and serves everything. */
 static int app_start(struct app *app) {
   struct config *cfg = &app->config;
-  int rc = 0;
-  for (int i = 0; i < cfg->threads && rc == 0; i++)
-    rc = server_init(&app->servers[i], cfg);
+  int rc = server_init(&app->servers[0], cfg);
   if (rc == 0)
     rc = config_static_root(cfg, &app->servers[0].loop);
   if (rc != 0 && cfg->static_dir != NULL && cfg->static_root == NULL) {
     fprintf(stderr, "http-server: %s: %s\n", cfg->static_dir, ax_strerror(rc));
     return rc;
   }
-  for (int i = 0; i < cfg->threads && rc == 0; i++)
-    rc = server_listen(&app->servers[i]);
+  if (rc == 0)
+    rc = server_listen(&app->servers[0]);
+  if (rc == AX_ENOTSUP && cfg->threads > 1) {
+    fprintf(stderr,
+            "http-server: listeners cannot share a port here: "
+            "one loop instead of %d\n",
+            cfg->threads);
+    cfg->threads = 1;
+    rc = server_listen(&app->servers[0]);
+  }
+  for (int i = 1; i < cfg->threads && rc == 0; i++) {
+    rc = server_init(&app->servers[i], cfg);
+    if (rc == 0)
+      rc = server_listen(&app->servers[i]);
+  }
   if (rc == 0)
     rc = app_handles(app);
   if (rc != 0)
