@@ -125,10 +125,12 @@ class Response:
 class Raw:
     """A raw connection: bytes out as given, responses parsed by hand."""
 
-    def __init__(self, port, timeout=STEP_TIMEOUT_S):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout)
+    def __init__(self, port, timeout=STEP_TIMEOUT_S, rcvbuf=None):
+        self.sock = socket.socket()
+        if rcvbuf is not None:  # Before connecting: the window follows it.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
         self.buf = b""
 
     def send(self, data):
@@ -453,12 +455,7 @@ def check_big_file(port, ctx):
                           % port], capture_output=True,
                          timeout=STEP_TIMEOUT_S)
     expect(hashlib.sha256(out.stdout).hexdigest() == want, "big.bin by curl")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-    sock.settimeout(STEP_TIMEOUT_S)
-    sock.connect(("127.0.0.1", port))
-    raw = Raw.__new__(Raw)
-    raw.sock, raw.buf = sock, b""
+    raw = Raw(port, rcvbuf=16384)
     raw.send(get("/static/big.bin"))
     for _ in range(20):
         time.sleep(0.01)
@@ -497,9 +494,11 @@ def check_slow_client(exe, extra, ctx):
     timeout, and the others are served meanwhile. A server of its own,
     with a short header timeout that the other checks, which open many
     connections at once, could meet under a slow emulator."""
-    server = Server(exe, extra + ["--header-timeout", str(HEADER_TIMEOUT_MS)])
+    server = Server(exe, extra + ["--header-timeout", str(HEADER_TIMEOUT_MS),
+                                  "--body-timeout", str(HEADER_TIMEOUT_MS)])
     try:
         slow_client(server.port)
+        slow_body(server.port)
     finally:
         status = server.stop()
     expect(status == 0, "exit status %r" % status)
@@ -545,6 +544,37 @@ def slow_client(port):
     silent = Raw(port)  # Says nothing at all: closed without a word.
     expect(silent.closed() and silent.buf == b"", "a silent connection")
     silent.close()
+
+
+def slow_body(port):
+    """A body that stops coming gets 408 at the body timeout."""
+    raw = Raw(port)
+    raw.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+             b"\r\nhalf")
+    resp = raw.response()
+    expect(resp.status == 408 and resp.header("connection") == "close" and
+           raw.closed(), "a stalled body got %d" % resp.status)
+    raw.close()
+
+
+def check_backpressure(port, ctx):
+    """Thousands of pipelined requests sent before any answer is read:
+    the answers pile up past the write queue's high mark, reading pauses,
+    and every request is still answered, in order."""
+    count = 40000
+    raw = Raw(port, rcvbuf=16384)
+    pipeline = b"".join(get("/?%d" % i) if i % 100 else get("/delay?ms=0")
+                        for i in range(count))
+    sender = threading.Thread(target=raw.send, args=(pipeline,))
+    sender.start()
+    time.sleep(0.3)  # Let the answers pile up unread.
+    for i in range(count):
+        resp = raw.response()
+        want = b"waited 0 ms\n" if i % 100 == 0 else b"Hello, World!"
+        expect(resp.status == 200 and resp.body == want,
+               "answer %d: %d %r" % (i, resp.status, resp.body[:20]))
+    sender.join(STEP_TIMEOUT_S)
+    raw.close()
 
 
 async def answer(port, data, all_answered):
@@ -752,6 +782,7 @@ def main():
         ("static files", lambda: check_static(port, ctx)),
         ("traversal", lambda: check_traversal(port, ctx)),
         ("slow client", lambda: check_slow_client(exe, extra, ctx)),
+        ("backpressure", lambda: check_backpressure(port, ctx)),
         ("1,000 connections and delays",
          lambda: check_concurrency(port, ctx)),
         ("/hash on the pool", lambda: check_hash(port, ctx)),
