@@ -284,6 +284,14 @@ def check_pipelining(port, ctx):
                                   fnv1a64(body)), "the upload's digest")
     expect(got[4].body == ctx["files"]["hello.txt"], "the file")
     expect(got[7].body == b"Hello, World!", "the last answer")
+    # A head cut short behind an answer that comes later: kept, then
+    # completed by the next read.
+    raw.send(get("/delay?ms=30") + b"GET /static/hello.txt HTTP/1.1\r\nHo")
+    time.sleep(0.1)
+    raw.send(b"st: x\r\n\r\n")
+    expect(raw.response().body == b"waited 30 ms\n", "the delay before")
+    expect(raw.response().body == ctx["files"]["hello.txt"],
+           "the head completed after the delay")
     # Byte by byte: every split of a request must parse the same.
     raw.send(b"")
     for byte in get("/static/sub/page.html"):
@@ -319,6 +327,18 @@ def check_uploads(port, ctx):
                    b"Transfer-Encoding: chunked\r\n\r\n" + body)
     expect(resp.status == 200 and resp.body == want,
            "chunked upload with extensions and trailers")
+    # A body in pieces, each its own read.
+    raw = Raw(port)
+    body = bytes(range(256)) * 200
+    raw.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+             b"\r\n" % len(body))
+    for i in range(0, len(body), 10000):
+        time.sleep(0.02)
+        raw.send(body[i:i + 10000])
+    resp = raw.response()
+    expect(resp.body == b"%d bytes, fnv1a64 %016x\n" %
+           (len(body), fnv1a64(body)), "an upload in pieces")
+    raw.close()
     path = os.path.join(ctx["top"], "upload.bin")
     with open(path, "wb") as f:
         f.write(data * 3)
