@@ -387,6 +387,8 @@ static void conn_timer_start(struct conn *c, uint64_t timeout_ms) {
 /* What the timer means follows the state; see the top of the file. */
 static void conn_update_timer(struct conn *c, int prev) {
   const struct config *cfg = c->server->config;
+  bool head_began = c->head_began;
+  c->head_began = false;
   if (c->state == CONN_BUSY)
     return; /* The route's: /delay's wait, a file's progress. */
   if (c->water_above) {
@@ -398,7 +400,7 @@ static void conn_update_timer(struct conn *c, int prev) {
     conn_timer_start(c, cfg->idle_timeout_ms);
     break;
   case CONN_HEAD: /* From the request's first byte (or the accept). */
-    if (prev != CONN_HEAD && prev != CONN_NEW)
+    if (head_began || prev == CONN_RESTART)
       conn_timer_start(c, cfg->header_timeout_ms);
     break;
   case CONN_BODY: /* Between two reads. */
@@ -569,8 +571,10 @@ static void conn_consume(struct conn *c, char *data, size_t len, size_t fed) {
     enum http_parse_result event = http_parser_feed(p, data + off, len - off,
                                                     &used);
     off += used;
-    if (used > 0 && (c->state == CONN_NEW || c->state == CONN_IDLE))
+    if (used > 0 && (c->state == CONN_NEW || c->state == CONN_IDLE)) {
+      c->head_began = c->state == CONN_IDLE; /* NEW's runs from accept. */
       c->state = CONN_HEAD;
+    }
     if (event == HTTP_PARSE_NEED_MORE)
       break;
     conn_event(c, p, event);

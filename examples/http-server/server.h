@@ -115,6 +115,7 @@ struct conn {
   bool peer_done;           /* The client shut its side (EOF). */
   bool closing;             /* Close once pending reaches 0. */
   bool waiting_drain;       /* A route waits for the queue to empty. */
+  bool head_began;          /* A head began: its timeout starts. */
   uint16_t pending;         /* Pool requests that refer to us. */
 };
 
