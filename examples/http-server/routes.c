@@ -113,7 +113,8 @@ static bool target_split(const struct http_request *r, struct http_slice *path,
   struct http_slice t = r->target;
   if (r->target_form == HTTP_TARGET_ABSOLUTE) {
     const char *scheme_end = memchr(t.data, ':', t.len);
-    size_t skip = (size_t)(scheme_end - t.data) + 3; /* "://" */
+    size_t skip = scheme_end != NULL ? (size_t)(scheme_end - t.data) + 3
+                                     : t.len + 1; /* Past "://". */
     if (skip > t.len)
       return false;
     size_t i = skip;
@@ -121,8 +122,11 @@ static bool target_split(const struct http_request *r, struct http_slice *path,
       i++;
     t.data += i;
     t.len -= i;
-    if (t.len == 0 || t.data[0] != '/')
-      return false; /* "http://host" or "http://host?q": no path. */
+    if (t.len == 0 || t.data[0] != '/') { /* "http://host?q": path "/". */
+      *path = (struct http_slice){"/", 1};
+      *query = t;
+      return true;
+    }
   } else if (r->target_form != HTTP_TARGET_ORIGIN) {
     return false;
   }
