@@ -83,7 +83,8 @@ void http_date_format(int64_t seconds, char out[HTTP_DATE_BYTES]) {
   date_from_days(days, &year, &month, &day);
   int weekday = (int)(((days % 7) + 11) % 7); /* 1970-01-01: a Thursday. */
   memcpy(out, weekday_names[weekday], 3);
-  memcpy(out + 3, ", ", 2);
+  out[3] = ',';
+  out[4] = ' ';
   put_digits(out + 5, day, 2);
   out[7] = ' ';
   memcpy(out + 8, month_names[month], 3);
@@ -157,7 +158,9 @@ static bool scan_day_month_year(struct scan *s, int64_t *year, int *month,
                                 int64_t *day) {
   if (!scan_number(s, 2, day))
     return false;
-  char sep = s->p < s->end ? *s->p : '\0';
+  char sep = '\0';
+  if (s->p < s->end)
+    sep = *s->p;
   if ((sep != ' ' && sep != '-') || !scan_char(s, sep) ||
       !scan_month(s, month) || !scan_char(s, sep))
     return false;

@@ -226,7 +226,7 @@ static void config_set(struct config *cfg, enum option option, uint64_t v) {
  * day; the head's bounds keep the parser's offsets in 32 bits. */
 static bool parse_numeric(struct config *cfg, const char *name,
                           const char *text) {
-  const uint64_t day_ms = 24 * 3600 * 1000;
+  const uint64_t day_ms = (uint64_t)24 * 3600 * 1000;
   static const struct {
     const char *name;
     uint64_t min, max;

@@ -93,7 +93,7 @@ static bool slice_is(struct http_slice s, const char *text) {
 }
 
 static char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+  return (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
 }
 
 /* Header names compare without regard to case. */
