@@ -434,6 +434,11 @@ def check_static(port, ctx):
     expect(ask("/static/hello.txt",
                "If-Modified-Since: Sunday, 06-Nov-94 08:49:37 GMT"
                ).status == 200, "If-Modified-Since, older (RFC 850)")
+    expect(ask("/static/hello.txt", "If-Modified-Since: " +
+               time.asctime(time.gmtime(int(mtime)))).status == 304,
+           "If-Modified-Since, same (asctime)")
+    expect(ask("/static/hello.txt", "If-Modified-Since: yesterday"
+               ).status == 200, "If-Modified-Since, not a date")
     ranges = [("bytes=0-4", 206, b"Hello", "bytes 0-4/13"),
               ("bytes=-6", 206, b"file!\n", "bytes 7-12/13"),
               ("bytes=7-", 206, b"file!\n", "bytes 7-12/13"),
