@@ -122,6 +122,8 @@ struct conn {
   enum route route;          /* The current request's route. */
   size_t discarded;          /* Bytes dropped while lingering. */
   int handles_open;          /* tcp and timer, until both closed. */
+  bool head_began;           /* This read began a head after an idle
+                                wait: its header timeout starts. */
   bool head_only;            /* The current request is HEAD. */
   bool keep_alive;           /* The client allows another request. */
   bool http10;               /* HTTP/1.0: say "keep-alive" to keep. */
@@ -415,8 +417,10 @@ static int conn_consume(struct conn *c, struct server *s, const char *data,
     enum http_parse_result r =
         http_parser_feed(p, data + off, len - off, &used);
     off += used;
-    if (used > 0 && (c->state == CONN_NEW || c->state == CONN_IDLE))
+    if (used > 0 && (c->state == CONN_NEW || c->state == CONN_IDLE)) {
+      c->head_began = c->state == CONN_IDLE; /* NEW's runs from accept. */
       c->state = CONN_HEAD;
+    }
     if (r == HTTP_PARSE_NEED_MORE)
       break;
     if (r == HTTP_PARSE_HEADERS_DONE) {
@@ -466,15 +470,16 @@ static void conn_linger(struct conn *c) {
   }
 }
 
-/* Restart the timer for the state a read left the connection in: prev
- * is the state before the read. */
-static void conn_update_timer(struct conn *c, enum conn_state prev) {
+/* Restart the timer for the state a read left the connection in. */
+static void conn_update_timer(struct conn *c) {
+  bool head_began = c->head_began;
+  c->head_began = false;
   switch (c->state) {
   case CONN_IDLE:
     uv_timer_start(&c->timer, conn_timeout, IDLE_TIMEOUT_MS, 0);
     break;
-  case CONN_HEAD: /* From the request's first byte, not restarted. */
-    if (prev != CONN_HEAD && prev != CONN_NEW)
+  case CONN_HEAD: /* From the head's first byte, not restarted by more. */
+    if (head_began)
       uv_timer_start(&c->timer, conn_timeout, HEADER_TIMEOUT_MS, 0);
     break;
   case CONN_BODY:
@@ -506,8 +511,7 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread == 0 || c->closing)
     return;
-  enum conn_state prev = c->state;
-  if (prev == CONN_LINGER) { /* Dropped, up to a limit. */
+  if (c->state == CONN_LINGER) { /* Dropped, up to a limit. */
     c->discarded += (size_t)nread;
     if (c->discarded > LINGER_DISCARD_BYTES)
       conn_close(c);
@@ -530,7 +534,7 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   else if (c->state == CONN_LINGER)
     conn_linger(c);
   else
-    conn_update_timer(c, prev);
+    conn_update_timer(c);
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
