@@ -76,15 +76,15 @@ static const uint64_t LINGER_TIMEOUT_MS = 2 * 1000;  /* Reading at close. */
 
 /* The server: one per process. */
 struct server {
-  uv_loop_t *loop;           /* The loop. */
-  uv_tcp_t listener;         /* The listening socket. */
-  uv_signal_t sigint;        /* Clean shutdown on SIGINT. */
-  uv_signal_t sigterm;       /* ... and on SIGTERM. */
-  struct http_parser parser; /* Parses the requests that fit one read. */
-  bool parser_clean;         /* parser is between two requests. */
-  uint64_t date_expires_ms;  /* Loop time at which date goes stale. */
-  char date[DATE_BYTES + 1]; /* The Date header's value, IMF-fixdate. */
-  size_t output_len;         /* Bytes of responses in output. */
+  uv_loop_t *loop;                  /* The loop. */
+  uv_tcp_t listener;                /* The listening socket. */
+  uv_signal_t sigint;               /* Clean shutdown on SIGINT. */
+  uv_signal_t sigterm;              /* ... and on SIGTERM. */
+  struct http_parser parser;        /* Parses the requests that fit one read. */
+  bool parser_clean;                /* parser is between two requests. */
+  uint64_t date_expires_ms;         /* Loop time at which date goes stale. */
+  char date[DATE_BYTES + 1];        /* The Date header's value, IMF-fixdate. */
+  size_t output_len;                /* Bytes of responses in output. */
   char output[OUTPUT_BUFFER_BYTES]; /* Responses of the current read. */
   char buffer[READ_BUFFER_BYTES];   /* Every read that keeps nothing. */
 };
@@ -115,20 +115,20 @@ struct conn_input {
 
 /* One connection: while idle, only this. */
 struct conn {
-  uv_tcp_t tcp;              /* The socket. */
-  uv_timer_t timer;          /* The timeout of the current state. */
-  struct conn_input *input;  /* A parser and a partial head, or NULL. */
-  enum conn_state state;     /* See enum conn_state. */
-  enum route route;          /* The current request's route. */
-  size_t discarded;          /* Bytes dropped while lingering. */
-  int handles_open;          /* tcp and timer, until both closed. */
-  bool head_began;           /* This read began a head after an idle
-                                wait: its header timeout starts. */
-  bool head_only;            /* The current request is HEAD. */
-  bool keep_alive;           /* The client allows another request. */
-  bool http10;               /* HTTP/1.0: say "keep-alive" to keep. */
-  bool paused;               /* Reading stopped for backpressure. */
-  bool closing;              /* uv_close() has been called. */
+  uv_tcp_t tcp;             /* The socket. */
+  uv_timer_t timer;         /* The timeout of the current state. */
+  struct conn_input *input; /* A parser and a partial head, or NULL. */
+  enum conn_state state;    /* See enum conn_state. */
+  enum route route;         /* The current request's route. */
+  size_t discarded;         /* Bytes dropped while lingering. */
+  int handles_open;         /* tcp and timer, until both closed. */
+  bool head_began;          /* This read began a head after an idle
+                               wait: its header timeout starts. */
+  bool head_only;           /* The current request is HEAD. */
+  bool keep_alive;          /* The client allows another request. */
+  bool http10;              /* HTTP/1.0: say "keep-alive" to keep. */
+  bool paused;              /* Reading stopped for backpressure. */
+  bool closing;             /* uv_close() has been called. */
 };
 
 /* The rest of a write the kernel did not take, copied. */
@@ -346,8 +346,7 @@ static int conn_reject(struct conn *c, struct server *s,
   c->head_only = false;
   snprintf(status, sizeof(status), "%d %s", p->error_status,
            status_phrase(p->error_status));
-  return conn_respond(c, s, status, p->error_reason,
-                      strlen(p->error_reason));
+  return conn_respond(c, s, status, p->error_reason, strlen(p->error_reason));
 }
 
 /* The parser for the next bytes: the connection's own mid-request, else
@@ -414,8 +413,8 @@ static int conn_consume(struct conn *c, struct server *s, const char *data,
   int rc = 0;
   while (rc == 0 && c->state != CONN_LINGER) {
     size_t used = 0;
-    enum http_parse_result r =
-        http_parser_feed(p, data + off, len - off, &used);
+    enum http_parse_result r = http_parser_feed(p, data + off, len - off,
+                                                &used);
     off += used;
     if (used > 0 && (c->state == CONN_NEW || c->state == CONN_IDLE)) {
       c->head_began = c->state == CONN_IDLE; /* NEW's runs from accept. */
