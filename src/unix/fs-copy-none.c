@@ -8,7 +8,9 @@
  */
 #include "fs.h"
 
-int64_t ax__fs_copy_step(int out_fd, int in_fd, int64_t offset, int64_t len) {
+int64_t ax__fs_copy_step(int out_fd, int in_fd, int64_t offset, int64_t len,
+                         bool files) {
+  (void)files;
   (void)out_fd;
   (void)in_fd;
   (void)offset;

@@ -28,6 +28,7 @@ struct fs_copy {
   int in_fd;      /* Read at offset; its own position is left alone. */
   int64_t offset; /* Where the next read begins. */
   char *buf;      /* FS_COPY_BUF_BYTES, or NULL while the kernel copies. */
+  bool files;     /* Both are regular files (copyfile). */
 };
 
 /* Write all of buf[0..len) to fd at its position: the count written (less
@@ -63,7 +64,7 @@ static int64_t fs_copy_step(struct fs_copy *c, int64_t len) {
   if (len > FS_COPY_STEP_MAX)
     len = FS_COPY_STEP_MAX;
   if (c->buf == NULL) {
-    int64_t n = ax__fs_copy_step(c->out_fd, c->in_fd, c->offset, len);
+    int64_t n = ax__fs_copy_step(c->out_fd, c->in_fd, c->offset, len, c->files);
     if (n != AX_ENOSYS)
       return n;
     c->buf = ax__malloc(FS_COPY_BUF_BYTES);
@@ -76,8 +77,8 @@ static int64_t fs_copy_step(struct fs_copy *c, int64_t len) {
 /* Copy up to len bytes, stopping early at the end of the input: the count
  * copied, and in *err the error that stopped it, if any. */
 static int64_t fs_copy(int out_fd, int in_fd, int64_t offset, int64_t len,
-                       int *err) {
-  struct fs_copy c = {out_fd, in_fd, offset, NULL};
+                       bool files, int *err) {
+  struct fs_copy c = {out_fd, in_fd, offset, NULL, files};
   int64_t total = 0;
   *err = 0;
   while (total < len) {
@@ -98,7 +99,7 @@ static int64_t fs_copy(int out_fd, int in_fd, int64_t offset, int64_t len,
 int64_t ax__fs_sendfile(ax_fs_t *req) {
   int err;
   int64_t total = fs_copy(req->priv.out_file, req->priv.file, req->priv.offset,
-                          req->priv.len, &err);
+                          req->priv.len, false, &err);
   return total > 0 || err == 0 ? total : err;
 }
 
@@ -145,7 +146,7 @@ static int fs_copyfile_fill(const ax_fs_t *req, int dst_fd, int src_fd,
       return err;
   }
   int err;
-  fs_copy(dst_fd, src_fd, 0, (int64_t)src->st_size, &err);
+  fs_copy(dst_fd, src_fd, 0, (int64_t)src->st_size, true, &err);
   return err;
 }
 

@@ -2,9 +2,9 @@
  * unix/fs-linux.c: what the file system operations do differently on
  * Linux (the contract in unix/fs.h): struct stat's st_atim family and no
  * birth time (statx(2) has one; plain stat is enough for now), statfs(2),
- * O_NOATIME, and the kernel's own copies: copy_file_range(2), then
- * sendfile(2), and the FICLONE ioctl. preadv(2) and the rest Linux shares
- * with the BSDs are in fs-posix-io.c.
+ * O_NOATIME, and the kernel's own copies: copy_file_range(2) for
+ * copyfile, then sendfile(2), and the FICLONE ioctl. preadv(2) and the
+ * rest Linux shares with the BSDs are in fs-posix-io.c.
  */
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -51,8 +51,10 @@ static int fs_copy_declined(int err) {
 /* copy_file_range(2) moves file data in the kernel, or lets the file
  * system do it (reflinks, NFS server-side copy). It reports 0 for some
  * files it cannot copy (procfs, sysfs before 5.18): a 0 here is not
- * trusted to mean the end, sendfile(2) is asked again. */
-int64_t ax__fs_copy_step(int out_fd, int in_fd, int64_t offset, int64_t len) {
+ * trusted to mean the end, sendfile(2) is asked again. Returns 1 when it
+ * declined, so that sendfile(2) should try. */
+static int64_t fs_copy_range(int out_fd, int in_fd, int64_t offset,
+                             int64_t len) {
   loff_t in_off = (loff_t)offset;
   ssize_t n;
   do
@@ -62,6 +64,17 @@ int64_t ax__fs_copy_step(int out_fd, int in_fd, int64_t offset, int64_t len) {
     return n;
   if (n < 0 && !fs_copy_declined(errno))
     return ax__fs_errno();
+  return 0;
+}
+
+int64_t ax__fs_copy_step(int out_fd, int in_fd, int64_t offset, int64_t len,
+                         bool files) {
+  ssize_t n;
+  if (files) {
+    int64_t copied = fs_copy_range(out_fd, in_fd, offset, len);
+    if (copied != 0)
+      return copied;
+  }
   off_t sf_off = (off_t)offset;
   do
     n = sendfile(out_fd, in_fd, &sf_off, (size_t)len);

@@ -80,9 +80,12 @@ int ax__fs_fdatasync_sys(int fd);
  * offset (its own position is left alone) to out_fd at its position. The
  * count moved, 0 at the end of in_fd, an error, or AX_ENOSYS when the
  * kernel cannot copy between these two: fs-copy.c then copies through a
- * buffer.
+ * buffer. files says both are regular files (copyfile), for which a
+ * file-to-file copy is worth trying first; sendfile's output is often a
+ * socket, which such a copy refuses, a wasted call per step.
  */
-int64_t ax__fs_copy_step(int out_fd, int in_fd, int64_t offset, int64_t len);
+int64_t ax__fs_copy_step(int out_fd, int in_fd, int64_t offset, int64_t len,
+                         bool files);
 
 /* Make out_fd a copy-on-write clone of in_fd: 0; AX_ENOTSUP where the
  * system or the file system cannot clone these two; another error. */
