@@ -6,10 +6,14 @@
  * section), the chunk-size lines and the trailer section one byte at a
  * time, so that any split of the input across calls gives the same result:
  * no decision ever looks at a byte it has not been given, and none looks
- * back at a byte of an earlier call. It keeps offsets, not pointers, into
- * the head; the pointers are made once, when the head is complete
- * (HEADERS_DONE), from the bytes of that call (hence the rule in the
- * header that the head must be contiguous then). The meaning of the
+ * back at a byte of an earlier call. Runs of bytes that decide nothing (a
+ * method, target, field name or value, and "HTTP/1.1" CRLF when it is
+ * whole in the input) are taken in one loop over a table of byte classes,
+ * and stop where a limit is to be checked, so they end up where the
+ * byte-by-byte path would, with the same errors at the same bytes. It keeps
+ * offsets, not pointers, into the head; the pointers are made once, when the
+ * head is complete (HEADERS_DONE), from the bytes of that call (hence the rule
+ * in the header that the head must be contiguous then). The meaning of the
  * header fields (Content-Length, Transfer-Encoding, Host, Connection,
  * Expect) is worked out at that point too, from the complete values. Body
  * bytes are not looked at: they are handed over as slices of the caller's
@@ -164,13 +168,51 @@ static enum http_parse_result fail(struct http_parser *p, int status,
   return HTTP_PARSE_ERROR;
 }
 
-/* tchar of RFC 9110 section 5.6.2: the bytes of a token. */
+/* What a byte may be, one bit per use: the table below answers each
+ * question with one load, where testing ranges and searching a string of
+ * punctuation took a dozen instructions per byte of every head. */
+enum {
+  CHAR_TOKEN = 1 << 0,  /* tchar (RFC 9110 section 5.6.2). */
+  CHAR_TARGET = 1 << 1, /* A byte of a request-target: %x21-7E but "#". */
+  CHAR_VCHAR = 1 << 2,  /* A field value's VCHAR or obs-text. */
+  CHAR_BLANK = 1 << 3,  /* SP or HTAB. */
+  CHAR_HOST = 1 << 4,   /* A byte of uri-host or port (RFC 3986). */
+  /* The combinations that occur, two letters each so that a row of the
+   * table is a line: */
+  NO = 0,                                     /* Controls, DEL. */
+  BL = CHAR_BLANK,                            /* SP, HTAB. */
+  OB = CHAR_VCHAR,                            /* obs-text, 0x80-0xFF. */
+  TV = CHAR_TARGET | CHAR_VCHAR,              /* " / < > ? @ \ { } */
+  TH = TV | CHAR_HOST,                        /* ( ) , : ; = [ ] */
+  KV = CHAR_TOKEN | CHAR_VCHAR,               /* # */
+  KT = CHAR_TOKEN | CHAR_TARGET | CHAR_VCHAR, /* ^ ` | */
+  KH = KT | CHAR_HOST, /* ALPHA DIGIT ! $ % & ' * + - . _ ~ */
+};
+
+/* Laid out by hand, a row of 16 bytes a line. */
+/* clang-format off */
+static const uint8_t char_class[256] = {
+    /* 0x00 */ NO, NO, NO, NO, NO, NO, NO, NO, NO, BL, NO, NO, NO, NO, NO, NO,
+    /* 0x10 */ NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO,
+    /* 0x20 */ BL, KH, TV, KV, KH, KH, KH, KH, TH, TH, KH, KH, TH, KH, KH, TV,
+    /* 0x30 */ KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, TH, TH, TV, TH, TV, TV,
+    /* 0x40 */ TV, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH,
+    /* 0x50 */ KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, TH, TV, TH, KT, KH,
+    /* 0x60 */ KT, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH,
+    /* 0x70 */ KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, TV, KT, TV, KH, NO,
+    /* 0x80 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
+    /* 0x90 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
+    /* 0xA0 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
+    /* 0xB0 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
+    /* 0xC0 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
+    /* 0xD0 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
+    /* 0xE0 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
+    /* 0xF0 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
+};
+/* clang-format on */
+
 static bool is_tchar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-      (c >= '0' && c <= '9')) {
-    return true;
-  }
-  return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+  return (char_class[c] & CHAR_TOKEN) != 0;
 }
 
 static bool is_blank(unsigned char c) {
@@ -180,17 +222,13 @@ static bool is_blank(unsigned char c) {
 /* A byte a field value may hold other than SP and HTAB: VCHAR or
  * obs-text. */
 static bool is_field_vchar(unsigned char c) {
-  return c > 0x20 && c != 0x7f;
+  return (char_class[c] & CHAR_VCHAR) != 0;
 }
 
 /* A byte of uri-host or port (RFC 3986): what a Host value and the host
  * of an authority-form target may hold. */
 static bool is_host_char(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-      (c >= '0' && c <= '9')) {
-    return true;
-  }
-  return c != 0 && strchr("-._~!$&'()*+,;=%:[]", c) != NULL;
+  return (char_class[c] & CHAR_HOST) != 0;
 }
 
 static int hex_value(unsigned char c) {
@@ -656,12 +694,102 @@ static enum http_parse_result parse_byte(struct http_parser *p, unsigned char c,
   }
 }
 
+/* ---- Runs ------------------------------------------------------------ */
+
+/* The bytes of a run in a head: those that in their state change nothing
+ * but the count of head bytes (and a value's end). A run is cut where
+ * the byte-by-byte path has a limit to check, so that a limit passed, an
+ * error and its position come out of that path exactly as before. */
+static size_t head_run(const unsigned char *s, size_t n, unsigned int mask) {
+  size_t i = 0;
+  while (i < n && (char_class[s[i]] & mask) != 0) {
+    i++;
+  }
+  return i;
+}
+
+/* A field value's run, blanks included; the value's end moves past its
+ * last visible byte. */
+static size_t value_run(struct http_parser *p, const unsigned char *s,
+                        size_t n) {
+  size_t i = 0, vchar_end = 0;
+  while (i < n && (char_class[s[i]] & (CHAR_VCHAR | CHAR_BLANK)) != 0) {
+    if ((char_class[s[i]] & CHAR_VCHAR) != 0) {
+      vchar_end = i + 1;
+    }
+    i++;
+  }
+  if (vchar_end > 0) {
+    p->value_end = p->head_bytes + vchar_end;
+  }
+  return i;
+}
+
+/* "HTTP/1.1" or "HTTP/1.0" and the CRLF after it, whole in the input:
+ * what version_byte() and request_line_done() would make of it. */
+static size_t version_run(struct http_parser *p, const char *s, size_t n) {
+  if (p->version_pos != 0 || n < 10 || memcmp(s, "HTTP/1.", 7) != 0 ||
+      (s[7] != '0' && s[7] != '1') || s[8] != '\r' || s[9] != '\n') {
+    return 0;
+  }
+  p->version_major = 1;
+  p->request.version_minor = s[7] - '0';
+  p->version_pos = 9;
+  p->state = S_FIELD_START;
+  return 10;
+}
+
+/* Take the run of bytes at data[*pos] that the current state would take
+ * one by one without a decision, if it is in the head. Trailer fields
+ * count towards another limit and take the byte-by-byte path. */
+static void parse_run(struct http_parser *p, const char *data, size_t len,
+                      size_t *pos) {
+  const unsigned char *s = (const unsigned char *)data + *pos;
+  size_t n = len - *pos, used;
+  size_t room = p->limits.max_head_bytes - p->head_bytes;
+  if (n > room) {
+    n = room;
+  }
+  switch (p->state) {
+  case S_METHOD: {
+    size_t left = HTTP_PARSER_MAX_METHOD_BYTES -
+                  (p->head_bytes - p->method_start);
+    used = head_run(s, n < left ? n : left, CHAR_TOKEN);
+    break;
+  }
+  case S_TARGET: {
+    size_t left = p->limits.max_target_bytes -
+                  (p->head_bytes - p->target_start);
+    used = head_run(s, n < left ? n : left, CHAR_TARGET);
+    break;
+  }
+  case S_VERSION:
+    used = version_run(p, data + *pos, n);
+    break;
+  case S_NAME:
+    used = p->in_trailers ? 0 : head_run(s, n, CHAR_TOKEN);
+    break;
+  case S_VALUE:
+    used = p->in_trailers ? 0 : value_run(p, s, n);
+    break;
+  default:
+    return;
+  }
+  p->head_bytes += used;
+  *pos += used;
+}
+
 /* Parse bytes from *pos until the input ends, something is to be
- * reported, or a state that does not take bytes one by one is reached. */
+ * reported, or a state that does not take bytes one by one is reached:
+ * runs at once, every other byte on its own. */
 static enum http_parse_result parse_bytes(struct http_parser *p,
                                           const char *data, size_t len,
                                           size_t *pos) {
   while (*pos < len && p->state < S_HEAD_DONE) {
+    parse_run(p, data, len, pos);
+    if (*pos == len) {
+      break;
+    }
     enum state_class class = state_class(p->state);
     size_t off = p->head_bytes;
     enum http_parse_result result = count_byte(p, class);
@@ -1046,7 +1174,22 @@ static enum http_parse_result body_bytes(struct http_parser *p,
 
 /* Forget the last request: the next byte is the first of a new one. */
 static void message_reset(struct http_parser *p) {
-  memset(&p->request, 0, sizeof(p->request));
+  struct http_request *r = &p->request;
+  /* Field by field: the header array is most of the struct (2 KiB), and
+   * only its first header_count entries mean anything, each set at
+   * HEADERS_DONE. */
+  r->method = (struct http_slice){NULL, 0};
+  r->method_id = HTTP_METHOD_OTHER;
+  r->target = (struct http_slice){NULL, 0};
+  r->target_form = HTTP_TARGET_ORIGIN;
+  r->version_minor = 0;
+  r->header_count = 0;
+  r->framing = HTTP_FRAMING_NONE;
+  r->content_length = 0;
+  r->keep_alive = false;
+  r->expect_continue = false;
+  r->host = (struct http_slice){NULL, 0};
+  r->has_host = false;
   p->body.data = NULL;
   p->body.len = 0;
   p->state = S_START;
