@@ -22,9 +22,12 @@
  * Output: every response produced while one read is parsed (pipelined
  * requests included) is appended to the loop's output buffer, which goes
  * out with one ax_try_write() at the end of that read; only what the
- * kernel does not take is copied and queued. An asynchronous route
- * (a file, /delay, /hash) stops parsing until it has answered, so that
- * answers stay in order; the bytes behind it wait in conn_input.
+ * kernel does not take is copied and queued. A response reserves room
+ * once and then writes its pieces; one that changes only with the Date
+ * (routes.c's "/") is kept whole and copied (response_cached). An
+ * asynchronous route (a file, /delay, /hash) stops parsing until it has
+ * answered, so that answers stay in order; the bytes behind it wait in
+ * conn_input.
  *
  * Timeouts: one timer per connection, whose meaning follows the state
  * (conn_update_timer): the header timeout runs from a request's first
@@ -52,6 +55,7 @@ enum {
   WRITE_LOW_BYTES = 64 * 1024,    /* ...and resume once drained to this. */
   INPUT_READ_BYTES = 4096,        /* Room to read after a kept head. */
   OUT_INITIAL_BYTES = 16 * 1024,  /* The output buffer's first size. */
+  UINT64_DIGITS = 20,             /* The longest uint64_t in decimal. */
   LINGER_DISCARD_BYTES = 1 << 20, /* The most read and dropped at close. */
   MAX_REJECTING = 256,            /* 503s being written at once. */
 };
@@ -153,18 +157,33 @@ bool conn_pending_end(struct conn *c) {
 
 /* -- Output ----------------------------------------------------------- */
 
-static bool out_put(struct server *s, const char *data, size_t len) {
+/* Room for @p len more bytes in the output buffer: where they go, or NULL.
+ * A response checks once for all its pieces, then writes them with the
+ * put functions below, which check nothing. */
+static char *out_reserve(struct server *s, size_t len) {
   if (s->out_cap - s->out_len < len) {
     size_t cap = s->out_cap > 0 ? s->out_cap : OUT_INITIAL_BYTES;
     while (cap - s->out_len < len)
       cap *= 2;
     char *grown = realloc(s->out, cap);
     if (grown == NULL)
-      return false;
+      return NULL;
     s->out = grown;
     s->out_cap = cap;
   }
-  memcpy(s->out + s->out_len, data, len);
+  return s->out + s->out_len;
+}
+
+/* The reserved bytes up to @p end are written: they are output now. */
+static void out_commit(struct server *s, const char *end) {
+  s->out_len = (size_t)(end - s->out);
+}
+
+static bool out_put(struct server *s, const char *data, size_t len) {
+  char *p = out_reserve(s, len);
+  if (p == NULL)
+    return false;
+  memcpy(p, data, len);
   s->out_len += len;
   return true;
 }
@@ -173,14 +192,23 @@ static bool out_str(struct server *s, const char *text) {
   return out_put(s, text, strlen(text));
 }
 
-static bool out_u64(struct server *s, uint64_t value) {
-  char digits[20];
+static char *put(char *p, const char *data, size_t len) {
+  memcpy(p, data, len);
+  return p + len;
+}
+
+static char *put_str(char *p, const char *text) {
+  return put(p, text, strlen(text));
+}
+
+static char *put_u64(char *p, uint64_t value) {
+  char digits[UINT64_DIGITS];
   size_t n = 0;
   do {
     digits[sizeof(digits) - ++n] = (char)('0' + value % 10);
     value /= 10;
   } while (value > 0);
-  return out_put(s, digits + sizeof(digits) - n, n);
+  return put(p, digits + sizeof(digits) - n, n);
 }
 
 static const char *status_reason(int status) {
@@ -243,30 +271,82 @@ bool response_head(struct conn *c, int status, const char *type,
   struct server *s = c->server;
   struct request *q = &c->req;
   q->close = q->close || !q->keep_alive || s->draining;
-  bool ok = out_str(s, "HTTP/1.1 ") && out_u64(s, (uint64_t)status) &&
-            out_str(s, " ") && out_str(s, status_reason(status)) &&
-            out_str(s, "\r\nServer: axle\r\nDate: ") &&
-            out_str(s, server_date(s)) && out_str(s, "\r\n");
-  if (ok && type != NULL)
-    ok = response_field(c, "Content-Type", type);
-  if (ok && length != UINT64_MAX)
-    ok = out_str(s, "Content-Length: ") && out_u64(s, length) &&
-         out_str(s, "\r\n");
-  if (ok && q->close)
-    ok = out_str(s, "Connection: close\r\n");
-  else if (ok && q->http10)
-    ok = out_str(s, "Connection: keep-alive\r\n");
-  return ok;
+  const char *reason = status_reason(status);
+  const char *date = server_date(s);
+  size_t type_len = type != NULL ? strlen(type) : 0;
+  /* At most every piece below, each number at its longest. */
+  size_t most = sizeof("HTTP/1.1  \r\nServer: axle\r\nDate: \r\n") +
+                sizeof("Content-Type: \r\nContent-Length: \r\n") +
+                sizeof("Connection: keep-alive\r\n") + 2 * UINT64_DIGITS +
+                strlen(reason) + strlen(date) + type_len;
+  char *p = out_reserve(s, most);
+  if (p == NULL)
+    return false;
+  p = put_str(p, "HTTP/1.1 ");
+  p = put_u64(p, (uint64_t)status);
+  p = put_str(p, " ");
+  p = put_str(p, reason);
+  p = put_str(p, "\r\nServer: axle\r\nDate: ");
+  p = put_str(p, date);
+  p = put_str(p, "\r\n");
+  if (type != NULL) {
+    p = put_str(p, "Content-Type: ");
+    p = put(p, type, type_len);
+    p = put_str(p, "\r\n");
+  }
+  if (length != UINT64_MAX) {
+    p = put_str(p, "Content-Length: ");
+    p = put_u64(p, length);
+    p = put_str(p, "\r\n");
+  }
+  if (q->close)
+    p = put_str(p, "Connection: close\r\n");
+  else if (q->http10)
+    p = put_str(p, "Connection: keep-alive\r\n");
+  out_commit(s, p);
+  return true;
 }
 
 bool response_field(struct conn *c, const char *name, const char *value) {
   struct server *s = c->server;
-  return out_str(s, name) && out_str(s, ": ") && out_str(s, value) &&
-         out_str(s, "\r\n");
+  size_t name_len = strlen(name), value_len = strlen(value);
+  char *p = out_reserve(s, name_len + value_len + sizeof(": \r\n"));
+  if (p == NULL)
+    return false;
+  p = put(p, name, name_len);
+  p = put_str(p, ": ");
+  p = put(p, value, value_len);
+  p = put_str(p, "\r\n");
+  out_commit(s, p);
+  return true;
 }
 
 bool response_end(struct conn *c) {
   return out_str(c->server, "\r\n");
+}
+
+/* A response that differs from one request to the next only in its
+ * Date: made by @p make once, kept, and then copied whole until the Date
+ * changes (once a second). Only the usual form is kept, the one for a
+ * keep-alive HTTP/1.1 GET; HEAD, HTTP/1.0, a closing answer and a draining
+ * server change its fields, and get one made afresh. */
+bool response_cached(struct conn *c, struct response_cache *cache,
+                     bool (*make)(struct conn *c)) {
+  struct server *s = c->server;
+  const struct request *q = &c->req;
+  if (q->head || q->http10 || q->close || !q->keep_alive || s->draining)
+    return make(c);
+  server_date(s); /* Refreshed first, so that it is the one compared. */
+  if (cache->len > 0 && cache->date_second == s->date_second)
+    return out_put(s, cache->data, cache->len);
+  size_t start = s->out_len;
+  if (!make(c))
+    return false;
+  size_t len = s->out_len - start;
+  cache->len = len <= sizeof(cache->data) ? len : 0; /* Else not kept. */
+  memcpy(cache->data, s->out + start, cache->len);
+  cache->date_second = s->date_second;
+  return true;
 }
 
 /* The body, unless the request was HEAD. */

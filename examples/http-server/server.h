@@ -27,6 +27,16 @@ enum {
   SERVER_READ_BYTES = 64 * 1024,
   /* Room for one formatted HTTP date, "Sun, 06 Nov 1994 08:49:37 GMT". */
   HTTP_DATE_BYTES = 30,
+  /* The longest response struct response_cache keeps. */
+  RESPONSE_CACHE_BYTES = 256,
+};
+
+/* A whole response kept for reuse (response_cached): the same bytes for
+ * every request until the Date value changes. */
+struct response_cache {
+  uint64_t date_second;            /* server.date_second when it was made. */
+  size_t len;                      /* Bytes in data; 0 until made. */
+  char data[RESPONSE_CACHE_BYTES]; /* The status line to the body. */
 };
 
 /* Settings from the command line: read-only once the loops run, and
@@ -71,6 +81,7 @@ struct server {
   size_t out_cap;               /* Its size. */
   char date[HTTP_DATE_BYTES];   /* The Date value, refreshed each second. */
   uint64_t date_second;         /* ax_now() / 1000 when it was made. */
+  struct response_cache hello;  /* routes.c's answer to "/". */
   char read[SERVER_READ_BYTES]; /* Every read that keeps nothing. */
 };
 
@@ -134,6 +145,8 @@ bool response_field(struct conn *c, const char *name, const char *value);
 bool response_end(struct conn *c);
 bool response_body(struct conn *c, const char *data, size_t len);
 bool response_text(struct conn *c, int status, const char *text);
+bool response_cached(struct conn *c, struct response_cache *cache,
+                     bool (*make)(struct conn *c));
 int conn_flush(struct conn *c);
 void conn_async_begin(struct conn *c);
 void conn_async_end(struct conn *c);
