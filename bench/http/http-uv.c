@@ -24,7 +24,10 @@
  *   responses). The write is tried with uv_try_write(); only what the
  *   kernel did not take is copied and queued. (Should the output buffer
  *   fill up inside one read, it is written out and reused.)
- * - The Date header is formatted once per second of loop time.
+ * - The Date header is formatted once per second of loop time. (The
+ *   axle server also keeps its whole "/" response until the Date changes;
+ *   this one formats each response, as a plain libuv server would, so
+ *   that the comparison is against that. docs/performance.md says so.)
  * - One timer per connection, restarted after each read with the timeout
  *   the connection's state calls for: header (from a request's first
  *   byte), body (between reads of a body), idle (between requests).
