@@ -6,10 +6,11 @@
  * rather than a toy:
  *
  * - Memory per connection is the ax_tcp_t and nothing else (112 bytes
- *   on 64-bit systems). Reads land in one buffer per loop, which the
- *   alloc callback hands out: a read callback has echoed the bytes (or
- *   copied what could not go out) before the next read, so one buffer
- *   serves every connection, and an idle connection holds none.
+ *   on 64-bit POSIX systems), taken from blocks of CONN_BLOCK_COUNT so
+ *   that malloc's header is paid per block, not per connection. Reads land in
+ * one buffer per loop, which the alloc callback hands out: a read callback has
+ * echoed the bytes (or copied what could not go out) before the next read, so
+ * one buffer serves every connection, and an idle connection holds none.
  * - A write is tried with ax_try_write() first; only what the kernel did
  *   not take is copied and queued with ax_write(). In the common case an
  *   echo costs no allocation and no copy.
@@ -48,6 +49,14 @@ enum {
   LISTEN_BACKLOG = 4096,         /* Linux's default somaxconn. */
   DEFAULT_PORT = 7000,           /* When --port is not given. */
   MAX_THREADS = 64,              /* --threads is at most this. */
+  CONN_BLOCK_COUNT = 512,        /* Connections allocated at a time. */
+};
+
+/* Connections, allocated together. A block lives until its server ends;
+ * a closed connection goes back to its server's free list for reuse. */
+struct conn_block {
+  struct conn_block *next;          /* The server's previous block. */
+  ax_tcp_t conns[CONN_BLOCK_COUNT]; /* The connections. */
 };
 
 struct app;
@@ -59,6 +68,8 @@ struct server {
   ax_async_t stop;                /* Threads 1..N-1: woken to shut down. */
   ax_thread_t thread;             /* Threads 1..N-1: the loop's thread. */
   struct app *app;                /* The whole program. */
+  struct conn_block *blocks;      /* Every block of connections. */
+  ax_tcp_t *free_conns;           /* Unused ones, linked through data. */
   char buffer[READ_BUFFER_BYTES]; /* Every read on this loop lands here. */
 };
 
@@ -84,8 +95,40 @@ static char water_marks_set;
 static void conn_read(ax_stream_t *stream, ptrdiff_t nread,
                       const ax_buf_t *buf);
 
+/* A connection for server s: from the free list, refilled a block at a
+ * time. NULL when out of memory. */
+static ax_tcp_t *conn_new(struct server *s) {
+  if (s->free_conns == NULL) {
+    struct conn_block *block = malloc(sizeof(*block));
+    if (block == NULL)
+      return NULL;
+    block->next = s->blocks;
+    s->blocks = block;
+    for (int i = CONN_BLOCK_COUNT - 1; i >= 0; i--) {
+      block->conns[i].stream.handle.data = s->free_conns;
+      s->free_conns = &block->conns[i];
+    }
+  }
+  ax_tcp_t *conn = s->free_conns;
+  s->free_conns = conn->stream.handle.data;
+  return conn;
+}
+
+/* Once closed, a connection's memory is free for the next one. */
 static void conn_close_cb(ax_handle_t *handle) {
-  free(ax_container_of(handle, ax_tcp_t, stream.handle));
+  struct server *s = handle->loop->data;
+  handle->data = s->free_conns;
+  s->free_conns = ax_container_of(handle, ax_tcp_t, stream.handle);
+}
+
+/* After the server's loop is closed: its connections' memory. */
+static void server_free_conns(struct server *s) {
+  while (s->blocks != NULL) {
+    struct conn_block *next = s->blocks->next;
+    free(s->blocks);
+    s->blocks = next;
+  }
+  s->free_conns = NULL;
 }
 
 static void conn_close(ax_stream_t *stream) {
@@ -179,7 +222,7 @@ static void conn_read(ax_stream_t *stream, ptrdiff_t nread,
 static void on_connection(ax_stream_t *listener, int status) {
   if (status != 0)
     return; /* Out of descriptors: axle pauses and resumes by itself. */
-  ax_tcp_t *conn = malloc(sizeof(*conn));
+  ax_tcp_t *conn = conn_new(listener->handle.loop->data);
   if (conn == NULL)
     return; /* The connection waits in the kernel for the next try. */
   ax_tcp_init(listener->handle.loop, conn);
@@ -194,8 +237,8 @@ static void on_connection(ax_stream_t *listener, int status) {
     conn_close(&conn->stream);
 }
 
-/* Close one handle of a loop that is shutting down. The connections were
- * allocated one by one; everything else lives in struct server or app. */
+/* Close one handle of a loop that is shutting down. The connections go
+ * back to the free list; everything else lives in struct server or app. */
 static void server_close_one(ax_handle_t *handle, void *arg) {
   struct server *s = arg;
   if (ax_is_closing(handle))
@@ -280,6 +323,7 @@ static void app_close_loops(struct app *app) {
     server_shutdown(s);
     ax_run(&s->loop, AX_RUN_DEFAULT);
     ax_loop_close(&s->loop);
+    server_free_conns(s);
   }
 }
 
@@ -320,9 +364,11 @@ static int app_run(struct app *app) {
    * here so that they close their handles. */
   for (int i = started; i < app->threads; i++)
     ax_run(&app->servers[i].loop, AX_RUN_DEFAULT);
-  for (int i = 0; i < app->threads; i++)
+  for (int i = 0; i < app->threads; i++) {
     if (ax_loop_close(&app->servers[i].loop) != 0 && rc == 0)
       rc = AX_EBUSY;
+    server_free_conns(&app->servers[i]);
+  }
   return rc;
 }
 
