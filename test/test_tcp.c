@@ -207,6 +207,86 @@ static void sink_free(struct sink *sink) {
 
 /* ---- Connecting, reading, writing, shutting down ---- */
 
+/* The peers of a connected pair see each other's addresses. */
+static void echo_names(struct tcp_pair *pair) {
+  struct sockaddr_storage name, peer;
+  int name_len = (int)sizeof(name), peer_len = (int)sizeof(peer);
+  assert_int_equal(
+      ax_tcp_getsockname(&pair->client, (struct sockaddr *)&name, &name_len),
+      0);
+  assert_int_equal(
+      ax_tcp_getpeername(&pair->server, (struct sockaddr *)&peer, &peer_len),
+      0);
+  assert_int_equal(name_len, peer_len);
+  assert_memory_equal(&name, &peer, (size_t)name_len);
+}
+
+/* Client to server: two buffers in one request. */
+static void echo_client_writes(ax_loop_t *loop, struct tcp_pair *pair,
+                               struct sink *at_server) {
+  struct record wrote = {0};
+  ax_write_t write_req;
+  write_req.req.data = &wrote;
+  char hello[] = "hello, ";
+  char world[] = "world";
+  ax_buf_t bufs[2] = {ax_buf_init(hello, 7), ax_buf_init(world, 5)};
+  assert_int_equal(
+      ax_write(&write_req, &pair->client.stream, bufs, 2, record_write_cb), 0);
+  /* Tried at once, but the callback is deferred to the loop. */
+  assert_int_equal(wrote.calls, 0);
+  tcp_run_until(loop, &wrote.calls, 1);
+  assert_int_equal(wrote.status, 0);
+  assert_ptr_equal(write_req.handle, &pair->client.stream);
+  while (at_server->len < 12)
+    tcp_run_until(loop, &at_server->reads, at_server->reads + 1);
+  assert_memory_equal(at_server->data, "hello, world", 12);
+}
+
+/* The client shuts its side: the server reads EOF, answers, and shuts
+ * its own side; the client reads the answer, then EOF. */
+static void echo_shutdowns(ax_loop_t *loop, struct tcp_pair *pair,
+                           struct sink *at_server, struct sink *at_client) {
+  struct record shut = {0};
+  ax_shutdown_t shutdown_req;
+  shutdown_req.req.data = &shut;
+  assert_int_equal(
+      ax_shutdown(&shutdown_req, &pair->client.stream, record_shutdown_cb), 0);
+  assert_false(ax_is_writable(&pair->client.stream));
+  assert_true(ax_is_readable(&pair->client.stream));
+  tcp_run_until(loop, &shut.calls, 1);
+  assert_int_equal(shut.status, 0);
+  tcp_run_until(loop, &at_server->eof, 1);
+  assert_false(ax_is_readable(&pair->server.stream));
+  assert_true(ax_is_writable(&pair->server.stream));
+  /* Reading ended with EOF: the handle is no longer active. */
+  assert_false(ax_is_active(&pair->server.stream.handle));
+  assert_int_equal(
+      ax_read_start(&pair->server.stream, sink_alloc_cb, sink_read_cb),
+      AX_ENOTCONN);
+
+  ax_write_t answer_req;
+  struct record answered = {0};
+  answer_req.req.data = &answered;
+  char bye[] = "bye";
+  ax_buf_t bye_buf = ax_buf_init(bye, 3);
+  assert_int_equal(
+      ax_write(&answer_req, &pair->server.stream, &bye_buf, 1, record_write_cb),
+      0);
+  ax_shutdown_t server_shutdown;
+  struct record server_shut = {0};
+  server_shutdown.req.data = &server_shut;
+  assert_int_equal(
+      ax_shutdown(&server_shutdown, &pair->server.stream, record_shutdown_cb),
+      0);
+  tcp_run_until(loop, &at_client->eof, 1);
+  assert_int_equal(answered.calls, 1);
+  assert_int_equal(server_shut.calls, 1);
+  assert_int_equal(at_client->len, 3);
+  assert_memory_equal(at_client->data, "bye", 3);
+  assert_int_equal(at_server->error, 0);
+  assert_int_equal(at_client->error, 0);
+}
+
 static void echo_between(ax_loop_t *loop, const char *ip) {
   struct tcp_pair pair;
   int err = tcp_pair_open(loop, &pair, ip);
@@ -223,80 +303,15 @@ static void echo_between(ax_loop_t *loop, const char *ip) {
   assert_true(ax_is_readable(&pair.server.stream));
   assert_false(ax_is_readable(&pair.listener.stream));
 
-  /* The peers see each other's addresses. */
-  struct sockaddr_storage name, peer;
-  int name_len = (int)sizeof(name), peer_len = (int)sizeof(peer);
-  assert_int_equal(
-      ax_tcp_getsockname(&pair.client, (struct sockaddr *)&name, &name_len), 0);
-  assert_int_equal(
-      ax_tcp_getpeername(&pair.server, (struct sockaddr *)&peer, &peer_len), 0);
-  assert_int_equal(name_len, peer_len);
-  assert_memory_equal(&name, &peer, (size_t)name_len);
-
+  echo_names(&pair);
   assert_int_equal(
       ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
   assert_true(ax_is_active(&pair.server.stream.handle));
   assert_int_equal(
       ax_read_start(&pair.client.stream, sink_alloc_cb, sink_read_cb), 0);
 
-  /* Client to server: two buffers in one request. */
-  struct record wrote = {0};
-  ax_write_t write_req;
-  write_req.req.data = &wrote;
-  char hello[] = "hello, ";
-  char world[] = "world";
-  ax_buf_t bufs[2] = {ax_buf_init(hello, 7), ax_buf_init(world, 5)};
-  assert_int_equal(
-      ax_write(&write_req, &pair.client.stream, bufs, 2, record_write_cb), 0);
-  /* Tried at once, but the callback is deferred to the loop. */
-  assert_int_equal(wrote.calls, 0);
-  tcp_run_until(loop, &wrote.calls, 1);
-  assert_int_equal(wrote.status, 0);
-  assert_ptr_equal(write_req.handle, &pair.client.stream);
-  while (at_server->len < 12)
-    tcp_run_until(loop, &at_server->reads, at_server->reads + 1);
-  assert_memory_equal(at_server->data, "hello, world", 12);
-
-  /* The client shuts its side: the server reads EOF, and answers. */
-  struct record shut = {0};
-  ax_shutdown_t shutdown_req;
-  shutdown_req.req.data = &shut;
-  assert_int_equal(
-      ax_shutdown(&shutdown_req, &pair.client.stream, record_shutdown_cb), 0);
-  assert_false(ax_is_writable(&pair.client.stream));
-  assert_true(ax_is_readable(&pair.client.stream));
-  tcp_run_until(loop, &shut.calls, 1);
-  assert_int_equal(shut.status, 0);
-  tcp_run_until(loop, &at_server->eof, 1);
-  assert_false(ax_is_readable(&pair.server.stream));
-  assert_true(ax_is_writable(&pair.server.stream));
-  /* Reading ended with EOF: the handle is no longer active. */
-  assert_false(ax_is_active(&pair.server.stream.handle));
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb),
-      AX_ENOTCONN);
-
-  ax_write_t answer_req;
-  struct record answered = {0};
-  answer_req.req.data = &answered;
-  char bye[] = "bye";
-  ax_buf_t bye_buf = ax_buf_init(bye, 3);
-  assert_int_equal(
-      ax_write(&answer_req, &pair.server.stream, &bye_buf, 1, record_write_cb),
-      0);
-  ax_shutdown_t server_shutdown;
-  struct record server_shut = {0};
-  server_shutdown.req.data = &server_shut;
-  assert_int_equal(
-      ax_shutdown(&server_shutdown, &pair.server.stream, record_shutdown_cb),
-      0);
-  tcp_run_until(loop, &at_client->eof, 1);
-  assert_int_equal(answered.calls, 1);
-  assert_int_equal(server_shut.calls, 1);
-  assert_int_equal(at_client->len, 3);
-  assert_memory_equal(at_client->data, "bye", 3);
-  assert_int_equal(at_server->error, 0);
-  assert_int_equal(at_client->error, 0);
+  echo_client_writes(loop, &pair, at_server);
+  echo_shutdowns(loop, &pair, at_server, at_client);
 
   tcp_pair_close(&pair);
   sink_free(at_server);
@@ -970,134 +985,198 @@ static void test_tcp_close_in_water(void **state) {
 
 /* ---- Arguments ---- */
 
-static void test_tcp_invalid_arguments(void **state) {
-  (void)state;
-  ax_loop_t loop;
-  test_loop_open(&loop);
-  ax_tcp_t tcp;
-  ax_write_t write_req;
-  ax_shutdown_t shutdown_req;
-  ax_connect_t connect_req;
-  char byte = 'x';
-  ax_buf_t buf = ax_buf_init(&byte, 1);
-  struct sockaddr_storage addr;
-  tcp_test_addr("127.0.0.1", 0, &addr);
+/* What every argument test needs: a loop, a TCP handle, requests, a
+ * one-byte buffer and a loopback address. */
+struct args {
+  ax_loop_t loop;               /* The test's loop. */
+  ax_tcp_t tcp;                 /* The handle under test. */
+  ax_write_t write_req;         /* Never queued. */
+  ax_shutdown_t shutdown_req;   /* Never queued. */
+  ax_connect_t connect_req;     /* Never started. */
+  char byte;                    /* The buffer's one byte. */
+  ax_buf_t buf;                 /* A valid buffer. */
+  struct sockaddr_storage addr; /* 127.0.0.1, any port. */
+};
 
-  assert_int_equal(ax_tcp_init(NULL, &tcp), AX_EINVAL);
-  assert_int_equal(ax_tcp_init(&loop, NULL), AX_EINVAL);
-  assert_int_equal(ax_tcp_init(&loop, &tcp), 0);
-  /* No socket yet: nothing to listen, read, write or shut down on. */
-  assert_int_equal(ax_listen(&tcp.stream, 1, never_connection_cb), AX_EINVAL);
+static void args_open(struct args *a) {
+  test_loop_open(&a->loop);
+  assert_int_equal(ax_tcp_init(&a->loop, &a->tcp), 0);
+  a->byte = 'x';
+  a->buf = ax_buf_init(&a->byte, 1);
+  tcp_test_addr("127.0.0.1", 0, &a->addr);
+}
+
+/* A bound listener. */
+static void args_listen(struct args *a) {
+  assert_int_equal(ax_tcp_bind(&a->tcp, (struct sockaddr *)&a->addr, 0), 0);
+  assert_int_equal(ax_listen(&a->tcp.stream, 8, never_connection_cb), 0);
+}
+
+static void args_close(struct args *a) {
+  if (!ax_is_closing(&a->tcp.stream.handle))
+    assert_int_equal(ax_close(&a->tcp.stream.handle, NULL), 0);
+  test_loop_close(&a->loop);
+}
+
+/* A handle without a socket: nothing to listen, read, write or shut down
+ * on; NULL everywhere. */
+static void test_tcp_invalid_unopened(void **state) {
+  (void)state;
+  struct args args, *a = &args;
+  args_open(a);
+  assert_int_equal(ax_tcp_init(NULL, &a->tcp), AX_EINVAL);
+  assert_int_equal(ax_tcp_init(&a->loop, NULL), AX_EINVAL);
+  assert_int_equal(ax_listen(&a->tcp.stream, 1, never_connection_cb),
+                   AX_EINVAL);
   assert_int_equal(ax_listen(NULL, 1, never_connection_cb), AX_EINVAL);
-  assert_int_equal(ax_listen(&tcp.stream, 1, NULL), AX_EINVAL);
-  assert_int_equal(ax_read_start(&tcp.stream, sink_alloc_cb, sink_read_cb),
+  assert_int_equal(ax_listen(&a->tcp.stream, 1, NULL), AX_EINVAL);
+  assert_int_equal(ax_read_start(&a->tcp.stream, sink_alloc_cb, sink_read_cb),
                    AX_ENOTCONN);
-  assert_int_equal(ax_read_start(&tcp.stream, NULL, sink_read_cb), AX_EINVAL);
+  assert_int_equal(ax_read_start(&a->tcp.stream, NULL, sink_read_cb),
+                   AX_EINVAL);
   assert_int_equal(ax_read_start(NULL, sink_alloc_cb, sink_read_cb), AX_EINVAL);
   assert_int_equal(ax_read_stop(NULL), AX_EINVAL);
-  assert_int_equal(ax_read_stop(&tcp.stream), 0);
-  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 1, record_write_cb),
-                   AX_ENOTCONN);
-  assert_int_equal(ax_write(NULL, &tcp.stream, &buf, 1, record_write_cb),
+  assert_int_equal(ax_read_stop(&a->tcp.stream), 0);
+  assert_int_equal(
+      ax_write(&a->write_req, &a->tcp.stream, &a->buf, 1, record_write_cb),
+      AX_ENOTCONN);
+  assert_int_equal(ax_write(NULL, &a->tcp.stream, &a->buf, 1, record_write_cb),
                    AX_EINVAL);
-  assert_int_equal(ax_write(&write_req, &tcp.stream, NULL, 1, record_write_cb),
-                   AX_EINVAL);
-  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 0, record_write_cb),
-                   AX_EINVAL);
-  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf,
+  assert_int_equal(
+      ax_write(&a->write_req, &a->tcp.stream, NULL, 1, record_write_cb),
+      AX_EINVAL);
+  assert_int_equal(
+      ax_write(&a->write_req, &a->tcp.stream, &a->buf, 0, record_write_cb),
+      AX_EINVAL);
+  assert_int_equal(ax_write(&a->write_req, &a->tcp.stream, &a->buf,
                             AX_WRITE_MAX_BUFS + 1, record_write_cb),
                    AX_EINVAL);
-  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 1, NULL), AX_EINVAL);
-  assert_int_equal(ax_try_write(&tcp.stream, &buf, 1), AX_ENOTCONN);
-  assert_int_equal(ax_try_write(NULL, &buf, 1), AX_EINVAL);
-  assert_int_equal(ax_shutdown(&shutdown_req, &tcp.stream, record_shutdown_cb),
-                   AX_ENOTCONN);
-  assert_int_equal(ax_shutdown(NULL, &tcp.stream, record_shutdown_cb),
+  assert_int_equal(ax_write(&a->write_req, &a->tcp.stream, &a->buf, 1, NULL),
+                   AX_EINVAL);
+  assert_int_equal(ax_try_write(&a->tcp.stream, &a->buf, 1), AX_ENOTCONN);
+  assert_int_equal(ax_try_write(NULL, &a->buf, 1), AX_EINVAL);
+  assert_int_equal(
+      ax_shutdown(&a->shutdown_req, &a->tcp.stream, record_shutdown_cb),
+      AX_ENOTCONN);
+  assert_int_equal(ax_shutdown(NULL, &a->tcp.stream, record_shutdown_cb),
                    AX_EINVAL);
   assert_int_equal(ax_stream_get_write_queue_size(NULL), 0);
-  assert_false(ax_is_readable(&tcp.stream));
-  assert_false(ax_is_writable(&tcp.stream));
+  assert_false(ax_is_readable(&a->tcp.stream));
+  assert_false(ax_is_writable(&a->tcp.stream));
   assert_false(ax_is_readable(NULL));
   ax_os_fd_t fd;
-  assert_int_equal(ax_fileno(&tcp.stream.handle, &fd), AX_EBADF);
+  assert_int_equal(ax_fileno(&a->tcp.stream.handle, &fd), AX_EBADF);
   assert_int_equal(ax_fileno(NULL, &fd), AX_EINVAL);
-  assert_int_equal(ax_tcp_keepalive(&tcp, true, 60), AX_EBADF);
-  assert_int_equal(ax_tcp_keepalive(&tcp, true, 0), AX_EINVAL);
-  int len = (int)sizeof(addr);
-  assert_int_equal(ax_tcp_getsockname(&tcp, (struct sockaddr *)&addr, &len),
-                   AX_EBADF);
-  assert_int_equal(ax_tcp_getsockname(&tcp, NULL, &len), AX_EINVAL);
+  assert_int_equal(ax_tcp_keepalive(&a->tcp, true, 60), AX_EBADF);
+  assert_int_equal(ax_tcp_keepalive(&a->tcp, true, 0), AX_EINVAL);
+  int len = (int)sizeof(a->addr);
+  assert_int_equal(
+      ax_tcp_getsockname(&a->tcp, (struct sockaddr *)&a->addr, &len), AX_EBADF);
+  assert_int_equal(ax_tcp_getsockname(&a->tcp, NULL, &len), AX_EINVAL);
   /* Remembered until a socket exists. */
-  assert_int_equal(ax_tcp_nodelay(&tcp, true), 0);
+  assert_int_equal(ax_tcp_nodelay(&a->tcp, true), 0);
   assert_int_equal(ax_tcp_nodelay(NULL, true), AX_EINVAL);
 
-  /* Binding: bad flags, families and their combinations. */
-  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0x100),
+  args_close(a);
+}
+
+/* Binding: bad flags, families and their combinations. */
+static void test_tcp_invalid_bind(void **state) {
+  (void)state;
+  struct args args, *a = &args;
+  args_open(a);
+  assert_int_equal(ax_tcp_bind(&a->tcp, (struct sockaddr *)&a->addr, 0x100),
                    AX_EINVAL);
-  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, AX_TCP_IPV6ONLY),
-                   AX_EINVAL);
-  assert_int_equal(ax_tcp_bind(&tcp, NULL, 0), AX_EINVAL);
+  assert_int_equal(
+      ax_tcp_bind(&a->tcp, (struct sockaddr *)&a->addr, AX_TCP_IPV6ONLY),
+      AX_EINVAL);
+  assert_int_equal(ax_tcp_bind(&a->tcp, NULL, 0), AX_EINVAL);
   struct sockaddr_storage unix_addr;
   memset(&unix_addr, 0, sizeof(unix_addr));
   unix_addr.ss_family = AF_UNIX;
-  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&unix_addr, 0),
+  assert_int_equal(ax_tcp_bind(&a->tcp, (struct sockaddr *)&unix_addr, 0),
                    AX_EAFNOSUPPORT);
-  assert_int_equal(ax_tcp_connect(&connect_req, &tcp,
+  assert_int_equal(ax_tcp_connect(&a->connect_req, &a->tcp,
                                   (struct sockaddr *)&unix_addr,
                                   record_connect_cb),
                    AX_EINVAL);
-  assert_int_equal(ax_tcp_connect(&connect_req, &tcp, NULL, record_connect_cb),
-                   AX_EINVAL);
+  assert_int_equal(
+      ax_tcp_connect(&a->connect_req, &a->tcp, NULL, record_connect_cb),
+      AX_EINVAL);
 
-  /* A listener: no reading, writing, water marks; accepting with nothing
-   * pending is EAGAIN; the client must be a fresh handle. */
-  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), 0);
-  assert_int_equal(ax_fileno(&tcp.stream.handle, &fd), 0);
+  args_close(a);
+}
+
+/* A listener: no reading, writing, water marks; accepting with nothing
+ * pending is EAGAIN; the client must be a fresh handle. */
+static void test_tcp_invalid_listener(void **state) {
+  (void)state;
+  struct args args, *a = &args;
+  args_open(a);
+  ax_os_fd_t fd;
+  assert_int_equal(ax_tcp_bind(&a->tcp, (struct sockaddr *)&a->addr, 0), 0);
+  assert_int_equal(ax_fileno(&a->tcp.stream.handle, &fd), 0);
   /* -1 as an int on POSIX, INVALID_HANDLE_VALUE as a HANDLE on Windows. */
   assert_true(fd != (ax_os_fd_t)-1);
-  assert_int_equal(ax_listen(&tcp.stream, 8, never_connection_cb), 0);
-  assert_true(ax_is_active(&tcp.stream.handle));
-  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), AX_EINVAL);
-  assert_int_equal(ax_read_start(&tcp.stream, sink_alloc_cb, sink_read_cb),
+  assert_int_equal(ax_listen(&a->tcp.stream, 8, never_connection_cb), 0);
+  assert_true(ax_is_active(&a->tcp.stream.handle));
+  assert_int_equal(ax_tcp_bind(&a->tcp, (struct sockaddr *)&a->addr, 0),
+                   AX_EINVAL);
+  assert_int_equal(ax_read_start(&a->tcp.stream, sink_alloc_cb, sink_read_cb),
                    AX_ENOTCONN);
-  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 1, record_write_cb),
-                   AX_ENOTCONN);
-  assert_int_equal(ax_stream_set_water_marks(&tcp.stream, 1, 2, water_cb),
+  assert_int_equal(
+      ax_write(&a->write_req, &a->tcp.stream, &a->buf, 1, record_write_cb),
+      AX_ENOTCONN);
+  assert_int_equal(ax_stream_set_water_marks(&a->tcp.stream, 1, 2, water_cb),
                    AX_EINVAL);
   ax_tcp_t client;
-  assert_int_equal(ax_tcp_init(&loop, &client), 0);
-  assert_int_equal(ax_accept(&tcp.stream, &client.stream), AX_EAGAIN);
-  assert_int_equal(ax_accept(&tcp.stream, &tcp.stream), AX_EINVAL);
-  assert_int_equal(ax_accept(&client.stream, &tcp.stream), AX_EINVAL);
+  assert_int_equal(ax_tcp_init(&a->loop, &client), 0);
+  assert_int_equal(ax_accept(&a->tcp.stream, &client.stream), AX_EAGAIN);
+  assert_int_equal(ax_accept(&a->tcp.stream, &a->tcp.stream), AX_EINVAL);
+  assert_int_equal(ax_accept(&client.stream, &a->tcp.stream), AX_EINVAL);
   assert_int_equal(ax_accept(NULL, &client.stream), AX_EINVAL);
   ax_timer_t timer;
-  assert_int_equal(ax_timer_init(&loop, &timer), 0);
+  assert_int_equal(ax_timer_init(&a->loop, &timer), 0);
   assert_int_equal(ax_fileno(&timer.handle, &fd), AX_EINVAL);
   assert_int_equal(ax_close(&timer.handle, NULL), 0);
-  assert_int_equal(ax_tcp_connect(&connect_req, &tcp, (struct sockaddr *)&addr,
+  assert_int_equal(ax_tcp_connect(&a->connect_req, &a->tcp,
+                                  (struct sockaddr *)&a->addr,
                                   record_connect_cb),
                    AX_EINVAL);
 
-  /* Closed: every call reports it. */
-  assert_int_equal(ax_close(&tcp.stream.handle, NULL), 0);
-  assert_int_equal(ax_listen(&tcp.stream, 8, never_connection_cb), AX_EBADF);
-  assert_int_equal(ax_read_start(&tcp.stream, sink_alloc_cb, sink_read_cb),
+  assert_int_equal(ax_close(&client.stream.handle, NULL), 0);
+  args_close(a);
+}
+
+/* Closed: every call reports it. */
+static void test_tcp_invalid_closed(void **state) {
+  (void)state;
+  struct args args, *a = &args;
+  args_open(a);
+  args_listen(a);
+  ax_os_fd_t fd;
+  assert_int_equal(ax_close(&a->tcp.stream.handle, NULL), 0);
+  assert_int_equal(ax_listen(&a->tcp.stream, 8, never_connection_cb), AX_EBADF);
+  assert_int_equal(ax_read_start(&a->tcp.stream, sink_alloc_cb, sink_read_cb),
                    AX_EBADF);
-  assert_int_equal(ax_write(&write_req, &tcp.stream, &buf, 1, record_write_cb),
+  assert_int_equal(
+      ax_write(&a->write_req, &a->tcp.stream, &a->buf, 1, record_write_cb),
+      AX_EBADF);
+  assert_int_equal(ax_try_write(&a->tcp.stream, &a->buf, 1), AX_EBADF);
+  assert_int_equal(
+      ax_shutdown(&a->shutdown_req, &a->tcp.stream, record_shutdown_cb),
+      AX_EBADF);
+  assert_int_equal(ax_tcp_bind(&a->tcp, (struct sockaddr *)&a->addr, 0),
                    AX_EBADF);
-  assert_int_equal(ax_try_write(&tcp.stream, &buf, 1), AX_EBADF);
-  assert_int_equal(ax_shutdown(&shutdown_req, &tcp.stream, record_shutdown_cb),
-                   AX_EBADF);
-  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), AX_EBADF);
-  assert_int_equal(ax_tcp_connect(&connect_req, &tcp, (struct sockaddr *)&addr,
+  assert_int_equal(ax_tcp_connect(&a->connect_req, &a->tcp,
+                                  (struct sockaddr *)&a->addr,
                                   record_connect_cb),
                    AX_EBADF);
-  assert_int_equal(ax_tcp_close_reset(&tcp, NULL), AX_EBADF);
-  assert_int_equal(ax_fileno(&tcp.stream.handle, &fd), AX_EBADF);
-  assert_int_equal(ax_stream_set_water_marks(&tcp.stream, 1, 2, water_cb),
+  assert_int_equal(ax_tcp_close_reset(&a->tcp, NULL), AX_EBADF);
+  assert_int_equal(ax_fileno(&a->tcp.stream.handle, &fd), AX_EBADF);
+  assert_int_equal(ax_stream_set_water_marks(&a->tcp.stream, 1, 2, water_cb),
                    AX_EBADF);
-  assert_int_equal(ax_close(&client.stream.handle, NULL), 0);
-  test_loop_close(&loop);
+  args_close(a);
 }
 
 /* A connected pair's remaining checks: double reads, options. */
@@ -1155,7 +1234,10 @@ int main(void) {
       cmocka_unit_test(test_tcp_close_in_connect),
       cmocka_unit_test(test_tcp_close_in_connection),
       cmocka_unit_test(test_tcp_close_in_water),
-      cmocka_unit_test(test_tcp_invalid_arguments),
+      cmocka_unit_test(test_tcp_invalid_unopened),
+      cmocka_unit_test(test_tcp_invalid_bind),
+      cmocka_unit_test(test_tcp_invalid_listener),
+      cmocka_unit_test(test_tcp_invalid_closed),
       cmocka_unit_test(test_tcp_connected_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
