@@ -279,6 +279,18 @@ static int fs_path_op(ax_loop_t *loop, ax_fs_t *req, ax_fs_type type,
   return err != 0 ? err : fs_start(loop, req, cb);
 }
 
+/* The body of chmod and mkdir: a path and permission bits. */
+static int fs_path_mode_op(ax_loop_t *loop, ax_fs_t *req, ax_fs_type type,
+                           const char *path, int mode, ax_fs_cb cb) {
+  int err = fs_init_path(loop, req, type, path);
+  if (err != 0)
+    return err;
+  if (!fs_mode_is_valid(mode))
+    return fs_fail(req, AX_EINVAL);
+  req->priv.mode = mode;
+  return fs_start(loop, req, cb);
+}
+
 /* The body of the operations that take one descriptor and nothing else. */
 static int fs_file_op(ax_loop_t *loop, ax_fs_t *req, ax_fs_type type,
                       ax_file_t file, ax_fs_cb cb) {
@@ -366,13 +378,7 @@ int ax_fs_access(ax_loop_t *loop, ax_fs_t *req, const char *path, int mode,
 
 int ax_fs_chmod(ax_loop_t *loop, ax_fs_t *req, const char *path, int mode,
                 ax_fs_cb cb) {
-  int err = fs_init_path(loop, req, AX_FS_CHMOD, path);
-  if (err != 0)
-    return err;
-  if (!fs_mode_is_valid(mode))
-    return fs_fail(req, AX_EINVAL);
-  req->priv.mode = mode;
-  return fs_start(loop, req, cb);
+  return fs_path_mode_op(loop, req, AX_FS_CHMOD, path, mode, cb);
 }
 
 int ax_fs_fchmod(ax_loop_t *loop, ax_fs_t *req, ax_file_t file, int mode,
@@ -405,13 +411,7 @@ int ax_fs_rmdir(ax_loop_t *loop, ax_fs_t *req, const char *path, ax_fs_cb cb) {
 
 int ax_fs_mkdir(ax_loop_t *loop, ax_fs_t *req, const char *path, int mode,
                 ax_fs_cb cb) {
-  int err = fs_init_path(loop, req, AX_FS_MKDIR, path);
-  if (err != 0)
-    return err;
-  if (!fs_mode_is_valid(mode))
-    return fs_fail(req, AX_EINVAL);
-  req->priv.mode = mode;
-  return fs_start(loop, req, cb);
+  return fs_path_mode_op(loop, req, AX_FS_MKDIR, path, mode, cb);
 }
 
 /* The body of mkdtemp and mkstemp: the template must end in the suffix,
