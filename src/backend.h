@@ -3,29 +3,78 @@
  *
  * A backend is the one piece that talks to the kernel's waiting mechanism
  * (epoll, poll(2), kqueue, IOCP, io_uring). The core submits operations and
- * the backend reports their completions by calling the operation's callback
- * on the loop thread, from inside wait(). The contract is completion-shaped so
- * that completion kernels (IOCP, io_uring) implement it natively and
- * readiness kernels (epoll, kqueue, poll) emulate it; the code above it is
- * written once.
+ * the backend reports each one's completion by calling a callback on the
+ * loop thread, from inside dispatch(). Completion kernels (IOCP, io_uring)
+ * implement the operations natively; readiness kernels (epoll, kqueue,
+ * poll(2)) share one emulation of them (src/unix/readiness.c): try the
+ * system call at once, and on EAGAIN watch the descriptor and complete from
+ * the readiness event. The stream engine above (src/stream.c, listen.c,
+ * tcp.c) is written once against these operations.
  *
- * The operations so far:
- *   - poll an fd (POSIX): a multishot operation, ax__io_t (axle/unix.h).
- *     Once started with an interest set it completes each time the
- *     descriptor is ready for part of that set, until stopped. The loop's
- *     wakeup channel (async handles) is such an operation on an eventfd.
- *   - a completion (Windows): ax__io_t (axle/win.h) is an OVERLAPPED and a
- *     callback, completed once per packet the completion port hands back.
- *     The wakeup channel is a packet other threads post to the port. There
- *     is no fd polling on Windows (yet): io_start refuses with AX_ENOSYS.
- * POSIX streams (src/unix/stream.c, listen.c) are built on the fd-poll
- * operation: a stream watches its socket for exactly what it waits for and
- * tries the system call (accept, read, sendmsg, the end of a connect) when
- * the descriptor is ready. That is the emulation of completions this
- * contract was shaped for, written once above the three readiness backends
- * rather than inside each. On Windows, streams hand each operation to the
- * kernel as an overlapped request (zero-byte WSARecv, WSASend, ConnectEx,
- * AcceptEx) whose packet the IOCP backend dispatches (src/win/stream.c).
+ *   core (stream.c)        backend                     kernel
+ *   ----------------       -------                     ------
+ *   recv_start(sock) ----> readiness: watch readable   epoll_ctl / kevent
+ *                          IOCP: zero-byte WSARecv      (posted)
+ *   cb(RECV, 0)     <----- readable / packet          <- data arrives
+ *   read(buf)       ----------------------------------> read / WSARecv
+ *   send(sock, bufs) ----> readiness: sendmsg now       sendmsg
+ *                          IOCP: overlapped WSASend
+ *     returns n taken now; if fewer than offered, the send stays in flight:
+ *   cb(SEND, n)     <----- writable (n = 0) / packet (n = bytes)
+ *
+ * The operations on a socket (an ax__sock_t, declared per platform in
+ * axle/unix.h and axle/win.h) and what each completion carries:
+ *
+ *   RECV     multishot, recv_start until recv_stop. Completes each time
+ *            the socket has something to read: data, the peer's end, or
+ *            an error. result 0: read now, with ax__sock_read(), until it
+ *            says AX_EAGAIN. (io_uring, planned: a multishot receive into
+ *            the loop's ring of provided buffers completes with result > 0,
+ *            the bytes waiting in a ring buffer, which the engine copies
+ *            into the user's buffer with a recv_copy operation and hands
+ *            back; an idle connection still holds no buffer.)
+ *   SEND     one at a time per socket. send() takes what the kernel takes
+ *            at once and returns that count (or an error: the operation is
+ *            then over). If the count is less than offered, the operation
+ *            stays in flight and completes later: result n >= 0 more bytes
+ *            taken (IOCP and io_uring: the rest of the vector; readiness:
+ *            0, "writable now, send again") or an error. The vector is read
+ *            during the call only (IOCP's WSASend captures it; io_uring
+ *            will copy it into a send slot of its own), the bytes stay
+ *            valid until completion.
+ *   CONNECT  connect() returns 0 (connected at once), AX__OP_PENDING (a
+ *            CONNECT completion follows with 0 or an error), or an error.
+ *   ACCEPT   multishot, accept_start until accept_stop. Completes once per
+ *            connection, result the new socket (ax_os_sock_t, made
+ *            non-blocking, close-on-exec, and ready for the stream), or an
+ *            error that stops accepting for now (out of descriptors or
+ *            memory: AX_EMFILE, AX_ENFILE, AX_ENOMEM, AX_ENOBUFS); errors
+ *            that concern one connection only are skipped. A burst is
+ *            bounded per wakeup. After a completion the backend checks
+ *            that accepting is still on before it delivers another.
+ *   CLOSE    sock_close() cancels every operation of the socket and closes
+ *            it. Returns 0 when nothing more will be delivered (readiness),
+ *            or AX__OP_PENDING: operations the kernel still owns complete
+ *            first (with AX_ECANCELED, or how they ended), then a CLOSE
+ *            completion says the socket's memory is free (IOCP: every
+ *            packet dequeued; io_uring: every CQE reaped).
+ *   POLL     a descriptor's readiness, for ax_poll_t and the wakeup
+ *            channel (POSIX): io_start / io_stop below; result the
+ *            AX__IO_* bits that are ready.
+ *
+ * Completions never run inside the call that submits an operation: a
+ * backend that finishes one at once either returns the result (send,
+ * connect) or defers the callback to the pending phase. Every callback may
+ * close the socket's handle; the backend touches nothing of the socket
+ * after a callback but what the contract above says it checks.
+ *
+ * io_uring (planned, issue 12) maps the operations one to one: RECV to a
+ * multishot IORING_OP_RECV with a buffer ring, SEND to IORING_OP_SENDMSG,
+ * CONNECT to IORING_OP_CONNECT, ACCEPT to a multishot IORING_OP_ACCEPT,
+ * CLOSE to IORING_OP_ASYNC_CANCEL of the socket's operations then a CLOSE
+ * completion once their CQEs are in, POLL to a multishot IORING_OP_POLL_ADD;
+ * submissions queue SQEs that the next wait submits in the same
+ * io_uring_enter, so an iteration makes one system call.
  *
  * Backends are listed in preference order by the platform (ax__backends, in
  * src/unix/backends-linux.c for Linux, src/win/backends-win.c for Windows).
@@ -47,6 +96,50 @@ enum {
   /* Priority or out-of-band data: interest and result, where io_extra
    * has it. */
   AX__IO_PRIORITY = 1u << 4,
+};
+
+/* The operations of the contract (see the top of this file): what a
+ * completion callback's op argument says completed. */
+enum {
+  AX__OP_POLL = 1,    /* result: the AX__IO_* bits ready (POSIX). */
+  AX__OP_RECV = 2,    /* result: 0, read now; or an error. */
+  AX__OP_SEND = 3,    /* result: more bytes taken (0: writable); or error. */
+  AX__OP_CONNECT = 4, /* result: 0 or an error. */
+  AX__OP_ACCEPT = 5,  /* result: the new socket, or an error. */
+  AX__OP_CLOSE = 6,   /* result: 0; the socket's memory is free. */
+};
+
+/* What send(), connect() and sock_close() return for "in flight: a
+ * completion follows". No error code has this value. */
+#define AX__OP_PENDING INTPTR_MAX
+
+/*
+ * The socket operations of a backend (see the top of this file for each
+ * one's completion). The socket's callback, set by ax__sock_init(),
+ * receives the completions. The readiness backends share one table,
+ * ax__readiness_sock_ops (src/unix/readiness.c).
+ */
+struct ax__sock_ops {
+  /* Start receiving: RECV completions until recv_stop. 0 or an error. */
+  int (*recv_start)(ax_loop_t *loop, ax__sock_t *sock);
+  /* Stop receiving. No RECV completion follows, not even one collected. */
+  void (*recv_stop)(ax_loop_t *loop, ax__sock_t *sock);
+  /* Send what the kernel takes of bufs now: the count taken (in flight
+   * until a SEND completion if less than offered), or an error. */
+  intptr_t (*send)(ax_loop_t *loop, ax__sock_t *sock, const ax_buf_t *bufs,
+                   unsigned int nbufs);
+  /* Connect to addr (len bytes): 0, AX__OP_PENDING or an error. */
+  intptr_t (*connect)(ax_loop_t *loop, ax__sock_t *sock,
+                      const struct sockaddr *addr, int len);
+  /* Start accepting on a listening socket: ACCEPT completions until
+   * accept_stop. 0 or an error. */
+  int (*accept_start)(ax_loop_t *loop, ax__sock_t *sock);
+  /* Stop accepting. None is delivered until accept_start again: the
+   * connections stay in the backlog (readiness) or in the backend's
+   * posted accepts (IOCP). */
+  void (*accept_stop)(ax_loop_t *loop, ax__sock_t *sock);
+  /* Cancel everything and close the socket: 0 or AX__OP_PENDING. */
+  intptr_t (*sock_close)(ax_loop_t *loop, ax__sock_t *sock);
 };
 
 struct ax__backend {
@@ -116,10 +209,18 @@ struct ax__backend {
    * skipped). Return the number delivered.
    */
   int (*dispatch)(ax_loop_t *loop);
+
+  /* The socket operations (below). */
+  const struct ax__sock_ops *sock;
 };
 
 /* The backends of this platform, most preferred first, NULL-terminated. */
 extern const struct ax__backend *const ax__backends[];
+
+/* The backend of a loop. */
+static inline const struct ax__backend *ax__backend(const ax_loop_t *loop) {
+  return loop->priv.platform.backend;
+}
 
 /* Core wrappers that call the backend only when the interest set changes.
  * POSIX only (src/unix/core.c): Windows has no fd polling yet. */

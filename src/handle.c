@@ -108,8 +108,24 @@ int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {
   handle->priv_flags |= AX__HANDLE_CLOSING;
   handle->priv.close_cb = close_cb;
   ax__queue_remove(&handle->priv.node);
-  ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
+  if (handle->priv_flags & AX__HANDLE_CLOSE_WAIT)
+    ax__queue_init(&handle->priv.node);
+  else
+    ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
   return 0;
+}
+
+void ax__handle_close_wait(ax_handle_t *handle) {
+  handle->priv_flags |= AX__HANDLE_CLOSE_WAIT;
+  handle->loop->priv.active_reqs++;
+}
+
+void ax__handle_close_resume(ax_handle_t *handle) {
+  assert((handle->priv_flags & AX__HANDLE_CLOSE_WAIT) &&
+         "axle: a close resumed that did not wait");
+  handle->priv_flags &= ~AX__HANDLE_CLOSE_WAIT;
+  handle->loop->priv.active_reqs--;
+  ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
 }
 
 /* The close phase: the handles closed before it began, in close order.

@@ -19,6 +19,9 @@ enum {
   AX__HANDLE_REF = 1u << 1,     /* Keeps the loop alive while active. */
   AX__HANDLE_CLOSING = 1u << 2, /* ax_close() was called. */
   AX__HANDLE_CLOSED = 1u << 3,  /* The close callback has run. */
+  /* Closed, and waiting for the backend before its close phase (a socket
+   * whose operations the kernel still owns: ax__handle_close_wait). */
+  AX__HANDLE_CLOSE_WAIT = 1u << 4,
 };
 
 /* Loop lifecycle (ax_loop_t.priv.state). A zeroed loop is UNINIT. */
@@ -51,6 +54,11 @@ void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type);
 void ax__handle_start(ax_handle_t *handle);
 void ax__handle_stop(ax_handle_t *handle);
 void ax__run_closing_handles(ax_loop_t *loop);
+/* Called from a type's close, inside ax_close(): the handle's close phase
+ * waits (off every list, the loop kept alive as by a request) until
+ * ax__handle_close_resume() puts it in the closing queue. */
+void ax__handle_close_wait(ax_handle_t *handle);
+void ax__handle_close_resume(ax_handle_t *handle);
 
 static inline int ax__handle_is_closing(const ax_handle_t *handle) {
   return (handle->priv_flags & (AX__HANDLE_CLOSING | AX__HANDLE_CLOSED)) != 0;

@@ -147,7 +147,10 @@ struct watcher {
   unsigned int events; /* Events of the last one. */
 };
 
-static void watcher_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+static void watcher_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                       intptr_t result) {
+  (void)op;
+  unsigned int events = (unsigned int)result;
   (void)loop;
   struct watcher *w = ax_container_of(io, struct watcher, io);
   w->calls++;
@@ -264,7 +267,10 @@ struct rivals {
   int calls;                /* Completions delivered to either. */
 };
 
-static void rival_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+static void rival_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                     intptr_t result) {
+  (void)op;
+  unsigned int events = (unsigned int)result;
   (void)events;
   struct rival *self = ax_container_of(io, struct rival, io);
   struct rivals *rivals = self->rivals;
@@ -310,8 +316,9 @@ static void test_io_stop_other_in_same_batch(void **state) {
   io_loop_close(&il);
 }
 
-static void stop_self_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
-  watcher_cb(loop, io, events);
+static void stop_self_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                         intptr_t result) {
+  watcher_cb(loop, io, op, result);
   assert_int_equal(ax__io_stop(loop, io, AX__IO_READ), 0);
   assert_int_equal(io->events, 0);
 }
@@ -342,8 +349,9 @@ static void test_io_stop_self_in_callback(void **state) {
 /* Stop, then start again with the other interest bit: the new registration
  * must not be reported in the batch that is being dispatched. */
 static void switch_to_write_cb(ax_loop_t *loop, ax__io_t *io,
-                               unsigned int events) {
-  watcher_cb(loop, io, events);
+                               unsigned int op, intptr_t result) {
+  unsigned int events = (unsigned int)result;
+  watcher_cb(loop, io, op, result);
   if (events & AX__IO_READ) {
     assert_int_equal(ax__io_stop(loop, io, AX__IO_READ), 0);
     assert_int_equal(ax__io_start(loop, io, AX__IO_WRITE), 0);
@@ -351,8 +359,9 @@ static void switch_to_write_cb(ax_loop_t *loop, ax__io_t *io,
 }
 
 /* Stop and start again with the same interest. */
-static void restart_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
-  watcher_cb(loop, io, events);
+static void restart_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                       intptr_t result) {
+  watcher_cb(loop, io, op, result);
   assert_int_equal(ax__io_stop(loop, io, AX__IO_READ), 0);
   assert_int_equal(ax__io_start(loop, io, AX__IO_READ), 0);
 }
@@ -413,7 +422,10 @@ struct many {
   int delivered;                      /* Completions over all of them. */
 };
 
-static void many_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+static void many_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                    intptr_t result) {
+  (void)op;
+  unsigned int events = (unsigned int)result;
   struct many_pipe *p = ax_container_of(io, struct many_pipe, io);
   assert_int_equal(events, AX__IO_READ);
   read_byte(p->fds[0]);
@@ -513,7 +525,10 @@ struct flood_pipe {
   int *delivered; /* The count over all pipes. */
 };
 
-static void flood_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+static void flood_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                     intptr_t result) {
+  (void)op;
+  unsigned int events = (unsigned int)result;
   (void)loop;
   (void)events;
   struct flood_pipe *p = ax_container_of(io, struct flood_pipe, io);

@@ -84,7 +84,10 @@ struct probe {
   struct probe *victim; /* Stopped by this probe's callback, if not NULL. */
 };
 
-static void probe_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+static void probe_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                     intptr_t result) {
+  (void)op;
+  unsigned int events = (unsigned int)result;
   struct probe *p = ax_container_of(io, struct probe, io);
   p->calls++;
   p->events = events;

@@ -32,20 +32,28 @@ typedef int ax_os_fd_t;
 /** @cond AX_PRIVATE */
 
 typedef struct ax__io_s ax__io_t;
+/* A socket the backend carries operations on (src/backend.h): on POSIX, a
+ * descriptor the backend watches. */
+typedef struct ax__io_s ax__sock_t;
 
 /*
- * Called on the loop thread when an fd the backend watches is ready. events
- * holds AX__IO_* bits (see src/backend.h).
+ * Called on the loop thread when an operation on io completes: op is an
+ * AX__OP_* value and result its outcome (src/backend.h). For a plain
+ * descriptor poll, op is AX__OP_POLL and result the AX__IO_* bits ready.
  */
-typedef void (*ax__io_cb)(ax_loop_t *loop, ax__io_t *io, unsigned int events);
+typedef void (*ax__io_cb)(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                          intptr_t result);
+/* The same callback, as the socket operations name it. */
+typedef ax__io_cb ax__sock_cb;
 
-/* One file descriptor watched by the loop's backend: a multishot poll op.
- * Every stream embeds one, so it holds nothing a backend could keep for
- * itself: poll(2) and kqueue find an io's slot by its descriptor. */
+/* One file descriptor watched by the loop's backend. Every stream embeds
+ * one, so it holds nothing a backend could keep for itself: poll(2) and
+ * kqueue find an io's slot by its descriptor. */
 struct ax__io_s {
-  ax__io_cb cb;        /* Called with the ready events. */
-  int fd;              /* The descriptor; -1 when unused. */
-  unsigned int events; /* Interest the backend has registered now. */
+  ax__io_cb cb;          /* Called with each completion. */
+  int fd;                /* The descriptor; -1 when unused. */
+  unsigned short events; /* Interest the backend has registered now. */
+  unsigned short ops;    /* Socket operations emulated (readiness.c). */
 };
 
 /* The POSIX part of the private region of ax_loop_t. */
@@ -55,7 +63,7 @@ struct ax__loop_platform {
   ax__io_t async_io;                 /* Read end of the wakeup channel. */
   int async_wfd;                     /* Write end (same fd for an eventfd). */
   unsigned int io_count;             /* ax__io_t started with the backend. */
-  unsigned int listeners;            /* Listening streams (listen.c). */
+  unsigned int listeners;            /* Listening sockets (sock.c). */
   int reserve_fd; /* Kept for accepting when out of descriptors: open, or -1,
                      while listeners > 0; meaningless otherwise. */
 };
@@ -71,7 +79,7 @@ struct ax__stream_ext;
  * priv_flags.
  */
 struct ax__stream_private {
-  ax__io_t io;                /* The socket, as the backend watches it. */
+  ax__sock_t sock;            /* The socket, as the backend watches it. */
   ax_alloc_cb alloc_cb;       /* Reading: where buffers come from. */
   ax_read_cb read_cb;         /* Reading: where data goes. */
   ax_write_t *write_tail;     /* Writes whose callback is due, newest;

@@ -19,7 +19,9 @@
  * whole counter in one read, whatever the buffer's size beyond 8 bytes. */
 enum { ASYNC_DRAIN_SIGNALS = 16 };
 
-static void async_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+static void async_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                        intptr_t events) {
+  (void)op;
   (void)events;
   uint64_t buf[ASYNC_DRAIN_SIGNALS];
   ssize_t n;

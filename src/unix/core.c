@@ -32,6 +32,7 @@ void ax__io_init(ax__io_t *io, ax__io_cb cb, int fd) {
   io->cb = cb;
   io->fd = fd;
   io->events = 0;
+  io->ops = 0;
 }
 
 int ax__io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {

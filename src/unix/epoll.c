@@ -119,7 +119,7 @@ static int epoll_dispatch(ax_loop_t *loop) {
     unsigned int events = epoll_translate(ev->events, io->events);
     if (events == 0)
       continue;
-    io->cb(loop, io, events);
+    ax__io_ready(loop, io, events);
     delivered++;
   }
   st->batch_len = 0;
@@ -136,4 +136,5 @@ const struct ax__backend ax__backend_epoll = {
     .io_stop = epoll_io_stop,
     .wait = epoll_wait_collect,
     .dispatch = epoll_dispatch,
+    .sock = &ax__readiness_sock_ops,
 };

@@ -54,6 +54,17 @@ extern struct ax__syscalls ax__sys;
 /* The real system calls, for restoring ax__sys. */
 extern const struct ax__syscalls ax__sys_default;
 
+/*
+ * The readiness backends' shared half (readiness.c): the socket operations,
+ * and the delivery of a readiness event, which every readiness backend's
+ * dispatch calls for each io. An io with no socket operation waiting is a
+ * plain descriptor poll (ax_poll_t, the wakeup channel) and gets its
+ * events as an AX__OP_POLL completion; a socket's io gets the completions
+ * of the operations the event satisfies.
+ */
+extern const struct ax__sock_ops ax__readiness_sock_ops;
+void ax__io_ready(ax_loop_t *loop, ax__io_t *io, unsigned int events);
+
 /* Close fd, keeping errno (close is called on error paths). */
 void ax__close_fd(int fd);
 

@@ -250,7 +250,7 @@ static int kqueue_dispatch(ax_loop_t *loop) {
                           (io->events | AX__IO_DISCONNECT | AX__IO_ERROR);
     if (events == 0)
       continue;
-    io->cb(loop, io, events);
+    ax__io_ready(loop, io, events);
     delivered++;
   }
   st->batch_len = 0;
@@ -266,4 +266,5 @@ const struct ax__backend ax__backend_kqueue = {
     .io_stop = kqueue_io_stop,
     .wait = kqueue_wait_collect,
     .dispatch = kqueue_dispatch,
+    .sock = &ax__readiness_sock_ops,
 };

@@ -110,8 +110,11 @@ static unsigned int poll_result(ax_poll_t *poll, unsigned int bits) {
 
 /* The backend's completion. The callback may stop or close the handle, or
  * start it with other events: nothing here touches it afterwards. */
-static void poll_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int bits) {
+static void poll_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                       intptr_t result) {
   (void)loop;
+  (void)op;
+  unsigned int bits = (unsigned int)result;
   ax_poll_t *poll = ax_container_of(io, ax_poll_t, priv.io);
   assert(ax__handle_is_active(&poll->handle) &&
          "axle: readiness for a stopped poll handle");

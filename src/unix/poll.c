@@ -191,7 +191,7 @@ static int poll_dispatch(ax_loop_t *loop) {
     if (events == 0)
       continue;
     st->resume = i + 1;
-    io->cb(loop, io, events);
+    ax__io_ready(loop, io, events);
     delivered++;
   }
   st->dispatching = 0;
@@ -208,4 +208,5 @@ const struct ax__backend ax__backend_poll = {
     .io_stop = poll_io_stop,
     .wait = poll_wait_collect,
     .dispatch = poll_dispatch,
+    .sock = &ax__readiness_sock_ops,
 };

@@ -81,8 +81,10 @@ void ax__signal_restore(int signum) {
 
 /* Empty the descriptor, then dispatch: in that order, so that a signal
  * caught after the read writes again and wakes the loop once more. */
-static void signal_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+static void signal_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                         intptr_t events) {
   (void)loop;
+  (void)op;
   (void)events;
   uint64_t buf[SIGNAL_DRAIN_WAKEUPS];
   ssize_t n;

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-#include "stream.h"
+#include "sock.h"
 
 const int ax__sock_send_flags = 0;
 

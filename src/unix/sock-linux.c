@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-#include "stream.h"
+#include "sock.h"
 
 const int ax__sock_send_flags = MSG_NOSIGNAL;
 

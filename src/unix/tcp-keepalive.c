@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-#include "stream.h"
+#include "sock.h"
 
 int ax__sock_keepalive_delay(int fd, unsigned int delay_s) {
   return ax__sock_set_int(fd, IPPROTO_TCP, TCP_KEEPALIVE, (int)delay_s);

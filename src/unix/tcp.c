@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "stream.h"
+#include "sock.h"
 
 int ax__sock_set_int(int fd, int level, int name, int value) {
   if (ax__sys.setsockopt(fd, level, name, &value, sizeof(value)) != 0)
@@ -60,32 +60,30 @@ int ax_tcp_open(ax_tcp_t *tcp, ax_os_sock_t sock) {
     return AX_EINVAL;
   if (ax__stream_closing(&tcp->stream))
     return AX_EBADF;
-  if (tcp->stream.priv.io.fd >= 0)
+  if (tcp->stream.priv.sock.fd >= 0)
     return AX_EBUSY;
   int err = ax__sock_adopt(sock);
   if (err == 0)
     err = ax__tcp_sock_options(&tcp->stream, sock);
   if (err != 0)
     return err;
-  ax__stream_open(&tcp->stream, sock,
-                  tcp_sock_connected(sock) ? AX__STREAM_CONNECTED : 0);
-  return 0;
+  return ax__stream_open(&tcp->stream, sock,
+                         tcp_sock_connected(sock) ? AX__STREAM_CONNECTED : 0);
 }
 
 /* Give the handle a socket for family if it has none yet. */
 static int tcp_ensure_socket(ax_tcp_t *tcp, int family) {
-  if (tcp->stream.priv.io.fd >= 0)
+  if (tcp->stream.priv.sock.fd >= 0)
     return 0;
   int fd = ax__sock_create(family);
   if (fd < 0)
     return fd;
   int err = ax__tcp_sock_options(&tcp->stream, fd);
-  if (err != 0) {
+  if (err == 0)
+    err = ax__stream_open(&tcp->stream, fd, 0);
+  if (err != 0)
     ax__close_fd(fd);
-    return err;
-  }
-  ax__stream_open(&tcp->stream, fd, 0);
-  return 0;
+  return err;
 }
 
 /* The options ax_tcp_bind() sets before binding. */
@@ -120,28 +118,13 @@ int ax_tcp_bind(ax_tcp_t *tcp, const struct sockaddr *addr,
   int err = tcp_ensure_socket(tcp, addr->sa_family);
   if (err != 0)
     return err;
-  int fd = tcp->stream.priv.io.fd;
+  int fd = tcp->stream.priv.sock.fd;
   err = tcp_bind_options(fd, flags);
   if (err != 0)
     return err;
   if (ax__sys.bind(fd, addr, len) != 0)
     return ax_translate_sys_error(errno);
   return 0;
-}
-
-/* connect() on a non-blocking socket. Returns whether the connection is
- * in progress; *status is the result when it is not. */
-static bool tcp_connect_call(int fd, const struct sockaddr *addr, socklen_t len,
-                             int *status) {
-  *status = 0;
-  if (ax__sys.connect(fd, addr, len) == 0)
-    return false;
-  /* Interrupted, the connect goes on in the background (POSIX), just as
-   * one in progress: writability reports its end either way. */
-  if (errno == EINPROGRESS || errno == EINTR)
-    return true;
-  *status = ax_translate_sys_error(errno);
-  return false;
 }
 
 static int tcp_connect_check(const ax_connect_t *req, const ax_tcp_t *tcp,
@@ -171,21 +154,8 @@ int ax_tcp_connect(ax_connect_t *req, ax_tcp_t *tcp,
   err = tcp_ensure_socket(tcp, addr->sa_family);
   if (err != 0)
     return err;
-  ax_stream_t *stream = &tcp->stream;
-  int status;
-  bool in_progress = tcp_connect_call(stream->priv.io.fd, addr,
-                                      tcp_addr_len(addr), &status);
-  if (in_progress) {
-    err = ax__io_start(stream->handle.loop, &stream->priv.io, AX__IO_WRITE);
-    if (err != 0)
-      return err;
-  }
-  req->req.type = AX_CONNECT;
-  req->req.loop = stream->handle.loop;
-  req->handle = stream;
-  req->priv.cb = connect_cb;
-  ax__stream_connect_begin(stream, req, in_progress, status);
-  return 0;
+  return ax__stream_connect(&tcp->stream, req, addr, (int)tcp_addr_len(addr),
+                            connect_cb);
 }
 
 int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable) {
@@ -193,7 +163,7 @@ int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable) {
     return AX_EINVAL;
   if (ax__stream_closing(&tcp->stream))
     return AX_EBADF;
-  int fd = tcp->stream.priv.io.fd;
+  int fd = tcp->stream.priv.sock.fd;
   if (fd >= 0) {
     int err = ax__sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, enable);
     if (err != 0)
@@ -209,9 +179,9 @@ int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable) {
 int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable, unsigned int delay_s) {
   if (tcp == NULL || (enable && (delay_s == 0 || delay_s > INT32_MAX)))
     return AX_EINVAL;
-  if (ax__stream_closing(&tcp->stream) || tcp->stream.priv.io.fd < 0)
+  if (ax__stream_closing(&tcp->stream) || tcp->stream.priv.sock.fd < 0)
     return AX_EBADF;
-  int fd = tcp->stream.priv.io.fd;
+  int fd = tcp->stream.priv.sock.fd;
   int err = ax__sock_set_int(fd, SOL_SOCKET, SO_KEEPALIVE, enable);
   if (err == 0 && enable)
     err = ax__sock_keepalive_delay(fd, delay_s);
@@ -223,10 +193,10 @@ static int tcp_name(const ax_tcp_t *tcp, struct sockaddr *name, int *namelen,
                     int (*get)(int, struct sockaddr *, socklen_t *)) {
   if (tcp == NULL || name == NULL || namelen == NULL || *namelen < 0)
     return AX_EINVAL;
-  if (ax__stream_closing(&tcp->stream) || tcp->stream.priv.io.fd < 0)
+  if (ax__stream_closing(&tcp->stream) || tcp->stream.priv.sock.fd < 0)
     return AX_EBADF;
   socklen_t len = (socklen_t)*namelen;
-  if (get(tcp->stream.priv.io.fd, name, &len) != 0)
+  if (get(tcp->stream.priv.sock.fd, name, &len) != 0)
     return ax_translate_sys_error(errno);
   *namelen = (int)len;
   return 0;
@@ -247,7 +217,7 @@ int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb) {
     return AX_EINVAL;
   if (ax__stream_closing(&tcp->stream))
     return AX_EBADF;
-  int fd = tcp->stream.priv.io.fd;
+  int fd = tcp->stream.priv.sock.fd;
   if (fd >= 0) {
     /* A zero linger time makes close() send a reset and drop what is
      * unsent. macOS and Solaris refuse it with EINVAL once the connection
@@ -268,7 +238,7 @@ int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd) {
   int found;
   switch (handle->type) {
   case AX_TCP:
-    found = ((const ax_stream_t *)handle)->priv.io.fd;
+    found = ((const ax_stream_t *)handle)->priv.sock.fd;
     break;
   case AX_POLL:
     found = ((const ax_poll_t *)handle)->priv.io.fd;

@@ -1,10 +1,7 @@
 /*
- * unix/stream.c: streams on POSIX systems, driven by readiness.
- *
- * The backend watches a stream's socket for exactly what the stream waits
- * for: reading while the user reads, writing while bytes are queued or a
- * connect is in progress. So an idle connection is one registration and
- * holds no buffer.
+ * stream.c: the stream engine, written once for every backend over the
+ * socket operations of the backend contract (backend.h): RECV, SEND,
+ * CONNECT and CLOSE; listen.c adds ACCEPT.
  *
  * Writes. The queue is a circular list of write requests through
  * priv.next; the stream points at the newest, whose next is the oldest. A
@@ -13,25 +10,30 @@
  * kernel), and the ones with bytes left follow. So the newest request tells
  * whether anything is left to write, and the close phase finds every
  * request whose callback is still due and completes it before the close
- * callback, after which the stream's memory may be gone. A write is tried
- * at once when nothing is left before it; what the kernel does not take
- * waits for writability and then goes out with sendmsg() calls of up to
- * STREAM_IOV_MAX buffers gathered across requests, in order.
+ * callback, after which the stream's memory may be gone. A write is sent at
+ * once when nothing is left before it. What the kernel does not take stays
+ * in flight as the stream's one SEND operation; when it completes, what is
+ * left goes out in SEND operations of up to STREAM_IOV_MAX buffers gathered
+ * across requests, in order.
  *
- * Reads. Each wakeup asks the alloc callback for a buffer and reads into
- * it, again while the kernel fills whole buffers, at most
+ * Reads. Each RECV completion asks the alloc callback for a buffer and
+ * reads into it, again while the kernel fills whole buffers, at most
  * STREAM_READS_PER_WAKEUP times, so that one busy peer cannot hold the
  * loop.
+ *
+ * Closing. ax_close() closes the socket through the backend, which
+ * cancels its operations. A completion backend (IOCP) still owns some of
+ * them until their packets come back, so the close callback waits for the
+ * CLOSE completion (ax__handle_close_wait). Then, in the close phase,
+ * every request completes: with its outcome if it had one, else with
+ * AX_ECANCELED.
  *
  * Every user callback may close the stream. The code after each call
  * checks for that, and then touches only the stream itself, whose memory
  * stays valid until the close callback.
  */
-#include <errno.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include "stream.h"
 
@@ -41,50 +43,37 @@ enum {
   STREAM_READ_SUGGESTED_BYTES = 64 * 1024,
   /* Reads per wakeup while the kernel fills whole buffers. */
   STREAM_READS_PER_WAKEUP = 32,
-  /* Buffers per sendmsg(): IOV_MAX on Linux, macOS and the BSDs. */
+  /* Buffers per SEND: IOV_MAX on Linux, macOS and the BSDs. */
   STREAM_IOV_MAX = 1024,
-  /* sendmsg() calls per flush while the kernel takes everything given. */
+  /* SEND operations per flush while the kernel takes everything given. */
   STREAM_SENDS_PER_FLUSH = 8,
-  /* Bytes per read() or sendmsg(): macOS refuses more than INT_MAX with
-   * EINVAL, where Linux quietly does less. */
+  /* Bytes per SEND: macOS refuses more than INT_MAX with EINVAL, where
+   * Linux quietly does less; Windows counts in a DWORD. */
   STREAM_IO_MAX_BYTES = INT_MAX,
 };
 
-_Static_assert(AX_WRITE_MAX_BUFS <= STREAM_IOV_MAX,
-               "axle: one try-write must fit in one sendmsg()");
-/* ax_buf_t is laid out as struct iovec (axle/unix.h). */
-_Static_assert(sizeof(ax_buf_t) == sizeof(struct iovec) &&
-                   offsetof(ax_buf_t, base) ==
-                       offsetof(struct iovec, iov_base) &&
-                   offsetof(ax_buf_t, len) == offsetof(struct iovec, iov_len),
-               "axle: ax_buf_t is not laid out as struct iovec");
-
-static void stream_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events);
-
-bool ax__stream_closing(const ax_stream_t *stream) {
-  return ax__handle_is_closing(&stream->handle);
-}
-
-static bool stream_has(const ax_stream_t *stream, unsigned int flags) {
-  return (stream->handle.priv_flags & flags) != 0;
-}
+static void stream_sock_cb(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
+                           intptr_t result);
 
 void ax__stream_init(ax_loop_t *loop, ax_stream_t *stream,
                      ax_handle_type type) {
   ax__handle_init(loop, &stream->handle, type);
   memset(&stream->priv, 0, sizeof(stream->priv));
-  ax__io_init(&stream->priv.io, stream_io_cb, -1);
+  ax__sock_init(&stream->priv.sock, stream_sock_cb);
 }
 
-void ax__stream_open(ax_stream_t *stream, int fd, unsigned int flags) {
-  stream->priv.io.fd = fd;
-  stream->handle.priv_flags |= flags;
+int ax__stream_open(ax_stream_t *stream, ax_os_sock_t sock,
+                    unsigned int flags) {
+  int err = ax__sock_attach(stream->handle.loop, &stream->priv.sock, sock);
+  if (err == 0)
+    stream->handle.priv_flags |= flags;
+  return err;
 }
 
 /* A stream is active while it reads or listens: requests keep the loop
  * alive by themselves. */
 static void stream_update_active(ax_stream_t *stream) {
-  if (stream_has(stream, AX__STREAM_READING | AX__STREAM_LISTENING))
+  if (ax__stream_has(stream, AX__STREAM_READING | AX__STREAM_LISTENING))
     ax__handle_start(&stream->handle);
   else
     ax__handle_stop(&stream->handle);
@@ -154,6 +143,7 @@ static void stream_write_deliver(ax_stream_t *stream, ax_write_t *req,
   if (req->priv.bufs != req->priv.inline_bufs)
     ax__free(req->priv.bufs);
   req->priv.bufs = NULL;
+  req->priv.next = NULL;
   stream->handle.loop->priv.active_reqs--;
   req->priv.cb(req, status);
 }
@@ -190,13 +180,13 @@ static void stream_write_fail(ax_stream_t *stream, ax_write_t *first, int err) {
 }
 
 /* Add buf to iov unless full; returns whether there is room for more. */
-static bool stream_iov_add(struct iovec *iov, int *count, size_t *bytes,
+static bool stream_iov_add(ax_buf_t *iov, unsigned int *count, size_t *bytes,
                            const ax_buf_t *buf) {
   size_t room = (size_t)STREAM_IO_MAX_BYTES - *bytes;
   size_t len = buf->len < room ? buf->len : room;
   if (len != 0) {
-    iov[*count].iov_base = buf->base;
-    iov[*count].iov_len = len;
+    iov[*count] = *buf;
+    iov[*count].len = len;
     *bytes += len;
     (*count)++;
   }
@@ -205,9 +195,10 @@ static bool stream_iov_add(struct iovec *iov, int *count, size_t *bytes,
 
 /* Gather the bytes left from first on into iov, up to STREAM_IOV_MAX
  * buffers and STREAM_IO_MAX_BYTES; *total is their sum. */
-static int stream_write_gather(const ax_stream_t *stream, ax_write_t *first,
-                               struct iovec *iov, size_t *total) {
-  int count = 0;
+static unsigned int stream_write_gather(const ax_stream_t *stream,
+                                        ax_write_t *first, ax_buf_t *iov,
+                                        size_t *total) {
+  unsigned int count = 0;
   size_t bytes = 0;
   bool room = true;
   for (ax_write_t *req = first; room; req = req->priv.next) {
@@ -245,62 +236,58 @@ static ax_write_t *stream_write_advance(ax_stream_t *stream, ax_write_t *first,
   }
 }
 
-/* sendmsg() with EINTR retried. Returns the bytes sent or an error. */
-static ssize_t stream_send(int fd, struct iovec *iov, int count) {
-  struct msghdr msg;
-  memset(&msg, 0, sizeof(msg));
-  msg.msg_iov = iov;
-  msg.msg_iovlen = count;
-  for (;;) {
-    ssize_t n = ax__sys.sendmsg(fd, &msg, ax__sock_send_flags);
-    if (n >= 0)
-      return n;
-    if (errno != EINTR)
-      return ax_translate_sys_error(errno);
-  }
-}
-
 static void stream_shutdown_now(ax_stream_t *stream, ax_shutdown_t *req);
+static void stream_water_check(ax_stream_t *stream);
 
-/* After a flush: watch for writability while bytes are left, else stop
- * watching and let a waiting shutdown go. */
-static void stream_write_rearm(ax_stream_t *stream) {
-  ax_loop_t *loop = stream->handle.loop;
-  if (stream_has_unwritten(stream)) {
-    int err = ax__io_start(loop, &stream->priv.io, AX__IO_WRITE);
-    if (err == 0)
-      return;
-    stream_write_fail(stream, stream_first_unwritten(stream), err);
-  }
-  ax__io_stop(loop, &stream->priv.io, AX__IO_WRITE);
-  ax_shutdown_t *shutdown = stream_shutdown_waiting(stream);
-  if (shutdown != NULL)
-    stream_shutdown_now(stream, shutdown);
+/* Whether bytes are being written or wait to be. */
+static bool stream_write_busy(const ax_stream_t *stream) {
+  return ax__stream_has(stream, AX__STREAM_SENDING) ||
+         stream_has_unwritten(stream);
 }
 
-/* Write what is queued, from first (the first request with bytes left,
- * or NULL to find it). Calls no user callback. */
+/* Send what is queued, from first (the first request with bytes left, or
+ * NULL to find it), unless a SEND is in flight already: its completion
+ * sends the rest. Calls no user callback. */
 static void stream_write_flush(ax_stream_t *stream, ax_write_t *first) {
-  struct iovec iov[STREAM_IOV_MAX];
+  ax_buf_t iov[STREAM_IOV_MAX];
+  if (ax__stream_has(stream, AX__STREAM_SENDING))
+    return;
   if (first == NULL)
     first = stream_first_unwritten(stream);
   for (int i = 0; first != NULL && i < STREAM_SENDS_PER_FLUSH; i++) {
     size_t total;
-    int count = stream_write_gather(stream, first, iov, &total);
-    ssize_t n = 0;
+    unsigned int count = stream_write_gather(stream, first, iov, &total);
+    intptr_t n = 0;
     if (count > 0)
-      n = stream_send(stream->priv.io.fd, iov, count);
-    if (n == AX_EAGAIN)
-      break;
+      n = ax__stream_ops(stream)->send(stream->handle.loop, &stream->priv.sock,
+                                       iov, count);
     if (n < 0) {
       stream_write_fail(stream, first, (int)n);
       break;
     }
     first = stream_write_advance(stream, first, (size_t)n);
-    if ((size_t)n < total)
-      break;
+    if ((size_t)n < total) {
+      /* The rest is in flight: a SEND completion follows. */
+      stream->handle.priv_flags |= AX__STREAM_SENDING;
+      return;
+    }
   }
-  stream_write_rearm(stream);
+  ax_shutdown_t *shutdown = stream_shutdown_waiting(stream);
+  if (shutdown != NULL && !stream_write_busy(stream))
+    stream_shutdown_now(stream, shutdown);
+}
+
+/* The SEND in flight completed: n more bytes taken (0: the socket became
+ * writable), or an error. */
+static void stream_write_sent(ax_stream_t *stream, intptr_t result) {
+  stream->handle.priv_flags &= ~AX__STREAM_SENDING;
+  ax_write_t *first = stream_first_unwritten(stream);
+  if (result < 0 && first != NULL)
+    stream_write_fail(stream, first, (int)result);
+  else if (result > 0)
+    first = stream_write_advance(stream, first, (size_t)result);
+  stream_write_flush(stream, first);
+  stream_water_check(stream);
 }
 
 /* ---- Water marks ---- */
@@ -354,9 +341,9 @@ static int stream_write_check(const ax_stream_t *stream, const ax_buf_t bufs[],
     return AX_EINVAL;
   if (ax__stream_closing(stream))
     return AX_EBADF;
-  if (stream_has(stream, AX__STREAM_SHUTDOWN))
+  if (ax__stream_has(stream, AX__STREAM_SHUTDOWN))
     return AX_EPIPE;
-  if (!stream_has(stream, AX__STREAM_CONNECTED | AX__STREAM_CONNECTING))
+  if (!ax__stream_has(stream, AX__STREAM_CONNECTED | AX__STREAM_CONNECTING))
     return AX_ENOTCONN;
   return 0;
 }
@@ -390,6 +377,24 @@ static int stream_write_init(ax_write_t *req, ax_stream_t *stream,
   return 0;
 }
 
+/* Whether req is in the stream's queue still: a request may be reused
+ * only after its callback. Delivery clears next, so a finished request
+ * never walks the queue; only a pending one, or stray memory that happens
+ * to look like one, does. */
+static bool stream_write_queued(const ax_stream_t *stream,
+                                const ax_write_t *req) {
+  if (req->req.type != AX_WRITE || req->priv.next == NULL ||
+      stream->priv.write_tail == NULL)
+    return false;
+  const ax_write_t *at = stream->priv.write_tail;
+  do {
+    if (at == req)
+      return true;
+    at = at->priv.next;
+  } while (at != stream->priv.write_tail);
+  return false;
+}
+
 int ax_write(ax_write_t *req, ax_stream_t *stream, const ax_buf_t bufs[],
              unsigned int nbufs, ax_write_cb write_cb) {
   if (req == NULL || write_cb == NULL)
@@ -397,15 +402,17 @@ int ax_write(ax_write_t *req, ax_stream_t *stream, const ax_buf_t bufs[],
   int err = stream_write_check(stream, bufs, nbufs);
   if (err != 0)
     return err;
+  if (stream_write_queued(stream, req))
+    return AX_EBUSY;
   size_t total;
   err = stream_write_init(req, stream, bufs, nbufs, write_cb, &total);
   if (err != 0)
     return err;
-  bool idle = !stream_has_unwritten(stream);
+  bool idle = !stream_write_busy(stream);
   stream_write_append(stream, req);
   stream->priv.write_queue_size += total;
   stream->handle.loop->priv.active_reqs++;
-  if (idle && stream_has(stream, AX__STREAM_CONNECTED))
+  if (idle && ax__stream_has(stream, AX__STREAM_CONNECTED))
     stream_write_flush(stream, req);
   stream_water_check(stream);
   return 0;
@@ -416,19 +423,10 @@ int ax_try_write(ax_stream_t *stream, const ax_buf_t bufs[],
   int err = stream_write_check(stream, bufs, nbufs);
   if (err != 0)
     return err;
-  if (stream_has(stream, AX__STREAM_CONNECTING) || stream_has_unwritten(stream))
+  if (ax__stream_has(stream, AX__STREAM_CONNECTING) ||
+      stream_write_busy(stream))
     return AX_EAGAIN;
-  /* At most STREAM_IO_MAX_BYTES, so that the count fits the result. */
-  struct iovec iov[STREAM_IOV_MAX];
-  size_t total = 0;
-  int count = 0;
-  for (unsigned int i = 0; i < nbufs; i++) {
-    if (!stream_iov_add(iov, &count, &total, &bufs[i]))
-      break;
-  }
-  if (count == 0)
-    return 0;
-  return (int)stream_send(stream->priv.io.fd, iov, count);
+  return (int)ax__sock_try_send(&stream->priv.sock, bufs, nbufs);
 }
 
 size_t ax_stream_get_write_queue_size(const ax_stream_t *stream) {
@@ -451,10 +449,7 @@ static void stream_shutdown_complete(ax_shutdown_t *req, int status) {
 }
 
 static void stream_shutdown_now(ax_stream_t *stream, ax_shutdown_t *req) {
-  int status = 0;
-  if (ax__sys.shutdown(stream->priv.io.fd, SHUT_WR) != 0)
-    status = ax_translate_sys_error(errno);
-  stream_shutdown_complete(req, status);
+  stream_shutdown_complete(req, ax__sock_shutdown(&stream->priv.sock));
 }
 
 int ax_shutdown(ax_shutdown_t *req, ax_stream_t *stream,
@@ -463,9 +458,9 @@ int ax_shutdown(ax_shutdown_t *req, ax_stream_t *stream,
     return AX_EINVAL;
   if (ax__stream_closing(stream))
     return AX_EBADF;
-  if (stream_has(stream, AX__STREAM_SHUTDOWN))
+  if (ax__stream_has(stream, AX__STREAM_SHUTDOWN))
     return AX_EALREADY;
-  if (!stream_has(stream, AX__STREAM_CONNECTED))
+  if (!ax__stream_has(stream, AX__STREAM_CONNECTED))
     return AX_ENOTCONN;
   req->req.type = AX_SHUTDOWN;
   req->req.loop = stream->handle.loop;
@@ -477,7 +472,7 @@ int ax_shutdown(ax_shutdown_t *req, ax_stream_t *stream,
   stream->priv.req = &req->req;
   stream->handle.priv_flags |= AX__STREAM_SHUTDOWN;
   stream->handle.loop->priv.active_reqs++;
-  if (!stream_has_unwritten(stream))
+  if (!stream_write_busy(stream))
     stream_shutdown_now(stream, req);
   return 0;
 }
@@ -494,13 +489,11 @@ static void stream_connect_finish(ax_stream_t *stream, int status) {
     stream->handle.priv_flags |= AX__STREAM_CONNECTED;
   else
     stream_write_fail(stream, stream_first_unwritten(stream), AX_ECANCELED);
-  if (!stream_has_unwritten(stream))
-    ax__io_stop(stream->handle.loop, &stream->priv.io, AX__IO_WRITE);
   stream->handle.loop->priv.active_reqs--;
   req->priv.cb(req, status);
   if (ax__stream_closing(stream))
     return;
-  if (status == 0 && stream_has_unwritten(stream))
+  if (status == 0)
     stream_write_flush(stream, NULL);
   stream_water_check(stream);
 }
@@ -511,27 +504,27 @@ static void stream_connect_pending_cb(ax_loop_t *loop, ax__pending_t *pending) {
   stream_connect_finish(req->handle, req->priv.status);
 }
 
-void ax__stream_connect_begin(ax_stream_t *stream, ax_connect_t *req,
-                              bool in_progress, int status) {
-  req->priv.status = status;
+/* A result known at once (connected, or refused before anything was sent)
+ * reaches the callback from the pending phase, like one that comes later:
+ * never from inside ax_tcp_connect(). */
+int ax__stream_connect(ax_stream_t *stream, ax_connect_t *req,
+                       const struct sockaddr *addr, int len,
+                       ax_connect_cb connect_cb) {
+  intptr_t result = ax__stream_ops(stream)->connect(
+      stream->handle.loop, &stream->priv.sock, addr, len);
+  req->req.type = AX_CONNECT;
+  req->req.loop = stream->handle.loop;
+  req->handle = stream;
+  req->priv.cb = connect_cb;
+  req->priv.status = result == AX__OP_PENDING ? 0 : (int)result;
   ax__queue_init(&req->priv.pending.node);
   req->priv.pending.cb = stream_connect_pending_cb;
   stream->priv.req = &req->req;
   stream->handle.priv_flags |= AX__STREAM_CONNECTING;
   stream->handle.loop->priv.active_reqs++;
-  if (!in_progress)
+  if (result != AX__OP_PENDING)
     ax__pending_push(stream->handle.loop, &req->priv.pending);
-}
-
-/* The socket became writable while connecting: the connect is over, and
- * SO_ERROR tells how. */
-static void stream_connect_ready(ax_stream_t *stream) {
-  int err = 0;
-  socklen_t len = sizeof(err);
-  if (ax__sys.getsockopt(stream->priv.io.fd, SOL_SOCKET, SO_ERROR, &err,
-                         &len) != 0)
-    err = errno;
-  stream_connect_finish(stream, ax_translate_sys_error(err));
+  return 0;
 }
 
 /* ---- Reading ---- */
@@ -542,12 +535,13 @@ int ax_read_start(ax_stream_t *stream, ax_alloc_cb alloc_cb,
     return AX_EINVAL;
   if (ax__stream_closing(stream))
     return AX_EBADF;
-  if (stream_has(stream, AX__STREAM_READING))
+  if (ax__stream_has(stream, AX__STREAM_READING))
     return AX_EALREADY;
-  if (!stream_has(stream, AX__STREAM_CONNECTED) ||
-      stream_has(stream, AX__STREAM_READ_EOF))
+  if (!ax__stream_has(stream, AX__STREAM_CONNECTED) ||
+      ax__stream_has(stream, AX__STREAM_READ_EOF))
     return AX_ENOTCONN;
-  int err = ax__io_start(stream->handle.loop, &stream->priv.io, AX__IO_READ);
+  int err = ax__stream_ops(stream)->recv_start(stream->handle.loop,
+                                               &stream->priv.sock);
   if (err != 0)
     return err;
   stream->priv.alloc_cb = alloc_cb;
@@ -562,30 +556,16 @@ static void stream_read_end(ax_stream_t *stream, bool eof) {
   stream->handle.priv_flags &= ~AX__STREAM_READING;
   if (eof)
     stream->handle.priv_flags |= AX__STREAM_READ_EOF;
-  ax__io_stop(stream->handle.loop, &stream->priv.io, AX__IO_READ);
+  ax__stream_ops(stream)->recv_stop(stream->handle.loop, &stream->priv.sock);
   stream_update_active(stream);
 }
 
 int ax_read_stop(ax_stream_t *stream) {
   if (stream == NULL)
     return AX_EINVAL;
-  if (stream_has(stream, AX__STREAM_READING))
+  if (ax__stream_has(stream, AX__STREAM_READING))
     stream_read_end(stream, false);
   return 0;
-}
-
-/* read() with EINTR retried. Returns the bytes read or an error. */
-static ssize_t stream_read_once(int fd, const ax_buf_t *buf) {
-  size_t len = buf->len < (size_t)STREAM_IO_MAX_BYTES
-                   ? buf->len
-                   : (size_t)STREAM_IO_MAX_BYTES;
-  for (;;) {
-    ssize_t n = ax__sys.read(fd, buf->base, len);
-    if (n >= 0)
-      return n;
-    if (errno != EINTR)
-      return ax_translate_sys_error(errno);
-  }
 }
 
 /* One read into a buffer from the alloc callback. Returns whether to read
@@ -597,79 +577,92 @@ static bool stream_read_one(ax_stream_t *stream) {
    * callback, so the buffer is not handed back (docs/tcp.md). */
   if (ax__stream_closing(stream))
     return false;
-  if (!stream_has(stream, AX__STREAM_READING)) {
+  if (!ax__stream_has(stream, AX__STREAM_READING)) {
     stream->priv.read_cb(stream, 0, &buf); /* Stopped meanwhile. */
     return false;
   }
-  ssize_t n = AX_ENOBUFS;
+  intptr_t n = AX_ENOBUFS;
   if (buf.base != NULL && buf.len != 0)
-    n = stream_read_once(stream->priv.io.fd, &buf);
+    n = ax__sock_read(&stream->priv.sock, &buf);
   if (n == AX_EAGAIN) {
     stream->priv.read_cb(stream, 0, &buf);
     return false;
   }
-  if (n <= 0)
-    stream_read_end(stream, n == 0);
-  stream->priv.read_cb(stream, n == 0 ? AX_EOF : n, &buf);
+  if (n < 0)
+    stream_read_end(stream, n == AX_EOF);
+  stream->priv.read_cb(stream, n, &buf);
   return n > 0 && (size_t)n == buf.len; /* A full buffer: maybe more. */
 }
 
 static void stream_read_ready(ax_stream_t *stream) {
   for (int i = 0; i < STREAM_READS_PER_WAKEUP; i++) {
     if (!stream_read_one(stream) || ax__stream_closing(stream) ||
-        !stream_has(stream, AX__STREAM_READING))
+        !ax__stream_has(stream, AX__STREAM_READING))
       return;
   }
 }
 
 bool ax_is_readable(const ax_stream_t *stream) {
   return stream != NULL && !ax__stream_closing(stream) &&
-         stream_has(stream, AX__STREAM_CONNECTED) &&
-         !stream_has(stream, AX__STREAM_READ_EOF);
+         ax__stream_has(stream, AX__STREAM_CONNECTED) &&
+         !ax__stream_has(stream, AX__STREAM_READ_EOF);
 }
 
 bool ax_is_writable(const ax_stream_t *stream) {
   return stream != NULL && !ax__stream_closing(stream) &&
-         stream_has(stream, AX__STREAM_CONNECTED) &&
-         !stream_has(stream, AX__STREAM_SHUTDOWN);
+         ax__stream_has(stream, AX__STREAM_CONNECTED) &&
+         !ax__stream_has(stream, AX__STREAM_SHUTDOWN);
 }
 
-/* ---- Readiness ---- */
+/* ---- Completions ---- */
 
-static void stream_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+static void stream_sock_cb(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
+                           intptr_t result) {
   (void)loop;
-  ax_stream_t *stream = ax_container_of(io, ax_stream_t, priv.io);
-  if (stream_has(stream, AX__STREAM_LISTENING)) {
-    ax__stream_listen_ready(stream);
+  ax_stream_t *stream = ax_container_of(sock, ax_stream_t, priv.sock);
+  if (op == AX__OP_CLOSE) {
+    ax__handle_close_resume(&stream->handle);
     return;
   }
-  if (stream_has(stream, AX__STREAM_CONNECTING)) {
-    stream_connect_ready(stream);
+  if (op == AX__OP_ACCEPT) {
+    ax__stream_accepted(stream, result);
     return;
   }
-  if ((events & AX__IO_WRITE) && stream_has_unwritten(stream)) {
-    stream_write_flush(stream, NULL);
-    stream_water_check(stream);
-    if (ax__stream_closing(stream))
-      return;
+  /* On a closing stream, the close phase completes every request. */
+  if (ax__stream_closing(stream))
+    return;
+  switch (op) {
+  case AX__OP_RECV:
+    if (ax__stream_has(stream, AX__STREAM_READING))
+      stream_read_ready(stream);
+    break;
+  case AX__OP_SEND:
+    stream_write_sent(stream, result);
+    break;
+  case AX__OP_CONNECT:
+    stream_connect_finish(stream, (int)result);
+    break;
+  default:
+    assert(0 && "axle: a stream completion of an unknown operation");
+    break;
   }
-  if ((events & AX__IO_READ) && stream_has(stream, AX__STREAM_READING))
-    stream_read_ready(stream);
 }
 
 /* ---- Closing ---- */
 
+/* A backend that still owns operations of the socket (IOCP) completes
+ * them, then CLOSE: the close callback waits for that. */
 void ax__stream_close(ax_stream_t *stream) {
-  if (stream_has(stream, AX__STREAM_LISTENING))
+  if (ax__stream_has(stream, AX__STREAM_LISTENING))
     ax__stream_listen_close(stream);
-  if (stream->priv.io.fd >= 0) {
-    ax__io_stop(stream->handle.loop, &stream->priv.io,
-                AX__IO_READ | AX__IO_WRITE);
-    ax__close_fd(stream->priv.io.fd);
-    stream->priv.io.fd = -1;
-  }
   stream->handle.priv_flags &= ~(AX__STREAM_READING | AX__STREAM_LISTENING |
-                                 AX__STREAM_CONNECTING);
+                                 AX__STREAM_CONNECTING | AX__STREAM_SENDING);
+  if (!ax__sock_is_open(&stream->priv.sock))
+    return;
+  intptr_t result = ax__stream_ops(stream)->sock_close(stream->handle.loop,
+                                                       &stream->priv.sock);
+  if (result == AX__OP_PENDING)
+    ax__handle_close_wait(&stream->handle);
 }
 
 /* The close phase, before the close callback: every request whose

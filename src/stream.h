@@ -1,0 +1,130 @@
+/*
+ * stream.h: what the stream engine's files share.
+ *
+ * stream.c holds the stream itself: reading, the write queue, shutdown,
+ * connecting, closing, and the completion callback that drives them. It is
+ * written once, over the socket operations of the backend contract
+ * (backend.h). listen.c holds listening and accepting. tcp.c holds what is
+ * TCP's and portable. What differs per system is below the line "Per
+ * system": making, adopting and configuring sockets, a read and a
+ * try-write without an operation, shutdown, and the listener's reserve
+ * (src/unix/sock.c and tcp.c; src/win/ for Windows).
+ */
+#ifndef AX_STREAM_H
+#define AX_STREAM_H
+
+#include <stdbool.h>
+
+#include "backend.h"
+
+/*
+ * Stream state bits, in handle.priv_flags above the AX__HANDLE_* bits.
+ * A stream is connected from a successful connect, an accept or the
+ * adoption of a connected socket on, and stays so; its two directions then
+ * end separately (READ_EOF, SHUTDOWN). Bits from AX__STREAM_SYSTEM_SHIFT
+ * up are the system's own (src/win/stream.h).
+ */
+enum {
+  AX__STREAM_CONNECTED = 1u << 8,  /* Connected (never cleared). */
+  AX__STREAM_CONNECTING = 1u << 9, /* A connect is in progress. */
+  AX__STREAM_LISTENING = 1u << 10, /* ax_listen() succeeded. */
+  AX__STREAM_READING = 1u << 11,   /* Between read_start and read_stop. */
+  AX__STREAM_READ_EOF = 1u << 12,  /* The peer will send nothing more. */
+  AX__STREAM_SHUTDOWN = 1u << 13,  /* ax_shutdown() was accepted. */
+  AX__STREAM_NODELAY = 1u << 14,   /* TCP_NODELAY, for the next socket. */
+  AX__STREAM_SENDING = 1u << 15,   /* A SEND operation is in flight. */
+  AX__STREAM_SYSTEM_SHIFT = 16,
+};
+
+/* What struct ax__stream_ext holds. */
+enum { AX__STREAM_EXT_LISTEN = 1, AX__STREAM_EXT_WATER = 2 };
+
+/* A listener's state (listen.c). */
+struct ax__stream_listen {
+  ax_connection_cb cb; /* The connection callback. */
+  ax_timer_t backoff;  /* Resumes accepting after a pause; unlisted. */
+  uint32_t backoff_ms; /* The last pause; 0 outside a run of failures. */
+  ax_os_sock_t held;   /* Accepted, not yet taken by ax_accept(). */
+  bool has_held;       /* held is a connection. */
+  bool accepting;      /* The ACCEPT operation is started. */
+  bool paused;         /* Waiting for backoff to fire. */
+};
+
+/* A connection's water marks (stream.c). */
+struct ax__stream_water {
+  size_t low_bytes;  /* Report "below" at this queue size or less. */
+  size_t high_bytes; /* Report "above" at this queue size or more. */
+  ax_water_cb cb;    /* The callback; NULL turns reporting off. */
+  bool above;        /* The last report was "above". */
+};
+
+/* State few streams need, allocated when first needed: a stream is a
+ * listener or a connection, never both, so the two share the memory. */
+struct ax__stream_ext {
+  int kind; /* AX__STREAM_EXT_LISTEN or AX__STREAM_EXT_WATER. */
+  union {
+    struct ax__stream_listen listen; /* kind LISTEN. */
+    struct ax__stream_water water;   /* kind WATER. */
+  } u;                               /* Selected by kind. */
+};
+
+static inline bool ax__stream_has(const ax_stream_t *stream,
+                                  unsigned int flags) {
+  return (stream->handle.priv_flags & flags) != 0;
+}
+
+static inline bool ax__stream_closing(const ax_stream_t *stream) {
+  return ax__handle_is_closing(&stream->handle);
+}
+
+static inline const struct ax__sock_ops *ax__stream_ops(
+    const ax_stream_t *stream) {
+  return ax__backend(stream->handle.loop)->sock;
+}
+
+/* stream.c */
+void ax__stream_init(ax_loop_t *loop, ax_stream_t *stream, ax_handle_type type);
+/* Give the stream a socket; flags are AX__STREAM_* bits to set. 0, or an
+ * error with the socket left to the caller. */
+int ax__stream_open(ax_stream_t *stream, ax_os_sock_t sock, unsigned int flags);
+/* Start connecting the stream's socket to addr. */
+int ax__stream_connect(ax_stream_t *stream, ax_connect_t *req,
+                       const struct sockaddr *addr, int len,
+                       ax_connect_cb connect_cb);
+
+/* listen.c */
+void ax__stream_accepted(ax_stream_t *stream, intptr_t result);
+void ax__stream_listen_close(ax_stream_t *stream);
+
+/* ---- Per system ---- */
+
+/* Set up sock with no socket yet; cb receives its completions. */
+void ax__sock_init(ax__sock_t *sock, ax__sock_cb cb);
+bool ax__sock_is_open(const ax__sock_t *sock);
+ax_os_sock_t ax__sock_os(const ax__sock_t *sock);
+/* Make s the socket of sock, on loop's backend. 0 or an error; s is the
+ * caller's to close on error. */
+int ax__sock_attach(ax_loop_t *loop, ax__sock_t *sock, ax_os_sock_t s);
+/* Read without waiting: bytes (> 0), AX_EOF, AX_EAGAIN, or an error. */
+intptr_t ax__sock_read(ax__sock_t *sock, const ax_buf_t *buf);
+/* Send without waiting and without an operation: bytes, or an error
+ * (AX_EAGAIN when the kernel takes nothing). */
+intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
+                           unsigned int nbufs);
+/* Shut down the sending side: 0 or an error. */
+int ax__sock_shutdown(ax__sock_t *sock);
+/* listen() on the socket (again: a new backlog): 0 or an error. */
+int ax__sock_listen(ax__sock_t *sock, int backlog);
+/* A listener begins or ends on loop: what the loop keeps for its
+ * listeners (POSIX: the reserve descriptor) follows their count. */
+void ax__sock_listener_add(ax_loop_t *loop);
+void ax__sock_listener_remove(ax_loop_t *loop);
+/* Close a socket that was never attached (an accepted one not taken). */
+void ax__sock_discard(ax_os_sock_t s);
+
+/* tcp.c (per system): apply to s, the socket a TCP stream is about to get
+ * (made, adopted or accepted), the options chosen while it had none
+ * (ax_tcp_nodelay()). 0 or the system's error. */
+int ax__tcp_sock_options(const ax_stream_t *stream, ax_os_sock_t s);
+
+#endif /* AX_STREAM_H */

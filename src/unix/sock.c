@@ -1,0 +1,137 @@
+/*
+ * unix/sock.c: the per-system half of the stream engine on POSIX
+ * (src/stream.h): a stream's socket is a descriptor the backend watches,
+ * read with read(2) and written with sendmsg(2) when no operation is
+ * wanted; and the reserve descriptor a loop keeps while it listens.
+ *
+ * Out of descriptors (EMFILE, ENFILE), a level-triggered listener would be
+ * reported ready again at once, forever, with a connection it cannot
+ * accept. So each loop keeps one descriptor in reserve (/dev/null, opened
+ * with its first listener): the listener closes it, accepts the pending
+ * connection with the freed number and closes that at once (the client sees
+ * the connection closed, not a hang), then opens the reserve again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/socket.h>
+
+#include "sock.h"
+
+enum {
+  /* Bytes per read() or sendmsg(): macOS refuses more than INT_MAX with
+   * EINVAL, where Linux quietly does less. */
+  SOCK_IO_MAX_BYTES = INT_MAX,
+};
+
+void ax__sock_init(ax__sock_t *sock, ax__sock_cb cb) {
+  ax__io_init(sock, cb, -1);
+  sock->ops = 0;
+}
+
+bool ax__sock_is_open(const ax__sock_t *sock) {
+  return sock->fd >= 0;
+}
+
+ax_os_sock_t ax__sock_os(const ax__sock_t *sock) {
+  return sock->fd;
+}
+
+/* Nothing to register yet: the backend learns of the descriptor when an
+ * operation first waits on it. */
+int ax__sock_attach(ax_loop_t *loop, ax__sock_t *sock, ax_os_sock_t s) {
+  (void)loop;
+  sock->fd = s;
+  return 0;
+}
+
+intptr_t ax__sock_read(ax__sock_t *sock, const ax_buf_t *buf) {
+  size_t len = buf->len < (size_t)SOCK_IO_MAX_BYTES ? buf->len
+                                                    : (size_t)SOCK_IO_MAX_BYTES;
+  for (;;) {
+    ssize_t n = ax__sys.read(sock->fd, buf->base, len);
+    if (n > 0)
+      return n;
+    if (n == 0)
+      return AX_EOF;
+    if (errno != EINTR)
+      return ax_translate_sys_error(errno);
+  }
+}
+
+/* At most SOCK_IO_MAX_BYTES, so that the count fits the result. */
+intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
+                           unsigned int nbufs) {
+  ax_buf_t iov[AX_WRITE_MAX_BUFS];
+  size_t total = 0;
+  unsigned int count = 0;
+  for (unsigned int i = 0; i < nbufs && total < SOCK_IO_MAX_BYTES; i++) {
+    size_t room = (size_t)SOCK_IO_MAX_BYTES - total;
+    if (bufs[i].len == 0)
+      continue;
+    iov[count] = bufs[i];
+    if (iov[count].len > room)
+      iov[count].len = room;
+    total += iov[count].len;
+    count++;
+  }
+  if (count == 0)
+    return 0;
+  return ax__sock_sendmsg(sock->fd, iov, count);
+}
+
+int ax__sock_shutdown(ax__sock_t *sock) {
+  if (ax__sys.shutdown(sock->fd, SHUT_WR) != 0)
+    return ax_translate_sys_error(errno);
+  return 0;
+}
+
+/* ---- Listening and the reserve descriptor ---- */
+
+/* The reserve is open while the loop has listeners; it is -1 when it
+ * could not be opened (out of descriptors already) and is retried. */
+void ax__sock_reserve_open(ax_loop_t *loop) {
+  int *reserve = &loop->priv.platform.reserve_fd;
+  if (loop->priv.platform.listeners > 0 && *reserve < 0)
+    *reserve = ax__sys.open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void sock_reserve_close(ax_loop_t *loop) {
+  int *reserve = &loop->priv.platform.reserve_fd;
+  if (*reserve >= 0)
+    ax__close_fd(*reserve);
+  *reserve = -1;
+}
+
+int ax__sock_listen(ax__sock_t *sock, int backlog) {
+  if (ax__sys.listen(sock->fd, backlog) != 0)
+    return ax_translate_sys_error(errno);
+  return 0;
+}
+
+void ax__sock_listener_add(ax_loop_t *loop) {
+  if (loop->priv.platform.listeners++ == 0) {
+    loop->priv.platform.reserve_fd = -1;
+    ax__sock_reserve_open(loop);
+  }
+}
+
+void ax__sock_listener_remove(ax_loop_t *loop) {
+  if (--loop->priv.platform.listeners == 0)
+    sock_reserve_close(loop);
+}
+
+void ax__sock_shed(ax_loop_t *loop, int listen_fd) {
+  ax__sock_reserve_open(loop);
+  if (loop->priv.platform.reserve_fd < 0)
+    return;
+  sock_reserve_close(loop);
+  int fd = ax__sock_accept(listen_fd);
+  if (fd >= 0)
+    ax__close_fd(fd);
+  ax__sock_reserve_open(loop);
+}
+
+void ax__sock_discard(ax_os_sock_t s) {
+  ax__close_fd(s);
+}

@@ -1,0 +1,45 @@
+/*
+ * unix/sock.h: the POSIX socket details beneath the stream engine.
+ *
+ * sock.c implements the per-system half of src/stream.h (reads, try-writes,
+ * shutdown, listening and the reserve descriptor); readiness.c the socket
+ * operations of the readiness backends; tcp.c the TCP calls. The few calls
+ * whose shape differs between kernels (making and accepting sockets that are
+ * non-blocking and close-on-exec, keeping SIGPIPE away, keep-alive timing)
+ * live in the files meson picks per system: sock-linux.c or sock-bsd.c, and
+ * tcp-keepidle.c or tcp-keepalive.c.
+ */
+#ifndef AX_UNIX_SOCK_H
+#define AX_UNIX_SOCK_H
+
+#include <sys/socket.h>
+
+#include "../stream.h"
+#include "internal.h"
+
+/* sock-linux.c, sock-bsd.c: sockets that are non-blocking, close-on-exec
+ * and never raise SIGPIPE. Each returns a descriptor or an error. */
+int ax__sock_create(int domain);
+int ax__sock_accept(int listen_fd);
+int ax__sock_adopt(int fd);
+/* The flags of every sendmsg(): MSG_NOSIGNAL where the system has it. */
+extern const int ax__sock_send_flags;
+
+/* tcp-keepidle.c, tcp-keepalive.c: the idle time before the first probe. */
+int ax__sock_keepalive_delay(int fd, unsigned int delay_s);
+
+/* setsockopt() of an int, through the syscall table: 0 or an error. */
+int ax__sock_set_int(int fd, int level, int name, int value);
+
+/* sendmsg() of a vector with EINTR retried: the bytes sent or an error. */
+intptr_t ax__sock_sendmsg(int fd, const ax_buf_t *bufs, unsigned int nbufs);
+
+/* Out of descriptors: use the loop's reserve descriptor to accept one
+ * pending connection of listen_fd and close it, so that the client is told
+ * no and the listener is no longer ready for a connection it cannot take.
+ * sock.c. */
+void ax__sock_shed(ax_loop_t *loop, int listen_fd);
+/* Open the reserve again if it is closed while the loop has listeners. */
+void ax__sock_reserve_open(ax_loop_t *loop);
+
+#endif /* AX_UNIX_SOCK_H */
