@@ -1340,7 +1340,9 @@ AX_EXTERN int ax_read_stop(ax_stream_t *stream);
  * @param write_cb Called once the write is over, also when cancelled.
  * @return 0; AX_EINVAL for NULL arguments or a bad count; AX_EBADF if
  *         closing; AX_EPIPE after shutdown; AX_ENOTCONN if never
- *         connected; AX_ENOMEM.
+ *         connected; AX_EBUSY if @p req is still queued on @p stream
+ *         (its callback has not run: a request is reused only after it);
+ *         AX_ENOMEM.
  */
 AX_EXTERN int ax_write(ax_write_t *req, ax_stream_t *stream,
                        const ax_buf_t bufs[], unsigned int nbufs,

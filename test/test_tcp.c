@@ -502,6 +502,46 @@ static void count_read_cb(ax_stream_t *stream, ptrdiff_t nread,
     *(size_t *)stream->handle.data += (size_t)nread;
 }
 
+/* A write request is reused only after its callback: while it waits in
+ * the queue, writing it again is refused and changes nothing. */
+static void test_tcp_write_request_reuse(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  char chunk[16384];
+  size_t first = 0;
+  tcp_fill_kernel(&pair.client.stream, chunk, sizeof(chunk), &first);
+  struct record rec = {0};
+  ax_write_t req;
+  req.req.data = &rec;
+  ax_buf_t buf = ax_buf_init(chunk, sizeof(chunk));
+  assert_int_equal(
+      ax_write(&req, &pair.client.stream, &buf, 1, record_write_cb), 0);
+  size_t queued = ax_stream_get_write_queue_size(&pair.client.stream);
+  assert_true(queued > 0);
+  assert_int_equal(
+      ax_write(&req, &pair.client.stream, &buf, 1, record_write_cb), AX_EBUSY);
+  assert_int_equal(ax_stream_get_write_queue_size(&pair.client.stream), queued);
+  size_t received = 0;
+  pair.server.stream.handle.data = &received;
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, static_alloc_cb, count_read_cb), 0);
+  tcp_run_until(&loop, &rec.calls, 1);
+  assert_int_equal(rec.status, 0);
+  /* Its callback ran: it may be used again. */
+  assert_int_equal(
+      ax_write(&req, &pair.client.stream, &buf, 1, record_write_cb), 0);
+  tcp_run_until(&loop, &rec.calls, 2);
+  tcp_run_until_size(&loop, &received, first + 2 * sizeof(chunk));
+  assert_int_equal(received, first + 2 * sizeof(chunk));
+  assert_int_equal(rec.calls, 2);
+  assert_int_equal(rec.statuses[1], 0);
+  tcp_pair_close(&pair);
+  test_loop_close(&loop);
+}
+
 static void test_tcp_water_marks(void **state) {
   (void)state;
   enum { CHUNK = 65536, LOW = 16 * 1024, HIGH = 256 * 1024 };
@@ -1224,6 +1264,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_echo_ipv6),
       cmocka_unit_test(test_tcp_connect_refused),
       cmocka_unit_test(test_tcp_write_order_full_buffer),
+      cmocka_unit_test(test_tcp_write_request_reuse),
       cmocka_unit_test(test_tcp_water_marks),
       cmocka_unit_test(test_tcp_peer_reset_mid_write),
       cmocka_unit_test(test_tcp_close_cancels_requests),
