@@ -559,6 +559,18 @@ static int flood_close(struct io_loop *il, struct flood_pipe *pipes) {
   return starved;
 }
 
+/* libkqueue's kevent() returns at most this many events, whatever room it
+ * is given (a kernel's kqueue fills the room). */
+enum { LIBKQUEUE_MAX_EVENTS = 512 };
+
+/* What one wait delivers when more is ready. kqueue here, on Linux, is
+ * always libkqueue. */
+static int flood_batch(ax_loop_t *loop) {
+  if (strcmp(ax_backend_name(loop), "kqueue") == 0)
+    return LIBKQUEUE_MAX_EVENTS;
+  return AX__MAX_EVENTS_PER_WAIT;
+}
+
 static void test_io_more_ready_than_one_wait(void **state) {
   (void)state;
   struct io_loop il;
@@ -569,29 +581,41 @@ static void test_io_more_ready_than_one_wait(void **state) {
   assert_non_null(pipes);
   io_loop_open(&il);
   flood_open(&il, pipes, &delivered);
+  int batch = flood_batch(&il.loop);
+  /* Just enough waits for every pipe to be served once. */
+  int waits = (FLOOD_PIPES + batch - 1) / batch;
   run_once(&il);
   int first_batch = delivered;
-  run_once(&il);
-  int two_batches = delivered;
+  for (int i = 1; i < waits; i++)
+    run_once(&il);
+  int all_batches = delivered;
   /* Clean up before judging, so that a failure leaves nothing open. */
   int starved = flood_close(&il, pipes);
   io_loop_close(&il);
   free(pipes);
-  assert_int_equal(first_batch, AX__MAX_EVENTS_PER_WAIT);
-  assert_int_equal(two_batches, 2 * AX__MAX_EVENTS_PER_WAIT);
-  /* Two batches are more than enough for every pipe to be served once. */
+  assert_int_equal(first_batch, batch);
+  assert_int_equal(all_batches, waits * batch);
   assert_int_equal(starved, 0);
 }
 
 /* ---- A peer that goes away ---- */
 
 /*
- * What both backends guarantee when the other end goes away: the reader is
- * told READ (its read then returns 0 or the error), and a hang-up or a
- * pending error also sets ERROR. epoll asks for EPOLLRDHUP and so must also
- * report DISCONNECT; the poll(2) backend sticks to POSIX events, without
- * Linux's POLLRDHUP, so DISCONNECT is not required of it.
+ * What the backends guarantee when the other end goes away: the reader is
+ * told READ (its read then returns 0 or the error). epoll and poll(2) set
+ * ERROR for a hang-up or a pending error; epoll asks for EPOLLRDHUP and so
+ * must also report DISCONNECT; the poll(2) backend sticks to POSIX events,
+ * without Linux's POLLRDHUP, so DISCONNECT is not required of it. kqueue's
+ * EV_EOF on the read filter is the same for a hang-up and for the peer's
+ * shutdown of its side: kqueue reports DISCONNECT, and ERROR only with a
+ * pending error (docs/backends.md).
  */
+static unsigned int peer_closed_bit(ax_loop_t *loop) {
+  if (strcmp(ax_backend_name(loop), "kqueue") == 0)
+    return AX__IO_DISCONNECT;
+  return AX__IO_ERROR;
+}
+
 static void test_io_peer_closed(void **state) {
   (void)state;
   struct io_loop il;
@@ -600,6 +624,7 @@ static void test_io_peer_closed(void **state) {
   bool epoll = false;
   io_loop_open(&il);
   epoll = strcmp(ax_backend_name(&il.loop), "epoll") == 0;
+  unsigned int hang_up = peer_closed_bit(&il.loop);
 
   /* A pipe whose writer closed: POLLHUP / EPOLLHUP. */
   make_pipe(pipe_fds);
@@ -609,7 +634,7 @@ static void test_io_peer_closed(void **state) {
   run_once(&il);
   assert_int_equal(w.calls, 1);
   assert_true(w.events & AX__IO_READ);
-  assert_true(w.events & AX__IO_ERROR);
+  assert_true(w.events & hang_up);
   assert_false(w.events & AX__IO_WRITE);
   watcher_stop(&il.loop, &w);
   close_pair(pipe_fds);
@@ -635,7 +660,7 @@ static void test_io_peer_closed(void **state) {
   run_once(&il);
   assert_int_equal(w.calls, 1);
   assert_true(w.events & AX__IO_READ);
-  assert_true(w.events & AX__IO_ERROR);
+  assert_true(w.events & hang_up);
   if (epoll)
     assert_true(w.events & AX__IO_DISCONNECT);
   watcher_stop(&il.loop, &w);
@@ -798,6 +823,19 @@ static void inject_wait_failures(ax_loop_t *loop, int failures, int err) {
     ax__sys.poll = inject_poll;
 }
 
+/* Open the test's loop for a test that injects failures into its wait. The
+ * injection reaches epoll and poll(2) through the tables this file
+ * includes; kqueue's wait is injected through unix/bsd.h, which only
+ * test_kqueue.c includes (test_kqueue_wait_failures), so skip there. */
+static void wait_loop_open(ax_loop_t *loop) {
+  test_loop_open(loop);
+  if (strcmp(ax_backend_name(loop), "kqueue") != 0)
+    return;
+  test_loop_close(loop);
+  test_skip("kqueue's wait failures are injected by test_kqueue.c, through "
+            "the BSD table this Linux test does not include");
+}
+
 static void count_timer_cb(ax_timer_t *timer) {
   (*(int *)timer->handle.data)++;
 }
@@ -808,7 +846,7 @@ static void test_backend_wait_retries_eintr(void **state) {
   ax_loop_t loop;
   ax_timer_t timer;
   int fired = 0;
-  test_loop_open(&loop);
+  wait_loop_open(&loop);
   assert_int_equal(ax_timer_init(&loop, &timer), 0);
   timer.handle.data = &fired;
   assert_int_equal(ax_timer_start(&timer, count_timer_cb, 20, 0), 0);
@@ -859,7 +897,7 @@ static void test_backend_wait_eintr_keeps_deadline(void **state) {
   ax_loop_t loop;
   struct deadline_probe p;
   memset(&p, 0, sizeof(p));
-  test_loop_open(&loop);
+  wait_loop_open(&loop);
   assert_int_equal(ax_timer_init(&loop, &p.timer), 0);
   assert_int_equal(ax_check_init(&loop, &p.check), 0);
   assert_int_equal(ax_check_start(&p.check, probe_check_cb), 0);
@@ -898,7 +936,7 @@ static void test_backend_wait_failure_returns(void **state) {
   enum { MAX_FAILURES = 100 };
   ax_loop_t loop;
   ax_timer_t timer;
-  test_loop_open(&loop);
+  wait_loop_open(&loop);
   assert_int_equal(ax_timer_init(&loop, &timer), 0);
   assert_int_equal(ax_timer_start(&timer, never_fired_cb, SAFETY_NET_MS, 0), 0);
   inject_wait_failures(&loop, MAX_FAILURES, EBADF);
@@ -989,7 +1027,8 @@ static void test_backend_eventfd_registration_failure(void **state) {
   test_loop_open(&loop);
   if (strcmp(ax_backend_name(&loop), "epoll") != 0) {
     test_loop_close(&loop);
-    skip();
+    test_skip("only epoll registers the eventfd with a call this test can "
+              "refuse (epoll_ctl)");
   }
   eventfd_made = -1;
   eventfd_closed = -1;
@@ -1016,7 +1055,8 @@ static void test_backend_epoll_ctl_failure(void **state) {
   test_loop_open(&loop);
   if (strcmp(ax_backend_name(&loop), "epoll") != 0) {
     test_loop_close(&loop);
-    skip();
+    test_skip("epoll_ctl is epoll's; test_kqueue.c refuses kqueue's "
+              "changes");
   }
   make_socketpair(fds);
   memset(&w, 0, sizeof(w));

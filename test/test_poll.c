@@ -10,7 +10,7 @@
  * What differs by backend is asked of the backend by name: PRIORITIZED and
  * DISCONNECT on its own need epoll or IOCP (AFD), and a descriptor closed
  * while watched is noticed by poll(2) and AFD but silently forgotten by
- * epoll (docs/signals.md).
+ * epoll and kqueue (docs/signals.md).
  */
 #include <string.h>
 
@@ -334,7 +334,8 @@ static void test_poll_disconnect_alone(void **state) {
   fixture_open(&f);
   if (!backend_is(&f.loop, "epoll") && !backend_is(&f.loop, "iocp")) {
     fixture_close(&f);
-    skip();
+    test_skip("DISCONNECT alone is watched by epoll (EPOLLRDHUP) and AFD "
+              "only");
   }
   assert_int_equal(ax_poll_start(&f.p.poll, AX_POLL_DISCONNECT, disconnect_cb),
                    0);
@@ -386,16 +387,27 @@ static void test_poll_closed_before_start(void **state) {
   fixture_close(&f);
 }
 
-/* A socket closed while watched: AFD and poll(2) report it (AX_EBADF, and
- * the handle stops); epoll forgets the descriptor without a word, which is
- * why a handle must be closed before its descriptor. */
+/*
+ * A socket closed while watched: AFD and poll(2) report it (AX_EBADF, and
+ * the handle stops); epoll and kqueue forget the descriptor without a word,
+ * which is why a handle must be closed before its descriptor.
+ *
+ * kqueue would not pass either, natively or on libkqueue. A kernel's
+ * kqueue deletes every filter of a descriptor when close(2) releases that
+ * descriptor number (FreeBSD's and macOS's knote_fdclose), even while
+ * another descriptor shares the open file, and queues no event for the
+ * deletion: the handle is never called. libkqueue, over epoll, is silent in
+ * the same way (its knote outlives the descriptor; its BUGS.md says so).
+ * Either way only the test's safety net would end the run.
+ */
 static void test_poll_closed_while_started(void **state) {
   (void)state;
   struct fixture f;
   fixture_open(&f);
-  if (backend_is(&f.loop, "epoll")) {
+  if (backend_is(&f.loop, "epoll") || backend_is(&f.loop, "kqueue")) {
     fixture_close(&f);
-    skip();
+    test_skip("epoll and kqueue drop a closed descriptor's registration "
+              "without an event: nothing can report the close");
   }
   assert_int_equal(ax_poll_start(&f.p.poll, AX_POLL_READABLE, probe_cb), 0);
   /* One iteration, so that the poll is in flight (AFD) or registered. */

@@ -102,8 +102,8 @@ static void test_poll_not_open(void **state) {
 }
 
 /* poll(2) reports a descriptor closed under the handle (POLLNVAL), which
- * the handle turns into AX_EBADF and a stop; epoll forgets it silently
- * (test_poll.c, docs/signals.md). */
+ * the handle turns into AX_EBADF and a stop; epoll and kqueue forget it
+ * silently (test_poll.c, docs/signals.md). */
 static void test_poll_closed_under_handle(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -113,7 +113,8 @@ static void test_poll_closed_under_handle(void **state) {
   test_loop_open(&loop);
   if (strcmp(ax_backend_name(&loop), "poll") != 0) {
     test_loop_close(&loop);
-    skip();
+    test_skip("only poll(2) reports a descriptor closed under the handle "
+              "(POLLNVAL)");
   }
   test_guard_start(&loop, &guard);
   pipe_pair(fds);
@@ -144,7 +145,8 @@ static void test_poll_regular_file(void **state) {
   bool epoll = strcmp(ax_backend_name(&loop), "epoll") == 0;
   if (!epoll && strcmp(ax_backend_name(&loop), "poll") != 0) {
     test_loop_close(&loop);
-    skip();
+    test_skip("a regular file's readiness is asked of epoll and poll(2) "
+              "only");
   }
   int fd = mkstemp(path);
   assert_true(fd >= 0);

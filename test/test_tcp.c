@@ -337,6 +337,11 @@ static void test_tcp_connect_refused(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
+  /* The connect's end is read with getsockopt(SO_ERROR), as on every
+   * readiness backend; libkqueue took the error first to fill the event. */
+  test_skip_on_libkqueue(&loop, "libkqueue's EVFILT_WRITE reads SO_ERROR "
+                                "and clears it: the refused connect looks "
+                                "successful to the stream's own getsockopt");
   /* A port that was free a moment ago: bound, never listened on. */
   ax_tcp_t holder;
   struct sockaddr_storage addr;

@@ -109,3 +109,20 @@ void test_guard_close(struct test_guard *guard) {
   assert_int_equal(ax_close(&guard->timer.handle, NULL), 0);
   assert_int_equal(ax_run(guard->timer.handle.loop, AX_RUN_DEFAULT), 0);
 }
+
+void test_skip(const char *reason) {
+  print_message("skipped: %s\n", reason);
+  skip();
+}
+
+bool test_links_libkqueue(void) {
+  /* Set by test/meson.build, as a value rather than for #if. */
+  return AX_TEST_LIBKQUEUE != 0;
+}
+
+void test_skip_on_libkqueue(ax_loop_t *loop, const char *reason) {
+  if (!test_links_libkqueue() || strcmp(ax_backend_name(loop), "kqueue") != 0)
+    return;
+  test_loop_close(loop);
+  test_skip(reason);
+}

@@ -54,6 +54,19 @@ void test_guard_start(ax_loop_t *loop, struct test_guard *guard);
  * until the close is over. */
 void test_guard_close(struct test_guard *guard);
 
+/* Print why the current test is skipped, then skip it: cmocka's skip()
+ * takes no reason, and a skip without one cannot be judged from a log. */
+void test_skip(const char *reason);
+
+/* Whether this program links libkqueue, the kqueue API in user space on
+ * Linux (meson's kqueue_linux option), whose differences from a kernel's
+ * kqueue some tests cannot meet (docs/backends.md). */
+bool test_links_libkqueue(void);
+
+/* If loop runs on libkqueue, close it and skip the current test with
+ * reason, which names the difference; otherwise return. */
+void test_skip_on_libkqueue(ax_loop_t *loop, const char *reason);
+
 /* An operating-system error and the axle code it translates to. */
 struct test_sys_error {
   int sys_error; /* errno on POSIX, a Win32 or Winsock code on Windows. */
