@@ -84,6 +84,7 @@ void ax__phase_close(ax_handle_t *handle);
 enum { AX__LANE_FS = 0, AX__LANE_DNS = 1, AX__LANE_USER = 2, AX__LANES = 3 };
 int ax__work_submit(ax_loop_t *loop, struct ax__work *w, int lane);
 int ax__work_cancel(struct ax__work *w);
+int ax__work_req_cancel(ax_req_t *req);
 void ax__work_flush(ax_loop_t *loop);
 void ax__work_dispatch(ax_loop_t *loop);
 unsigned int ax__work_pending(const ax_loop_t *loop);

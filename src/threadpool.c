@@ -540,33 +540,7 @@ int ax_queue_work(ax_loop_t *loop, ax_work_t *work, ax_work_cb work_cb,
   return ax__work_submit(loop, &work->priv.work, AX__LANE_USER);
 }
 
-int ax_cancel(ax_req_t *req) {
-  if (req == NULL)
-    return AX_EINVAL;
-  switch (req->type) {
-  case AX_WORK:
-    return ax__work_cancel(&((ax_work_t *)req)->priv.work);
-  case AX_GETADDRINFO:
-  case AX_GETNAMEINFO:
-    return ax__dns_cancel(req);
-  case AX_FS:
-    return ax__fs_cancel(req);
-  default:
-    return AX_EINVAL;
-  }
-}
-
-const char *ax_req_type_name(ax_req_type type) {
-  switch (type) {
-  case AX_WORK:
-    return "work";
-  case AX_GETADDRINFO:
-    return "getaddrinfo";
-  case AX_GETNAMEINFO:
-    return "getnameinfo";
-  case AX_FS:
-    return "fs";
-  default:
-    return "unknown";
-  }
+/* ax_cancel() of a work request (req.c). */
+int ax__work_req_cancel(ax_req_t *req) {
+  return ax__work_cancel(&((ax_work_t *)req)->priv.work);
 }

@@ -30,6 +30,21 @@ static void test_tcp_sizes(void **state) {
     assert_int_equal(sizeof(ax_tcp_t), 112);
 }
 
+/* The stream requests have names, and none is cancelled on its own: each
+ * ends with its stream. */
+static void test_tcp_request_types(void **state) {
+  (void)state;
+  assert_string_equal(ax_req_type_name(AX_WRITE), "write");
+  assert_string_equal(ax_req_type_name(AX_CONNECT), "connect");
+  assert_string_equal(ax_req_type_name(AX_SHUTDOWN), "shutdown");
+  ax_write_t write_req;
+  memset(&write_req, 0, sizeof(write_req));
+  write_req.req.type = AX_WRITE;
+  assert_int_equal(ax_cancel(&write_req.req), AX_EINVAL);
+  write_req.req.type = (ax_req_type)-1;
+  assert_int_equal(ax_cancel(&write_req.req), AX_EINVAL);
+}
+
 static void test_tcp_ip4_addresses(void **state) {
   (void)state;
   struct sockaddr_in a4;
@@ -1263,6 +1278,7 @@ static void test_tcp_connected_arguments(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_sizes),
+      cmocka_unit_test(test_tcp_request_types),
       cmocka_unit_test(test_tcp_ip4_addresses),
       cmocka_unit_test(test_tcp_ip6_addresses),
       cmocka_unit_test(test_tcp_echo_ipv4),
