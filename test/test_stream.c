@@ -353,8 +353,12 @@ static void test_stream_untaken_connection_held(void **state) {
   assert_int_equal(h->from[0], '0');
   tcp_run_until(&loop, &h->taken, HELD_CLIENTS);
   tcp_run_until(&loop, &h->reads, HELD_CLIENTS);
-  for (int i = 0; i < HELD_CLIENTS; i++)
-    assert_int_equal(h->from[i], '0' + i);
+  /* The later two came in the kernel's order, which need not be theirs
+   * (Windows completes accepts in any order). */
+  assert_int_equal(h->from[0], '0');
+  assert_true(h->from[1] != h->from[2]);
+  for (int i = 1; i < HELD_CLIENTS; i++)
+    assert_true(h->from[i] == '1' || h->from[i] == '2');
   ax_tcp_t extra;
   assert_int_equal(ax_tcp_init(&loop, &extra), 0);
   assert_int_equal(ax_accept(&h->listener.stream, &extra.stream), AX_EAGAIN);
