@@ -121,111 +121,13 @@ static void test_stream_posix_closed_in_same_wakeup(void **state) {
   test_loop_close(&loop);
 }
 
-/* ---- Options chosen before the socket existed ---- */
+/* ---- A listener and its clients ---- */
 
-static bool nodelay_on(const ax_tcp_t *tcp) {
-  int value = 0;
-  socklen_t len = sizeof(value);
-  assert_int_equal(
-      getsockopt(stream_fd(tcp), IPPROTO_TCP, TCP_NODELAY, &value, &len), 0);
-  return value != 0;
-}
-
-/* A listener's side: two connections accepted, TCP_NODELAY chosen for
- * the first handle before it had a socket, nothing for the second. */
-struct nodelay {
-  ax_tcp_t listener;    /* Without the option itself. */
-  ax_tcp_t accepted[2]; /* In order. */
-  int taken;            /* Connections accepted. */
-  ax_tcp_t clients[2];  /* The first chose the option before connecting. */
-  ax_connect_t reqs[2]; /* Their connects. */
-  int connected;        /* Connect callbacks run. */
-};
-
-static void nodelay_connection_cb(ax_stream_t *server, int status) {
-  struct nodelay *n = server->handle.loop->data;
-  assert_int_equal(status, 0);
-  assert_true(n->taken < 2);
-  ax_tcp_t *conn = &n->accepted[n->taken];
-  assert_int_equal(ax_tcp_init(server->handle.loop, conn), 0);
-  if (n->taken == 0)
-    assert_int_equal(ax_tcp_nodelay(conn, true), 0);
-  assert_int_equal(ax_accept(server, &conn->stream), 0);
-  n->taken++;
-}
-
-static void nodelay_connect_cb(ax_connect_t *req, int status) {
-  struct nodelay *n = req->handle->handle.loop->data;
-  assert_int_equal(status, 0);
-  n->connected++;
-}
-
-static void nodelay_connect(ax_loop_t *loop, struct nodelay *n, int i,
-                            int port) {
-  struct sockaddr_storage addr;
-  tcp_test_addr("127.0.0.1", port, &addr);
-  assert_int_equal(ax_tcp_init(loop, &n->clients[i]), 0);
-  if (i == 0)
-    assert_int_equal(ax_tcp_nodelay(&n->clients[i], true), 0);
-  assert_int_equal(ax_tcp_connect(&n->reqs[i], &n->clients[i],
-                                  (struct sockaddr *)&addr, nodelay_connect_cb),
-                   0);
-}
-
-/* The socket connect makes and the one accept hands over both carry the
- * option; the handles that did not choose it do not (so the system's
- * default is not what the test sees). One at a time, so that the
- * accepted handles are known by order. */
-static void test_stream_posix_nodelay_before_socket(void **state) {
-  (void)state;
-  ax_loop_t loop;
-  test_loop_open(&loop);
-  struct nodelay *n = calloc(1, sizeof(*n));
-  assert_non_null(n);
-  loop.data = n;
-  int port;
-  assert_int_equal(tcp_test_listen(&loop, &n->listener, "127.0.0.1",
-                                   nodelay_connection_cb, &port),
-                   0);
-  for (int i = 0; i < 2; i++) {
-    nodelay_connect(&loop, n, i, port);
-    tcp_run_until(&loop, &n->connected, i + 1);
-    tcp_run_until(&loop, &n->taken, i + 1);
-  }
-  assert_true(nodelay_on(&n->clients[0]));
-  assert_true(nodelay_on(&n->accepted[0]));
-  assert_false(nodelay_on(&n->clients[1]));
-  assert_false(nodelay_on(&n->accepted[1]));
-
-  for (int i = 0; i < 2; i++) {
-    assert_int_equal(ax_close(&n->clients[i].stream.handle, NULL), 0);
-    assert_int_equal(ax_close(&n->accepted[i].stream.handle, NULL), 0);
-  }
-  assert_int_equal(ax_close(&n->listener.stream.handle, NULL), 0);
-  free(n);
-  test_loop_close(&loop);
-}
-
-/* ---- A connect interrupted by a signal ---- */
-
-static int connect_interrupted;
-
-/* The connect goes on in the kernel, but the call reports EINTR, as
- * POSIX allows when a signal arrives during a blocking connect. */
-static int interrupted_connect(int fd, const struct sockaddr *addr,
-                               socklen_t len) {
-  int r = ax__sys_default.connect(fd, addr, len);
-  if (r == 0 || errno == EINPROGRESS) {
-    connect_interrupted++;
-    errno = EINTR;
-    return -1;
-  }
-  return r;
-}
-
-/* A listener, the connection it accepts, and a client that sends once
- * connected; shared by the tests of injected failures. */
+/* A listener that accepts and reads, and clients that send a letter
+ * once connected; the first of each may choose TCP_NODELAY before it
+ * has a socket. */
 struct link {
+  bool nodelay;         /* The first client and server choose it. */
   ax_tcp_t listener;    /* Accepts every connection into servers[]. */
   ax_tcp_t servers[2];  /* Accepted, reading into got. */
   int accepted;         /* Connections accepted. */
@@ -265,6 +167,8 @@ static void link_connection_cb(ax_stream_t *server, int status) {
   assert_true(l->accepted < 2);
   ax_tcp_t *conn = &l->servers[l->accepted];
   assert_int_equal(ax_tcp_init(server->handle.loop, conn), 0);
+  if (l->nodelay && l->accepted == 0)
+    assert_int_equal(ax_tcp_nodelay(conn, true), 0);
   assert_int_equal(ax_accept(server, &conn->stream), 0);
   l->accepted++;
   assert_int_equal(ax_read_start(&conn->stream, link_alloc_cb, link_read_cb),
@@ -302,6 +206,8 @@ static void link_connect(ax_loop_t *loop, struct link *l, int i, int port) {
   struct sockaddr_storage addr;
   tcp_test_addr("127.0.0.1", port, &addr);
   assert_int_equal(ax_tcp_init(loop, &l->clients[i]), 0);
+  if (l->nodelay && i == 0)
+    assert_int_equal(ax_tcp_nodelay(&l->clients[i], true), 0);
   assert_int_equal(ax_tcp_connect(&l->reqs[i], &l->clients[i],
                                   (struct sockaddr *)&addr, link_connect_cb),
                    0);
@@ -316,6 +222,58 @@ static void link_close(ax_loop_t *loop, struct link *l, int clients) {
   assert_int_equal(ax_close(&l->listener.stream.handle, link_closed), 0);
   tcp_run_until(loop, &l->closed, clients + l->accepted + 1);
   free(l);
+}
+
+/* ---- Options chosen before the socket existed ---- */
+
+static bool nodelay_on(const ax_tcp_t *tcp) {
+  int value = 0;
+  socklen_t len = sizeof(value);
+  assert_int_equal(
+      getsockopt(stream_fd(tcp), IPPROTO_TCP, TCP_NODELAY, &value, &len), 0);
+  return value != 0;
+}
+
+/* The socket connect makes and the one accept hands over both carry the
+ * option; the handles that did not choose it do not (so the system's
+ * default is not what the test sees). One at a time, so that the
+ * accepted handles are known by order. */
+static void test_stream_posix_nodelay_before_socket(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int port;
+  struct link *l = link_open(&loop, &port);
+  l->nodelay = true;
+  for (int i = 0; i < 2; i++) {
+    link_connect(&loop, l, i, port);
+    tcp_run_until(&loop, &l->connected, i + 1);
+    tcp_run_until(&loop, &l->accepted, i + 1);
+  }
+  assert_int_equal(l->status, 0);
+  assert_true(nodelay_on(&l->clients[0]));
+  assert_true(nodelay_on(&l->servers[0]));
+  assert_false(nodelay_on(&l->clients[1]));
+  assert_false(nodelay_on(&l->servers[1]));
+  link_close(&loop, l, 2);
+  test_loop_close(&loop);
+}
+
+/* ---- A connect interrupted by a signal ---- */
+
+static int connect_interrupted;
+
+/* The connect goes on in the kernel, but the call reports EINTR, as
+ * POSIX allows when a signal arrives during a blocking connect. */
+static int interrupted_connect(int fd, const struct sockaddr *addr,
+                               socklen_t len) {
+  int r = ax__sys_default.connect(fd, addr, len);
+  if (r == 0 || errno == EINPROGRESS) {
+    connect_interrupted++;
+    errno = EINTR;
+    return -1;
+  }
+  return r;
 }
 
 /* Interrupted, the connect still goes on in the kernel: the stream must
