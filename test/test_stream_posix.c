@@ -84,10 +84,22 @@ static void batch_wait_ready(struct batch *b) {
   fail_msg("the peers' ends did not arrive");
 }
 
+/* Whether the loop's backend waits for readiness and collects a batch of
+ * it before any callback runs: then the batch holds exactly one event per
+ * ready descriptor, and nothing else. */
+static bool batch_readiness_backend(const ax_loop_t *loop) {
+  const char *name = ax_backend_name(loop);
+  return strcmp(name, "epoll") == 0 || strcmp(name, "poll") == 0 ||
+         strcmp(name, "kqueue") == 0;
+}
+
 /* The closed connection gets no callback, and the backend delivers
  * nothing to it either: a delivery to a stopped operation is the bug,
  * even where the stream happens to ignore it (and a use after free where
- * its memory is gone). The loop's event count tells deliveries. */
+ * its memory is gone). The loop's event count tells deliveries; it is
+ * exact on the readiness backends, where nothing but the two ends can be
+ * in the batch (a completion backend may also count the cancellation of
+ * the closed one's read). */
 static void test_stream_posix_closed_in_same_wakeup(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -112,7 +124,8 @@ static void test_stream_posix_closed_in_same_wakeup(void **state) {
   assert_int_equal(b->reads[0] + b->reads[1], 1);
   int closed = b->reads[0] == 1 ? 1 : 0;
   assert_int_equal(b->allocs[closed], 0);
-  assert_int_equal(after.events - before.events, 1);
+  if (batch_readiness_backend(&loop))
+    assert_int_equal(after.events - before.events, 1);
 
   for (int i = 0; i < 2; i++)
     tcp_pair_close(&b->pairs[i]);
