@@ -1,0 +1,372 @@
+/*
+ * test_stream_posix.c: the stream promises of test_stream.c that only a
+ * POSIX test can arrange: a connection closed by another's callback in
+ * the same wakeup gets nothing more (both made ready first, with poll(2)
+ * on their descriptors); TCP_NODELAY chosen before the socket existed is
+ * on the socket that connect or accept makes (getsockopt on ax_fileno's
+ * descriptor); a connect interrupted by a signal still connects; and
+ * accept's errors that concern one connection do not stop the listener.
+ * System calls fail on demand through the syscall table (ax__sys).
+ *
+ * Like test_stream.c, these test the public API and the syscall table
+ * only, so that they hold for any stream engine behind them.
+ */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp.h"
+#include "unix/internal.h"
+
+static void restore_syscalls(void) {
+  ax__sys = ax__sys_default;
+}
+
+/* The handle's descriptor. */
+static int stream_fd(const ax_tcp_t *tcp) {
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&tcp->stream.handle, &fd), 0);
+  return fd;
+}
+
+/* ---- Closed by a callback of the same wakeup ---- */
+
+/* Two connections, both reset by their peers; the callback of whichever
+ * reads first closes the other. */
+struct batch {
+  struct tcp_pair pairs[2]; /* Server sides read, clients are closed. */
+  int reads[2];             /* Read callbacks of each server. */
+  int allocs[2];            /* Alloc callbacks of each server. */
+  char buf[64];             /* What both read into. */
+};
+
+static int batch_index(const struct batch *b, const ax_stream_t *stream) {
+  return stream == &b->pairs[0].server.stream ? 0 : 1;
+}
+
+static void batch_alloc_cb(ax_handle_t *handle, size_t suggested,
+                           ax_buf_t *buf) {
+  struct batch *b = handle->loop->data;
+  (void)suggested;
+  b->allocs[batch_index(b, (ax_stream_t *)handle)]++;
+  *buf = ax_buf_init(b->buf, sizeof(b->buf));
+}
+
+static void batch_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                          const ax_buf_t *buf) {
+  struct batch *b = stream->handle.loop->data;
+  (void)buf;
+  int i = batch_index(b, stream);
+  b->reads[i]++;
+  assert_true(nread < 0); /* The reset, or the end before it. */
+  ax_tcp_t *other = &b->pairs[1 - i].server;
+  if (!ax_is_closing(&other->stream.handle))
+    assert_int_equal(ax_close(&other->stream.handle, tcp_pair_server_closed),
+                     0);
+}
+
+/* Wait (bounded) until both servers' descriptors are readable, so that
+ * the loop's next wakeup collects both. */
+static void batch_wait_ready(struct batch *b) {
+  struct pollfd fds[2];
+  for (int i = 0; i < 2; i++) {
+    fds[i].fd = stream_fd(&b->pairs[i].server);
+    fds[i].events = POLLIN;
+  }
+  for (int tries = 0; tries < TCP_TEST_WAIT_MS / 10; tries++) {
+    fds[0].revents = fds[1].revents = 0;
+    assert_true(poll(fds, 2, 10) >= 0);
+    if ((fds[0].revents & POLLIN) && (fds[1].revents & POLLIN))
+      return;
+  }
+  fail_msg("the peers' ends did not arrive");
+}
+
+/* Whether the loop's backend waits for readiness and collects a batch of
+ * it before any callback runs: then the batch holds exactly one event per
+ * ready descriptor, and nothing else. */
+static bool batch_readiness_backend(const ax_loop_t *loop) {
+  const char *name = ax_backend_name(loop);
+  return strcmp(name, "epoll") == 0 || strcmp(name, "poll") == 0 ||
+         strcmp(name, "kqueue") == 0;
+}
+
+/* The closed connection gets no callback, and the backend delivers
+ * nothing to it either: a delivery to a stopped operation is the bug,
+ * even where the stream happens to ignore it (and a use after free where
+ * its memory is gone). The loop's event count tells deliveries; it is
+ * exact on the readiness backends, where nothing but the two ends can be
+ * in the batch (a completion backend may also count the cancellation of
+ * the closed one's read). */
+static void test_stream_posix_closed_in_same_wakeup(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct batch *b = calloc(1, sizeof(*b));
+  assert_non_null(b);
+  loop.data = b;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(tcp_pair_open(&loop, &b->pairs[i], "127.0.0.1"), 0);
+    assert_int_equal(ax_read_start(&b->pairs[i].server.stream, batch_alloc_cb,
+                                   batch_read_cb),
+                     0);
+  }
+  /* Reset, not merely ended: a hang-up that every backend reports even
+   * for a descriptor it no longer watches for reading. */
+  for (int i = 0; i < 2; i++)
+    assert_int_equal(
+        ax_tcp_close_reset(&b->pairs[i].client, tcp_pair_client_closed), 0);
+  batch_wait_ready(b);
+  ax_metrics_t before, after;
+  assert_int_equal(ax_loop_metrics(&loop, &before), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(ax_loop_metrics(&loop, &after), 0);
+  assert_int_equal(b->reads[0] + b->reads[1], 1);
+  int closed = b->reads[0] == 1 ? 1 : 0;
+  assert_int_equal(b->allocs[closed], 0);
+  if (batch_readiness_backend(&loop))
+    assert_int_equal(after.events - before.events, 1);
+
+  for (int i = 0; i < 2; i++)
+    tcp_pair_close(&b->pairs[i]);
+  assert_int_equal(b->reads[closed], 0);
+  free(b);
+  test_loop_close(&loop);
+}
+
+/* ---- A listener and its clients ---- */
+
+/* A listener that accepts and reads, and clients that send a letter
+ * once connected; the first of each may choose TCP_NODELAY before it
+ * has a socket. */
+struct link {
+  bool nodelay;         /* The first client and server choose it. */
+  ax_tcp_t listener;    /* Accepts every connection into servers[]. */
+  ax_tcp_t servers[2];  /* Accepted, reading into got. */
+  int accepted;         /* Connections accepted. */
+  int errors;           /* Connection callbacks with an error. */
+  int error;            /* The first such error. */
+  ax_tcp_t clients[2];  /* The clients. */
+  ax_connect_t reqs[2]; /* Their connects. */
+  int connected;        /* Connect callbacks run. */
+  int status;           /* The first connect error, or 0. */
+  char got[16];         /* What the servers read. */
+  size_t len;           /* Bytes of it. */
+  int closed;           /* Close callbacks run. */
+};
+
+static void link_alloc_cb(ax_handle_t *handle, size_t suggested,
+                          ax_buf_t *buf) {
+  struct link *l = handle->loop->data;
+  (void)suggested;
+  *buf = ax_buf_init(l->got + l->len, sizeof(l->got) - l->len);
+}
+
+static void link_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                         const ax_buf_t *buf) {
+  struct link *l = stream->handle.loop->data;
+  (void)buf;
+  if (nread > 0)
+    l->len += (size_t)nread;
+}
+
+static void link_connection_cb(ax_stream_t *server, int status) {
+  struct link *l = server->handle.loop->data;
+  if (status != 0) {
+    if (l->errors++ == 0)
+      l->error = status;
+    return;
+  }
+  assert_true(l->accepted < 2);
+  ax_tcp_t *conn = &l->servers[l->accepted];
+  assert_int_equal(ax_tcp_init(server->handle.loop, conn), 0);
+  if (l->nodelay && l->accepted == 0)
+    assert_int_equal(ax_tcp_nodelay(conn, true), 0);
+  assert_int_equal(ax_accept(server, &conn->stream), 0);
+  l->accepted++;
+  assert_int_equal(ax_read_start(&conn->stream, link_alloc_cb, link_read_cb),
+                   0);
+}
+
+/* Connected: send the client's letter. */
+static void link_connect_cb(ax_connect_t *req, int status) {
+  struct link *l = req->handle->handle.loop->data;
+  if (status != 0 && l->status == 0)
+    l->status = status;
+  l->connected++;
+  if (status == 0) {
+    char letter = (char)('a' + (req - l->reqs));
+    ax_buf_t buf = ax_buf_init(&letter, 1);
+    assert_int_equal(ax_try_write(req->handle, &buf, 1), 1);
+  }
+}
+
+static void link_closed(ax_handle_t *handle) {
+  ((struct link *)handle->loop->data)->closed++;
+}
+
+static struct link *link_open(ax_loop_t *loop, int *port) {
+  struct link *l = calloc(1, sizeof(*l));
+  assert_non_null(l);
+  loop->data = l;
+  assert_int_equal(tcp_test_listen(loop, &l->listener, "127.0.0.1",
+                                   link_connection_cb, port),
+                   0);
+  return l;
+}
+
+static void link_connect(ax_loop_t *loop, struct link *l, int i, int port) {
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  assert_int_equal(ax_tcp_init(loop, &l->clients[i]), 0);
+  if (l->nodelay && i == 0)
+    assert_int_equal(ax_tcp_nodelay(&l->clients[i], true), 0);
+  assert_int_equal(ax_tcp_connect(&l->reqs[i], &l->clients[i],
+                                  (struct sockaddr *)&addr, link_connect_cb),
+                   0);
+}
+
+/* Close the clients started and the servers accepted, and the listener. */
+static void link_close(ax_loop_t *loop, struct link *l, int clients) {
+  for (int i = 0; i < clients; i++)
+    assert_int_equal(ax_close(&l->clients[i].stream.handle, link_closed), 0);
+  for (int i = 0; i < l->accepted; i++)
+    assert_int_equal(ax_close(&l->servers[i].stream.handle, link_closed), 0);
+  assert_int_equal(ax_close(&l->listener.stream.handle, link_closed), 0);
+  tcp_run_until(loop, &l->closed, clients + l->accepted + 1);
+  free(l);
+}
+
+/* ---- Options chosen before the socket existed ---- */
+
+static bool nodelay_on(const ax_tcp_t *tcp) {
+  int value = 0;
+  socklen_t len = sizeof(value);
+  assert_int_equal(
+      getsockopt(stream_fd(tcp), IPPROTO_TCP, TCP_NODELAY, &value, &len), 0);
+  return value != 0;
+}
+
+/* The socket connect makes and the one accept hands over both carry the
+ * option; the handles that did not choose it do not (so the system's
+ * default is not what the test sees). One at a time, so that the
+ * accepted handles are known by order. */
+static void test_stream_posix_nodelay_before_socket(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int port;
+  struct link *l = link_open(&loop, &port);
+  l->nodelay = true;
+  for (int i = 0; i < 2; i++) {
+    link_connect(&loop, l, i, port);
+    tcp_run_until(&loop, &l->connected, i + 1);
+    tcp_run_until(&loop, &l->accepted, i + 1);
+  }
+  assert_int_equal(l->status, 0);
+  assert_true(nodelay_on(&l->clients[0]));
+  assert_true(nodelay_on(&l->servers[0]));
+  assert_false(nodelay_on(&l->clients[1]));
+  assert_false(nodelay_on(&l->servers[1]));
+  link_close(&loop, l, 2);
+  test_loop_close(&loop);
+}
+
+/* ---- A connect interrupted by a signal ---- */
+
+static int connect_interrupted;
+
+/* The connect goes on in the kernel, but the call reports EINTR, as
+ * POSIX allows when a signal arrives during a blocking connect. */
+static int interrupted_connect(int fd, const struct sockaddr *addr,
+                               socklen_t len) {
+  int r = ax__sys_default.connect(fd, addr, len);
+  if (r == 0 || errno == EINPROGRESS) {
+    connect_interrupted++;
+    errno = EINTR;
+    return -1;
+  }
+  return r;
+}
+
+/* Interrupted, the connect still goes on in the kernel: the stream must
+ * wait for it as for one in progress, and report success. */
+static void test_stream_posix_connect_eintr(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int port;
+  struct link *l = link_open(&loop, &port);
+  ax__sys.connect = interrupted_connect;
+  connect_interrupted = 0;
+  link_connect(&loop, l, 0, port);
+  restore_syscalls();
+  assert_int_equal(connect_interrupted, 1);
+  tcp_run_until(&loop, &l->connected, 1);
+  assert_int_equal(l->status, 0);
+  tcp_run_until(&loop, &l->accepted, 1);
+  tcp_run_until_size(&loop, &l->len, 1);
+  assert_memory_equal(l->got, "a", 1);
+  link_close(&loop, l, 1);
+  test_loop_close(&loop);
+}
+
+/* ---- accept's errors that concern one connection ---- */
+
+/* What accept fails with before it succeeds: the errors a connection
+ * that went away (ECONNABORTED), a network error pending on the new
+ * socket (Linux passes those on, and asks callers to retry), a firewall
+ * (EPERM) or a signal bring. */
+static const int transient_errnos[] = {ECONNABORTED, EPROTO,      EPERM,
+                                       ENETDOWN,     ENETUNREACH, EHOSTUNREACH,
+                                       EHOSTDOWN,    ENOPROTOOPT, EINTR};
+enum { TRANSIENT_COUNT = sizeof(transient_errnos) / sizeof(int) };
+static int transient_next;
+
+static int transient_accept4(int fd, struct sockaddr *addr, socklen_t *len,
+                             int flags) {
+  if (transient_next < TRANSIENT_COUNT) {
+    errno = transient_errnos[transient_next++];
+    return -1;
+  }
+  return ax__sys_default.accept4(fd, addr, len, flags);
+}
+
+/* None is reported, none pauses the listener, and both connections are
+ * accepted: the one that met the errors and the one after. */
+static void test_stream_posix_accept_transient_errors(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int port;
+  struct link *l = link_open(&loop, &port);
+  ax__sys.accept4 = transient_accept4;
+  transient_next = 0;
+  link_connect(&loop, l, 0, port);
+  tcp_run_until(&loop, &l->accepted, 1);
+  assert_int_equal(transient_next, TRANSIENT_COUNT);
+  restore_syscalls();
+  link_connect(&loop, l, 1, port);
+  tcp_run_until(&loop, &l->accepted, 2);
+  tcp_run_until(&loop, &l->connected, 2);
+  tcp_run_until_size(&loop, &l->len, 2);
+  assert_int_equal(l->errors, 0);
+  assert_int_equal(l->status, 0);
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  assert_int_equal(metrics.accept_paused, 0);
+  link_close(&loop, l, 2);
+  test_loop_close(&loop);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_stream_posix_closed_in_same_wakeup),
+      cmocka_unit_test(test_stream_posix_nodelay_before_socket),
+      cmocka_unit_test(test_stream_posix_connect_eintr),
+      cmocka_unit_test(test_stream_posix_accept_transient_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
