@@ -323,7 +323,7 @@ static void held_close_all(ax_loop_t *loop, struct held *h) {
 
 /* The first connection is left untaken; two more connect meanwhile. A
  * later ax_accept() must return the first one, not a newer one in its
- * place, and not nothing; the others follow, in order. */
+ * place, and not nothing; the other two follow. */
 static void test_stream_untaken_connection_held(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -353,8 +353,8 @@ static void test_stream_untaken_connection_held(void **state) {
   assert_int_equal(h->from[0], '0');
   tcp_run_until(&loop, &h->taken, HELD_CLIENTS);
   tcp_run_until(&loop, &h->reads, HELD_CLIENTS);
-  /* The later two came in the kernel's order, which need not be theirs
-   * (Windows completes accepts in any order). */
+  /* The later two come in the kernel's order, which need not be the
+   * order of their connects (AcceptEx may complete them either way). */
   assert_int_equal(h->from[0], '0');
   assert_true(h->from[1] != h->from[2]);
   for (int i = 1; i < HELD_CLIENTS; i++)
