@@ -146,6 +146,10 @@ struct ax__backend {
   /* The name ax_backend_name() reports and AX_BACKEND selects. */
   const char *name;
 
+  /* Chosen only by name, never as a default or a fallback (the
+   * simulation backend, which is for tests). */
+  bool named_only;
+
   /*
    * Interest bits io_start watches beyond AX__IO_READ and AX__IO_WRITE, 0
    * for none. AX__IO_DISCONNECT: the peer's shutdown is watched on its own,
@@ -212,7 +216,26 @@ struct ax__backend {
 
   /* The socket operations (below). */
   const struct ax__sock_ops *sock;
+
+  /*
+   * The loop's clock in nanoseconds, for a backend that keeps its own (the
+   * simulation backend's virtual time), or NULL for the system's monotonic
+   * clock (ax__hrtime_ns). Read wherever the loop takes the time, so that
+   * timers and the poll timeout follow it.
+   */
+  uint64_t (*now_ns)(void);
 };
+
+/* The loop's clock: the backend's own, or the system's. One load and one
+ * branch that always goes the same way for a given loop. */
+static inline uint64_t ax__loop_clock_ns(const ax_loop_t *loop) {
+  uint64_t (*now_ns)(void) = loop->priv.platform.backend->now_ns;
+  return now_ns == NULL ? ax__hrtime_ns() : now_ns();
+}
+
+static inline void ax__update_time(ax_loop_t *loop) {
+  loop->priv.time_ns = ax__loop_clock_ns(loop);
+}
 
 /* The backends of this platform, most preferred first, NULL-terminated. */
 extern const struct ax__backend *const ax__backends[];

@@ -194,8 +194,10 @@ void ax__thread_yield(void);
 /* Platform: the monotonic clock (src/unix/core.c, src/win/core.c). */
 uint64_t ax__hrtime_ns(void);
 
-static inline void ax__update_time(ax_loop_t *loop) {
-  loop->priv.time_ns = ax__hrtime_ns();
-}
+/* What ax_hrtime() reads instead of ax__hrtime_ns(), or NULL: set by the
+ * simulation backend (src/unix/sim-sys.c) so that a program's own
+ * measurements agree with its timers' virtual time. Read atomically. The
+ * loop's own clock is the backend's (ax__update_time, in backend.h). */
+extern uint64_t (*ax__hrtime_override)(void);
 
 #endif /* AX_INTERNAL_H */

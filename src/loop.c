@@ -47,7 +47,7 @@ static int loop_start_backend(ax_loop_t *loop,
    * the platform's only one (Windows has IOCP alone). */
   int err = first_error != 0 ? first_error : AX_ENOSYS;
   for (size_t i = 0; ax__backends[i] != NULL; i++) {
-    if (ax__backends[i] == preferred)
+    if (ax__backends[i] == preferred || ax__backends[i]->named_only)
       continue;
     err = ax__backends[i]->init(loop);
     if (err == 0) {
@@ -180,9 +180,9 @@ static int loop_poll(ax_loop_t *loop, int timeout_ms) {
     return 0;
   }
   /* A wait that cannot block needs no start time: one clock read. */
-  uint64_t before_ns = timeout_ms != 0 ? ax__hrtime_ns() : 0;
+  uint64_t before_ns = timeout_ms != 0 ? ax__loop_clock_ns(loop) : 0;
   int n = backend->wait(loop, timeout_ms);
-  loop->priv.time_ns = ax__hrtime_ns();
+  ax__update_time(loop);
   if (timeout_ms != 0)
     loop->priv.poll_wait_ns += loop->priv.time_ns - before_ns;
   if (n < 0)
@@ -271,8 +271,12 @@ void ax_update_time(ax_loop_t *loop) {
   ax__update_time(loop);
 }
 
+uint64_t (*ax__hrtime_override)(void);
+
 uint64_t ax_hrtime(void) {
-  return ax__hrtime_ns();
+  uint64_t (*now_ns)(void) = __atomic_load_n(&ax__hrtime_override,
+                                             __ATOMIC_ACQUIRE);
+  return now_ns == NULL ? ax__hrtime_ns() : now_ns();
 }
 
 /* Walk one snapshot, putting each handle back into live before its

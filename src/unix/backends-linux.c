@@ -6,9 +6,11 @@
 
 extern const struct ax__backend ax__backend_epoll;
 extern const struct ax__backend ax__backend_poll;
+extern const struct ax__backend ax__backend_sim;
 
 const struct ax__backend *const ax__backends[] = {
     &ax__backend_epoll,
     &ax__backend_poll,
+    &ax__backend_sim, /* Only by name (named_only): for tests. */
     NULL,
 };

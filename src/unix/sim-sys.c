@@ -1,0 +1,361 @@
+/*
+ * unix/sim-sys.c: the simulated world of the sim backend (sim.h): its
+ * seed, its virtual clock, and the syscall wrappers through which it
+ * perturbs the engine.
+ *
+ * The wrappers sit in the ax__sys table (unix/internal.h) while a sim loop
+ * is open, in front of whatever the table held, so the engine's own error
+ * paths run, not a model of them. They touch only sockets made or accepted
+ * through the table, and on those:
+ *
+ *   - split every other read and sendmsg at a random byte, always (the
+ *     kernel may do either; the engine must not care);
+ *   - at AX_SIM_FAULT_RATE per mille of calls, inject a failure. The
+ *     transient ones (EINTR anywhere, EAGAIN on reads and accepts, a
+ *     connect interrupted while it goes on, ECONNABORTED on accept) must
+ *     never change what the user sees. The others may: EAGAIN on a send
+ *     with room in the kernel (ax_try_write() reports it), ECONNRESET and
+ *     EPIPE on reads and sends, EMFILE, ENFILE and ENOMEM on accept, the
+ *     way a real network or kernel would. AX_SIM_FAULTS=transient keeps to
+ *     the first kind.
+ *
+ * A reset stays a reset: the socket is marked in a table by descriptor,
+ * shut down for real so that the peer sees the connection end, and every
+ * later read or send on it fails, until the descriptor is closed.
+ *
+ * Every decision comes from one stream seeded by AX_SIM_SEED, so a
+ * single-threaded run replays exactly. Pool threads never draw from it:
+ * they touch files, not the sockets the table marks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "sim.h"
+
+enum {
+  /* Descriptors the world keeps state for; faults and splits spare
+   * higher ones (tests stay far below). */
+  SIM_FDS = 4096,
+  /* What the virtual clock moves per read: a microsecond. */
+  SIM_TICK_NS = 1000,
+  /* The fault rate without AX_SIM_FAULT_RATE, per mille. */
+  SIM_DEFAULT_FAULT_PERMILLE = 10,
+  /* Buffers per sendmsg() the wrapper copies to split: IOV_MAX. */
+  SIM_IOV_MAX = 1024,
+};
+
+/* Per descriptor (sim_fd_state). */
+enum {
+  SIM_FD_SOCKET = 1u << 0, /* Made or accepted through the table. */
+  SIM_FD_LISTEN = 1u << 1, /* listen() succeeded on it. */
+  SIM_FD_RESET = 1u << 2,  /* A reset was injected: every call fails. */
+};
+
+/* The kinds of fault, and what AX_SIM_FAULTS allows. TRANSIENT ones no
+ * program can see through the API; VISIBLE ones it can, though nothing
+ * broke (ax_try_write() meeting an EAGAIN with room in the kernel); FATAL
+ * ones break a connection or a listener's run. */
+enum {
+  SIM_FAULT_TRANSIENT = 1u << 0,
+  SIM_FAULT_VISIBLE = 1u << 1,
+  SIM_FAULT_FATAL = 1u << 2,
+};
+
+struct sim_world {
+  pthread_mutex_t lock;        /* Guards what follows, but the clock. */
+  int loops;                   /* Sim loops open now. */
+  uint64_t loops_ever;         /* Sim loops opened: each one's rank. */
+  uint64_t seed;               /* AX_SIM_SEED. */
+  uint64_t rng;                /* The stream of the wrappers' decisions. */
+  unsigned int fault_permille; /* AX_SIM_FAULT_RATE. */
+  unsigned int faults;         /* SIM_FAULT_* allowed. */
+  struct ax__syscalls next;    /* What the wrappers call. */
+  unsigned char fds[SIM_FDS];  /* SIM_FD_* by descriptor. */
+  uint64_t clock_ns;           /* The virtual clock (atomic). */
+  unsigned long long injected; /* Faults injected, for the last word. */
+};
+
+static struct sim_world sim = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* ---- Randomness ---- */
+
+uint64_t ax__sim_next(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+uint64_t ax__sim_below(uint64_t *state, uint64_t n) {
+  return ax__sim_next(state) % n;
+}
+
+/* ---- The virtual clock ---- */
+
+uint64_t ax__sim_now_ns(void) {
+  return __atomic_add_fetch(&sim.clock_ns, SIM_TICK_NS, __ATOMIC_RELAXED);
+}
+
+void ax__sim_clock_advance_to(uint64_t ns) {
+  uint64_t now = __atomic_load_n(&sim.clock_ns, __ATOMIC_RELAXED);
+  while (now < ns &&
+         !__atomic_compare_exchange_n(&sim.clock_ns, &now, ns, true,
+                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
+
+/* ---- Per-descriptor state ---- */
+
+static unsigned int sim_fd_state(int fd) {
+  if (fd < 0 || fd >= SIM_FDS)
+    return 0;
+  return __atomic_load_n(&sim.fds[fd], __ATOMIC_RELAXED);
+}
+
+static void sim_fd_set(int fd, unsigned int state) {
+  if (fd >= 0 && fd < SIM_FDS)
+    __atomic_store_n(&sim.fds[fd], (unsigned char)state, __ATOMIC_RELAXED);
+}
+
+/* ---- Decisions ---- */
+
+/* Under the lock: a number in [0, n) from the world's stream. */
+static uint64_t sim_draw(uint64_t n) {
+  pthread_mutex_lock(&sim.lock);
+  uint64_t v = ax__sim_below(&sim.rng, n);
+  pthread_mutex_unlock(&sim.lock);
+  return v;
+}
+
+/* Whether this call fails, and which of the allowed kinds it may pick:
+ * returns the kind (SIM_FAULT_*), or 0 for no fault. */
+static unsigned int sim_fault(void) {
+  if (sim.fault_permille == 0 || sim_draw(1000) >= sim.fault_permille)
+    return 0;
+  /* With every kind allowed: half transient, a quarter each of the rest. */
+  unsigned int kind = SIM_FAULT_TRANSIENT;
+  if (sim.faults & SIM_FAULT_FATAL) {
+    uint64_t pick = sim_draw(4);
+    kind = pick == 0   ? SIM_FAULT_FATAL
+           : pick == 1 ? SIM_FAULT_VISIBLE
+                       : SIM_FAULT_TRANSIENT;
+  }
+  sim.injected++;
+  return kind;
+}
+
+/* How many of len bytes a read or send may move: all, or (every other
+ * call) a random part of them, at least one. */
+static size_t sim_split(size_t len) {
+  if (len <= 1 || sim_draw(2) == 0)
+    return len;
+  return 1 + (size_t)sim_draw(len - 1);
+}
+
+/* Break the connection for good: the peer sees it end, and every later
+ * call here fails (sim_broken). */
+static void sim_reset(int fd) {
+  sim_fd_set(fd, sim_fd_state(fd) | SIM_FD_RESET);
+  sim.next.shutdown(fd, SHUT_RDWR);
+}
+
+/* -1 with err in errno: what the wrappers return for a fault. */
+static int sim_fail(int err) {
+  errno = err;
+  return -1;
+}
+
+/* ---- The wrappers ---- */
+
+static int sim_socket(int domain, int type, int protocol) {
+  int fd = sim.next.socket(domain, type, protocol);
+  if (fd >= 0)
+    sim_fd_set(fd, SIM_FD_SOCKET);
+  return fd;
+}
+
+static int sim_listen(int fd, int backlog) {
+  int err = sim.next.listen(fd, backlog);
+  if (err == 0 && (sim_fd_state(fd) & SIM_FD_SOCKET))
+    sim_fd_set(fd, sim_fd_state(fd) | SIM_FD_LISTEN);
+  return err;
+}
+
+static int sim_close(int fd) {
+  sim_fd_set(fd, 0);
+  return sim.next.close(fd);
+}
+
+/* The accept failures, transient first: each leaves the pending
+ * connection where it is, as the kernel's own would. */
+static int sim_accept_fault(unsigned int kind) {
+  static const int transient[] = {EAGAIN, EINTR, ECONNABORTED};
+  static const int fatal[] = {EMFILE, ENFILE, ENOMEM};
+  if (kind != SIM_FAULT_TRANSIENT)
+    return sim_fail(fatal[sim_draw(3)]);
+  return sim_fail(transient[sim_draw(3)]);
+}
+
+static int sim_accept4(int fd, struct sockaddr *addr, socklen_t *len,
+                       int flags) {
+  if (sim_fd_state(fd) & SIM_FD_LISTEN) {
+    unsigned int kind = sim_fault();
+    if (kind != 0)
+      return sim_accept_fault(kind);
+  }
+  int s = sim.next.accept4(fd, addr, len, flags);
+  if (s >= 0)
+    sim_fd_set(s, SIM_FD_SOCKET);
+  return s;
+}
+
+/* A connect that the kernel took on may report EINTR: it goes on in the
+ * background (POSIX), which the engine must treat as in progress. */
+static int sim_connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  int err = sim.next.connect(fd, addr, len);
+  if (err != 0 && errno == EINPROGRESS && (sim_fd_state(fd) & SIM_FD_SOCKET) &&
+      sim_fault() != 0)
+    return sim_fail(EINTR);
+  return err;
+}
+
+static ssize_t sim_read(int fd, void *buf, size_t len) {
+  unsigned int state = sim_fd_state(fd);
+  if (!(state & SIM_FD_SOCKET))
+    return sim.next.read(fd, buf, len);
+  if (state & SIM_FD_RESET)
+    return sim_fail(ECONNRESET);
+  /* A spurious EAGAIN on a read is as invisible as an EINTR: the engine
+   * waits for the readiness that is still there. */
+  unsigned int kind = sim_fault();
+  if (kind == SIM_FAULT_TRANSIENT || kind == SIM_FAULT_VISIBLE)
+    return sim_fail(sim_draw(2) == 0 ? EINTR : EAGAIN);
+  if (kind == SIM_FAULT_FATAL) {
+    sim_reset(fd);
+    return sim_fail(ECONNRESET);
+  }
+  return sim.next.read(fd, buf, sim_split(len));
+}
+
+/* Send at most cap bytes of msg. */
+static ssize_t sim_sendmsg_part(int fd, const struct msghdr *msg, int flags,
+                                size_t cap) {
+  struct iovec iov[SIM_IOV_MAX];
+  struct msghdr part = *msg;
+  size_t count = 0;
+  for (size_t i = 0; i < msg->msg_iovlen && count < SIM_IOV_MAX && cap > 0;
+       i++) {
+    iov[count] = msg->msg_iov[i];
+    if (iov[count].iov_len > cap)
+      iov[count].iov_len = cap;
+    cap -= iov[count].iov_len;
+    count++;
+  }
+  part.msg_iov = iov;
+  part.msg_iovlen = count;
+  return sim.next.sendmsg(fd, &part, flags);
+}
+
+static ssize_t sim_sendmsg(int fd, const struct msghdr *msg, int flags) {
+  unsigned int state = sim_fd_state(fd);
+  if (!(state & SIM_FD_SOCKET))
+    return sim.next.sendmsg(fd, msg, flags);
+  if (state & SIM_FD_RESET)
+    return sim_fail(EPIPE);
+  unsigned int kind = sim_fault();
+  if (kind == SIM_FAULT_TRANSIENT)
+    return sim_fail(EINTR);
+  if (kind == SIM_FAULT_VISIBLE)
+    return sim_fail(EAGAIN);
+  if (kind == SIM_FAULT_FATAL) {
+    sim_reset(fd);
+    return sim_fail(sim_draw(2) == 0 ? ECONNRESET : EPIPE);
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < msg->msg_iovlen; i++)
+    total += msg->msg_iov[i].iov_len;
+  size_t cap = sim_split(total);
+  if (cap == total)
+    return sim.next.sendmsg(fd, msg, flags);
+  return sim_sendmsg_part(fd, msg, flags, cap);
+}
+
+/* ---- Entering and leaving ---- */
+
+static uint64_t sim_env_u64(const char *name, uint64_t fallback) {
+  const char *value = getenv(name);
+  if (value == NULL || value[0] == '\0')
+    return fallback;
+  return strtoull(value, NULL, 0);
+}
+
+/* Read the environment and say how to replay, once per process. */
+static void sim_configure(void) {
+  sim.seed = sim_env_u64("AX_SIM_SEED", 1);
+  uint64_t rate = sim_env_u64("AX_SIM_FAULT_RATE", SIM_DEFAULT_FAULT_PERMILLE);
+  sim.fault_permille = rate > 1000 ? 1000 : (unsigned int)rate;
+  const char *faults = getenv("AX_SIM_FAULTS");
+  sim.faults = SIM_FAULT_TRANSIENT | SIM_FAULT_VISIBLE | SIM_FAULT_FATAL;
+  if (faults != NULL && strcmp(faults, "transient") == 0)
+    sim.faults = SIM_FAULT_TRANSIENT;
+  sim.rng = sim.seed;
+  /* A whole second, so that ax_now()'s millisecond rounding is the same
+   * from run to run. */
+  uint64_t second = 1000000000u;
+  sim.clock_ns = (ax__hrtime_ns() / second + 1) * second;
+  (void)fprintf(stderr,
+                "axle: sim seed %llu (AX_SIM_SEED=%llu to replay), "
+                "faults %u/1000 %s\n",
+                (unsigned long long)sim.seed, (unsigned long long)sim.seed,
+                sim.fault_permille,
+                sim.faults & SIM_FAULT_FATAL ? "all" : "transient");
+}
+
+static void sim_install(void) {
+  sim.next = ax__sys;
+  ax__sys.socket = sim_socket;
+  ax__sys.listen = sim_listen;
+  ax__sys.accept4 = sim_accept4;
+  ax__sys.connect = sim_connect;
+  ax__sys.close = sim_close;
+  ax__sys.read = sim_read;
+  ax__sys.sendmsg = sim_sendmsg;
+}
+
+/* Put back what sim_install replaced, unless a test replaced it since. */
+static void sim_uninstall(void) {
+  ax__sys.socket = sim.next.socket;
+  ax__sys.listen = sim.next.listen;
+  ax__sys.accept4 = sim.next.accept4;
+  ax__sys.connect = sim.next.connect;
+  ax__sys.close = sim.next.close;
+  ax__sys.read = sim.next.read;
+  ax__sys.sendmsg = sim.next.sendmsg;
+}
+
+uint64_t ax__sim_enter(void) {
+  pthread_mutex_lock(&sim.lock);
+  if (sim.loops_ever == 0) {
+    sim_configure();
+    /* The process lives in simulated time from now on: ax_hrtime() must
+     * agree with the timers (a test compares them), and must never go
+     * back, so the clock stays when the last sim loop closes. */
+    __atomic_store_n(&ax__hrtime_override, ax__sim_now_ns, __ATOMIC_RELEASE);
+  }
+  if (sim.loops++ == 0)
+    sim_install();
+  uint64_t rank = sim.loops_ever++;
+  uint64_t mix = sim.seed ^ (rank * 0xd1b54a32d192ed03u);
+  pthread_mutex_unlock(&sim.lock);
+  return ax__sim_next(&mix);
+}
+
+void ax__sim_leave(void) {
+  pthread_mutex_lock(&sim.lock);
+  if (--sim.loops == 0)
+    sim_uninstall();
+  pthread_mutex_unlock(&sim.lock);
+}

@@ -1,0 +1,243 @@
+/*
+ * unix/sim.c: the simulation backend (Linux), chosen only by name
+ * (AX_BACKEND=sim or the loop option), for tests: a seeded scheduler and a
+ * virtual clock over real descriptors. sim-sys.c holds the world around
+ * it (seed, clock, injected faults); docs/reliability.md says how to use
+ * it.
+ *
+ * It is a readiness backend: it shares the socket operations of
+ * readiness.c, and learns readiness from poll(2) with a zero timeout, so
+ * real loopback sockets, pipes and files work. On top of that, per wakeup:
+ *
+ *   - the completions are shuffled, and now and then one is held back for
+ *     a later wakeup (readiness is level-triggered: it is reported again),
+ *     so the engine meets every order the kernel could produce;
+ *   - when nothing is ready and the loop would sleep, the virtual clock
+ *     jumps to the loop's next timer instead, so timer-heavy tests run at
+ *     once and the same way every time. Work on the thread pool is real:
+ *     while some is pending, the backend waits for real, in short slices.
+ *     With no timer and no work, only the outside world (another thread, a
+ *     child process) can wake the loop, and the backend waits for it.
+ *
+ * The registry of descriptors is a plain array searched linearly: a test
+ * watches a few dozen at most, and simple beats fast here.
+ */
+#include <errno.h>
+#include <poll.h>
+
+#include "sim.h"
+
+enum {
+  /* One completion in this many is held back for a later wakeup. */
+  SIM_HOLD_BACK_ONE_IN = 8,
+  /* The longest real wait while pool work is pending, so that the clock
+   * and the timers keep moving. */
+  SIM_REAL_WAIT_MS = 10,
+};
+
+/* A completion of the current batch; io NULL once stopped. */
+struct sim_ready {
+  ax__io_t *io;        /* Whose. */
+  unsigned int events; /* The AX__IO_* bits ready. */
+};
+
+struct sim_state {
+  ax__io_t **ios;          /* The started ios. */
+  struct pollfd *fds;      /* What poll(2) is given, one per io. */
+  struct sim_ready *batch; /* The wakeup's completions, shuffled. */
+  int len;                 /* Started ios. */
+  int cap;                 /* Room in ios, fds and batch. */
+  int batch_len;           /* Completions in batch. */
+  int batch_next;          /* The next one to deliver. */
+  uint64_t rng;            /* This loop's stream of decisions. */
+};
+
+static struct sim_state *sim_state(const ax_loop_t *loop) {
+  return loop->priv.platform.backend_data;
+}
+
+static int sim_init(ax_loop_t *loop) {
+  struct sim_state *st = ax__calloc(1, sizeof(*st));
+  if (st == NULL)
+    return AX_ENOMEM;
+  st->rng = ax__sim_enter();
+  loop->priv.platform.backend_data = st;
+  return 0;
+}
+
+static void sim_fini(ax_loop_t *loop) {
+  struct sim_state *st = sim_state(loop);
+  ax__free(st->ios);
+  ax__free(st->fds);
+  ax__free(st->batch);
+  ax__free(st);
+  loop->priv.platform.backend_data = NULL;
+  ax__sim_leave();
+}
+
+static int sim_grow(struct sim_state *st) {
+  int cap = st->cap == 0 ? 16 : st->cap * 2;
+  ax__io_t **ios = ax__realloc(st->ios, (size_t)cap * sizeof(ax__io_t *));
+  if (ios != NULL)
+    st->ios = ios;
+  struct pollfd *fds = ax__realloc(st->fds, (size_t)cap * sizeof(*fds));
+  if (fds != NULL)
+    st->fds = fds;
+  struct sim_ready *batch = ax__realloc(st->batch,
+                                        (size_t)cap * sizeof(*batch));
+  if (batch != NULL)
+    st->batch = batch;
+  if (ios == NULL || fds == NULL || batch == NULL)
+    return AX_ENOMEM; /* What grew stays grown, which is harmless. */
+  st->cap = cap;
+  return 0;
+}
+
+static int sim_find(const struct sim_state *st, const ax__io_t *io) {
+  for (int i = 0; i < st->len; i++) {
+    if (st->ios[i] == io)
+      return i;
+  }
+  return -1;
+}
+
+static int sim_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
+  struct sim_state *st = sim_state(loop);
+  if (io->events == 0) {
+    if (st->len == st->cap && sim_grow(st) != 0)
+      return AX_ENOMEM;
+    st->ios[st->len++] = io;
+  }
+  io->events = (unsigned short)events;
+  return 0;
+}
+
+static void sim_io_stop(ax_loop_t *loop, ax__io_t *io) {
+  struct sim_state *st = sim_state(loop);
+  int i = sim_find(st, io);
+  assert(i >= 0 && "axle: sim: io stopped that was not started");
+  st->ios[i] = st->ios[--st->len];
+  io->events = 0;
+  for (int k = st->batch_next; k < st->batch_len; k++) {
+    if (st->batch[k].io == io)
+      st->batch[k].io = NULL;
+  }
+}
+
+/* poll(2)'s answer in the backend's bits, as the poll backend reads it:
+ * an error or hang-up wakes whichever operation waits. */
+static unsigned int sim_translate(short revents, unsigned int interest) {
+  unsigned int events = 0;
+  if (revents & (POLLIN | POLLPRI))
+    events |= AX__IO_READ;
+  if (revents & POLLOUT)
+    events |= AX__IO_WRITE;
+  if (revents & (POLLERR | POLLHUP | POLLNVAL))
+    events |= AX__IO_ERROR | AX__IO_READ | AX__IO_WRITE;
+  return events & (interest | AX__IO_ERROR);
+}
+
+/* Poll every started io for timeout_ms (real time) and collect what is
+ * ready into the batch. Returns the count, or an error. */
+static int sim_collect(struct sim_state *st, int timeout_ms) {
+  for (int i = 0; i < st->len; i++) {
+    st->fds[i].fd = st->ios[i]->fd;
+    st->fds[i].events =
+        (short)((st->ios[i]->events & AX__IO_READ ? POLLIN : 0) |
+                (st->ios[i]->events & AX__IO_WRITE ? POLLOUT : 0));
+    st->fds[i].revents = 0;
+  }
+  int n = ax__sys.poll(st->fds, (nfds_t)st->len, timeout_ms);
+  if (n < 0)
+    return errno == EINTR ? 0 : ax_translate_sys_error(errno);
+  st->batch_len = 0;
+  st->batch_next = 0;
+  for (int i = 0; i < st->len && n > 0; i++) {
+    unsigned int events = sim_translate(st->fds[i].revents, st->ios[i]->events);
+    if (events == 0)
+      continue;
+    st->batch[st->batch_len].io = st->ios[i];
+    st->batch[st->batch_len].events = events;
+    st->batch_len++;
+  }
+  return st->batch_len;
+}
+
+/* Shuffle the batch (Fisher-Yates), then hold some back: dropped from
+ * this wakeup, they are reported again by the next poll. One stays, so
+ * that a loop with work always makes progress. */
+static void sim_shuffle(struct sim_state *st) {
+  for (int i = st->batch_len - 1; i > 0; i--) {
+    int j = (int)ax__sim_below(&st->rng, (uint64_t)i + 1);
+    struct sim_ready tmp = st->batch[i];
+    st->batch[i] = st->batch[j];
+    st->batch[j] = tmp;
+  }
+  while (st->batch_len > 1 &&
+         ax__sim_below(&st->rng, SIM_HOLD_BACK_ONE_IN) == 0)
+    st->batch_len--;
+  if (st->batch_len > AX__MAX_EVENTS_PER_WAIT)
+    st->batch_len = AX__MAX_EVENTS_PER_WAIT;
+}
+
+/* Nothing is ready and the loop would wait timeout_ms. Jump the clock to
+ * the deadline, unless only real time can help: pool work pending, or no
+ * deadline at all. */
+static int sim_idle(ax_loop_t *loop, struct sim_state *st, int timeout_ms) {
+  if (ax__work_pending(loop) == 0 && timeout_ms > 0) {
+    ax__sim_clock_advance_to(loop->priv.time_ns +
+                             (uint64_t)timeout_ms * 1000000u);
+    return 0;
+  }
+  int slice_ms = timeout_ms;
+  if (ax__work_pending(loop) != 0 &&
+      (slice_ms < 0 || slice_ms > SIM_REAL_WAIT_MS))
+    slice_ms = SIM_REAL_WAIT_MS;
+  uint64_t before_ns = ax__hrtime_ns();
+  int n = sim_collect(st, slice_ms);
+  /* Real time passed: so does virtual time, at least as much. */
+  uint64_t spent_ns = ax__hrtime_ns() - before_ns;
+  ax__sim_clock_advance_to(ax__sim_now_ns() + spent_ns);
+  return n;
+}
+
+static int sim_wait(ax_loop_t *loop, int timeout_ms) {
+  struct sim_state *st = sim_state(loop);
+  int n = sim_collect(st, 0);
+  if (n == 0 && timeout_ms != 0)
+    n = sim_idle(loop, st, timeout_ms);
+  if (n > 0)
+    sim_shuffle(st);
+  return n < 0 ? n : st->batch_len;
+}
+
+static int sim_dispatch(ax_loop_t *loop) {
+  struct sim_state *st = sim_state(loop);
+  int delivered = 0;
+  while (st->batch_next < st->batch_len) {
+    struct sim_ready *ready = &st->batch[st->batch_next++];
+    if (ready->io == NULL)
+      continue; /* Stopped by an earlier callback of this batch. */
+    unsigned int events = ready->events & (ready->io->events | AX__IO_ERROR);
+    if (events == 0)
+      continue;
+    ax__io_ready(loop, ready->io, events);
+    delivered++;
+  }
+  st->batch_len = 0;
+  st->batch_next = 0;
+  return delivered;
+}
+
+const struct ax__backend ax__backend_sim = {
+    .name = "sim",
+    .named_only = true,
+    .init = sim_init,
+    .fini = sim_fini,
+    .io_start = sim_io_start,
+    .io_stop = sim_io_stop,
+    .wait = sim_wait,
+    .dispatch = sim_dispatch,
+    .now_ns = ax__sim_now_ns,
+    .sock = &ax__readiness_sock_ops,
+};
