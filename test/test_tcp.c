@@ -622,7 +622,8 @@ static void test_tcp_water_marks(void **state) {
   /* With the queue empty again, try_write goes straight to the kernel. */
   char small[] = "tail";
   ax_buf_t small_buf = ax_buf_init(small, 4);
-  assert_int_equal(ax_try_write(&pair.client.stream, &small_buf, 1), 4);
+  int n = ax_try_write(&pair.client.stream, &small_buf, 1);
+  assert_true(n > 0 && n <= 4); /* All of it, unless the kernel splits. */
   /* Zero bytes is zero bytes. */
   ax_buf_t empty = ax_buf_init(small, 0);
   assert_int_equal(ax_try_write(&pair.client.stream, &empty, 1), 0);
@@ -838,9 +839,14 @@ static void closer_finish(ax_loop_t *loop, struct closer *c) {
 /* Bytes for the server to read: more than one read can take. */
 static void closer_send(ax_loop_t *loop, struct closer *c) {
   static char bytes[4096];
-  ax_buf_t buf = ax_buf_init(bytes, sizeof(bytes));
-  assert_int_equal(ax_try_write(&c->pair.client.stream, &buf, 1),
-                   (int)sizeof(bytes));
+  /* The kernel has room for it all, but may take it in parts (the sim
+   * backend splits writes). */
+  for (size_t sent = 0; sent < sizeof(bytes);) {
+    ax_buf_t buf = ax_buf_init(bytes + sent, sizeof(bytes) - sent);
+    int n = ax_try_write(&c->pair.client.stream, &buf, 1);
+    assert_true(n > 0);
+    sent += (size_t)n;
+  }
   (void)loop;
 }
 
@@ -898,14 +904,21 @@ static void test_tcp_close_in_write(void **state) {
   assert_int_equal(
       ax_write(&reqs[1], &c->pair.server.stream, &small, 1, close_in_write_cb),
       0);
-  tcp_fill_kernel(&c->pair.server.stream, big, 65536, NULL);
+  /* Nothing, if the first writes went in parts and still wait. */
+  size_t filled = tcp_fill_kernel(&c->pair.server.stream, big, 65536, NULL);
   assert_int_equal(
       ax_write(&reqs[2], &c->pair.server.stream, &large, 1, close_in_write_cb),
       0);
   tcp_run_until(&loop, &c->reqs.calls, 3);
   assert_int_equal(c->reqs.statuses[0], 0);
-  assert_int_equal(c->reqs.statuses[1], 0);
-  assert_int_equal(c->reqs.statuses[2], AX_ECANCELED);
+  /* 0 when the kernel took it whole at once, as loopback does; cancelled
+   * when it took the first write in parts (the sim backend splits). */
+  assert_true(c->reqs.statuses[1] == 0 ||
+              c->reqs.statuses[1] == AX_ECANCELED);
+  /* Behind a full kernel, cancelled. Without the kernel filled, it may
+   * have gone out before the close. */
+  assert_true(c->reqs.statuses[2] == AX_ECANCELED ||
+              (filled == 0 && c->reqs.statuses[2] == 0));
   closer_finish(&loop, c);
   free(big);
 }
