@@ -198,6 +198,8 @@ static void sink_read_cb(ax_stream_t *stream, ptrdiff_t nread,
     sink->error = (int)nread;
     return;
   }
+  if (nread == 0)
+    return; /* Nothing read this time (EAGAIN): data may still be NULL. */
   if (sink->len + (size_t)nread > sink->cap) {
     size_t cap = sink->cap * 2 + (size_t)nread + 4096;
     sink->data = realloc(sink->data, cap);
@@ -811,6 +813,8 @@ static void close_in_read_cb(ax_stream_t *stream, ptrdiff_t nread,
     closer_of(stream)->after_close++;
     return;
   }
+  if (nread == 0)
+    return; /* Woken with nothing to read after all (EAGAIN). */
   assert_true(nread > 0);
   closer_close(stream);
 }
