@@ -53,17 +53,25 @@ sim_run() {
 export -f sim_run
 export DIR RATE TIMEOUT_S
 
-start=$(ax_now_us)
-runs=$((SEEDS * ${#SIM_PROGRAMS[@]}))
-echo "sim: ${#SIM_PROGRAMS[@]} programs x seeds $FIRST..$((FIRST + SEEDS - 1))" \
-  "= $runs runs, faults $RATE/1000"
-failures=$(
+# The runs, one line each: program, faults, seed.
+sim_jobs() {
+  local seed entry
   for ((seed = FIRST; seed < FIRST + SEEDS; seed++)); do
     for entry in "${SIM_PROGRAMS[@]}"; do
       echo "${entry%%:*} ${entry#*:} $seed"
     done
-  done | xargs -P 2 -L 1 bash -c 'sim_run "$0" "$1" "$2"' | tee /dev/stderr |
-    grep -c '^FAIL'
-)
+  done
+}
+
+# Expanded by the child shell xargs starts, not here.
+# shellcheck disable=SC2016
+run_one='sim_run "$0" "$1" "$2"'
+
+start=$(ax_now_us)
+runs=$((SEEDS * ${#SIM_PROGRAMS[@]}))
+echo "sim: ${#SIM_PROGRAMS[@]} programs x seeds $FIRST..$((FIRST + SEEDS - 1))" \
+  "= $runs runs, faults $RATE/1000"
+failures=$(sim_jobs | xargs -P 2 -L 1 bash -c "$run_one" | tee /dev/stderr |
+  grep -c '^FAIL')
 echo "sim: $runs runs in $(ax_format_us $(($(ax_now_us) - start))), $failures failed"
 [ "$failures" -eq 0 ]

@@ -75,7 +75,7 @@ struct sim_world {
   struct ax__syscalls next;    /* What the wrappers call. */
   unsigned char fds[SIM_FDS];  /* SIM_FD_* by descriptor. */
   uint64_t clock_ns;           /* The virtual clock (atomic). */
-  unsigned long long injected; /* Faults injected, for the last word. */
+  bool configured;             /* By the environment or ax__sim_set. */
 };
 
 static struct sim_world sim = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -143,7 +143,6 @@ static unsigned int sim_fault(void) {
            : pick == 1 ? SIM_FAULT_VISIBLE
                        : SIM_FAULT_TRANSIENT;
   }
-  sim.injected++;
   return kind;
 }
 
@@ -302,16 +301,38 @@ static void sim_configure(void) {
   if (faults != NULL && strcmp(faults, "transient") == 0)
     sim.faults = SIM_FAULT_TRANSIENT;
   sim.rng = sim.seed;
-  /* A whole second, so that ax_now()'s millisecond rounding is the same
-   * from run to run. */
-  uint64_t second = 1000000000u;
-  sim.clock_ns = (ax__hrtime_ns() / second + 1) * second;
+  sim.configured = true;
   (void)fprintf(stderr,
                 "axle: sim seed %llu (AX_SIM_SEED=%llu to replay), "
                 "faults %u/1000 %s\n",
                 (unsigned long long)sim.seed, (unsigned long long)sim.seed,
                 sim.fault_permille,
                 sim.faults & SIM_FAULT_FATAL ? "all" : "transient");
+}
+
+void ax__sim_set(uint64_t seed, unsigned int fault_permille, bool all) {
+  pthread_mutex_lock(&sim.lock);
+  assert(sim.loops == 0 && "axle: sim: reseeded while a sim loop is open");
+  sim.seed = seed;
+  sim.rng = seed;
+  sim.fault_permille = fault_permille > 1000 ? 1000 : fault_permille;
+  sim.faults = SIM_FAULT_TRANSIENT;
+  if (all)
+    sim.faults |= SIM_FAULT_VISIBLE | SIM_FAULT_FATAL;
+  sim.loops_ever = 0; /* The next loop gets the first stream again. */
+  sim.configured = true;
+  pthread_mutex_unlock(&sim.lock);
+}
+
+/* The first sim loop of the process starts the clock, at a whole second
+ * so that ax_now()'s millisecond rounding is the same from run to run.
+ * The process lives in simulated time from then on: ax_hrtime() must
+ * agree with the timers (a test compares them) and must never go back,
+ * so the clock stays when the last sim loop closes. */
+static void sim_clock_start(void) {
+  uint64_t second = 1000000000u;
+  sim.clock_ns = (ax__hrtime_ns() / second + 1) * second;
+  __atomic_store_n(&ax__hrtime_override, ax__sim_now_ns, __ATOMIC_RELEASE);
 }
 
 static void sim_install(void) {
@@ -338,13 +359,10 @@ static void sim_uninstall(void) {
 
 uint64_t ax__sim_enter(void) {
   pthread_mutex_lock(&sim.lock);
-  if (sim.loops_ever == 0) {
+  if (!sim.configured)
     sim_configure();
-    /* The process lives in simulated time from now on: ax_hrtime() must
-     * agree with the timers (a test compares them), and must never go
-     * back, so the clock stays when the last sim loop closes. */
-    __atomic_store_n(&ax__hrtime_override, ax__sim_now_ns, __ATOMIC_RELEASE);
-  }
+  if (sim.clock_ns == 0)
+    sim_clock_start();
   if (sim.loops++ == 0)
     sim_install();
   uint64_t rank = sim.loops_ever++;

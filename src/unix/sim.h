@@ -12,6 +12,7 @@
 #ifndef AX_UNIX_SIM_H
 #define AX_UNIX_SIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -23,6 +24,11 @@
 uint64_t ax__sim_enter(void);
 /* Leave it: the last loop restores the syscall table. */
 void ax__sim_leave(void);
+/* Set the seed and faults instead of the environment, with no sim loop
+ * open, for a harness that replays one input per run (a fuzzer): the next
+ * loop's stream starts over. all: every kind of fault, not only the
+ * transient ones. Prints nothing. */
+void ax__sim_set(uint64_t seed, unsigned int fault_permille, bool all);
 
 /* A step of splitmix64 over *state: 64 well-mixed bits. */
 uint64_t ax__sim_next(uint64_t *state);

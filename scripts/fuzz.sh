@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Fuzz the HTTP server example for a long time, outside CI: the request
+# parser (test/fuzz/fuzz_http_parser.c) and the connection handling past
+# it, over the simulation backend (test/fuzz/fuzz_http_server.c).
+#
+#   bash scripts/fuzz.sh [seconds] [parser|server|both]
+#                                      each target for that long
+#                                      (default 3600, both)
+#
+# Both are built with clang -fsanitize=fuzzer,address,undefined in
+# build-fuzz/; the server target links an axle built the same way in
+# build-fuzz/axle/ (instrumented, so coverage counts the engine too). Each
+# keeps its corpus in build-fuzz/corpus-TARGET/ between runs, and the
+# input of any crash, leak or timeout in build-fuzz/crashes-TARGET/. The
+# last lines say, per target: executions, coverage and crashes. Exits 0
+# only if no target crashed. scripts/test.sh part j runs the same targets
+# for a short time through this script (FUZZ_QUIET=1).
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SECONDS_EACH=${1:-3600}
+WHICH=${2:-both}
+DIR=build-fuzz
+# The commas belong to -fsanitize=, not to the array.
+# shellcheck disable=SC2054
+FLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+  -fno-sanitize-recover=undefined)
+
+ax_install_missing clang libclang-rt-14-dev meson ninja-build pkg-config \
+  libcmocka-dev >/dev/null
+
+build_parser() {
+  clang -std=c11 "${FLAGS[@]}" -fsanitize=fuzzer -Wall -Wextra -Werror \
+    -Iexamples/http-server examples/http-server/http-parser.c \
+    test/fuzz/fuzz_http_parser.c -o "$DIR/fuzz-http-parser"
+}
+
+# axle itself, instrumented for coverage (fuzzer-no-link) and sanitized,
+# static, with nothing else; then the target over it and the example.
+build_server() {
+  local flags="${FLAGS[*]} -fsanitize=fuzzer-no-link"
+  CC=clang ax_meson_setup "$DIR/axle" -Ddefault_library=static \
+    -Dtests=false -Dexamples=false -Dbench=false -Ddocs=disabled \
+    -Db_lundef=false -Dc_args="$flags" -Dc_link_args="$flags" >/dev/null &&
+    ninja -C "$DIR/axle" -j2 >/dev/null &&
+    clang -std=c11 "${FLAGS[@]}" -fsanitize=fuzzer -Wall -Wextra -Werror \
+      -D_GNU_SOURCE -Iinclude -Isrc -Iexamples/http-server \
+      test/fuzz/fuzz_http_server.c examples/http-server/server.c \
+      examples/http-server/routes.c examples/http-server/http-date.c \
+      examples/http-server/http-parser.c \
+      examples/http-server/socket-file-posix.c \
+      "$DIR/axle/libaxle.a" -lpthread -o "$DIR/fuzz-http-server"
+}
+
+# Seeds for the server target: a few inputs that open clients and send
+# every well-formed request, so that the fuzzer starts past the handshake.
+server_seeds() {
+  local seeds=$DIR/seeds-server
+  mkdir -p "$seeds"
+  # Header (8 bytes of seed, rate, flags); connect; requests 0..6 on
+  # client 0; run; read.
+  printf '\0\0\0\0\0\0\0\1\0\0\0\2\0\0\2\0\1\2\0\2\2\0\3\2\0\4\2\0\5\2\0\6\5\7\7\0' \
+    >"$seeds/requests"
+  printf '\0\0\0\0\0\0\0\2\62\1\0\0\2\0\0\1\1\20GET / HTTP/1.1\r\n\5\7\3\1\5\7' \
+    >"$seeds/faults"
+}
+
+# Run one target for SECONDS_EACH; print its executions, coverage and
+# crashes. Returns non-zero if it crashed.
+run_target() {
+  local name=$1 exe=$DIR/fuzz-http-$1 log=$DIR/fuzz-$1.log rc crashes
+  shift
+  mkdir -p "$DIR/corpus-$name" "$DIR/crashes-$name"
+  "$exe" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$DIR/crashes-$name/" "$@" \
+    "$DIR/corpus-$name" >"$log" 2>&1
+  rc=$?
+  crashes=$(find "$DIR/crashes-$name" -type f | wc -l)
+  if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
+    tail -n 40 "$log"
+    echo "error: $name fuzzer failed (exit $rc); inputs in $DIR/crashes-$name/" >&2
+    [ "$rc" -ne 0 ] || rc=1
+  fi
+  printf 'fuzz-http-%s: %s executions in %ss (%s/s), %s, %d crashes\n' "$name" \
+    "$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")" \
+    "$SECONDS_EACH" "$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")" \
+    "$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n 1)" "$crashes"
+  return "$rc"
+}
+
+mkdir -p "$DIR"
+status=0
+if [ "$WHICH" != server ]; then
+  build_parser || ax_die "building the parser target failed"
+  parser_seeds=()
+  if [ -x build/test/test-http-parser ]; then
+    mkdir -p "$DIR/seeds"
+    build/test/test-http-parser --write-seeds "$DIR/seeds" \
+      test/http-corpus/*.txt >/dev/null && parser_seeds=("$DIR/seeds")
+  fi
+  run_target parser -max_len=9000 -dict=test/fuzz/http.dict \
+    "${parser_seeds[@]}" || status=1
+fi
+if [ "$WHICH" != parser ]; then
+  build_server || ax_die "building the server target failed"
+  server_seeds
+  run_target server -max_len=4096 -dict=test/fuzz/http.dict \
+    "$DIR/seeds-server" || status=1
+fi
+exit "$status"
