@@ -22,7 +22,7 @@ DIR=build-sim-asan
 RATE=${AX_SIM_FAULT_RATE:-50}
 TIMEOUT_S=${SIM_TIMEOUT_S:-60}
 # program:faults, as in test/meson.build's sim_programs.
-SIM_PROGRAMS=(tcp:transient stream:transient stream-posix:off timer:all
+SIM_PROGRAMS=(tcp:transient stream:transient stream-posix:off stream-faults:all timer:all
   loop:all phase:all fs:all)
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
