@@ -25,7 +25,9 @@
  *
  * Every decision comes from one stream seeded by AX_SIM_SEED, so a
  * single-threaded run replays exactly. Pool threads never draw from it:
- * they touch files, not the sockets the table marks.
+ * they touch files, not the sockets the table marks. AX_SIM_TRACE=1
+ * prints the count and a hash of the decisions whenever the last sim
+ * loop closes, so two runs can show that they were the same.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -76,6 +78,9 @@ struct sim_world {
   unsigned char fds[SIM_FDS];  /* SIM_FD_* by descriptor. */
   uint64_t clock_ns;           /* The virtual clock (atomic). */
   bool configured;             /* By the environment or ax__sim_set. */
+  bool trace;                  /* AX_SIM_TRACE: print the digest. */
+  uint64_t draws;              /* Decisions drawn so far... */
+  uint64_t digest;             /* ...and a hash of them, to check replay. */
 };
 
 static struct sim_world sim = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -126,6 +131,8 @@ static void sim_fd_set(int fd, unsigned int state) {
 static uint64_t sim_draw(uint64_t n) {
   pthread_mutex_lock(&sim.lock);
   uint64_t v = ax__sim_below(&sim.rng, n);
+  sim.draws++;
+  sim.digest = (sim.digest ^ v) * 0x100000001b3u;
   pthread_mutex_unlock(&sim.lock);
   return v;
 }
@@ -302,6 +309,7 @@ static void sim_configure(void) {
     sim.faults = SIM_FAULT_TRANSIENT;
   sim.rng = sim.seed;
   sim.configured = true;
+  sim.trace = getenv("AX_SIM_TRACE") != NULL;
   (void)fprintf(stderr,
                 "axle: sim seed %llu (AX_SIM_SEED=%llu to replay), "
                 "faults %u/1000 %s\n",
@@ -375,5 +383,12 @@ void ax__sim_leave(void) {
   pthread_mutex_lock(&sim.lock);
   if (--sim.loops == 0)
     sim_uninstall();
+  /* Two runs of one seed that print the same lines made the same
+   * decisions in the same order: that is what replay means. */
+  if (sim.loops == 0 && sim.trace)
+    (void)fprintf(stderr,
+                  "axle: sim seed %llu: %llu decisions, digest %016llx\n",
+                  (unsigned long long)sim.seed, (unsigned long long)sim.draws,
+                  (unsigned long long)sim.digest);
   pthread_mutex_unlock(&sim.lock);
 }
