@@ -23,7 +23,10 @@
 #      with ASan+UBSan, built with clang in build-fuzz/, seeded from
 #      test/http-corpus/ (through part a's test-http-parser), for
 #      AX_FUZZ_SECONDS seconds (default 40). A crash fails it; its input
-#      is kept in build-fuzz/crashes/.
+#      is kept in build-fuzz/crashes/. Then the HTTP server's connection
+#      handling over the simulation backend (scripts/fuzz.sh server), for
+#      AX_FUZZ_SERVER_SECONDS (default 30), its crashes kept in
+#      build-fuzz/crashes-server/.
 #
 # Build directories are reused and reconfigured, so a rerun only rebuilds
 # what changed. The last line is "N passed, N failed", counting meson's test
@@ -267,6 +270,25 @@ part_fuzz() {
   return "$rc"
 }
 
+# The HTTP server's connection handling over the simulation backend
+# (test/fuzz/fuzz_http_server.c), through scripts/fuzz.sh, which builds an
+# instrumented axle in build-fuzz/axle/ and the target; for
+# AX_FUZZ_SERVER_SECONDS (default 30). Its last line (executions,
+# coverage, crashes) goes in the summary; a crash fails it.
+part_fuzz_server() {
+  local out rc
+  out=$(bash scripts/fuzz.sh "${AX_FUZZ_SERVER_SECONDS:-30}" server 2>&1)
+  rc=$?
+  echo "$out" | tail -n 40
+  RUN_SUMMARIES+=("$(printf '%-12s %s' "build-fuzz:" "$(echo "$out" | tail -n 1)")")
+  if [ "$rc" -eq 0 ]; then
+    TOTAL_PASSED=$((TOTAL_PASSED + 1))
+  else
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  fi
+  return "$rc"
+}
+
 # k. kqueue on Linux: libkqueue, the kqueue API in user space, built from
 # the vendor directory beside the project by scripts/build-libkqueue.sh
 # into build-deps/; then build-kqueue/ with -Dkqueue_linux=enabled, and the
@@ -326,5 +348,7 @@ ax_step "h. Windows: cross build, suite under Wine" part_windows || finish 1
 ax_step "i. macOS: compile and link with zig cc" bash scripts/check-macos.sh ||
   finish 1
 ax_step "j. fuzz the HTTP request parser" part_fuzz || finish 1
+ax_step "j. fuzz the HTTP server over the sim backend" part_fuzz_server ||
+  finish 1
 ax_step "k. kqueue on Linux (libkqueue), suite" part_kqueue || finish 1
 finish 0
