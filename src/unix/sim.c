@@ -18,14 +18,17 @@
  *     while some is pending, the backend waits for real, in short slices.
  *     With no timer and no work, only the outside world (another thread, a
  *     child process) can wake the loop, and the backend waits for it. And
- *     before each jump the kernel gets a millisecond of real time, for
- *     what its own timers move between sockets (delayed ACKs).
+ *     while a socket has bytes in flight, each jump waits for a
+ *     millisecond of real time first, for what the kernel's own timers
+ *     move between sockets (delayed ACKs).
  *
  * The registry of descriptors is a plain array searched linearly: a test
  * watches a few dozen at most, and simple beats fast here.
  */
 #include <errno.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 
 #include "sim.h"
 
@@ -194,14 +197,25 @@ static int sim_wait_real(struct sim_state *st, int slice_ms) {
   return n;
 }
 
+/* Whether a watched socket has bytes the kernel has not sent or the peer
+ * has not acknowledged: the kernel's own timers (a delayed ACK, Nagle's
+ * wait: tens of ms) will move them, which no jump of ours would. */
+static bool sim_kernel_busy(const struct sim_state *st) {
+  for (int i = 0; i < st->len; i++) {
+    int queued = 0;
+    if (ioctl(st->ios[i]->fd, SIOCOUTQ, &queued) == 0 && queued > 0)
+      return true;
+  }
+  return false;
+}
+
 /* Nothing is ready and the loop would wait timeout_ms. Jump the clock to
  * the deadline, unless only real time can help: pool work pending, or no
- * deadline at all. Before a jump, the kernel gets SIM_GRACE_MS of real
- * time: its own timers (a delayed ACK, Nagle's wait: tens of ms) move
- * bytes between sockets that no jump of ours would. */
+ * deadline at all. While the kernel still moves bytes of ours, it gets
+ * SIM_GRACE_MS of real time before each jump. */
 static int sim_idle(ax_loop_t *loop, struct sim_state *st, int timeout_ms) {
   if (ax__work_pending(loop) == 0 && timeout_ms > 0) {
-    int n = st->len > 0 ? sim_wait_real(st, SIM_GRACE_MS) : 0;
+    int n = sim_kernel_busy(st) ? sim_wait_real(st, SIM_GRACE_MS) : 0;
     if (n == 0)
       ax__sim_clock_advance_to(loop->priv.time_ns +
                                (uint64_t)timeout_ms * 1000000u);
