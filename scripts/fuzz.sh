@@ -73,8 +73,8 @@ run_target() {
   shift
   mkdir -p "$DIR/corpus-$name" "$DIR/crashes-$name"
   "$exe" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$DIR/crashes-$name/" "$@" \
-    "$DIR/corpus-$name" >"$log" 2>&1
+    -print_final_stats=1 -artifact_prefix="$DIR/crashes-$name/" \
+    "$DIR/corpus-$name" "$@" >"$log" 2>&1
   rc=$?
   crashes=$(find "$DIR/crashes-$name" -type f | wc -l)
   if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
@@ -99,6 +99,8 @@ if [ "$WHICH" != server ]; then
     build/test/test-http-parser --write-seeds "$DIR/seeds" \
       test/http-corpus/*.txt >/dev/null && parser_seeds=("$DIR/seeds")
   fi
+  # Options first, then the seed directories after the corpus (libFuzzer
+  # writes new inputs into the first directory it is given).
   run_target parser -max_len=9000 -dict=test/fuzz/http.dict \
     "${parser_seeds[@]}" || status=1
 fi
