@@ -361,12 +361,62 @@ static void test_stream_posix_accept_transient_errors(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- A SEND that completes with an error ---- */
+
+struct send_error {
+  ax_write_t reqs[2]; /* Two writes queued behind a full kernel. */
+  int calls[2];       /* Callbacks of each. */
+  int status[2];      /* Their last status. */
+};
+
+static void send_error_write_cb(ax_write_t *req, int status) {
+  struct send_error *e = req->req.data;
+  int i = req == &e->reqs[0] ? 0 : 1;
+  e->calls[i]++;
+  e->status[i] = status;
+}
+
+/* A completion backend (io_uring, IOCP) reports a failed send as the
+ * SEND operation's result; the readiness emulation never does, so the
+ * completion is made here by hand. Every queued write must fail once,
+ * with that error: none may complete twice, or with 0. */
+static void test_stream_posix_send_completes_with_error(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &pair.client.stream;
+  static char chunk[65536];
+  tcp_fill_kernel(client, chunk, sizeof(chunk), NULL);
+  static struct send_error e;
+  ax_buf_t buf = ax_buf_init(chunk, sizeof(chunk));
+  for (int i = 0; i < 2; i++) {
+    e.reqs[i].req.data = &e;
+    assert_int_equal(ax_write(&e.reqs[i], client, &buf, 1, send_error_write_cb),
+                     0);
+  }
+  /* The first write went to the kernel in part or not at all: a SEND is
+   * in flight. Complete it with a reset. */
+  assert_true(ax_stream_get_write_queue_size(client) > 0);
+  client->priv.sock.cb(&loop, &client->priv.sock, AX__OP_SEND, AX_ECONNRESET);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(e.calls[i], 1);
+    assert_int_equal(e.status[i], AX_ECONNRESET);
+  }
+  assert_int_equal(ax_stream_get_write_queue_size(client), 0);
+  tcp_pair_close(&pair);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stream_posix_closed_in_same_wakeup),
       cmocka_unit_test(test_stream_posix_nodelay_before_socket),
       cmocka_unit_test(test_stream_posix_connect_eintr),
       cmocka_unit_test(test_stream_posix_accept_transient_errors),
+      cmocka_unit_test(test_stream_posix_send_completes_with_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
