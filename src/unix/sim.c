@@ -147,6 +147,8 @@ static unsigned int sim_translate(short revents, unsigned int interest) {
 /* Poll every started io for timeout_ms (real time) and collect what is
  * ready into the batch. Returns the count, or an error. */
 static int sim_collect(struct sim_state *st, int timeout_ms) {
+  st->batch_len = 0;
+  st->batch_next = 0;
   for (int i = 0; i < st->len; i++) {
     st->fds[i].fd = st->ios[i]->fd;
     st->fds[i].events =
@@ -157,8 +159,6 @@ static int sim_collect(struct sim_state *st, int timeout_ms) {
   int n = ax__sys.poll(st->fds, (nfds_t)st->len, timeout_ms);
   if (n < 0)
     return errno == EINTR ? 0 : ax_translate_sys_error(errno);
-  st->batch_len = 0;
-  st->batch_next = 0;
   for (int i = 0; i < st->len && n > 0; i++) {
     unsigned int events = sim_translate(st->fds[i].revents, st->ios[i]->events);
     if (events == 0)
