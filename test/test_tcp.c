@@ -917,8 +917,7 @@ static void test_tcp_close_in_write(void **state) {
   assert_int_equal(c->reqs.statuses[0], 0);
   /* 0 when the kernel took it whole at once, as loopback does; cancelled
    * when it took the first write in parts (the sim backend splits). */
-  assert_true(c->reqs.statuses[1] == 0 ||
-              c->reqs.statuses[1] == AX_ECANCELED);
+  assert_true(c->reqs.statuses[1] == 0 || c->reqs.statuses[1] == AX_ECANCELED);
   /* Behind a full kernel, cancelled. Without the kernel filled, it may
    * have gone out before the close. */
   assert_true(c->reqs.statuses[2] == AX_ECANCELED ||
