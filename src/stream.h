@@ -98,19 +98,24 @@ void ax__stream_listen_close(ax_stream_t *stream);
 
 /* ---- Per system ---- */
 
+/* The calls made for every message, inline (src/unix/sock-os.h, and
+ * src/win/sock-os.h; meson's include path picks the system's):
+ *   bool ax__sock_is_open(const ax__sock_t *sock);
+ *   ax_os_sock_t ax__sock_os(const ax__sock_t *sock);
+ *   Read without waiting: bytes (> 0), AX_EOF, AX_EAGAIN, or an error.
+ *   intptr_t ax__sock_read(ax__sock_t *sock, const ax_buf_t *buf);
+ *   Send without waiting and without an operation: bytes, or an error
+ *   (AX_EAGAIN when the kernel takes nothing).
+ *   intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
+ *                              unsigned int nbufs);
+ */
+#include "sock-os.h"
+
 /* Set up sock with no socket yet; cb receives its completions. */
 void ax__sock_init(ax__sock_t *sock, ax__sock_cb cb);
-bool ax__sock_is_open(const ax__sock_t *sock);
-ax_os_sock_t ax__sock_os(const ax__sock_t *sock);
 /* Make s the socket of sock, on loop's backend. 0 or an error; s is the
  * caller's to close on error. */
 int ax__sock_attach(ax_loop_t *loop, ax__sock_t *sock, ax_os_sock_t s);
-/* Read without waiting: bytes (> 0), AX_EOF, AX_EAGAIN, or an error. */
-intptr_t ax__sock_read(ax__sock_t *sock, const ax_buf_t *buf);
-/* Send without waiting and without an operation: bytes, or an error
- * (AX_EAGAIN when the kernel takes nothing). */
-intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
-                           unsigned int nbufs);
 /* Shut down the sending side: 0 or an error. */
 int ax__sock_shutdown(ax__sock_t *sock);
 /* listen() on the socket (again: a new backlog): 0 or an error. */
