@@ -62,8 +62,11 @@
 
 #include "sock.h"
 
-_Static_assert(AX_WRITE_MAX_BUFS <= 1024,
-               "axle: a try-write must fit one WSASend's vector");
+/* The engine's vectors go to WSASend() as they are (here and in sock.c). */
+_Static_assert(sizeof(ax_buf_t) == sizeof(WSABUF) &&
+                   offsetof(ax_buf_t, len) == offsetof(WSABUF, len) &&
+                   offsetof(ax_buf_t, base) == offsetof(WSABUF, buf),
+               "axle/win.h: ax_buf_t is not laid out as WSABUF");
 
 /* Room for one address in AcceptEx's output: the largest address of a TCP
  * socket (sockaddr_in6), plus the 16 bytes the function requires. */
