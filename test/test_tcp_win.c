@@ -8,7 +8,8 @@
  *   cancelled packet (the IOCP socket's CLOSE completion), the requests
  *   complete first, and the loop can neither end nor close meanwhile;
  * - AcceptEx: a burst of connections larger than the posted accepts, a
- *   connection left untaken and taken later, a thousand connections;
+ *   connection left untaken and taken later, connections accepted into
+ *   slots while one is held, a thousand connections;
  * - out of sockets (WSAEMFILE injected through the Winsock table): the
  *   listener reports once, pauses, and resumes by itself;
  * - binding: dual-stack and IPv6-only sockets, SO_EXCLUSIVEADDRUSE,
@@ -180,9 +181,13 @@ static void test_tcp_win_close_listener_waits(void **state) {
   listener.stream.handle.data = &log;
   assert_int_equal(ax_close(&listener.stream.handle, close_log_close_cb), 0);
   while (!log.closed) {
+    /* ax_walk() shows the handle, closing, until its close callback. */
+    assert_int_equal(test_count_handles(&loop), 1);
+    assert_true(ax_is_closing(&listener.stream.handle));
     assert_int_equal(ax_loop_close(&loop), AX_EBUSY);
     assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
   }
+  assert_int_equal(test_count_handles(&loop), 0);
   assert_int_equal(listener.stream.priv.sock.owned, 0);
   test_loop_close(&loop);
 }
@@ -356,6 +361,39 @@ static void test_tcp_win_accept_later(void **state) {
   assert_int_equal(
       ax_read_start(&server->stream, sized_alloc_cb, count_read_cb), 0);
   tcp_run_until_size(&loop, &a.read_bytes, 5);
+  clients_close(&loop, &c);
+  acceptor_close(&loop, &a);
+  test_loop_close(&loop);
+}
+
+/* While a connection waits untaken, accepting stops, but the posted
+ * AcceptEx calls go on taking connections into their slots; once the held
+ * one is taken, those are offered in turn, and none is lost. */
+static void test_tcp_win_accept_held_then_burst(void **state) {
+  (void)state;
+  enum { CLIENTS = 4 };
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct acceptor a;
+  int port;
+  acceptor_open(&loop, &a, CLIENTS, &port);
+  a.decline = 1;
+  struct clients c;
+  clients_open(&loop, &c, CLIENTS, port);
+  tcp_run_until(&loop, &c.connected, CLIENTS);
+  tcp_run_until(&loop, &a.offered, 1);
+  /* Every client is connected: the other connections sit in slots. */
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(a.offered, 1);
+  assert_int_equal(a.accepted, 0);
+  ax_tcp_t *server = &a.servers[a.accepted];
+  assert_int_equal(ax_tcp_init(&loop, server), 0);
+  assert_int_equal(ax_accept(&a.listener.stream, &server->stream), 0);
+  a.accepted++;
+  tcp_run_until(&loop, &a.accepted, CLIENTS);
+  assert_int_equal(a.offered, CLIENTS);
+  assert_int_equal(a.errors, 0);
   clients_close(&loop, &c);
   acceptor_close(&loop, &a);
   test_loop_close(&loop);
@@ -698,6 +736,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_win_close_listener_waits),
       cmocka_unit_test(test_tcp_win_accept_burst),
       cmocka_unit_test(test_tcp_win_accept_later),
+      cmocka_unit_test(test_tcp_win_accept_held_then_burst),
       cmocka_unit_test(test_tcp_win_thousand_connections),
       cmocka_unit_test_teardown(test_tcp_win_accept_out_of_sockets,
                                 restore_sock_calls),
