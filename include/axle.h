@@ -257,6 +257,65 @@ struct ax__pending_s {
 #endif /* _WIN32 */
 
 /** @cond AX_PRIVATE */
+/*
+ * The stream and its requests, the same on every system: the engine that
+ * runs them (src/stream.c, listen.c) is written once over the backend's
+ * socket operations. Only the socket (ax__sock_t) is the system's.
+ */
+
+/* Stream state few streams need, allocated when first needed: a
+ * listener's state or a connection's water marks (src/stream.h). */
+struct ax__stream_ext;
+
+/*
+ * The private region of ax_stream_t. Kept small, as a server holds one per
+ * connection: ax_tcp_t is pinned at 112 bytes on 64-bit POSIX systems
+ * (test_tcp.c) and at its Windows size in test_tcp_win.c. Stream flags
+ * live in the handle's priv_flags.
+ */
+struct ax__stream_private {
+  ax__sock_t sock;            /* The socket, as the backend carries it. */
+  ax_alloc_cb alloc_cb;       /* Reading: where buffers come from. */
+  ax_read_cb read_cb;         /* Reading: where data goes. */
+  ax_write_t *write_tail;     /* Writes whose callback is due, newest;
+                                 circular through next, so its next is
+                                 the oldest. Finished writes lead. */
+  size_t write_queue_size;    /* Bytes queued and not yet written. */
+  ax_req_t *req;              /* The connect or shutdown in progress. */
+  struct ax__stream_ext *ext; /* Listener and water-mark state, or NULL. */
+};
+
+/* Buffers a write request keeps inline; more go in an allocation. */
+#define AX__WRITE_INLINE_BUFS 4
+
+/* The private region of ax_write_t. */
+struct ax__write_private {
+  struct ax__pending_s pending;                /* Its callback, deferred. */
+  ax_write_t *next;                            /* Next in the queue. */
+  ax_write_cb cb;                              /* The callback. */
+  ax_buf_t *bufs;                              /* inline_bufs, or malloc'd. */
+  ax_buf_t inline_bufs[AX__WRITE_INLINE_BUFS]; /* Small vectors. */
+  unsigned int nbufs;                          /* Buffers at bufs. */
+  unsigned int next_buf; /* First not wholly written; nbufs once done. */
+  int status;            /* Outcome once done. */
+};
+
+/* The private region of ax_connect_t. */
+struct ax__connect_private {
+  struct ax__pending_s pending; /* An immediate result, deferred. */
+  ax_connect_cb cb;             /* The callback. */
+  int status;                   /* The result, once known. */
+};
+
+/* The private region of ax_shutdown_t. */
+struct ax__shutdown_private {
+  struct ax__pending_s pending; /* Its callback, deferred. */
+  ax_shutdown_cb cb;            /* The callback. */
+  int status;                   /* The result, once known. */
+};
+/** @endcond */
+
+/** @cond AX_PRIVATE */
 /* The private region of ax_loop_t: portable part, then the platform's. */
 struct ax__loop_private {
   struct ax__queue handles;          /* Open handles, for walk and close. */

@@ -107,11 +107,13 @@ int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {
   ax__handle_stop(handle);
   handle->priv_flags |= AX__HANDLE_CLOSING;
   handle->priv.close_cb = close_cb;
-  ax__queue_remove(&handle->priv.node);
+  /* One that waits for the backend stays on the list of handles, where
+   * ax_walk() shows it (closing) and ax_loop_close() finds it, until
+   * ax__handle_close_resume(). */
   if (handle->priv_flags & AX__HANDLE_CLOSE_WAIT)
-    ax__queue_init(&handle->priv.node);
-  else
-    ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
+    return 0;
+  ax__queue_remove(&handle->priv.node);
+  ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
   return 0;
 }
 
@@ -125,6 +127,7 @@ void ax__handle_close_resume(ax_handle_t *handle) {
          "axle: a close resumed that did not wait");
   handle->priv_flags &= ~AX__HANDLE_CLOSE_WAIT;
   handle->loop->priv.active_reqs--;
+  ax__queue_remove(&handle->priv.node);
   ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
 }
 

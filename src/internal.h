@@ -55,8 +55,9 @@ void ax__handle_start(ax_handle_t *handle);
 void ax__handle_stop(ax_handle_t *handle);
 void ax__run_closing_handles(ax_loop_t *loop);
 /* Called from a type's close, inside ax_close(): the handle's close phase
- * waits (off every list, the loop kept alive as by a request) until
- * ax__handle_close_resume() puts it in the closing queue. */
+ * waits (on the list of handles still, for ax_walk() and ax_loop_close(),
+ * and the loop kept alive as by a request) until ax__handle_close_resume()
+ * puts it in the closing queue. */
 void ax__handle_close_wait(ax_handle_t *handle);
 void ax__handle_close_resume(ax_handle_t *handle);
 
@@ -150,7 +151,7 @@ int ax__fs_cancel(ax_req_t *req);
  */
 void ax__fs_run(ax_fs_t *req);
 
-/* Platform: streams (src/unix/stream.c, src/win/stream.c), descriptor
+/* Streams (src/stream.c, the same on every system), descriptor
  * polling (poll-watch.c) and signals (signal.c). close stops the handle
  * in ax_close(); stream_closed runs in the close phase, before the close
  * callback, and completes the stream's pending requests with

@@ -282,10 +282,14 @@ static void stream_write_flush(ax_stream_t *stream, ax_write_t *first) {
 static void stream_write_sent(ax_stream_t *stream, intptr_t result) {
   stream->handle.priv_flags &= ~AX__STREAM_SENDING;
   ax_write_t *first = stream_first_unwritten(stream);
-  if (result < 0 && first != NULL)
+  if (result < 0 && first != NULL) {
+    /* Every request failed with it (IOCP reports a send's error here;
+     * readiness reports it from send() instead): nothing is left. */
     stream_write_fail(stream, first, (int)result);
-  else if (result > 0)
+    first = NULL;
+  } else if (result > 0) {
     first = stream_write_advance(stream, first, (size_t)result);
+  }
   stream_write_flush(stream, first);
   stream_water_check(stream);
 }

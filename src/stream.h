@@ -8,7 +8,7 @@
  * TCP's and portable. What differs per system is below the line "Per
  * system": making, adopting and configuring sockets, a read and a
  * try-write without an operation, shutdown, and the listener's reserve
- * (src/unix/sock.c and tcp.c; src/win/ for Windows).
+ * (src/unix/sock.c and tcp.c; src/win/sock.c, iocp-sock.c and tcp.c).
  */
 #ifndef AX_STREAM_H
 #define AX_STREAM_H
@@ -22,7 +22,7 @@
  * A stream is connected from a successful connect, an accept or the
  * adoption of a connected socket on, and stays so; its two directions then
  * end separately (READ_EOF, SHUTDOWN). Bits from AX__STREAM_SYSTEM_SHIFT
- * up are the system's own (src/win/stream.h).
+ * up are the system's own (src/win/sock.h).
  */
 enum {
   AX__STREAM_CONNECTED = 1u << 8,  /* Connected (never cleared). */

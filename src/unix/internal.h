@@ -25,7 +25,7 @@ struct ax__syscalls {
   int (*pipe)(int fds[2]);                                      /* pipe(2) */
   int (*fcntl)(int fd, int cmd, ...);                           /* fcntl(2) */
   int (*open)(const char *path, int flags, ...);                /* open(2) */
-  /* The socket calls of streams and TCP (src/unix/stream.c, tcp.c). The
+  /* The socket calls of streams and TCP (sock.c, readiness.c, tcp.c). The
    * ones that take an address are wrappers: glibc declares them with a
    * transparent union that a plain function pointer cannot hold. */
   int (*socket)(int domain, int type, int protocol); /* socket(2) */

@@ -11,7 +11,7 @@
 
 #include <ws2tcpip.h>
 
-#include "stream.h"
+#include "sock.h"
 
 /* Longest address text with its terminator: INET6_ADDRSTRLEN is 65 in
  * Windows' headers (room for a zone), 46 without one. */
