@@ -360,6 +360,40 @@ static void test_signal_close_in_callback(void **state) {
   fixture_close(&f);
 }
 
+/* Handles that stop while a signal is dispatched (a one-shot handle, a
+ * callback stopping its own handle) leave the signal to the loop's other
+ * handles: every later signal still reaches the one that stays. raise()
+ * runs the handler before it returns, so a NOWAIT run finds the signal. */
+static void test_signal_stop_during_dispatch(void **state) {
+  (void)state;
+  struct fixture f;
+  struct probe once, self, keep;
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &once);
+  probe_init(loop, &self);
+  probe_init(loop, &keep);
+  self.stop = true;
+  /* Started first, so they are called, and stop, before keep is. */
+  assert_int_equal(ax_signal_start_oneshot(&once.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&self.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&keep.signal, SIG_A, probe_cb), 0);
+  for (int i = 1; i <= 3; i++) {
+    assert_int_equal(raise_signal(SIG_A), 0);
+    assert_int_equal(ax_run(loop, AX_RUN_NOWAIT), 0);
+    assert_int_equal(keep.calls, i);
+  }
+  assert_int_equal(once.calls, 1);
+  assert_int_equal(self.calls, 1);
+  assert_false(ax_is_active(&once.signal.handle));
+  assert_false(ax_is_active(&self.signal.handle));
+  assert_int_equal(ax_signal_stop(&keep.signal), 0);
+  assert_true(disposition_is_default(SIG_A));
+  probe_close(&once);
+  probe_close(&self);
+  probe_close(&keep);
+  fixture_close(&f);
+}
+
 /* A signal caught but not yet dispatched when its last handle stops is
  * dropped, and what was made to deliver it (a queued packet on Windows) is
  * released once the loop runs. */
@@ -541,6 +575,7 @@ int main(void) {
       cmocka_unit_test(test_signal_several_handles),
       cmocka_unit_test(test_signal_move_to_other_signal),
       cmocka_unit_test(test_signal_close_in_callback),
+      cmocka_unit_test(test_signal_stop_during_dispatch),
       cmocka_unit_test(test_signal_stop_before_dispatch),
       cmocka_unit_test(test_signal_two_loops_two_threads),
       cmocka_unit_test(test_signal_wakes_blocking_poll),
