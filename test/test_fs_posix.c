@@ -6,7 +6,7 @@
  * entries, close-on-exec descriptors, sendfile to a socket, and cancelling
  * a request that waits in the pool's queue behind reads that block on
  * pipes, and writes that meet a reader gone (a TCP peer's reset, a closed
- * pipe) on the pool: AX_EPIPE, never a SIGPIPE
+ * pipe) on the pool and on the caller's thread: AX_EPIPE, never a SIGPIPE
  * (whose disposition here stays the default, which would end the
  * program); and the pool's workers, which block asynchronous signals.
  * test_fs.c has what every platform shares; meson builds this file
@@ -598,14 +598,58 @@ static void push_until_reset(enum push how) {
   fixture_close(&fx);
 }
 
+static void test_fs_write_reset_sync(void **state) {
+  (void)state;
+  push_until_reset(PUSH_WRITE_SYNC);
+}
+
 static void test_fs_write_reset_pool(void **state) {
   (void)state;
   push_until_reset(PUSH_WRITE_POOL);
 }
 
+static void test_fs_sendfile_reset_sync(void **state) {
+  (void)state;
+  push_until_reset(PUSH_SENDFILE_SYNC);
+}
+
 static void test_fs_sendfile_reset_pool(void **state) {
   (void)state;
   push_until_reset(PUSH_SENDFILE_POOL);
+}
+
+/* A synchronous write to a pipe with no reader, on a thread that blocks
+ * SIGPIPE itself: the write's SIGPIPE is taken, one the caller had
+ * pending before is kept. */
+static void test_fs_sigpipe_pending_kept(void **state) {
+  (void)state;
+  struct fixture fx;
+  sigset_t pipe_only;
+  int fds[2];
+  char byte = 'x';
+  ax_buf_t buf = ax_buf_init(&byte, 1);
+  fixture_open(&fx);
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  assert_int_equal(pthread_sigmask(SIG_BLOCK, &pipe_only, NULL), 0);
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(close(fds[0]), 0);
+  assert_int_equal(
+      ax_fs_write(&fx.loop, fx_req(&fx), fds[1], &buf, 1, -1, NULL), AX_EPIPE);
+  assert_false(sigpipe_pending());
+  assert_int_equal(raise(SIGPIPE), 0);
+  assert_true(sigpipe_pending());
+  assert_int_equal(
+      ax_fs_write(&fx.loop, fx_req(&fx), fds[1], &buf, 1, -1, NULL), AX_EPIPE);
+  assert_true(sigpipe_pending());
+  int signum = 0;
+  assert_int_equal(sigwait(&pipe_only, &signum), 0);
+  assert_int_equal(signum, SIGPIPE);
+  assert_false(sigpipe_pending());
+  assert_true(sigpipe_blocked());
+  assert_int_equal(pthread_sigmask(SIG_UNBLOCK, &pipe_only, NULL), 0);
+  assert_int_equal(close(fds[1]), 0);
+  fixture_close(&fx);
 }
 
 /* A user's job on the pool: what the worker's signal mask blocks, and
@@ -729,8 +773,11 @@ int main(void) {
       cmocka_unit_test(test_fs_cloexec),
       cmocka_unit_test(test_fs_posix_errors),
       cmocka_unit_test(test_fs_sendfile_socket),
+      cmocka_unit_test(test_fs_write_reset_sync),
       cmocka_unit_test(test_fs_write_reset_pool),
+      cmocka_unit_test(test_fs_sendfile_reset_sync),
       cmocka_unit_test(test_fs_sendfile_reset_pool),
+      cmocka_unit_test(test_fs_sigpipe_pending_kept),
       cmocka_unit_test(test_fs_pool_worker_signal_mask),
       cmocka_unit_test(test_fs_cancel_queued_in_pool),
   };
