@@ -558,13 +558,13 @@ static void noop_cb(ax_signal_t *signal, int signum) {
  * The stress test: STRESS_LOOPS loops on threads of their own, each with
  * two anchor handles on SIG_A and STRESS_CHURN handles that a timer keeps
  * starting (on SIG_A or SIG_B, plain or one-shot), stopping and closing,
- * and that stop themselves in their callbacks, while the test's thread sends
- * SIG_A STRESS_ROUNDS times (kill, raise, pthread_kill at each loop's thread in
- * turn) with SIG_B among them. An anchor is restarted only while the other
- * one is active, so every loop always watches SIG_A: each SIG_A must reach
- * every loop. The test sends the next one once every loop has dispatched
- * the last (a check handle counts the iterations whose poll phase ran a
- * SIG_A callback), so none can merge with another: received must equal
+ * and that stop themselves in their callbacks, while the test's thread
+ * sends SIG_A STRESS_ROUNDS times (kill, raise, and pthread_kill at each
+ * loop's thread in turn) with SIG_B among them. An anchor is restarted only
+ * while the other one is active, so every loop always watches SIG_A: each SIG_A
+ * must reach every loop. The test sends the next one once every loop has
+ * dispatched the last (a check handle counts the iterations whose poll phase
+ * ran a SIG_A callback), so none can merge with another: received must equal
  * sent on every loop, exactly. A lost signal shows as a loop that stays
  * behind, reported after STRESS_WAIT_MS (a bound on the test, not a
  * measurement).
@@ -600,7 +600,6 @@ struct stress_loop {
   uint32_t random;          /* xorshift32 state. */
   bool got_a;               /* A SIG_A callback ran in this iteration. */
   int received;             /* Iterations that got SIG_A (__atomic). */
-  int closed;               /* Close callbacks run. */
   int result;               /* 0, or the first error. */
 };
 
@@ -629,12 +628,6 @@ static void stress_fail(struct stress_loop *sl, int err) {
 
 static void stress_churn_cb(ax_signal_t *signal, int signum);
 
-static void stress_churn_closed(ax_handle_t *handle) {
-  struct stress_handle *h = ax_container_of((ax_signal_t *)handle,
-                                            struct stress_handle, signal);
-  h->owner->closed++;
-}
-
 /* One random change to one churned handle: start it on SIG_A or SIG_B,
  * plain or one-shot; stop it; close it, or open it again once closed. */
 static void stress_churn_one(struct stress_loop *sl) {
@@ -656,7 +649,7 @@ static void stress_churn_one(struct stress_loop *sl) {
   else if (op == 4)
     stress_fail(sl, ax_signal_stop(&h->signal));
   else {
-    stress_fail(sl, ax_close(&h->signal.handle, stress_churn_closed));
+    stress_fail(sl, ax_close(&h->signal.handle, NULL));
     h->open = false;
   }
 }
