@@ -189,6 +189,14 @@ int ax__thread_start_init(struct ax__thread_start *start, ax_thread_cb entry,
 void ax__thread_start_run(struct ax__thread_start *start);
 void ax__thread_start_finish(struct ax__thread_start *start, int created);
 
+/* Platform: start one of axle's own threads (a pool worker). On POSIX it
+ * starts with every asynchronous signal blocked, so that the user's
+ * handlers run on the user's threads and a write that meets a closed pipe
+ * or a reset socket on it raises no SIGPIPE that could end the process.
+ * (src/unix/thread.c, src/win/thread.c) */
+int ax__thread_create_worker(ax_thread_t *thread, ax_thread_cb entry,
+                             void *arg);
+
 /* Platform: give up the processor (src/unix/thread.c, src/win/thread.c). */
 void ax__thread_yield(void);
 
