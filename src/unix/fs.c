@@ -439,7 +439,10 @@ static void fs_sigpipe_unblock(struct fs_sigpipe *guard, const ax_fs_t *req) {
 void ax__fs_run(ax_fs_t *req) {
   assert(req->fs_type > AX_FS_UNKNOWN && req->fs_type < AX_FS_TYPE_MAX &&
          "axle: file system request of an unknown type");
-  if (!fs_may_raise_sigpipe(req)) {
+  /* A pool worker blocks SIGPIPE for good (unix/thread.c), and one left
+   * pending there is never delivered: the guard's two system calls are
+   * for a caller's thread only, in synchronous mode. */
+  if (!fs_may_raise_sigpipe(req) || req->priv.cb != NULL) {
     req->result = fs_ops[req->fs_type](req);
     return;
   }
