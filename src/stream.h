@@ -127,9 +127,31 @@ void ax__sock_listener_remove(ax_loop_t *loop);
 /* Close a socket that was never attached (an accepted one not taken). */
 void ax__sock_discard(ax_os_sock_t s);
 
-/* tcp.c (per system): apply to s, the socket a TCP stream is about to get
- * (made, adopted or accepted), the options chosen while it had none
+/* tcp.c: apply to s, the socket a TCP stream is about to get (made,
+ * adopted or accepted), the options chosen while it had none
  * (ax_tcp_nodelay()). 0 or the system's error. */
 int ax__tcp_sock_options(const ax_stream_t *stream, ax_os_sock_t s);
+/* tcp.c: the socket of an open TCP handle: 0, AX_EINVAL or AX_EBADF. */
+int ax__tcp_socket_of(const ax_tcp_t *tcp, ax_os_sock_t *s);
+/* tcp.c: split "address%zone" into the address (copied to text, of size
+ * bytes) and the zone (NULL without one). 0, or AX_EINVAL if too long. */
+int ax__ip6_split(const char *ip, char *text, size_t size, const char **zone);
+
+/* TCP, per system (src/unix/tcp.c, src/win/tcp.c). */
+/* Whatever the system needs before its first socket (Winsock). */
+int ax__tcp_system_init(void);
+/* The length of an IPv4 or IPv6 address, and its family where family is
+ * not NULL; 0 for any other family. */
+int ax__tcp_addr_len(const struct sockaddr *addr, int *family);
+/* Make ready to connect over family: a socket made if there is none
+ * (and bound to any address, where the system needs that). */
+int ax__tcp_connect_prepare(ax_tcp_t *tcp, int family);
+int ax__tcp_set_nodelay(ax_os_sock_t s, bool enable);
+/* getsockname() (peer false) or getpeername(), with an int length. */
+int ax__tcp_name(ax_os_sock_t s, struct sockaddr *name, int *namelen,
+                 bool peer);
+/* A zero linger time, so that closing sends a reset: 0 or an error (a
+ * system that refuses it because nothing is left to reset says 0). */
+int ax__tcp_linger_zero(ax_os_sock_t s);
 
 #endif /* AX_STREAM_H */

@@ -28,8 +28,13 @@
 
 #include <mstcpip.h>
 
-/* The length of an IPv4 or IPv6 address, 0 for any other family. */
-static int tcp_addr_len(const struct sockaddr *addr) {
+int ax__tcp_system_init(void) {
+  return ax__winsock_init();
+}
+
+int ax__tcp_addr_len(const struct sockaddr *addr, int *family) {
+  if (family != NULL)
+    *family = addr->sa_family;
   if (addr->sa_family == AF_INET)
     return sizeof(struct sockaddr_in);
   if (addr->sa_family == AF_INET6)
@@ -37,18 +42,12 @@ static int tcp_addr_len(const struct sockaddr *addr) {
   return 0;
 }
 
-static int tcp_set_nodelay(SOCKET socket, bool enable) {
+int ax__tcp_set_nodelay(ax_os_sock_t s, bool enable) {
   BOOL value = enable ? TRUE : FALSE;
-  if (setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, (const char *)&value,
+  if (setsockopt((SOCKET)s, IPPROTO_TCP, TCP_NODELAY, (const char *)&value,
                  sizeof(value)) != 0)
     return ax__win_sock_error();
   return 0;
-}
-
-int ax__tcp_sock_options(const ax_stream_t *stream, ax_os_sock_t s) {
-  if (!ax__stream_has(stream, AX__STREAM_NODELAY))
-    return 0;
-  return tcp_set_nodelay((SOCKET)s, true);
 }
 
 /* An IPv6 socket refuses IPv4 only when asked to. */
@@ -90,16 +89,6 @@ static int tcp_make_socket(ax_stream_t *stream, int family) {
   if (err != 0)
     closesocket(socket);
   return err;
-}
-
-int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp) {
-  if (loop == NULL || tcp == NULL)
-    return AX_EINVAL;
-  int err = ax__winsock_init();
-  if (err != 0)
-    return err;
-  ax__stream_init(loop, &tcp->stream, AX_TCP);
-  return 0;
 }
 
 /* The family of a socket of unknown origin, from its protocol record
@@ -151,7 +140,7 @@ static int tcp_bind_check(ax_tcp_t *tcp, const struct sockaddr *addr,
   if (tcp == NULL || addr == NULL ||
       (flags & ~(unsigned int)(AX_TCP_IPV6ONLY | AX_TCP_REUSEPORT)) != 0)
     return AX_EINVAL;
-  if (tcp_addr_len(addr) == 0)
+  if (ax__tcp_addr_len(addr, NULL) == 0)
     return AX_EAFNOSUPPORT;
   if ((flags & AX_TCP_IPV6ONLY) && addr->sa_family != AF_INET6)
     return AX_EINVAL;
@@ -190,7 +179,7 @@ int ax_tcp_bind(ax_tcp_t *tcp, const struct sockaddr *addr,
   if (setsockopt(socket, SOL_SOCKET, SO_EXCLUSIVEADDRUSE,
                  (const char *)&exclusive, sizeof(exclusive)) != 0)
     return ax__win_sock_error();
-  if (bind(socket, addr, tcp_addr_len(addr)) != 0)
+  if (bind(socket, addr, ax__tcp_addr_len(addr, NULL)) != 0)
     return ax__win_sock_error();
   stream->handle.priv_flags |= AX__STREAM_BOUND;
   return 0;
@@ -199,7 +188,8 @@ int ax_tcp_bind(ax_tcp_t *tcp, const struct sockaddr *addr,
 /* ConnectEx works only on a bound socket: make the socket if there is
  * none, and bind it to any address of the family (port 0, as connect()
  * would do implicitly). */
-static int tcp_connect_prepare(ax_stream_t *stream, int family) {
+int ax__tcp_connect_prepare(ax_tcp_t *tcp, int family) {
+  ax_stream_t *stream = &tcp->stream;
   if (!ax__sock_is_open(&stream->priv.sock)) {
     int err = tcp_make_socket(stream, family);
     if (err != 0)
@@ -221,70 +211,6 @@ static int tcp_connect_prepare(ax_stream_t *stream, int family) {
   return 0;
 }
 
-static int tcp_connect_check(ax_connect_t *req, ax_tcp_t *tcp,
-                             const struct sockaddr *addr,
-                             ax_connect_cb connect_cb) {
-  if (req == NULL || tcp == NULL || addr == NULL || connect_cb == NULL)
-    return AX_EINVAL;
-  ax_stream_t *stream = &tcp->stream;
-  if (ax__stream_closing(stream))
-    return AX_EBADF;
-  if (tcp_addr_len(addr) == 0)
-    return AX_EINVAL;
-  if (ax__stream_has(stream, AX__STREAM_CONNECTING))
-    return AX_EALREADY;
-  if (ax__stream_has(stream, AX__STREAM_CONNECTED))
-    return AX_EISCONN;
-  if (ax__stream_has(stream, AX__STREAM_LISTENING))
-    return AX_EINVAL;
-  return 0;
-}
-
-/* A failure at once (an unreachable network, say) is reported to the
- * callback like one that comes later, from the pending phase
- * (ax__stream_connect()). */
-int ax_tcp_connect(ax_connect_t *req, ax_tcp_t *tcp,
-                   const struct sockaddr *addr, ax_connect_cb connect_cb) {
-  int err = tcp_connect_check(req, tcp, addr, connect_cb);
-  if (err != 0)
-    return err;
-  ax_stream_t *stream = &tcp->stream;
-  err = tcp_connect_prepare(stream, addr->sa_family);
-  if (err != 0)
-    return err;
-  return ax__stream_connect(stream, req, addr, tcp_addr_len(addr), connect_cb);
-}
-
-/* The socket of an open TCP handle, or AX_EBADF. */
-static int tcp_socket_of(const ax_tcp_t *tcp, SOCKET *socket) {
-  if (tcp == NULL)
-    return AX_EINVAL;
-  if (ax__stream_closing(&tcp->stream) ||
-      !ax__sock_is_open(&tcp->stream.priv.sock))
-    return AX_EBADF;
-  *socket = ax__win_sock_handle(&tcp->stream.priv.sock);
-  return 0;
-}
-
-/* Remembered for a socket made later (by bind, connect or accept). */
-int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable) {
-  if (tcp == NULL)
-    return AX_EINVAL;
-  ax_stream_t *stream = &tcp->stream;
-  if (ax__stream_closing(stream))
-    return AX_EBADF;
-  if (ax__sock_is_open(&stream->priv.sock)) {
-    int err = tcp_set_nodelay(ax__win_sock_handle(&stream->priv.sock), enable);
-    if (err != 0)
-      return err;
-  }
-  if (enable)
-    stream->handle.priv_flags |= AX__STREAM_NODELAY;
-  else
-    stream->handle.priv_flags &= ~(unsigned int)AX__STREAM_NODELAY;
-  return 0;
-}
-
 /* SIO_KEEPALIVE_VALS sets the idle time before the first probe, which
  * SO_KEEPALIVE alone leaves at the system's two hours, on every Windows
  * axle runs on (TCP_KEEPIDLE came with Windows 10). Probes then follow
@@ -292,8 +218,8 @@ int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable) {
 int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable, unsigned int delay_s) {
   if (enable && (delay_s == 0 || delay_s > ULONG_MAX / 1000))
     return AX_EINVAL;
-  SOCKET socket;
-  int err = tcp_socket_of(tcp, &socket);
+  ax_os_sock_t socket;
+  int err = ax__tcp_socket_of(tcp, &socket);
   if (err != 0)
     return err;
   struct tcp_keepalive values = {
@@ -302,59 +228,31 @@ int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable, unsigned int delay_s) {
       .keepaliveinterval = 1000,
   };
   DWORD bytes = 0;
-  if (WSAIoctl(socket, SIO_KEEPALIVE_VALS, &values, sizeof(values), NULL, 0,
-               &bytes, NULL, NULL) != 0)
+  if (WSAIoctl((SOCKET)socket, SIO_KEEPALIVE_VALS, &values, sizeof(values),
+               NULL, 0, &bytes, NULL, NULL) != 0)
     return ax__win_sock_error();
   return 0;
 }
 
-int ax_tcp_getsockname(const ax_tcp_t *tcp, struct sockaddr *name,
-                       int *namelen) {
-  if (name == NULL || namelen == NULL || *namelen < 0)
-    return AX_EINVAL;
-  SOCKET socket;
-  int err = tcp_socket_of(tcp, &socket);
-  if (err != 0)
-    return err;
-  if (getsockname(socket, name, namelen) != 0)
-    return ax__win_sock_error();
-  return 0;
-}
-
-int ax_tcp_getpeername(const ax_tcp_t *tcp, struct sockaddr *name,
-                       int *namelen) {
-  if (name == NULL || namelen == NULL || *namelen < 0)
-    return AX_EINVAL;
-  SOCKET socket;
-  int err = tcp_socket_of(tcp, &socket);
-  if (err != 0)
-    return err;
-  if (getpeername(socket, name, namelen) != 0)
-    return ax__win_sock_error();
-  return 0;
+int ax__tcp_name(ax_os_sock_t s, struct sockaddr *name, int *namelen,
+                 bool peer) {
+  int rc = peer ? getpeername((SOCKET)s, name, namelen)
+                : getsockname((SOCKET)s, name, namelen);
+  return rc != 0 ? ax__win_sock_error() : 0;
 }
 
 /* A linger of zero seconds makes closesocket() abort the connection: the
- * peer gets a reset, and data not yet sent is dropped. */
-int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb) {
-  if (tcp == NULL)
-    return AX_EINVAL;
-  if (ax__stream_closing(&tcp->stream))
-    return AX_EBADF;
-  if (ax__stream_has(&tcp->stream, AX__STREAM_LISTENING))
-    return AX_EINVAL;
-  if (ax__sock_is_open(&tcp->stream.priv.sock)) {
-    struct linger linger = {.l_onoff = 1, .l_linger = 0};
-    if (setsockopt(ax__win_sock_handle(&tcp->stream.priv.sock), SOL_SOCKET,
-                   SO_LINGER, (const char *)&linger, sizeof(linger)) != 0) {
-      /* EINVAL: nothing left to reset; closed all the same, as on POSIX
-       * (src/unix/tcp.c). */
-      int err = ax__win_sock_error();
-      if (err != AX_EINVAL)
-        return err;
-    }
+ * peer gets a reset, and data not yet sent is dropped. EINVAL: nothing
+ * left to reset; closed all the same, as on POSIX. */
+int ax__tcp_linger_zero(ax_os_sock_t s) {
+  struct linger linger = {.l_onoff = 1, .l_linger = 0};
+  if (setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&linger,
+                 sizeof(linger)) != 0) {
+    int err = ax__win_sock_error();
+    if (err != AX_EINVAL)
+      return err;
   }
-  return ax_close(&tcp->stream.handle, close_cb);
+  return 0;
 }
 
 /* A SOCKET is a kernel handle, so it fits ax_os_fd_t (a HANDLE). */
