@@ -137,12 +137,13 @@ int ax__tcp_socket_of(const ax_tcp_t *tcp, ax_os_sock_t *s);
  * bytes) and the zone (NULL without one). 0, or AX_EINVAL if too long. */
 int ax__ip6_split(const char *ip, char *text, size_t size, const char **zone);
 
+/* tcp.c: the length of an IPv4 or IPv6 address, and its family where
+ * family is not NULL; 0 for any other family. */
+int ax__tcp_addr_len(const struct sockaddr *addr, int *family);
+
 /* TCP, per system (src/unix/tcp.c, src/win/tcp.c). */
 /* Whatever the system needs before its first socket (Winsock). */
 int ax__tcp_system_init(void);
-/* The length of an IPv4 or IPv6 address, and its family where family is
- * not NULL; 0 for any other family. */
-int ax__tcp_addr_len(const struct sockaddr *addr, int *family);
 /* Make ready to connect over family: a socket made if there is none
  * (and bound to any address, where the system needs that). */
 int ax__tcp_connect_prepare(ax_tcp_t *tcp, int family);

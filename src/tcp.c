@@ -16,6 +16,17 @@
 
 #include "stream.h"
 
+/* The system's address types come with sock-os.h (stream.h). */
+int ax__tcp_addr_len(const struct sockaddr *addr, int *family) {
+  if (family != NULL)
+    *family = addr->sa_family;
+  if (addr->sa_family == AF_INET)
+    return (int)sizeof(struct sockaddr_in);
+  if (addr->sa_family == AF_INET6)
+    return (int)sizeof(struct sockaddr_in6);
+  return 0;
+}
+
 int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp) {
   if (loop == NULL || tcp == NULL)
     return AX_EINVAL;

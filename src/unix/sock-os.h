@@ -2,7 +2,8 @@
  * unix/sock-os.h: the POSIX socket calls the stream engine makes for every
  * message, inline: a read, and a send without an operation. meson puts this
  * directory on the engine's include path (src/meson.build), so that
- * src/stream.h includes the header of the system it is built for.
+ * src/stream.h includes the header of the system it is built for. It
+ * brings the system's socket and address types to the engine too.
  */
 #ifndef AX_UNIX_SOCK_OS_H
 #define AX_UNIX_SOCK_OS_H
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "internal.h"

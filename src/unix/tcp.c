@@ -25,16 +25,6 @@ int ax__tcp_system_init(void) {
   return 0;
 }
 
-int ax__tcp_addr_len(const struct sockaddr *addr, int *family) {
-  if (family != NULL)
-    *family = addr->sa_family;
-  if (addr->sa_family == AF_INET)
-    return sizeof(struct sockaddr_in);
-  if (addr->sa_family == AF_INET6)
-    return sizeof(struct sockaddr_in6);
-  return 0;
-}
-
 int ax__tcp_set_nodelay(ax_os_sock_t s, bool enable) {
   return ax__sock_set_int(s, IPPROTO_TCP, TCP_NODELAY, enable);
 }

@@ -3,13 +3,17 @@
  * message (src/stream.h names them; meson puts this directory on the
  * engine's include path). POSIX inlines its own (src/unix/sock-os.h); here
  * they are plain calls into sock.c, as each goes into Winsock, whose own
- * cost dwarfs a call.
+ * cost dwarfs a call. It brings the system's socket and address types to
+ * the engine too.
  */
 #ifndef AX_WIN_SOCK_OS_H
 #define AX_WIN_SOCK_OS_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <winsock2.h>
+#include <ws2tcpip.h>
 
 #include "axle.h"
 

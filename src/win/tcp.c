@@ -32,16 +32,6 @@ int ax__tcp_system_init(void) {
   return ax__winsock_init();
 }
 
-int ax__tcp_addr_len(const struct sockaddr *addr, int *family) {
-  if (family != NULL)
-    *family = addr->sa_family;
-  if (addr->sa_family == AF_INET)
-    return sizeof(struct sockaddr_in);
-  if (addr->sa_family == AF_INET6)
-    return sizeof(struct sockaddr_in6);
-  return 0;
-}
-
 int ax__tcp_set_nodelay(ax_os_sock_t s, bool enable) {
   BOOL value = enable ? TRUE : FALSE;
   if (setsockopt((SOCKET)s, IPPROTO_TCP, TCP_NODELAY, (const char *)&value,
