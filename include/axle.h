@@ -799,8 +799,15 @@ struct ax_handle_s {
  * Close a handle: stop it, and call @p close_cb (which may be NULL) in the
  * close phase of the current or next iteration. Until then the handle's
  * memory must stay valid; it may be reused in or after the callback.
- * @return 0; AX_EINVAL if @p handle is NULL; AX_EBADF if it is already
- *         closing or closed (the callback is then not called again).
+ *
+ * A handle whose init failed is not open, and needs no close: this call
+ * refuses it, so that cleanup code may close whatever it tried to
+ * initialise. So it does zeroed memory. Memory that no init was ever
+ * called on and that is not zeroed is not a handle: closing it is
+ * undefined.
+ * @return 0; AX_EINVAL if @p handle is NULL, its init failed, or it is
+ *         zeroed memory; AX_EBADF if it is already closing or closed (the
+ *         callback is then not called again).
  */
 AX_EXTERN int ax_close(ax_handle_t *handle, ax_close_cb close_cb);
 
@@ -849,7 +856,14 @@ struct ax_timer_s {
 
 /**
  * Initialise a timer.
- * @return 0, or AX_EINVAL if an argument is NULL.
+ *
+ * Every handle init (this one, ax_idle_init(), ax_prepare_init(),
+ * ax_check_init(), ax_async_init()) refuses a loop that is NULL, zeroed
+ * or closed with AX_EINVAL, in every build. When an init fails with
+ * AX_EINVAL, the handle is marked as not initialised: ax_close() refuses
+ * it and start functions return AX_EBADF, until an init succeeds.
+ * @return 0, or AX_EINVAL if an argument is NULL or @p loop is not
+ *         initialised.
  */
 AX_EXTERN int ax_timer_init(ax_loop_t *loop, ax_timer_t *timer);
 
@@ -926,7 +940,10 @@ struct ax_check_s {
   struct ax__phase_private priv;
 };
 
-/** Initialise an idle handle. @return 0, or AX_EINVAL for a NULL argument. */
+/**
+ * Initialise an idle handle (see ax_timer_init() for a failed init).
+ * @return 0, or AX_EINVAL for a NULL argument or a loop not initialised.
+ */
 AX_EXTERN int ax_idle_init(ax_loop_t *loop, ax_idle_t *idle);
 /**
  * Start an idle handle; starting it again only replaces the callback.
@@ -936,7 +953,10 @@ AX_EXTERN int ax_idle_start(ax_idle_t *idle, ax_idle_cb idle_cb);
 /** Stop an idle handle; idempotent. @return 0, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_idle_stop(ax_idle_t *idle);
 
-/** Initialise a prepare handle. @return 0, or AX_EINVAL for a NULL argument. */
+/**
+ * Initialise a prepare handle (see ax_timer_init() for a failed init).
+ * @return 0, or AX_EINVAL for a NULL argument or a loop not initialised.
+ */
 AX_EXTERN int ax_prepare_init(ax_loop_t *loop, ax_prepare_t *prepare);
 /**
  * Start a prepare handle; starting it again only replaces the callback.
@@ -946,7 +966,10 @@ AX_EXTERN int ax_prepare_start(ax_prepare_t *prepare, ax_prepare_cb prepare_cb);
 /** Stop a prepare handle; idempotent. @return 0, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_prepare_stop(ax_prepare_t *prepare);
 
-/** Initialise a check handle. @return 0, or AX_EINVAL for a NULL argument. */
+/**
+ * Initialise a check handle (see ax_timer_init() for a failed init).
+ * @return 0, or AX_EINVAL for a NULL argument or a loop not initialised.
+ */
 AX_EXTERN int ax_check_init(ax_loop_t *loop, ax_check_t *check);
 /**
  * Start a check handle; starting it again only replaces the callback.
@@ -976,7 +999,9 @@ struct ax_async_s {
 /**
  * Initialise an async handle and start it. Unlike other init functions this
  * may fail at the system level: the loop's wakeup channel is opened lazily.
- * @return 0; AX_EINVAL for a NULL argument; a system error such as AX_EMFILE.
+ * A failed init leaves the handle as ax_timer_init() describes.
+ * @return 0; AX_EINVAL for a NULL argument or a loop not initialised; a
+ *         system error such as AX_EMFILE.
  */
 AX_EXTERN int ax_async_init(ax_loop_t *loop, ax_async_t *async,
                             ax_async_cb async_cb);

@@ -17,12 +17,18 @@
 #include "internal.h"
 
 int ax_async_init(ax_loop_t *loop, ax_async_t *async, ax_async_cb async_cb) {
-  if (loop == NULL || async == NULL || async_cb == NULL)
+  if (async == NULL)
     return AX_EINVAL;
-  int err = ax__wakeup_open(loop);
+  /* The handle first: it checks the loop, which the wakeup channel needs
+   * initialised. */
+  int err = ax__handle_init(loop, &async->handle, AX_ASYNC);
   if (err != 0)
     return err;
-  ax__handle_init(loop, &async->handle, AX_ASYNC);
+  err = async_cb == NULL ? AX_EINVAL : ax__wakeup_open(loop);
+  if (err != 0) {
+    ax__handle_init_undo(&async->handle);
+    return err;
+  }
   async->priv.cb = async_cb;
   async->priv.pending = 0;
   async->priv.busy = 0;

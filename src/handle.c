@@ -9,15 +9,34 @@
  */
 #include "internal.h"
 
-void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle,
-                     ax_handle_type type) {
-  assert(loop->priv.state == AX__LOOP_READY &&
-         "axle: handle initialised on a loop that is not initialised");
+/* A handle whose init failed: of no type, and closed, so that ax_close()
+ * refuses it (AX_EINVAL) and every start function sees it closed. */
+static void handle_init_failed(ax_handle_t *handle, ax_loop_t *loop) {
+  handle->loop = loop;
+  handle->type = AX_UNKNOWN_HANDLE;
+  handle->priv_flags = AX__HANDLE_CLOSED;
+  handle->priv.close_cb = NULL;
+  ax__queue_init(&handle->priv.node);
+}
+
+int ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type) {
+  /* A zeroed or closed loop has no lists to join: refused, not asserted,
+   * as a release build would crash on them instead. */
+  if (loop == NULL || loop->priv.state != AX__LOOP_READY) {
+    handle_init_failed(handle, loop);
+    return AX_EINVAL;
+  }
   handle->loop = loop;
   handle->type = type;
   handle->priv.close_cb = NULL;
   handle->priv_flags = AX__HANDLE_REF;
   ax__queue_insert_tail(&loop->priv.handles, &handle->priv.node);
+  return 0;
+}
+
+void ax__handle_init_undo(ax_handle_t *handle) {
+  ax__queue_remove(&handle->priv.node);
+  handle_init_failed(handle, handle->loop);
 }
 
 void ax__handle_start(ax_handle_t *handle) {
@@ -99,7 +118,10 @@ static void handle_close_type(ax_handle_t *handle) {
 }
 
 int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {
-  if (handle == NULL)
+  /* A handle whose init failed has no type (handle_init_failed), nor has
+   * zeroed memory: not a handle, rather than an assertion below. */
+  if (handle == NULL || handle->type <= AX_UNKNOWN_HANDLE ||
+      handle->type >= AX_HANDLE_TYPE_MAX)
     return AX_EINVAL;
   if (ax__handle_is_closing(handle))
     return AX_EBADF;

@@ -34,6 +34,14 @@ enum {
   AX__MAX_EVENTS_PER_WAIT = 1024,
 };
 
+/* Whether the checks of API misuse that cost more than a branch are
+ * compiled in: with assertions, as the assertions themselves are. */
+#ifdef NDEBUG
+enum { AX__CHECKED = 0 };
+#else
+enum { AX__CHECKED = 1 };
+#endif /* NDEBUG */
+
 /* A completion deferred to the pending phase of the next iteration (loop.c;
  * declared in axle.h, as requests embed it). Embedded in whatever defers
  * it; node is an empty list while not queued. */
@@ -46,8 +54,16 @@ void *ax__calloc(size_t count, size_t size_bytes);
 void *ax__realloc(void *ptr, size_t size_bytes);
 void ax__free(void *ptr);
 
-/* handle.c: every handle type's init begins here. */
-void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type);
+/* handle.c: every handle type's init begins here, before it touches
+ * anything else of the handle, and returns its error if it fails:
+ * AX_EINVAL if loop is NULL or not initialised (the handle, which must not
+ * be NULL, is then marked as not initialised: ax_close() refuses it and
+ * start functions see it closed); AX_EBUSY, leaving the handle alone, if
+ * it is open on loop already (detected in AX__CHECKED builds only). An
+ * init that fails after this call takes the handle back out with
+ * ax__handle_init_undo(). */
+int ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type);
+void ax__handle_init_undo(ax_handle_t *handle);
 void ax__handle_start(ax_handle_t *handle);
 void ax__handle_stop(ax_handle_t *handle);
 void ax__run_closing_handles(ax_loop_t *loop);
