@@ -862,8 +862,19 @@ struct ax_timer_s {
  * or closed with AX_EINVAL, in every build. When an init fails with
  * AX_EINVAL, the handle is marked as not initialised: ax_close() refuses
  * it and start functions return AX_EBADF, until an init succeeds.
- * @return 0, or AX_EINVAL if an argument is NULL or @p loop is not
- *         initialised.
+ *
+ * Initialising a handle that is open (initialised, and its close callback
+ * not run yet) is a mistake that init cannot always see: telling an open
+ * handle from memory that merely looks like one would mean reading memory
+ * that may be uninitialised. Builds with assertions (NDEBUG not defined)
+ * search the loop's lists instead, and return AX_EBUSY, leaving the handle
+ * as it was, when it is among the loop's closing handles or its 128 most
+ * recently initialised open ones. Otherwise, and in builds without
+ * assertions, it is undefined. A handle may be initialised again in or
+ * after its close callback.
+ * @return 0; AX_EINVAL if an argument is NULL or @p loop is not
+ *         initialised; AX_EBUSY if the handle is open on @p loop (builds
+ *         with assertions only, as above).
  */
 AX_EXTERN int ax_timer_init(ax_loop_t *loop, ax_timer_t *timer);
 
@@ -941,8 +952,10 @@ struct ax_check_s {
 };
 
 /**
- * Initialise an idle handle (see ax_timer_init() for a failed init).
- * @return 0, or AX_EINVAL for a NULL argument or a loop not initialised.
+ * Initialise an idle handle (see ax_timer_init() for a failed init and
+ * for a handle initialised twice).
+ * @return 0; AX_EINVAL for a NULL argument or a loop not initialised;
+ *         AX_EBUSY if the handle is open already (where detected).
  */
 AX_EXTERN int ax_idle_init(ax_loop_t *loop, ax_idle_t *idle);
 /**
@@ -954,8 +967,10 @@ AX_EXTERN int ax_idle_start(ax_idle_t *idle, ax_idle_cb idle_cb);
 AX_EXTERN int ax_idle_stop(ax_idle_t *idle);
 
 /**
- * Initialise a prepare handle (see ax_timer_init() for a failed init).
- * @return 0, or AX_EINVAL for a NULL argument or a loop not initialised.
+ * Initialise a prepare handle (see ax_timer_init() for a failed init and
+ * for a handle initialised twice).
+ * @return 0; AX_EINVAL for a NULL argument or a loop not initialised;
+ *         AX_EBUSY if the handle is open already (where detected).
  */
 AX_EXTERN int ax_prepare_init(ax_loop_t *loop, ax_prepare_t *prepare);
 /**
@@ -967,8 +982,10 @@ AX_EXTERN int ax_prepare_start(ax_prepare_t *prepare, ax_prepare_cb prepare_cb);
 AX_EXTERN int ax_prepare_stop(ax_prepare_t *prepare);
 
 /**
- * Initialise a check handle (see ax_timer_init() for a failed init).
- * @return 0, or AX_EINVAL for a NULL argument or a loop not initialised.
+ * Initialise a check handle (see ax_timer_init() for a failed init and
+ * for a handle initialised twice).
+ * @return 0; AX_EINVAL for a NULL argument or a loop not initialised;
+ *         AX_EBUSY if the handle is open already (where detected).
  */
 AX_EXTERN int ax_check_init(ax_loop_t *loop, ax_check_t *check);
 /**
@@ -999,9 +1016,11 @@ struct ax_async_s {
 /**
  * Initialise an async handle and start it. Unlike other init functions this
  * may fail at the system level: the loop's wakeup channel is opened lazily.
- * A failed init leaves the handle as ax_timer_init() describes.
- * @return 0; AX_EINVAL for a NULL argument or a loop not initialised; a
- *         system error such as AX_EMFILE.
+ * A failed init, and one of a handle that is open already, are as
+ * ax_timer_init() describes.
+ * @return 0; AX_EINVAL for a NULL argument or a loop not initialised;
+ *         AX_EBUSY if the handle is open already (where detected); a system
+ *         error such as AX_EMFILE.
  */
 AX_EXTERN int ax_async_init(ax_loop_t *loop, ax_async_t *async,
                             ax_async_cb async_cb);

@@ -9,6 +9,34 @@
  */
 #include "internal.h"
 
+enum {
+  /* How many of the loop's handles an init looks through for the one it
+   * is given (AX__CHECKED builds): the closing ones, then the open ones
+   * from the newest. That is where a handle initialised twice by mistake
+   * is met in practice (a struct reused before its close callback ran, a
+   * handle initialised again soon after its first init); a walk of every
+   * handle would make accepting n connections cost n * n / 2 steps. */
+  HANDLE_INIT_CHECK_MAX = 128,
+};
+
+/* Whether handle is among the loop's closing handles or its newest open
+ * ones. Only the loop's lists are read, never the handle's memory, which
+ * may hold anything before its first init. */
+static bool handle_init_is_listed(const ax_loop_t *loop,
+                                  const ax_handle_t *handle) {
+  const ax__queue_t *target = &handle->priv.node;
+  const ax__queue_t *lists[] = {&loop->priv.closing, &loop->priv.handles};
+  unsigned int budget = HANDLE_INIT_CHECK_MAX;
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+    for (const ax__queue_t *node = lists[i]->prev;
+         node != lists[i] && budget > 0; node = node->prev, budget--) {
+      if (node == target)
+        return true;
+    }
+  }
+  return false;
+}
+
 /* A handle whose init failed: of no type, and closed, so that ax_close()
  * refuses it (AX_EINVAL) and every start function sees it closed. */
 static void handle_init_failed(ax_handle_t *handle, ax_loop_t *loop) {
@@ -26,6 +54,8 @@ int ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type) {
     handle_init_failed(handle, loop);
     return AX_EINVAL;
   }
+  if (AX__CHECKED && handle_init_is_listed(loop, handle))
+    return AX_EBUSY;
   handle->loop = loop;
   handle->type = type;
   handle->priv.close_cb = NULL;

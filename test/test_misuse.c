@@ -181,12 +181,75 @@ static void test_misuse_close_after_failed_init(void **state) {
   assert_int_equal(closes, 1);
 }
 
+/* A handle initialised again while it is open (started, stopped but not
+ * closed, or closing with its close callback still to come) is refused
+ * with AX_EBUSY and keeps working: its loop's lists stay whole. Builds
+ * with assertions only, where the loop's lists are searched (see
+ * ax_timer_init()); in its close callback a handle may be initialised
+ * again. */
+struct reinit {
+  ax_timer_t timer;       /* Started, then initialised again. */
+  ax_idle_t idle;         /* Open, never started. */
+  ax_async_t async;       /* Active from init on. */
+  int fired;              /* Timer callbacks run. */
+  int reinit_in_close_cb; /* What an init in the close callback gave. */
+};
+
+static void reinit_timer_cb(ax_timer_t *timer) {
+  ax_container_of(timer, struct reinit, timer)->fired++;
+}
+
+static void reinit_close_cb(ax_handle_t *handle) {
+  struct reinit *r = handle->data;
+  r->reinit_in_close_cb = ax_timer_init(handle->loop, &r->timer);
+}
+
+static void test_misuse_init_while_open(void **state) {
+  (void)state;
+#ifdef NDEBUG
+  skip(); /* Undefined without assertions: see ax_timer_init(). */
+#endif    /* NDEBUG */
+  ax_loop_t loop;
+  struct reinit r;
+  fill(&r, sizeof(r));
+  r.fired = 0;
+  r.reinit_in_close_cb = 1;
+  test_loop_open(&loop);
+  assert_int_equal(ax_timer_init(&loop, &r.timer), 0);
+  assert_int_equal(ax_idle_init(&loop, &r.idle), 0);
+  assert_int_equal(ax_async_init(&loop, &r.async, never_async_cb), 0);
+  assert_int_equal(ax_timer_start(&r.timer, reinit_timer_cb, 0, 0), 0);
+  assert_int_equal(ax_timer_init(&loop, &r.timer), AX_EBUSY);
+  assert_int_equal(ax_idle_init(&loop, &r.idle), AX_EBUSY);
+  assert_int_equal(ax_async_init(&loop, &r.async, never_async_cb), AX_EBUSY);
+  assert_true(ax_is_active(&r.timer.handle));
+  assert_int_equal(test_count_handles(&loop), 3);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(r.fired, 1);
+  /* Stopped, still open. */
+  assert_int_equal(ax_timer_init(&loop, &r.timer), AX_EBUSY);
+  /* Closing: open until its close callback has run. */
+  r.timer.handle.data = &r;
+  assert_int_equal(ax_close(&r.timer.handle, reinit_close_cb), 0);
+  assert_int_equal(ax_timer_init(&loop, &r.timer), AX_EBUSY);
+  assert_int_equal(ax_close(&r.idle.handle, NULL), 0);
+  assert_int_equal(ax_close(&r.async.handle, NULL), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(r.reinit_in_close_cb, 0);
+  assert_int_equal(ax_timer_start(&r.timer, reinit_timer_cb, 0, 0), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(r.fired, 2);
+  assert_int_equal(ax_close(&r.timer.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_misuse_init_on_zeroed_loop),
       cmocka_unit_test(test_misuse_init_on_closed_loop),
       cmocka_unit_test(test_misuse_init_io_handles_on_zeroed_loop),
       cmocka_unit_test(test_misuse_close_after_failed_init),
+      cmocka_unit_test(test_misuse_init_while_open),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
