@@ -438,7 +438,7 @@ struct ax__dir_private {
 struct ax__async_private {
   struct ax__queue node; /* In loop->async_handles. */
   ax_async_cb cb;        /* The callback. */
-  int pending;           /* 1 once sent, until dispatched (__atomic). */
+  int pending;           /* Idle, sent, or closed (src/async.c; __atomic). */
   int busy;              /* Sends in progress (__atomic), for ax_close(). */
 };
 /** @endcond */
@@ -1035,8 +1035,10 @@ AX_EXTERN int ax_async_init(ax_loop_t *loop, ax_async_t *async,
  * begins after that wait: make sure every sending thread has stopped calling
  * this for the handle before its close phase runs (join the threads, or have
  * them stop on a flag they acknowledge), or keep the handle's memory alive
- * until they have.
- * @return 0, or AX_EINVAL if @p async is NULL.
+ * until they have. A thread may also send until this returns AX_EBADF, as
+ * long as the handle's memory outlives it.
+ * @return 0; AX_EINVAL if @p async is NULL; AX_EBADF once ax_close() was
+ *         called on the handle, or if its init failed.
  */
 AX_EXTERN int ax_async_send(ax_async_t *async);
 

@@ -65,6 +65,7 @@ static void check_core_inits_refused(ax_loop_t *loop) {
   assert_int_equal(ax_timer_stop(&h.timer), 0);
   assert_int_equal(ax_timer_get_due_in(&h.timer), 0);
   assert_int_equal(ax_idle_start(&h.idle, never_idle_cb), AX_EBADF);
+  assert_int_equal(ax_async_send(&h.async), AX_EBADF);
   assert_false(ax_is_active(&h.timer.handle));
   assert_false(ax_is_active(&h.async.handle));
 
@@ -167,6 +168,7 @@ static void test_misuse_close_after_failed_init(void **state) {
   assert_int_equal(ax_close(&h.prepare.handle, NULL), AX_EINVAL);
   assert_int_equal(ax_close(&h.check.handle, NULL), AX_EINVAL);
   assert_int_equal(ax_close(&h.async.handle, NULL), AX_EINVAL);
+  assert_int_equal(ax_async_send(&h.async), AX_EBADF);
   memset(&zeroed, 0, sizeof(zeroed));
   assert_int_equal(ax_close(&zeroed.handle, NULL), AX_EINVAL);
   assert_int_equal(test_count_handles(&loop), 0);
@@ -243,6 +245,73 @@ static void test_misuse_init_while_open(void **state) {
   test_loop_close(&loop);
 }
 
+/* ax_async_send() on a closed handle: AX_EBADF from ax_close() on, also
+ * after the close callback, and the callback does not run. */
+static void test_misuse_async_send_after_close(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_async_t async;
+  int closes = 0;
+  test_loop_open(&loop);
+  assert_int_equal(ax_async_init(&loop, &async, never_async_cb), 0);
+  async.handle.data = &closes;
+  assert_int_equal(ax_async_send(&async), 0); /* Pending, then closed: */
+  assert_int_equal(ax_close(&async.handle, test_count_close_cb), 0);
+  assert_int_equal(ax_async_send(&async), AX_EBADF);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0); /* no callback. */
+  assert_int_equal(closes, 1);
+  assert_int_equal(ax_async_send(&async), AX_EBADF);
+  test_loop_close(&loop);
+}
+
+/* Another thread sends until it is refused, while the loop closes the
+ * handle from its first callback: the refusal is what stops the thread
+ * (the handle's memory outlives it). Under ThreadSanitizer, this is the
+ * race between a send and ax_close(). */
+enum { REFUSED_SAFETY_NET_MS = 10000 };
+
+struct refused {
+  ax_async_t async; /* Sent to by the thread, closed by the loop. */
+  atomic_int sends; /* Sends that returned 0. */
+  atomic_int last;  /* What the thread's last send returned. */
+  int closes;       /* Close callbacks run. */
+};
+
+static void refused_sender(void *arg) {
+  struct refused *r = arg;
+  uint64_t deadline_ns = ax_hrtime() +
+                         (uint64_t)REFUSED_SAFETY_NET_MS * 1000000u;
+  int rc;
+  while ((rc = ax_async_send(&r->async)) == 0 && ax_hrtime() < deadline_ns)
+    atomic_fetch_add(&r->sends, 1);
+  atomic_store(&r->last, rc);
+}
+
+static void refused_cb(ax_async_t *async) {
+  ax_close(&async->handle, test_count_close_cb);
+}
+
+static void test_misuse_async_send_races_close(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct refused r;
+  struct test_guard guard;
+  ax_thread_t thread;
+  memset(&r, 0, sizeof(r));
+  test_loop_open(&loop);
+  assert_int_equal(ax_async_init(&loop, &r.async, refused_cb), 0);
+  r.async.handle.data = &r.closes;
+  test_guard_start(&loop, &guard);
+  assert_int_equal(ax_thread_create(&thread, refused_sender, &r), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(ax_thread_join(&thread), 0);
+  assert_int_equal(r.closes, 1);
+  assert_true(atomic_load(&r.sends) > 0);
+  assert_int_equal(atomic_load(&r.last), AX_EBADF);
+  test_guard_close(&guard);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_misuse_init_on_zeroed_loop),
@@ -250,6 +319,8 @@ int main(void) {
       cmocka_unit_test(test_misuse_init_io_handles_on_zeroed_loop),
       cmocka_unit_test(test_misuse_close_after_failed_init),
       cmocka_unit_test(test_misuse_init_while_open),
+      cmocka_unit_test(test_misuse_async_send_after_close),
+      cmocka_unit_test(test_misuse_async_send_races_close),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
