@@ -703,16 +703,22 @@ AX_EXTERN int ax_run(ax_loop_t *loop, ax_run_mode mode);
  * Ask a running loop to return from ax_run() at the end of this iteration;
  * the poll phase of this iteration does not wait. Not thread-safe: to stop a
  * loop from another thread, send it an async handle whose callback calls this.
+ * Does nothing if @p loop is NULL or not initialised (checked).
  */
 AX_EXTERN void ax_stop(ax_loop_t *loop);
 
 /**
  * @return true while the loop has active, referenced handles, handles being
- *         closed, or deferred completions to run.
+ *         closed, or deferred completions to run; false if @p loop is NULL
+ *         or not initialised (checked).
  */
 AX_EXTERN bool ax_loop_alive(const ax_loop_t *loop);
 
 /**
+ * @p loop must be an initialised loop: this is read in every callback that
+ * measures time, so it is not checked, and a NULL loop is undefined (an
+ * assertion in builds with assertions), as in libuv. A zeroed or closed
+ * loop reads 0.
  * @return The loop's cached time in milliseconds. The loop refreshes it at
  *         the start of each iteration and again when the poll phase returns,
  *         so I/O callbacks see the time they were woken at; ax_update_time()
@@ -721,7 +727,10 @@ AX_EXTERN bool ax_loop_alive(const ax_loop_t *loop);
  */
 AX_EXTERN uint64_t ax_now(const ax_loop_t *loop);
 
-/** Refresh the loop's cached time from the monotonic clock. */
+/**
+ * Refresh the loop's cached time from the monotonic clock. Does nothing if
+ * @p loop is NULL or not initialised (checked).
+ */
 AX_EXTERN void ax_update_time(ax_loop_t *loop);
 
 /**
@@ -732,17 +741,22 @@ AX_EXTERN uint64_t ax_hrtime(void);
 
 /**
  * Call @p walk_cb for every handle of the loop, open or closing. The callback
- * may close the handle it is given, but no other.
+ * may close the handle it is given, but no other. Does nothing if @p loop is
+ * NULL or not initialised, or @p walk_cb is NULL (checked).
  */
 AX_EXTERN void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg);
 
-/** @return The name of the backend the loop runs on, e.g. "epoll". */
+/**
+ * @return The name of the backend the loop runs on, e.g. "epoll"; NULL if
+ *         @p loop is NULL or not initialised (checked).
+ */
 AX_EXTERN const char *ax_backend_name(const ax_loop_t *loop);
 
 /**
  * @return 0 if the loop runs on the backend it asked for first; otherwise the
  *         error that backend failed with before the loop fell back to the one
- *         ax_backend_name() reports.
+ *         ax_backend_name() reports; AX_EINVAL if @p loop is NULL or not
+ *         initialised (checked).
  */
 AX_EXTERN int ax_backend_fallback_error(const ax_loop_t *loop);
 
@@ -811,22 +825,36 @@ struct ax_handle_s {
  */
 AX_EXTERN int ax_close(ax_handle_t *handle, ax_close_cb close_cb);
 
-/** Let an active handle keep the loop alive (the default). Idempotent. */
+/**
+ * Let an active handle keep the loop alive (the default). Idempotent. Does
+ * nothing if @p handle is NULL (checked).
+ */
 AX_EXTERN void ax_ref(ax_handle_t *handle);
 
-/** Stop an active handle from keeping the loop alive. Idempotent. */
+/**
+ * Stop an active handle from keeping the loop alive. Idempotent. Does
+ * nothing if @p handle is NULL (checked).
+ */
 AX_EXTERN void ax_unref(ax_handle_t *handle);
 
-/** @return true unless ax_unref() was called last. */
+/**
+ * @return true unless ax_unref() was called last; false if @p handle is
+ *         NULL (checked).
+ */
 AX_EXTERN bool ax_has_ref(const ax_handle_t *handle);
 
 /**
  * @return true if the handle is started: a running timer, an idle, prepare or
- *         check handle between start and stop, an async handle until closed.
+ *         check handle between start and stop, an async handle until closed;
+ *         false if @p handle is NULL (checked) or its init failed.
  */
 AX_EXTERN bool ax_is_active(const ax_handle_t *handle);
 
-/** @return true from ax_close() on, also after the close callback has run. */
+/**
+ * @return true from ax_close() on, also after the close callback has run,
+ *         and for a handle whose init failed; false if @p handle is NULL
+ *         (checked).
+ */
 AX_EXTERN bool ax_is_closing(const ax_handle_t *handle);
 
 /** @return The type's name, such as "timer"; "unknown" for an invalid type. */
@@ -904,16 +932,21 @@ AX_EXTERN int ax_timer_again(ax_timer_t *timer);
 
 /**
  * Set the repeat interval. A running timer keeps its current deadline; the
- * new interval applies from its next firing.
+ * new interval applies from its next firing. Does nothing if @p timer is
+ * NULL (checked).
  */
 AX_EXTERN void ax_timer_set_repeat(ax_timer_t *timer, uint64_t repeat_ms);
 
-/** @return The repeat interval in milliseconds. */
+/**
+ * @return The repeat interval in milliseconds; 0 if @p timer is NULL
+ *         (checked).
+ */
 AX_EXTERN uint64_t ax_timer_get_repeat(const ax_timer_t *timer);
 
 /**
  * @return Milliseconds from the loop's cached time until the timer is due,
- *         rounded up; 0 if it is due or not running.
+ *         rounded up; 0 if it is due or not running, or @p timer is NULL
+ *         (checked).
  */
 AX_EXTERN uint64_t ax_timer_get_due_in(const ax_timer_t *timer);
 

@@ -87,7 +87,11 @@ void ax__handle_stop(ax_handle_t *handle) {
     handle->loop->priv.active_handles--;
 }
 
+/* The accessors below take NULL as no handle: a branch, on paths that are
+ * not hot, where a crash would be the alternative. */
 void ax_ref(ax_handle_t *handle) {
+  if (handle == NULL)
+    return;
   unsigned int flags = handle->priv_flags;
   if (flags & AX__HANDLE_REF)
     return;
@@ -97,6 +101,8 @@ void ax_ref(ax_handle_t *handle) {
 }
 
 void ax_unref(ax_handle_t *handle) {
+  if (handle == NULL)
+    return;
   unsigned int flags = handle->priv_flags;
   if (!(flags & AX__HANDLE_REF))
     return;
@@ -106,15 +112,15 @@ void ax_unref(ax_handle_t *handle) {
 }
 
 bool ax_has_ref(const ax_handle_t *handle) {
-  return (handle->priv_flags & AX__HANDLE_REF) != 0;
+  return handle != NULL && (handle->priv_flags & AX__HANDLE_REF) != 0;
 }
 
 bool ax_is_active(const ax_handle_t *handle) {
-  return ax__handle_is_active(handle);
+  return handle != NULL && ax__handle_is_active(handle);
 }
 
 bool ax_is_closing(const ax_handle_t *handle) {
-  return ax__handle_is_closing(handle);
+  return handle != NULL && ax__handle_is_closing(handle);
 }
 
 /* Stop whatever the handle's type runs, so that no callback but the close

@@ -101,16 +101,17 @@ int ax_timer_again(ax_timer_t *timer) {
 }
 
 void ax_timer_set_repeat(ax_timer_t *timer, uint64_t repeat_ms) {
-  timer->priv.repeat_ms = repeat_ms;
+  if (timer != NULL)
+    timer->priv.repeat_ms = repeat_ms;
 }
 
 uint64_t ax_timer_get_repeat(const ax_timer_t *timer) {
-  return timer->priv.repeat_ms;
+  return timer != NULL ? timer->priv.repeat_ms : 0;
 }
 
 uint64_t ax_timer_get_due_in(const ax_timer_t *timer) {
   /* Active first: the loop of a timer whose init failed may be NULL. */
-  if (!ax__handle_is_active(&timer->handle))
+  if (timer == NULL || !ax__handle_is_active(&timer->handle))
     return 0;
   uint64_t now_ns = timer->handle.loop->priv.time_ns;
   if (timer->priv.deadline_ns <= now_ns)

@@ -41,6 +41,11 @@ static void never_async_cb(ax_async_t *async) {
   fail_msg("an async handle of a refused init ran");
 }
 
+static void count_walk_cb(ax_handle_t *handle, void *arg) {
+  (void)handle;
+  (*(int *)arg)++;
+}
+
 /* One handle of every type whose init lives in the portable core. */
 struct core_handles {
   ax_timer_t timer;
@@ -76,8 +81,16 @@ static void check_core_inits_refused(ax_loop_t *loop) {
   assert_int_equal(ax_close(&h.async.handle, NULL), AX_EINVAL);
 }
 
-/* A loop that is not usable refuses to run or close. */
+/* The loop-level calls on a loop that is NULL, zeroed or closed. */
 static void check_loop_refused(ax_loop_t *loop) {
+  int walked = 0;
+  assert_false(ax_loop_alive(loop));
+  ax_walk(loop, count_walk_cb, &walked);
+  assert_int_equal(walked, 0);
+  ax_stop(loop);
+  ax_update_time(loop);
+  assert_null(ax_backend_name(loop));
+  assert_int_equal(ax_backend_fallback_error(loop), AX_EINVAL);
   assert_int_equal(ax_run(loop, AX_RUN_DEFAULT), AX_EINVAL);
   assert_int_equal(ax_loop_close(loop), AX_EINVAL);
 }
@@ -312,6 +325,34 @@ static void test_misuse_async_send_races_close(void **state) {
   test_loop_close(&loop);
 }
 
+/* The accessors given NULL: each says "nothing there" (see the header
+ * comment of each); ax_now() alone is a documented precondition. */
+static void test_misuse_null_accessors(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_timer_t timer;
+  int walked = 0;
+  test_loop_open(&loop);
+  check_loop_refused(NULL);
+  assert_int_equal(ax_loop_metrics(NULL, NULL), AX_EINVAL);
+  ax_ref(NULL);
+  ax_unref(NULL);
+  assert_false(ax_has_ref(NULL));
+  assert_false(ax_is_active(NULL));
+  assert_false(ax_is_closing(NULL));
+  assert_int_equal(ax_close(NULL, NULL), AX_EINVAL);
+  ax_timer_set_repeat(NULL, 5);
+  assert_int_equal(ax_timer_get_repeat(NULL), 0);
+  assert_int_equal(ax_timer_get_due_in(NULL), 0);
+  /* A walk with no callback, on a loop with a handle. */
+  assert_int_equal(ax_timer_init(&loop, &timer), 0);
+  ax_walk(&loop, NULL, NULL);
+  ax_walk(&loop, count_walk_cb, &walked);
+  assert_int_equal(walked, 1);
+  assert_int_equal(ax_close(&timer.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_misuse_init_on_zeroed_loop),
@@ -321,6 +362,7 @@ int main(void) {
       cmocka_unit_test(test_misuse_init_while_open),
       cmocka_unit_test(test_misuse_async_send_after_close),
       cmocka_unit_test(test_misuse_async_send_races_close),
+      cmocka_unit_test(test_misuse_null_accessors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
