@@ -154,6 +154,11 @@ struct sockaddr_in6;
 typedef void (*ax_close_cb)(ax_handle_t *handle);
 /** Callback of ax_walk(), called once per handle. */
 typedef void (*ax_walk_cb)(ax_handle_t *handle, void *arg);
+/**
+ * Called once per episode in which @p handle (a listener) could not go on
+ * for want of descriptors or memory: see ax_loop_set_resource_cb().
+ */
+typedef void (*ax_resource_cb)(ax_handle_t *handle, int err);
 /** Called when a timer is due. */
 typedef void (*ax_timer_cb)(ax_timer_t *timer);
 /** Called once per iteration while an idle handle is active. */
@@ -283,6 +288,8 @@ struct ax__loop_private {
   uint64_t work_completed;           /* Metrics: pool jobs completed. */
   uint64_t work_wait_ns;             /* Metrics: their time queued. */
   uint64_t accept_paused;            /* Metrics: listener pauses. */
+  ax_resource_cb resource_cb;        /* ax_loop_set_resource_cb()'s. */
+  uint64_t resource_shortages;       /* Metrics: episodes reported. */
   struct ax__loop_platform platform; /* Backend and wakeup channel. */
 };
 
@@ -645,6 +652,12 @@ typedef struct ax_metrics_s {
    * was out of descriptors or memory (see ax_listen()).
    */
   uint64_t accept_paused;
+  /**
+   * Episodes in which a handle ran short of descriptors or memory, each
+   * counted once however many pauses it took: what the callback of
+   * ax_loop_set_resource_cb() is told, counted whether one is set or not.
+   */
+  uint64_t resource_shortages;
 } ax_metrics_t;
 
 /** An event loop. Allocate it yourself; initialise it with ax_loop_init(). */
@@ -759,6 +772,29 @@ AX_EXTERN const char *ax_backend_name(const ax_loop_t *loop);
  *         initialised (checked).
  */
 AX_EXTERN int ax_backend_fallback_error(const ax_loop_t *loop);
+
+/**
+ * Set the callback that tells the application when the loop runs short of
+ * a system resource, so that it can say why connections are refused: a
+ * listener that cannot accept for want of descriptors (AX_EMFILE for the
+ * process's limit, AX_ENFILE for the system's) or memory (AX_ENOMEM,
+ * AX_ENOBUFS), or for another error that makes it pause the same way
+ * (see ax_listen()). The listener copes by itself (it sheds the pending
+ * connection, pauses and resumes); this is only the report.
+ *
+ * The callback runs on the loop thread, once per episode: when the
+ * handle first fails, not again for the pauses that follow, and again only
+ * after the handle has accepted, or found nothing to accept, in between.
+ * It is given the handle and the error. It may call any function of the
+ * loop's thread, close the handle included; it must not block, as the
+ * loop is short of what it needs to serve anyone. Each episode also counts
+ * in ax_metrics_t::resource_shortages, with or without a callback.
+ * @param loop        An initialised loop.
+ * @param resource_cb The callback, or NULL to set none (the default).
+ * @return 0, or AX_EINVAL if @p loop is NULL or not initialised.
+ */
+AX_EXTERN int ax_loop_set_resource_cb(ax_loop_t *loop,
+                                      ax_resource_cb resource_cb);
 
 /**
  * Copy the loop's counters. They are kept on the loop thread with no system

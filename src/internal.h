@@ -48,6 +48,14 @@ enum { AX__CHECKED = 1 };
 typedef struct ax__pending_s ax__pending_t;
 void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending);
 
+/* loop.c: report that handle, on the loop thread, could not go on for
+ * want of a system resource (err: AX_EMFILE, AX_ENFILE, AX_ENOMEM,
+ * AX_ENOBUFS, or another error it pauses for). Called once per episode,
+ * where the episode begins; it counts in the resource_shortages metric
+ * and runs the application's ax_resource_cb, which may close handle:
+ * check ax__handle_is_closing() after it. */
+void ax__loop_report_resource(ax_handle_t *handle, int err);
+
 /* allocator.c */
 void *ax__malloc(size_t size_bytes);
 void *ax__calloc(size_t count, size_t size_bytes);

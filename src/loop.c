@@ -317,6 +317,22 @@ void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg) {
   loop_walk_list(&open_handles, &loop->priv.handles, walk_cb, arg);
 }
 
+int ax_loop_set_resource_cb(ax_loop_t *loop, ax_resource_cb resource_cb) {
+  if (!loop_ready(loop))
+    return AX_EINVAL;
+  loop->priv.resource_cb = resource_cb;
+  return 0;
+}
+
+void ax__loop_report_resource(ax_handle_t *handle, int err) {
+  assert(handle != NULL && err < 0 &&
+         "axle: a resource shortage reported without a handle or error");
+  ax_loop_t *loop = handle->loop;
+  loop->priv.resource_shortages++;
+  if (loop->priv.resource_cb != NULL)
+    loop->priv.resource_cb(handle, err);
+}
+
 const char *ax_backend_name(const ax_loop_t *loop) {
   return loop_ready(loop) ? loop->priv.platform.backend->name : NULL;
 }

@@ -91,6 +91,7 @@ static void check_loop_refused(ax_loop_t *loop) {
   ax_update_time(loop);
   assert_null(ax_backend_name(loop));
   assert_int_equal(ax_backend_fallback_error(loop), AX_EINVAL);
+  assert_int_equal(ax_loop_set_resource_cb(loop, NULL), AX_EINVAL);
   assert_int_equal(ax_run(loop, AX_RUN_DEFAULT), AX_EINVAL);
   assert_int_equal(ax_loop_close(loop), AX_EINVAL);
 }
