@@ -155,8 +155,9 @@ typedef void (*ax_close_cb)(ax_handle_t *handle);
 /** Callback of ax_walk(), called once per handle. */
 typedef void (*ax_walk_cb)(ax_handle_t *handle, void *arg);
 /**
- * Called once per episode in which @p handle (a listener) could not go on
- * for want of descriptors or memory: see ax_loop_set_resource_cb().
+ * Called once per episode in which the loop's handles (listeners) could
+ * not go on for want of descriptors or memory, with the handle that
+ * failed first: see ax_loop_set_resource_cb().
  */
 typedef void (*ax_resource_cb)(ax_handle_t *handle, int err);
 /** Called when a timer is due. */
@@ -290,6 +291,7 @@ struct ax__loop_private {
   uint64_t accept_paused;            /* Metrics: listener pauses. */
   ax_resource_cb resource_cb;        /* ax_loop_set_resource_cb()'s. */
   uint64_t resource_shortages;       /* Metrics: episodes reported. */
+  uint64_t resource_last_ns;         /* Loop time of the last shortage. */
   struct ax__loop_platform platform; /* Backend and wakeup channel. */
 };
 
@@ -653,9 +655,10 @@ typedef struct ax_metrics_s {
    */
   uint64_t accept_paused;
   /**
-   * Episodes in which a handle ran short of descriptors or memory, each
-   * counted once however many pauses it took: what the callback of
-   * ax_loop_set_resource_cb() is told, counted whether one is set or not.
+   * Episodes in which the loop's handles ran short of descriptors or
+   * memory, each counted once however many failures and pauses it took:
+   * what the callback of ax_loop_set_resource_cb() is told, counted
+   * whether one is set or not.
    */
   uint64_t resource_shortages;
 } ax_metrics_t;
@@ -782,13 +785,16 @@ AX_EXTERN int ax_backend_fallback_error(const ax_loop_t *loop);
  * (see ax_listen()). The listener copes by itself (it sheds the pending
  * connection, pauses and resumes); this is only the report.
  *
- * The callback runs on the loop thread, once per episode: when the
- * handle first fails, not again for the pauses that follow, and again only
- * after the handle has accepted, or found nothing to accept, in between.
- * It is given the handle and the error. It may call any function of the
- * loop's thread, close the handle included; it must not block, as the
- * loop is short of what it needs to serve anyone. Each episode also counts
- * in ax_metrics_t::resource_shortages, with or without a callback.
+ * The callback runs on the loop thread, once per episode, given the handle
+ * that failed and the error. An episode begins with a failure and lasts
+ * while the loop's handles keep failing less than 5 seconds apart: the
+ * pauses and retries within it, and the connections accepted in between
+ * when a few descriptors come free, are not reported again. So a server
+ * held at its limit for an hour reports once, not once per connection. It may
+ * call any function of the loop's thread, close the handle included; it must
+ * not block, as the loop is short of what it needs to serve anyone. Each
+ * episode also counts in ax_metrics_t::resource_shortages, with or without a
+ * callback.
  * @param loop        An initialised loop.
  * @param resource_cb The callback, or NULL to set none (the default).
  * @return 0, or AX_EINVAL if @p loop is NULL or not initialised.

@@ -50,10 +50,15 @@ void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending);
 
 /* loop.c: report that handle, on the loop thread, could not go on for
  * want of a system resource (err: AX_EMFILE, AX_ENFILE, AX_ENOMEM,
- * AX_ENOBUFS, or another error it pauses for). Called once per episode,
- * where the episode begins; it counts in the resource_shortages metric
- * and runs the application's ax_resource_cb, which may close handle:
- * check ax__handle_is_closing() after it. */
+ * AX_ENOBUFS, or another error it pauses for). Call it on every such
+ * failure, where the handle is in a consistent state (paused): the loop
+ * decides what is one episode. At the start of an episode it counts in
+ * the resource_shortages metric and runs the application's
+ * ax_resource_cb, which may close handle: check ax__handle_is_closing()
+ * after it. An episode lasts while failures come less than
+ * AX__RESOURCE_QUIET_MS apart (longer than the listeners' longest
+ * back-off, 1024 ms). */
+enum { AX__RESOURCE_QUIET_MS = 5000 };
 void ax__loop_report_resource(ax_handle_t *handle, int err);
 
 /* allocator.c */

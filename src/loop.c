@@ -324,10 +324,22 @@ int ax_loop_set_resource_cb(ax_loop_t *loop, ax_resource_cb resource_cb) {
   return 0;
 }
 
+/* An episode ends only after a quiet period, not at the first accept that
+ * succeeds: a server at its descriptor limit with connections closing
+ * accepts one connection per descriptor freed and fails at the next, and
+ * an episode per freed descriptor would put a line in the operator's log
+ * for each. */
 void ax__loop_report_resource(ax_handle_t *handle, int err) {
   assert(handle != NULL && err < 0 &&
          "axle: a resource shortage reported without a handle or error");
   ax_loop_t *loop = handle->loop;
+  uint64_t now_ns = loop->priv.time_ns;
+  uint64_t quiet_ns = (uint64_t)AX__RESOURCE_QUIET_MS * 1000000u;
+  bool ongoing = loop->priv.resource_shortages > 0 &&
+                 now_ns - loop->priv.resource_last_ns < quiet_ns;
+  loop->priv.resource_last_ns = now_ns;
+  if (ongoing)
+    return;
   loop->priv.resource_shortages++;
   if (loop->priv.resource_cb != NULL)
     loop->priv.resource_cb(handle, err);
