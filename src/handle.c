@@ -9,15 +9,64 @@
  */
 #include "internal.h"
 
-void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle,
-                     ax_handle_type type) {
-  assert(loop->priv.state == AX__LOOP_READY &&
-         "axle: handle initialised on a loop that is not initialised");
+enum {
+  /* How many of the loop's handles an init looks through for the one it
+   * is given (AX__CHECKED builds): the closing ones, then the open ones
+   * from the newest. That is where a handle initialised twice by mistake
+   * is met in practice (a struct reused before its close callback ran, a
+   * handle initialised again soon after its first init); a walk of every
+   * handle would make accepting n connections cost n * n / 2 steps. */
+  HANDLE_INIT_CHECK_MAX = 128,
+};
+
+/* Whether handle is among the loop's closing handles or its newest open
+ * ones. Only the loop's lists are read, never the handle's memory, which
+ * may hold anything before its first init. */
+static bool handle_init_is_listed(const ax_loop_t *loop,
+                                  const ax_handle_t *handle) {
+  const ax__queue_t *target = &handle->priv.node;
+  const ax__queue_t *lists[] = {&loop->priv.closing, &loop->priv.handles};
+  unsigned int budget = HANDLE_INIT_CHECK_MAX;
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+    for (const ax__queue_t *node = lists[i]->prev;
+         node != lists[i] && budget > 0; node = node->prev, budget--) {
+      if (node == target)
+        return true;
+    }
+  }
+  return false;
+}
+
+/* A handle whose init failed: of no type, and closed, so that ax_close()
+ * refuses it (AX_EINVAL) and every start function sees it closed. */
+static void handle_init_failed(ax_handle_t *handle, ax_loop_t *loop) {
+  handle->loop = loop;
+  handle->type = AX_UNKNOWN_HANDLE;
+  handle->priv_flags = AX__HANDLE_CLOSED;
+  handle->priv.close_cb = NULL;
+  ax__queue_init(&handle->priv.node);
+}
+
+int ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type) {
+  /* A zeroed or closed loop has no lists to join: refused, not asserted,
+   * as a release build would crash on them instead. */
+  if (loop == NULL || loop->priv.state != AX__LOOP_READY) {
+    handle_init_failed(handle, loop);
+    return AX_EINVAL;
+  }
+  if (AX__CHECKED && handle_init_is_listed(loop, handle))
+    return AX_EBUSY;
   handle->loop = loop;
   handle->type = type;
   handle->priv.close_cb = NULL;
   handle->priv_flags = AX__HANDLE_REF;
   ax__queue_insert_tail(&loop->priv.handles, &handle->priv.node);
+  return 0;
+}
+
+void ax__handle_init_undo(ax_handle_t *handle) {
+  ax__queue_remove(&handle->priv.node);
+  handle_init_failed(handle, handle->loop);
 }
 
 void ax__handle_start(ax_handle_t *handle) {
@@ -38,7 +87,11 @@ void ax__handle_stop(ax_handle_t *handle) {
     handle->loop->priv.active_handles--;
 }
 
+/* The accessors below take NULL as no handle: a branch, on paths that are
+ * not hot, where a crash would be the alternative. */
 void ax_ref(ax_handle_t *handle) {
+  if (handle == NULL)
+    return;
   unsigned int flags = handle->priv_flags;
   if (flags & AX__HANDLE_REF)
     return;
@@ -48,6 +101,8 @@ void ax_ref(ax_handle_t *handle) {
 }
 
 void ax_unref(ax_handle_t *handle) {
+  if (handle == NULL)
+    return;
   unsigned int flags = handle->priv_flags;
   if (!(flags & AX__HANDLE_REF))
     return;
@@ -57,15 +112,15 @@ void ax_unref(ax_handle_t *handle) {
 }
 
 bool ax_has_ref(const ax_handle_t *handle) {
-  return (handle->priv_flags & AX__HANDLE_REF) != 0;
+  return handle != NULL && (handle->priv_flags & AX__HANDLE_REF) != 0;
 }
 
 bool ax_is_active(const ax_handle_t *handle) {
-  return ax__handle_is_active(handle);
+  return handle != NULL && ax__handle_is_active(handle);
 }
 
 bool ax_is_closing(const ax_handle_t *handle) {
-  return ax__handle_is_closing(handle);
+  return handle != NULL && ax__handle_is_closing(handle);
 }
 
 /* Stop whatever the handle's type runs, so that no callback but the close
@@ -99,7 +154,10 @@ static void handle_close_type(ax_handle_t *handle) {
 }
 
 int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {
-  if (handle == NULL)
+  /* A handle whose init failed has no type (handle_init_failed), nor has
+   * zeroed memory: not a handle, rather than an assertion below. */
+  if (handle == NULL || handle->type <= AX_UNKNOWN_HANDLE ||
+      handle->type >= AX_HANDLE_TYPE_MAX)
     return AX_EINVAL;
   if (ax__handle_is_closing(handle))
     return AX_EBADF;

@@ -37,11 +37,32 @@ enum {
   AX__MAX_EVENTS_PER_WAIT = 1024,
 };
 
+/* Whether the checks of API misuse that cost more than a branch are
+ * compiled in: with assertions, as the assertions themselves are. */
+#ifdef NDEBUG
+enum { AX__CHECKED = 0 };
+#else
+enum { AX__CHECKED = 1 };
+#endif /* NDEBUG */
+
 /* A completion deferred to the pending phase of the next iteration (loop.c;
  * declared in axle.h, as requests embed it). Embedded in whatever defers
  * it; node is an empty list while not queued. */
 typedef struct ax__pending_s ax__pending_t;
 void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending);
+
+/* loop.c: report that handle, on the loop thread, could not go on for
+ * want of a system resource (err: AX_EMFILE, AX_ENFILE, AX_ENOMEM,
+ * AX_ENOBUFS, or another error it pauses for). Call it on every such
+ * failure, where the handle is in a consistent state (paused): the loop
+ * decides what is one episode. At the start of an episode it counts in
+ * the resource_shortages metric and runs the application's
+ * ax_resource_cb, which may close handle: check ax__handle_is_closing()
+ * after it. An episode lasts while failures come less than
+ * AX__RESOURCE_QUIET_MS apart (longer than the listeners' longest
+ * back-off, 1024 ms). */
+enum { AX__RESOURCE_QUIET_MS = 5000 };
+void ax__loop_report_resource(ax_handle_t *handle, int err);
 
 /* allocator.c */
 void *ax__malloc(size_t size_bytes);
@@ -49,8 +70,16 @@ void *ax__calloc(size_t count, size_t size_bytes);
 void *ax__realloc(void *ptr, size_t size_bytes);
 void ax__free(void *ptr);
 
-/* handle.c: every handle type's init begins here. */
-void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type);
+/* handle.c: every handle type's init begins here, before it touches
+ * anything else of the handle, and returns its error if it fails:
+ * AX_EINVAL if loop is NULL or not initialised (the handle, which must not
+ * be NULL, is then marked as not initialised: ax_close() refuses it and
+ * start functions see it closed); AX_EBUSY, leaving the handle alone, if
+ * it is open on loop already (detected in AX__CHECKED builds only). An
+ * init that fails after this call takes the handle back out with
+ * ax__handle_init_undo(). */
+int ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type);
+void ax__handle_init_undo(ax_handle_t *handle);
 void ax__handle_start(ax_handle_t *handle);
 void ax__handle_stop(ax_handle_t *handle);
 void ax__run_closing_handles(ax_loop_t *loop);
