@@ -72,7 +72,8 @@ int ax_async_send(ax_async_t *async) {
 }
 
 /* On the loop thread, in ax_close(): sends from here on are refused. */
-void ax__async_close(ax_async_t *async) {
+void ax__async_close(ax_handle_t *handle) {
+  ax_async_t *async = (ax_async_t *)handle;
   __atomic_store_n(&async->priv.pending, ASYNC_CLOSED, __ATOMIC_RELEASE);
   ax__queue_remove(&async->priv.node);
 }
@@ -80,7 +81,8 @@ void ax__async_close(ax_async_t *async) {
 /* Called in the close phase, just before the close callback may free the
  * handle: wait out sends still in progress on other threads. As late as
  * possible, so that a send racing with the close is covered. */
-void ax__async_closed(ax_async_t *async) {
+void ax__async_closed(ax_handle_t *handle) {
+  ax_async_t *async = (ax_async_t *)handle;
   while (__atomic_load_n(&async->priv.busy, __ATOMIC_ACQUIRE) != 0)
     ax__thread_yield();
 }

@@ -123,35 +123,32 @@ bool ax_is_closing(const ax_handle_t *handle) {
   return handle != NULL && ax__handle_is_closing(handle);
 }
 
-/* Stop whatever the handle's type runs, so that no callback but the close
- * callback follows. */
-static void handle_close_type(ax_handle_t *handle) {
-  switch (handle->type) {
-  case AX_TIMER:
-    ax__timer_close((ax_timer_t *)handle);
-    break;
-  case AX_IDLE:
-  case AX_PREPARE:
-  case AX_CHECK:
-    ax__phase_close(handle);
-    break;
-  case AX_ASYNC:
-    ax__async_close((ax_async_t *)handle);
-    break;
-  case AX_TCP:
-    ax__stream_close((ax_stream_t *)handle);
-    break;
-  case AX_POLL:
-    ax__poll_close((ax_poll_t *)handle);
-    break;
-  case AX_SIGNAL:
-    ax__signal_close((ax_signal_t *)handle);
-    break;
-  default:
-    assert(0 && "axle: ax_close() on a handle of unknown type");
-    break;
-  }
-}
+/*
+ * Each handle type's row: its name and size, and what closing it takes:
+ * close stops whatever the type runs, in ax_close(), so that no callback
+ * but the close callback follows; closed, where a type has one, runs in the
+ * close phase just before the close callback (a stream completes its
+ * requests there). A new handle type is a new row.
+ */
+struct handle_type {
+  const char *name;                    /* ax_handle_type_name(). */
+  size_t size;                         /* ax_handle_size(). */
+  void (*close)(ax_handle_t *handle);  /* In ax_close(). */
+  void (*closed)(ax_handle_t *handle); /* In the close phase, or NULL. */
+};
+
+static const struct handle_type handle_types[AX_HANDLE_TYPE_MAX] = {
+    [AX_UNKNOWN_HANDLE] = {"unknown", 0, NULL, NULL},
+    [AX_ASYNC] = {"async", sizeof(ax_async_t), ax__async_close,
+                  ax__async_closed},
+    [AX_CHECK] = {"check", sizeof(ax_check_t), ax__phase_close, NULL},
+    [AX_IDLE] = {"idle", sizeof(ax_idle_t), ax__phase_close, NULL},
+    [AX_PREPARE] = {"prepare", sizeof(ax_prepare_t), ax__phase_close, NULL},
+    [AX_TIMER] = {"timer", sizeof(ax_timer_t), ax__timer_close, NULL},
+    [AX_TCP] = {"tcp", sizeof(ax_tcp_t), ax__stream_close, ax__stream_closed},
+    [AX_POLL] = {"poll", sizeof(ax_poll_t), ax__poll_close, NULL},
+    [AX_SIGNAL] = {"signal", sizeof(ax_signal_t), ax__signal_close, NULL},
+};
 
 int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {
   /* A handle whose init failed has no type (handle_init_failed), nor has
@@ -161,7 +158,7 @@ int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {
     return AX_EINVAL;
   if (ax__handle_is_closing(handle))
     return AX_EBADF;
-  handle_close_type(handle);
+  handle_types[handle->type].close(handle);
   ax__handle_stop(handle);
   handle->priv_flags |= AX__HANDLE_CLOSING;
   handle->priv.close_cb = close_cb;
@@ -200,42 +197,22 @@ void ax__run_closing_handles(ax_loop_t *loop) {
     ax__queue_remove(node);
     ax_handle_t *handle = ax_container_of(node, ax_handle_t, priv.node);
     handle->priv_flags |= AX__HANDLE_CLOSED;
-    if (handle->type == AX_ASYNC)
-      ax__async_closed((ax_async_t *)handle);
-    else if (handle->type == AX_TCP)
-      ax__stream_closed((ax_stream_t *)handle);
+    void (*closed)(ax_handle_t *) = handle_types[handle->type].closed;
+    if (closed != NULL)
+      closed(handle);
     if (handle->priv.close_cb != NULL)
       handle->priv.close_cb(handle);
   }
 }
 
-static const char *const handle_type_names[AX_HANDLE_TYPE_MAX] = {
-    [AX_UNKNOWN_HANDLE] = "unknown",
-    [AX_ASYNC] = "async",
-    [AX_CHECK] = "check",
-    [AX_IDLE] = "idle",
-    [AX_PREPARE] = "prepare",
-    [AX_TIMER] = "timer",
-    [AX_TCP] = "tcp",
-    [AX_POLL] = "poll",
-    [AX_SIGNAL] = "signal",
-};
-
-static const size_t handle_type_sizes[AX_HANDLE_TYPE_MAX] = {
-    [AX_ASYNC] = sizeof(ax_async_t), [AX_CHECK] = sizeof(ax_check_t),
-    [AX_IDLE] = sizeof(ax_idle_t),   [AX_PREPARE] = sizeof(ax_prepare_t),
-    [AX_TIMER] = sizeof(ax_timer_t), [AX_TCP] = sizeof(ax_tcp_t),
-    [AX_POLL] = sizeof(ax_poll_t),   [AX_SIGNAL] = sizeof(ax_signal_t),
-};
-
 const char *ax_handle_type_name(ax_handle_type type) {
   if ((unsigned int)type >= AX_HANDLE_TYPE_MAX)
     return "unknown";
-  return handle_type_names[type];
+  return handle_types[type].name;
 }
 
 size_t ax_handle_size(ax_handle_type type) {
   if ((unsigned int)type >= AX_HANDLE_TYPE_MAX)
     return 0;
-  return handle_type_sizes[type];
+  return handle_types[type].size;
 }

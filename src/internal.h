@@ -101,7 +101,7 @@ static inline int ax__handle_is_active(const ax_handle_t *handle) {
 /* timer.c */
 void ax__run_timers(ax_loop_t *loop);
 int ax__next_timeout_ms(const ax_loop_t *loop);
-void ax__timer_close(ax_timer_t *timer);
+void ax__timer_close(ax_handle_t *handle);
 
 /* phase.c: idle, prepare and check handles. */
 void ax__run_idle(ax_loop_t *loop);
@@ -185,14 +185,14 @@ void ax__fs_run(ax_fs_t *req);
  * in ax_close(); stream_closed runs in the close phase, before the close
  * callback, and completes the stream's pending requests with
  * AX_ECANCELED. */
-void ax__stream_close(ax_stream_t *stream);
-void ax__stream_closed(ax_stream_t *stream);
-void ax__poll_close(ax_poll_t *poll);
-void ax__signal_close(ax_signal_t *signal);
+void ax__stream_close(ax_handle_t *handle);
+void ax__stream_closed(ax_handle_t *handle);
+void ax__poll_close(ax_handle_t *handle);
+void ax__signal_close(ax_handle_t *handle);
 
 /* async.c */
-void ax__async_close(ax_async_t *async);
-void ax__async_closed(ax_async_t *async);
+void ax__async_close(ax_handle_t *handle);
+void ax__async_closed(ax_handle_t *handle);
 void ax__async_dispatch(ax_loop_t *loop);
 
 /* Platform: the wakeup channel behind async handles (src/unix/async.c,

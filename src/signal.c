@@ -178,7 +178,9 @@ static void signal_unwatch(ax_signal_t *signal) {
 int ax_signal_init(ax_loop_t *loop, ax_signal_t *signal) {
   if (loop == NULL || signal == NULL)
     return AX_EINVAL;
-  ax__handle_init(loop, &signal->handle, AX_SIGNAL);
+  int err = ax__handle_init(loop, &signal->handle, AX_SIGNAL);
+  if (err != 0)
+    return err;
   signal->signum = 0;
   ax__queue_init(&signal->priv.node);
   signal->priv.cb = NULL;
@@ -240,7 +242,8 @@ int ax_signal_stop(ax_signal_t *signal) {
   return 0;
 }
 
-void ax__signal_close(ax_signal_t *signal) {
+void ax__signal_close(ax_handle_t *handle) {
+  ax_signal_t *signal = (ax_signal_t *)handle;
   ax_signal_stop(signal);
 }
 

@@ -83,7 +83,8 @@ static inline const struct ax__sock_ops *ax__stream_ops(
 }
 
 /* stream.c */
-void ax__stream_init(ax_loop_t *loop, ax_stream_t *stream, ax_handle_type type);
+/* 0, or ax__handle_init()'s error. */
+int ax__stream_init(ax_loop_t *loop, ax_stream_t *stream, ax_handle_type type);
 /* Give the stream a socket; flags are AX__STREAM_* bits to set. 0, or an
  * error with the socket left to the caller. */
 int ax__stream_open(ax_stream_t *stream, ax_os_sock_t sock, unsigned int flags);

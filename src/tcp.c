@@ -33,8 +33,7 @@ int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp) {
   int err = ax__tcp_system_init();
   if (err != 0)
     return err;
-  ax__stream_init(loop, &tcp->stream, AX_TCP);
-  return 0;
+  return ax__stream_init(loop, &tcp->stream, AX_TCP);
 }
 
 int ax__tcp_sock_options(const ax_stream_t *stream, ax_os_sock_t s) {

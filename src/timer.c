@@ -84,7 +84,8 @@ int ax_timer_stop(ax_timer_t *timer) {
   return 0;
 }
 
-void ax__timer_close(ax_timer_t *timer) {
+void ax__timer_close(ax_handle_t *handle) {
+  ax_timer_t *timer = (ax_timer_t *)handle;
   ax_timer_stop(timer);
 }
 

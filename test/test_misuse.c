@@ -119,14 +119,8 @@ static void test_misuse_init_on_closed_loop(void **state) {
   test_loop_close(&loop);
 }
 
-/*
- * The tcp, poll and signal inits (src/unix/tcp.c, poll-watch.c,
- * src/signal.c and their Windows counterparts) are being rewritten and do
- * not pass on ax__handle_init()'s error yet, so their result is not
- * checked here: what they already must do on a loop that is not usable is
- * not abort, register nothing, and leave a handle that ax_close() refuses.
- * Once they return the error, assert AX_EINVAL for each.
- */
+/* The tcp, poll and signal inits on a zeroed loop: AX_EINVAL, nothing
+ * registered, and a handle that ax_close() refuses. */
 static void test_misuse_init_io_handles_on_zeroed_loop(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -148,9 +142,11 @@ static void test_misuse_init_io_handles_on_zeroed_loop(void **state) {
   fill(&tcp, sizeof(tcp));
   fill(&poll, sizeof(poll));
   fill(&signal, sizeof(signal));
-  (void)ax_tcp_init(&zeroed, &tcp);
-  (void)ax_poll_init_socket(&zeroed, &poll, (ax_os_sock_t)(uintptr_t)sock);
-  (void)ax_signal_init(&zeroed, &signal);
+  assert_int_equal(ax_tcp_init(&zeroed, &tcp), AX_EINVAL);
+  assert_int_equal(
+      ax_poll_init_socket(&zeroed, &poll, (ax_os_sock_t)(uintptr_t)sock),
+      AX_EINVAL);
+  assert_int_equal(ax_signal_init(&zeroed, &signal), AX_EINVAL);
   assert_int_equal(ax_close(&tcp.stream.handle, NULL), AX_EINVAL);
   assert_int_equal(ax_close(&poll.handle, NULL), AX_EINVAL);
   assert_int_equal(ax_close(&signal.handle, NULL), AX_EINVAL);
