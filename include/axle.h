@@ -1468,8 +1468,10 @@ struct ax_shutdown_s {
  * accept and close the pending connection, reports AX_EMFILE (or
  * AX_ENFILE) once, pauses with back-off and resumes by itself; out of
  * memory (AX_ENOMEM, AX_ENOBUFS) it reports and pauses the same way. Each
- * pause counts in ax_metrics_t::accept_paused. (Windows needs no reserve:
- * a connection waits in the backlog until an accept is posted for it.)
+ * pause counts in ax_metrics_t::accept_paused, and reaches the loop's
+ * resource callback once per episode (ax_loop_set_resource_cb()).
+ * (Windows needs no reserve: a connection waits in the backlog until an
+ * accept is posted for it.)
  * Calling it again on a listener sets a new backlog and callback.
  * @param stream        A bound stream.
  * @param backlog       The kernel's queue length (SOMAXCONN for its
