@@ -23,6 +23,9 @@
  *   the same port (AX_TCP_REUSEPORT: the kernel spreads connections).
  * - SIGINT or SIGTERM stops it cleanly: every handle is closed, every
  *   loop closed, and the process exits 0.
+ * - Out of descriptors (ulimit -n) or memory, axle refuses connections and
+ *   retries by itself; the server says so on stderr, once per episode and
+ *   loop, so that an operator can tell why clients are turned away.
  *
  * Usage: echo-server [--host 127.0.0.1] [--port 7000] [--threads N]
  * (--port 0 picks a free port.) It prints "listening on HOST:PORT" once
@@ -219,9 +222,20 @@ static void conn_read(ax_stream_t *stream, ptrdiff_t nread,
   }
 }
 
+/* The loop ran short of descriptors or memory: its listener refuses
+ * connections, pauses and resumes by itself, and axle calls this once per
+ * episode. Only the operator can raise the limit: tell them. */
+static void on_resource(ax_handle_t *handle, int err) {
+  struct server *s = handle->loop->data;
+  fprintf(stderr,
+          "echo-server: loop %d: refusing connections: %s (%s); "
+          "retrying\n",
+          (int)(s - s->app->servers), ax_err_name(err), ax_strerror(err));
+}
+
 static void on_connection(ax_stream_t *listener, int status) {
   if (status != 0)
-    return; /* Out of descriptors: axle pauses and resumes by itself. */
+    return; /* Out of descriptors: on_resource() has said so. */
   ax_tcp_t *conn = conn_new(listener->handle.loop->data);
   if (conn == NULL)
     return; /* The connection waits in the kernel for the next try. */
@@ -307,6 +321,7 @@ static int server_init(struct app *app, int i) {
     return rc;
   s->app = app; /* Marks the loop as initialised, for app_close_loops. */
   s->loop.data = s;
+  ax_loop_set_resource_cb(&s->loop, on_resource);
   rc = server_listen(s, app);
   if (rc == 0 && i > 0)
     rc = ax_async_init(&s->loop, &s->stop, on_stop);

@@ -154,6 +154,12 @@ struct sockaddr_in6;
 typedef void (*ax_close_cb)(ax_handle_t *handle);
 /** Callback of ax_walk(), called once per handle. */
 typedef void (*ax_walk_cb)(ax_handle_t *handle, void *arg);
+/**
+ * Called once per episode in which the loop's handles (listeners) could
+ * not go on for want of descriptors or memory, with the handle that
+ * failed first: see ax_loop_set_resource_cb().
+ */
+typedef void (*ax_resource_cb)(ax_handle_t *handle, int err);
 /** Called when a timer is due. */
 typedef void (*ax_timer_cb)(ax_timer_t *timer);
 /** Called once per iteration while an idle handle is active. */
@@ -257,6 +263,65 @@ struct ax__pending_s {
 #endif /* _WIN32 */
 
 /** @cond AX_PRIVATE */
+/*
+ * The stream and its requests, the same on every system: the engine that
+ * runs them (src/stream.c, listen.c) is written once over the backend's
+ * socket operations. Only the socket (ax__sock_t) is the system's.
+ */
+
+/* Stream state few streams need, allocated when first needed: a
+ * listener's state or a connection's water marks (src/stream.h). */
+struct ax__stream_ext;
+
+/*
+ * The private region of ax_stream_t. Kept small, as a server holds one per
+ * connection: ax_tcp_t is pinned at 112 bytes on 64-bit POSIX systems
+ * (test_tcp.c) and at its Windows size in test_tcp_win.c. Stream flags
+ * live in the handle's priv_flags.
+ */
+struct ax__stream_private {
+  ax__sock_t sock;            /* The socket, as the backend carries it. */
+  ax_alloc_cb alloc_cb;       /* Reading: where buffers come from. */
+  ax_read_cb read_cb;         /* Reading: where data goes. */
+  ax_write_t *write_tail;     /* Writes whose callback is due, newest;
+                                 circular through next, so its next is
+                                 the oldest. Finished writes lead. */
+  size_t write_queue_size;    /* Bytes queued and not yet written. */
+  ax_req_t *req;              /* The connect or shutdown in progress. */
+  struct ax__stream_ext *ext; /* Listener and water-mark state, or NULL. */
+};
+
+/* Buffers a write request keeps inline; more go in an allocation. */
+#define AX__WRITE_INLINE_BUFS 4
+
+/* The private region of ax_write_t. */
+struct ax__write_private {
+  struct ax__pending_s pending;                /* Its callback, deferred. */
+  ax_write_t *next;                            /* Next in the queue. */
+  ax_write_cb cb;                              /* The callback. */
+  ax_buf_t *bufs;                              /* inline_bufs, or malloc'd. */
+  ax_buf_t inline_bufs[AX__WRITE_INLINE_BUFS]; /* Small vectors. */
+  unsigned int nbufs;                          /* Buffers at bufs. */
+  unsigned int next_buf; /* First not wholly written; nbufs once done. */
+  int status;            /* Outcome once done. */
+};
+
+/* The private region of ax_connect_t. */
+struct ax__connect_private {
+  struct ax__pending_s pending; /* An immediate result, deferred. */
+  ax_connect_cb cb;             /* The callback. */
+  int status;                   /* The result, once known. */
+};
+
+/* The private region of ax_shutdown_t. */
+struct ax__shutdown_private {
+  struct ax__pending_s pending; /* Its callback, deferred. */
+  ax_shutdown_cb cb;            /* The callback. */
+  int status;                   /* The result, once known. */
+};
+/** @endcond */
+
+/** @cond AX_PRIVATE */
 /* The private region of ax_loop_t: portable part, then the platform's. */
 struct ax__loop_private {
   struct ax__queue handles;          /* Open handles, for walk and close. */
@@ -283,6 +348,9 @@ struct ax__loop_private {
   uint64_t work_completed;           /* Metrics: pool jobs completed. */
   uint64_t work_wait_ns;             /* Metrics: their time queued. */
   uint64_t accept_paused;            /* Metrics: listener pauses. */
+  ax_resource_cb resource_cb;        /* ax_loop_set_resource_cb()'s. */
+  uint64_t resource_shortages;       /* Metrics: episodes reported. */
+  uint64_t resource_last_ns;         /* Loop time of the last shortage. */
   struct ax__loop_platform platform; /* Backend and wakeup channel. */
 };
 
@@ -438,7 +506,7 @@ struct ax__dir_private {
 struct ax__async_private {
   struct ax__queue node; /* In loop->async_handles. */
   ax_async_cb cb;        /* The callback. */
-  int pending;           /* 1 once sent, until dispatched (__atomic). */
+  int pending;           /* Idle, sent, or closed (src/async.c; __atomic). */
   int busy;              /* Sends in progress (__atomic), for ax_close(). */
 };
 /** @endcond */
@@ -645,6 +713,13 @@ typedef struct ax_metrics_s {
    * was out of descriptors or memory (see ax_listen()).
    */
   uint64_t accept_paused;
+  /**
+   * Episodes in which the loop's handles ran short of descriptors or
+   * memory, each counted once however many failures and pauses it took:
+   * what the callback of ax_loop_set_resource_cb() is told, counted
+   * whether one is set or not.
+   */
+  uint64_t resource_shortages;
 } ax_metrics_t;
 
 /** An event loop. Allocate it yourself; initialise it with ax_loop_init(). */
@@ -703,16 +778,22 @@ AX_EXTERN int ax_run(ax_loop_t *loop, ax_run_mode mode);
  * Ask a running loop to return from ax_run() at the end of this iteration;
  * the poll phase of this iteration does not wait. Not thread-safe: to stop a
  * loop from another thread, send it an async handle whose callback calls this.
+ * Does nothing if @p loop is NULL or not initialised (checked).
  */
 AX_EXTERN void ax_stop(ax_loop_t *loop);
 
 /**
  * @return true while the loop has active, referenced handles, handles being
- *         closed, or deferred completions to run.
+ *         closed, or deferred completions to run; false if @p loop is NULL
+ *         or not initialised (checked).
  */
 AX_EXTERN bool ax_loop_alive(const ax_loop_t *loop);
 
 /**
+ * @p loop must be an initialised loop: this is read in every callback that
+ * measures time, so it is not checked, and a NULL loop is undefined (an
+ * assertion in builds with assertions), as in libuv. A zeroed or closed
+ * loop reads 0.
  * @return The loop's cached time in milliseconds. The loop refreshes it at
  *         the start of each iteration and again when the poll phase returns,
  *         so I/O callbacks see the time they were woken at; ax_update_time()
@@ -721,7 +802,10 @@ AX_EXTERN bool ax_loop_alive(const ax_loop_t *loop);
  */
 AX_EXTERN uint64_t ax_now(const ax_loop_t *loop);
 
-/** Refresh the loop's cached time from the monotonic clock. */
+/**
+ * Refresh the loop's cached time from the monotonic clock. Does nothing if
+ * @p loop is NULL or not initialised (checked).
+ */
 AX_EXTERN void ax_update_time(ax_loop_t *loop);
 
 /**
@@ -732,19 +816,50 @@ AX_EXTERN uint64_t ax_hrtime(void);
 
 /**
  * Call @p walk_cb for every handle of the loop, open or closing. The callback
- * may close the handle it is given, but no other.
+ * may close the handle it is given, but no other. Does nothing if @p loop is
+ * NULL or not initialised, or @p walk_cb is NULL (checked).
  */
 AX_EXTERN void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg);
 
-/** @return The name of the backend the loop runs on, e.g. "epoll". */
+/**
+ * @return The name of the backend the loop runs on, e.g. "epoll"; NULL if
+ *         @p loop is NULL or not initialised (checked).
+ */
 AX_EXTERN const char *ax_backend_name(const ax_loop_t *loop);
 
 /**
  * @return 0 if the loop runs on the backend it asked for first; otherwise the
  *         error that backend failed with before the loop fell back to the one
- *         ax_backend_name() reports.
+ *         ax_backend_name() reports; AX_EINVAL if @p loop is NULL or not
+ *         initialised (checked).
  */
 AX_EXTERN int ax_backend_fallback_error(const ax_loop_t *loop);
+
+/**
+ * Set the callback that tells the application when the loop runs short of
+ * a system resource, so that it can say why connections are refused: a
+ * listener that cannot accept for want of descriptors (AX_EMFILE for the
+ * process's limit, AX_ENFILE for the system's) or memory (AX_ENOMEM,
+ * AX_ENOBUFS), or for another error that makes it pause the same way
+ * (see ax_listen()). The listener copes by itself (it sheds the pending
+ * connection, pauses and resumes); this is only the report.
+ *
+ * The callback runs on the loop thread, once per episode, given the handle
+ * that failed and the error. An episode begins with a failure and lasts
+ * while the loop's handles keep failing less than 5 seconds apart: the
+ * pauses and retries within it, and the connections accepted in between
+ * when a few descriptors come free, are not reported again. So a server
+ * held at its limit for an hour reports once, not once per connection. It may
+ * call any function of the loop's thread, close the handle included; it must
+ * not block, as the loop is short of what it needs to serve anyone. Each
+ * episode also counts in ax_metrics_t::resource_shortages, with or without a
+ * callback.
+ * @param loop        An initialised loop.
+ * @param resource_cb The callback, or NULL to set none (the default).
+ * @return 0, or AX_EINVAL if @p loop is NULL or not initialised.
+ */
+AX_EXTERN int ax_loop_set_resource_cb(ax_loop_t *loop,
+                                      ax_resource_cb resource_cb);
 
 /**
  * Copy the loop's counters. They are kept on the loop thread with no system
@@ -799,27 +914,48 @@ struct ax_handle_s {
  * Close a handle: stop it, and call @p close_cb (which may be NULL) in the
  * close phase of the current or next iteration. Until then the handle's
  * memory must stay valid; it may be reused in or after the callback.
- * @return 0; AX_EINVAL if @p handle is NULL; AX_EBADF if it is already
- *         closing or closed (the callback is then not called again).
+ *
+ * A handle whose init failed is not open, and needs no close: this call
+ * refuses it, so that cleanup code may close whatever it tried to
+ * initialise. So it does zeroed memory. Memory that no init was ever
+ * called on and that is not zeroed is not a handle: closing it is
+ * undefined.
+ * @return 0; AX_EINVAL if @p handle is NULL, its init failed, or it is
+ *         zeroed memory; AX_EBADF if it is already closing or closed (the
+ *         callback is then not called again).
  */
 AX_EXTERN int ax_close(ax_handle_t *handle, ax_close_cb close_cb);
 
-/** Let an active handle keep the loop alive (the default). Idempotent. */
+/**
+ * Let an active handle keep the loop alive (the default). Idempotent. Does
+ * nothing if @p handle is NULL (checked).
+ */
 AX_EXTERN void ax_ref(ax_handle_t *handle);
 
-/** Stop an active handle from keeping the loop alive. Idempotent. */
+/**
+ * Stop an active handle from keeping the loop alive. Idempotent. Does
+ * nothing if @p handle is NULL (checked).
+ */
 AX_EXTERN void ax_unref(ax_handle_t *handle);
 
-/** @return true unless ax_unref() was called last. */
+/**
+ * @return true unless ax_unref() was called last; false if @p handle is
+ *         NULL (checked).
+ */
 AX_EXTERN bool ax_has_ref(const ax_handle_t *handle);
 
 /**
  * @return true if the handle is started: a running timer, an idle, prepare or
- *         check handle between start and stop, an async handle until closed.
+ *         check handle between start and stop, an async handle until closed;
+ *         false if @p handle is NULL (checked) or its init failed.
  */
 AX_EXTERN bool ax_is_active(const ax_handle_t *handle);
 
-/** @return true from ax_close() on, also after the close callback has run. */
+/**
+ * @return true from ax_close() on, also after the close callback has run,
+ *         and for a handle whose init failed; false if @p handle is NULL
+ *         (checked).
+ */
 AX_EXTERN bool ax_is_closing(const ax_handle_t *handle);
 
 /** @return The type's name, such as "timer"; "unknown" for an invalid type. */
@@ -849,7 +985,25 @@ struct ax_timer_s {
 
 /**
  * Initialise a timer.
- * @return 0, or AX_EINVAL if an argument is NULL.
+ *
+ * Every handle init (this one, ax_idle_init(), ax_prepare_init(),
+ * ax_check_init(), ax_async_init()) refuses a loop that is NULL, zeroed
+ * or closed with AX_EINVAL, in every build. When an init fails with
+ * AX_EINVAL, the handle is marked as not initialised: ax_close() refuses
+ * it and start functions return AX_EBADF, until an init succeeds.
+ *
+ * Initialising a handle that is open (initialised, and its close callback
+ * not run yet) is a mistake that init cannot always see: telling an open
+ * handle from memory that merely looks like one would mean reading memory
+ * that may be uninitialised. Builds with assertions (NDEBUG not defined)
+ * search the loop's lists instead, and return AX_EBUSY, leaving the handle
+ * as it was, when it is among the loop's closing handles or its 128 most
+ * recently initialised open ones. Otherwise, and in builds without
+ * assertions, it is undefined. A handle may be initialised again in or
+ * after its close callback.
+ * @return 0; AX_EINVAL if an argument is NULL or @p loop is not
+ *         initialised; AX_EBUSY if the handle is open on @p loop (builds
+ *         with assertions only, as above).
  */
 AX_EXTERN int ax_timer_init(ax_loop_t *loop, ax_timer_t *timer);
 
@@ -879,16 +1033,21 @@ AX_EXTERN int ax_timer_again(ax_timer_t *timer);
 
 /**
  * Set the repeat interval. A running timer keeps its current deadline; the
- * new interval applies from its next firing.
+ * new interval applies from its next firing. Does nothing if @p timer is
+ * NULL (checked).
  */
 AX_EXTERN void ax_timer_set_repeat(ax_timer_t *timer, uint64_t repeat_ms);
 
-/** @return The repeat interval in milliseconds. */
+/**
+ * @return The repeat interval in milliseconds; 0 if @p timer is NULL
+ *         (checked).
+ */
 AX_EXTERN uint64_t ax_timer_get_repeat(const ax_timer_t *timer);
 
 /**
  * @return Milliseconds from the loop's cached time until the timer is due,
- *         rounded up; 0 if it is due or not running.
+ *         rounded up; 0 if it is due or not running, or @p timer is NULL
+ *         (checked).
  */
 AX_EXTERN uint64_t ax_timer_get_due_in(const ax_timer_t *timer);
 
@@ -926,7 +1085,12 @@ struct ax_check_s {
   struct ax__phase_private priv;
 };
 
-/** Initialise an idle handle. @return 0, or AX_EINVAL for a NULL argument. */
+/**
+ * Initialise an idle handle (see ax_timer_init() for a failed init and
+ * for a handle initialised twice).
+ * @return 0; AX_EINVAL for a NULL argument or a loop not initialised;
+ *         AX_EBUSY if the handle is open already (where detected).
+ */
 AX_EXTERN int ax_idle_init(ax_loop_t *loop, ax_idle_t *idle);
 /**
  * Start an idle handle; starting it again only replaces the callback.
@@ -936,7 +1100,12 @@ AX_EXTERN int ax_idle_start(ax_idle_t *idle, ax_idle_cb idle_cb);
 /** Stop an idle handle; idempotent. @return 0, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_idle_stop(ax_idle_t *idle);
 
-/** Initialise a prepare handle. @return 0, or AX_EINVAL for a NULL argument. */
+/**
+ * Initialise a prepare handle (see ax_timer_init() for a failed init and
+ * for a handle initialised twice).
+ * @return 0; AX_EINVAL for a NULL argument or a loop not initialised;
+ *         AX_EBUSY if the handle is open already (where detected).
+ */
 AX_EXTERN int ax_prepare_init(ax_loop_t *loop, ax_prepare_t *prepare);
 /**
  * Start a prepare handle; starting it again only replaces the callback.
@@ -946,7 +1115,12 @@ AX_EXTERN int ax_prepare_start(ax_prepare_t *prepare, ax_prepare_cb prepare_cb);
 /** Stop a prepare handle; idempotent. @return 0, or AX_EINVAL for NULL. */
 AX_EXTERN int ax_prepare_stop(ax_prepare_t *prepare);
 
-/** Initialise a check handle. @return 0, or AX_EINVAL for a NULL argument. */
+/**
+ * Initialise a check handle (see ax_timer_init() for a failed init and
+ * for a handle initialised twice).
+ * @return 0; AX_EINVAL for a NULL argument or a loop not initialised;
+ *         AX_EBUSY if the handle is open already (where detected).
+ */
 AX_EXTERN int ax_check_init(ax_loop_t *loop, ax_check_t *check);
 /**
  * Start a check handle; starting it again only replaces the callback.
@@ -976,7 +1150,11 @@ struct ax_async_s {
 /**
  * Initialise an async handle and start it. Unlike other init functions this
  * may fail at the system level: the loop's wakeup channel is opened lazily.
- * @return 0; AX_EINVAL for a NULL argument; a system error such as AX_EMFILE.
+ * A failed init, and one of a handle that is open already, are as
+ * ax_timer_init() describes.
+ * @return 0; AX_EINVAL for a NULL argument or a loop not initialised;
+ *         AX_EBUSY if the handle is open already (where detected); a system
+ *         error such as AX_EMFILE.
  */
 AX_EXTERN int ax_async_init(ax_loop_t *loop, ax_async_t *async,
                             ax_async_cb async_cb);
@@ -991,8 +1169,10 @@ AX_EXTERN int ax_async_init(ax_loop_t *loop, ax_async_t *async,
  * begins after that wait: make sure every sending thread has stopped calling
  * this for the handle before its close phase runs (join the threads, or have
  * them stop on a flag they acknowledge), or keep the handle's memory alive
- * until they have.
- * @return 0, or AX_EINVAL if @p async is NULL.
+ * until they have. A thread may also send until this returns AX_EBADF, as
+ * long as the handle's memory outlives it.
+ * @return 0; AX_EINVAL if @p async is NULL; AX_EBADF once ax_close() was
+ *         called on the handle, or if its init failed.
  */
 AX_EXTERN int ax_async_send(ax_async_t *async);
 
@@ -1288,8 +1468,10 @@ struct ax_shutdown_s {
  * accept and close the pending connection, reports AX_EMFILE (or
  * AX_ENFILE) once, pauses with back-off and resumes by itself; out of
  * memory (AX_ENOMEM, AX_ENOBUFS) it reports and pauses the same way. Each
- * pause counts in ax_metrics_t::accept_paused. (Windows needs no reserve:
- * a connection waits in the backlog until an accept is posted for it.)
+ * pause counts in ax_metrics_t::accept_paused, and reaches the loop's
+ * resource callback once per episode (ax_loop_set_resource_cb()).
+ * (Windows needs no reserve: a connection waits in the backlog until an
+ * accept is posted for it.)
  * Calling it again on a listener sets a new backlog and callback.
  * @param stream        A bound stream.
  * @param backlog       The kernel's queue length (SOMAXCONN for its

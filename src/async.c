@@ -8,6 +8,11 @@
  * ax__async_dispatch(), which clears each pending mark before running the
  * callback: a send that arrives during the callback is not lost.
  *
+ * The pending mark has a third value, ASYNC_CLOSED, which ax_close() sets:
+ * a send that finds it returns AX_EBADF. A send and a close that race are
+ * ordered by the mark: the send either set it first (and returns 0; the
+ * callback does not run, the handle being closed) or finds it closed.
+ *
  * A send that races with ax_close() could touch the handle after the close
  * callback freed it. Each send therefore counts itself in priv.busy while it
  * works, and the close phase waits for that count to drop to zero before it
@@ -16,16 +21,33 @@
  */
 #include "internal.h"
 
+/* ax_async_t.priv.pending. */
+enum {
+  ASYNC_IDLE = 0,    /* Nothing sent since the last callback. */
+  ASYNC_PENDING = 1, /* Sent to; the callback is due. */
+  ASYNC_CLOSED = 2,  /* ax_close() was called, or init failed. */
+};
+
 int ax_async_init(ax_loop_t *loop, ax_async_t *async, ax_async_cb async_cb) {
-  if (loop == NULL || async == NULL || async_cb == NULL)
+  if (async == NULL)
     return AX_EINVAL;
-  int err = ax__wakeup_open(loop);
+  /* The handle first: it checks the loop, which the wakeup channel needs
+   * initialised. */
+  int err = ax__handle_init(loop, &async->handle, AX_ASYNC);
+  if (err == AX_EBUSY)
+    return err; /* Open already: its fields are in use. */
+  if (err == 0) {
+    err = async_cb == NULL ? AX_EINVAL : ax__wakeup_open(loop);
+    if (err != 0)
+      ax__handle_init_undo(&async->handle);
+  }
+  /* Plain stores: no other thread may send to a handle being initialised.
+   * A failed init leaves it refusing sends. */
+  async->priv.pending = err == 0 ? ASYNC_IDLE : ASYNC_CLOSED;
+  async->priv.busy = 0;
   if (err != 0)
     return err;
-  ax__handle_init(loop, &async->handle, AX_ASYNC);
   async->priv.cb = async_cb;
-  async->priv.pending = 0;
-  async->priv.busy = 0;
   ax__queue_insert_tail(&loop->priv.async_handles, &async->priv.node);
   ax__handle_start(&async->handle);
   return 0;
@@ -35,20 +57,32 @@ int ax_async_send(ax_async_t *async) {
   if (async == NULL)
     return AX_EINVAL;
   __atomic_fetch_add(&async->priv.busy, 1, __ATOMIC_ACQUIRE);
-  if (__atomic_exchange_n(&async->priv.pending, 1, __ATOMIC_ACQ_REL) == 0)
+  /* Mark it pending unless closed. Always a read-modify-write, also when
+   * it is pending already, so that the dispatch's exchange synchronises
+   * with every send before it, not only the first. */
+  int old = __atomic_load_n(&async->priv.pending, __ATOMIC_RELAXED);
+  while (old != ASYNC_CLOSED &&
+         !__atomic_compare_exchange_n(&async->priv.pending, &old, ASYNC_PENDING,
+                                      true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    continue;
+  if (old == ASYNC_IDLE)
     ax__wakeup_signal(async->handle.loop);
   __atomic_fetch_sub(&async->priv.busy, 1, __ATOMIC_RELEASE);
-  return 0;
+  return old == ASYNC_CLOSED ? AX_EBADF : 0;
 }
 
-void ax__async_close(ax_async_t *async) {
+/* On the loop thread, in ax_close(): sends from here on are refused. */
+void ax__async_close(ax_handle_t *handle) {
+  ax_async_t *async = (ax_async_t *)handle;
+  __atomic_store_n(&async->priv.pending, ASYNC_CLOSED, __ATOMIC_RELEASE);
   ax__queue_remove(&async->priv.node);
 }
 
 /* Called in the close phase, just before the close callback may free the
  * handle: wait out sends still in progress on other threads. As late as
  * possible, so that a send racing with the close is covered. */
-void ax__async_closed(ax_async_t *async) {
+void ax__async_closed(ax_handle_t *handle) {
+  ax_async_t *async = (ax_async_t *)handle;
   while (__atomic_load_n(&async->priv.busy, __ATOMIC_ACQUIRE) != 0)
     ax__thread_yield();
 }
@@ -66,7 +100,8 @@ void ax__async_dispatch(ax_loop_t *loop) {
     ax__queue_remove(node);
     ax__queue_insert_tail(&loop->priv.async_handles, node);
     ax_async_t *async = ax_container_of(node, ax_async_t, priv.node);
-    if (__atomic_exchange_n(&async->priv.pending, 0, __ATOMIC_ACQ_REL) != 0)
+    if (__atomic_exchange_n(&async->priv.pending, ASYNC_IDLE,
+                            __ATOMIC_ACQ_REL) != ASYNC_IDLE)
       async->priv.cb(async);
   }
 }

@@ -54,10 +54,11 @@
  *            that accepting is still on before it delivers another.
  *   CLOSE    sock_close() cancels every operation of the socket and closes
  *            it. Returns 0 when nothing more will be delivered (readiness),
- *            or AX__OP_PENDING: operations the kernel still owns complete
- *            first (with AX_ECANCELED, or how they ended), then a CLOSE
- *            completion says the socket's memory is free (IOCP: every
- *            packet dequeued; io_uring: every CQE reaped).
+ *            or AX__OP_PENDING: operations the kernel still owns end
+ *            first, delivering nothing (the engine completes a closed
+ *            stream's requests itself; an accepted socket is closed), then
+ *            a CLOSE completion says the socket's memory is free (IOCP:
+ *            every packet dequeued; io_uring: every CQE reaped).
  *   POLL     a descriptor's readiness, for ax_poll_t and the wakeup
  *            channel (POSIX): io_start / io_stop below; result the
  *            AX__IO_* bits that are ready.

@@ -9,15 +9,64 @@
  */
 #include "internal.h"
 
-void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle,
-                     ax_handle_type type) {
-  assert(loop->priv.state == AX__LOOP_READY &&
-         "axle: handle initialised on a loop that is not initialised");
+enum {
+  /* How many of the loop's handles an init looks through for the one it
+   * is given (AX__CHECKED builds): the closing ones, then the open ones
+   * from the newest. That is where a handle initialised twice by mistake
+   * is met in practice (a struct reused before its close callback ran, a
+   * handle initialised again soon after its first init); a walk of every
+   * handle would make accepting n connections cost n * n / 2 steps. */
+  HANDLE_INIT_CHECK_MAX = 128,
+};
+
+/* Whether handle is among the loop's closing handles or its newest open
+ * ones. Only the loop's lists are read, never the handle's memory, which
+ * may hold anything before its first init. */
+static bool handle_init_is_listed(const ax_loop_t *loop,
+                                  const ax_handle_t *handle) {
+  const ax__queue_t *target = &handle->priv.node;
+  const ax__queue_t *lists[] = {&loop->priv.closing, &loop->priv.handles};
+  unsigned int budget = HANDLE_INIT_CHECK_MAX;
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+    for (const ax__queue_t *node = lists[i]->prev;
+         node != lists[i] && budget > 0; node = node->prev, budget--) {
+      if (node == target)
+        return true;
+    }
+  }
+  return false;
+}
+
+/* A handle whose init failed: of no type, and closed, so that ax_close()
+ * refuses it (AX_EINVAL) and every start function sees it closed. */
+static void handle_init_failed(ax_handle_t *handle, ax_loop_t *loop) {
+  handle->loop = loop;
+  handle->type = AX_UNKNOWN_HANDLE;
+  handle->priv_flags = AX__HANDLE_CLOSED;
+  handle->priv.close_cb = NULL;
+  ax__queue_init(&handle->priv.node);
+}
+
+int ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type) {
+  /* A zeroed or closed loop has no lists to join: refused, not asserted,
+   * as a release build would crash on them instead. */
+  if (loop == NULL || loop->priv.state != AX__LOOP_READY) {
+    handle_init_failed(handle, loop);
+    return AX_EINVAL;
+  }
+  if (AX__CHECKED && handle_init_is_listed(loop, handle))
+    return AX_EBUSY;
   handle->loop = loop;
   handle->type = type;
   handle->priv.close_cb = NULL;
   handle->priv_flags = AX__HANDLE_REF;
   ax__queue_insert_tail(&loop->priv.handles, &handle->priv.node);
+  return 0;
+}
+
+void ax__handle_init_undo(ax_handle_t *handle) {
+  ax__queue_remove(&handle->priv.node);
+  handle_init_failed(handle, handle->loop);
 }
 
 void ax__handle_start(ax_handle_t *handle) {
@@ -38,7 +87,11 @@ void ax__handle_stop(ax_handle_t *handle) {
     handle->loop->priv.active_handles--;
 }
 
+/* The accessors below take NULL as no handle: a branch, on paths that are
+ * not hot, where a crash would be the alternative. */
 void ax_ref(ax_handle_t *handle) {
+  if (handle == NULL)
+    return;
   unsigned int flags = handle->priv_flags;
   if (flags & AX__HANDLE_REF)
     return;
@@ -48,6 +101,8 @@ void ax_ref(ax_handle_t *handle) {
 }
 
 void ax_unref(ax_handle_t *handle) {
+  if (handle == NULL)
+    return;
   unsigned int flags = handle->priv_flags;
   if (!(flags & AX__HANDLE_REF))
     return;
@@ -57,61 +112,63 @@ void ax_unref(ax_handle_t *handle) {
 }
 
 bool ax_has_ref(const ax_handle_t *handle) {
-  return (handle->priv_flags & AX__HANDLE_REF) != 0;
+  return handle != NULL && (handle->priv_flags & AX__HANDLE_REF) != 0;
 }
 
 bool ax_is_active(const ax_handle_t *handle) {
-  return ax__handle_is_active(handle);
+  return handle != NULL && ax__handle_is_active(handle);
 }
 
 bool ax_is_closing(const ax_handle_t *handle) {
-  return ax__handle_is_closing(handle);
+  return handle != NULL && ax__handle_is_closing(handle);
 }
 
-/* Stop whatever the handle's type runs, so that no callback but the close
- * callback follows. */
-static void handle_close_type(ax_handle_t *handle) {
-  switch (handle->type) {
-  case AX_TIMER:
-    ax__timer_close((ax_timer_t *)handle);
-    break;
-  case AX_IDLE:
-  case AX_PREPARE:
-  case AX_CHECK:
-    ax__phase_close(handle);
-    break;
-  case AX_ASYNC:
-    ax__async_close((ax_async_t *)handle);
-    break;
-  case AX_TCP:
-    ax__stream_close((ax_stream_t *)handle);
-    break;
-  case AX_POLL:
-    ax__poll_close((ax_poll_t *)handle);
-    break;
-  case AX_SIGNAL:
-    ax__signal_close((ax_signal_t *)handle);
-    break;
-  default:
-    assert(0 && "axle: ax_close() on a handle of unknown type");
-    break;
-  }
-}
+/*
+ * Each handle type's row: its name and size, and what closing it takes:
+ * close stops whatever the type runs, in ax_close(), so that no callback
+ * but the close callback follows; closed, where a type has one, runs in the
+ * close phase just before the close callback (a stream completes its
+ * requests there). A new handle type is a new row.
+ */
+struct handle_type {
+  const char *name;                    /* ax_handle_type_name(). */
+  size_t size;                         /* ax_handle_size(). */
+  void (*close)(ax_handle_t *handle);  /* In ax_close(). */
+  void (*closed)(ax_handle_t *handle); /* In the close phase, or NULL. */
+};
+
+static const struct handle_type handle_types[AX_HANDLE_TYPE_MAX] = {
+    [AX_UNKNOWN_HANDLE] = {"unknown", 0, NULL, NULL},
+    [AX_ASYNC] = {"async", sizeof(ax_async_t), ax__async_close,
+                  ax__async_closed},
+    [AX_CHECK] = {"check", sizeof(ax_check_t), ax__phase_close, NULL},
+    [AX_IDLE] = {"idle", sizeof(ax_idle_t), ax__phase_close, NULL},
+    [AX_PREPARE] = {"prepare", sizeof(ax_prepare_t), ax__phase_close, NULL},
+    [AX_TIMER] = {"timer", sizeof(ax_timer_t), ax__timer_close, NULL},
+    [AX_TCP] = {"tcp", sizeof(ax_tcp_t), ax__stream_close, ax__stream_closed},
+    [AX_POLL] = {"poll", sizeof(ax_poll_t), ax__poll_close, NULL},
+    [AX_SIGNAL] = {"signal", sizeof(ax_signal_t), ax__signal_close, NULL},
+};
 
 int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {
-  if (handle == NULL)
+  /* A handle whose init failed has no type (handle_init_failed), nor has
+   * zeroed memory: not a handle, rather than an assertion below. */
+  if (handle == NULL || handle->type <= AX_UNKNOWN_HANDLE ||
+      handle->type >= AX_HANDLE_TYPE_MAX)
     return AX_EINVAL;
   if (ax__handle_is_closing(handle))
     return AX_EBADF;
-  handle_close_type(handle);
+  handle_types[handle->type].close(handle);
   ax__handle_stop(handle);
   handle->priv_flags |= AX__HANDLE_CLOSING;
   handle->priv.close_cb = close_cb;
-  ax__queue_remove(&handle->priv.node);
+  /* One that waits for the backend stays on the list of handles, where
+   * ax_walk() shows it (closing) and ax_loop_close() finds it, until
+   * ax__handle_close_resume(). */
   if (handle->priv_flags & AX__HANDLE_CLOSE_WAIT)
-    ax__queue_init(&handle->priv.node);
-  else
-    ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
+    return 0;
+  ax__queue_remove(&handle->priv.node);
+  ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
   return 0;
 }
 
@@ -125,6 +182,7 @@ void ax__handle_close_resume(ax_handle_t *handle) {
          "axle: a close resumed that did not wait");
   handle->priv_flags &= ~AX__HANDLE_CLOSE_WAIT;
   handle->loop->priv.active_reqs--;
+  ax__queue_remove(&handle->priv.node);
   ax__queue_insert_tail(&handle->loop->priv.closing, &handle->priv.node);
 }
 
@@ -139,42 +197,22 @@ void ax__run_closing_handles(ax_loop_t *loop) {
     ax__queue_remove(node);
     ax_handle_t *handle = ax_container_of(node, ax_handle_t, priv.node);
     handle->priv_flags |= AX__HANDLE_CLOSED;
-    if (handle->type == AX_ASYNC)
-      ax__async_closed((ax_async_t *)handle);
-    else if (handle->type == AX_TCP)
-      ax__stream_closed((ax_stream_t *)handle);
+    void (*closed)(ax_handle_t *) = handle_types[handle->type].closed;
+    if (closed != NULL)
+      closed(handle);
     if (handle->priv.close_cb != NULL)
       handle->priv.close_cb(handle);
   }
 }
 
-static const char *const handle_type_names[AX_HANDLE_TYPE_MAX] = {
-    [AX_UNKNOWN_HANDLE] = "unknown",
-    [AX_ASYNC] = "async",
-    [AX_CHECK] = "check",
-    [AX_IDLE] = "idle",
-    [AX_PREPARE] = "prepare",
-    [AX_TIMER] = "timer",
-    [AX_TCP] = "tcp",
-    [AX_POLL] = "poll",
-    [AX_SIGNAL] = "signal",
-};
-
-static const size_t handle_type_sizes[AX_HANDLE_TYPE_MAX] = {
-    [AX_ASYNC] = sizeof(ax_async_t), [AX_CHECK] = sizeof(ax_check_t),
-    [AX_IDLE] = sizeof(ax_idle_t),   [AX_PREPARE] = sizeof(ax_prepare_t),
-    [AX_TIMER] = sizeof(ax_timer_t), [AX_TCP] = sizeof(ax_tcp_t),
-    [AX_POLL] = sizeof(ax_poll_t),   [AX_SIGNAL] = sizeof(ax_signal_t),
-};
-
 const char *ax_handle_type_name(ax_handle_type type) {
   if ((unsigned int)type >= AX_HANDLE_TYPE_MAX)
     return "unknown";
-  return handle_type_names[type];
+  return handle_types[type].name;
 }
 
 size_t ax_handle_size(ax_handle_type type) {
   if ((unsigned int)type >= AX_HANDLE_TYPE_MAX)
     return 0;
-  return handle_type_sizes[type];
+  return handle_types[type].size;
 }

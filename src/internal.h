@@ -37,11 +37,32 @@ enum {
   AX__MAX_EVENTS_PER_WAIT = 1024,
 };
 
+/* Whether the checks of API misuse that cost more than a branch are
+ * compiled in: with assertions, as the assertions themselves are. */
+#ifdef NDEBUG
+enum { AX__CHECKED = 0 };
+#else
+enum { AX__CHECKED = 1 };
+#endif /* NDEBUG */
+
 /* A completion deferred to the pending phase of the next iteration (loop.c;
  * declared in axle.h, as requests embed it). Embedded in whatever defers
  * it; node is an empty list while not queued. */
 typedef struct ax__pending_s ax__pending_t;
 void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending);
+
+/* loop.c: report that handle, on the loop thread, could not go on for
+ * want of a system resource (err: AX_EMFILE, AX_ENFILE, AX_ENOMEM,
+ * AX_ENOBUFS, or another error it pauses for). Call it on every such
+ * failure, where the handle is in a consistent state (paused): the loop
+ * decides what is one episode. At the start of an episode it counts in
+ * the resource_shortages metric and runs the application's
+ * ax_resource_cb, which may close handle: check ax__handle_is_closing()
+ * after it. An episode lasts while failures come less than
+ * AX__RESOURCE_QUIET_MS apart (longer than the listeners' longest
+ * back-off, 1024 ms). */
+enum { AX__RESOURCE_QUIET_MS = 5000 };
+void ax__loop_report_resource(ax_handle_t *handle, int err);
 
 /* allocator.c */
 void *ax__malloc(size_t size_bytes);
@@ -49,14 +70,23 @@ void *ax__calloc(size_t count, size_t size_bytes);
 void *ax__realloc(void *ptr, size_t size_bytes);
 void ax__free(void *ptr);
 
-/* handle.c: every handle type's init begins here. */
-void ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type);
+/* handle.c: every handle type's init begins here, before it touches
+ * anything else of the handle, and returns its error if it fails:
+ * AX_EINVAL if loop is NULL or not initialised (the handle, which must not
+ * be NULL, is then marked as not initialised: ax_close() refuses it and
+ * start functions see it closed); AX_EBUSY, leaving the handle alone, if
+ * it is open on loop already (detected in AX__CHECKED builds only). An
+ * init that fails after this call takes the handle back out with
+ * ax__handle_init_undo(). */
+int ax__handle_init(ax_loop_t *loop, ax_handle_t *handle, ax_handle_type type);
+void ax__handle_init_undo(ax_handle_t *handle);
 void ax__handle_start(ax_handle_t *handle);
 void ax__handle_stop(ax_handle_t *handle);
 void ax__run_closing_handles(ax_loop_t *loop);
 /* Called from a type's close, inside ax_close(): the handle's close phase
- * waits (off every list, the loop kept alive as by a request) until
- * ax__handle_close_resume() puts it in the closing queue. */
+ * waits (on the list of handles still, for ax_walk() and ax_loop_close(),
+ * and the loop kept alive as by a request) until ax__handle_close_resume()
+ * puts it in the closing queue. */
 void ax__handle_close_wait(ax_handle_t *handle);
 void ax__handle_close_resume(ax_handle_t *handle);
 
@@ -71,7 +101,7 @@ static inline int ax__handle_is_active(const ax_handle_t *handle) {
 /* timer.c */
 void ax__run_timers(ax_loop_t *loop);
 int ax__next_timeout_ms(const ax_loop_t *loop);
-void ax__timer_close(ax_timer_t *timer);
+void ax__timer_close(ax_handle_t *handle);
 
 /* phase.c: idle, prepare and check handles. */
 void ax__run_idle(ax_loop_t *loop);
@@ -150,19 +180,19 @@ int ax__fs_cancel(ax_req_t *req);
  */
 void ax__fs_run(ax_fs_t *req);
 
-/* Platform: streams (src/unix/stream.c, src/win/stream.c), descriptor
+/* Streams (src/stream.c, the same on every system), descriptor
  * polling (poll-watch.c) and signals (signal.c). close stops the handle
  * in ax_close(); stream_closed runs in the close phase, before the close
  * callback, and completes the stream's pending requests with
  * AX_ECANCELED. */
-void ax__stream_close(ax_stream_t *stream);
-void ax__stream_closed(ax_stream_t *stream);
-void ax__poll_close(ax_poll_t *poll);
-void ax__signal_close(ax_signal_t *signal);
+void ax__stream_close(ax_handle_t *handle);
+void ax__stream_closed(ax_handle_t *handle);
+void ax__poll_close(ax_handle_t *handle);
+void ax__signal_close(ax_handle_t *handle);
 
 /* async.c */
-void ax__async_close(ax_async_t *async);
-void ax__async_closed(ax_async_t *async);
+void ax__async_close(ax_handle_t *handle);
+void ax__async_closed(ax_handle_t *handle);
 void ax__async_dispatch(ax_loop_t *loop);
 
 /* Platform: the wakeup channel behind async handles (src/unix/async.c,
@@ -187,6 +217,14 @@ int ax__thread_start_init(struct ax__thread_start *start, ax_thread_cb entry,
                           void *arg);
 void ax__thread_start_run(struct ax__thread_start *start);
 void ax__thread_start_finish(struct ax__thread_start *start, int created);
+
+/* Platform: start one of axle's own threads (a pool worker). On POSIX it
+ * starts with every asynchronous signal blocked, so that the user's
+ * handlers run on the user's threads and a write that meets a closed pipe
+ * or a reset socket on it raises no SIGPIPE that could end the process.
+ * (src/unix/thread.c, src/win/thread.c) */
+int ax__thread_create_worker(ax_thread_t *thread, ax_thread_cb entry,
+                             void *arg);
 
 /* Platform: give up the processor (src/unix/thread.c, src/win/thread.c). */
 void ax__thread_yield(void);

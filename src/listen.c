@@ -13,7 +13,8 @@
  * error to the connection callback once per run of failures, and resumes
  * after a back-off that doubles from LISTEN_BACKOFF_MIN_MS to
  * LISTEN_BACKOFF_MAX_MS while the failures go on. Each pause counts in the
- * loop's accept_paused metric.
+ * loop's accept_paused metric, and is reported to the loop, which tells
+ * the application once per episode (ax_loop_set_resource_cb()).
  */
 #include "stream.h"
 
@@ -74,10 +75,11 @@ static void listen_timer_init(ax_stream_t *stream, ax_timer_t *timer) {
   timer->handle.data = stream;
 }
 
-/* Accepting failed for want of descriptors or memory: pause. Returns
- * whether to report err: once per run of failures. */
+/* Accepting failed for want of descriptors or memory: pause, and tell
+ * the loop, whose resource callback may close the stream. Returns whether
+ * to report err to the connection callback: once per run of failures, and
+ * not on a stream closed meanwhile. */
 static bool listen_pause(ax_stream_t *stream, int err) {
-  (void)err;
   struct ax__stream_listen *state = listen_state(stream);
   bool report = state->backoff_ms == 0;
   if (state->backoff_ms == 0)
@@ -88,7 +90,8 @@ static bool listen_pause(ax_stream_t *stream, int err) {
   ax_timer_start(&state->backoff, listen_resume, state->backoff_ms, 0);
   state->paused = true;
   stream->handle.loop->priv.accept_paused++;
-  return report;
+  ax__loop_report_resource(&stream->handle, err);
+  return report && !ax__stream_closing(stream);
 }
 
 /* An ACCEPT completion: a new socket (result >= 0) or an error. */

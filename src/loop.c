@@ -19,6 +19,13 @@
 #include "backend.h"
 #include "internal.h"
 
+/* Whether loop is one that ax_loop_init() made and ax_loop_close() has not
+ * closed: what the loop's accessors check before they touch it, as a
+ * zeroed or closed loop has no lists and no backend. */
+static bool loop_ready(const ax_loop_t *loop) {
+  return loop != NULL && loop->priv.state == AX__LOOP_READY;
+}
+
 static const struct ax__backend *loop_find_backend(const char *name) {
   for (size_t i = 0; ax__backends[i] != NULL; i++) {
     if (strcmp(ax__backends[i]->name, name) == 0)
@@ -136,7 +143,7 @@ int ax_loop_init(ax_loop_t *loop) {
 }
 
 int ax_loop_close(ax_loop_t *loop) {
-  if (loop == NULL || loop->priv.state != AX__LOOP_READY)
+  if (!loop_ready(loop))
     return AX_EINVAL;
   if (loop->priv.running || !ax__queue_empty(&loop->priv.handles) ||
       !ax__queue_empty(&loop->priv.closing) || loop->priv.active_reqs != 0)
@@ -151,16 +158,20 @@ int ax_loop_close(ax_loop_t *loop) {
   return 0;
 }
 
-bool ax_loop_alive(const ax_loop_t *loop) {
+static bool loop_alive(const ax_loop_t *loop) {
   return loop->priv.active_handles > 0 || loop->priv.active_reqs > 0 ||
          !ax__queue_empty(&loop->priv.pending) ||
          !ax__queue_empty(&loop->priv.closing);
 }
 
+bool ax_loop_alive(const ax_loop_t *loop) {
+  return loop_ready(loop) && loop_alive(loop);
+}
+
 /* How long the poll phase may block: not at all if anything is ready to run
  * without I/O, else until the next timer, else without limit. */
 static int loop_poll_timeout_ms(const ax_loop_t *loop, ax_run_mode mode) {
-  if (mode == AX_RUN_NOWAIT || loop->priv.stop_flag || !ax_loop_alive(loop) ||
+  if (mode == AX_RUN_NOWAIT || loop->priv.stop_flag || !loop_alive(loop) ||
       !ax__queue_empty(&loop->priv.idle_handles) ||
       !ax__queue_empty(&loop->priv.pending) ||
       !ax__queue_empty(&loop->priv.closing))
@@ -239,17 +250,17 @@ static int loop_iterate(ax_loop_t *loop, ax_run_mode mode) {
 }
 
 int ax_run(ax_loop_t *loop, ax_run_mode mode) {
-  if (loop == NULL || loop->priv.state != AX__LOOP_READY)
+  if (!loop_ready(loop))
     return AX_EINVAL;
   if (mode != AX_RUN_DEFAULT && mode != AX_RUN_ONCE && mode != AX_RUN_NOWAIT)
     return AX_EINVAL;
   if (loop->priv.running)
     return AX_EBUSY;
   loop->priv.running = 1;
-  if (!ax_loop_alive(loop))
+  if (!loop_alive(loop))
     ax__update_time(loop);
   int err = 0;
-  while (err == 0 && ax_loop_alive(loop) && !loop->priv.stop_flag) {
+  while (err == 0 && loop_alive(loop) && !loop->priv.stop_flag) {
     err = loop_iterate(loop, mode);
     if (mode != AX_RUN_DEFAULT)
       break;
@@ -260,15 +271,21 @@ int ax_run(ax_loop_t *loop, ax_run_mode mode) {
 }
 
 void ax_stop(ax_loop_t *loop) {
-  loop->priv.stop_flag = 1;
+  if (loop_ready(loop))
+    loop->priv.stop_flag = 1;
 }
 
+/* Called in every callback that measures time: no check but in builds
+ * with assertions (the header documents the precondition). A NULL check
+ * returning 0 would only hide the bug behind a clock that stands still. */
 uint64_t ax_now(const ax_loop_t *loop) {
+  assert(loop != NULL && "axle: ax_now() on a NULL loop");
   return loop->priv.time_ns / 1000000u;
 }
 
 void ax_update_time(ax_loop_t *loop) {
-  ax__update_time(loop);
+  if (loop_ready(loop))
+    ax__update_time(loop);
 }
 
 uint64_t (*ax__hrtime_override)(void);
@@ -292,6 +309,8 @@ static void loop_walk_list(ax__queue_t *snapshot, ax__queue_t *live,
 }
 
 void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg) {
+  if (!loop_ready(loop) || walk_cb == NULL)
+    return;
   /* Both snapshots first, so that a handle closed by the callback is not
    * met again in the closing list. */
   ax__queue_t open_handles;
@@ -302,10 +321,38 @@ void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg) {
   loop_walk_list(&open_handles, &loop->priv.handles, walk_cb, arg);
 }
 
+int ax_loop_set_resource_cb(ax_loop_t *loop, ax_resource_cb resource_cb) {
+  if (!loop_ready(loop))
+    return AX_EINVAL;
+  loop->priv.resource_cb = resource_cb;
+  return 0;
+}
+
+/* An episode ends only after a quiet period, not at the first accept that
+ * succeeds: a server at its descriptor limit with connections closing
+ * accepts one connection per descriptor freed and fails at the next, and
+ * an episode per freed descriptor would put a line in the operator's log
+ * for each. */
+void ax__loop_report_resource(ax_handle_t *handle, int err) {
+  assert(handle != NULL && err < 0 &&
+         "axle: a resource shortage reported without a handle or error");
+  ax_loop_t *loop = handle->loop;
+  uint64_t now_ns = loop->priv.time_ns;
+  uint64_t quiet_ns = (uint64_t)AX__RESOURCE_QUIET_MS * 1000000u;
+  bool ongoing = loop->priv.resource_shortages > 0 &&
+                 now_ns - loop->priv.resource_last_ns < quiet_ns;
+  loop->priv.resource_last_ns = now_ns;
+  if (ongoing)
+    return;
+  loop->priv.resource_shortages++;
+  if (loop->priv.resource_cb != NULL)
+    loop->priv.resource_cb(handle, err);
+}
+
 const char *ax_backend_name(const ax_loop_t *loop) {
-  return loop->priv.platform.backend->name;
+  return loop_ready(loop) ? loop->priv.platform.backend->name : NULL;
 }
 
 int ax_backend_fallback_error(const ax_loop_t *loop) {
-  return loop->priv.fallback_error;
+  return loop_ready(loop) ? loop->priv.fallback_error : AX_EINVAL;
 }

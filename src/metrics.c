@@ -16,5 +16,6 @@ int ax_loop_metrics(const ax_loop_t *loop, ax_metrics_t *metrics) {
   metrics->work_completed = loop->priv.work_completed;
   metrics->work_wait_ns = loop->priv.work_wait_ns;
   metrics->accept_paused = loop->priv.accept_paused;
+  metrics->resource_shortages = loop->priv.resource_shortages;
   return 0;
 }

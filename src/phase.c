@@ -39,10 +39,13 @@ static struct ax__phase_private *phase_priv(ax_handle_t *handle) {
 
 static int phase_init(ax_loop_t *loop, ax_handle_t *handle,
                       struct ax__phase_private *priv, ax_handle_type type) {
-  ax__handle_init(loop, handle, type);
+  int err = ax__handle_init(loop, handle, type);
+  if (err == AX_EBUSY)
+    return err; /* Open already: its fields are in use. */
+  /* Also after AX_EINVAL, so that a stop finds an empty node. */
   ax__queue_init(&priv->node);
   priv->cb.idle = NULL;
-  return 0;
+  return err;
 }
 
 /* Start a handle whose callback the caller stored, or leave a started one
@@ -110,7 +113,7 @@ void ax__run_check(ax_loop_t *loop) {
 }
 
 int ax_idle_init(ax_loop_t *loop, ax_idle_t *idle) {
-  if (loop == NULL || idle == NULL)
+  if (idle == NULL)
     return AX_EINVAL;
   return phase_init(loop, &idle->handle, &idle->priv, AX_IDLE);
 }
@@ -129,7 +132,7 @@ int ax_idle_stop(ax_idle_t *idle) {
 }
 
 int ax_prepare_init(ax_loop_t *loop, ax_prepare_t *prepare) {
-  if (loop == NULL || prepare == NULL)
+  if (prepare == NULL)
     return AX_EINVAL;
   return phase_init(loop, &prepare->handle, &prepare->priv, AX_PREPARE);
 }
@@ -148,7 +151,7 @@ int ax_prepare_stop(ax_prepare_t *prepare) {
 }
 
 int ax_check_init(ax_loop_t *loop, ax_check_t *check) {
-  if (loop == NULL || check == NULL)
+  if (check == NULL)
     return AX_EINVAL;
   return phase_init(loop, &check->handle, &check->priv, AX_CHECK);
 }

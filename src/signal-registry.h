@@ -31,10 +31,13 @@ struct ax__signal_group {
   ax_loop_t *loop;               /* The loop whose handles these are. */
   struct ax__signal_group *next; /* Next in the registry (__atomic). */
   struct ax__queue handles;      /* The active handles, in start order. */
-  uint64_t watching;             /* Bit signum - 1 per watched signal. */
-  uint64_t pending;              /* Such bits caught, not yet dispatched. */
-  unsigned int active;           /* Active handles; freed when it is 0. */
-  int dispatching;               /* In ax__signal_dispatch(): free after. */
+  /* Active handles per signal number. watching follows these counts, not
+   * the handles list, which dispatch takes apart while it walks it. */
+  unsigned int watchers[AX__SIGNAL_MAX + 1];
+  uint64_t watching;   /* Bit signum - 1 per watched signal (__atomic). */
+  uint64_t pending;    /* Such bits caught, not yet dispatched. */
+  unsigned int active; /* Active handles; freed when it is 0. */
+  int dispatching;     /* In ax__signal_dispatch(): free after. */
 };
 
 /* ---- signal.c, for the platform ---- */

@@ -19,6 +19,8 @@
  * a delivery that begins after the remover read a zero count must see the
  * unlink, and that is what the single total order guarantees.
  */
+#include <string.h>
+
 #include "signal-registry.h"
 
 enum {
@@ -69,6 +71,7 @@ static int registry_add(ax_loop_t *loop, struct ax__signal_group **out) {
     return err;
   group->loop = loop;
   ax__queue_init(&group->handles);
+  memset(group->watchers, 0, sizeof(group->watchers));
   group->watching = 0;
   group->pending = 0;
   group->active = 0;
@@ -111,14 +114,20 @@ bool ax__signal_deliver(int signum) {
   return watched;
 }
 
-/* The signals the group's active handles watch, for deliveries to test. */
-static void group_update_watching(struct ax__signal_group *group) {
-  uint64_t watching = 0;
-  for (struct ax__queue *node = group->handles.next; node != &group->handles;
-       node = node->next)
-    watching |= signal_bit(
-        ax_container_of(node, ax_signal_t, priv.node)->signum);
-  __atomic_store_n(&group->watching, watching, __ATOMIC_SEQ_CST);
+/* Count signal in or out of its group's watchers, and tell deliveries
+ * when the group gains or loses a signal. A count, rather than a walk of
+ * the handles: while dispatch runs, the handles not yet called sit in its
+ * snapshot, out of group->handles, and a walk would miss their signals
+ * (a handle stopped by a callback then silenced its neighbours). */
+static void group_count(struct ax__signal_group *group, int signum,
+                        bool watch) {
+  uint64_t bit = signal_bit(signum);
+  if (watch) {
+    if (group->watchers[signum]++ == 0)
+      __atomic_fetch_or(&group->watching, bit, __ATOMIC_SEQ_CST);
+  } else if (--group->watchers[signum] == 0) {
+    __atomic_fetch_and(&group->watching, ~bit, __ATOMIC_SEQ_CST);
+  }
 }
 
 /* Take signal out of its group, and free the group when it was the last
@@ -126,7 +135,7 @@ static void group_update_watching(struct ax__signal_group *group) {
 static void group_leave(struct ax__signal_group *group, ax_signal_t *signal) {
   ax__queue_remove(&signal->priv.node);
   group->active--;
-  group_update_watching(group);
+  group_count(group, signal->signum, false);
   if (group->active == 0 && !group->dispatching)
     registry_remove(group);
 }
@@ -146,7 +155,7 @@ static int signal_watch(ax_signal_t *signal) {
    * arriving in between is not lost. */
   ax__queue_insert_tail(&group->handles, &signal->priv.node);
   group->active++;
-  group_update_watching(group);
+  group_count(group, signum, true);
   if (registry.watchers[signum] == 0) {
     int err = ax__signal_install(signum);
     if (err != 0) {
@@ -169,7 +178,9 @@ static void signal_unwatch(ax_signal_t *signal) {
 int ax_signal_init(ax_loop_t *loop, ax_signal_t *signal) {
   if (loop == NULL || signal == NULL)
     return AX_EINVAL;
-  ax__handle_init(loop, &signal->handle, AX_SIGNAL);
+  int err = ax__handle_init(loop, &signal->handle, AX_SIGNAL);
+  if (err != 0)
+    return err;
   signal->signum = 0;
   ax__queue_init(&signal->priv.node);
   signal->priv.cb = NULL;
@@ -231,7 +242,8 @@ int ax_signal_stop(ax_signal_t *signal) {
   return 0;
 }
 
-void ax__signal_close(ax_signal_t *signal) {
+void ax__signal_close(ax_handle_t *handle) {
+  ax_signal_t *signal = (ax_signal_t *)handle;
   ax_signal_stop(signal);
 }
 

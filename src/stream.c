@@ -55,11 +55,13 @@ enum {
 static void stream_sock_cb(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
                            intptr_t result);
 
-void ax__stream_init(ax_loop_t *loop, ax_stream_t *stream,
-                     ax_handle_type type) {
-  ax__handle_init(loop, &stream->handle, type);
+int ax__stream_init(ax_loop_t *loop, ax_stream_t *stream, ax_handle_type type) {
+  int err = ax__handle_init(loop, &stream->handle, type);
+  if (err != 0)
+    return err;
   memset(&stream->priv, 0, sizeof(stream->priv));
   ax__sock_init(&stream->priv.sock, stream_sock_cb);
+  return 0;
 }
 
 int ax__stream_open(ax_stream_t *stream, ax_os_sock_t sock,
@@ -283,8 +285,10 @@ static void stream_write_sent(ax_stream_t *stream, intptr_t result) {
   stream->handle.priv_flags &= ~AX__STREAM_SENDING;
   ax_write_t *first = stream_first_unwritten(stream);
   if (result < 0 && first != NULL) {
+    /* Every request failed with it (IOCP reports a send's error here;
+     * readiness reports it from send() instead): nothing is left. */
     stream_write_fail(stream, first, (int)result);
-    first = NULL; /* All failed: none is left to send, or to complete. */
+    first = NULL;
   } else if (result > 0) {
     first = stream_write_advance(stream, first, (size_t)result);
   }
@@ -654,7 +658,8 @@ static void stream_sock_cb(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
 
 /* A backend that still owns operations of the socket (IOCP) completes
  * them, then CLOSE: the close callback waits for that. */
-void ax__stream_close(ax_stream_t *stream) {
+void ax__stream_close(ax_handle_t *handle) {
+  ax_stream_t *stream = (ax_stream_t *)handle;
   if (ax__stream_has(stream, AX__STREAM_LISTENING))
     ax__stream_listen_close(stream);
   stream->handle.priv_flags &= ~(AX__STREAM_READING | AX__STREAM_LISTENING |
@@ -670,7 +675,8 @@ void ax__stream_close(ax_stream_t *stream) {
 /* The close phase, before the close callback: every request whose
  * callback is due gets it now, in the order of their operations. One that
  * had finished reports how; one still in progress reports AX_ECANCELED. */
-void ax__stream_closed(ax_stream_t *stream) {
+void ax__stream_closed(ax_handle_t *handle) {
+  ax_stream_t *stream = (ax_stream_t *)handle;
   ax_loop_t *loop = stream->handle.loop;
   ax_req_t *req = stream->priv.req;
   stream->priv.req = NULL;

@@ -8,7 +8,7 @@
  * TCP's and portable. What differs per system is below the line "Per
  * system": making, adopting and configuring sockets, a read and a
  * try-write without an operation, shutdown, and the listener's reserve
- * (src/unix/sock.c and tcp.c; src/win/ for Windows).
+ * (src/unix/sock.c and tcp.c; src/win/sock.c, iocp-sock.c and tcp.c).
  */
 #ifndef AX_STREAM_H
 #define AX_STREAM_H
@@ -22,7 +22,7 @@
  * A stream is connected from a successful connect, an accept or the
  * adoption of a connected socket on, and stays so; its two directions then
  * end separately (READ_EOF, SHUTDOWN). Bits from AX__STREAM_SYSTEM_SHIFT
- * up are the system's own (src/win/stream.h).
+ * up are the system's own (src/win/sock.h).
  */
 enum {
   AX__STREAM_CONNECTED = 1u << 8,  /* Connected (never cleared). */
@@ -83,7 +83,8 @@ static inline const struct ax__sock_ops *ax__stream_ops(
 }
 
 /* stream.c */
-void ax__stream_init(ax_loop_t *loop, ax_stream_t *stream, ax_handle_type type);
+/* 0, or ax__handle_init()'s error. */
+int ax__stream_init(ax_loop_t *loop, ax_stream_t *stream, ax_handle_type type);
 /* Give the stream a socket; flags are AX__STREAM_* bits to set. 0, or an
  * error with the socket left to the caller. */
 int ax__stream_open(ax_stream_t *stream, ax_os_sock_t sock, unsigned int flags);
@@ -98,19 +99,24 @@ void ax__stream_listen_close(ax_stream_t *stream);
 
 /* ---- Per system ---- */
 
+/* The calls made for every message, inline (src/unix/sock-os.h, and
+ * src/win/sock-os.h; meson's include path picks the system's):
+ *   bool ax__sock_is_open(const ax__sock_t *sock);
+ *   ax_os_sock_t ax__sock_os(const ax__sock_t *sock);
+ *   Read without waiting: bytes (> 0), AX_EOF, AX_EAGAIN, or an error.
+ *   intptr_t ax__sock_read(ax__sock_t *sock, const ax_buf_t *buf);
+ *   Send without waiting and without an operation: bytes, or an error
+ *   (AX_EAGAIN when the kernel takes nothing).
+ *   intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
+ *                              unsigned int nbufs);
+ */
+#include "sock-os.h"
+
 /* Set up sock with no socket yet; cb receives its completions. */
 void ax__sock_init(ax__sock_t *sock, ax__sock_cb cb);
-bool ax__sock_is_open(const ax__sock_t *sock);
-ax_os_sock_t ax__sock_os(const ax__sock_t *sock);
 /* Make s the socket of sock, on loop's backend. 0 or an error; s is the
  * caller's to close on error. */
 int ax__sock_attach(ax_loop_t *loop, ax__sock_t *sock, ax_os_sock_t s);
-/* Read without waiting: bytes (> 0), AX_EOF, AX_EAGAIN, or an error. */
-intptr_t ax__sock_read(ax__sock_t *sock, const ax_buf_t *buf);
-/* Send without waiting and without an operation: bytes, or an error
- * (AX_EAGAIN when the kernel takes nothing). */
-intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
-                           unsigned int nbufs);
 /* Shut down the sending side: 0 or an error. */
 int ax__sock_shutdown(ax__sock_t *sock);
 /* listen() on the socket (again: a new backlog): 0 or an error. */
@@ -122,9 +128,32 @@ void ax__sock_listener_remove(ax_loop_t *loop);
 /* Close a socket that was never attached (an accepted one not taken). */
 void ax__sock_discard(ax_os_sock_t s);
 
-/* tcp.c (per system): apply to s, the socket a TCP stream is about to get
- * (made, adopted or accepted), the options chosen while it had none
+/* tcp.c: apply to s, the socket a TCP stream is about to get (made,
+ * adopted or accepted), the options chosen while it had none
  * (ax_tcp_nodelay()). 0 or the system's error. */
 int ax__tcp_sock_options(const ax_stream_t *stream, ax_os_sock_t s);
+/* tcp.c: the socket of an open TCP handle: 0, AX_EINVAL or AX_EBADF. */
+int ax__tcp_socket_of(const ax_tcp_t *tcp, ax_os_sock_t *s);
+/* tcp.c: split "address%zone" into the address (copied to text, of size
+ * bytes) and the zone (NULL without one). 0, or AX_EINVAL if too long. */
+int ax__ip6_split(const char *ip, char *text, size_t size, const char **zone);
+
+/* tcp.c: the length of an IPv4 or IPv6 address, and its family where
+ * family is not NULL; 0 for any other family. */
+int ax__tcp_addr_len(const struct sockaddr *addr, int *family);
+
+/* TCP, per system (src/unix/tcp.c, src/win/tcp.c). */
+/* Whatever the system needs before its first socket (Winsock). */
+int ax__tcp_system_init(void);
+/* Make ready to connect over family: a socket made if there is none
+ * (and bound to any address, where the system needs that). */
+int ax__tcp_connect_prepare(ax_tcp_t *tcp, int family);
+int ax__tcp_set_nodelay(ax_os_sock_t s, bool enable);
+/* getsockname() (peer false) or getpeername(), with an int length. */
+int ax__tcp_name(ax_os_sock_t s, struct sockaddr *name, int *namelen,
+                 bool peer);
+/* A zero linger time, so that closing sends a reset: 0 or an error (a
+ * system that refuses it because nothing is left to reset says 0). */
+int ax__tcp_linger_zero(ax_os_sock_t s);
 
 #endif /* AX_STREAM_H */

@@ -17,6 +17,12 @@
  * through its wakeup channel only when the stack was empty: a burst of
  * completions costs one wakeup. The loop runs the completions from its
  * async dispatch (src/async.c), each exactly once.
+ *
+ * Workers start with every asynchronous signal blocked
+ * (ax__thread_create_worker): the user's handlers run on the user's
+ * threads, and a job that writes to a pipe or socket whose reader left
+ * (sendfile to a reset connection, a user job's write) gets EPIPE without
+ * a SIGPIPE that would end the process.
  */
 #include <stdlib.h>
 
@@ -232,7 +238,7 @@ static int pool_spawn(int reserve) {
       continue;
     slot->reserve = reserve;
     slot->state = SLOT_RUNNING;
-    int err = ax_thread_create(&slot->thread, pool_worker_main, slot);
+    int err = ax__thread_create_worker(&slot->thread, pool_worker_main, slot);
     if (err != 0) {
       slot->state = SLOT_FREE;
       return err;

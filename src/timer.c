@@ -30,14 +30,17 @@ static int timer_less(const ax__heap_node_t *a, const ax__heap_node_t *b) {
 }
 
 int ax_timer_init(ax_loop_t *loop, ax_timer_t *timer) {
-  if (loop == NULL || timer == NULL)
+  if (timer == NULL)
     return AX_EINVAL;
-  ax__handle_init(loop, &timer->handle, AX_TIMER);
+  int err = ax__handle_init(loop, &timer->handle, AX_TIMER);
+  if (err == AX_EBUSY)
+    return err; /* Open already: its fields are in use. */
+  /* Also after AX_EINVAL, so that the accessors read defined values. */
   timer->priv.cb = NULL;
   timer->priv.repeat_ms = 0;
   timer->priv.deadline_ns = 0;
   timer->priv.seq = 0;
-  return 0;
+  return err;
 }
 
 /* now_ns + timeout_ms, saturating rather than wrapping for huge timeouts. */
@@ -81,7 +84,8 @@ int ax_timer_stop(ax_timer_t *timer) {
   return 0;
 }
 
-void ax__timer_close(ax_timer_t *timer) {
+void ax__timer_close(ax_handle_t *handle) {
+  ax_timer_t *timer = (ax_timer_t *)handle;
   ax_timer_stop(timer);
 }
 
@@ -98,17 +102,20 @@ int ax_timer_again(ax_timer_t *timer) {
 }
 
 void ax_timer_set_repeat(ax_timer_t *timer, uint64_t repeat_ms) {
-  timer->priv.repeat_ms = repeat_ms;
+  if (timer != NULL)
+    timer->priv.repeat_ms = repeat_ms;
 }
 
 uint64_t ax_timer_get_repeat(const ax_timer_t *timer) {
-  return timer->priv.repeat_ms;
+  return timer != NULL ? timer->priv.repeat_ms : 0;
 }
 
 uint64_t ax_timer_get_due_in(const ax_timer_t *timer) {
+  /* Active first: the loop of a timer whose init failed may be NULL. */
+  if (timer == NULL || !ax__handle_is_active(&timer->handle))
+    return 0;
   uint64_t now_ns = timer->handle.loop->priv.time_ns;
-  if (!ax__handle_is_active(&timer->handle) ||
-      timer->priv.deadline_ns <= now_ns)
+  if (timer->priv.deadline_ns <= now_ns)
     return 0;
   uint64_t left_ns = timer->priv.deadline_ns - now_ns;
   return left_ns / NS_PER_MS + (left_ns % NS_PER_MS != 0);

@@ -348,8 +348,8 @@ static void test_io_stop_self_in_callback(void **state) {
 
 /* Stop, then start again with the other interest bit: the new registration
  * must not be reported in the batch that is being dispatched. */
-static void switch_to_write_cb(ax_loop_t *loop, ax__io_t *io,
-                               unsigned int op, intptr_t result) {
+static void switch_to_write_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                               intptr_t result) {
   unsigned int events = (unsigned int)result;
   watcher_cb(loop, io, op, result);
   if (events & AX__IO_READ) {

@@ -5,10 +5,17 @@
  * passes every permission check), FIFOs and sockets among directory
  * entries, close-on-exec descriptors, sendfile to a socket, and cancelling
  * a request that waits in the pool's queue behind reads that block on
- * pipes. test_fs.c has what every platform shares; meson builds this file
+ * pipes, and writes that meet a reader gone (a TCP peer's reset, a closed
+ * pipe) on the pool and on the caller's thread: AX_EPIPE, never a SIGPIPE
+ * (whose disposition here stays the default, which would end the
+ * program); and the pool's workers, which block asynchronous signals.
+ * test_fs.c has what every platform shares; meson builds this file
  * for POSIX hosts only.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -451,6 +458,250 @@ static void test_fs_sendfile_socket(void **state) {
   fixture_close(&fx);
 }
 
+enum {
+  RESET_PUSH_BYTES = 8 << 20,  /* One request's bytes: past any buffer. */
+  RESET_BUF_BYTES = 64 * 1024, /* Both ends' socket buffers. */
+  RESET_TAKE_BYTES = 4096,     /* What the peer reads before its reset. */
+  RESET_MAX_CALLS = 8,         /* Requests until one must fail EPIPE. */
+};
+
+/* A TCP connection on the loopback whose receiving end a thread resets
+ * (SO_LINGER 0: an RST, not a FIN) once the first bytes arrived, while
+ * the request under test is still pushing. */
+struct reset_conn {
+  int sender;         /* Written by the request under test. */
+  int receiver;       /* Read, then reset, by the thread. */
+  ax_thread_t thread; /* Takes the first bytes and resets. */
+  int result;         /* 0, or -1 if the thread failed. */
+};
+
+static void reset_conn_main(void *arg) {
+  struct reset_conn *rc = arg;
+  static char buf[RESET_TAKE_BYTES];
+  struct linger linger = {1, 0};
+  ssize_t n = recv(rc->receiver, buf, sizeof(buf), MSG_WAITALL);
+  if (n != (ssize_t)sizeof(buf) ||
+      setsockopt(rc->receiver, SOL_SOCKET, SO_LINGER, &linger,
+                 sizeof(linger)) != 0)
+    rc->result = -1;
+  if (close(rc->receiver) != 0)
+    rc->result = -1;
+}
+
+static void reset_conn_set_buffers(int fd) {
+  int bytes = RESET_BUF_BYTES;
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)),
+                   0);
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)),
+                   0);
+}
+
+static void reset_conn_open(struct reset_conn *rc) {
+  struct sockaddr_in addr;
+  socklen_t len = sizeof(addr);
+  memset(rc, 0, sizeof(*rc));
+  memset(&addr, 0, sizeof(addr));
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(listener >= 0);
+  assert_int_equal(bind(listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(listen(listener, 1), 0);
+  assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+  rc->sender = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(rc->sender >= 0);
+  reset_conn_set_buffers(rc->sender);
+  assert_int_equal(connect(rc->sender, (struct sockaddr *)&addr, sizeof(addr)),
+                   0);
+  rc->receiver = accept(listener, NULL, NULL);
+  assert_true(rc->receiver >= 0);
+  reset_conn_set_buffers(rc->receiver);
+  assert_int_equal(close(listener), 0);
+  assert_int_equal(ax_thread_create(&rc->thread, reset_conn_main, rc), 0);
+}
+
+static void reset_conn_close(struct reset_conn *rc) {
+  assert_int_equal(ax_thread_join(&rc->thread), 0);
+  assert_int_equal(rc->result, 0);
+  assert_int_equal(close(rc->sender), 0);
+}
+
+/* Whether this thread has SIGPIPE pending, or blocked. */
+static bool sigpipe_pending(void) {
+  sigset_t set;
+  assert_int_equal(sigpending(&set), 0);
+  return sigismember(&set, SIGPIPE) == 1;
+}
+
+static bool sigpipe_blocked(void) {
+  sigset_t set;
+  assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &set), 0);
+  return sigismember(&set, SIGPIPE) == 1;
+}
+
+/* How a test pushes bytes at the socket. */
+enum push {
+  PUSH_WRITE_SYNC,    /* ax_fs_write on this thread. */
+  PUSH_WRITE_POOL,    /* ax_fs_write on a worker. */
+  PUSH_SENDFILE_SYNC, /* ax_fs_sendfile on this thread. */
+  PUSH_SENDFILE_POOL, /* ax_fs_sendfile on a worker. */
+};
+
+/* One request of RESET_PUSH_BYTES: its result. */
+static int64_t push_once(struct fixture *fx, enum push how, int sock,
+                         int file) {
+  static char bytes[RESET_PUSH_BYTES];
+  ax_buf_t buf = ax_buf_init(bytes, sizeof(bytes));
+  bool sync = how == PUSH_WRITE_SYNC || how == PUSH_SENDFILE_SYNC;
+  ax_fs_cb cb = sync ? NULL : call_cb;
+  struct call c;
+  int rc;
+  memset(&c, 0, sizeof(c));
+  if (how == PUSH_WRITE_SYNC || how == PUSH_WRITE_POOL)
+    rc = ax_fs_write(&fx->loop, &c.req, sock, &buf, 1, -1, cb);
+  else
+    rc = ax_fs_sendfile(&fx->loop, &c.req, sock, file, 0, RESET_PUSH_BYTES, cb);
+  int64_t result = sync ? c.req.result : finish(&fx->loop, &c, rc);
+  if (sync)
+    assert_int_equal(rc, result < 0 ? result : 0);
+  ax_fs_req_cleanup(&c.req);
+  return result;
+}
+
+/* Push at a connection its peer resets: counts while the bytes go, then
+ * ECONNRESET, then EPIPE, which the kernel pairs with SIGPIPE. The test
+ * lives on with SIGPIPE's default disposition, and this thread is left
+ * as it was: SIGPIPE neither blocked nor pending. */
+static void push_until_reset(enum push how) {
+  struct fixture fx;
+  struct reset_conn rc;
+  struct sigaction action;
+  char path[PATH_BYTES];
+  assert_int_equal(sigaction(SIGPIPE, NULL, &action), 0);
+  assert_true(action.sa_handler == SIG_DFL);
+  fixture_open(&fx);
+  path_join(path, fx.dir, "big");
+  int file = open(path, O_RDWR | O_CREAT, 0644);
+  assert_true(file >= 0);
+  assert_int_equal(ftruncate(file, RESET_PUSH_BYTES), 0); /* Sparse. */
+  reset_conn_open(&rc);
+  int64_t result = 0;
+  for (int calls = 0; calls < RESET_MAX_CALLS && result != AX_EPIPE; calls++) {
+    result = push_once(&fx, how, rc.sender, file);
+    assert_true(result > 0 || result == AX_ECONNRESET || result == AX_EPIPE);
+  }
+  assert_int_equal(result, AX_EPIPE);
+  assert_false(sigpipe_blocked());
+  assert_false(sigpipe_pending());
+  reset_conn_close(&rc);
+  assert_int_equal(close(file), 0);
+  fixture_close(&fx);
+}
+
+static void test_fs_write_reset_sync(void **state) {
+  (void)state;
+  push_until_reset(PUSH_WRITE_SYNC);
+}
+
+static void test_fs_write_reset_pool(void **state) {
+  (void)state;
+  push_until_reset(PUSH_WRITE_POOL);
+}
+
+static void test_fs_sendfile_reset_sync(void **state) {
+  (void)state;
+  push_until_reset(PUSH_SENDFILE_SYNC);
+}
+
+static void test_fs_sendfile_reset_pool(void **state) {
+  (void)state;
+  push_until_reset(PUSH_SENDFILE_POOL);
+}
+
+/* A synchronous write to a pipe with no reader, on a thread that blocks
+ * SIGPIPE itself: the write's SIGPIPE is taken, one the caller had
+ * pending before is kept. */
+static void test_fs_sigpipe_pending_kept(void **state) {
+  (void)state;
+  struct fixture fx;
+  sigset_t pipe_only;
+  int fds[2];
+  char byte = 'x';
+  ax_buf_t buf = ax_buf_init(&byte, 1);
+  fixture_open(&fx);
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  assert_int_equal(pthread_sigmask(SIG_BLOCK, &pipe_only, NULL), 0);
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(close(fds[0]), 0);
+  assert_int_equal(
+      ax_fs_write(&fx.loop, fx_req(&fx), fds[1], &buf, 1, -1, NULL), AX_EPIPE);
+  assert_false(sigpipe_pending());
+  assert_int_equal(raise(SIGPIPE), 0);
+  assert_true(sigpipe_pending());
+  assert_int_equal(
+      ax_fs_write(&fx.loop, fx_req(&fx), fds[1], &buf, 1, -1, NULL), AX_EPIPE);
+  assert_true(sigpipe_pending());
+  int signum = 0;
+  assert_int_equal(sigwait(&pipe_only, &signum), 0);
+  assert_int_equal(signum, SIGPIPE);
+  assert_false(sigpipe_pending());
+  assert_true(sigpipe_blocked());
+  assert_int_equal(pthread_sigmask(SIG_UNBLOCK, &pipe_only, NULL), 0);
+  assert_int_equal(close(fds[1]), 0);
+  fixture_close(&fx);
+}
+
+/* A user's job on the pool: what the worker's signal mask blocks, and
+ * what a write to a pipe with no reader does there. */
+struct mask_job {
+  ax_work_t work;   /* The job. */
+  int fd;           /* The pipe's write end, its read end closed. */
+  sigset_t blocked; /* The worker's mask. */
+  int write_errno;  /* errno of the write, 0 if it succeeded. */
+  int done;         /* after_work calls. */
+};
+
+static void mask_job_work(ax_work_t *work) {
+  struct mask_job *job = ax_container_of(work, struct mask_job, work);
+  pthread_sigmask(SIG_BLOCK, NULL, &job->blocked);
+  job->write_errno = write(job->fd, "x", 1) < 0 ? errno : 0;
+}
+
+static void mask_job_done(ax_work_t *work, int status) {
+  struct mask_job *job = ax_container_of(work, struct mask_job, work);
+  assert_int_equal(status, 0);
+  job->done++;
+}
+
+/* The pool's workers block asynchronous signals: the user's handlers run
+ * on the user's threads, and a job's own write to a reader gone fails
+ * with EPIPE instead of ending the program. Faults stay deliverable. */
+static void test_fs_pool_worker_signal_mask(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct mask_job job;
+  int fds[2];
+  fixture_open(&fx);
+  memset(&job, 0, sizeof(job));
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(close(fds[0]), 0);
+  job.fd = fds[1];
+  assert_int_equal(
+      ax_queue_work(&fx.loop, &job.work, mask_job_work, mask_job_done), 0);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(job.done, 1);
+  assert_int_equal(job.write_errno, EPIPE);
+  static const int blocked[] = {SIGPIPE, SIGINT, SIGTERM, SIGUSR1, SIGCHLD};
+  for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++)
+    assert_int_equal(sigismember(&job.blocked, blocked[i]), 1);
+  static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+  for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+    assert_int_equal(sigismember(&job.blocked, faults[i]), 0);
+  assert_int_equal(close(fds[1]), 0);
+  fixture_close(&fx);
+}
+
 /* A read of an empty pipe blocks its worker until the pipe is written. */
 struct blocked_read {
   struct call c; /* The read. */
@@ -522,6 +773,12 @@ int main(void) {
       cmocka_unit_test(test_fs_cloexec),
       cmocka_unit_test(test_fs_posix_errors),
       cmocka_unit_test(test_fs_sendfile_socket),
+      cmocka_unit_test(test_fs_write_reset_sync),
+      cmocka_unit_test(test_fs_write_reset_pool),
+      cmocka_unit_test(test_fs_sendfile_reset_sync),
+      cmocka_unit_test(test_fs_sendfile_reset_pool),
+      cmocka_unit_test(test_fs_sigpipe_pending_kept),
+      cmocka_unit_test(test_fs_pool_worker_signal_mask),
       cmocka_unit_test(test_fs_cancel_queued_in_pool),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);

@@ -2,7 +2,8 @@
  * test_iocp.c: the IOCP backend (Windows) and the Windows core, seen from
  * inside the library.
  *
- * - the contract's fd-poll operations, which Windows refuses for now;
+ * - the contract's fd-poll operations, which Windows refuses for now, and
+ *   its socket operations, which are IOCP's own;
  * - completions posted straight to the port: delivered in order, with their
  *   byte counts, at most AX__MAX_EVENTS_PER_WAIT per wait;
  * - Win32 failures injected through the table of win/internal.h: the port
@@ -65,6 +66,8 @@ static void test_iocp_io_start_refused(void **state) {
                    AX_ENOSYS);
   backend_of(&loop)->io_stop(&loop, &io);
   assert_false(ax__io_any(&loop));
+  /* Sockets run on IOCP's own operations (win/iocp-sock.c). */
+  assert_ptr_equal(backend_of(&loop)->sock, &ax__iocp_sock_ops);
   test_loop_close(&loop);
 }
 

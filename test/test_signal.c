@@ -3,7 +3,9 @@
  * one-shot handles, several handles of one signal, two loops on two threads
  * that both receive a signal, a signal that wakes a loop blocked in its
  * wait, closing handles in a callback, moving a handle to another signal,
- * and the process's disposition put back when the last handle stops.
+ * the process's disposition put back when the last handle stops, handles
+ * stopped during dispatch, and a stress test of many signals while handles
+ * start and stop on several loops and threads.
  *
  * POSIX: signals are sent with raise() and kill(), and pthread_kill() to
  * interrupt the loop's own thread. Windows: the console's control events
@@ -360,6 +362,40 @@ static void test_signal_close_in_callback(void **state) {
   fixture_close(&f);
 }
 
+/* Handles that stop while a signal is dispatched (a one-shot handle, a
+ * callback stopping its own handle) leave the signal to the loop's other
+ * handles: every later signal still reaches the one that stays. raise()
+ * runs the handler before it returns, so a NOWAIT run finds the signal. */
+static void test_signal_stop_during_dispatch(void **state) {
+  (void)state;
+  struct fixture f;
+  struct probe once, self, keep;
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &once);
+  probe_init(loop, &self);
+  probe_init(loop, &keep);
+  self.stop = true;
+  /* Started first, so they are called, and stop, before keep is. */
+  assert_int_equal(ax_signal_start_oneshot(&once.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&self.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&keep.signal, SIG_A, probe_cb), 0);
+  for (int i = 1; i <= 3; i++) {
+    assert_int_equal(raise_signal(SIG_A), 0);
+    assert_int_equal(ax_run(loop, AX_RUN_NOWAIT), 0);
+    assert_int_equal(keep.calls, i);
+  }
+  assert_int_equal(once.calls, 1);
+  assert_int_equal(self.calls, 1);
+  assert_false(ax_is_active(&once.signal.handle));
+  assert_false(ax_is_active(&self.signal.handle));
+  assert_int_equal(ax_signal_stop(&keep.signal), 0);
+  assert_true(disposition_is_default(SIG_A));
+  probe_close(&once);
+  probe_close(&self);
+  probe_close(&keep);
+  fixture_close(&f);
+}
+
 /* A signal caught but not yet dispatched when its last handle stops is
  * dropped, and what was made to deliver it (a queued packet on Windows) is
  * released once the loop runs. */
@@ -518,6 +554,298 @@ static void noop_cb(ax_signal_t *signal, int signum) {
   (void)signum;
 }
 
+/*
+ * The stress test: STRESS_LOOPS loops on threads of their own, each with
+ * two anchor handles on SIG_A and STRESS_CHURN handles that a timer keeps
+ * starting (on SIG_A or SIG_B, plain or one-shot), stopping and closing,
+ * and that stop themselves in their callbacks, while the test's thread
+ * sends SIG_A STRESS_ROUNDS times (kill, raise, and pthread_kill at each
+ * loop's thread in turn) with SIG_B among them. An anchor is restarted only
+ * while the other one is active, so every loop always watches SIG_A: each SIG_A
+ * must reach every loop. The test sends the next one once every loop has
+ * dispatched the last (a check handle counts the iterations whose poll phase
+ * ran a SIG_A callback), so none can merge with another: received must equal
+ * sent on every loop, exactly. A lost signal shows as a loop that stays
+ * behind, reported after STRESS_WAIT_MS (a bound on the test, not a
+ * measurement).
+ */
+enum {
+  STRESS_LOOPS = 3,
+  STRESS_CHURN = 4,
+  STRESS_ROUNDS = 3000,
+  STRESS_WAIT_MS = 20000,
+};
+
+struct stress_loop;
+
+/* A churned handle and what it saw. */
+struct stress_handle {
+  ax_signal_t signal;        /* The handle. */
+  struct stress_loop *owner; /* Its loop's record. */
+  bool open;                 /* Initialised and not closed. */
+  int calls_b;               /* Callbacks for SIG_B. */
+};
+
+/* One loop on its own thread. */
+struct stress_loop {
+  ax_loop_t loop;         /* The loop. */
+  ax_thread_t thread;     /* Its thread. */
+  target_t target;        /* The thread, for pthread_kill. */
+  ax_signal_t anchors[2]; /* Always one of them active, on SIG_A. */
+  struct stress_handle churn[STRESS_CHURN]; /* Started and stopped. */
+  ax_timer_t timer;                         /* Churns every millisecond. */
+  ax_check_t check;         /* Counts the iterations that got SIG_A. */
+  ax_async_t stop;          /* Closes everything. */
+  struct stress_test *test; /* The test's shared record. */
+  uint32_t random;          /* xorshift32 state. */
+  bool got_a;               /* A SIG_A callback ran in this iteration. */
+  int received;             /* Iterations that got SIG_A (__atomic). */
+  int result;               /* 0, or the first error. */
+};
+
+/* What the test's thread and the loops share. */
+struct stress_test {
+  struct stress_loop loops[STRESS_LOOPS]; /* The loops. */
+  ax_mutex_t lock;                        /* Guards progress's waits. */
+  ax_cond_t progress;                     /* A loop received a signal. */
+  ax_sem_t ready;                         /* Posted once per loop set up. */
+  int sent_b;                             /* SIG_B signals sent. */
+};
+
+static uint32_t stress_random(struct stress_loop *sl) {
+  uint32_t x = sl->random;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  sl->random = x;
+  return x;
+}
+
+static void stress_fail(struct stress_loop *sl, int err) {
+  if (sl->result == 0 && err != 0)
+    sl->result = err;
+}
+
+static void stress_churn_cb(ax_signal_t *signal, int signum);
+
+/* One random change to one churned handle: start it on SIG_A or SIG_B,
+ * plain or one-shot; stop it; close it, or open it again once closed. */
+static void stress_churn_one(struct stress_loop *sl) {
+  struct stress_handle *h = &sl->churn[stress_random(sl) % STRESS_CHURN];
+  uint32_t op = stress_random(sl) % 6;
+  if (!h->open) {
+    if (ax_is_closing(&h->signal.handle))
+      return; /* Its close callback has not run yet. */
+    stress_fail(sl, ax_signal_init(&sl->loop, &h->signal));
+    h->open = true;
+    return;
+  }
+  int signum = op % 2 == 0 ? SIG_A : SIG_B;
+  if (op < 2)
+    stress_fail(sl, ax_signal_start(&h->signal, signum, stress_churn_cb));
+  else if (op < 4)
+    stress_fail(sl,
+                ax_signal_start_oneshot(&h->signal, signum, stress_churn_cb));
+  else if (op == 4)
+    stress_fail(sl, ax_signal_stop(&h->signal));
+  else {
+    stress_fail(sl, ax_close(&h->signal.handle, NULL));
+    h->open = false;
+  }
+}
+
+/* Stop an anchor and start it again, to the end of the loop's handles;
+ * only the other anchor watches SIG_A meanwhile. */
+static void stress_anchor_cb(ax_signal_t *signal, int signum);
+
+static void stress_anchor_restart(struct stress_loop *sl, int i) {
+  stress_fail(sl, ax_signal_stop(&sl->anchors[i]));
+  stress_fail(sl, ax_signal_start(&sl->anchors[i], SIG_A, stress_anchor_cb));
+}
+
+static void stress_anchor_cb(ax_signal_t *signal, int signum) {
+  struct stress_loop *sl = signal->handle.data;
+  if (signum != SIG_A)
+    stress_fail(sl, -1);
+  sl->got_a = true;
+  if (stress_random(sl) % 4 == 0)
+    stress_anchor_restart(sl, signal == &sl->anchors[0] ? 0 : 1);
+}
+
+static void stress_churn_cb(ax_signal_t *signal, int signum) {
+  struct stress_handle *h = ax_container_of(signal, struct stress_handle,
+                                            signal);
+  struct stress_loop *sl = h->owner;
+  if (signum == SIG_A)
+    sl->got_a = true;
+  else
+    h->calls_b++;
+  if (stress_random(sl) % 3 == 0)
+    stress_fail(sl, ax_signal_stop(signal));
+}
+
+static void stress_timer_cb(ax_timer_t *timer) {
+  struct stress_loop *sl = ax_container_of(timer, struct stress_loop, timer);
+  for (int i = 0; i < 2; i++)
+    stress_churn_one(sl);
+  /* Both, one after the other: the anchors then follow the churned
+   * handles, which dispatch calls, and may stop, first. */
+  if (stress_random(sl) % 2 == 0) {
+    stress_anchor_restart(sl, 0);
+    stress_anchor_restart(sl, 1);
+  }
+}
+
+/* After the poll phase: one more iteration received SIG_A. */
+static void stress_check_cb(ax_check_t *check) {
+  struct stress_loop *sl = ax_container_of(check, struct stress_loop, check);
+  if (!sl->got_a)
+    return;
+  sl->got_a = false;
+  struct stress_test *t = sl->test;
+  ax_mutex_lock(&t->lock);
+  __atomic_add_fetch(&sl->received, 1, __ATOMIC_SEQ_CST);
+  ax_cond_broadcast(&t->progress);
+  ax_mutex_unlock(&t->lock);
+}
+
+static void stress_close_one(ax_handle_t *handle, void *arg) {
+  if (!ax_is_closing(handle))
+    ax_close(handle, arg);
+}
+
+static void stress_stop_cb(ax_async_t *stop) {
+  ax_walk(stop->handle.loop, stress_close_one, NULL);
+}
+
+static int stress_loop_handles(struct stress_loop *sl) {
+  int err = 0;
+  for (int i = 0; i < 2 && err == 0; i++) {
+    err = ax_signal_init(&sl->loop, &sl->anchors[i]);
+    sl->anchors[i].handle.data = sl;
+    if (err == 0)
+      err = ax_signal_start(&sl->anchors[i], SIG_A, stress_anchor_cb);
+  }
+  for (int i = 0; i < STRESS_CHURN && err == 0; i++) {
+    sl->churn[i].owner = sl;
+    sl->churn[i].open = true;
+    err = ax_signal_init(&sl->loop, &sl->churn[i].signal);
+  }
+  if (err == 0)
+    err = ax_timer_init(&sl->loop, &sl->timer);
+  if (err == 0)
+    err = ax_timer_start(&sl->timer, stress_timer_cb, 1, 1);
+  if (err == 0)
+    err = ax_check_init(&sl->loop, &sl->check);
+  if (err == 0)
+    err = ax_check_start(&sl->check, stress_check_cb);
+  if (err == 0)
+    err = ax_async_init(&sl->loop, &sl->stop, stress_stop_cb);
+  return err;
+}
+
+static void stress_loop_main(void *arg) {
+  struct stress_loop *sl = arg;
+  sl->target = target_self();
+  sl->result = ax_loop_init(&sl->loop);
+  if (sl->result == 0)
+    sl->result = stress_loop_handles(sl);
+  ax_sem_post(&sl->test->ready);
+  if (sl->result != 0)
+    return; /* The test fails; what was made is not worth undoing. */
+  int err = ax_run(&sl->loop, AX_RUN_DEFAULT);
+  stress_fail(sl, err);
+  stress_fail(sl, ax_loop_close(&sl->loop));
+}
+
+/* Send SIG_A for round, a different way each time. */
+static int stress_send(struct stress_test *t, int round) {
+  switch (round % 3) {
+  case 0:
+    return send_signal(SIG_A);
+  case 1:
+    return raise_signal(SIG_A);
+  default:
+    return send_signal_to(t->loops[round % STRESS_LOOPS].target, SIG_A);
+  }
+}
+
+/* Wait until every loop received round signals: 0, or -1 if one stayed
+ * behind past the bound. */
+static int stress_wait_round(struct stress_test *t, int round) {
+  int err = 0;
+  ax_mutex_lock(&t->lock);
+  for (int i = 0; i < STRESS_LOOPS && err == 0; i++) {
+    while (__atomic_load_n(&t->loops[i].received, __ATOMIC_SEQ_CST) < round &&
+           err == 0)
+      err = ax_cond_timedwait(&t->progress, &t->lock,
+                              (uint64_t)STRESS_WAIT_MS * 1000000u);
+  }
+  ax_mutex_unlock(&t->lock);
+  return err == 0 ? 0 : -1;
+}
+
+static void stress_run_rounds(struct stress_test *t) {
+  for (int round = 1; round <= STRESS_ROUNDS; round++) {
+    if (round % 4 == 0) {
+      assert_int_equal(raise_signal(SIG_B), 0);
+      t->sent_b++;
+    }
+    assert_int_equal(stress_send(t, round), 0);
+    if (stress_wait_round(t, round) != 0) {
+      for (int i = 0; i < STRESS_LOOPS; i++)
+        print_error("loop %d received %d of %d signals\n", i,
+                    __atomic_load_n(&t->loops[i].received, __ATOMIC_SEQ_CST),
+                    round);
+      fail_msg("a signal was lost");
+    }
+  }
+}
+
+static void test_signal_stress(void **state) {
+  (void)state;
+  static struct stress_test t;
+  ax_loop_t loop; /* Counts the memory of the others; holds SIG_B. */
+  ax_signal_t keep_b;
+  test_loop_open(&loop);
+  memset(&t, 0, sizeof(t));
+  /* SIG_B stays watched throughout: its default action would end the
+   * test whenever no churned handle happens to watch it. */
+  assert_int_equal(ax_signal_init(&loop, &keep_b), 0);
+  assert_int_equal(ax_signal_start(&keep_b, SIG_B, noop_cb), 0);
+  assert_int_equal(ax_mutex_init(&t.lock), 0);
+  assert_int_equal(ax_cond_init(&t.progress), 0);
+  assert_int_equal(ax_sem_init(&t.ready, 0), 0);
+  for (int i = 0; i < STRESS_LOOPS; i++) {
+    t.loops[i].test = &t;
+    t.loops[i].random = 2463534242u + (uint32_t)i;
+    assert_int_equal(
+        ax_thread_create(&t.loops[i].thread, stress_loop_main, &t.loops[i]), 0);
+  }
+  for (int i = 0; i < STRESS_LOOPS; i++)
+    ax_sem_wait(&t.ready);
+  for (int i = 0; i < STRESS_LOOPS; i++)
+    assert_int_equal(t.loops[i].result, 0);
+  stress_run_rounds(&t);
+  for (int i = 0; i < STRESS_LOOPS; i++)
+    assert_int_equal(ax_async_send(&t.loops[i].stop), 0);
+  for (int i = 0; i < STRESS_LOOPS; i++) {
+    struct stress_loop *sl = &t.loops[i];
+    assert_int_equal(ax_thread_join(&sl->thread), 0);
+    assert_int_equal(sl->result, 0);
+    assert_int_equal(sl->received, STRESS_ROUNDS);
+    for (int j = 0; j < STRESS_CHURN; j++)
+      assert_in_range(sl->churn[j].calls_b, 0, t.sent_b);
+  }
+  ax_sem_destroy(&t.ready);
+  ax_cond_destroy(&t.progress);
+  ax_mutex_destroy(&t.lock);
+  ax_close(&keep_b.handle, NULL);
+  assert_true(disposition_is_default(SIG_A));
+  test_loop_close(&loop);
+  assert_true(disposition_is_default(SIG_B));
+}
+
 /* The registry's lock is made once per process and kept, as the thread
  * pool's is: make it before any test counts allocations. */
 static int setup_registry(void **state) {
@@ -541,10 +869,12 @@ int main(void) {
       cmocka_unit_test(test_signal_several_handles),
       cmocka_unit_test(test_signal_move_to_other_signal),
       cmocka_unit_test(test_signal_close_in_callback),
+      cmocka_unit_test(test_signal_stop_during_dispatch),
       cmocka_unit_test(test_signal_stop_before_dispatch),
       cmocka_unit_test(test_signal_two_loops_two_threads),
       cmocka_unit_test(test_signal_wakes_blocking_poll),
       cmocka_unit_test(test_signal_restores_previous),
+      cmocka_unit_test(test_signal_stress),
   };
   return cmocka_run_group_tests(tests, setup_registry, NULL);
 }

@@ -282,8 +282,24 @@ static void static_alloc_cb(ax_handle_t *handle, size_t suggested,
   *buf = ax_buf_init(buffer, sizeof(buffer));
 }
 
+/* The loop's resource callback: the handle and error of each episode. */
+struct resource_log {
+  int calls;           /* Episodes reported. */
+  int err;             /* The last error. */
+  ax_handle_t *handle; /* The last handle. */
+};
+
+static struct resource_log resource_log;
+
+static void record_resource_cb(ax_handle_t *handle, int err) {
+  resource_log.calls++;
+  resource_log.err = err;
+  resource_log.handle = handle;
+}
+
 static void test_tcp_posix_emfile(void **state) {
   (void)state;
+  memset(&resource_log, 0, sizeof(resource_log));
   struct rlimit saved;
   assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
   ax_loop_t loop;
@@ -296,6 +312,7 @@ static void test_tcp_posix_emfile(void **state) {
                                    emfile_connection_cb, &port),
                    0);
   listener.stream.handle.data = &st;
+  assert_int_equal(ax_loop_set_resource_cb(&loop, record_resource_cb), 0);
   struct sockaddr_storage addr;
   tcp_test_addr("127.0.0.1", port, &addr);
 
@@ -317,6 +334,11 @@ static void test_tcp_posix_emfile(void **state) {
   ax_metrics_t metrics;
   assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
   assert_true(metrics.accept_paused >= 1);
+  /* The application was told, once, which handle ran short of what. */
+  assert_int_equal(resource_log.calls, 1);
+  assert_int_equal(resource_log.err, AX_EMFILE);
+  assert_ptr_equal(resource_log.handle, &listener.stream.handle);
+  assert_int_equal(metrics.resource_shortages, 1);
 
   /* Descriptors are back: the listener resumes by itself and accepts. */
   assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
@@ -326,6 +348,7 @@ static void test_tcp_posix_emfile(void **state) {
   tcp_run_until(&loop, &second.connected, 1);
   assert_int_equal(second.status, 0);
   assert_int_equal(st.errors, 1); /* Reported once, never again. */
+  assert_int_equal(resource_log.calls, 1);
 
   assert_int_equal(ax_close(&first.tcp.stream.handle, NULL), 0);
   assert_int_equal(ax_close(&second.tcp.stream.handle, NULL), 0);

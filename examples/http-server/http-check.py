@@ -19,6 +19,9 @@ port, and checks, with Python's http.client and raw sockets, curl, ab
 - static files: types, Last-Modified and If-Modified-Since (304), single
   ranges (206, 416), If-Range, a large file read slowly (the socket fills
   up under sendfile), the same with --sendfile off;
+- clients that reset the connection (SO_LINGER 0) while a file larger
+  than the socket buffers goes out: the server lives on and answers
+  (a write to the reset socket must not raise SIGPIPE, on any thread);
 - paths that try to leave the directory, in every encoding: none is
   served;
 - a client that trickles its head gets 408 while others are served;
@@ -42,6 +45,7 @@ import resource
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -490,6 +494,45 @@ def check_big_file(port, ctx):
     raw.close()
 
 
+RESET_FILE_BYTES = 64 << 20  # More than any socket buffer holds.
+RESET_TRIES = 40
+
+
+def reset_mid_file(port, delay_s):
+    """Ask for reset.bin, take the first bytes, wait, and reset."""
+    raw = Raw(port, rcvbuf=16384)
+    raw.send(get("/static/reset.bin"))
+    raw.fill()  # Under way: the head and the first bytes came.
+    time.sleep(delay_s)
+    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+    raw.close()
+
+
+def check_reset_mid_file(port, ctx):
+    """Clients reset their connection (SO_LINGER 0: an RST, not a FIN)
+    while a file larger than the socket buffers goes out; the write that
+    meets the reset (sendfile, on the pool) must not kill the server."""
+    path = os.path.join(ctx["root"], "reset.bin")
+    with open(path, "wb") as f:
+        f.truncate(RESET_FILE_BYTES)  # Sparse: read back as zeros.
+    try:
+        # The reset must come while a write is under way or about to be:
+        # at a different point each time, so that some meet it. On Linux
+        # the first write after an RST reports ECONNRESET, the next one
+        # EPIPE, and that one raises SIGPIPE.
+        try:
+            for i in range(RESET_TRIES):
+                reset_mid_file(port, 0.01 * (i % 5))
+            resp = request(port, get("/static/hello.txt"))
+        except OSError as err:
+            fail("the server is gone after the resets (%s)" % err)
+        expect(resp.status == 200 and resp.body == b"Hello, file!\n",
+               "no answer after the resets")
+    finally:
+        os.unlink(path)
+
+
 def check_traversal(port, ctx):
     secret = os.path.join(ctx["top"], "secret.txt")
     targets = [
@@ -805,6 +848,8 @@ def main():
         ("Expect: 100-continue", lambda: check_expect_continue(port, ctx)),
         ("error statuses", lambda: check_statuses(port, ctx)),
         ("static files", lambda: check_static(port, ctx)),
+        ("reset while a large file goes out",
+         lambda: check_reset_mid_file(port, ctx)),
         ("traversal", lambda: check_traversal(port, ctx)),
         ("slow client", lambda: check_slow_client(exe, extra, ctx)),
         ("backpressure", lambda: check_backpressure(port, ctx)),

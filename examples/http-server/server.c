@@ -38,6 +38,7 @@
  */
 #include "server.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -805,10 +806,19 @@ static void conn_reject(struct conn *c) {
   conn_settle(c, CONN_NEW);
 }
 
+/* The loop ran short of descriptors or memory: its listener refuses
+ * connections, pauses and resumes by itself, and axle calls this once per
+ * episode. Only the operator can raise the limit: tell them. */
+static void server_on_resource(ax_handle_t *handle, int err) {
+  (void)handle;
+  fprintf(stderr, "http-server: refusing connections: %s (%s); retrying\n",
+          ax_err_name(err), ax_strerror(err));
+}
+
 static void server_on_connection(ax_stream_t *listener, int status) {
   struct server *s = listener->handle.loop->data;
   if (status != 0)
-    return; /* Out of descriptors: axle pauses and resumes by itself. */
+    return; /* Out of descriptors: server_on_resource() has said so. */
   struct conn *c = calloc(1, sizeof(*c));
   if (c == NULL)
     return; /* The connection waits in the kernel for the next try. */
@@ -844,6 +854,7 @@ int server_init(struct server *s, struct config *config) {
   s->initialised = true;
   s->config = config;
   s->loop.data = s;
+  ax_loop_set_resource_cb(&s->loop, server_on_resource);
   http_parser_init(&s->parser, &config->limits);
   s->parser_clean = true;
   rc = ax_timer_init(&s->loop, &s->grace);

@@ -2,10 +2,11 @@
  * axle/unix.h: the POSIX side of the public structs.
  *
  * Included by axle.h only. It declares the POSIX part of the private
- * regions: the descriptor-poll operation and the loop's backend and wakeup
- * channel; and the one public type whose layout is the system's, ax_buf_t.
- * Nothing else here is API: the layout may change in any release before
- * 1.0.
+ * regions: the descriptor the backend watches (which is also a stream's
+ * socket), the loop's backend and wakeup channel; and the one public type
+ * whose layout is the system's, ax_buf_t. The stream and its requests are
+ * the same on every system (axle.h). Nothing else here is API: the layout
+ * may change in any release before 1.0.
  */
 #ifndef AXLE_UNIX_H
 #define AXLE_UNIX_H
@@ -66,57 +67,6 @@ struct ax__loop_platform {
   unsigned int listeners;            /* Listening sockets (sock.c). */
   int reserve_fd; /* Kept for accepting when out of descriptors: open, or -1,
                      while listeners > 0; meaningless otherwise. */
-};
-
-/* Stream state used by few streams, allocated when first needed: listener
- * state and water marks (src/unix/stream.h). */
-struct ax__stream_ext;
-
-/*
- * The POSIX part of the private region of ax_stream_t. Kept small: a
- * server holds one per connection, and ax_tcp_t is pinned at 112 bytes on
- * 64-bit systems (test_tcp.c). Stream flags live in the handle's
- * priv_flags.
- */
-struct ax__stream_private {
-  ax__sock_t sock;            /* The socket, as the backend watches it. */
-  ax_alloc_cb alloc_cb;       /* Reading: where buffers come from. */
-  ax_read_cb read_cb;         /* Reading: where data goes. */
-  ax_write_t *write_tail;     /* Writes whose callback is due, newest;
-                                 circular through next, so its next is
-                                 the oldest. Finished writes lead. */
-  size_t write_queue_size;    /* Bytes queued and not yet written. */
-  ax_req_t *req;              /* The connect or shutdown in progress. */
-  struct ax__stream_ext *ext; /* Listener and water-mark state, or NULL. */
-};
-
-/* Buffers a write request keeps inline; more go in an allocation. */
-#define AX__WRITE_INLINE_BUFS 4
-
-/* The POSIX part of the private region of ax_write_t. */
-struct ax__write_private {
-  struct ax__pending_s pending;                /* Its callback, deferred. */
-  ax_write_t *next;                            /* Next in the queue. */
-  ax_write_cb cb;                              /* The callback. */
-  ax_buf_t *bufs;                              /* inline_bufs, or malloc'd. */
-  ax_buf_t inline_bufs[AX__WRITE_INLINE_BUFS]; /* Small vectors. */
-  unsigned int nbufs;                          /* Buffers at bufs. */
-  unsigned int next_buf; /* First not wholly written; nbufs once done. */
-  int status;            /* Outcome once done. */
-};
-
-/* The POSIX part of the private region of ax_connect_t. */
-struct ax__connect_private {
-  struct ax__pending_s pending; /* An immediate result, deferred. */
-  ax_connect_cb cb;             /* The callback. */
-  int status;                   /* The result, once known. */
-};
-
-/* The POSIX part of the private region of ax_shutdown_t. */
-struct ax__shutdown_private {
-  struct ax__pending_s pending; /* Its callback, deferred. */
-  ax_shutdown_cb cb;            /* The callback. */
-  int status;                   /* The result, once known. */
 };
 
 /* The POSIX part of the private region of ax_poll_t. */

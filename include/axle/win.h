@@ -3,10 +3,12 @@
  *
  * Included by axle.h only. It declares the Windows part of the private
  * regions: the completion operation the IOCP backend delivers, the
- * loop's completion port and wakeup packet, and the streams' operations
- * (src/win/stream.c) with their requests'. Win32 and Winsock errors are
- * translated onto axle's codes (the negated C runtime errno names, which
- * mingw-w64 and the Universal CRT both define) in the Windows sources.
+ * loop's completion port and wakeup packet, and the socket a stream
+ * carries its operations on (src/win/iocp-sock.c); the stream itself and
+ * its requests are the same on every system (axle.h). Win32 and Winsock
+ * errors are translated onto axle's codes (the negated C runtime errno
+ * names, which mingw-w64 and the Universal CRT both define) in the Windows
+ * sources.
  *
  * This header must not include <windows.h>: that would drag thousands of
  * macros (min, max, ERROR, near, far...) into every program that includes
@@ -85,65 +87,39 @@ struct ax__loop_platform {
   unsigned int io_count;             /* Operations that may complete. */
 };
 
-/* Storage for a deferred completion (ax__pending_t in src/internal.h): a
- * list node and a function pointer. src/win/stream.c asserts the layout. */
-union ax__pending_slot {
-  unsigned char bytes[sizeof(struct ax__queue) + sizeof(void *)]; /* Room. */
-  void *align; /* Pointer alignment. */
-};
+/* A listener's posted AcceptEx calls, allocated while it accepts
+ * (src/win/iocp-sock.c). */
+struct ax__sock_accepts;
 
-/* Stream state few streams need, allocated on first use: the listener's
- * posted accepts and the water marks (src/win/stream.h). */
-struct ax__stream_ext;
+typedef struct ax__sock_s ax__sock_t;
 
 /*
- * The Windows part of the private region of ax_stream_t (src/win/stream.c).
- * Every overlapped operation the stream posts (the zero-byte read below,
- * the writes, a connect, the listener's accepts) is counted in ops until its
- * packet is dequeued: a closed stream waits for that count to reach zero
- * before its close callback, as the kernel owns those OVERLAPPEDs until
- * then. Stream flags live in the handle's priv_flags.
+ * Called on the loop thread when an operation on sock completes: op is an
+ * AX__OP_* value and result its outcome (src/backend.h).
  */
-struct ax__stream_private {
-  ax__io_t read_io; /* The zero-byte WSARecv that waits for data. */
-  uintptr_t socket; /* The SOCKET; INVALID_SOCKET while there is none. */
-  union {
-    ax_alloc_cb alloc_cb;  /* Open: where read buffers come from. */
-    ax_close_cb close_cb;  /* Closed, waiting for ops: the user's callback. */
-  } cb;                    /* Read buffers, then the deferred close. */
-  ax_read_cb read_cb;      /* Reading: where data goes. */
-  ax_write_t *write_tail;  /* Writes not yet called back, circular by next. */
-  size_t write_queue_size; /* Bytes of writes in flight, exact. */
-  ax_req_t *req;           /* The connect or shutdown in progress. */
-  struct ax__stream_ext *ext;     /* Listener and water marks, or NULL. */
-  union ax__pending_slot pending; /* Work that completed without a packet. */
-  unsigned int ops;               /* Overlapped operations in flight. */
-};
+typedef void (*ax__sock_cb)(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
+                            intptr_t result);
 
-/* The Windows part of the private region of ax_write_t. The buffers go to
- * one WSASend, which captures the vector before it returns: whatever the
- * count, nothing is copied or allocated, except for a write made while
- * the stream is still connecting, whose vector waits in an allocation. */
-struct ax__write_private {
-  ax__io_t io;         /* The overlapped WSASend. */
-  ax_write_t *next;    /* Next in the stream's list of writes. */
-  ax_write_cb cb;      /* The callback. */
-  size_t queued_bytes; /* Counted in write_queue_size until sent. */
-  ax_buf_t *bufs;      /* Waiting for the connect: the vector, or NULL. */
-  unsigned int nbufs;  /* The buffers at bufs. */
-  int status;          /* 1 until over; then 0 or an error. */
-};
-
-/* The Windows part of the private region of ax_connect_t. */
-struct ax__connect_private {
-  ax__io_t io;      /* The ConnectEx in flight. */
-  ax_connect_cb cb; /* The callback. */
-  int status;       /* 1 while in flight; then 0 or an error. */
-};
-
-/* The Windows part of the private region of ax_shutdown_t. */
-struct ax__shutdown_private {
-  ax_shutdown_cb cb; /* The callback. */
+/*
+ * A socket the IOCP backend carries operations on (src/win/iocp-sock.c).
+ * The socket is attached to the port with this struct's address as its
+ * completion key, so a packet names its socket, and its OVERLAPPED which of
+ * the socket's operations completed: one receive and one send (or connect)
+ * at a time, and a listener's accepts in their own allocation. Every stream
+ * embeds one, so it is kept small: the two OVERLAPPEDs carry no callback of
+ * their own.
+ */
+struct ax__sock_s {
+  ax__sock_cb cb;                   /* Receives every completion. */
+  uintptr_t socket;                 /* The SOCKET; INVALID_SOCKET if none. */
+  union ax__overlapped recv;        /* The zero-byte WSARecv. */
+  union ax__overlapped send;        /* The WSASend, or the ConnectEx. */
+  struct ax__pending_s pending;     /* Completions known inside a call, for
+                                       the pending phase. */
+  struct ax__sock_accepts *accepts; /* A listener's AcceptEx slots, or NULL. */
+  unsigned short owned;             /* Operations the kernel owns: posted,
+                                       their packet not yet dequeued. */
+  unsigned short flags;             /* AX__WIN_SOCK_* (src/win/sock.h). */
 };
 
 /* A poll handle's AFD device and poll in flight (src/win/poll-watch.c). */

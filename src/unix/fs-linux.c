@@ -2,12 +2,13 @@
  * unix/fs-linux.c: what the file system operations do differently on
  * Linux (the contract in unix/fs.h): struct stat's st_atim family and no
  * birth time (statx(2) has one; plain stat is enough for now), statfs(2),
- * O_NOATIME, and the kernel's own copies: copy_file_range(2) for
- * copyfile, then sendfile(2), and the FICLONE ioctl. preadv(2) and the
- * rest Linux shares with the BSDs are in fs-posix-io.c.
+ * O_NOATIME, sigtimedwait(2) to take a SIGPIPE, and the kernel's own copies:
+ * copy_file_range(2) for copyfile, then sendfile(2), and the FICLONE ioctl.
+ * preadv(2) and the rest Linux shares with the BSDs are in fs-posix-io.c.
  */
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/vfs.h>
@@ -93,4 +94,14 @@ int ax__fs_clone(int out_fd, int in_fd) {
       err == ENOSYS)
     return AX_ENOTSUP;
   return ax_translate_sys_error(err);
+}
+
+void ax__fs_sigpipe_take(void) {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  const struct timespec no_wait = {0, 0};
+  /* EAGAIN if another thread took a process-wide one first: fine. */
+  while (sigtimedwait(&pipe_only, NULL, &no_wait) < 0 && errno == EINTR)
+    continue;
 }

@@ -12,9 +12,21 @@
  * Calls that an interrupting signal can cut short are retried on EINTR,
  * except close(2): on Linux the descriptor is gone even then, and a retry
  * could close one another thread just opened.
+ *
+ * write, sendfile and copyfile may write to a pipe or a socket whose
+ * reader is gone, and the kernel then raises SIGPIPE at the writing
+ * thread, whose default action ends the process. A pool worker has it
+ * blocked from its start (ax__thread_create_worker); a synchronous request
+ * runs on the caller's thread, so there SIGPIPE is blocked around the
+ * call. Either way a SIGPIPE the call raised is then taken off the
+ * thread's pending set, so that it is neither delivered when the mask is
+ * put back nor left behind: the caller sees AX_EPIPE, nothing else. One
+ * that was pending before the call is the caller's, and stays.
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,8 +383,71 @@ static int64_t (*const fs_ops[AX_FS_TYPE_MAX])(ax_fs_t *req) = {
     [AX_FS_COPYFILE] = ax__fs_copyfile,
 };
 
+/* The thread's SIGPIPE state around a call that may raise it. */
+struct fs_sigpipe {
+  sigset_t old_mask; /* The thread's mask before the call. */
+  bool was_blocked;  /* SIGPIPE was blocked already (a worker, a caller). */
+  bool was_pending;  /* ...and pending: not the call's to take. */
+};
+
+/* Whether the request writes to a descriptor that may be a pipe or a
+ * socket: the caller's (write, sendfile), or a path that may name a FIFO
+ * (copyfile: its ftruncate(2) refuses a FIFO before any byte is written
+ * today, but the guard does not rest on that). */
+static bool fs_may_raise_sigpipe(const ax_fs_t *req) {
+  return req->fs_type == AX_FS_WRITE || req->fs_type == AX_FS_SENDFILE ||
+         req->fs_type == AX_FS_COPYFILE;
+}
+
+static bool fs_sigpipe_is_pending(void) {
+  sigset_t pending;
+  return sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+}
+
+/* Block SIGPIPE for the call. Where it was not blocked, none can be
+ * pending for this thread: it would have been delivered. One system call,
+ * two on a thread that blocks it (a worker). */
+static void fs_sigpipe_block(struct fs_sigpipe *guard) {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  /* Cannot fail with a valid how and set. */
+  (void)pthread_sigmask(SIG_BLOCK, &pipe_only, &guard->old_mask);
+  guard->was_blocked = sigismember(&guard->old_mask, SIGPIPE) == 1;
+  guard->was_pending = guard->was_blocked && fs_sigpipe_is_pending();
+}
+
+/* Whether the call may have met a reader that left: only a failed write
+ * raises SIGPIPE, and sendfile reports one that failed after others moved
+ * bytes as a short count. */
+static bool fs_sigpipe_maybe_raised(const ax_fs_t *req) {
+  if (req->result == AX_EPIPE)
+    return true;
+  return req->fs_type == AX_FS_SENDFILE && req->result >= 0 &&
+         req->result < req->priv.len;
+}
+
+/* Take the SIGPIPE the call raised, then put the mask back. */
+static void fs_sigpipe_unblock(struct fs_sigpipe *guard, const ax_fs_t *req) {
+  if (!guard->was_pending && fs_sigpipe_maybe_raised(req) &&
+      fs_sigpipe_is_pending())
+    ax__fs_sigpipe_take();
+  if (!guard->was_blocked)
+    (void)pthread_sigmask(SIG_SETMASK, &guard->old_mask, NULL);
+}
+
 void ax__fs_run(ax_fs_t *req) {
   assert(req->fs_type > AX_FS_UNKNOWN && req->fs_type < AX_FS_TYPE_MAX &&
          "axle: file system request of an unknown type");
+  /* A pool worker blocks SIGPIPE for good (unix/thread.c), and one left
+   * pending there is never delivered: the guard's two system calls are
+   * for a caller's thread only, in synchronous mode. */
+  if (!fs_may_raise_sigpipe(req) || req->priv.cb != NULL) {
+    req->result = fs_ops[req->fs_type](req);
+    return;
+  }
+  struct fs_sigpipe guard;
+  fs_sigpipe_block(&guard);
   req->result = fs_ops[req->fs_type](req);
+  fs_sigpipe_unblock(&guard, req);
 }

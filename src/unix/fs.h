@@ -87,6 +87,13 @@ int ax__fs_fdatasync_sys(int fd);
 int64_t ax__fs_copy_step(int out_fd, int in_fd, int64_t offset, int64_t len,
                          bool files);
 
+/* Take one SIGPIPE off the calling thread's pending signals, which
+ * holds one: a write on this thread raised it with SIGPIPE blocked
+ * (unix/fs.c). sigtimedwait(2) with no wait where the system has it;
+ * sigwait(3) elsewhere (macOS, OpenBSD), which returns at once as the
+ * signal is pending. */
+void ax__fs_sigpipe_take(void);
+
 /* Make out_fd a copy-on-write clone of in_fd: 0; AX_ENOTSUP where the
  * system or the file system cannot clone these two; another error. */
 int ax__fs_clone(int out_fd, int in_fd);

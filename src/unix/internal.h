@@ -25,7 +25,7 @@ struct ax__syscalls {
   int (*pipe)(int fds[2]);                                      /* pipe(2) */
   int (*fcntl)(int fd, int cmd, ...);                           /* fcntl(2) */
   int (*open)(const char *path, int flags, ...);                /* open(2) */
-  /* The socket calls of streams and TCP (src/unix/stream.c, tcp.c). The
+  /* The socket calls of streams and TCP (sock.c, readiness.c, tcp.c). The
    * ones that take an address are wrappers: glibc declares them with a
    * transparent union that a plain function pointer cannot hold. */
   int (*socket)(int domain, int type, int protocol); /* socket(2) */
@@ -63,7 +63,23 @@ extern const struct ax__syscalls ax__sys_default;
  * of the operations the event satisfies.
  */
 extern const struct ax__sock_ops ax__readiness_sock_ops;
-void ax__io_ready(ax_loop_t *loop, ax__io_t *io, unsigned int events);
+void ax__io_ready_ops(ax_loop_t *loop, ax__io_t *io, unsigned int events);
+
+/* io->ops bit of a socket that waits to receive (readiness.c). */
+enum { AX__READINESS_RECV = 1u << 0 };
+
+/* Inline, as every event of every backend passes here: a plain poll, and a
+ * connection that only reads (the common case of a server), are handed
+ * their completion at once; the rest goes to readiness.c. */
+static inline void ax__io_ready(ax_loop_t *loop, ax__io_t *io,
+                                unsigned int events) {
+  if (io->ops == 0)
+    io->cb(loop, io, AX__OP_POLL, (intptr_t)events);
+  else if (io->ops == AX__READINESS_RECV && events == (events & AX__IO_READ))
+    io->cb(loop, io, AX__OP_RECV, 0);
+  else
+    ax__io_ready_ops(loop, io, events);
+}
 
 /* Close fd, keeping errno (close is called on error paths). */
 void ax__close_fd(int fd);

@@ -134,9 +134,14 @@ static void poll_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
 int ax_poll_init(ax_loop_t *loop, ax_poll_t *poll, int fd) {
   if (loop == NULL || poll == NULL || fd < 0)
     return AX_EINVAL;
-  if (ax__sys.fcntl(fd, F_GETFD) < 0)
-    return ax_translate_sys_error(errno);
-  ax__handle_init(loop, &poll->handle, AX_POLL);
+  int err = ax__handle_init(loop, &poll->handle, AX_POLL);
+  if (err != 0)
+    return err;
+  if (ax__sys.fcntl(fd, F_GETFD) < 0) {
+    err = ax_translate_sys_error(errno);
+    ax__handle_init_undo(&poll->handle);
+    return err;
+  }
   ax__io_init(&poll->priv.io, poll_io_cb, fd);
   poll->priv.cb = NULL;
   poll->priv.flags = 0;
@@ -178,6 +183,7 @@ int ax_poll_stop(ax_poll_t *poll) {
   return 0;
 }
 
-void ax__poll_close(ax_poll_t *poll) {
+void ax__poll_close(ax_handle_t *handle) {
+  ax_poll_t *poll = (ax_poll_t *)handle;
   poll_stop(poll);
 }

@@ -39,9 +39,10 @@ enum {
   READINESS_IOV_MAX = 1024,
 };
 
-/* io->ops: the socket operations waiting for readiness. */
+/* io->ops: the socket operations waiting for readiness (the first is
+ * AX__READINESS_RECV, unix/internal.h). */
 enum {
-  READINESS_RECV = 1u << 0,
+  READINESS_RECV = AX__READINESS_RECV,
   READINESS_SEND = 1u << 1,
   READINESS_CONNECT = 1u << 2,
   READINESS_ACCEPT = 1u << 3,
@@ -71,21 +72,6 @@ static void readiness_recv_stop(ax_loop_t *loop, ax__sock_t *sock) {
 }
 
 /* ---- Sending ---- */
-
-/* sendmsg() with EINTR retried: the bytes sent or an error. */
-intptr_t ax__sock_sendmsg(int fd, const ax_buf_t *bufs, unsigned int nbufs) {
-  struct msghdr msg;
-  memset(&msg, 0, sizeof(msg));
-  msg.msg_iov = (struct iovec *)(uintptr_t)bufs;
-  msg.msg_iovlen = nbufs;
-  for (;;) {
-    ssize_t n = ax__sys.sendmsg(fd, &msg, ax__sock_send_flags);
-    if (n >= 0)
-      return n;
-    if (errno != EINTR)
-      return ax_translate_sys_error(errno);
-  }
-}
 
 static size_t readiness_bufs_len(const ax_buf_t *bufs, unsigned int nbufs) {
   size_t len = 0;
@@ -216,11 +202,7 @@ static bool readiness_write_ready(ax_loop_t *loop, ax__sock_t *sock) {
   return true;
 }
 
-void ax__io_ready(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
-  if (io->ops == 0) {
-    io->cb(loop, io, AX__OP_POLL, (intptr_t)events);
-    return;
-  }
+void ax__io_ready_ops(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
   if ((events & AX__IO_WRITE) &&
       (io->ops & (READINESS_SEND | READINESS_CONNECT)) &&
       !readiness_write_ready(loop, io))

@@ -18,23 +18,9 @@
 
 #include "sock.h"
 
-enum {
-  /* Bytes per read() or sendmsg(): macOS refuses more than INT_MAX with
-   * EINVAL, where Linux quietly does less. */
-  SOCK_IO_MAX_BYTES = INT_MAX,
-};
-
 void ax__sock_init(ax__sock_t *sock, ax__sock_cb cb) {
   ax__io_init(sock, cb, -1);
   sock->ops = 0;
-}
-
-bool ax__sock_is_open(const ax__sock_t *sock) {
-  return sock->fd >= 0;
-}
-
-ax_os_sock_t ax__sock_os(const ax__sock_t *sock) {
-  return sock->fd;
 }
 
 /* Nothing to register yet: the backend learns of the descriptor when an
@@ -45,38 +31,20 @@ int ax__sock_attach(ax_loop_t *loop, ax__sock_t *sock, ax_os_sock_t s) {
   return 0;
 }
 
-intptr_t ax__sock_read(ax__sock_t *sock, const ax_buf_t *buf) {
-  size_t len = buf->len < (size_t)SOCK_IO_MAX_BYTES ? buf->len
-                                                    : (size_t)SOCK_IO_MAX_BYTES;
-  for (;;) {
-    ssize_t n = ax__sys.read(sock->fd, buf->base, len);
-    if (n > 0)
-      return n;
-    if (n == 0)
-      return AX_EOF;
-    if (errno != EINTR)
-      return ax_translate_sys_error(errno);
-  }
-}
-
-/* At most SOCK_IO_MAX_BYTES, so that the count fits the result. */
-intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
-                           unsigned int nbufs) {
+/* Trimmed to what one result can count (sock-os.h). */
+intptr_t ax__sock_try_send_capped(ax__sock_t *sock, const ax_buf_t *bufs,
+                                  unsigned int nbufs) {
   ax_buf_t iov[AX_WRITE_MAX_BUFS];
   size_t total = 0;
   unsigned int count = 0;
-  for (unsigned int i = 0; i < nbufs && total < SOCK_IO_MAX_BYTES; i++) {
-    size_t room = (size_t)SOCK_IO_MAX_BYTES - total;
-    if (bufs[i].len == 0)
-      continue;
+  for (unsigned int i = 0; i < nbufs && total < AX__SOCK_IO_MAX_BYTES; i++) {
+    size_t room = (size_t)AX__SOCK_IO_MAX_BYTES - total;
     iov[count] = bufs[i];
     if (iov[count].len > room)
       iov[count].len = room;
     total += iov[count].len;
     count++;
   }
-  if (count == 0)
-    return 0;
   return ax__sock_sendmsg(sock->fd, iov, count);
 }
 

@@ -22,17 +22,12 @@
 int ax__sock_create(int domain);
 int ax__sock_accept(int listen_fd);
 int ax__sock_adopt(int fd);
-/* The flags of every sendmsg(): MSG_NOSIGNAL where the system has it. */
-extern const int ax__sock_send_flags;
 
 /* tcp-keepidle.c, tcp-keepalive.c: the idle time before the first probe. */
 int ax__sock_keepalive_delay(int fd, unsigned int delay_s);
 
 /* setsockopt() of an int, through the syscall table: 0 or an error. */
 int ax__sock_set_int(int fd, int level, int name, int value);
-
-/* sendmsg() of a vector with EINTR retried: the bytes sent or an error. */
-intptr_t ax__sock_sendmsg(int fd, const ax_buf_t *bufs, unsigned int nbufs);
 
 /* Out of descriptors: use the loop's reserve descriptor to accept one
  * pending connection of listen_fd and close it, so that the client is told

@@ -1,13 +1,8 @@
 /*
- * unix/tcp.c: TCP handles on POSIX systems: making, adopting, binding and
- * connecting sockets, their options, and the address helpers. Everything
- * that happens on a socket once it exists is the stream's (stream.c,
- * listen.c).
- *
- * A handle has no socket until bind or connect makes one for the address's
- * family, or ax_tcp_open() adopts one. Options set before that
- * (ax_tcp_nodelay()) are kept in the handle's flags and applied to the
- * socket when it is made.
+ * unix/tcp.c: the POSIX half of TCP handles (src/tcp.c is the portable
+ * half): making, adopting and binding sockets, their options and names,
+ * and the address helpers. Everything that happens on a socket once it
+ * exists is the stream engine's (src/stream.c, listen.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,26 +21,12 @@ int ax__sock_set_int(int fd, int level, int name, int value) {
   return 0;
 }
 
-/* The length of an address of a family TCP speaks, or 0. */
-static socklen_t tcp_addr_len(const struct sockaddr *addr) {
-  if (addr->sa_family == AF_INET)
-    return sizeof(struct sockaddr_in);
-  if (addr->sa_family == AF_INET6)
-    return sizeof(struct sockaddr_in6);
+int ax__tcp_system_init(void) {
   return 0;
 }
 
-int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp) {
-  if (loop == NULL || tcp == NULL)
-    return AX_EINVAL;
-  ax__stream_init(loop, &tcp->stream, AX_TCP);
-  return 0;
-}
-
-int ax__tcp_sock_options(const ax_stream_t *stream, int fd) {
-  if (!(stream->handle.priv_flags & AX__STREAM_NODELAY))
-    return 0;
-  return ax__sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+int ax__tcp_set_nodelay(ax_os_sock_t s, bool enable) {
+  return ax__sock_set_int(s, IPPROTO_TCP, TCP_NODELAY, enable);
 }
 
 /* Whether a socket is connected: it has a peer. */
@@ -72,7 +53,7 @@ int ax_tcp_open(ax_tcp_t *tcp, ax_os_sock_t sock) {
 }
 
 /* Give the handle a socket for family if it has none yet. */
-static int tcp_ensure_socket(ax_tcp_t *tcp, int family) {
+int ax__tcp_connect_prepare(ax_tcp_t *tcp, int family) {
   if (tcp->stream.priv.sock.fd >= 0)
     return 0;
   int fd = ax__sock_create(family);
@@ -107,7 +88,7 @@ int ax_tcp_bind(ax_tcp_t *tcp, const struct sockaddr *addr,
     return AX_EINVAL;
   if (ax__stream_closing(&tcp->stream))
     return AX_EBADF;
-  socklen_t len = tcp_addr_len(addr);
+  socklen_t len = (socklen_t)ax__tcp_addr_len(addr, NULL);
   if (len == 0)
     return AX_EAFNOSUPPORT;
   if ((flags & AX_TCP_IPV6ONLY) && addr->sa_family != AF_INET6)
@@ -115,7 +96,7 @@ int ax_tcp_bind(ax_tcp_t *tcp, const struct sockaddr *addr,
   if (tcp->stream.handle.priv_flags &
       (AX__STREAM_CONNECTED | AX__STREAM_CONNECTING | AX__STREAM_LISTENING))
     return AX_EINVAL;
-  int err = tcp_ensure_socket(tcp, addr->sa_family);
+  int err = ax__tcp_connect_prepare(tcp, addr->sa_family);
   if (err != 0)
     return err;
   int fd = tcp->stream.priv.sock.fd;
@@ -127,109 +108,39 @@ int ax_tcp_bind(ax_tcp_t *tcp, const struct sockaddr *addr,
   return 0;
 }
 
-static int tcp_connect_check(const ax_connect_t *req, const ax_tcp_t *tcp,
-                             const struct sockaddr *addr,
-                             ax_connect_cb connect_cb) {
-  if (req == NULL || tcp == NULL || addr == NULL || connect_cb == NULL)
-    return AX_EINVAL;
-  if (ax__stream_closing(&tcp->stream))
-    return AX_EBADF;
-  if (tcp_addr_len(addr) == 0)
-    return AX_EINVAL;
-  unsigned int flags = tcp->stream.handle.priv_flags;
-  if (flags & AX__STREAM_CONNECTING)
-    return AX_EALREADY;
-  if (flags & AX__STREAM_CONNECTED)
-    return AX_EISCONN;
-  if (flags & AX__STREAM_LISTENING)
-    return AX_EINVAL;
-  return 0;
-}
-
-int ax_tcp_connect(ax_connect_t *req, ax_tcp_t *tcp,
-                   const struct sockaddr *addr, ax_connect_cb connect_cb) {
-  int err = tcp_connect_check(req, tcp, addr, connect_cb);
-  if (err != 0)
-    return err;
-  err = tcp_ensure_socket(tcp, addr->sa_family);
-  if (err != 0)
-    return err;
-  return ax__stream_connect(&tcp->stream, req, addr, (int)tcp_addr_len(addr),
-                            connect_cb);
-}
-
-int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable) {
-  if (tcp == NULL)
-    return AX_EINVAL;
-  if (ax__stream_closing(&tcp->stream))
-    return AX_EBADF;
-  int fd = tcp->stream.priv.sock.fd;
-  if (fd >= 0) {
-    int err = ax__sock_set_int(fd, IPPROTO_TCP, TCP_NODELAY, enable);
-    if (err != 0)
-      return err;
-  }
-  if (enable)
-    tcp->stream.handle.priv_flags |= AX__STREAM_NODELAY;
-  else
-    tcp->stream.handle.priv_flags &= ~AX__STREAM_NODELAY;
-  return 0;
-}
-
 int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable, unsigned int delay_s) {
-  if (tcp == NULL || (enable && (delay_s == 0 || delay_s > INT32_MAX)))
+  if (enable && (delay_s == 0 || delay_s > INT32_MAX))
     return AX_EINVAL;
-  if (ax__stream_closing(&tcp->stream) || tcp->stream.priv.sock.fd < 0)
-    return AX_EBADF;
-  int fd = tcp->stream.priv.sock.fd;
-  int err = ax__sock_set_int(fd, SOL_SOCKET, SO_KEEPALIVE, enable);
+  int fd;
+  int err = ax__tcp_socket_of(tcp, &fd);
+  if (err == 0)
+    err = ax__sock_set_int(fd, SOL_SOCKET, SO_KEEPALIVE, enable);
   if (err == 0 && enable)
     err = ax__sock_keepalive_delay(fd, delay_s);
   return err;
 }
 
-/* getsockname() or getpeername() with an int length. */
-static int tcp_name(const ax_tcp_t *tcp, struct sockaddr *name, int *namelen,
-                    int (*get)(int, struct sockaddr *, socklen_t *)) {
-  if (tcp == NULL || name == NULL || namelen == NULL || *namelen < 0)
-    return AX_EINVAL;
-  if (ax__stream_closing(&tcp->stream) || tcp->stream.priv.sock.fd < 0)
-    return AX_EBADF;
+int ax__tcp_name(ax_os_sock_t s, struct sockaddr *name, int *namelen,
+                 bool peer) {
   socklen_t len = (socklen_t)*namelen;
-  if (get(tcp->stream.priv.sock.fd, name, &len) != 0)
+  int rc = peer ? ax__sys.getpeername(s, name, &len)
+                : ax__sys.getsockname(s, name, &len);
+  if (rc != 0)
     return ax_translate_sys_error(errno);
   *namelen = (int)len;
   return 0;
 }
 
-int ax_tcp_getsockname(const ax_tcp_t *tcp, struct sockaddr *name,
-                       int *namelen) {
-  return tcp_name(tcp, name, namelen, ax__sys.getsockname);
-}
-
-int ax_tcp_getpeername(const ax_tcp_t *tcp, struct sockaddr *name,
-                       int *namelen) {
-  return tcp_name(tcp, name, namelen, ax__sys.getpeername);
-}
-
-int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb) {
-  if (tcp == NULL)
-    return AX_EINVAL;
-  if (ax__stream_closing(&tcp->stream))
-    return AX_EBADF;
-  int fd = tcp->stream.priv.sock.fd;
-  if (fd >= 0) {
-    /* A zero linger time makes close() send a reset and drop what is
-     * unsent. macOS and Solaris refuse it with EINVAL once the connection
-     * was shut down or reset (POSIX allows that): there is nothing left
-     * to reset, so the handle is closed all the same, as in libuv. */
-    struct linger linger = {1, 0};
-    if (ax__sys.setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger,
-                           sizeof(linger)) != 0 &&
-        errno != EINVAL)
-      return ax_translate_sys_error(errno);
-  }
-  return ax_close(&tcp->stream.handle, close_cb);
+/* macOS and Solaris refuse a zero linger with EINVAL once the connection
+ * was shut down or reset (POSIX allows that): there is nothing left to
+ * reset, so the handle is closed all the same, as in libuv. */
+int ax__tcp_linger_zero(ax_os_sock_t s) {
+  struct linger linger = {1, 0};
+  if (ax__sys.setsockopt(s, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger)) !=
+          0 &&
+      errno != EINVAL)
+    return ax_translate_sys_error(errno);
+  return 0;
 }
 
 int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd) {
@@ -277,21 +188,17 @@ static uint32_t tcp_scope_id(const char *scope) {
 int ax_ip6_addr(const char *ip, int port, struct sockaddr_in6 *addr) {
   /* The longest IPv6 text (an IPv4 tail included) is 45 characters. */
   char text[INET6_ADDRSTRLEN];
+  const char *zone;
   if (ip == NULL || addr == NULL || port < 0 || port > 65535)
     return AX_EINVAL;
   memset(addr, 0, sizeof(*addr));
   addr->sin6_family = AF_INET6;
   addr->sin6_port = htons((uint16_t)port);
-  const char *percent = strchr(ip, '%');
-  size_t len = percent != NULL ? (size_t)(percent - ip) : strlen(ip);
-  if (len >= sizeof(text))
+  if (ax__ip6_split(ip, text, sizeof(text), &zone) != 0 ||
+      inet_pton(AF_INET6, text, &addr->sin6_addr) != 1)
     return AX_EINVAL;
-  memcpy(text, ip, len);
-  text[len] = '\0';
-  if (inet_pton(AF_INET6, text, &addr->sin6_addr) != 1)
-    return AX_EINVAL;
-  if (percent != NULL) {
-    addr->sin6_scope_id = tcp_scope_id(percent + 1);
+  if (zone != NULL) {
+    addr->sin6_scope_id = tcp_scope_id(zone);
     if (addr->sin6_scope_id == 0)
       return AX_EINVAL;
   }

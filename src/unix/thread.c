@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,32 @@ int ax_thread_create_ex(ax_thread_t *thread, const ax_thread_options_t *options,
   }
   ax__thread_start_finish(&start, err == 0);
   return ax_translate_sys_error(err);
+}
+
+/* The signals a worker leaves unblocked: those the system raises at the
+ * thread that caused them (a fault, abort()). Blocked, they would end the
+ * process without reaching a handler (a crash reporter, a sanitizer). */
+static const int thread_fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+                                           SIGTRAP, SIGSYS, SIGABRT};
+
+/* A new thread inherits its creator's mask, so the creator blocks the
+ * signals around the creation: the worker never runs a moment unmasked.
+ * A signal sent meanwhile to the process goes to another thread, or
+ * waits, pending, until the creator's mask is put back: none is lost. */
+int ax__thread_create_worker(ax_thread_t *thread, ax_thread_cb entry,
+                             void *arg) {
+  sigset_t block, old;
+  sigfillset(&block);
+  for (size_t i = 0;
+       i < sizeof(thread_fault_signals) / sizeof(thread_fault_signals[0]); i++)
+    sigdelset(&block, thread_fault_signals[i]);
+  int err = pthread_sigmask(SIG_BLOCK, &block, &old);
+  if (err != 0)
+    return ax_translate_sys_error(err);
+  int rc = ax_thread_create(thread, entry, arg);
+  /* Cannot fail: the same call succeeded with these arguments above. */
+  (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc;
 }
 
 int ax_thread_join(ax_thread_t *thread) {

@@ -11,7 +11,7 @@
 
 #include <ws2tcpip.h>
 
-#include "stream.h"
+#include "sock.h"
 
 /* Longest address text with its terminator: INET6_ADDRSTRLEN is 65 in
  * Windows' headers (room for a zone), 46 without one. */
@@ -52,16 +52,12 @@ int ax_ip6_addr(const char *ip, int port, struct sockaddr_in6 *addr) {
   addr->sin6_family = AF_INET6;
   addr->sin6_port = htons((u_short)port);
   char text[INET_TEXT_BYTES];
-  const char *zone = strchr(ip, '%');
-  size_t len = zone != NULL ? (size_t)(zone - ip) : strlen(ip);
-  if (len >= sizeof(text))
-    return AX_EINVAL;
-  memcpy(text, ip, len);
-  text[len] = '\0';
-  if (inet_pton(AF_INET6, text, &addr->sin6_addr) != 1)
+  const char *zone;
+  if (ax__ip6_split(ip, text, sizeof(text), &zone) != 0 ||
+      inet_pton(AF_INET6, text, &addr->sin6_addr) != 1)
     return AX_EINVAL;
   if (zone != NULL)
-    return inet_zone(zone + 1, &addr->sin6_scope_id);
+    return inet_zone(zone, &addr->sin6_scope_id);
   return 0;
 }
 

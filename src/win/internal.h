@@ -41,6 +41,13 @@ static inline OVERLAPPED *ax__io_overlapped(ax__io_t *io) {
   return (OVERLAPPED *)(void *)&io->overlapped;
 }
 
+/* iocp-sock.c: the socket operations of the IOCP backend, and the packet
+ * of one of them, which iocp.c hands over: a socket's packets carry the
+ * ax__sock_t as their completion key, every other packet a key of 0. */
+extern const struct ax__sock_ops ax__iocp_sock_ops;
+void ax__iocp_sock_packet(ax_loop_t *loop, ax__sock_t *sock,
+                          OVERLAPPED *overlapped, DWORD bytes);
+
 /* The operation around an OVERLAPPED the port handed back. */
 static inline ax__io_t *ax__io_of(OVERLAPPED *overlapped) {
   return ax_container_of(overlapped, ax__io_t, overlapped);

@@ -1,10 +1,13 @@
 /*
  * win/iocp.c: the IOCP backend (Windows), the only one there.
  *
- * One I/O completion port per loop. Operations are ax__io_t (axle/win.h):
- * an OVERLAPPED and a callback. Whatever completes on the port, real I/O
- * or a packet another thread posted (the async wakeup, win/async.c), comes
- * back as the OVERLAPPED pointer, from which dispatch finds the operation.
+ * One I/O completion port per loop. Whatever completes on the port, real
+ * I/O or a packet another thread posted (the async wakeup, win/async.c),
+ * comes back as its OVERLAPPED pointer and the completion key of the
+ * handle it was made on. A socket's key is its ax__sock_t, and its packets
+ * go to the socket operations (win/iocp-sock.c); every other packet has
+ * the key 0 and belongs to an ax__io_t (axle/win.h), an OVERLAPPED and a
+ * callback, which dispatch finds around the OVERLAPPED.
  * One GetQueuedCompletionStatusEx per iteration collects at most
  * AX__MAX_EVENTS_PER_WAIT packets; the rest stay queued in the port for the
  * next iteration, in order.
@@ -15,9 +18,8 @@
  * nothing like epoll's "stopped while in the batch" to handle here.
  *
  * Descriptor polling, the contract's io_start/io_stop, is POSIX-shaped and
- * has no Windows counterpart: streams complete overlapped operations of
- * their own (win/stream.c), and poll handles poll sockets through the AFD
- * driver (win/poll-watch.c).
+ * has no Windows counterpart: streams run on the socket operations, and
+ * poll handles poll sockets through the AFD driver (win/poll-watch.c).
  */
 #include "internal.h"
 
@@ -149,8 +151,14 @@ static int iocp_dispatch(ax_loop_t *loop) {
     OVERLAPPED_ENTRY *entry = &st->batch[st->batch_next++];
     if (entry->lpOverlapped == NULL)
       continue; /* Not a packet of axle's: every one it posts has one. */
-    ax__io_t *io = ax__io_of(entry->lpOverlapped);
-    io->cb(loop, io, entry->dwNumberOfBytesTransferred);
+    if (entry->lpCompletionKey != 0) {
+      ax__iocp_sock_packet(loop, (ax__sock_t *)entry->lpCompletionKey,
+                           entry->lpOverlapped,
+                           entry->dwNumberOfBytesTransferred);
+    } else {
+      ax__io_t *io = ax__io_of(entry->lpOverlapped);
+      io->cb(loop, io, entry->dwNumberOfBytesTransferred);
+    }
     delivered++;
   }
   st->batch_len = 0;
@@ -166,4 +174,5 @@ const struct ax__backend ax__backend_iocp = {
     .io_stop = iocp_io_stop,
     .wait = iocp_wait,
     .dispatch = iocp_dispatch,
+    .sock = &ax__iocp_sock_ops,
 };

@@ -251,14 +251,20 @@ int ax_poll_init(ax_loop_t *loop, ax_poll_t *poll, int fd) {
 }
 
 int ax_poll_init_socket(ax_loop_t *loop, ax_poll_t *poll, ax_os_sock_t sock) {
-  if (loop == NULL || poll == NULL || sock == INVALID_SOCKET)
+  if (poll == NULL || sock == INVALID_SOCKET)
     return AX_EINVAL;
+  /* First, so that a zeroed or closed loop is refused before its port is
+   * used. */
+  int err = ax__handle_init(loop, &poll->handle, AX_POLL);
+  if (err != 0)
+    return err;
   struct ax__poll_afd *afd = ax__calloc(1, sizeof(*afd));
-  if (afd == NULL)
-    return AX_ENOMEM;
+  if (afd == NULL) {
+    err = AX_ENOMEM;
+    goto out_undo;
+  }
   SOCKET base;
   DWORD len;
-  int err;
   if (WSAIoctl((SOCKET)sock, SIO_BASE_HANDLE, NULL, 0, &base, sizeof(base),
                &len, NULL, NULL) != 0) {
     err = ax_translate_sys_error(WSAGetLastError());
@@ -275,7 +281,6 @@ int ax_poll_init_socket(ax_loop_t *loop, ax_poll_t *poll, ax_os_sock_t sock) {
   afd->io.cb = poll_afd_cb;
   afd->base = (HANDLE)base;
   afd->poll = poll;
-  ax__handle_init(loop, &poll->handle, AX_POLL);
   poll->priv.cb = NULL;
   poll->priv.socket = sock;
   poll->priv.afd = afd;
@@ -286,6 +291,8 @@ out_close_device:
   CloseHandle(afd->device);
 out_free:
   ax__free(afd);
+out_undo:
+  ax__handle_init_undo(&poll->handle);
   return err;
 }
 
@@ -318,7 +325,8 @@ int ax_poll_stop(ax_poll_t *poll) {
   return 0;
 }
 
-void ax__poll_close(ax_poll_t *poll) {
+void ax__poll_close(ax_handle_t *handle) {
+  ax_poll_t *poll = (ax_poll_t *)handle;
   struct ax__poll_afd *afd = poll->priv.afd;
   poll_stop(poll);
   poll->priv.afd = NULL;

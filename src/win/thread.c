@@ -71,6 +71,13 @@ int ax_thread_create_ex(ax_thread_t *thread, const ax_thread_options_t *options,
   return err;
 }
 
+/* Windows has no signals to keep away from the pool's workers: console
+ * events run on a thread of the system's own (win/signal.c). */
+int ax__thread_create_worker(ax_thread_t *thread, ax_thread_cb entry,
+                             void *arg) {
+  return ax_thread_create(thread, entry, arg);
+}
+
 int ax_thread_join(ax_thread_t *thread) {
   if (thread == NULL || thread->priv.handle == NULL ||
       thread->priv.id == GetCurrentThreadId())

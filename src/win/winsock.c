@@ -11,7 +11,7 @@
  * and IPv6 sockets, so they are asked for once, on a socket made only for
  * that. The table of Winsock calls that tests replace is here too.
  */
-#include "stream.h"
+#include "sock.h"
 
 struct ax__winsock ax__winsock;
 
