@@ -93,12 +93,15 @@ mkdir -p "$DIR"
 status=0
 if [ "$WHICH" != server ]; then
   build_parser || ax_die "building the parser target failed"
+  # Seeds from the corpus, written by the first test-http-parser built.
   parser_seeds=()
-  if [ -x build/test/test-http-parser ]; then
+  for candidate in build build-asan build-sim; do
+    [ -x "$candidate/test/test-http-parser" ] || continue
     mkdir -p "$DIR/seeds"
-    build/test/test-http-parser --write-seeds "$DIR/seeds" \
+    "$candidate/test/test-http-parser" --write-seeds "$DIR/seeds" \
       test/http-corpus/*.txt >/dev/null && parser_seeds=("$DIR/seeds")
-  fi
+    break
+  done
   # Options first, then the seed directories after the corpus (libFuzzer
   # writes new inputs into the first directory it is given).
   run_target parser -max_len=9000 -dict=test/fuzz/http.dict \
