@@ -282,9 +282,10 @@ static void stream_write_flush(ax_stream_t *stream, ax_write_t *first) {
 static void stream_write_sent(ax_stream_t *stream, intptr_t result) {
   stream->handle.priv_flags &= ~AX__STREAM_SENDING;
   ax_write_t *first = stream_first_unwritten(stream);
-  if (result < 0 && first != NULL)
+  if (result < 0 && first != NULL) {
     stream_write_fail(stream, first, (int)result);
-  else if (result > 0)
+    first = NULL; /* Failed, so finished: nothing is left to send. */
+  } else if (result > 0)
     first = stream_write_advance(stream, first, (size_t)result);
   stream_write_flush(stream, first);
   stream_water_check(stream);
@@ -568,6 +569,15 @@ int ax_read_stop(ax_stream_t *stream) {
   return 0;
 }
 
+/* Take what a RECV completion announced: from the backend, where it holds
+ * the bytes (io_uring's ring buffers), else from the socket. */
+static intptr_t stream_recv(ax_stream_t *stream, const ax_buf_t *buf) {
+  const struct ax__sock_ops *ops = ax__stream_ops(stream);
+  if (ops->recv_copy != NULL)
+    return ops->recv_copy(stream->handle.loop, &stream->priv.sock, buf);
+  return ax__sock_read(&stream->priv.sock, buf);
+}
+
 /* One read into a buffer from the alloc callback. Returns whether to read
  * again: the kernel filled the whole buffer, and the stream still reads. */
 static bool stream_read_one(ax_stream_t *stream) {
@@ -583,7 +593,7 @@ static bool stream_read_one(ax_stream_t *stream) {
   }
   intptr_t n = AX_ENOBUFS;
   if (buf.base != NULL && buf.len != 0)
-    n = ax__sock_read(&stream->priv.sock, &buf);
+    n = stream_recv(stream, &buf);
   if (n == AX_EAGAIN) {
     stream->priv.read_cb(stream, 0, &buf);
     return false;
