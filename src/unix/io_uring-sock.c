@@ -288,9 +288,10 @@ static void sock_recv_ended(struct ax__uring *st, struct ax__uring_fd *e,
                             int32_t res) {
   if (res == 0)
     e->u.recv.end = AX_EOF;
-  else if (res == -ENOBUFS)
+  else if (res == -ENOBUFS) {
     st->starved = true; /* The socket waits by poll until buffers return. */
-  else if (res == -EINVAL)
+    st->starvations++;
+  } else if (res == -EINVAL)
     st->bufs_ok = false; /* No multishot receive (before Linux 6.0). */
   else if (res != -ECANCELED)
     e->u.recv.end = res;

@@ -148,9 +148,13 @@ int ax__uring_submit(struct ax__uring *st) {
   int err = uring_enable(st);
   if (err != 0)
     return err;
+  /* With GETEVENTS, so that the kernel also runs the work that completes
+   * a cancelled operation (deferred to the loop's thread with
+   * DEFER_TASKRUN) and lets go of its file now. The completions wait in
+   * the queue for the next wait to collect. */
   int n;
   do {
-    n = io_uring_submit(&st->ring);
+    n = io_uring_submit_and_get_events(&st->ring);
   } while (n == -EINTR);
   return n < 0 ? n : 0;
 }
@@ -236,6 +240,17 @@ void ax__uring_busy(ax_loop_t *loop) {
 
 /* ---- Setup and probing ---- */
 
+/*
+ * Rings torn down so far, in the whole process. liburing maps a ring's
+ * queues with system calls of its own, which ThreadSanitizer cannot see,
+ * so when a loop on one thread gets the addresses of a ring another thread
+ * just unmapped, their plain writes to the queues look like a race. Each
+ * teardown adds to this (acquire-release) before unmapping, and each setup
+ * reads it after mapping: every teardown that could have freed the
+ * addresses then happens before the setup, as it does in the kernel.
+ */
+static unsigned long uring_teardowns;
+
 /* Make the ring with the most useful flags the kernel accepts. */
 static int uring_setup(struct ax__uring *st) {
   static const unsigned int tries[] = {
@@ -297,6 +312,7 @@ static int uring_init(ax_loop_t *loop) {
   int err = uring_setup(st);
   if (err != 0)
     goto out_free;
+  (void)__atomic_load_n(&uring_teardowns, __ATOMIC_ACQUIRE);
   err = uring_probe(st);
   if (err != 0)
     goto out_exit;
@@ -304,6 +320,7 @@ static int uring_init(ax_loop_t *loop) {
   loop->priv.platform.backend_data = st;
   return 0;
 out_exit:
+  __atomic_fetch_add(&uring_teardowns, 1, __ATOMIC_ACQ_REL);
   io_uring_queue_exit(&st->ring);
 out_free:
   ax__free(st);
@@ -313,6 +330,7 @@ out_free:
 static void uring_fini(ax_loop_t *loop) {
   struct ax__uring *st = ax__uring_state(loop);
   /* Exiting the ring cancels whatever it still holds. */
+  __atomic_fetch_add(&uring_teardowns, 1, __ATOMIC_ACQ_REL);
   io_uring_queue_exit(&st->ring);
   ax__uring_bufs_fini(st);
   ax__uring_slots_fini(st);

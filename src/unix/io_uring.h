@@ -144,6 +144,7 @@ struct ax__uring {
   char *buf_mem;                 /* The buffers' bytes. */
   struct ax__uring_buf *bufs;    /* Each buffer's held bytes. */
   uint32_t bufs_free;            /* Buffers the kernel may fill. */
+  uint32_t starvations;          /* Times the ring ran empty (tests). */
   uint32_t seq;                  /* Dispatches so far. */
   int batch_len;                 /* Completions of the batch. */
   int batch_next;                /* The next one to dispatch. */
