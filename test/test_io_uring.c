@@ -419,11 +419,23 @@ static void test_io_uring_buffer_ring_full(void **state) {
   test_loop_close(&loop);
 }
 
+enum { BIG = 8 * 1024 * 1024 };
+
+/* Write BIG bytes from the client to a server that does not read, and
+ * check that after a few iterations the write is still in flight. */
+static void big_write_in_flight(ax_loop_t *loop, struct tcp_pair *pair,
+                                ax_write_t *req, int counts[2], char **data) {
+  write_pattern(&pair->client.stream, req, BIG, counts, data);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(ax_run(loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(counts[0], 0);
+  assert_true(ax_stream_get_write_queue_size(&pair->client.stream) > 0);
+}
+
 /* A write of 8 MiB to a peer that does not read: the kernel takes part,
  * the rest stays in flight, and finishes once the peer reads. */
 static void test_io_uring_short_send(void **state) {
   (void)state;
-  enum { BIG = 8 * 1024 * 1024 };
   ax_loop_t loop;
   uring_loop_open(&loop);
   struct tcp_pair pair;
@@ -431,11 +443,7 @@ static void test_io_uring_short_send(void **state) {
   ax_write_t req;
   int counts[2] = {0, 0};
   char *data;
-  write_pattern(&pair.client.stream, &req, BIG, counts, &data);
-  for (int i = 0; i < 5; i++)
-    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
-  assert_int_equal(counts[0], 0);
-  assert_true(ax_stream_get_write_queue_size(&pair.client.stream) > 0);
+  big_write_in_flight(&loop, &pair, &req, counts, &data);
   struct reader r;
   reader_start(&r, &pair.server.stream);
   tcp_run_until_size(&loop, &r.got, BIG);
@@ -564,7 +572,6 @@ static void test_io_uring_poll_stop_racing_completion(void **state) {
  * runs, nothing leaks, and the peer sees the connection end. */
 static void test_io_uring_close_in_flight(void **state) {
   (void)state;
-  enum { BIG = 8 * 1024 * 1024 };
   ax_loop_t loop;
   uring_loop_open(&loop);
   struct tcp_pair pair;
@@ -574,10 +581,7 @@ static void test_io_uring_close_in_flight(void **state) {
   ax_write_t req;
   int counts[2] = {0, 0};
   char *data;
-  write_pattern(&pair.client.stream, &req, BIG, counts, &data);
-  for (int i = 0; i < 5; i++)
-    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
-  assert_int_equal(counts[0], 0);
+  big_write_in_flight(&loop, &pair, &req, counts, &data);
   struct ax__uring *st = uring_of(&loop);
   assert_true(st->live_ops >= 2); /* The receive and the send. */
   assert_int_equal(ax_close(&pair.client.stream.handle, tcp_pair_client_closed),

@@ -211,6 +211,39 @@ void ax__uring_slots_fini(struct ax__uring *st) {
   ax__free(st->slots);
 }
 
+/* ---- Starting and stopping ---- */
+
+/* The owner wants kind running: what the backend holds is delivered first
+ * (held), and arm starts the operation unless it runs. 0, or an error with
+ * nothing wanted. */
+static int sock_want(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
+                     unsigned kind, bool held,
+                     int (*arm)(struct ax__uring *st, struct ax__uring_fd *e,
+                                int fd)) {
+  struct ax__uring *st = ax__uring_state(loop);
+  e->want |= URING_BIT(kind);
+  if (held)
+    ax__uring_ready(st, e, fd);
+  int err = arm(st, e, fd);
+  if (err != 0)
+    e->want &= (uint8_t)~URING_BIT(kind);
+  ax__uring_busy(loop);
+  return err;
+}
+
+/* The owner no longer wants kind: cancel it. Returns the entry, or NULL
+ * if the socket has none. */
+static struct ax__uring_fd *sock_unwant(ax_loop_t *loop, ax__sock_t *sock,
+                                        unsigned kind) {
+  struct ax__uring *st = ax__uring_state(loop);
+  struct ax__uring_fd *e = ax__uring_find(st, sock->fd);
+  if (e == NULL || e->io != sock)
+    return NULL;
+  e->want &= (uint8_t)~URING_BIT(kind);
+  ax__uring_cancel(st, e, sock->fd, kind);
+  return e;
+}
+
 /* ---- Receiving ---- */
 
 /* Start the receive the socket wants, if none runs: multishot into the
@@ -241,24 +274,14 @@ static int uring_recv_start(ax_loop_t *loop, ax__sock_t *sock) {
   struct ax__uring_fd *e = ax__uring_attach(st, sock, &err);
   if (e == NULL)
     return err;
-  e->want |= URING_BIT(AX__URING_RECV);
-  if (e->u.recv.count > 0 || e->u.recv.end != 0)
-    ax__uring_ready(st, e, sock->fd);
-  err = sock_recv_arm(st, e, sock->fd);
-  if (err != 0)
-    e->want &= (uint8_t)~URING_BIT(AX__URING_RECV);
-  ax__uring_busy(loop);
-  return err;
+  return sock_want(loop, e, sock->fd, AX__URING_RECV,
+                   e->u.recv.count > 0 || e->u.recv.end != 0, sock_recv_arm);
 }
 
 static void uring_recv_stop(ax_loop_t *loop, ax__sock_t *sock) {
-  struct ax__uring *st = ax__uring_state(loop);
-  struct ax__uring_fd *e = ax__uring_find(st, sock->fd);
-  if (e == NULL || e->io != sock)
-    return;
-  e->want &= (uint8_t)~URING_BIT(AX__URING_RECV);
-  ax__uring_cancel(st, e, sock->fd, AX__URING_RECV);
-  ax__uring_cancel(st, e, sock->fd, AX__URING_RPOLL);
+  struct ax__uring_fd *e = sock_unwant(loop, sock, AX__URING_RECV);
+  if (e != NULL)
+    ax__uring_cancel(ax__uring_state(loop), e, sock->fd, AX__URING_RPOLL);
 }
 
 /* Hand the engine a RECV completion if it reads and there is something
@@ -438,23 +461,12 @@ static int uring_accept_start(ax_loop_t *loop, ax__sock_t *sock) {
       return AX_ENOMEM;
   }
   e->flags |= AX__URING_LISTENER;
-  e->want |= URING_BIT(AX__URING_ACCEPT);
-  if (e->u.accepted->len > 0)
-    ax__uring_ready(st, e, sock->fd);
-  err = sock_accept_arm(st, e, sock->fd);
-  if (err != 0)
-    e->want &= (uint8_t)~URING_BIT(AX__URING_ACCEPT);
-  ax__uring_busy(loop);
-  return err;
+  return sock_want(loop, e, sock->fd, AX__URING_ACCEPT, e->u.accepted->len > 0,
+                   sock_accept_arm);
 }
 
 static void uring_accept_stop(ax_loop_t *loop, ax__sock_t *sock) {
-  struct ax__uring *st = ax__uring_state(loop);
-  struct ax__uring_fd *e = ax__uring_find(st, sock->fd);
-  if (e == NULL || e->io != sock)
-    return;
-  e->want &= (uint8_t)~URING_BIT(AX__URING_ACCEPT);
-  ax__uring_cancel(st, e, sock->fd, AX__URING_ACCEPT);
+  (void)sock_unwant(loop, sock, AX__URING_ACCEPT);
 }
 
 /* Hold an accepted connection for when the engine accepts again. */
