@@ -58,7 +58,9 @@
  *            or AX__OP_PENDING: operations the kernel still owns complete
  *            first (with AX_ECANCELED, or how they ended), then a CLOSE
  *            completion says the socket's memory is free (IOCP: every
- *            packet dequeued; io_uring: every CQE reaped).
+ *            packet dequeued). io_uring returns 0: its completions name
+ *            the owner's generation, not the socket's memory, and those
+ *            that come after the close are dropped.
  *   POLL     a descriptor's readiness, for ax_poll_t and the wakeup
  *            channel (POSIX): io_start / io_stop below; result the
  *            AX__IO_* bits that are ready.
@@ -69,13 +71,13 @@
  * close the socket's handle; the backend touches nothing of the socket
  * after a callback but what the contract above says it checks.
  *
- * io_uring (src/unix/io_uring.c, io_uring-sock.c) maps the operations one to
- * one: RECV to a multishot IORING_OP_RECV with a buffer ring, SEND to
+ * io_uring (src/unix/io_uring.c, io_uring-sock.c) maps the operations one
+ * to one: RECV to a multishot IORING_OP_RECV with a buffer ring, SEND to
  * IORING_OP_SENDMSG, CONNECT to IORING_OP_CONNECT, ACCEPT to a multishot
- * IORING_OP_ACCEPT, CLOSE to IORING_OP_ASYNC_CANCEL of the socket's operations
- * then a CLOSE completion once their CQEs are in, POLL to a multishot
- * IORING_OP_POLL_ADD; submissions queue SQEs that the next wait submits in the
- * same io_uring_enter, so an iteration makes one system call.
+ * IORING_OP_ACCEPT, CLOSE to IORING_OP_ASYNC_CANCEL of the socket's
+ * operations then close(2), POLL to IORING_OP_POLL_ADD; submissions queue
+ * SQEs that the next wait submits in the same io_uring_enter, so an
+ * iteration makes one system call.
  *
  * Backends are listed in preference order by the platform (ax__backends, in
  * src/unix/backends-linux.c for Linux, src/win/backends-win.c for Windows).
