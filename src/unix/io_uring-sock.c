@@ -317,7 +317,7 @@ static void sock_recv_ended(struct ax__uring *st, struct ax__uring_fd *e,
   } else if (res == -EINVAL)
     st->bufs_ok = false; /* No multishot receive (before Linux 6.0). */
   else if (res != -ECANCELED)
-    e->u.recv.end = res;
+    e->u.recv.end = (int16_t)res;
 }
 
 static void sock_recv_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,

@@ -60,6 +60,11 @@ static int uring_sys_wait(struct io_uring *ring, struct io_uring_cqe **cqe,
     .submit_and_get_events = io_uring_submit_and_get_events,                   \
   }
 
+/* A server holds one entry per connection. */
+_Static_assert(sizeof(struct ax__uring_fd) <= 32,
+               "axle: an io_uring descriptor entry grew");
+_Static_assert(AX_EOF >= INT16_MIN, "axle: AX_EOF must fit a held end");
+
 const struct ax__uring_syscalls ax__uring_sys_default =
     AX__URING_SYSCALLS_DEFAULT;
 

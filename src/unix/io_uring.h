@@ -91,8 +91,11 @@ struct ax__uring_fd {
       uint16_t head;  /* Oldest ring buffer held, plus 1; 0: none. */
       uint16_t tail;  /* Newest ring buffer held, plus 1. */
       uint16_t count; /* Ring buffers held. */
-      int32_t end;    /* The end of the stream held: AX_EOF, an error, 0. */
-    } recv;           /* A socket that receives. */
+      /* The end of the stream held: AX_EOF, an error, or 0. Every one
+       * fits 16 bits (AX_EOF is -4095, errno values are smaller), which
+       * keeps an entry at 32 bytes. */
+      int16_t end;
+    } recv;                              /* A socket that receives. */
     struct ax__uring_accepted *accepted; /* A listener: held, or NULL. */
   } u;                                   /* By what the socket does. */
 };
