@@ -904,7 +904,9 @@ static void test_tcp_close_in_write(void **state) {
       0);
   tcp_run_until(&loop, &c->reqs.calls, 3);
   assert_int_equal(c->reqs.statuses[0], 0);
-  assert_int_equal(c->reqs.statuses[1], 0);
+  /* A completion backend (io_uring) may still have the second's bytes in
+   * the send the close cancelled. */
+  assert_true(c->reqs.statuses[1] == 0 || c->reqs.statuses[1] == AX_ECANCELED);
   assert_int_equal(c->reqs.statuses[2], AX_ECANCELED);
   closer_finish(&loop, c);
   free(big);

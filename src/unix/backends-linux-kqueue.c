@@ -8,12 +8,14 @@
 #include "internal.h"
 
 extern const struct ax__backend ax__backend_epoll;
+extern const struct ax__backend ax__backend_io_uring;
 extern const struct ax__backend ax__backend_poll;
 extern const struct ax__backend ax__backend_kqueue;
 
 const struct ax__backend *const ax__backends[] = {
     &ax__backend_epoll,
     &ax__backend_poll,
+    &ax__backend_io_uring,
     &ax__backend_kqueue,
     NULL,
 };
