@@ -24,16 +24,6 @@ static void restore_syscalls(void) {
   ax__sys = ax__sys_default;
 }
 
-/* io_uring reads, sends, connects and accepts in the kernel, where the
- * syscall table cannot reach: a test that injects there closes its new
- * loop and is skipped. */
-static void skip_on_io_uring(ax_loop_t *loop) {
-  if (strcmp(ax_backend_name(loop), "io_uring") != 0)
-    return;
-  test_loop_close(loop);
-  skip();
-}
-
 /* The handle's descriptor. */
 static int stream_fd(const ax_tcp_t *tcp) {
   ax_os_fd_t fd;
@@ -307,7 +297,7 @@ static void test_stream_posix_connect_eintr(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  skip_on_io_uring(&loop);
+  test_skip_on_io_uring(&loop);
   int port;
   struct link *l = link_open(&loop, &port);
   ax__sys.connect = interrupted_connect;
@@ -351,7 +341,7 @@ static void test_stream_posix_accept_transient_errors(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  skip_on_io_uring(&loop);
+  test_skip_on_io_uring(&loop);
   int port;
   struct link *l = link_open(&loop, &port);
   ax__sys.accept4 = transient_accept4;

@@ -31,16 +31,6 @@ static void restore_syscalls(void) {
   ax__sys = ax__sys_default;
 }
 
-/* io_uring reads, sends, connects and accepts in the kernel, where the
- * syscall table cannot reach: a test that injects there closes its new
- * loop and is skipped. */
-static void skip_on_io_uring(ax_loop_t *loop) {
-  if (strcmp(ax_backend_name(loop), "io_uring") != 0)
-    return;
-  test_loop_close(loop);
-  skip();
-}
-
 /* ---- Echo: a server side that sends back what it reads ---- */
 
 /* One echoed chunk, copied, on its way back. */
@@ -471,7 +461,7 @@ static void test_tcp_posix_eintr(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  skip_on_io_uring(&loop);
+  test_skip_on_io_uring(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
   struct collect got = {0};
@@ -516,7 +506,7 @@ static void test_tcp_posix_accept_eagain_enomem(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  skip_on_io_uring(&loop);
+  test_skip_on_io_uring(&loop);
   ax_tcp_t listener;
   struct emfile_state st = {0};
   int port;
@@ -599,7 +589,7 @@ static void test_tcp_posix_exact_queue_size(void **state) {
   enum { WRITES = 64 };
   ax_loop_t loop;
   test_loop_open(&loop);
-  skip_on_io_uring(&loop);
+  test_skip_on_io_uring(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
   ax_os_fd_t fd;
