@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# scripts/bench-net.sh: axle's echo server against libuv's, side by side in
-# one run, on an optimised build of its own (build-bench-net/, or the
+# scripts/bench-net.sh: axle's echo server on epoll and on io_uring against
+# libuv's, side by side in one run, on an optimised build of its own (build-bench-net/, or the
 # directory AX_BENCH_NET_BUILD names). Linux only.
 #
 #   bash scripts/bench-net.sh
 #
-# The servers are examples/echo-server.c and bench/net/echo-uv.c, the same
-# program on each library; the load comes from bench/net/echo-load.c, on
+# The servers are examples/echo-server.c (run twice: AX_BACKEND=epoll, the
+# "axle" column, and AX_BACKEND=io_uring, the "io_uring" column, where the
+# kernel lets axle start it) and bench/net/echo-uv.c, the same program on
+# each library; the load comes from bench/net/echo-load.c, on
 # raw epoll so that it favours neither. The server runs on CPU 0 and the
 # load tool on CPU 1 (taskset). What is measured is the SERVER's CPU time,
 # user + system from /proc/PID/stat, read by the load tool at the start
@@ -20,10 +22,10 @@
 # idle connection (server VmRSS before and after 10,000 connections are
 # open, divided by 10,000) and the TCP handle's size; 19,000 connections
 # held on one loop thread and every one answered at the end; system calls
-# per message, counted by strace -c, and the server's user-space
-# instructions per message, counted by callgrind (the same on every run,
-# where CPU time is not), both for ping-pong and for echo with 50
-# connections.
+# per message, counted by strace -c (io_uring_enter on its own row), and
+# the server's user-space instructions per message, counted by callgrind
+# (the same on every run, where CPU time is not; not on io_uring, see
+# below), both for ping-pong and for echo with 50 connections.
 #
 # Environment: AX_NET_ROUNDS (3), AX_NET_SECONDS (5, per round),
 # AX_NET_STRACE_COUNT (20000 round trips), AX_NET_MANY (19000
@@ -63,6 +65,13 @@ if [ ! -x "$AXLE_SERVER" ] || [ ! -x "$LOAD" ]; then
   ax_die "echo-server or echo-load was not built in $BUILD"
 fi
 SIDES=(axle)
+# The io_uring column, where this kernel lets axle start the backend.
+if AX_BACKEND=io_uring timeout 2 "$AXLE_SERVER" --port 0 2>&1 </dev/null |
+  grep -q "cannot start\|not a backend"; then
+  echo "io_uring cannot start here: the io_uring column is left out"
+else
+  SIDES+=(uring)
+fi
 if [ -x "$UV_SERVER" ]; then
   SIDES+=(libuv)
 else
@@ -87,10 +96,19 @@ cleanup() {
 trap cleanup EXIT
 
 server_exe() {
-  if [ "$1" = axle ]; then
-    echo "$AXLE_SERVER"
-  else
+  if [ "$1" = libuv ]; then
     echo "$UV_SERVER"
+  else
+    echo "$AXLE_SERVER"
+  fi
+}
+
+# The backend side $1's axle server runs on (libuv ignores it).
+server_backend() {
+  if [ "$1" = uring ]; then
+    echo io_uring
+  else
+    echo epoll
   fi
 }
 
@@ -99,8 +117,8 @@ server_exe() {
 start_server() {
   local out=$TMP/server.out i
   : >"$out"
-  taskset -c "$SERVER_CPU" "${WRAP[@]}" "$(server_exe "$1")" --port 0 \
-    >"$out" 2>"$TMP/server.err" &
+  AX_BACKEND=$(server_backend "$1") taskset -c "$SERVER_CPU" "${WRAP[@]}" \
+    "$(server_exe "$1")" --port 0 >"$out" 2>"$TMP/server.err" &
   SERVER_PID=$!
   for ((i = 0; i < 300; i++)); do
     PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
@@ -214,9 +232,10 @@ idle_run() {
 declare -A COUNTED=([pingpong]="pingpong" [echo50]="echo --connections 50")
 
 # System calls the server makes per message of workload $2, under
-# strace -c. Sets SYSCALLS[$2,side] to the total per message and
+# strace -c. Sets SYSCALLS[$2,side] to the total per message,
+# ENTERS[$2,side] to the io_uring_enter calls per message, and
 # BREAKDOWN[$2,side] to the main calls.
-declare -A SYSCALLS BREAKDOWN
+declare -A SYSCALLS BREAKDOWN ENTERS
 strace_run() {
   local side=$1 key=$2 out=$TMP/strace.txt i
   start_server "$side"
@@ -235,6 +254,8 @@ strace_run() {
   stop_server
   SYSCALLS[$key,$side]=$(awk -v n="$STRACE_COUNT" \
     '$NF == "total" { printf "%.2f", $4 / n }' "$out")
+  ENTERS[$key,$side]=$(awk -v n="$STRACE_COUNT" \
+    '$NF == "io_uring_enter" { printf "%.2f", $4 / n }' "$out")
   BREAKDOWN[$key,$side]=$(awk -v n="$STRACE_COUNT" \
     '$1 ~ /^[0-9.]+$/ && $NF != "total" && $4 / n >= 0.01 {
        printf "%s%s %.2f", sep, $NF, $4 / n; sep = ", " }' "$out")
@@ -263,16 +284,25 @@ callgrind_run() {
   INSTRUCTIONS[$2,$1]=$(((big - small) / (CALLGRIND_BIG - CALLGRIND_SMALL)))
 }
 
-# Print one table row: name, axle's figure, libuv's, and the ratio
-# (above 1: axle does better). $4 is "higher" or "lower": which is better.
-row() {
-  local name=$1 a=$2 u=${3:--} better=$4 ratio=-
-  if [ "$better" != none ] && [ "$u" != - ] && [ -n "$a" ] && [ -n "$u" ]; then
-    ratio=$(awk -v a="$a" -v u="$u" -v b="$better" 'BEGIN {
-      if (b == "higher") r = (u > 0 ? a / u : 0); else r = (a > 0 ? u / a : 0)
-      printf "%.2fx", r }')
+# Print one table row: name, axle's figure on epoll, on io_uring, libuv's,
+# and the ratios of each axle figure to libuv's (above 1: axle does
+# better). $5 is "higher" or "lower": which is better.
+ratio() {
+  local a=$1 u=$2 better=$3
+  if [ "$better" = none ] || [ "$u" = - ] || [ -z "$a" ] || [ -z "$u" ] ||
+    [ "$a" = - ]; then
+    echo -
+    return
   fi
-  printf '| %-52s | %12s | %12s | %7s |\n' "$name" "$a" "$u" "$ratio"
+  awk -v a="$a" -v u="$u" -v b="$better" 'BEGIN {
+    if (b == "higher") r = (u > 0 ? a / u : 0); else r = (a > 0 ? u / a : 0)
+    printf "%.2fx", r }'
+}
+
+row() {
+  local name=$1 a=${2:--} i=${3:--} u=${4:--} better=$5
+  printf '| %-52s | %10s | %10s | %10s | %6s | %6s |\n' "$name" "$a" "$i" \
+    "$u" "$(ratio "$a" "$u" "$better")" "$(ratio "$i" "$u" "$better")"
 }
 
 echo "axle $(git describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(uname -sr); descriptors: $FD_LIMIT"
@@ -304,7 +334,9 @@ fi
 for key in pingpong echo50; do
   for side in "${SIDES[@]}"; do
     strace_run "$side" "$key"
-    callgrind_run "$side" "$key"
+    # Not on io_uring: under valgrind the server never leaves its
+    # io_uring_enter for SIGTERM, so the count is never written.
+    [ "$side" = uring ] || callgrind_run "$side" "$key"
   done
 done
 
@@ -313,38 +345,55 @@ first() { awk '{ print $1 }' <<<"$1"; }
 second() { awk '{ print $2 }' <<<"$1"; }
 
 echo
-printf '| %-52s | %12s | %12s | %7s |\n' "Workload" axle libuv ratio
-printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
-  "-----------:" "-----------:" "------:"
-row "ping-pong round trips per server CPU-second" "$(first "${PP[axle]}")" \
-  "$(first "${PP[libuv]:-}")" higher
-row "ping-pong round trips per second" "$(second "${PP[axle]}")" \
-  "$(second "${PP[libuv]:-}")" higher
-row "echo, 50 conns: messages per server CPU-second" "$(first "${E50[axle]}")" \
-  "$(first "${E50[libuv]:-}")" higher
-row "echo, 50 conns: messages per second" "$(second "${E50[axle]}")" \
-  "$(second "${E50[libuv]:-}")" higher
-row "echo, 1,000 conns: messages per server CPU-second" \
-  "$(first "${E1K[axle]}")" "$(first "${E1K[libuv]:-}")" higher
-row "echo, 1,000 conns: messages per second" "$(second "${E1K[axle]}")" \
-  "$(second "${E1K[libuv]:-}")" higher
+printf '| %-52s | %10s | %10s | %10s | %6s | %6s |\n' "Workload" "axle epoll" \
+  "io_uring" libuv "ep/uv" "io/uv"
+printf '| %s | %s | %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
+  "---------:" "---------:" "---------:" "-----:" "-----:"
+# Each of the rows below: name, then a figure per side, then which is better.
+rates() {
+  local name=$1 pick=$2 better=$3 side
+  local vals=()
+  for side in axle uring libuv; do
+    local v=${RES[$side]:-}
+    vals+=("$([ -n "$v" ] && "$pick" "$v" || echo -)")
+  done
+  row "$name" "${vals[@]}" "$better"
+}
+declare -A RES
+for side in "${SIDES[@]}"; do RES[$side]=${PP[$side]}; done
+rates "ping-pong round trips per server CPU-second" first higher
+rates "ping-pong round trips per second" second higher
+RES=()
+for side in "${SIDES[@]}"; do RES[$side]=${E50[$side]}; done
+rates "echo, 50 conns: messages per server CPU-second" first higher
+rates "echo, 50 conns: messages per second" second higher
+RES=()
+for side in "${SIDES[@]}"; do RES[$side]=${E1K[$side]}; done
+rates "echo, 1,000 conns: messages per server CPU-second" first higher
+rates "echo, 1,000 conns: messages per second" second higher
 row "bytes of server RSS per idle connection ($IDLE)" "${MEM[axle]}" \
-  "${MEM[libuv]:-}" lower
+  "${MEM[uring]:-}" "${MEM[libuv]:-}" lower
 row "sizeof TCP handle (ax_tcp_t, uv_tcp_t)" "$(field "$sizes" ax_tcp_t)" \
-  "$(field "$sizes" uv_tcp_t)" lower
+  "$(field "$sizes" ax_tcp_t)" "$(field "$sizes" uv_tcp_t)" lower
 row "system calls per ping-pong round trip (strace)" \
-  "${SYSCALLS[pingpong,axle]}" "${SYSCALLS[pingpong,libuv]:-}" lower
+  "${SYSCALLS[pingpong,axle]}" "${SYSCALLS[pingpong,uring]:-}" \
+  "${SYSCALLS[pingpong,libuv]:-}" lower
 row "system calls per message, echo with 50 conns" \
-  "${SYSCALLS[echo50,axle]}" "${SYSCALLS[echo50,libuv]:-}" lower
+  "${SYSCALLS[echo50,axle]}" "${SYSCALLS[echo50,uring]:-}" \
+  "${SYSCALLS[echo50,libuv]:-}" lower
+row "io_uring_enter per message, echo with 50 conns" - \
+  "${ENTERS[echo50,uring]:-}" - none
 row "user-space instructions per round trip (callgrind)" \
-  "${INSTRUCTIONS[pingpong,axle]}" "${INSTRUCTIONS[pingpong,libuv]:-}" lower
+  "${INSTRUCTIONS[pingpong,axle]}" "${INSTRUCTIONS[pingpong,uring]:-}" \
+  "${INSTRUCTIONS[pingpong,libuv]:-}" lower
 row "user-space instructions per message, echo 50 conns" \
-  "${INSTRUCTIONS[echo50,axle]}" "${INSTRUCTIONS[echo50,libuv]:-}" lower
+  "${INSTRUCTIONS[echo50,axle]}" "${INSTRUCTIONS[echo50,uring]:-}" \
+  "${INSTRUCTIONS[echo50,libuv]:-}" lower
 if [ ${#MANY_OK[@]} -gt 0 ]; then
   row "$MANY connections on one thread: answered" "${MANY_OK[axle]}" \
-    "${MANY_OK[libuv]:-}" none
+    "${MANY_OK[uring]:-}" "${MANY_OK[libuv]:-}" none
 fi
-echo "(ratio above 1: axle does better; rates axle/libuv, costs libuv/axle)"
+echo "(ratios above 1: axle does better; rates axle/libuv, costs libuv/axle)"
 echo
 for key in pingpong echo50; do
   for side in "${SIDES[@]}"; do

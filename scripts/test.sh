@@ -43,13 +43,14 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # libuv1-dev lets the plain build compile the benchmarks (warnings as errors
-# included); they are run by scripts/bench.sh, not here.
+# included); they are run by scripts/bench.sh, not here. liburing-dev
+# builds the io_uring backend (without it, a stub that refuses to start).
 # clang and libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) build
 # the fuzz target. curl, apache2-utils (ab) and nghttp2-client (h2load) are
 # the clients of the HTTP server example's test.
 PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
   clang-format clang-tidy libuv1-dev clang libclang-rt-14-dev curl
-  apache2-utils nghttp2-client)
+  apache2-utils nghttp2-client liburing-dev)
 
 # Sanitizer settings for the instrumented test programs. Meson keeps these
 # rather than its own defaults because they are set. abort_on_error and

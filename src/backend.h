@@ -28,11 +28,12 @@
  *   RECV     multishot, recv_start until recv_stop. Completes each time
  *            the socket has something to read: data, the peer's end, or
  *            an error. result 0: read now, with ax__sock_read(), until it
- *            says AX_EAGAIN. (io_uring, planned: a multishot receive into
- *            the loop's ring of provided buffers completes with result > 0,
- *            the bytes waiting in a ring buffer, which the engine copies
- *            into the user's buffer with a recv_copy operation and hands
- *            back; an idle connection still holds no buffer.)
+ *            says AX_EAGAIN. io_uring: a multishot receive into the
+ *            loop's ring of provided buffers completes with result > 0,
+ *            the bytes the backend holds in ring buffers, which the
+ *            engine copies into the user's buffer with recv_copy (that
+ *            hands the ring buffer back), until it says AX_EAGAIN; an
+ *            idle connection still holds no buffer.
  *   SEND     one at a time per socket. send() takes what the kernel takes
  *            at once and returns that count (or an error: the operation is
  *            then over). If the count is less than offered, the operation
@@ -58,7 +59,9 @@
  *            first, delivering nothing (the engine completes a closed
  *            stream's requests itself; an accepted socket is closed), then
  *            a CLOSE completion says the socket's memory is free (IOCP:
- *            every packet dequeued; io_uring: every CQE reaped).
+ *            every packet dequeued). io_uring returns 0: its completions
+ *            name the owner's generation, not the socket's memory, and
+ *            those that come after the close are dropped.
  *   POLL     a descriptor's readiness, for ax_poll_t and the wakeup
  *            channel (POSIX): io_start / io_stop below; result the
  *            AX__IO_* bits that are ready.
@@ -69,13 +72,13 @@
  * close the socket's handle; the backend touches nothing of the socket
  * after a callback but what the contract above says it checks.
  *
- * io_uring (planned, issue 12) maps the operations one to one: RECV to a
- * multishot IORING_OP_RECV with a buffer ring, SEND to IORING_OP_SENDMSG,
- * CONNECT to IORING_OP_CONNECT, ACCEPT to a multishot IORING_OP_ACCEPT,
- * CLOSE to IORING_OP_ASYNC_CANCEL of the socket's operations then a CLOSE
- * completion once their CQEs are in, POLL to a multishot IORING_OP_POLL_ADD;
- * submissions queue SQEs that the next wait submits in the same
- * io_uring_enter, so an iteration makes one system call.
+ * io_uring (src/unix/io_uring.c, io_uring-sock.c) maps the operations one
+ * to one: RECV to a multishot IORING_OP_RECV with a buffer ring, SEND to
+ * IORING_OP_SENDMSG, CONNECT to IORING_OP_CONNECT, ACCEPT to a multishot
+ * IORING_OP_ACCEPT, CLOSE to IORING_OP_ASYNC_CANCEL of the socket's
+ * operations then close(2), POLL to IORING_OP_POLL_ADD; submissions queue
+ * SQEs that the next wait submits in the same io_uring_enter, so an
+ * iteration makes one system call.
  *
  * Backends are listed in preference order by the platform (ax__backends, in
  * src/unix/backends-linux.c for Linux, src/win/backends-win.c for Windows).
@@ -103,7 +106,7 @@ enum {
  * completion callback's op argument says completed. */
 enum {
   AX__OP_POLL = 1,    /* result: the AX__IO_* bits ready (POSIX). */
-  AX__OP_RECV = 2,    /* result: 0, read now; or an error. */
+  AX__OP_RECV = 2,    /* result: 0, read now; > 0, held; or an error. */
   AX__OP_SEND = 3,    /* result: more bytes taken (0: writable); or error. */
   AX__OP_CONNECT = 4, /* result: 0 or an error. */
   AX__OP_ACCEPT = 5,  /* result: the new socket, or an error. */
@@ -141,6 +144,11 @@ struct ax__sock_ops {
   void (*accept_stop)(ax_loop_t *loop, ax__sock_t *sock);
   /* Cancel everything and close the socket: 0 or AX__OP_PENDING. */
   intptr_t (*sock_close)(ax_loop_t *loop, ax__sock_t *sock);
+  /* Copy into buf the bytes a RECV completion said the backend holds, or,
+   * when it said "read now", read the socket: bytes, AX_EOF, an error, or
+   * AX_EAGAIN with nothing left. NULL where the bytes always wait in the
+   * socket: the engine then reads with ax__sock_read(). */
+  intptr_t (*recv_copy)(ax_loop_t *loop, ax__sock_t *sock, const ax_buf_t *buf);
 };
 
 struct ax__backend {

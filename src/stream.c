@@ -574,6 +574,15 @@ int ax_read_stop(ax_stream_t *stream) {
   return 0;
 }
 
+/* Take what a RECV completion announced: from the backend, where it holds
+ * the bytes (io_uring's ring buffers), else from the socket. */
+static intptr_t stream_recv(ax_stream_t *stream, const ax_buf_t *buf) {
+  const struct ax__sock_ops *ops = ax__stream_ops(stream);
+  if (ops->recv_copy != NULL)
+    return ops->recv_copy(stream->handle.loop, &stream->priv.sock, buf);
+  return ax__sock_read(&stream->priv.sock, buf);
+}
+
 /* One read into a buffer from the alloc callback. Returns whether to read
  * again: the kernel filled the whole buffer, and the stream still reads. */
 static bool stream_read_one(ax_stream_t *stream) {
@@ -589,7 +598,7 @@ static bool stream_read_one(ax_stream_t *stream) {
   }
   intptr_t n = AX_ENOBUFS;
   if (buf.base != NULL && buf.len != 0)
-    n = ax__sock_read(&stream->priv.sock, &buf);
+    n = stream_recv(stream, &buf);
   if (n == AX_EAGAIN) {
     stream->priv.read_cb(stream, 0, &buf);
     return false;

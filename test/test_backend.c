@@ -826,14 +826,17 @@ static void inject_wait_failures(ax_loop_t *loop, int failures, int err) {
 /* Open the test's loop for a test that injects failures into its wait. The
  * injection reaches epoll and poll(2) through the tables this file
  * includes; kqueue's wait is injected through unix/bsd.h, which only
- * test_kqueue.c includes (test_kqueue_wait_failures), so skip there. */
+ * test_kqueue.c includes (test_kqueue_wait_failures), and io_uring's through
+ * unix/io_uring.h (test_io_uring.c), so skip there. */
 static void wait_loop_open(ax_loop_t *loop) {
   test_loop_open(loop);
-  if (strcmp(ax_backend_name(loop), "kqueue") != 0)
+  if (strcmp(ax_backend_name(loop), "kqueue") != 0 &&
+      strcmp(ax_backend_name(loop), "io_uring") != 0)
     return;
   test_loop_close(loop);
-  test_skip("kqueue's wait failures are injected by test_kqueue.c, through "
-            "the BSD table this Linux test does not include");
+  test_skip("kqueue's and io_uring's wait failures are injected by "
+            "test_kqueue.c and test_io_uring.c, through tables this test "
+            "does not include");
 }
 
 static void count_timer_cb(ax_timer_t *timer) {

@@ -297,6 +297,7 @@ static void test_stream_posix_connect_eintr(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
+  test_skip_on_io_uring(&loop);
   int port;
   struct link *l = link_open(&loop, &port);
   ax__sys.connect = interrupted_connect;
@@ -340,6 +341,7 @@ static void test_stream_posix_accept_transient_errors(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
+  test_skip_on_io_uring(&loop);
   int port;
   struct link *l = link_open(&loop, &port);
   ax__sys.accept4 = transient_accept4;

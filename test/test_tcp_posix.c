@@ -461,6 +461,7 @@ static void test_tcp_posix_eintr(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
+  test_skip_on_io_uring(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
   struct collect got = {0};
@@ -505,6 +506,7 @@ static void test_tcp_posix_accept_eagain_enomem(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
+  test_skip_on_io_uring(&loop);
   ax_tcp_t listener;
   struct emfile_state st = {0};
   int port;
@@ -587,6 +589,7 @@ static void test_tcp_posix_exact_queue_size(void **state) {
   enum { WRITES = 64 };
   ax_loop_t loop;
   test_loop_open(&loop);
+  test_skip_on_io_uring(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
   ax_os_fd_t fd;

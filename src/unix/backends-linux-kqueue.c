@@ -8,6 +8,7 @@
 #include "internal.h"
 
 extern const struct ax__backend ax__backend_epoll;
+extern const struct ax__backend ax__backend_io_uring;
 extern const struct ax__backend ax__backend_poll;
 extern const struct ax__backend ax__backend_sim;
 extern const struct ax__backend ax__backend_kqueue;
@@ -15,6 +16,7 @@ extern const struct ax__backend ax__backend_kqueue;
 const struct ax__backend *const ax__backends[] = {
     &ax__backend_epoll,
     &ax__backend_poll,
+    &ax__backend_io_uring,
     &ax__backend_kqueue,
     &ax__backend_sim, /* Only by name (named_only): for tests. */
     NULL,

@@ -126,3 +126,11 @@ void test_skip_on_libkqueue(ax_loop_t *loop, const char *reason) {
   test_loop_close(loop);
   test_skip(reason);
 }
+
+void test_skip_on_io_uring(ax_loop_t *loop) {
+  if (strcmp(ax_backend_name(loop), "io_uring") != 0)
+    return;
+  test_loop_close(loop);
+  test_skip("io_uring works in the kernel, where the injected system calls "
+            "cannot reach");
+}

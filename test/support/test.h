@@ -67,6 +67,11 @@ bool test_links_libkqueue(void);
  * reason, which names the difference; otherwise return. */
 void test_skip_on_libkqueue(ax_loop_t *loop, const char *reason);
 
+/* If loop runs on io_uring, close it and skip the current test: io_uring
+ * reads, sends, connects and accepts in the kernel, where the system call
+ * table that the test injects failures through cannot reach. */
+void test_skip_on_io_uring(ax_loop_t *loop);
+
 /* An operating-system error and the axle code it translates to. */
 struct test_sys_error {
   int sys_error; /* errno on POSIX, a Win32 or Winsock code on Windows. */

@@ -1,0 +1,688 @@
+/*
+ * unix/io_uring-sock.c: the socket operations of the io_uring backend
+ * (backend.h), one io_uring operation each, and the ring of provided
+ * buffers that receives share.
+ *
+ *   RECV     a multishot receive that picks a buffer from the loop's ring
+ *            as data arrives, so that an idle connection holds none. Each
+ *            completion holds its buffer for the socket, and RECV
+ *            completes with the bytes held; the engine copies them into
+ *            its user's buffer with recv_copy, which gives the ring buffer
+ *            back. While the ring is empty (ENOBUFS) a socket waits with a
+ *            readability poll instead (RPOLL), and its RECV completion then
+ *            means "read now": recv_copy reads the socket itself.
+ *   SEND     SENDMSG with MSG_WAITALL, from a slot that holds a copy of
+ *            the vector; send() takes nothing at once and the completion
+ *            reports the bytes sent.
+ *   CONNECT  CONNECT, from a slot that holds a copy of the address.
+ *   ACCEPT   a multishot accept. Connections that arrive while the engine
+ *            does not accept are held and delivered when it does again.
+ *   CLOSE    one cancel of every operation on the descriptor, submitted
+ *            at once, then close(2): close never waits for the kernel
+ *            (see uring_sock_close).
+ *
+ * A stalled reader holds at most URING_HELD_MAX ring buffers: its receive
+ * is cancelled when it stops, and when it holds that many.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "io_uring.h"
+#include "sock.h"
+
+enum {
+  /* Ring buffers one socket may hold before its receive is cancelled. */
+  URING_HELD_MAX = 16,
+  /* Held connections delivered per dispatch. */
+  URING_ACCEPTS = 32,
+  /* Held connections a listener makes room for at first. */
+  URING_ACCEPTED_MIN = 16,
+  /* Vector entries of a slot without an allocation. */
+  URING_SLOT_IOV = 8,
+};
+
+#define URING_BIT(kind) ((uint8_t)(1u << (kind)))
+
+_Static_assert(sizeof(((struct ax__uring_slot *)0)->u.inline_iov) ==
+                   URING_SLOT_IOV * sizeof(struct iovec),
+               "axle: the slot's inline vector");
+
+/* ---- The buffer ring ---- */
+
+bool ax__uring_bufs_init(struct ax__uring *st) {
+  size_t ring_bytes = AX__URING_BUFS * sizeof(struct io_uring_buf);
+  void *ring = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (ring == MAP_FAILED)
+    return false;
+  struct io_uring_buf_reg reg;
+  memset(&reg, 0, sizeof(reg));
+  reg.ring_addr = (uint64_t)(uintptr_t)ring;
+  reg.ring_entries = AX__URING_BUFS;
+  reg.bgid = AX__URING_BGID;
+  st->buf_mem = ax__malloc((size_t)AX__URING_BUFS * AX__URING_BUF_BYTES);
+  st->bufs = ax__calloc(AX__URING_BUFS, sizeof(*st->bufs));
+  if (st->buf_mem == NULL || st->bufs == NULL ||
+      io_uring_register_buf_ring(&st->ring, &reg, 0) != 0) {
+    ax__free(st->buf_mem);
+    ax__free(st->bufs);
+    st->buf_mem = NULL;
+    st->bufs = NULL;
+    munmap(ring, ring_bytes);
+    return false;
+  }
+  st->br = ring;
+  io_uring_buf_ring_init(st->br);
+  for (unsigned int i = 0; i < AX__URING_BUFS; i++)
+    io_uring_buf_ring_add(st->br, st->buf_mem + (size_t)i * AX__URING_BUF_BYTES,
+                          AX__URING_BUF_BYTES, (unsigned short)i,
+                          io_uring_buf_ring_mask(AX__URING_BUFS), (int)i);
+  io_uring_buf_ring_advance(st->br, AX__URING_BUFS);
+  st->bufs_free = AX__URING_BUFS;
+  return true;
+}
+
+void ax__uring_bufs_fini(struct ax__uring *st) {
+  if (st->br == NULL)
+    return;
+  munmap(st->br, AX__URING_BUFS * sizeof(struct io_uring_buf));
+  ax__free(st->buf_mem);
+  ax__free(st->bufs);
+  st->br = NULL;
+}
+
+void ax__uring_buf_recycle(struct ax__uring *st, unsigned bid) {
+  io_uring_buf_ring_add(st->br, st->buf_mem + (size_t)bid * AX__URING_BUF_BYTES,
+                        AX__URING_BUF_BYTES, (unsigned short)bid,
+                        io_uring_buf_ring_mask(AX__URING_BUFS), 0);
+  io_uring_buf_ring_advance(st->br, 1);
+  st->bufs_free++;
+  /* Out of starvation once a quarter of the ring is back, so that the
+   * sockets waiting by poll do not flap between the two ways. */
+  if (st->starved && st->bufs_free >= AX__URING_BUFS / 4)
+    st->starved = false;
+}
+
+/* The buffer a completion carries, taken from the kernel's count. */
+static unsigned int sock_cqe_buf(struct ax__uring *st,
+                                 const struct ax__uring_cqe *cqe) {
+  st->bufs_free--;
+  return cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+}
+
+/* Keep a ring buffer of len bytes for the socket, after those it holds. */
+static void sock_hold(struct ax__uring *st, struct ax__uring_fd *e,
+                      unsigned int bid, int32_t len) {
+  struct ax__uring_buf *buf = &st->bufs[bid];
+  buf->off = 0;
+  buf->len = (uint32_t)len;
+  buf->next = 0;
+  if (e->u.recv.tail != 0)
+    st->bufs[e->u.recv.tail - 1].next = (uint16_t)(bid + 1);
+  else
+    e->u.recv.head = (uint16_t)(bid + 1);
+  e->u.recv.tail = (uint16_t)(bid + 1);
+  e->u.recv.count++;
+}
+
+/* Copy what the socket holds into buf, giving back each ring buffer
+ * emptied. Returns the bytes copied. */
+static size_t sock_copy_held(struct ax__uring *st, struct ax__uring_fd *e,
+                             const ax_buf_t *buf) {
+  size_t copied = 0;
+  while (copied < buf->len && e->u.recv.head != 0) {
+    unsigned int bid = e->u.recv.head - 1u;
+    struct ax__uring_buf *held = &st->bufs[bid];
+    size_t take = held->len - held->off;
+    if (take > buf->len - copied)
+      take = buf->len - copied;
+    memcpy(buf->base + copied,
+           st->buf_mem + (size_t)bid * AX__URING_BUF_BYTES + held->off, take);
+    copied += take;
+    held->off += (uint32_t)take;
+    if (held->off < held->len)
+      break;
+    e->u.recv.head = held->next;
+    if (e->u.recv.head == 0)
+      e->u.recv.tail = 0;
+    e->u.recv.count--;
+    ax__uring_buf_recycle(st, bid);
+  }
+  return copied;
+}
+
+/* ---- Slots ---- */
+
+/* A slot for the socket's send or connect, with room for nbufs. */
+static struct ax__uring_slot *sock_slot_get(struct ax__uring *st,
+                                            struct ax__uring_fd *e,
+                                            unsigned int nbufs) {
+  assert(e->slot == 0 && "axle: a send or connect already in flight");
+  struct ax__uring_slot *slot;
+  uint32_t index = st->free_slot;
+  if (index != 0) {
+    slot = st->slots[index - 1];
+    st->free_slot = slot->next_free;
+  } else {
+    struct ax__uring_slot **slots = ax__realloc(st->slots, (st->nslots + 1) *
+                                                               sizeof(*slots));
+    if (slots == NULL)
+      return NULL;
+    st->slots = slots;
+    slot = ax__malloc(sizeof(*slot));
+    if (slot == NULL)
+      return NULL;
+    st->slots[st->nslots++] = slot;
+    index = st->nslots;
+  }
+  slot->iov = slot->u.inline_iov;
+  if (nbufs > URING_SLOT_IOV)
+    slot->iov = ax__malloc(nbufs * sizeof(struct iovec));
+  if (slot->iov == NULL) {
+    slot->next_free = st->free_slot;
+    st->free_slot = index;
+    return NULL;
+  }
+  e->slot = index;
+  return slot;
+}
+
+static void sock_slot_put(struct ax__uring *st, struct ax__uring_fd *e) {
+  if (e->slot == 0)
+    return;
+  struct ax__uring_slot *slot = st->slots[e->slot - 1];
+  if (slot->iov != slot->u.inline_iov)
+    ax__free(slot->iov);
+  slot->iov = NULL;
+  slot->next_free = st->free_slot;
+  st->free_slot = e->slot;
+  e->slot = 0;
+}
+
+void ax__uring_slots_fini(struct ax__uring *st) {
+  for (uint32_t i = 0; i < st->nslots; i++) {
+    struct ax__uring_slot *slot = st->slots[i];
+    if (slot->iov != NULL && slot->iov != slot->u.inline_iov)
+      ax__free(slot->iov);
+    ax__free(slot);
+  }
+  ax__free(st->slots);
+}
+
+/* ---- Starting and stopping ---- */
+
+/* The owner wants kind running: what the backend holds is delivered first
+ * (held), and arm starts the operation unless it runs. 0, or an error with
+ * nothing wanted. */
+static int sock_want(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
+                     unsigned kind, bool held,
+                     int (*arm)(struct ax__uring *st, struct ax__uring_fd *e,
+                                int fd)) {
+  struct ax__uring *st = ax__uring_state(loop);
+  e->want |= URING_BIT(kind);
+  if (held)
+    ax__uring_ready(st, e, fd);
+  int err = arm(st, e, fd);
+  if (err != 0)
+    e->want &= (uint8_t)~URING_BIT(kind);
+  ax__uring_busy(loop);
+  return err;
+}
+
+/* The owner no longer wants kind: cancel it. Returns the entry, or NULL
+ * if the socket has none. */
+static struct ax__uring_fd *sock_unwant(ax_loop_t *loop, ax__sock_t *sock,
+                                        unsigned kind) {
+  struct ax__uring *st = ax__uring_state(loop);
+  struct ax__uring_fd *e = ax__uring_find(st, sock->fd);
+  if (e == NULL || e->io != sock)
+    return NULL;
+  e->want &= (uint8_t)~URING_BIT(kind);
+  ax__uring_cancel(st, e, sock->fd, kind);
+  return e;
+}
+
+/* ---- Receiving ---- */
+
+/* Start the receive the socket wants, if none runs: multishot into the
+ * buffer ring, or a readability poll while the ring is empty. */
+static int sock_recv_arm(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
+  if (!(e->want & URING_BIT(AX__URING_RECV)) ||
+      (e->live & (URING_BIT(AX__URING_RECV) | URING_BIT(AX__URING_RPOLL))) ||
+      e->u.recv.end != 0 || e->u.recv.count >= URING_HELD_MAX)
+    return 0;
+  bool ring = st->bufs_ok && !st->starved;
+  struct io_uring_sqe *sqe = ax__uring_op(
+      st, e, fd, ring ? AX__URING_RECV : AX__URING_RPOLL);
+  if (sqe == NULL)
+    return AX_ENOBUFS;
+  if (ring) {
+    io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = AX__URING_BGID;
+  } else {
+    io_uring_prep_poll_add(sqe, fd, POLLIN | POLLRDHUP);
+  }
+  return 0;
+}
+
+static int uring_recv_start(ax_loop_t *loop, ax__sock_t *sock) {
+  struct ax__uring *st = ax__uring_state(loop);
+  int err;
+  struct ax__uring_fd *e = ax__uring_attach(st, sock, &err);
+  if (e == NULL)
+    return err;
+  return sock_want(loop, e, sock->fd, AX__URING_RECV,
+                   e->u.recv.count > 0 || e->u.recv.end != 0, sock_recv_arm);
+}
+
+static void uring_recv_stop(ax_loop_t *loop, ax__sock_t *sock) {
+  struct ax__uring_fd *e = sock_unwant(loop, sock, AX__URING_RECV);
+  if (e != NULL)
+    ax__uring_cancel(ax__uring_state(loop), e, sock->fd, AX__URING_RPOLL);
+}
+
+/* Hand the engine a RECV completion if it reads and there is something
+ * to read, then keep the receive going. */
+static void sock_recv_deliver(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
+                              intptr_t result) {
+  struct ax__uring *st = ax__uring_state(loop);
+  bool any = e->u.recv.count > 0 || e->u.recv.end != 0 ||
+             (e->flags & AX__URING_READ_MODE);
+  if ((e->want & URING_BIT(AX__URING_RECV)) && any) {
+    uint32_t gen = e->gen;
+    e->io->cb(loop, e->io, AX__OP_RECV, result);
+    if (!ax__uring_still(e, gen))
+      return;
+  }
+  e->flags &= (uint8_t)~AX__URING_READ_MODE;
+  /* Left unread (a small buffer, the reads-per-wakeup bound): again at
+   * the next dispatch, as a level-triggered readiness would. */
+  if ((e->want & URING_BIT(AX__URING_RECV)) &&
+      (e->u.recv.count > 0 || e->u.recv.end != 0))
+    ax__uring_ready(st, e, fd);
+  (void)sock_recv_arm(st, e, fd);
+}
+
+/* How a receive without data ended. */
+static void sock_recv_ended(struct ax__uring *st, struct ax__uring_fd *e,
+                            int32_t res) {
+  if (res == 0)
+    e->u.recv.end = AX_EOF;
+  else if (res == -ENOBUFS) {
+    st->starved = true; /* The socket waits by poll until buffers return. */
+    st->starvations++;
+  } else if (res == -EINVAL)
+    st->bufs_ok = false; /* No multishot receive (before Linux 6.0). */
+  else if (res != -ECANCELED)
+    e->u.recv.end = (int16_t)res;
+}
+
+static void sock_recv_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
+                               const struct ax__uring_cqe *cqe) {
+  struct ax__uring *st = ax__uring_state(loop);
+  if (!(cqe->flags & IORING_CQE_F_MORE))
+    ax__uring_done(st, e, AX__URING_RECV);
+  if (cqe->flags & IORING_CQE_F_BUFFER) {
+    unsigned int bid = sock_cqe_buf(st, cqe);
+    if (cqe->res > 0)
+      sock_hold(st, e, bid, cqe->res);
+    else
+      ax__uring_buf_recycle(st, bid);
+  }
+  if (cqe->res <= 0)
+    sock_recv_ended(st, e, cqe->res);
+  if (e->u.recv.count >= URING_HELD_MAX)
+    ax__uring_cancel(st, e, fd, AX__URING_RECV);
+  sock_recv_deliver(loop, e, fd, cqe->res > 0 ? cqe->res : 0);
+}
+
+/* The readability poll that stands in for RECV fired: the engine reads. */
+static void sock_rpoll_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
+                                const struct ax__uring_cqe *cqe) {
+  ax__uring_done(ax__uring_state(loop), e, AX__URING_RPOLL);
+  if (cqe->res == -ECANCELED)
+    return;
+  e->flags |= AX__URING_READ_MODE;
+  sock_recv_deliver(loop, e, fd, 0);
+}
+
+static intptr_t uring_recv_copy(ax_loop_t *loop, ax__sock_t *sock,
+                                const ax_buf_t *buf) {
+  struct ax__uring *st = ax__uring_state(loop);
+  struct ax__uring_fd *e = ax__uring_find(st, sock->fd);
+  if (e == NULL || e->io != sock)
+    return AX_EAGAIN;
+  if (e->u.recv.count > 0)
+    return (intptr_t)sock_copy_held(st, e, buf);
+  if (e->u.recv.end != 0) {
+    intptr_t end = e->u.recv.end;
+    e->u.recv.end = 0;
+    return end;
+  }
+  /* Never while a multishot receive runs: it would take bytes out of
+   * order with this read. */
+  if ((e->flags & AX__URING_READ_MODE) &&
+      !(e->live & URING_BIT(AX__URING_RECV)))
+    return ax__sock_read(sock, buf);
+  return AX_EAGAIN;
+}
+
+/* ---- Sending and connecting ---- */
+
+static intptr_t uring_send(ax_loop_t *loop, ax__sock_t *sock,
+                           const ax_buf_t *bufs, unsigned int nbufs) {
+  struct ax__uring *st = ax__uring_state(loop);
+  int err;
+  struct ax__uring_fd *e = ax__uring_attach(st, sock, &err);
+  if (e == NULL)
+    return err;
+  assert(!(e->live & URING_BIT(AX__URING_SEND)) &&
+         "axle: a second send in flight");
+  struct ax__uring_slot *slot = sock_slot_get(st, e, nbufs);
+  if (slot == NULL)
+    return AX_ENOMEM;
+  struct io_uring_sqe *sqe = ax__uring_op(st, e, sock->fd, AX__URING_SEND);
+  if (sqe == NULL) {
+    sock_slot_put(st, e);
+    return AX_ENOBUFS;
+  }
+  memcpy(slot->iov, bufs, nbufs * sizeof(struct iovec));
+  memset(&slot->msg, 0, sizeof(slot->msg));
+  slot->msg.msg_iov = slot->iov;
+  slot->msg.msg_iovlen = nbufs;
+  /* MSG_WAITALL: the kernel sends the rest of a short send itself. */
+  io_uring_prep_sendmsg(sqe, sock->fd, &slot->msg,
+                        (unsigned)(ax__sock_send_flags | MSG_WAITALL));
+  ax__uring_busy(loop);
+  return 0;
+}
+
+static intptr_t uring_connect(ax_loop_t *loop, ax__sock_t *sock,
+                              const struct sockaddr *addr, int len) {
+  struct ax__uring *st = ax__uring_state(loop);
+  int err;
+  struct ax__uring_fd *e = ax__uring_attach(st, sock, &err);
+  if (e == NULL)
+    return err;
+  if (len < 0 || (size_t)len > sizeof(struct sockaddr_storage))
+    return AX_EINVAL;
+  struct ax__uring_slot *slot = sock_slot_get(st, e, 0);
+  if (slot == NULL)
+    return AX_ENOMEM;
+  struct io_uring_sqe *sqe = ax__uring_op(st, e, sock->fd, AX__URING_CONNECT);
+  if (sqe == NULL) {
+    sock_slot_put(st, e);
+    return AX_ENOBUFS;
+  }
+  memcpy(&slot->u.addr, addr, (size_t)len);
+  io_uring_prep_connect(sqe, sock->fd, (struct sockaddr *)&slot->u.addr,
+                        (socklen_t)len);
+  ax__uring_busy(loop);
+  return AX__OP_PENDING;
+}
+
+/* A send or connect completed: its slot is free, and the engine told. */
+static void sock_slot_complete(ax_loop_t *loop, struct ax__uring_fd *e,
+                               const struct ax__uring_cqe *cqe, unsigned kind) {
+  struct ax__uring *st = ax__uring_state(loop);
+  ax__uring_done(st, e, kind);
+  sock_slot_put(st, e);
+  unsigned int op = kind == AX__URING_SEND ? AX__OP_SEND : AX__OP_CONNECT;
+  e->io->cb(loop, e->io, op, cqe->res);
+}
+
+/* ---- Accepting ---- */
+
+static int sock_accept_arm(struct ax__uring *st, struct ax__uring_fd *e,
+                           int fd) {
+  if (!(e->want & URING_BIT(AX__URING_ACCEPT)) ||
+      (e->live & URING_BIT(AX__URING_ACCEPT)))
+    return 0;
+  struct io_uring_sqe *sqe = ax__uring_op(st, e, fd, AX__URING_ACCEPT);
+  if (sqe == NULL)
+    return AX_ENOBUFS;
+  io_uring_prep_multishot_accept(sqe, fd, NULL, NULL,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+  return 0;
+}
+
+static int uring_accept_start(ax_loop_t *loop, ax__sock_t *sock) {
+  struct ax__uring *st = ax__uring_state(loop);
+  int err;
+  struct ax__uring_fd *e = ax__uring_attach(st, sock, &err);
+  if (e == NULL)
+    return err;
+  if (e->u.accepted == NULL) {
+    e->u.accepted = ax__calloc(1, sizeof(*e->u.accepted));
+    if (e->u.accepted == NULL)
+      return AX_ENOMEM;
+  }
+  e->flags |= AX__URING_LISTENER;
+  return sock_want(loop, e, sock->fd, AX__URING_ACCEPT, e->u.accepted->len > 0,
+                   sock_accept_arm);
+}
+
+static void uring_accept_stop(ax_loop_t *loop, ax__sock_t *sock) {
+  (void)sock_unwant(loop, sock, AX__URING_ACCEPT);
+}
+
+/* Hold an accepted connection for when the engine accepts again. */
+static bool sock_accept_hold(struct ax__uring_fd *e, int s) {
+  struct ax__uring_accepted *q = e->u.accepted;
+  if (q->len == q->cap) {
+    unsigned int cap = q->cap != 0 ? 2 * q->cap : URING_ACCEPTED_MIN;
+    struct ax__uring_accepted *grown = ax__malloc(sizeof(*grown) +
+                                                  cap * sizeof(int));
+    if (grown == NULL)
+      return false;
+    grown->seq = q->seq;
+    grown->counted = q->counted;
+    grown->head = 0;
+    grown->len = q->len;
+    grown->cap = cap;
+    for (unsigned int i = 0; i < grown->len; i++)
+      grown->fds[i] = q->fds[(q->head + i) % q->cap];
+    ax__free(q);
+    e->u.accepted = q = grown;
+  }
+  q->fds[(q->head + q->len) % q->cap] = s;
+  q->len++;
+  return true;
+}
+
+/* Whether the engine may have one more connection in this dispatch: a
+ * burst is bounded per wakeup, the rest held for the next. */
+static bool sock_accept_room(struct ax__uring *st, struct ax__uring_fd *e) {
+  struct ax__uring_accepted *q = e->u.accepted;
+  if (q->seq != st->seq) {
+    q->seq = st->seq;
+    q->counted = 0;
+  }
+  if (q->counted == URING_ACCEPTS)
+    return false;
+  q->counted++;
+  return true;
+}
+
+/* Errors of accept that concern one connection, not the listener: the
+ * kernel queued it and it went away, or passed on its network error,
+ * which accept(2) asks callers to treat as EAGAIN. */
+static bool sock_accept_skip(int32_t res) {
+  return res == -ECONNABORTED || res == -EPROTO || res == -EPERM ||
+         res == -ENETDOWN || res == -ENETUNREACH || res == -EHOSTUNREACH ||
+         res == -EOPNOTSUPP || res == -ENOPROTOOPT || res == -EHOSTDOWN ||
+         res == -EINTR || res == -ECANCELED;
+}
+
+static void sock_accept_complete(ax_loop_t *loop, struct ax__uring_fd *e,
+                                 int fd, const struct ax__uring_cqe *cqe) {
+  struct ax__uring *st = ax__uring_state(loop);
+  if (!(cqe->flags & IORING_CQE_F_MORE))
+    ax__uring_done(st, e, AX__URING_ACCEPT);
+  int32_t res = cqe->res;
+  bool wanted = e->want & URING_BIT(AX__URING_ACCEPT);
+  if (res >= 0 &&
+      (!wanted || e->u.accepted->len > 0 || !sock_accept_room(st, e))) {
+    if (!sock_accept_hold(e, res))
+      ax__close_fd(res); /* Out of memory: the client sees it closed. */
+    else if (wanted)
+      ax__uring_ready(st, e, fd);
+  } else if (res < 0 && !sock_accept_skip(res)) {
+    /* The multishot accept ended: out of descriptors or memory. Shed the
+     * connection that caused it and let the engine pause; it accepts
+     * again after its back-off, so a full table is never retried in a
+     * busy loop. */
+    if (res == AX_EMFILE || res == AX_ENFILE)
+      ax__sock_shed(loop, fd);
+    if (wanted)
+      e->io->cb(loop, e->io, AX__OP_ACCEPT, res);
+    return;
+  } else if (res >= 0) {
+    uint32_t gen = e->gen;
+    e->io->cb(loop, e->io, AX__OP_ACCEPT, res);
+    if (!ax__uring_still(e, gen))
+      return;
+  }
+  (void)sock_accept_arm(st, e, fd);
+}
+
+/* Deliver held connections while the engine accepts, a bounded number. */
+static void sock_accept_ready(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
+  struct ax__uring *st = ax__uring_state(loop);
+  uint32_t gen = e->gen;
+  for (;;) {
+    struct ax__uring_accepted *q = e->u.accepted;
+    if (!ax__uring_still(e, gen) || !(e->want & URING_BIT(AX__URING_ACCEPT)) ||
+        q->len == 0 || !sock_accept_room(st, e))
+      break;
+    int s = q->fds[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    e->io->cb(loop, e->io, AX__OP_ACCEPT, s);
+  }
+  if (ax__uring_still(e, gen) && (e->want & URING_BIT(AX__URING_ACCEPT)) &&
+      e->u.accepted->len > 0)
+    ax__uring_ready(st, e, fd);
+}
+
+/* ---- Completions ---- */
+
+void ax__uring_sock_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
+                             const struct ax__uring_cqe *cqe) {
+  unsigned int kind = (unsigned int)(cqe->user_data & 0xffu);
+  switch (kind) {
+  case AX__URING_RECV:
+    sock_recv_complete(loop, e, fd, cqe);
+    break;
+  case AX__URING_RPOLL:
+    sock_rpoll_complete(loop, e, fd, cqe);
+    break;
+  case AX__URING_SEND:
+  case AX__URING_CONNECT:
+    sock_slot_complete(loop, e, cqe, kind);
+    break;
+  case AX__URING_ACCEPT:
+    sock_accept_complete(loop, e, fd, cqe);
+    break;
+  default:
+    assert(0 && "axle: an io_uring completion of an unknown kind");
+    break;
+  }
+}
+
+void ax__uring_sock_ready(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
+  if (e->flags & AX__URING_LISTENER)
+    sock_accept_ready(loop, e, fd);
+  else
+    sock_recv_deliver(loop, e, fd, 0);
+}
+
+void ax__uring_orphan(struct ax__uring *st, const struct ax__uring_cqe *cqe) {
+  if (cqe->flags & IORING_CQE_F_BUFFER)
+    ax__uring_buf_recycle(st, sock_cqe_buf(st, cqe));
+  if ((cqe->user_data & 0xffu) == AX__URING_ACCEPT && cqe->res >= 0)
+    ax__close_fd(cqe->res);
+  if (!(cqe->flags & IORING_CQE_F_MORE))
+    st->orphans--;
+}
+
+/* ---- Closing ---- */
+
+/* Cancel what the kernel holds for fd and submit: whether it took it. */
+static bool sock_close_cancel(struct ax__uring *st, struct ax__uring_fd *e,
+                              int fd) {
+  struct io_uring_sqe *sqe = ax__uring_sqe(st);
+  if (sqe == NULL)
+    return false;
+  io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+  io_uring_sqe_set_data64(sqe, ax__uring_data(fd, e->gen, AX__URING_IGNORE));
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  return ax__uring_submit(st) == 0;
+}
+
+/* Give back what the socket holds: ring buffers, held connections. */
+static void sock_release(struct ax__uring *st, struct ax__uring_fd *e) {
+  if (e->flags & AX__URING_LISTENER) {
+    struct ax__uring_accepted *q = e->u.accepted;
+    for (unsigned int i = 0; q != NULL && i < q->len; i++)
+      ax__close_fd(q->fds[(q->head + i) % q->cap]);
+    ax__free(q);
+    e->u.accepted = NULL;
+    return;
+  }
+  while (e->u.recv.head != 0) {
+    unsigned int bid = e->u.recv.head - 1u;
+    e->u.recv.head = st->bufs[bid].next;
+    ax__uring_buf_recycle(st, bid);
+  }
+  e->u.recv.tail = 0;
+  e->u.recv.count = 0;
+}
+
+/*
+ * Cancel every operation on the descriptor in one entry, hand it to the
+ * kernel now, and close the descriptor. The cancels of operations waiting
+ * in the kernel (a receive, an accept, a send into a full buffer) take
+ * effect inside that submit; SUBMIT_STABLE means the kernel has copied
+ * every slot it was given, so the slot is free too. What completes after
+ * belongs to an owner gone: the completions are dropped, and what they
+ * carry released (ax__uring_orphan). So nothing is left to wait for, and
+ * close never returns AX__OP_PENDING: the descriptor number may be reused
+ * at once, under a new generation.
+ */
+static intptr_t uring_sock_close(ax_loop_t *loop, ax__sock_t *sock) {
+  struct ax__uring *st = ax__uring_state(loop);
+  int fd = sock->fd;
+  struct ax__uring_fd *e = ax__uring_find(st, fd);
+  sock->fd = -1;
+  sock->ops = 0;
+  if (fd < 0)
+    return 0;
+  if (e != NULL && e->io == sock) {
+    sock_release(st, e);
+    bool submitted = true;
+    if (e->live != 0)
+      submitted = sock_close_cancel(st, e, fd);
+    /* A slot the kernel may not have read yet is never reused. */
+    if (submitted)
+      sock_slot_put(st, e);
+    ax__uring_reset(st, e);
+    ax__uring_busy(loop);
+  }
+  ax__close_fd(fd);
+  return 0;
+}
+
+const struct ax__sock_ops ax__uring_sock_ops = {
+    .recv_start = uring_recv_start,
+    .recv_stop = uring_recv_stop,
+    .recv_copy = uring_recv_copy,
+    .send = uring_send,
+    .connect = uring_connect,
+    .accept_start = uring_accept_start,
+    .accept_stop = uring_accept_stop,
+    .sock_close = uring_sock_close,
+};
