@@ -571,7 +571,11 @@ static int uring_ready_dispatch(ax_loop_t *loop, struct ax__uring *st) {
     e->flags &= (uint8_t)~AX__URING_READY;
     ax__uring_sock_ready(loop, e, fd);
   }
-  memmove(st->ready, st->ready + len, (st->ready_len - len) * sizeof(int));
+  /* What callbacks made ready meanwhile waits for the next iteration. An
+   * empty list may have no array yet: memmove() wants a pointer even for
+   * no bytes. */
+  if (st->ready_len > len)
+    memmove(st->ready, st->ready + len, (st->ready_len - len) * sizeof(int));
   st->ready_len -= len;
   return (int)len;
 }
