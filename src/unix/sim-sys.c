@@ -339,7 +339,8 @@ void ax__sim_set(uint64_t seed, unsigned int fault_permille, bool all) {
  * so the clock stays when the last sim loop closes. */
 static void sim_clock_start(void) {
   uint64_t second = 1000000000u;
-  sim.clock_ns = (ax__hrtime_ns() / second + 1) * second;
+  __atomic_store_n(&sim.clock_ns, (ax__hrtime_ns() / second + 1) * second,
+                   __ATOMIC_RELAXED);
   __atomic_store_n(&ax__hrtime_override, ax__sim_now_ns, __ATOMIC_RELEASE);
 }
 
@@ -369,7 +370,8 @@ uint64_t ax__sim_enter(void) {
   pthread_mutex_lock(&sim.lock);
   if (!sim.configured)
     sim_configure();
-  if (sim.clock_ns == 0)
+  /* Other loops' threads move the clock without the lock. */
+  if (__atomic_load_n(&sim.clock_ns, __ATOMIC_RELAXED) == 0)
     sim_clock_start();
   if (sim.loops++ == 0)
     sim_install();
