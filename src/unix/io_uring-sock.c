@@ -166,8 +166,8 @@ static struct ax__uring_slot *sock_slot_get(struct ax__uring *st,
     slot = st->slots[index - 1];
     st->free_slot = slot->next_free;
   } else {
-    struct ax__uring_slot **slots = ax__realloc(st->slots, (st->nslots + 1) *
-                                                               sizeof(*slots));
+    struct ax__uring_slot **slots = ax__realloc(
+        st->slots, (st->nslots + 1) * sizeof(struct ax__uring_slot *));
     if (slots == NULL)
       return NULL;
     st->slots = slots;

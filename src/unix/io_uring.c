@@ -84,11 +84,12 @@ static struct ax__uring_fd *uring_grow(struct ax__uring *st, int fd) {
   uint32_t page = (uint32_t)fd >> URING_PAGE_SHIFT;
   if (page >= st->npages) {
     uint32_t npages = page + 1 > 2 * st->npages ? page + 1 : 2 * st->npages;
-    struct ax__uring_fd **pages = ax__realloc(st->pages,
-                                              npages * sizeof(*pages));
+    struct ax__uring_fd **pages = ax__realloc(
+        st->pages, npages * sizeof(struct ax__uring_fd *));
     if (pages == NULL)
       return NULL;
-    memset(pages + st->npages, 0, (npages - st->npages) * sizeof(*pages));
+    memset(pages + st->npages, 0,
+           (npages - st->npages) * sizeof(struct ax__uring_fd *));
     st->pages = pages;
     st->npages = npages;
   }
