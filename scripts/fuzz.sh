@@ -36,6 +36,12 @@ build_parser() {
     test/fuzz/fuzz_http_parser.c -o "$DIR/fuzz-http-parser"
 }
 
+# What the static library's io_uring backend links: liburing where meson
+# found it (the backend is a stub that refuses to start without it).
+uring_libs() {
+  pkg-config --libs liburing 2>/dev/null || true
+}
+
 # axle itself, instrumented for coverage (fuzzer-no-link) and sanitized,
 # static, with nothing else; then the target over it and the example.
 build_server() {
@@ -44,13 +50,15 @@ build_server() {
     -Dtests=false -Dexamples=false -Dbench=false -Ddocs=disabled \
     -Db_lundef=false -Dc_args="$flags" -Dc_link_args="$flags" >/dev/null &&
     ninja -C "$DIR/axle" -j2 >/dev/null &&
+    # shellcheck disable=SC2046 # uring_libs prints words to split.
     clang -std=c11 "${FLAGS[@]}" -fsanitize=fuzzer -Wall -Wextra -Werror \
       -D_GNU_SOURCE -Iinclude -Isrc -Iexamples/http-server \
       test/fuzz/fuzz_http_server.c examples/http-server/server.c \
       examples/http-server/routes.c examples/http-server/http-date.c \
       examples/http-server/http-parser.c \
       examples/http-server/socket-file-posix.c \
-      "$DIR/axle/libaxle.a" -lpthread -o "$DIR/fuzz-http-server"
+      "$DIR/axle/libaxle.a" $(uring_libs) -lpthread \
+      -o "$DIR/fuzz-http-server"
 }
 
 # Seeds for the server target: a few inputs that open clients and send
