@@ -81,6 +81,10 @@ static inline void ax__io_ready(ax_loop_t *loop, ax__io_t *io,
     ax__io_ready_ops(loop, io, events);
 }
 
+/* poll.c: poll(2)'s revents in AX__IO_* bits, within interest (and an
+ * error always); the poll and sim backends share it. */
+unsigned int ax__poll_translate(short revents, unsigned int interest);
+
 /* Close fd, keeping errno (close is called on error paths). */
 void ax__close_fd(int fd);
 

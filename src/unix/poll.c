@@ -147,7 +147,9 @@ static void poll_compact(struct poll_state *st) {
   }
 }
 
-static unsigned int poll_translate(short revents, unsigned int interest) {
+/* poll(2)'s answer in the backend's bits: an error or hang-up wakes
+ * whichever operation waits. The sim backend reads poll(2) too. */
+unsigned int ax__poll_translate(short revents, unsigned int interest) {
   unsigned int events = 0;
   if (revents & (POLLIN | POLLPRI))
     events |= AX__IO_READ;
@@ -187,7 +189,7 @@ static int poll_dispatch(ax_loop_t *loop) {
     if (io == NULL || revents == 0)
       continue;
     st->fds[i].revents = 0;
-    unsigned int events = poll_translate(revents, io->events);
+    unsigned int events = ax__poll_translate(revents, io->events);
     if (events == 0)
       continue;
     st->resume = i + 1;

@@ -131,19 +131,6 @@ static void sim_io_stop(ax_loop_t *loop, ax__io_t *io) {
   }
 }
 
-/* poll(2)'s answer in the backend's bits, as the poll backend reads it:
- * an error or hang-up wakes whichever operation waits. */
-static unsigned int sim_translate(short revents, unsigned int interest) {
-  unsigned int events = 0;
-  if (revents & (POLLIN | POLLPRI))
-    events |= AX__IO_READ;
-  if (revents & POLLOUT)
-    events |= AX__IO_WRITE;
-  if (revents & (POLLERR | POLLHUP | POLLNVAL))
-    events |= AX__IO_ERROR | AX__IO_READ | AX__IO_WRITE;
-  return events & (interest | AX__IO_ERROR);
-}
-
 /* Poll every started io for timeout_ms (real time) and collect what is
  * ready into the batch. Returns the count, or an error. */
 static int sim_collect(struct sim_state *st, int timeout_ms) {
@@ -160,7 +147,8 @@ static int sim_collect(struct sim_state *st, int timeout_ms) {
   if (n < 0)
     return errno == EINTR ? 0 : ax_translate_sys_error(errno);
   for (int i = 0; i < st->len && n > 0; i++) {
-    unsigned int events = sim_translate(st->fds[i].revents, st->ios[i]->events);
+    unsigned int events = ax__poll_translate(st->fds[i].revents,
+                                             st->ios[i]->events);
     if (events == 0)
       continue;
     st->batch[st->batch_len].io = st->ios[i];
