@@ -96,10 +96,17 @@ static int64_t fs_copy(int out_fd, int in_fd, int64_t offset, int64_t len,
 
 /* A short count is an answer, like write(2)'s; an error only when nothing
  * was copied. */
+int64_t (*ax__fs_sendfile_split)(int64_t offset, int64_t len);
+
 int64_t ax__fs_sendfile(ax_fs_t *req) {
   int err;
+  int64_t len = req->priv.len;
+  int64_t (*split)(int64_t, int64_t) = __atomic_load_n(&ax__fs_sendfile_split,
+                                                       __ATOMIC_ACQUIRE);
+  if (split != NULL)
+    len = split(req->priv.offset, len);
   int64_t total = fs_copy(req->priv.out_file, req->priv.file, req->priv.offset,
-                          req->priv.len, false, &err);
+                          len, false, &err);
   return total > 0 || err == 0 ? total : err;
 }
 

@@ -44,6 +44,13 @@ int64_t ax__fs_closedir(ax_fs_t *req);
 int64_t ax__fs_sendfile(ax_fs_t *req);
 int64_t ax__fs_copyfile(ax_fs_t *req);
 
+/* How many of len bytes a sendfile at offset may move, or NULL for all:
+ * set by the simulation backend (unix/sim-sys.c) while a sim loop is open,
+ * so that ax_fs_sendfile() comes back short the way it does on a
+ * non-blocking socket whose buffer fills. Read atomically, on pool
+ * threads. */
+extern int64_t (*ax__fs_sendfile_split)(int64_t offset, int64_t len);
+
 /* A heap copy of name, made with ax__malloc (fs-dir.c, fs.c). */
 char *ax__fs_strdup(const char *name);
 

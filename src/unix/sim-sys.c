@@ -9,7 +9,9 @@
  * through the table, and on those:
  *
  *   - split every other read and sendmsg at a random byte, always (the
- *     kernel may do either; the engine must not care);
+ *     kernel may do either; the engine must not care), and shorten about
+ *     every other ax_fs_sendfile() the same way (a non-blocking socket's
+ *     buffer fills; the caller must go on from where it stopped);
  *   - at AX_SIM_FAULT_RATE per mille of calls, inject a failure. The
  *     transient ones (EINTR anywhere, EAGAIN on reads and accepts, a
  *     connect interrupted while it goes on, ECONNABORTED on accept) must
@@ -25,7 +27,9 @@
  *
  * Every decision comes from one stream seeded by AX_SIM_SEED, so a
  * single-threaded run replays exactly. Pool threads never draw from it:
- * they touch files, not the sockets the table marks. AX_SIM_TRACE=1
+ * they touch files, not the sockets the table marks; a sendfile's split
+ * is a hash of the seed and its offset and length instead, the same
+ * whichever thread runs it and whenever. AX_SIM_TRACE=1
  * prints the count and a hash of the decisions whenever the last sim
  * loop closes, so two runs can show that they were the same.
  */
@@ -35,6 +39,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "fs.h"
 #include "sim.h"
 
 enum {
@@ -344,7 +349,24 @@ static void sim_clock_start(void) {
   __atomic_store_n(&ax__hrtime_override, ax__sim_now_ns, __ATOMIC_RELEASE);
 }
 
+/* The seed the sendfile splits hash (pool threads read it). */
+static uint64_t sim_sendfile_seed;
+
+/* ax__fs_sendfile_split while a sim loop is open: all of len, or (about
+ * every other call) a part of it, at least one byte. */
+static int64_t sim_sendfile_split(int64_t offset, int64_t len) {
+  uint64_t state = __atomic_load_n(&sim_sendfile_seed, __ATOMIC_RELAXED) ^
+                   ((uint64_t)offset * 0x9e3779b97f4a7c15u) ^ (uint64_t)len;
+  uint64_t v = ax__sim_next(&state);
+  if (len <= 1 || (v & 1) == 0)
+    return len;
+  return 1 + (int64_t)((v >> 1) % (uint64_t)(len - 1));
+}
+
 static void sim_install(void) {
+  __atomic_store_n(&sim_sendfile_seed, sim.seed, __ATOMIC_RELAXED);
+  __atomic_store_n(&ax__fs_sendfile_split, sim_sendfile_split,
+                   __ATOMIC_RELEASE);
   sim.next = ax__sys;
   ax__sys.socket = sim_socket;
   ax__sys.listen = sim_listen;
@@ -357,6 +379,7 @@ static void sim_install(void) {
 
 /* Put back what sim_install replaced, unless a test replaced it since. */
 static void sim_uninstall(void) {
+  __atomic_store_n(&ax__fs_sendfile_split, NULL, __ATOMIC_RELEASE);
   ax__sys.socket = sim.next.socket;
   ax__sys.listen = sim.next.listen;
   ax__sys.accept4 = sim.next.accept4;
