@@ -27,6 +27,12 @@
 # (the same on every run, where CPU time is not; not on io_uring, see
 # below), both for ping-pong and for echo with 50 connections.
 #
+# Beside the io_uring column, the message rows also run
+# bench/net/echo-uring.c, the floor: an echo server written by hand on
+# liburing with nothing but what the fastest one does (multishot accept
+# and receive, a shared buffer ring, DEFER_TASKRUN). A second table holds
+# axle on io_uring against it, with io_uring_enter per message for both.
+#
 # Environment: AX_NET_ROUNDS (3), AX_NET_SECONDS (5, per round),
 # AX_NET_STRACE_COUNT (20000 round trips), AX_NET_MANY (19000
 # connections), AX_NET_IDLE (10000 connections), AX_NET_SERVER_CPU (0) and
@@ -61,6 +67,7 @@ AXLE_SERVER=$BUILD/examples/echo-server
 UV_SERVER=$BUILD/bench/net/echo-uv
 LOAD=$BUILD/bench/net/echo-load
 SIZES=$BUILD/bench/net/net-sizes
+FLOOR_SERVER=$BUILD/bench/net/echo-uring
 if [ ! -x "$AXLE_SERVER" ] || [ ! -x "$LOAD" ]; then
   ax_die "echo-server or echo-load was not built in $BUILD"
 fi
@@ -76,6 +83,11 @@ if [ -x "$UV_SERVER" ]; then
   SIDES+=(libuv)
 else
   echo "libuv (libuv1-dev) not found by pkg-config: the libuv rows are left out"
+fi
+# The sides of the message rows: the floor too, where io_uring runs.
+MSG_SIDES=("${SIDES[@]}")
+if [[ " ${SIDES[*]} " == *" uring "* ]] && [ -x "$FLOOR_SERVER" ]; then
+  MSG_SIDES+=(floor)
 fi
 
 # 19,000 connections need as many descriptors in the server and in the
@@ -98,6 +110,8 @@ trap cleanup EXIT
 server_exe() {
   if [ "$1" = libuv ]; then
     echo "$UV_SERVER"
+  elif [ "$1" = floor ]; then
+    echo "$FLOOR_SERVER"
   else
     echo "$AXLE_SERVER"
   fi
@@ -186,7 +200,7 @@ declare -A RESULT
 message_row() {
   local side r
   declare -A rounds=()
-  local order=("${SIDES[@]}")
+  local order=("${MSG_SIDES[@]}")
   for ((r = 0; r < ROUNDS; r++)); do
     for side in "${order[@]}"; do
       rounds[$side]+="$(message_round "$side" "$@")"$'\n'
@@ -195,7 +209,7 @@ message_row() {
     # just after the other's teardown.
     order=("${order[@]:1}" "${order[0]}")
   done
-  for side in "${SIDES[@]}"; do
+  for side in "${MSG_SIDES[@]}"; do
     RESULT[$side]=$(printf '%s' "${rounds[$side]}" | median)
   done
 }
@@ -310,11 +324,11 @@ echo "server on CPU $SERVER_CPU, load on CPU $LOAD_CPU; median of $ROUNDS rounds
 
 message_row pingpong --seconds "$SECONDS_PER_ROUND" --size 32
 declare -A PP=() E50=() E1K=()
-for side in "${SIDES[@]}"; do PP[$side]=${RESULT[$side]}; done
+for side in "${MSG_SIDES[@]}"; do PP[$side]=${RESULT[$side]}; done
 message_row echo --connections 50 --size 32 --seconds "$SECONDS_PER_ROUND"
-for side in "${SIDES[@]}"; do E50[$side]=${RESULT[$side]}; done
+for side in "${MSG_SIDES[@]}"; do E50[$side]=${RESULT[$side]}; done
 message_row echo --connections 1000 --size 32 --seconds "$SECONDS_PER_ROUND"
-for side in "${SIDES[@]}"; do E1K[$side]=${RESULT[$side]}; done
+for side in "${MSG_SIDES[@]}"; do E1K[$side]=${RESULT[$side]}; done
 
 declare -A MEM=() MANY_OK=()
 for side in "${SIDES[@]}"; do
@@ -339,6 +353,7 @@ for key in pingpong echo50; do
     [ "$side" = uring ] || callgrind_run "$side" "$key"
   done
 done
+[[ " ${MSG_SIDES[*]} " != *" floor "* ]] || strace_run floor echo50
 
 sizes=$([ -x "$SIZES" ] && "$SIZES" || echo "")
 first() { awk '{ print $1 }' <<<"$1"; }
@@ -394,6 +409,27 @@ if [ ${#MANY_OK[@]} -gt 0 ]; then
     "${MANY_OK[uring]:-}" "${MANY_OK[libuv]:-}" none
 fi
 echo "(ratios above 1: axle does better; rates axle/libuv, costs libuv/axle)"
+if [[ " ${MSG_SIDES[*]} " == *" floor "* ]]; then
+  echo
+  printf '| %-52s | %10s | %10s | %6s |\n' "Against the io_uring floor" \
+    "axle uring" "floor" "io/fl"
+  printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
+    "---------:" "---------:" "-----:"
+  floor_row() {
+    local a=${2:--} f=${3:--}
+    printf '| %-52s | %10s | %10s | %6s |\n' "$1" "$a" "$f" \
+      "$(ratio "$a" "$f" "$4")"
+  }
+  floor_row "ping-pong round trips per server CPU-second" \
+    "$(first "${PP[uring]}")" "$(first "${PP[floor]}")" higher
+  floor_row "echo, 50 conns: messages per server CPU-second" \
+    "$(first "${E50[uring]}")" "$(first "${E50[floor]}")" higher
+  floor_row "echo, 1,000 conns: messages per server CPU-second" \
+    "$(first "${E1K[uring]}")" "$(first "${E1K[floor]}")" higher
+  floor_row "io_uring_enter per message, echo with 50 conns" \
+    "${ENTERS[echo50,uring]:-}" "${ENTERS[echo50,floor]:-}" lower
+  echo "(io/fl above 1: axle on io_uring does better than the floor)"
+fi
 echo
 for key in pingpong echo50; do
   for side in "${SIDES[@]}"; do
