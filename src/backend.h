@@ -226,6 +226,10 @@ struct ax__backend {
   /* The socket operations (below). */
   const struct ax__sock_ops *sock;
 
+  /* The file system requests the backend runs itself (below), or NULL:
+   * every one goes to the thread pool. */
+  const struct ax__fs_ops *fs;
+
   /*
    * The loop's clock in nanoseconds, for a backend that keeps its own (the
    * simulation backend's virtual time), or NULL for the system's monotonic
@@ -234,6 +238,35 @@ struct ax__backend {
    */
   uint64_t (*now_ns)(void);
 };
+
+/*
+ * File system requests run by the backend instead of the pool (io_uring:
+ * no thread hop). Optional, and per operation: what the backend does not
+ * run, or refuses, goes to the pool as on any other backend.
+ */
+struct ax__fs_ops {
+  /*
+   * Take req, whose callback is set and whose paths are copied, if the
+   * backend runs its operation: return 0, and later complete it once
+   * through ax__fs_native_done() from dispatch(). Return AX_ENOSYS to leave
+   * it to the pool, which then runs it; no other error.
+   */
+  int (*start)(ax_loop_t *loop, ax_fs_t *req);
+  /*
+   * Cancel a request start() took, if it has not reached the kernel yet:
+   * return 0, and its completion reports AX_ECANCELED; or AX_EBUSY, and
+   * it completes as it would have.
+   */
+  int (*cancel)(ax_loop_t *loop, ax_fs_t *req);
+};
+
+/* The lane of a request a backend took (ax__fs_ops), in req->priv.work. */
+enum { AX__LANE_NATIVE = -1 };
+
+/* Complete a request the backend ran, on the loop thread: result is its
+ * answer (a count, a descriptor, 0, or an error; the stat family's
+ * statbuf filled before), AX_ECANCELED if it was cancelled (src/fs.c). */
+void ax__fs_native_done(ax_fs_t *req, int64_t result);
 
 /* The loop's clock: the backend's own, or the system's. One load and one
  * branch that always goes the same way for a given loop. */

@@ -17,6 +17,7 @@
  */
 #include <string.h>
 
+#include "backend.h"
 #include "internal.h"
 
 /* The most buffers one read or write takes: the IOV_MAX of Linux and the
@@ -129,6 +130,12 @@ static int fs_start(ax_loop_t *loop, ax_fs_t *req, ax_fs_cb cb) {
       return fs_fail(req, err);
   }
   req->priv.cb = cb;
+  const struct ax__fs_ops *native = ax__backend(loop)->fs;
+  if (native != NULL && native->start(loop, req) == 0) {
+    req->priv.work.lane = AX__LANE_NATIVE;
+    loop->priv.active_reqs++;
+    return 0;
+  }
   req->priv.work.work = fs_work;
   req->priv.work.done = fs_done;
   int err = ax__work_submit(loop, &req->priv.work, AX__LANE_FS);
@@ -615,5 +622,15 @@ void ax_fs_req_cleanup(ax_fs_t *req) {
  * is over, and nothing is left to cancel. */
 int ax__fs_cancel(ax_req_t *req) {
   ax_fs_t *fs = ax_container_of(req, ax_fs_t, req);
-  return fs->priv.cb != NULL ? ax__work_cancel(&fs->priv.work) : AX_EBUSY;
+  if (fs->priv.cb == NULL)
+    return AX_EBUSY;
+  if (fs->priv.work.lane == AX__LANE_NATIVE)
+    return ax__backend(req->loop)->fs->cancel(req->loop, fs);
+  return ax__work_cancel(&fs->priv.work);
+}
+
+void ax__fs_native_done(ax_fs_t *req, int64_t result) {
+  req->req.loop->priv.active_reqs--;
+  req->result = result;
+  req->priv.cb(req);
 }

@@ -12,17 +12,23 @@
  * - a send the kernel cannot take whole (a short send), finished later;
  * - a stop racing a completion already collected in the same batch;
  * - sockets and polls closed with operations in flight;
- * - accepting at the descriptor limit without a busy loop.
+ * - accepting at the descriptor limit without a busy loop;
+ * - file system requests run by the ring, not the pool: each operation's
+ *   answer and errors, reads at the file position and of a pipe, cancels
+ *   before and after the kernel has them, thousands in flight at once,
+ *   and AX_URING_FS=none sending them back to the pool.
  *
  * The programs of the suite run once per backend; these tests run in the
  * io_uring suite and skip elsewhere, and skip where io_uring cannot start.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -723,6 +729,232 @@ static void test_io_uring_emfile_no_busy_loop(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- File system requests ---- */
+
+/* One request's outcome. */
+struct fs_call {
+  ax_fs_t req;
+  int calls;
+};
+
+static void fs_call_cb(ax_fs_t *req) {
+  ax_container_of(req, struct fs_call, req)->calls++;
+}
+
+/* Run the loop until call completed; its result. */
+static int64_t fs_wait(ax_loop_t *loop, struct fs_call *call) {
+  for (int i = 0; i < 1000 && call->calls == 0; i++)
+    assert_int_equal(ax_run(loop, AX_RUN_ONCE) >= 0, 1);
+  assert_int_equal(call->calls, 1);
+  call->calls = 0;
+  return call->req.result;
+}
+
+/* A directory with a 10-byte file "f" and a symbolic link "l" to it. */
+struct fs_place {
+  char dir[64];
+  char file[96];
+  char link[96];
+};
+
+static void fs_place_make(struct fs_place *p) {
+  snprintf(p->dir, sizeof(p->dir), "/tmp/axle-uring-fs-XXXXXX");
+  assert_non_null(mkdtemp(p->dir));
+  snprintf(p->file, sizeof(p->file), "%s/f", p->dir);
+  snprintf(p->link, sizeof(p->link), "%s/l", p->dir);
+  int fd = open(p->file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "0123456789", 10), 10);
+  assert_int_equal(close(fd), 0);
+  assert_int_equal(symlink("f", p->link), 0);
+}
+
+static void fs_place_remove(struct fs_place *p) {
+  assert_int_equal(unlink(p->link), 0);
+  assert_int_equal(unlink(p->file), 0);
+  assert_int_equal(rmdir(p->dir), 0);
+}
+
+/* Every operation the ring runs, with its answer as the pool gives it,
+ * and none of them through the pool. */
+static void test_io_uring_fs_native(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  struct fs_place place;
+  fs_place_make(&place);
+  struct fs_call c = {0};
+  assert_int_equal(
+      ax_fs_open(&loop, &c.req, place.file, AX_FS_O_RDWR, 0, fs_call_cb), 0);
+  int64_t fd = fs_wait(&loop, &c);
+  assert_true(fd >= 0);
+  assert_true(fcntl((int)fd, F_GETFD) & FD_CLOEXEC);
+  ax_fs_req_cleanup(&c.req);
+  /* At an offset, then twice at the file position, which moves. */
+  char got[8];
+  ax_buf_t buf = ax_buf_init(got, 4);
+  assert_int_equal(
+      ax_fs_read(&loop, &c.req, (ax_file_t)fd, &buf, 1, 6, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), 4);
+  assert_memory_equal(got, "6789", 4);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(
+        ax_fs_read(&loop, &c.req, (ax_file_t)fd, &buf, 1, -1, fs_call_cb), 0);
+    assert_int_equal(fs_wait(&loop, &c), 4);
+    assert_memory_equal(got, i == 0 ? "0123" : "4567", 4);
+  }
+  assert_int_equal(ax_fs_fstat(&loop, &c.req, (ax_file_t)fd, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), 0);
+  assert_ptr_equal(c.req.ptr, &c.req.statbuf);
+  assert_int_equal(c.req.statbuf.size, 10);
+  assert_true(S_ISREG(c.req.statbuf.mode));
+  struct stat real;
+  assert_int_equal(stat(place.file, &real), 0);
+  assert_int_equal(c.req.statbuf.ino, real.st_ino);
+  assert_int_equal(c.req.statbuf.dev, real.st_dev);
+  assert_int_equal(c.req.statbuf.mtim.sec, real.st_mtim.tv_sec);
+  assert_int_equal(c.req.statbuf.mtim.nsec, real.st_mtim.tv_nsec);
+  assert_int_equal(ax_fs_stat(&loop, &c.req, place.link, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), 0);
+  assert_true(S_ISREG(c.req.statbuf.mode));
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(ax_fs_lstat(&loop, &c.req, place.link, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), 0);
+  assert_true(S_ISLNK(c.req.statbuf.mode));
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(ax_fs_fsync(&loop, &c.req, (ax_file_t)fd, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), 0);
+  assert_int_equal(ax_fs_fdatasync(&loop, &c.req, (ax_file_t)fd, fs_call_cb),
+                   0);
+  assert_int_equal(fs_wait(&loop, &c), 0);
+  assert_int_equal(ax_fs_close(&loop, &c.req, (ax_file_t)fd, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), 0);
+  /* Errors: the kernel's, as the pool reports them. */
+  assert_int_equal(ax_fs_close(&loop, &c.req, (ax_file_t)fd, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), AX_EBADF);
+  assert_int_equal(
+      ax_fs_read(&loop, &c.req, (ax_file_t)fd, &buf, 1, 0, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), AX_EBADF);
+  char missing[128];
+  snprintf(missing, sizeof(missing), "%s/missing", place.dir);
+  assert_int_equal(ax_fs_stat(&loop, &c.req, missing, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), AX_ENOENT);
+  assert_null(c.req.ptr);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(
+      ax_fs_open(&loop, &c.req, missing, AX_FS_O_RDONLY, 0, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), AX_ENOENT);
+  ax_fs_req_cleanup(&c.req);
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  assert_int_equal(metrics.work_completed, 0);
+  assert_int_equal(uring_of(&loop)->fs_ops, 0);
+  fs_place_remove(&place);
+  test_loop_close(&loop);
+}
+
+/* A read of an empty pipe waits in the kernel, holding no thread, and
+ * completes when the pipe is written. */
+static void test_io_uring_fs_read_pipe(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  struct fs_call c = {0};
+  char byte = 0;
+  ax_buf_t buf = ax_buf_init(&byte, 1);
+  assert_int_equal(ax_fs_read(&loop, &c.req, fds[0], &buf, 1, -1, fs_call_cb),
+                   0);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(c.calls, 0);
+  assert_int_equal(write(fds[1], "p", 1), 1);
+  assert_int_equal(fs_wait(&loop, &c), 1);
+  assert_int_equal(byte, 'p');
+  assert_int_equal(close(fds[0]), 0);
+  assert_int_equal(close(fds[1]), 0);
+  test_loop_close(&loop);
+}
+
+/* Cancelled before the loop hands it to the kernel: AX_ECANCELED, once.
+ * Once the kernel has it: AX_EBUSY, and its own answer. */
+static void test_io_uring_fs_cancel(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  struct fs_call c = {0};
+  assert_int_equal(ax_fs_stat(&loop, &c.req, "/", fs_call_cb), 0);
+  assert_int_equal(ax_cancel(&c.req.req), 0);
+  assert_int_equal(ax_cancel(&c.req.req), AX_EBUSY);
+  assert_int_equal(fs_wait(&loop, &c), AX_ECANCELED);
+  assert_null(c.req.ptr);
+  ax_fs_req_cleanup(&c.req);
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  char byte = 0;
+  ax_buf_t buf = ax_buf_init(&byte, 1);
+  assert_int_equal(ax_fs_read(&loop, &c.req, fds[0], &buf, 1, -1, fs_call_cb),
+                   0);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(c.calls, 0);
+  assert_int_equal(ax_cancel(&c.req.req), AX_EBUSY);
+  assert_int_equal(write(fds[1], "q", 1), 1);
+  assert_int_equal(fs_wait(&loop, &c), 1);
+  assert_int_equal(byte, 'q');
+  assert_int_equal(close(fds[0]), 0);
+  assert_int_equal(close(fds[1]), 0);
+  test_loop_close(&loop);
+}
+
+/* More requests at once than the submission queue holds and than one
+ * page of slots: every one completes, once. */
+enum { FS_MANY = 3000 };
+
+static void test_io_uring_fs_many_in_flight(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  struct fs_call *calls = calloc(FS_MANY, sizeof(*calls));
+  assert_non_null(calls);
+  for (int i = 0; i < FS_MANY; i++)
+    assert_int_equal(ax_fs_stat(&loop, &calls[i].req, "/", fs_call_cb), 0);
+  assert_int_equal(uring_of(&loop)->fs_ops, FS_MANY);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  for (int i = 0; i < FS_MANY; i++) {
+    assert_int_equal(calls[i].calls, 1);
+    assert_int_equal(calls[i].req.result, 0);
+    assert_true(S_ISDIR(calls[i].req.statbuf.mode));
+    ax_fs_req_cleanup(&calls[i].req);
+  }
+  assert_int_equal(uring_of(&loop)->fs_ops, 0);
+  free(calls);
+  test_loop_close(&loop);
+}
+
+/* AX_URING_FS=none: the same request goes through the pool. */
+static void test_io_uring_fs_policy_none(void **state) {
+  (void)state;
+  assert_int_equal(setenv("AX_URING_FS", "none", 1), 0);
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  assert_int_equal(unsetenv("AX_URING_FS"), 0);
+  struct fs_call c = {0};
+  assert_int_equal(ax_fs_stat(&loop, &c.req, "/", fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), 0);
+  ax_fs_req_cleanup(&c.req);
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  assert_int_equal(metrics.work_completed, 1);
+  test_loop_close(&loop);
+}
+
+/* The pool makes its locks once per process and keeps them: have it make
+ * them before any test counts what axle allocates. */
+static int pool_locks_setup(void **state) {
+  (void)state;
+  return ax_threadpool_get_size() > 0 ? 0 : -1;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_io_uring_fallback_when_refused),
@@ -737,6 +969,11 @@ int main(void) {
       cmocka_unit_test(test_io_uring_close_in_flight),
       cmocka_unit_test(test_io_uring_poll_closed_in_flight),
       cmocka_unit_test(test_io_uring_emfile_no_busy_loop),
+      cmocka_unit_test(test_io_uring_fs_native),
+      cmocka_unit_test(test_io_uring_fs_read_pipe),
+      cmocka_unit_test(test_io_uring_fs_cancel),
+      cmocka_unit_test(test_io_uring_fs_many_in_flight),
+      cmocka_unit_test(test_io_uring_fs_policy_none),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

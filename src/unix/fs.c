@@ -61,8 +61,7 @@ static int64_t fs_status(int rc) {
   return rc == 0 ? 0 : ax__fs_errno();
 }
 
-/* The system's open flags for axle's. */
-static int fs_open_flags(int flags) {
+int ax__fs_open_flags(int flags) {
   static const struct {
     int ax; /* axle's flag. */
     int os; /* The system's. */
@@ -89,7 +88,7 @@ static int fs_open_flags(int flags) {
 }
 
 static int64_t fs_open(ax_fs_t *req) {
-  int flags = fs_open_flags(req->priv.flags);
+  int flags = ax__fs_open_flags(req->priv.flags);
   int fd;
   do
     fd = open(req->path, flags, (mode_t)req->priv.mode);

@@ -51,6 +51,10 @@ int64_t ax__fs_copyfile(ax_fs_t *req);
  * threads. */
 extern int64_t (*ax__fs_sendfile_split)(int64_t offset, int64_t len);
 
+/* The system's open flags for axle's (AX_FS_O_*), O_CLOEXEC among them
+ * (fs.c; the io_uring backend's open too). */
+int ax__fs_open_flags(int flags);
+
 /* A heap copy of name, made with ax__malloc (fs-dir.c, fs.c). */
 char *ax__fs_strdup(const char *name);
 

@@ -234,7 +234,7 @@ void ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
  * the loop must not skip its wait: count one io for all of them. */
 void ax__uring_busy(ax_loop_t *loop) {
   struct ax__uring *st = ax__uring_state(loop);
-  bool busy = st->live_ops + st->orphans + st->ready_len != 0;
+  bool busy = st->live_ops + st->orphans + st->ready_len + st->fs_ops != 0;
   if (busy == st->counted)
     return;
   st->counted = busy;
@@ -307,6 +307,8 @@ static int uring_probe(struct ax__uring *st) {
   bool ok = true;
   for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
     ok = ok && io_uring_opcode_supported(probe, ops[i]);
+  if (ok)
+    ax__uring_fs_init(st, probe);
   io_uring_free_probe(probe);
   return ok ? 0 : AX_ENOSYS;
 }
@@ -340,6 +342,7 @@ static void uring_fini(ax_loop_t *loop) {
   io_uring_queue_exit(&st->ring);
   ax__uring_bufs_fini(st);
   ax__uring_slots_fini(st);
+  ax__uring_fs_fini(st);
   for (uint32_t i = 0; i < st->npages; i++)
     ax__free(st->pages[i]);
   ax__free(st->pages);
@@ -490,6 +493,8 @@ static bool uring_relevant(struct ax__uring *st,
                            const struct ax__uring_cqe *cqe) {
   if ((cqe->user_data & 0xffu) == AX__URING_IGNORE)
     return false;
+  if ((cqe->user_data & 0xffu) == AX__URING_FS)
+    return true; /* Its slot holds its request until it completes. */
   struct ax__uring_fd *e = ax__uring_find(st, (int)(cqe->user_data >> 32));
   if (e != NULL && (e->gen & 0xffffffu) == ((cqe->user_data >> 8) & 0xffffffu))
     return true;
@@ -537,6 +542,7 @@ static int uring_wait(ax_loop_t *loop, int timeout_ms) {
     return err;
   if (st->ready_len > 0)
     timeout_ms = 0;
+  ax__uring_fs_flush(st);
   uint64_t deadline_ns = ax__hrtime_ns() + (uint64_t)timeout_ms * 1000000u;
   int64_t left_ns = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000;
   for (;;) {
@@ -591,7 +597,9 @@ static int uring_dispatch(ax_loop_t *loop) {
       continue; /* Its owner stopped in an earlier callback. */
     int fd = (int)(cqe->user_data >> 32);
     struct ax__uring_fd *e = ax__uring_find(st, fd);
-    if ((cqe->user_data & 0xffu) == AX__URING_POLL)
+    if ((cqe->user_data & 0xffu) == AX__URING_FS)
+      ax__uring_fs_complete(loop, cqe);
+    else if ((cqe->user_data & 0xffu) == AX__URING_POLL)
       uring_poll_complete(loop, e, cqe);
     else
       ax__uring_sock_complete(loop, e, fd, cqe);
@@ -614,4 +622,5 @@ const struct ax__backend ax__backend_io_uring = {
     .wait = uring_wait,
     .dispatch = uring_dispatch,
     .sock = &ax__uring_sock_ops,
+    .fs = &ax__uring_fs_ops,
 };

@@ -9,11 +9,13 @@
  *
  * Every operation in the kernel is named by its user_data: the descriptor
  * (high 32 bits), the generation of the descriptor's owner (24 bits) and
- * the operation's kind (8 bits). A completion whose generation is no longer
- * its descriptor's belongs to an owner that is gone (an ax_poll_t stopped,
- * then its descriptor closed and reused): it is dropped, and nothing it
- * carries (a ring buffer, an accepted socket) leaks. So no callback of a
- * stopped operation ever runs, and no pointer is kept in the kernel.
+ * the operation's kind (8 bits); a file system request by its slot in
+ * place of the descriptor (io_uring-fs.c), with no generation. A completion
+ * whose generation is no longer its descriptor's belongs to an owner that is
+ * gone (an ax_poll_t stopped, then its descriptor closed and reused): it is
+ * dropped, and nothing it carries (a ring buffer, an accepted socket) leaks. So
+ * no callback of a stopped operation ever runs, and no pointer is kept in the
+ * kernel.
  */
 #ifndef AX_UNIX_IO_URING_H
 #define AX_UNIX_IO_URING_H
@@ -51,6 +53,7 @@ enum {
   AX__URING_SEND = 3,    /* SENDMSG from a slot. */
   AX__URING_CONNECT = 4, /* CONNECT to an address in a slot. */
   AX__URING_ACCEPT = 5,  /* Multishot accept. */
+  AX__URING_FS = 6,      /* A file system request (io_uring-fs.c). */
   AX__URING_IGNORE = 7,  /* A cancel or an update: its result is unused. */
 };
 
@@ -152,6 +155,13 @@ struct ax__uring {
   int batch_len;                 /* Completions of the batch. */
   int batch_next;                /* The next one to dispatch. */
   struct ax__uring_cqe batch[AX__MAX_EVENTS_PER_WAIT]; /* The last wait's. */
+  /* File system requests (io_uring-fs.c). */
+  struct ax__uring_fs_slot **fs_pages; /* Their slots, in pages. */
+  uint32_t fs_npages;                  /* Pages made. */
+  uint32_t fs_free;                    /* The first free slot, plus 1. */
+  unsigned int fs_ops;                 /* Requests held, pending or not. */
+  ax__queue_t fs_pending;              /* Not yet in the submission queue. */
+  bool fs_native[AX_FS_TYPE_MAX];      /* Operations run here. */
 };
 
 enum {
@@ -208,6 +218,16 @@ void ax__uring_busy(ax_loop_t *loop);
 static inline bool ax__uring_still(const struct ax__uring_fd *e, uint32_t gen) {
   return e->gen == gen;
 }
+
+/* io_uring-fs.c */
+extern const struct ax__fs_ops ax__uring_fs_ops;
+/* Decide which operations run here, from the probe and AX_URING_FS. */
+void ax__uring_fs_init(struct ax__uring *st, struct io_uring_probe *probe);
+void ax__uring_fs_fini(struct ax__uring *st);
+/* Write the pending requests into the submission queue (wait). */
+void ax__uring_fs_flush(struct ax__uring *st);
+/* A file system request's completion. */
+void ax__uring_fs_complete(ax_loop_t *loop, const struct ax__uring_cqe *cqe);
 
 /* io_uring-sock.c */
 extern const struct ax__sock_ops ax__uring_sock_ops;

@@ -1,0 +1,280 @@
+/*
+ * unix/io_uring-fs.c: the file system requests the io_uring backend runs
+ * itself (the ax__fs_ops of backend.h), with no hop to a pool thread and
+ * back: a read from the page cache completes inside the io_uring_enter
+ * that submits it.
+ *
+ * A request the backend takes waits on a pending list until the loop's
+ * next wait(), which writes it into the submission queue with everything
+ * else the iteration queued; until then ax_cancel() takes it back (its
+ * entry becomes a no-op whose completion reports AX_ECANCELED). Once in
+ * the kernel it completes as it would have (AX_EBUSY to a cancel), as a
+ * request a pool thread has begun does.
+ *
+ * Each request in flight has a slot, in pages that never move: the
+ * kernel writes a statx answer into it, and its index is the request's
+ * name in user_data (descriptor field), beside the kind AX__URING_FS.
+ *
+ * Which operations run here is decided per operation (uring_fs_native):
+ * only those the kernel has (probed at init) and that measured faster
+ * than the pool (docs/performance.md). Writes never do: io_uring writes to
+ * a pipe whose reader is gone on the calling thread, which raises SIGPIPE,
+ * and axle promises that none of its operations does (the pool blocks it).
+ * AX_URING_FS=none sends every request to the pool, AX_URING_FS=all every
+ * one the kernel has, for measuring one against the other.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "fs.h"
+#include "io_uring.h"
+
+enum {
+  URING_FS_PAGE_SHIFT = 6, /* 64 slots per page. */
+  URING_FS_PAGE = 1 << URING_FS_PAGE_SHIFT,
+  URING_FS_PAGES_MAX = 1 << 10, /* 65,536 requests in flight per loop. */
+  /* A slot's state. */
+  URING_FS_FREE = 0,
+  URING_FS_PENDING,   /* On the pending list: not in the kernel yet. */
+  URING_FS_CANCELLED, /* Taken back while pending: a no-op completes it. */
+  URING_FS_KERNEL,    /* In the kernel. */
+};
+
+/* One request the backend holds. */
+struct ax__uring_fs_slot {
+  ax_fs_t *req;       /* The request, or NULL when free. */
+  uint32_t next_free; /* The next free slot, plus 1; 0: none. */
+  uint32_t state;     /* URING_FS_*. */
+  struct statx stx;   /* The stat family's answer. */
+};
+
+/* The operations run here by default: those that measured faster than
+ * the pool (bench/fs_axle.c on io_uring, docs/performance.md). */
+static const bool uring_fs_default[AX_FS_TYPE_MAX] = {
+    [AX_FS_READ] = true,  [AX_FS_STAT] = true,  [AX_FS_LSTAT] = true,
+    [AX_FS_FSTAT] = true, [AX_FS_FSYNC] = true, [AX_FS_FDATASYNC] = true,
+    [AX_FS_OPEN] = true,  [AX_FS_CLOSE] = true,
+};
+
+/* The opcode each operation needs from the kernel. */
+static const int uring_fs_opcode[AX_FS_TYPE_MAX] = {
+    [AX_FS_READ] = IORING_OP_READV,  [AX_FS_STAT] = IORING_OP_STATX,
+    [AX_FS_LSTAT] = IORING_OP_STATX, [AX_FS_FSTAT] = IORING_OP_STATX,
+    [AX_FS_FSYNC] = IORING_OP_FSYNC, [AX_FS_FDATASYNC] = IORING_OP_FSYNC,
+    [AX_FS_OPEN] = IORING_OP_OPENAT, [AX_FS_CLOSE] = IORING_OP_CLOSE,
+};
+
+static struct ax__uring_fs_slot *uring_fs_slot(struct ax__uring *st,
+                                               uint32_t index) {
+  return &st->fs_pages[index >> URING_FS_PAGE_SHIFT]
+                      [index & (URING_FS_PAGE - 1)];
+}
+
+/* A free slot's index, making a page if none is free; -1 when out of
+ * memory or slots. */
+static int64_t uring_fs_slot_take(struct ax__uring *st) {
+  if (st->fs_free == 0) {
+    if (st->fs_npages == URING_FS_PAGES_MAX)
+      return -1;
+    struct ax__uring_fs_slot *page = ax__calloc(
+        URING_FS_PAGE, sizeof(struct ax__uring_fs_slot));
+    if (page == NULL)
+      return -1;
+    st->fs_pages[st->fs_npages] = page;
+    uint32_t base = st->fs_npages++ << URING_FS_PAGE_SHIFT;
+    for (uint32_t i = URING_FS_PAGE; i-- > 0;) {
+      page[i].next_free = st->fs_free;
+      st->fs_free = base + i + 1;
+    }
+  }
+  uint32_t index = st->fs_free - 1;
+  st->fs_free = uring_fs_slot(st, index)->next_free;
+  return index;
+}
+
+static void uring_fs_slot_give(struct ax__uring *st, uint32_t index) {
+  struct ax__uring_fs_slot *slot = uring_fs_slot(st, index);
+  slot->req = NULL;
+  slot->state = URING_FS_FREE;
+  slot->next_free = st->fs_free;
+  st->fs_free = index + 1;
+}
+
+void ax__uring_fs_init(struct ax__uring *st, struct io_uring_probe *probe) {
+  const char *policy = getenv("AX_URING_FS");
+  bool all = policy != NULL && strcmp(policy, "all") == 0;
+  bool none = policy != NULL && strcmp(policy, "none") == 0;
+  st->fs_pages = ax__calloc(URING_FS_PAGES_MAX,
+                            sizeof(struct ax__uring_fs_slot *));
+  for (int type = 0; type < AX_FS_TYPE_MAX && st->fs_pages != NULL; type++) {
+    int op = uring_fs_opcode[type];
+    st->fs_native[type] = op != 0 && !none && (all || uring_fs_default[type]) &&
+                          io_uring_opcode_supported(probe, op);
+  }
+  ax__queue_init(&st->fs_pending);
+}
+
+void ax__uring_fs_fini(struct ax__uring *st) {
+  for (uint32_t i = 0; i < st->fs_npages; i++)
+    ax__free(st->fs_pages[i]);
+  ax__free(st->fs_pages);
+}
+
+/* The slot index a request holds, kept in its work's queued_ns while the
+ * backend has it (the pool's field, unused on this path). */
+static uint32_t uring_fs_index(const ax_fs_t *req) {
+  return (uint32_t)req->priv.work.queued_ns;
+}
+
+static int uring_fs_start(ax_loop_t *loop, ax_fs_t *req) {
+  struct ax__uring *st = ax__uring_state(loop);
+  if ((unsigned int)req->fs_type >= AX_FS_TYPE_MAX ||
+      !st->fs_native[req->fs_type])
+    return AX_ENOSYS;
+  int64_t index = uring_fs_slot_take(st);
+  if (index < 0)
+    return AX_ENOSYS; /* The pool can still run it. */
+  struct ax__uring_fs_slot *slot = uring_fs_slot(st, (uint32_t)index);
+  slot->req = req;
+  slot->state = URING_FS_PENDING;
+  req->priv.work.queued_ns = (uint64_t)index;
+  ax__queue_insert_tail(&st->fs_pending, &req->priv.work.node);
+  st->fs_ops++;
+  ax__uring_busy(loop);
+  return 0;
+}
+
+static int uring_fs_cancel(ax_loop_t *loop, ax_fs_t *req) {
+  struct ax__uring_fs_slot *slot = uring_fs_slot(ax__uring_state(loop),
+                                                 uring_fs_index(req));
+  if (slot->state != URING_FS_PENDING)
+    return AX_EBUSY;
+  slot->state = URING_FS_CANCELLED;
+  return 0;
+}
+
+const struct ax__fs_ops ax__uring_fs_ops = {
+    .start = uring_fs_start,
+    .cancel = uring_fs_cancel,
+};
+
+/* What AT_* flags and path a statx of the request takes. */
+static void uring_fs_prep_statx(struct io_uring_sqe *sqe, ax_fs_t *req,
+                                struct ax__uring_fs_slot *slot) {
+  int dirfd = AT_FDCWD;
+  const char *path = req->path;
+  int flags = AT_STATX_SYNC_AS_STAT;
+  if (req->fs_type == AX_FS_FSTAT) {
+    dirfd = req->priv.file;
+    path = "";
+    flags |= AT_EMPTY_PATH;
+  } else if (req->fs_type == AX_FS_LSTAT) {
+    flags |= AT_SYMLINK_NOFOLLOW;
+  }
+  io_uring_prep_statx(sqe, dirfd, path, flags, STATX_BASIC_STATS | STATX_BTIME,
+                      &slot->stx);
+}
+
+/* Fill the entry of a request taken from the pending list. */
+static void uring_fs_prep(struct io_uring_sqe *sqe, ax_fs_t *req,
+                          struct ax__uring_fs_slot *slot) {
+  const struct ax__fs_private *p = &req->priv;
+  switch (slot->state == URING_FS_CANCELLED ? AX_FS_UNKNOWN : req->fs_type) {
+  case AX_FS_READ:
+    io_uring_prep_readv(sqe, p->file, (const struct iovec *)p->bufs, p->nbufs,
+                        (uint64_t)p->offset); /* -1: the file position. */
+    break;
+  case AX_FS_STAT:
+  case AX_FS_LSTAT:
+  case AX_FS_FSTAT:
+    uring_fs_prep_statx(sqe, req, slot);
+    break;
+  case AX_FS_FSYNC:
+  case AX_FS_FDATASYNC:
+    io_uring_prep_fsync(sqe, p->file,
+                        req->fs_type == AX_FS_FDATASYNC ? IORING_FSYNC_DATASYNC
+                                                        : 0);
+    break;
+  case AX_FS_OPEN:
+    io_uring_prep_openat(sqe, AT_FDCWD, req->path, ax__fs_open_flags(p->flags),
+                         (mode_t)p->mode);
+    break;
+  case AX_FS_CLOSE:
+    io_uring_prep_close(sqe, p->file);
+    break;
+  default:
+    io_uring_prep_nop(sqe);
+    break;
+  }
+}
+
+void ax__uring_fs_flush(struct ax__uring *st) {
+  while (!ax__queue_empty(&st->fs_pending)) {
+    ax__queue_t *node = ax__queue_head(&st->fs_pending);
+    ax_fs_t *req = ax_container_of(node, ax_fs_t, priv.work.node);
+    uint32_t index = uring_fs_index(req);
+    struct io_uring_sqe *sqe = ax__uring_sqe(st);
+    if (sqe == NULL)
+      return; /* The ring refused a submit: the next wait tries again. */
+    ax__queue_remove(node);
+    struct ax__uring_fs_slot *slot = uring_fs_slot(st, index);
+    uring_fs_prep(sqe, req, slot);
+    io_uring_sqe_set_data64(sqe, ax__uring_data((int)index, 0, AX__URING_FS));
+    if (slot->state == URING_FS_PENDING)
+      slot->state = URING_FS_KERNEL;
+  }
+}
+
+/* The stat family's answer, from statx. */
+static void uring_fs_stat_answer(ax_fs_t *req, const struct statx *stx) {
+  ax_stat_t *out = &req->statbuf;
+  out->dev = (uint64_t)makedev(stx->stx_dev_major, stx->stx_dev_minor);
+  out->mode = stx->stx_mode;
+  out->nlink = stx->stx_nlink;
+  out->uid = stx->stx_uid;
+  out->gid = stx->stx_gid;
+  out->rdev = (uint64_t)makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
+  out->ino = stx->stx_ino;
+  out->size = stx->stx_size;
+  out->blksize = stx->stx_blksize;
+  out->blocks = stx->stx_blocks;
+  out->flags = 0;
+  out->gen = 0;
+  out->atim = (ax_timespec_t){stx->stx_atime.tv_sec,
+                              (int32_t)stx->stx_atime.tv_nsec};
+  out->mtim = (ax_timespec_t){stx->stx_mtime.tv_sec,
+                              (int32_t)stx->stx_mtime.tv_nsec};
+  out->ctim = (ax_timespec_t){stx->stx_ctime.tv_sec,
+                              (int32_t)stx->stx_ctime.tv_nsec};
+  /* The pool's stat(2) has no birth time on Linux: 0 there; statx has
+   * it where the file system keeps one. */
+  out->birthtim = (ax_timespec_t){0, 0};
+  if (stx->stx_mask & STATX_BTIME)
+    out->birthtim = (ax_timespec_t){stx->stx_btime.tv_sec,
+                                    (int32_t)stx->stx_btime.tv_nsec};
+  req->ptr = out;
+}
+
+void ax__uring_fs_complete(ax_loop_t *loop, const struct ax__uring_cqe *cqe) {
+  struct ax__uring *st = ax__uring_state(loop);
+  uint32_t index = (uint32_t)(cqe->user_data >> 32);
+  struct ax__uring_fs_slot *slot = uring_fs_slot(st, index);
+  ax_fs_t *req = slot->req;
+  int64_t result = cqe->res;
+  if (slot->state == URING_FS_CANCELLED)
+    result = AX_ECANCELED;
+  else if (result < 0)
+    result = ax_translate_sys_error((int)-result);
+  else if (req->fs_type == AX_FS_STAT || req->fs_type == AX_FS_LSTAT ||
+           req->fs_type == AX_FS_FSTAT)
+    uring_fs_stat_answer(req, &slot->stx);
+  /* As the pool's close: an interrupted close closed the descriptor. */
+  if (req->fs_type == AX_FS_CLOSE && result == AX_EINTR)
+    result = 0;
+  uring_fs_slot_give(st, index);
+  st->fs_ops--;
+  ax__fs_native_done(req, result);
+}
