@@ -87,6 +87,10 @@ typedef struct ax_prepare_s ax_prepare_t;
 typedef struct ax_check_s ax_check_t;
 /** An async handle: see struct ax_async_s. */
 typedef struct ax_async_s ax_async_t;
+/** A message queue handle: see struct ax_msgq_s. */
+typedef struct ax_msgq_s ax_msgq_t;
+/** A message's link, embedded in the caller's message: see struct ax_msg_s. */
+typedef struct ax_msg_s ax_msg_t;
 /** The part every request has: see struct ax_req_s. */
 typedef struct ax_req_s ax_req_t;
 /** A thread-pool work request: see struct ax_work_s. */
@@ -171,6 +175,12 @@ typedef void (*ax_prepare_cb)(ax_prepare_t *prepare);
 typedef void (*ax_check_cb)(ax_check_t *check);
 /** Called on the loop thread after one or more ax_async_send() calls. */
 typedef void (*ax_async_cb)(ax_async_t *async);
+/**
+ * Called on the loop thread once per message posted to a message queue, in
+ * the order each sender posted them; or, with the queue's undelivered
+ * callback, once per message the queue still held when it was closed.
+ */
+typedef void (*ax_msgq_cb)(ax_msgq_t *msgq, ax_msg_t *msg);
 /** Runs on a thread-pool worker: the blocking or CPU-heavy part of a job. */
 typedef void (*ax_work_cb)(ax_work_t *work);
 /**
@@ -508,6 +518,17 @@ struct ax__async_private {
   ax_async_cb cb;        /* The callback. */
   int pending;           /* Idle, sent, or closed (src/async.c; __atomic). */
   int busy;              /* Sends in progress (__atomic), for ax_close(). */
+};
+/* The private region of ax_msgq_t. Its async part comes first: to the
+ * loop's dispatch, a message queue is an async handle (src/msgq.c). */
+struct ax__msgq_private {
+  struct ax__async_private async; /* Wakeups, close against posts. */
+  ax_msgq_cb cb;                  /* Each message. */
+  ax_msgq_cb undelivered_cb;      /* Each message left at close, or NULL. */
+  struct ax_msg_s *posted;        /* Posted, newest first (__atomic). */
+  struct ax_msg_s *held;          /* Taken, not delivered: oldest first. */
+  size_t capacity;                /* Most messages queued; 0: no limit. */
+  size_t queued;                  /* Posted, not delivered (__atomic). */
 };
 /** @endcond */
 
@@ -889,6 +910,7 @@ typedef enum ax_handle_type_e {
   AX_TCP,                /**< ax_tcp_t */
   AX_POLL,               /**< ax_poll_t */
   AX_SIGNAL,             /**< ax_signal_t */
+  AX_MSGQ,               /**< ax_msgq_t */
   AX_HANDLE_TYPE_MAX     /**< One past the last valid type. */
 } ax_handle_type;
 
@@ -1175,6 +1197,79 @@ AX_EXTERN int ax_async_init(ax_loop_t *loop, ax_async_t *async,
  *         called on the handle, or if its init failed.
  */
 AX_EXTERN int ax_async_send(ax_async_t *async);
+
+/** @} */
+
+/**
+ * @defgroup msgq Message queues
+ * Post messages to a loop from any thread: a lock-free queue whose callback
+ * runs on the loop's thread once per message, in the order each sender
+ * posted them. The message is the caller's memory, with an ax_msg_t link
+ * inside it (ax_container_of() gets the message back): nothing is
+ * allocated, and posting never blocks. Wakeups coalesce as an async
+ * handle's do: a burst of posts costs the loop one wakeup. This is libuv's
+ * usual uv_async_t plus a mutex-guarded list, built in, without the lock.
+ *
+ * With a capacity, a post to a full queue returns AX_EAGAIN (backpressure).
+ * Closing hands every message not delivered yet to the undelivered
+ * callback, so that none is lost; posts after ax_close() return AX_EBADF
+ * and the message stays the caller's.
+ * @{
+ */
+
+/** The link a message carries: embed it in the message; do not touch it
+ *  while the message is queued. */
+struct ax_msg_s {
+  /** Private to axle: the next message. */
+  struct ax_msg_s *next;
+};
+
+/** A message queue handle. Active, keeping its loop alive, until closed. */
+struct ax_msgq_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__msgq_private priv;
+};
+
+/**
+ * Initialise a message queue and start it. May fail at the system level,
+ * as ax_async_init() may (the loop's wakeup channel). A failed init, and one
+ * of a handle that is open already, are as ax_timer_init() describes.
+ * @param loop The loop whose thread runs the callbacks.
+ * @param msgq The handle.
+ * @param msg_cb Called once per message.
+ * @param undelivered_cb Called, in the close phase, once per message still
+ *        queued when the handle was closed (before the close callback);
+ *        NULL if the caller does not need them back.
+ * @param capacity The most messages queued and not delivered; 0 for no
+ *        limit.
+ * @return 0; AX_EINVAL for a NULL loop, handle or @p msg_cb, or a loop not
+ *         initialised; AX_EBUSY if the handle is open already (where
+ *         detected); a system error such as AX_EMFILE.
+ */
+AX_EXTERN int ax_msgq_init(ax_loop_t *loop, ax_msgq_t *msgq, ax_msgq_cb msg_cb,
+                           ax_msgq_cb undelivered_cb, size_t capacity);
+
+/**
+ * Post a message: from any thread, never blocking. The message belongs to
+ * the queue until its callback (or the undelivered callback) gets it.
+ * Messages from one thread are delivered in the order posted; messages of
+ * different threads interleave. The loop's callbacks run what was posted
+ * before each wakeup they handle, so a callback that posts again is called
+ * again on a later iteration, not in a loop. The same rules as
+ * ax_async_send() hold for posting while the handle closes.
+ * @return 0; AX_EINVAL for a NULL argument; AX_EAGAIN if the queue holds
+ *         its capacity; AX_EBADF once ax_close() was called on the handle, or
+ *         if its init failed.
+ */
+AX_EXTERN int ax_msgq_post(ax_msgq_t *msgq, ax_msg_t *msg);
+
+/**
+ * @return The messages posted and not yet delivered, as of the call (any
+ *         thread; others may change it at once); 0 for NULL.
+ */
+AX_EXTERN size_t ax_msgq_size(const ax_msgq_t *msgq);
 
 /** @} */
 

@@ -29,11 +29,16 @@ enum {
 };
 
 int ax_async_init(ax_loop_t *loop, ax_async_t *async, ax_async_cb async_cb) {
+  return ax__async_open(loop, async, AX_ASYNC, async_cb);
+}
+
+int ax__async_open(ax_loop_t *loop, ax_async_t *async, ax_handle_type type,
+                   ax_async_cb async_cb) {
   if (async == NULL)
     return AX_EINVAL;
   /* The handle first: it checks the loop, which the wakeup channel needs
    * initialised. */
-  int err = ax__handle_init(loop, &async->handle, AX_ASYNC);
+  int err = ax__handle_init(loop, &async->handle, type);
   if (err == AX_EBUSY)
     return err; /* Open already: its fields are in use. */
   if (err == 0) {
@@ -53,10 +58,7 @@ int ax_async_init(ax_loop_t *loop, ax_async_t *async, ax_async_cb async_cb) {
   return 0;
 }
 
-int ax_async_send(ax_async_t *async) {
-  if (async == NULL)
-    return AX_EINVAL;
-  __atomic_fetch_add(&async->priv.busy, 1, __ATOMIC_ACQUIRE);
+bool ax__async_mark(ax_async_t *async) {
   /* Mark it pending unless closed. Always a read-modify-write, also when
    * it is pending already, so that the dispatch's exchange synchronises
    * with every send before it, not only the first. */
@@ -67,8 +69,21 @@ int ax_async_send(ax_async_t *async) {
     continue;
   if (old == ASYNC_IDLE)
     ax__wakeup_signal(async->handle.loop);
+  return old != ASYNC_CLOSED;
+}
+
+bool ax__async_is_closed(const ax_async_t *async) {
+  return __atomic_load_n(&async->priv.pending, __ATOMIC_ACQUIRE) ==
+         ASYNC_CLOSED;
+}
+
+int ax_async_send(ax_async_t *async) {
+  if (async == NULL)
+    return AX_EINVAL;
+  __atomic_fetch_add(&async->priv.busy, 1, __ATOMIC_ACQUIRE);
+  bool sent = ax__async_mark(async);
   __atomic_fetch_sub(&async->priv.busy, 1, __ATOMIC_RELEASE);
-  return old == ASYNC_CLOSED ? AX_EBADF : 0;
+  return sent ? 0 : AX_EBADF;
 }
 
 /* On the loop thread, in ax_close(): sends from here on are refused. */

@@ -193,6 +193,19 @@ void ax__signal_close(ax_handle_t *handle);
 /* async.c */
 void ax__async_close(ax_handle_t *handle);
 void ax__async_closed(ax_handle_t *handle);
+/* An async handle of another type whose struct begins as ax_async_t's
+ * (msgq.c): ax_async_init() with the type given. */
+int ax__async_open(ax_loop_t *loop, ax_async_t *async, ax_handle_type type,
+                   ax_async_cb async_cb);
+/* Mark async pending and wake its loop if it was idle; false if it is
+ * closed (nothing done). The caller counts itself in priv.busy around it,
+ * as ax_async_send() does. */
+bool ax__async_mark(ax_async_t *async);
+/* Whether ax_close() was called on async, or its init failed. */
+bool ax__async_is_closed(const ax_async_t *async);
+
+/* msgq.c */
+void ax__msgq_closed(ax_handle_t *handle);
 void ax__async_dispatch(ax_loop_t *loop);
 
 /* Platform: the wakeup channel behind async handles (src/unix/async.c,
