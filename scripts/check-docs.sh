@@ -18,7 +18,12 @@
 #   fragment assumes (headers, the application's own functions and types)
 #   and places it with `#include AX_SNIPPET`, at file scope or inside a
 #   function body. The wrapper is compiled with the same flags (without
-#   linking). Several fragments may share a wrapper.
+#   linking). Several fragments may share a wrapper. A fragment quoted
+#   from an example says so, and each of its paragraphs (code between
+#   blank lines) must then appear word for word in that file, so that the
+#   page and the example cannot drift apart:
+#
+#       <!-- fragment: NAME, from examples/tcp-echo.c -->
 #
 # A block that is neither fails the check, and so does a wrapper that no
 # block uses. Errors point at the Markdown file and line (a #line
@@ -44,7 +49,8 @@ cc, lib_dir, work, *pages = sys.argv[1:]
 FLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
          "-Iinclude"]
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
-MARK = re.compile(r"^\s*<!--\s*fragment:\s*([A-Za-z0-9_-]+)\s*-->\s*$")
+MARK = re.compile(r"^\s*<!--\s*fragment:\s*([A-Za-z0-9_-]+)"
+                  r"(?:\s*,\s*from\s+(\S+))?\s*-->\s*$")
 MAIN = re.compile(r"^\s*int\s+main\s*\(", re.M)
 
 
@@ -69,7 +75,7 @@ def blocks(path):
             k -= 1
         mark = MARK.match(lines[k]) if k >= 0 else None
         yield start + 1, info, "\n".join(code) + "\n", (
-            mark.group(1) if mark else None)
+            mark.groups() if mark else None)
         i = j + 1
 
 
@@ -103,7 +109,20 @@ for page in pages:
                     r = subprocess.CompletedProcess(exe, 1, "", "timed out")
         elif mark is not None:
             counts["fragments"] += 1
+            mark, source = mark
             used.add(mark)
+            if source is not None:
+                try:
+                    text = open(source, encoding="utf-8").read()
+                except OSError as e:
+                    text = ""
+                    print("%s: %s" % (where, e), file=sys.stderr)
+                for para in code.strip("\n").split("\n\n"):
+                    if para.strip() and para not in text:
+                        print("%s: not word for word in %s:\n%s" %
+                              (where, source, para), file=sys.stderr)
+                        failed += 1
+                        break
             wrapper = os.path.join("docs", "snippets", mark + ".c")
             if not os.path.exists(wrapper):
                 print("%s: fragment names %s, which does not exist" %
