@@ -53,7 +53,7 @@ static void on_read(ax_stream_t *stream, ptrdiff_t nread, const ax_buf_t *buf) {
 static void on_connection(ax_stream_t *server, int status) {
   ax_tcp_t *conn = status == 0 ? malloc(sizeof(*conn)) : NULL;
   if (conn == NULL)
-    return; /* out of descriptors or memory: the client waits, axle retries */
+    return; /* status < 0: axle retries; no memory: the client waits */
   ax_tcp_init(server->handle.loop, conn);
   if (ax_accept(server, &conn->stream) != 0 ||
       ax_read_start(&conn->stream, on_alloc, on_read) != 0)
