@@ -410,7 +410,7 @@ ax_step "install missing packages" ax_install_missing "${PACKAGES[@]}" ||
 ax_step "a. plain build and suite" part_plain || finish 1
 ax_step "b. ASan+UBSan build and suite" part_asan || finish 1
 ax_step "c. TSan build and suite" part_tsan || finish 1
-ax_step "d. docs (Doxygen)" part_docs || finish 1
+ax_step "d. docs (Doxygen, the guides' C blocks)" part_docs || finish 1
 ax_step "e. format (clang-format)" part_format || finish 1
 ax_step "f. consumers (pkg-config, subproject)" bash scripts/check-consumers.sh ||
   finish 1
