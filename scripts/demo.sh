@@ -3,7 +3,8 @@
 # (examples/http-server/) on 127.0.0.1:8080, serving the repository's docs/
 # as static files, then print curl lines to try against it.
 #
-# Installs the Debian packages that are missing, configures build/ the first
+# Installs the Debian packages that are missing (the clients of the lines it
+# prints too: curl, and ab from apache2-utils), configures build/ the first
 # time (with warnings as errors, as CI builds it) and reuses it afterwards,
 # builds everything (the other examples too: build/examples/demo, the
 # earlier demo, is still there), and runs the server until Ctrl-C, which
@@ -15,8 +16,9 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# curl and apache2-utils (ab) are the clients of the lines printed below.
 ax_install_missing meson ninja-build pkg-config libcmocka-dev doxygen gcc \
-  libc6-dev curl
+  libc6-dev curl apache2-utils
 
 if [ -f build/meson-private/coredata.dat ]; then
   ax_say "Reusing build/"
@@ -59,9 +61,12 @@ The server is up. Try, from another terminal:
   curl -i '$URL/hash?n=100000000'
   curl -i --data-binary @README.md $URL/upload
   curl -i --path-as-is $URL/static/../README.md     # refused: 404
-  ab -k -n 20000 -c 50 $URL/                         # apache2-utils
+  ab -k -n 20000 -c 50 $URL/                         # a load, with ab
 
 docs/http-server.md explains how it works. Ctrl-C stops it.
+
+Smaller programs to read and copy, built in build/examples/ (README.md,
+"Examples"): timer, tcp-echo with tcp-client, fs-copy, work.
 
 EOF
 wait "$SERVER"

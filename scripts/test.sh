@@ -10,7 +10,10 @@
 #   c. TSan build in build-tsan/, the whole suite: every program, not
 #      only those that start threads, since any of them may touch the
 #      pool, a signal handler's state or another loop's wakeup;
-#   d. the API reference: Doxygen, every warning an error;
+#   d. the documentation: the API reference with Doxygen, every warning
+#      an error; then every C block of docs/*.md and README.md compiled
+#      with -std=c11 -Wall -Wextra -Wpedantic -Werror, whole programs
+#      linked against part a's library and run (scripts/check-docs.sh);
 #   e. the code format: clang-format over include/ src/ test/ examples/
 #      bench/;
 #   f. the two ways an application finds axle: installed with pkg-config,
@@ -31,7 +34,10 @@
 #      build-fuzz/crashes-server/.
 #
 # Build directories are reused and reconfigured, so a rerun only rebuilds
-# what changed. The last line is "N passed, N failed", counting meson's test
+# what changed. The summary lists every skip by name with its reason: a
+# whole test program meson reports skipped, and each cmocka case skipped
+# inside a program that passed (test_skip() in test/support prints the
+# reason). The last line is "N passed, N failed", counting meson's test
 # results of the suite runs, and the fuzzing run as one test. Exits 0 only
 # if every part passed. Works from any directory.
 
@@ -92,6 +98,75 @@ print(passed, failed, skipped)
 EOF
 }
 
+# The skips of every run, one per line, tab-separated: the run's label,
+# the test's name (program@backend), the cmocka case (or "-" for a whole
+# program meson reports skipped), the reason. finish() groups them.
+SKIP_LOG=$(mktemp "${TMPDIR:-/tmp}/axle-test-skips.XXXXXX")
+trap 'rm -f "$SKIP_LOG"' EXIT
+
+# Add the skips in a meson testlog.json to SKIP_LOG: a program meson
+# reports skipped, with its last line of output as the reason; a cmocka
+# case skipped inside a program, with the reason test_skip() printed just
+# before it (test/support/test.c).
+collect_skips() {
+  python3 - "$1" "$2" >>"$SKIP_LOG" <<'EOF'
+import json, re, sys
+log, label = sys.argv[1], sys.argv[2]
+try:
+    lines = open(log).read().splitlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    if not line.strip():
+        continue
+    test = json.loads(line)
+    name = test.get("name", "?").split(" / ")[-1]
+    out = (test.get("stdout") or "").splitlines()
+    if test.get("result") == "SKIP":
+        last = [l.strip() for l in out if l.strip()]
+        print("\t".join([label, name, "-",
+                         last[-1] if last else "no reason printed"]))
+        continue
+    reason, seen = None, set()
+    for l in out:
+        m = re.match(r"\s*skipped: (.*)$", l)
+        if m:
+            reason = m.group(1).strip()
+            continue
+        m = re.match(r"\[\s*SKIPPED\s*\]\s+(\w+)\s*$", l)
+        if m and m.group(1) not in seen:
+            seen.add(m.group(1))
+            print("\t".join([label, name, m.group(1),
+                             reason or "no reason printed"]))
+            reason = None
+EOF
+}
+
+# Print the skips, grouped: one line per program, case and reason, with
+# the runs and backends it was skipped on.
+print_skips() {
+  python3 - "$SKIP_LOG" <<'EOF'
+import sys
+groups, total = {}, 0
+for line in open(sys.argv[1]):
+    label, name, case, reason = line.rstrip("\n").split("\t", 3)
+    program, _, backend = name.partition("@")
+    runs = groups.setdefault((program, case, reason), {})
+    runs.setdefault(label, []).append(backend or "-")
+    total += 1
+if not groups:
+    print("Skipped: nothing")
+    sys.exit(0)
+print("Skipped: %d (a program and case, then the runs and backends, then why):"
+      % total)
+for (program, case, reason), runs in sorted(groups.items()):
+    where = "; ".join("%s %s" % (label, " ".join(backends))
+                      for label, backends in runs.items())
+    what = program if case == "-" else "%s %s" % (program, case)
+    print("  %s [%s]: %s" % (what, where, reason))
+EOF
+}
+
 # Run meson test in a build directory and add its results to the totals.
 # The old log is removed first, so that a run that stops early is not
 # counted with a previous run's results.
@@ -109,6 +184,7 @@ run_suite() {
   TOTAL_SKIPPED=$((TOTAL_SKIPPED + skipped))
   RUN_SUMMARIES+=("$(printf '%-12s %d passed, %d failed, %d skipped' \
     "$dir:" "$passed" "$failed" "$skipped")")
+  collect_skips "$log" "$dir"
   if [ "$rc" -eq 0 ] && [ "$failed" -ne 0 ]; then
     rc=1
   fi
@@ -140,7 +216,7 @@ part_tsan() {
 }
 
 part_docs() {
-  ninja -C build docs
+  ninja -C build docs && bash scripts/check-docs.sh
 }
 
 # The C files under format control: tracked ones and untracked ones that
@@ -187,6 +263,7 @@ part_windows() {
   TOTAL_SKIPPED=$((TOTAL_SKIPPED + skipped))
   RUN_SUMMARIES+=("$(printf '%-12s %d passed, %d failed, %d skipped' \
     "build-win:" "$passed" "$failed" "$skipped")")
+  collect_skips build-win/meson-logs/testlog.json build-win
   if [ "$rc" -eq 0 ] && [ $((passed + failed)) -eq 0 ]; then
     echo "error: no test ran under Wine" >&2
     rc=1
@@ -317,9 +394,10 @@ finish() {
     echo "Tests per run:"
     printf '  %s\n' "${RUN_SUMMARIES[@]}"
   fi
-  if [ "$TOTAL_SKIPPED" -ne 0 ]; then
-    echo "$TOTAL_SKIPPED skipped"
-  fi
+  # Every skip by name and reason: the runs' "N skipped" above count
+  # whole programs only, and a cmocka case skipped inside a program that
+  # passed would otherwise go unseen.
+  print_skips
   if [ "$status" -ne 0 ]; then
     echo "FAILED: stopped at '${AX_STEP_NAMES[-1]}'"
   fi
@@ -332,7 +410,7 @@ ax_step "install missing packages" ax_install_missing "${PACKAGES[@]}" ||
 ax_step "a. plain build and suite" part_plain || finish 1
 ax_step "b. ASan+UBSan build and suite" part_asan || finish 1
 ax_step "c. TSan build and suite" part_tsan || finish 1
-ax_step "d. docs (Doxygen)" part_docs || finish 1
+ax_step "d. docs (Doxygen, the guides' C blocks)" part_docs || finish 1
 ax_step "e. format (clang-format)" part_format || finish 1
 ax_step "f. consumers (pkg-config, subproject)" bash scripts/check-consumers.sh ||
   finish 1

@@ -8,6 +8,11 @@
  * the same on every system (axle.h). Nothing else here is API: the layout
  * may change in any release before 1.0.
  */
+/**
+ * @file axle/unix.h
+ * The POSIX layout of ax_buf_t, and ax_os_sock_t and ax_os_fd_t as POSIX
+ * knows them. Included by axle.h; include <axle.h>, never this file.
+ */
 #ifndef AXLE_UNIX_H
 #define AXLE_UNIX_H
 
@@ -16,18 +21,25 @@
 #endif /* AXLE_H */
 
 /**
- * A buffer: a pointer and a length, laid out as POSIX's struct iovec, so
- * that vectors of them go to readv(2) and writev(2) as they are. Fill it
- * with ax_buf_init() or by its names; do not rely on the field order.
+ * @ingroup buf
+ * @headerfile axle.h <axle.h>
+ * A buffer: a pointer and a length. On POSIX it is laid out as struct
+ * iovec, so that vectors of them go to readv(2) and writev(2) as they are.
+ * Fill it with ax_buf_init() or by its names; do not rely on the field
+ * order, which differs on Windows.
  */
 struct ax_buf_s {
   char *base; /**< The first byte. */
-  size_t len; /**< The number of bytes. */
+  size_t len; /**< POSIX: the number of bytes. */
 };
 
-/** A socket as the system knows it: a file descriptor on POSIX. */
+/** @ingroup tcp
+ * A socket as the system knows it: on POSIX, a file descriptor (an int).
+ * ax_tcp_open() and ax_poll_init_socket() take one. */
 typedef int ax_os_sock_t;
-/** A descriptor as the system knows it: a file descriptor on POSIX. */
+/** @ingroup tcp
+ * A descriptor as the system knows it: on POSIX, a file descriptor (an
+ * int). ax_fileno() gives a TCP or poll handle's descriptor in one. */
 typedef int ax_os_fd_t;
 
 /** @cond AX_PRIVATE */

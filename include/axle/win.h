@@ -16,6 +16,12 @@
  * and alignment, which src/win checks at compile time. Nothing here but
  * ax_buf_t is API: the layout may change in any release before 1.0.
  */
+/**
+ * @file axle/win.h
+ * The Windows layout of ax_buf_t, ax_os_sock_t and ax_os_fd_t as Windows
+ * knows them, and SIGHUP. Included by axle.h; include <axle.h>, never this
+ * file.
+ */
 #ifndef AXLE_WIN_H
 #define AXLE_WIN_H
 
@@ -24,19 +30,23 @@
 #endif /* AXLE_H */
 
 /**
- * A buffer: a pointer and a length, laid out as Winsock's WSABUF (a 32-bit
- * length first), so that vectors of them go to WSASend() and WSARecv() as
- * they are. Fill it with ax_buf_init() or by its names; do not rely on the
- * field order. One buffer holds at most 4 GiB - 1 bytes.
+ * @ingroup buf
+ * @headerfile axle.h <axle.h>
+ * On Windows, a buffer is laid out as Winsock's WSABUF (a 32-bit length
+ * first), so that vectors of them go to WSASend() and WSARecv() as they
+ * are. One buffer holds at most 4 GiB - 1 bytes.
  */
 struct ax_buf_s {
-  unsigned long len; /**< The number of bytes (a ULONG). */
+  unsigned long len; /**< Windows: the number of bytes (a ULONG). */
   char *base;        /**< The first byte. */
 };
 
-/** A socket as the system knows it: a Winsock SOCKET. */
+/** @ingroup tcp
+ * A socket as the system knows it: on Windows, a Winsock SOCKET. */
 typedef uintptr_t ax_os_sock_t;
-/** A descriptor as the system knows it: a Win32 HANDLE. */
+/** @ingroup tcp
+ * A descriptor as the system knows it: on Windows, a Win32 HANDLE.
+ * ax_fileno() gives a TCP or poll handle's SOCKET in one. */
 typedef void *ax_os_fd_t;
 
 /**
