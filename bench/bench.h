@@ -48,6 +48,12 @@ struct bench_side {
    * bench_read_offset() gives, in_flight at a time, as fs_stat. The file
    * is opened before the clocks start and closed after they stop. */
   void (*fs_read)(uint64_t n, unsigned int in_flight, struct bench_result *r);
+  /* n round trips of one message between two loops on two threads, each
+   * loop's callback posting it back (msg_axle.c, msg_uv.c). */
+  void (*msg_one_by_one)(uint64_t n, struct bench_result *r);
+  /* The same with 100 messages in flight: the counting loop posts a burst
+   * of 100 and posts it again once all 100 are back. */
+  void (*msg_bursts)(uint64_t n, struct bench_result *r);
 };
 
 /* The files of the file system workloads, in a temporary directory that
@@ -71,6 +77,13 @@ void bench_uv_fs_stat(uint64_t n, unsigned int in_flight,
                       struct bench_result *r);
 void bench_uv_fs_read(uint64_t n, unsigned int in_flight,
                       struct bench_result *r);
+
+/* The message workloads of each side: axle's message queue, and libuv's
+ * async handle with a mutex-guarded list (the usual hand-built one). */
+void bench_axle_msg_one_by_one(uint64_t n, struct bench_result *r);
+void bench_axle_msg_bursts(uint64_t n, struct bench_result *r);
+void bench_uv_msg_one_by_one(uint64_t n, struct bench_result *r);
+void bench_uv_msg_bursts(uint64_t n, struct bench_result *r);
 
 /* Clocks for the sides: process CPU seconds and wall seconds. */
 double bench_cpu_now(void);

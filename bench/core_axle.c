@@ -214,4 +214,6 @@ const struct bench_side bench_axle = {
     .pool_empty_work = axle_pool_empty_work,
     .fs_stat = bench_axle_fs_stat,
     .fs_read = bench_axle_fs_read,
+    .msg_one_by_one = bench_axle_msg_one_by_one,
+    .msg_bursts = bench_axle_msg_bursts,
 };

@@ -172,6 +172,10 @@ static const struct workload workloads[] = {
      offsetof(struct bench_side, fs_read), 1},
     {"fs read 64K, 4 in flight", "read", 20000,
      offsetof(struct bench_side, fs_read), 4},
+    {"messages, one by one", "round trip", 20000,
+     offsetof(struct bench_side, msg_one_by_one), 0},
+    {"messages, bursts of 100", "round trip", 1000000,
+     offsetof(struct bench_side, msg_bursts), 0},
 };
 enum { WORKLOADS = sizeof(workloads) / sizeof(workloads[0]) };
 

@@ -528,7 +528,7 @@ struct ax__msgq_private {
   struct ax_msg_s *posted;        /* Posted, newest first (__atomic). */
   struct ax_msg_s *held;          /* Taken, not delivered: oldest first. */
   size_t capacity;                /* Most messages queued; 0: no limit. */
-  size_t queued;                  /* Posted, not delivered (__atomic). */
+  size_t queued;                  /* Posted, not taken (__atomic). */
 };
 /** @endcond */
 
@@ -1242,8 +1242,9 @@ struct ax_msgq_s {
  * @param undelivered_cb Called, in the close phase, once per message still
  *        queued when the handle was closed (before the close callback);
  *        NULL if the caller does not need them back.
- * @param capacity The most messages queued and not delivered; 0 for no
- *        limit.
+ * @param capacity The most messages posted and not yet taken by the loop
+ *        (which takes what was posted at each wakeup); 0 for no limit, and
+ *        then nothing is counted.
  * @return 0; AX_EINVAL for a NULL loop, handle or @p msg_cb, or a loop not
  *         initialised; AX_EBUSY if the handle is open already (where
  *         detected); a system error such as AX_EMFILE.
@@ -1264,12 +1265,6 @@ AX_EXTERN int ax_msgq_init(ax_loop_t *loop, ax_msgq_t *msgq, ax_msgq_cb msg_cb,
  *         if its init failed.
  */
 AX_EXTERN int ax_msgq_post(ax_msgq_t *msgq, ax_msg_t *msg);
-
-/**
- * @return The messages posted and not yet delivered, as of the call (any
- *         thread; others may change it at once); 0 for NULL.
- */
-AX_EXTERN size_t ax_msgq_size(const ax_msgq_t *msgq);
 
 /** @} */
 

@@ -21,11 +21,11 @@
  */
 #include "internal.h"
 
-/* ax_async_t.priv.pending. */
+/* ax_async_t.priv.pending: AX__ASYNC_* of internal.h. */
 enum {
-  ASYNC_IDLE = 0,    /* Nothing sent since the last callback. */
-  ASYNC_PENDING = 1, /* Sent to; the callback is due. */
-  ASYNC_CLOSED = 2,  /* ax_close() was called, or init failed. */
+  ASYNC_IDLE = AX__ASYNC_IDLE,
+  ASYNC_PENDING = AX__ASYNC_PENDING,
+  ASYNC_CLOSED = AX__ASYNC_CLOSED,
 };
 
 int ax_async_init(ax_loop_t *loop, ax_async_t *async, ax_async_cb async_cb) {
@@ -115,8 +115,15 @@ void ax__async_dispatch(ax_loop_t *loop) {
     ax__queue_remove(node);
     ax__queue_insert_tail(&loop->priv.async_handles, node);
     ax_async_t *async = ax_container_of(node, ax_async_t, priv.node);
+    /* A message queue clears its own mark, once it has run dry (msgq.c). */
+    if (async->handle.type == AX_MSGQ) {
+      if (__atomic_load_n(&async->priv.pending, __ATOMIC_SEQ_CST) ==
+          ASYNC_PENDING)
+        async->priv.cb(async);
+      continue;
+    }
     if (__atomic_exchange_n(&async->priv.pending, ASYNC_IDLE,
-                            __ATOMIC_ACQ_REL) != ASYNC_IDLE)
+                            __ATOMIC_SEQ_CST) != ASYNC_IDLE)
       async->priv.cb(async);
   }
 }

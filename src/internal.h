@@ -193,6 +193,13 @@ void ax__signal_close(ax_handle_t *handle);
 /* async.c */
 void ax__async_close(ax_handle_t *handle);
 void ax__async_closed(ax_handle_t *handle);
+/* ax_async_t.priv.pending. The dispatch clears it with a sequentially
+ * consistent exchange, which a message queue's posts rely on (msgq.c). */
+enum {
+  AX__ASYNC_IDLE = 0,    /* Nothing sent since the last callback. */
+  AX__ASYNC_PENDING = 1, /* Sent to; the callback is due. */
+  AX__ASYNC_CLOSED = 2,  /* ax_close() was called, or init failed. */
+};
 /* An async handle of another type whose struct begins as ax_async_t's
  * (msgq.c): ax_async_init() with the type given. */
 int ax__async_open(ax_loop_t *loop, ax_async_t *async, ax_handle_type type,

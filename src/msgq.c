@@ -29,14 +29,20 @@ _Static_assert(offsetof(ax_msgq_t, priv.async) == offsetof(ax_async_t, priv),
 /* Take what was posted, oldest first, after what is held already. */
 static void msgq_take(ax_msgq_t *msgq) {
   ax_msg_t *top = __atomic_exchange_n(&msgq->priv.posted, NULL,
-                                      __ATOMIC_ACQUIRE);
+                                      __ATOMIC_SEQ_CST);
   ax_msg_t *oldest = NULL;
+  size_t taken = 0;
   while (top != NULL) {
     ax_msg_t *next = top->next;
     top->next = oldest;
     oldest = top;
     top = next;
+    taken++;
   }
+  /* One update per batch, not per message: the count is shared with the
+   * posting threads. */
+  if (msgq->priv.capacity != 0 && taken != 0)
+    __atomic_fetch_sub(&msgq->priv.queued, taken, __ATOMIC_RELAXED);
   ax_msg_t **tail = &msgq->priv.held;
   while (*tail != NULL)
     tail = &(*tail)->next;
@@ -49,22 +55,52 @@ static ax_msg_t *msgq_next(ax_msgq_t *msgq) {
   if (msg != NULL) {
     msgq->priv.held = msg->next;
     msg->next = NULL;
-    __atomic_fetch_sub(&msgq->priv.queued, 1, __ATOMIC_RELAXED);
   }
   return msg;
 }
 
-/* The async callback: deliver what was posted before the wakeup. A
- * callback may close the handle: the rest then waits for the close phase. */
-static void msgq_deliver(ax_async_t *async) {
-  ax_msgq_t *msgq = (ax_msgq_t *)async;
-  msgq_take(msgq);
+/* Rounds of take-and-deliver per dispatch, at most: the bound on what
+ * one iteration delivers when senders keep posting. */
+enum { MSGQ_ROUNDS = 4 };
+
+/* Deliver what was posted; false if a callback closed the handle. */
+static bool msgq_deliver_held(ax_msgq_t *msgq) {
   while (!ax__handle_is_closing(&msgq->handle)) {
     ax_msg_t *msg = msgq_next(msgq);
     if (msg == NULL)
-      break;
+      return true;
     msgq->priv.cb(msgq, msg);
   }
+  return false;
+}
+
+/*
+ * The async callback, run while the pending mark is set (the dispatch
+ * leaves a queue's mark to it). Posts made meanwhile see the mark and do
+ * not wake the loop: the loop is awake and takes them here. Only once a
+ * take finds nothing left is the mark cleared, and the queue looked at
+ * once more (sequentially consistent, against a post's push and its look
+ * at the mark): a post either lands before that look, or finds the mark
+ * clear and wakes the loop. So a burst costs one wakeup however the
+ * threads interleave. A callback may close the handle: the rest then waits
+ * for the close phase.
+ */
+static void msgq_deliver(ax_async_t *async) {
+  ax_msgq_t *msgq = (ax_msgq_t *)async;
+  for (int round = 0; round < MSGQ_ROUNDS; round++) {
+    msgq_take(msgq);
+    if (!msgq_deliver_held(msgq))
+      return;
+    __atomic_store_n(&async->priv.pending, AX__ASYNC_IDLE, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&msgq->priv.posted, __ATOMIC_SEQ_CST) == NULL)
+      return;
+    /* More came: take them too, the mark set again so that their posters'
+     * successors do not wake the loop for nothing. */
+    __atomic_store_n(&async->priv.pending, AX__ASYNC_PENDING, __ATOMIC_SEQ_CST);
+  }
+  /* Bounded: what is left waits for the next iteration, which nobody
+   * would wake the loop for (the mark is set). */
+  ax__wakeup_signal(msgq->handle.loop);
 }
 
 int ax_msgq_init(ax_loop_t *loop, ax_msgq_t *msgq, ax_msgq_cb msg_cb,
@@ -87,10 +123,13 @@ int ax_msgq_init(ax_loop_t *loop, ax_msgq_t *msgq, ax_msgq_cb msg_cb,
   return 0;
 }
 
-/* Count a message in, unless the queue holds its capacity. */
+/* Count a message in, unless the queue holds its capacity. Without one,
+ * nothing is counted: a post then touches no count the loop updates. */
 static bool msgq_reserve(ax_msgq_t *msgq) {
+  if (msgq->priv.capacity == 0)
+    return true;
   size_t queued = __atomic_fetch_add(&msgq->priv.queued, 1, __ATOMIC_RELAXED);
-  if (msgq->priv.capacity == 0 || queued < msgq->priv.capacity)
+  if (queued < msgq->priv.capacity)
     return true;
   __atomic_fetch_sub(&msgq->priv.queued, 1, __ATOMIC_RELAXED);
   return false;
@@ -101,7 +140,7 @@ static void msgq_push(ax_msgq_t *msgq, ax_msg_t *msg) {
   do
     msg->next = head;
   while (!__atomic_compare_exchange_n(&msgq->priv.posted, &head, msg, true,
-                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+                                      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
 }
 
 int ax_msgq_post(ax_msgq_t *msgq, ax_msg_t *msg) {
@@ -118,16 +157,14 @@ int ax_msgq_post(ax_msgq_t *msgq, ax_msg_t *msg) {
     /* A close between the check and here finds the message in the close
      * phase, which waits for this post to finish first. */
     msgq_push(msgq, msg);
-    (void)ax__async_mark(async);
+    /* Marked already: the loop has yet to clear the mark, and the take
+     * after it will find the message. Else mark it and wake the loop. */
+    if (__atomic_load_n(&msgq->priv.async.pending, __ATOMIC_SEQ_CST) ==
+        AX__ASYNC_IDLE)
+      (void)ax__async_mark(async);
   }
   __atomic_fetch_sub(&msgq->priv.async.busy, 1, __ATOMIC_RELEASE);
   return err;
-}
-
-size_t ax_msgq_size(const ax_msgq_t *msgq) {
-  if (msgq == NULL)
-    return 0;
-  return __atomic_load_n(&msgq->priv.queued, __ATOMIC_RELAXED);
 }
 
 /* The close phase: no post is in progress any more, and none can begin.
