@@ -13,8 +13,9 @@
 #   d. the API reference: Doxygen, every warning an error;
 #   e. the code format: clang-format over include/ src/ test/ examples/
 #      bench/;
-#   f. the two ways an application finds axle: installed with pkg-config,
-#      and as a meson subproject (scripts/check-consumers.sh);
+#   f. the three ways an application finds axle: installed with pkg-config
+#      or CMake's find_package(axle), and as a meson subproject
+#      (scripts/check-consumers.sh);
 #   g. clang-tidy over the library's sources with .clang-tidy's checks
 #      (bug patterns, the analyzer, functions of at most 70 lines);
 #   h. Windows: a mingw-w64 cross build whose suite runs under Wine on the
@@ -334,7 +335,7 @@ ax_step "b. ASan+UBSan build and suite" part_asan || finish 1
 ax_step "c. TSan build and suite" part_tsan || finish 1
 ax_step "d. docs (Doxygen)" part_docs || finish 1
 ax_step "e. format (clang-format)" part_format || finish 1
-ax_step "f. consumers (pkg-config, subproject)" bash scripts/check-consumers.sh ||
+ax_step "f. consumers (pkg-config, CMake, subproject)" bash scripts/check-consumers.sh ||
   finish 1
 ax_step "g. clang-tidy" part_tidy || finish 1
 ax_step "h. Windows: cross build, suite under Wine" part_windows || finish 1
