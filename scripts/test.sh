@@ -30,6 +30,14 @@
 #      handling over the simulation backend (scripts/fuzz.sh server), for
 #      AX_FUZZ_SERVER_SECONDS (default 30), its crashes kept in
 #      build-fuzz/crashes-server/.
+#   k. kqueue on Linux through libkqueue (see part_kqueue below);
+#   l. the shared library's exports: nm -D finds ax_ names alone, every
+#      one include/axle.h declares; then abidiff against the last release's
+#      ABI (abi/), printed, not failing, before 1.0 (scripts/check-abi.sh);
+#   m. the Debian packages built from a scratch copy with
+#      dpkg-buildpackage (nocheck), checked by lintian, unpacked in a
+#      scratch root and used by a consumer through pkg-config and CMake
+#      (scripts/check-debian.sh).
 #
 # Build directories are reused and reconfigured, so a rerun only rebuilds
 # what changed. The last line is "N passed, N failed", counting meson's test
@@ -345,4 +353,8 @@ ax_step "j. fuzz the HTTP request parser" part_fuzz || finish 1
 ax_step "j. fuzz the HTTP server over the sim backend" part_fuzz_server ||
   finish 1
 ax_step "k. kqueue on Linux (libkqueue), suite" part_kqueue || finish 1
+ax_step "l. exported symbols (nm), ABI report (abidiff)" \
+  bash scripts/check-abi.sh build || finish 1
+ax_step "m. Debian packages: build, lintian, consumers" \
+  bash scripts/check-debian.sh || finish 1
 finish 0
