@@ -8,8 +8,8 @@
 #   2. build    dpkg-buildpackage -us -uc -b there, with
 #               DEB_BUILD_OPTIONS=nocheck and the nocheck profile (the
 #               suite has run in the other parts; with it, the build takes
-#               minutes rather than about one), giving libaxle0 and
-#               libaxle-dev; dpkg-gensymbols compares the library with
+#               minutes rather than about one), giving libaxle0,
+#               libaxle-dev and libaxle-doc; dpkg-gensymbols compares the library with
 #               debian/libaxle0.symbols on the way;
 #   3. lintian  on the .changes: any error or warning fails;
 #   4. use      both packages unpacked with dpkg -x into a scratch root (the
@@ -27,7 +27,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ax_install_missing build-essential debhelper dpkg-dev fakeroot lintian \
-  meson ninja-build pkgconf liburing-dev cmake >/dev/null
+  doxygen meson ninja-build pkgconf liburing-dev cmake >/dev/null
 
 work=$(mktemp -d)
 if [ "${AX_KEEP_DEBIAN:-0}" = 1 ]; then
@@ -37,6 +37,9 @@ else
 fi
 
 version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+meson_version=$(sed -n "s/^  version: '\([0-9.]*\)',$/\1/p" meson.build)
+[ "$version" = "$meson_version" ] ||
+  ax_die "debian/changelog is at $version but meson.build at $meson_version: add a changelog entry (dch -v $meson_version)"
 arch=$(dpkg-architecture -q DEB_HOST_ARCH)
 multiarch=$(dpkg-architecture -q DEB_HOST_MULTIARCH)
 src="$work/axle-$version"
@@ -65,11 +68,21 @@ ax_say "dpkg-buildpackage -us -uc -b (nocheck)"
 # the next release.
 grep -A 20 '^dpkg-gensymbols: warning' "$work/build.log" || true
 changes="$work/axle_${version}_${arch}.changes"
-for pkg in libaxle0 libaxle-dev; do
-  deb="$work/${pkg}_${version}_${arch}.deb"
+for deb in "$work/libaxle0_${version}_${arch}.deb" \
+  "$work/libaxle-dev_${version}_${arch}.deb" "$work/libaxle-doc_${version}_all.deb"; do
   [ -f "$deb" ] || ax_die "$deb was not built"
-  echo "$pkg: $(du -k "$deb" | cut -f1) KiB"
-  dpkg-deb -c "$deb" | awk '{print "  " $6 ($7 ? " " $7 " " $8 : "")}'
+  echo "$(basename "$deb"): $(du -k "$deb" | cut -f1) KiB"
+  case $deb in
+  *-doc_*)
+    # The listing is read whole first: grep -q leaving early would kill
+    # dpkg-deb with SIGPIPE.
+    listing=$(dpkg-deb -c "$deb")
+    grep -q '/html/index.html$' <<<"$listing" ||
+      ax_die "libaxle-doc has no html/index.html"
+    echo "  $(grep -c '\.html$' <<<"$listing") HTML pages"
+    ;;
+  *) dpkg-deb -c "$deb" | awk '{print "  " $6 ($7 ? " " $7 " " $8 : "")}' ;;
+  esac
 done
 
 ax_say "lintian (errors and warnings fail)"
