@@ -36,9 +36,13 @@ cmake --build "$work/cmake" >/dev/null
 "$work/cmake/consumer"
 "$work/cmake/consumer-static"
 # Each target links the library it names.
-readelf -d "$work/cmake/consumer" | grep -q 'NEEDED.*libaxle\.so\.' ||
+# (readelf's output is read whole first: grep -q leaving early could kill
+# it with SIGPIPE, which pipefail would count as a failure.)
+needed=$(readelf -d "$work/cmake/consumer")
+grep -q 'NEEDED.*libaxle\.so\.' <<<"$needed" ||
   { echo "error: axle::axle did not link libaxle.so" >&2; exit 1; }
-if readelf -d "$work/cmake/consumer-static" | grep -q 'NEEDED.*libaxle'; then
+needed=$(readelf -d "$work/cmake/consumer-static")
+if grep -q 'NEEDED.*libaxle' <<<"$needed"; then
   echo "error: axle::axle_static linked libaxle.so" >&2
   exit 1
 fi

@@ -105,8 +105,11 @@ cc -std=c11 -Wall -Wextra -Werror test/consumer/main.c \
   $("${pc[@]}" --cflags --libs axle) -o "$work/consumer-pc"
 LD_LIBRARY_PATH="$libdir" "$work/consumer-pc"
 # The program found the root's library, not one installed on the machine.
-LD_LIBRARY_PATH="$libdir" ldd "$work/consumer-pc" | grep -q "$libdir/libaxle.so.0" ||
-  ax_die "consumer-pc did not load $libdir/libaxle.so.0"
+# (ldd's output is read whole first: grep -q leaving early could kill it
+# with SIGPIPE and fail the pipe.)
+loaded=$(LD_LIBRARY_PATH="$libdir" ldd "$work/consumer-pc")
+grep -q "$libdir/libaxle.so.0" <<<"$loaded" ||
+  ax_die "consumer-pc did not load $libdir/libaxle.so.0: $loaded"
 
 cmake -S test/consumer -B "$work/cmake" -DCMAKE_PREFIX_PATH="$root/usr" \
   -DAXLE_VERSION="$version" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" >/dev/null
