@@ -70,6 +70,12 @@ ax_meson_setup "$BUILD" -Dbuildtype=release -Dtests=false -Dexamples=true \
   -Ddocs=disabled >/dev/null
 ninja -C "$BUILD" >/dev/null
 
+# What the run prints is saved too, in build-bench/results/http.txt (or the
+# directory AX_BENCH_RESULTS names), for scripts/plot.sh (bench.sh --plot).
+RESULTS=${AX_BENCH_RESULTS:-build-bench/results}
+mkdir -p "$RESULTS"
+exec > >(tee "$RESULTS/http.txt")
+
 UV_SERVER=$BUILD/bench/http/http-uv
 AXLE_SERVER=
 for candidate in "$BUILD/examples/http-server/http-server" \

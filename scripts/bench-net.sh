@@ -63,6 +63,12 @@ ax_meson_setup "$BUILD" -Dbuildtype=release -Dtests=false -Dexamples=true \
   -Ddocs=disabled >/dev/null
 ninja -C "$BUILD" >/dev/null
 
+# What the run prints is saved too, in build-bench/results/net.txt (or the
+# directory AX_BENCH_RESULTS names), for scripts/plot.sh (bench.sh --plot).
+RESULTS=${AX_BENCH_RESULTS:-build-bench/results}
+mkdir -p "$RESULTS"
+exec > >(tee "$RESULTS/net.txt")
+
 AXLE_SERVER=$BUILD/examples/echo-server
 UV_SERVER=$BUILD/bench/net/echo-uv
 LOAD=$BUILD/bench/net/echo-load

@@ -6,6 +6,14 @@
 #                                     in one process, and their ratio
 #   bash scripts/bench.sh --callgrind instructions per operation, counted by
 #                                     valgrind: the same on every run
+#   bash scripts/bench.sh --plot      no run: the tables as PNG charts in
+#                                     docs/images/ (scripts/plot.sh), from
+#                                     the last run's saved results, else
+#                                     from docs/performance.md's figures
+#
+# A run saves what each benchmark prints in build-bench/results/ (core.txt,
+# net.txt, http.txt; AX_BENCH_RESULTS names another directory), so that
+# --plot after a fresh run draws that run's figures.
 #
 # CPU time moves with whatever else the machine does; instruction counts do
 # not, but they ignore cache misses and system-call cost. Read both.
@@ -20,6 +28,11 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+if [ "${1:-}" = "--plot" ]; then
+  shift
+  exec bash "$AX_ROOT/scripts/plot.sh" "$@"
+fi
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libuv1-dev)
 if [ "${1:-}" = "--callgrind" ]; then
@@ -63,7 +76,9 @@ if [ "${1:-}" = "--callgrind" ]; then
   echo "(ratio: libuv's instructions / axle's; above 1, axle runs fewer)"
   exit 0
 fi
-"$bench" "$@"
+RESULTS=${AX_BENCH_RESULTS:-build-bench/results}
+mkdir -p "$RESULTS"
+"$bench" "$@" | tee "$RESULTS/core.txt"
 
 if [ "$(uname -s)" = Linux ]; then
   echo

@@ -16,8 +16,9 @@
 #      linked against part a's library and run (scripts/check-docs.sh);
 #   e. the code format: clang-format over include/ src/ test/ examples/
 #      bench/;
-#   f. the two ways an application finds axle: installed with pkg-config,
-#      and as a meson subproject (scripts/check-consumers.sh);
+#   f. the three ways an application finds axle: installed with pkg-config
+#      or CMake's find_package(axle), and as a meson subproject
+#      (scripts/check-consumers.sh);
 #   g. clang-tidy over the library's sources with .clang-tidy's checks
 #      (bug patterns, the analyzer, functions of at most 70 lines);
 #   h. Windows: a mingw-w64 cross build whose suite runs under Wine on the
@@ -32,6 +33,14 @@
 #      handling over the simulation backend (scripts/fuzz.sh server), for
 #      AX_FUZZ_SERVER_SECONDS (default 30), its crashes kept in
 #      build-fuzz/crashes-server/.
+#   k. kqueue on Linux through libkqueue (see part_kqueue below);
+#   l. the shared library's exports: nm -D finds ax_ names alone, every
+#      one include/axle.h declares; then abidiff against the last release's
+#      ABI (abi/), printed, not failing, before 1.0 (scripts/check-abi.sh);
+#   m. the Debian packages built from a scratch copy with
+#      dpkg-buildpackage (nocheck), checked by lintian, unpacked in a
+#      scratch root and used by a consumer through pkg-config and CMake
+#      (scripts/check-debian.sh).
 #
 # Build directories are reused and reconfigured, so a rerun only rebuilds
 # what changed. The summary lists every skip by name with its reason: a
@@ -412,7 +421,7 @@ ax_step "b. ASan+UBSan build and suite" part_asan || finish 1
 ax_step "c. TSan build and suite" part_tsan || finish 1
 ax_step "d. docs (Doxygen, the guides' C blocks)" part_docs || finish 1
 ax_step "e. format (clang-format)" part_format || finish 1
-ax_step "f. consumers (pkg-config, subproject)" bash scripts/check-consumers.sh ||
+ax_step "f. consumers (pkg-config, CMake, subproject)" bash scripts/check-consumers.sh ||
   finish 1
 ax_step "g. clang-tidy" part_tidy || finish 1
 ax_step "h. Windows: cross build, suite under Wine" part_windows || finish 1
@@ -422,4 +431,8 @@ ax_step "j. fuzz the HTTP request parser" part_fuzz || finish 1
 ax_step "j. fuzz the HTTP server over the sim backend" part_fuzz_server ||
   finish 1
 ax_step "k. kqueue on Linux (libkqueue), suite" part_kqueue || finish 1
+ax_step "l. exported symbols (nm), ABI report (abidiff)" \
+  bash scripts/check-abi.sh build || finish 1
+ax_step "m. Debian packages: build, lintian, consumers" \
+  bash scripts/check-debian.sh || finish 1
 finish 0
