@@ -13,6 +13,7 @@
  * never for a count; an unreferenced guard timer bounds each wait.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
@@ -283,6 +284,47 @@ static void test_fs_event_close_in_cb(void **state) {
   fixture_close(&fx);
 }
 
+/* A tree, where the system watches one: a file made in a subdirectory is
+ * reported by its name below the watched directory. */
+static void test_fs_event_recursive(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  char sub[PATH_BYTES];
+  ax_fs_t req;
+  fixture_open(&fx);
+  path_join(sub, fx.dir, "sub");
+  assert_int_equal(ax_fs_mkdir(&fx.loop, &req, sub, 0755, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  memset(&p, 0, sizeof(p));
+  assert_int_equal(ax_fs_event_init(&fx.loop, &p.handle), 0);
+  int err = ax_fs_event_start(&p.handle, fx.dir, AX_FS_EVENT_RECURSIVE,
+                              probe_cb);
+  if (err == AX_ENOTSUP) {
+    ax_close(&p.handle.handle, NULL);
+    fixture_close(&fx);
+    test_skip("this system's watcher cannot watch a tree (inotify, kqueue)");
+    return;
+  }
+  assert_int_equal(err, 0);
+  if (getenv("AX_TEST_WINE") != NULL) {
+    ax_close(&p.handle.handle, NULL);
+    fixture_close(&fx);
+    test_skip("Wine's ReadDirectoryChangesW takes bWatchSubtree but reports "
+              "nothing below the watched directory (Wine 8.0)");
+    return;
+  }
+  file_write(&fx, "sub/a", "one");
+  /* Windows names it with its own separator. */
+  while (!probe_saw(&p, "sub/a", AX_FS_EVENT_RENAME) &&
+         !probe_saw(&p, "sub\\a", AX_FS_EVENT_RENAME) && !fx.guard.fired)
+    ax_run(&fx.loop, AX_RUN_ONCE);
+  assert_false(fx.guard.fired);
+  file_unlink(&fx, "sub/a");
+  ax_close(&p.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
 static void test_fs_event_getpath(void **state) {
   (void)state;
   struct fixture fx;
@@ -345,6 +387,7 @@ int main(void) {
       cmocka_unit_test(test_fs_event_file),
       cmocka_unit_test(test_fs_event_shared),
       cmocka_unit_test(test_fs_event_close_in_cb),
+      cmocka_unit_test(test_fs_event_recursive),
       cmocka_unit_test(test_fs_event_getpath),
       cmocka_unit_test(test_fs_event_errors),
   };
