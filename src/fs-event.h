@@ -14,6 +14,10 @@
 
 /* Whether the system watches a tree (AX_FS_EVENT_RECURSIVE). */
 extern const bool ax__fs_event_recursive;
+/* Whether a change in a watched directory is reported under the name of
+ * what changed in it (inotify, Windows), rather than under the
+ * directory's own (kqueue). The tests read it. */
+extern const bool ax__fs_event_names_children;
 
 /* Start watching handle->priv.path (set, with flags) for handle on its
  * loop, keeping what the system needs in handle->priv.impl. 0, or the

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs-event.h"
 #include "test.h"
 
 enum { PATH_BYTES = 512, SEEN_MAX = 64, NAME_BYTES = 64 };
@@ -127,6 +128,12 @@ static void file_unlink(struct fixture *fx, const char *name) {
   ax_fs_req_cleanup(&req);
 }
 
+/* The name a change of dir/name is reported under: its own, or where the
+ * system cannot say (kqueue), the watched directory's. */
+static const char *child(const struct fixture *fx, const char *name) {
+  return ax__fs_event_names_children ? name : fx->dir;
+}
+
 /* Run the loop until p saw name with mask, or the guard fires. */
 static void wait_for(struct fixture *fx, struct probe *p, const char *name,
                      int mask) {
@@ -169,17 +176,20 @@ static void test_fs_event_directory(void **state) {
   fixture_open(&fx);
   probe_start(&fx, &p, fx.dir);
   file_write(&fx, "a", "one");
-  wait_for(&fx, &p, "a", AX_FS_EVENT_RENAME);
-  probe_reset(&p);
-  file_write(&fx, "a", "two");
-  wait_for(&fx, &p, "a", AX_FS_EVENT_CHANGE);
+  wait_for(&fx, &p, child(&fx, "a"), AX_FS_EVENT_RENAME);
+  /* A write to a file in it: kqueue sees only the names of a directory. */
+  if (ax__fs_event_names_children) {
+    probe_reset(&p);
+    file_write(&fx, "a", "two");
+    wait_for(&fx, &p, "a", AX_FS_EVENT_CHANGE);
+  }
   probe_reset(&p);
   file_rename(&fx, "a", "b");
-  wait_for(&fx, &p, "b", AX_FS_EVENT_RENAME);
+  wait_for(&fx, &p, child(&fx, "b"), AX_FS_EVENT_RENAME);
   assert_int_equal(p.status, 0);
   probe_reset(&p);
   file_unlink(&fx, "b");
-  wait_for(&fx, &p, "b", AX_FS_EVENT_RENAME);
+  wait_for(&fx, &p, child(&fx, "b"), AX_FS_EVENT_RENAME);
   /* A directory made and removed in it is a name too. */
   char sub[PATH_BYTES];
   ax_fs_t req;
@@ -187,11 +197,11 @@ static void test_fs_event_directory(void **state) {
   probe_reset(&p);
   assert_int_equal(ax_fs_mkdir(&fx.loop, &req, sub, 0755, NULL), 0);
   ax_fs_req_cleanup(&req);
-  wait_for(&fx, &p, "sub", AX_FS_EVENT_RENAME);
+  wait_for(&fx, &p, child(&fx, "sub"), AX_FS_EVENT_RENAME);
   probe_reset(&p);
   assert_int_equal(ax_fs_rmdir(&fx.loop, &req, sub, NULL), 0);
   ax_fs_req_cleanup(&req);
-  wait_for(&fx, &p, "sub", AX_FS_EVENT_RENAME);
+  wait_for(&fx, &p, child(&fx, "sub"), AX_FS_EVENT_RENAME);
   ax_close(&p.handle.handle, NULL);
   fixture_close(&fx);
 }
@@ -234,8 +244,8 @@ static void test_fs_event_shared(void **state) {
   probe_start(&fx, &p1, fx.dir);
   probe_start(&fx, &p2, fx.dir);
   file_write(&fx, "a", "one");
-  wait_for(&fx, &p1, "a", AX_FS_EVENT_RENAME);
-  wait_for(&fx, &p2, "a", AX_FS_EVENT_RENAME);
+  wait_for(&fx, &p1, child(&fx, "a"), AX_FS_EVENT_RENAME);
+  wait_for(&fx, &p2, child(&fx, "a"), AX_FS_EVENT_RENAME);
   p1.stop_other = &p2.handle;
   p2.stop_other = &p1.handle;
   probe_reset(&p1);
@@ -253,7 +263,7 @@ static void test_fs_event_shared(void **state) {
   live->stop_other = NULL;
   probe_reset(live);
   file_write(&fx, "c", "one");
-  wait_for(&fx, live, "c", AX_FS_EVENT_RENAME);
+  wait_for(&fx, live, child(&fx, "c"), AX_FS_EVENT_RENAME);
   assert_int_equal(stopped->calls, 0);
   ax_close(&p1.handle.handle, NULL);
   ax_close(&p2.handle.handle, NULL);

@@ -23,6 +23,7 @@
 #include "internal.h"
 
 const bool ax__fs_event_recursive = false;
+const bool ax__fs_event_names_children = true;
 
 enum {
   /* What a watch asks the kernel for: every change of the file or of the

@@ -24,6 +24,7 @@
 #include "fs-internal.h"
 
 const bool ax__fs_event_recursive = true;
+const bool ax__fs_event_names_children = true;
 
 enum {
   /* Bytes of changes one read holds: many short names, and the longest
