@@ -891,6 +891,7 @@ typedef enum ax_handle_type_e {
   AX_SIGNAL,             /**< ax_signal_t */
   AX_FS_EVENT,           /**< ax_fs_event_t */
   AX_FS_POLL,            /**< ax_fs_poll_t */
+  AX_TTY,                /**< ax_tty_t */
   AX_HANDLE_TYPE_MAX     /**< One past the last valid type. */
 } ax_handle_type;
 
@@ -2621,6 +2622,116 @@ AX_EXTERN int ax_fs_poll_stop(ax_fs_poll_t *handle);
 /** Copy the path a started handle polls; as ax_fs_event_getpath(). */
 AX_EXTERN int ax_fs_poll_getpath(const ax_fs_poll_t *handle, char *buffer,
                                  size_t *size);
+
+/** @} */
+
+/**
+ * @defgroup tty Terminals
+ * A terminal as a stream: read what is typed and write to the screen with
+ * the stream API (ax_read_start(), ax_write()), switch the terminal
+ * between its line mode and raw input, and ask its size. POSIX only for
+ * now: on Windows ax_tty_init() says AX_ENOTSUP. See docs/tty.md.
+ * @{
+ */
+
+/** A terminal handle: see struct ax_tty_s. */
+typedef struct ax_tty_s ax_tty_t;
+
+/** The input modes of ax_tty_set_mode(). */
+typedef enum ax_tty_mode_e {
+  /** The mode the terminal had: usually lines, edited and echoed, with
+   * Ctrl+C as a signal. */
+  AX_TTY_MODE_NORMAL = 0,
+  /** Each key as it is typed: no echo, no line editing, no signals from
+   * Ctrl+C or Ctrl+Z, no flow control; output is still processed (a
+   * newline moves to the start of the next line). */
+  AX_TTY_MODE_RAW,
+  /** Raw, with keys as VT escape sequences: on POSIX the same as
+   * AX_TTY_MODE_RAW, as terminals send those already. */
+  AX_TTY_MODE_RAW_VT
+} ax_tty_mode;
+
+/** What a descriptor is, as ax_guess_handle() tells. */
+typedef enum ax_guess_e {
+  AX_GUESS_UNKNOWN = 0, /**< Not open, or none of the others. */
+  AX_GUESS_TTY,         /**< A terminal: ax_tty_init(). */
+  AX_GUESS_PIPE,        /**< A pipe, FIFO or local (Unix) stream socket. */
+  AX_GUESS_FILE,        /**< A regular file or a device: ax_fs_*(). */
+  AX_GUESS_TCP,         /**< A TCP socket: ax_tcp_open(). */
+  AX_GUESS_UDP          /**< A UDP socket. */
+} ax_guess;
+
+/** @cond AX_PRIVATE */
+/* The private region of ax_tty_t (src/unix/tty.c). */
+struct ax__tty_private {
+  ax__sock_cb engine_cb; /* The stream engine's callback, which tty.c's
+                            own passes each completion on to. */
+  void *saved;           /* The settings before the first change of mode
+                            (a struct termios), or NULL. */
+  int mode;              /* The ax_tty_mode set last. */
+};
+/** @endcond */
+
+/** A terminal handle. */
+struct ax_tty_s {
+  /** The stream part (its first member is the handle). */
+  ax_stream_t stream;
+  /** Private to axle. */
+  struct ax__tty_private priv;
+};
+
+/**
+ * Open a terminal as a stream. POSIX: the terminal is opened anew by its
+ * name (ttyname()), so that the non-blocking mode the handle needs does not
+ * reach other processes that share @p fd (a shell's standard input); where
+ * it has no name, @p fd is duplicated, and its open file made
+ * non-blocking. Either way @p fd stays the caller's: closing the handle
+ * closes only its own descriptor, and @p fd may be closed at once.
+ * @param loop     The loop.
+ * @param tty      The handle.
+ * @param fd       A terminal descriptor, such as 0, 1 or 2.
+ * @param readable Whether the handle will read; if false, it only writes
+ *                 (ax_read_start() says AX_ENOTCONN).
+ * @return 0; AX_EINVAL for NULL, a negative @p fd, or one that is not a
+ *         terminal; AX_EBADF if @p fd is not open; AX_EMFILE; AX_ENOTSUP
+ *         on Windows.
+ */
+AX_EXTERN int ax_tty_init(ax_loop_t *loop, ax_tty_t *tty, int fd,
+                          bool readable);
+
+/**
+ * Set the terminal's input mode. The settings it had before the first
+ * change are kept, by the handle for AX_TTY_MODE_NORMAL and for its
+ * close, which puts them back, and by the process for
+ * ax_tty_reset_mode() while the handle is open.
+ * @return 0; AX_EINVAL for NULL or an unknown mode; AX_EBADF if closing;
+ *         the system's error (tcgetattr(), tcsetattr()); AX_ENOMEM.
+ */
+AX_EXTERN int ax_tty_set_mode(ax_tty_t *tty, ax_tty_mode mode);
+
+/**
+ * Put back the settings the first terminal to leave its normal mode had,
+ * if one did: for the exit of a program, from an atexit() handler or a
+ * signal handler (async-signal-safe on POSIX: one tcsetattr(), no lock
+ * that a signal could find held).
+ * @return 0, also when no terminal left its normal mode; AX_EBUSY if
+ *         called while a mode change is being recorded (from a signal
+ *         handler that interrupted ax_tty_set_mode()); the system's error.
+ */
+AX_EXTERN int ax_tty_reset_mode(void);
+
+/**
+ * The terminal's size in character cells.
+ * @return 0; AX_EINVAL for NULL; AX_EBADF if closing; the system's error.
+ */
+AX_EXTERN int ax_tty_get_winsize(ax_tty_t *tty, int *width, int *height);
+
+/**
+ * @return What @p fd is: a terminal, a pipe, a file, a TCP or UDP socket;
+ *         AX_GUESS_UNKNOWN for a negative or closed descriptor or anything
+ *         else. On Windows, @p fd is a C runtime descriptor.
+ */
+AX_EXTERN ax_guess ax_guess_handle(int fd);
 
 /** @} */
 
