@@ -2586,8 +2586,10 @@ AX_EXTERN int ax_fs_event_stop(ax_fs_event_t *handle);
 
 /**
  * Copy the path a started handle watches, NUL-terminated, into @p buffer.
- * @param size In: the room at @p buffer. Out: the path's length without
- *             the NUL; or, with AX_ENOBUFS, the room it needs with it.
+ * @param handle A started handle.
+ * @param buffer Where the path goes.
+ * @param size   In: the room at @p buffer. Out: the path's length without
+ *               the NUL; or, with AX_ENOBUFS, the room it needs with it.
  * @return 0; AX_EINVAL for NULL arguments or a handle not started;
  *         AX_ENOBUFS if the room is too small.
  */
