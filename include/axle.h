@@ -911,6 +911,9 @@ typedef enum ax_handle_type_e {
   AX_POLL,               /**< ax_poll_t */
   AX_SIGNAL,             /**< ax_signal_t */
   AX_MSGQ,               /**< ax_msgq_t */
+  AX_FS_EVENT,           /**< ax_fs_event_t */
+  AX_FS_POLL,            /**< ax_fs_poll_t */
+  AX_TTY,                /**< ax_tty_t */
   AX_HANDLE_TYPE_MAX     /**< One past the last valid type. */
 } ax_handle_type;
 
@@ -2554,6 +2557,273 @@ AX_EXTERN void ax_key_delete(ax_key_t *key);
 AX_EXTERN void *ax_key_get(ax_key_t *key);
 /** Set the calling thread's value for @p key. */
 AX_EXTERN void ax_key_set(ax_key_t *key, void *value);
+
+/** @} */
+
+/**
+ * @defgroup fs_event File change events
+ * Watch a file or a directory and be told when something in it changes:
+ * ax_fs_event_t asks the system to report changes as they happen
+ * (inotify on Linux, EVFILT_VNODE on macOS and the BSDs,
+ * ReadDirectoryChangesW on Windows); ax_fs_poll_t compares the file's
+ * ax_stat_t at an interval, on the thread pool, and works on any file
+ * system, network ones included. See docs/fs-events.md.
+ * @{
+ */
+
+/** A file change event handle: see struct ax_fs_event_s. */
+typedef struct ax_fs_event_s ax_fs_event_t;
+/** A file stat-polling handle: see struct ax_fs_poll_s. */
+typedef struct ax_fs_poll_s ax_fs_poll_t;
+
+/** What changed, in the events argument of ax_fs_event_cb. */
+typedef enum ax_fs_event_kind_e {
+  /** A name appeared, went away or was renamed (created, deleted, moved). */
+  AX_FS_EVENT_RENAME = 1,
+  /** The contents or the attributes of a file changed. */
+  AX_FS_EVENT_CHANGE = 2
+} ax_fs_event_kind;
+
+/** @name Flags of ax_fs_event_start()
+ * @{ */
+/** Watch the subdirectories of a directory too, at any depth: Windows and
+ * macOS only (AX_ENOTSUP elsewhere; see docs/fs-events.md). */
+#define AX_FS_EVENT_RECURSIVE 0x0004
+/** @} */
+
+/**
+ * Something changed under a watched path. @p filename is the name of what
+ * changed, relative to the watched directory (for a watched file, the
+ * file's own name), or NULL where the system does not say; it is valid
+ * during the call only. @p events holds AX_FS_EVENT_* bits. A @p status
+ * below 0 is an error: the watch cannot go on, and the handle is stopped.
+ */
+typedef void (*ax_fs_event_cb)(ax_fs_event_t *handle, const char *filename,
+                               int events, int status);
+
+/**
+ * The file at a polled path changed: @p prev and @p curr are what it was
+ * and what it is. @p status is 0, or the error that stat met (AX_ENOENT
+ * once the path vanished, reported once until it reappears; @p curr is then
+ * zeroed). Both pointers are valid during the call only.
+ */
+typedef void (*ax_fs_poll_cb)(ax_fs_poll_t *handle, int status,
+                              const ax_stat_t *prev, const ax_stat_t *curr);
+
+/** @cond AX_PRIVATE */
+/* The private region of ax_fs_event_t: the same on every system; what a
+ * system keeps per watch is in impl (src/fs-event.c). */
+struct ax__fs_event_private {
+  char *path;            /* The path watched (a copy), or NULL if stopped. */
+  ax_fs_event_cb cb;     /* The callback. */
+  void *impl;            /* The system's watch state, or NULL. */
+  struct ax__queue node; /* In the list of watchers of one watch. */
+  unsigned int flags;    /* AX_FS_EVENT_* flags given to start. */
+};
+
+/* The private region of ax_fs_poll_t (src/fs-poll.c). */
+struct ax__fs_poll_private {
+  ax_fs_poll_cb cb;     /* The callback. */
+  char *path;           /* The path polled (a copy), or NULL if stopped. */
+  ax_timer_t timer;     /* Waits out the interval; unlisted, unreferenced. */
+  ax_fs_t req;          /* The stat in flight, when busy. */
+  ax_stat_t prev;       /* What the last stat said. */
+  uint64_t interval_ms; /* Time between the stats. */
+  int prev_status;      /* The last stat's status; 1 before the first. */
+  bool busy;            /* req is on the thread pool. */
+  bool stale;           /* The stat in flight is for an earlier start. */
+};
+/** @endcond */
+
+/** A file change event handle. */
+struct ax_fs_event_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__fs_event_private priv;
+};
+
+/** A stat-polling handle. */
+struct ax_fs_poll_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** Private to axle. */
+  struct ax__fs_poll_private priv;
+};
+
+/** Initialise a file change event handle. @return 0, or AX_EINVAL. */
+AX_EXTERN int ax_fs_event_init(ax_loop_t *loop, ax_fs_event_t *handle);
+
+/**
+ * Watch @p path, a file or a directory, until stopped. Starting a started
+ * handle moves it to the new path. Events that the system reports together
+ * may come as one call.
+ * @param handle   An initialised handle.
+ * @param path     The path, UTF-8; copied.
+ * @param flags    AX_FS_EVENT_RECURSIVE, or 0.
+ * @param event_cb Called for each change.
+ * @return 0; AX_EINVAL for NULL arguments, an empty path or unknown flags;
+ *         AX_EBADF if closing; AX_ENOTSUP for AX_FS_EVENT_RECURSIVE where
+ *         the system cannot watch a tree; AX_ENOENT, AX_EACCES,
+ *         AX_ENOSPC (Linux: out of inotify watches), AX_EMFILE or
+ *         AX_ENOMEM from the system (the handle is then stopped).
+ */
+AX_EXTERN int ax_fs_event_start(ax_fs_event_t *handle, const char *path,
+                                unsigned int flags, ax_fs_event_cb event_cb);
+
+/** Stop watching. Idempotent. @return 0, or AX_EINVAL for NULL. */
+AX_EXTERN int ax_fs_event_stop(ax_fs_event_t *handle);
+
+/**
+ * Copy the path a started handle watches, NUL-terminated, into @p buffer.
+ * @param handle A started handle.
+ * @param buffer Where the path goes.
+ * @param size   In: the room at @p buffer. Out: the path's length without
+ *               the NUL; or, with AX_ENOBUFS, the room it needs with it.
+ * @return 0; AX_EINVAL for NULL arguments or a handle not started;
+ *         AX_ENOBUFS if the room is too small.
+ */
+AX_EXTERN int ax_fs_event_getpath(const ax_fs_event_t *handle, char *buffer,
+                                  size_t *size);
+
+/** Initialise a stat-polling handle. @return 0, or AX_EINVAL. */
+AX_EXTERN int ax_fs_poll_init(ax_loop_t *loop, ax_fs_poll_t *handle);
+
+/**
+ * Stat @p path every @p interval_ms on the thread pool, and call
+ * @p poll_cb whenever the answer differs from the one before: in any
+ * field of ax_stat_t but the access time, or in its error. The first stat
+ * sets the baseline and is reported only if it fails. A path that
+ * vanishes is reported once (AX_ENOENT), and again when it comes back.
+ * Starting a started handle moves it to the new path and interval.
+ * @param handle      An initialised handle.
+ * @param path        The path, UTF-8; copied.
+ * @param interval_ms Time between the end of one stat and the next (at
+ *                    least 1; a stat that takes longer delays the next).
+ * @param poll_cb     Called with each change.
+ * @return 0; AX_EINVAL for NULL arguments, an empty path or a zero
+ *         interval; AX_EBADF if closing; AX_ENOMEM.
+ */
+AX_EXTERN int ax_fs_poll_start(ax_fs_poll_t *handle, const char *path,
+                               unsigned int interval_ms, ax_fs_poll_cb poll_cb);
+
+/** Stop polling; a stat in flight is dropped. Idempotent. @return 0, or
+ * AX_EINVAL for NULL. */
+AX_EXTERN int ax_fs_poll_stop(ax_fs_poll_t *handle);
+
+/** Copy the path a started handle polls; as ax_fs_event_getpath(). */
+AX_EXTERN int ax_fs_poll_getpath(const ax_fs_poll_t *handle, char *buffer,
+                                 size_t *size);
+
+/** @} */
+
+/**
+ * @defgroup tty Terminals
+ * A terminal as a stream: read what is typed and write to the screen with
+ * the stream API (ax_read_start(), ax_write()), switch the terminal
+ * between its line mode and raw input, and ask its size. POSIX only for
+ * now: on Windows ax_tty_init() says AX_ENOTSUP. See docs/tty.md.
+ * @{
+ */
+
+/** A terminal handle: see struct ax_tty_s. */
+typedef struct ax_tty_s ax_tty_t;
+
+/** The input modes of ax_tty_set_mode(). */
+typedef enum ax_tty_mode_e {
+  /** The mode the terminal had: usually lines, edited and echoed, with
+   * Ctrl+C as a signal. */
+  AX_TTY_MODE_NORMAL = 0,
+  /** Each key as it is typed: no echo, no line editing, no signals from
+   * Ctrl+C or Ctrl+Z, no flow control; output is still processed (a
+   * newline moves to the start of the next line). */
+  AX_TTY_MODE_RAW,
+  /** Raw, with keys as VT escape sequences: on POSIX the same as
+   * AX_TTY_MODE_RAW, as terminals send those already. */
+  AX_TTY_MODE_RAW_VT
+} ax_tty_mode;
+
+/** What a descriptor is, as ax_guess_handle() tells. */
+typedef enum ax_guess_e {
+  AX_GUESS_UNKNOWN = 0, /**< Not open, or none of the others. */
+  AX_GUESS_TTY,         /**< A terminal: ax_tty_init(). */
+  AX_GUESS_PIPE,        /**< A pipe, FIFO or local (Unix) stream socket. */
+  AX_GUESS_FILE,        /**< A regular file or a device: ax_fs_*(). */
+  AX_GUESS_TCP,         /**< A TCP socket: ax_tcp_open(). */
+  AX_GUESS_UDP          /**< A UDP socket. */
+} ax_guess;
+
+/** @cond AX_PRIVATE */
+/* The private region of ax_tty_t (src/unix/tty.c). */
+struct ax__tty_private {
+  ax__sock_cb engine_cb; /* The stream engine's callback, which tty.c's
+                            own passes each completion on to. */
+  void *saved;           /* The settings before the first change of mode
+                            (a struct termios), or NULL. */
+  int mode;              /* The ax_tty_mode set last. */
+};
+/** @endcond */
+
+/** A terminal handle. */
+struct ax_tty_s {
+  /** The stream part (its first member is the handle). */
+  ax_stream_t stream;
+  /** Private to axle. */
+  struct ax__tty_private priv;
+};
+
+/**
+ * Open a terminal as a stream. POSIX: the terminal is opened anew by its
+ * name (ttyname()), so that the non-blocking mode the handle needs does not
+ * reach other processes that share @p fd (a shell's standard input); where
+ * it has no name, @p fd is duplicated, and its open file made
+ * non-blocking. Either way @p fd stays the caller's: closing the handle
+ * closes only its own descriptor, and @p fd may be closed at once.
+ * @param loop     The loop.
+ * @param tty      The handle.
+ * @param fd       A terminal descriptor, such as 0, 1 or 2.
+ * @param readable Whether the handle will read; if false, it only writes
+ *                 (ax_read_start() says AX_ENOTCONN).
+ * @return 0; AX_EINVAL for NULL, a negative @p fd, or one that is not a
+ *         terminal; AX_EBADF if @p fd is not open; AX_EMFILE; AX_ENOTSUP
+ *         on Windows.
+ */
+AX_EXTERN int ax_tty_init(ax_loop_t *loop, ax_tty_t *tty, int fd,
+                          bool readable);
+
+/**
+ * Set the terminal's input mode. The settings it had before the first
+ * change are kept, by the handle for AX_TTY_MODE_NORMAL and for its
+ * close, which puts them back, and by the process for
+ * ax_tty_reset_mode() while the handle is open.
+ * @return 0; AX_EINVAL for NULL or an unknown mode; AX_EBADF if closing;
+ *         the system's error (tcgetattr(), tcsetattr()); AX_ENOMEM.
+ */
+AX_EXTERN int ax_tty_set_mode(ax_tty_t *tty, ax_tty_mode mode);
+
+/**
+ * Put back the settings the first terminal to leave its normal mode had,
+ * if one did: for the exit of a program, from an atexit() handler or a
+ * signal handler (async-signal-safe on POSIX: one tcsetattr(), no lock
+ * that a signal could find held).
+ * @return 0, also when no terminal left its normal mode; AX_EBUSY if
+ *         called while a mode change is being recorded (from a signal
+ *         handler that interrupted ax_tty_set_mode()); the system's error.
+ */
+AX_EXTERN int ax_tty_reset_mode(void);
+
+/**
+ * The terminal's size in character cells.
+ * @return 0; AX_EINVAL for NULL; AX_EBADF if closing; the system's error.
+ */
+AX_EXTERN int ax_tty_get_winsize(ax_tty_t *tty, int *width, int *height);
+
+/**
+ * @return What @p fd is: a terminal, a pipe, a file, a TCP or UDP socket;
+ *         AX_GUESS_UNKNOWN for a negative or closed descriptor or anything
+ *         else. On Windows, @p fd is a C runtime descriptor.
+ */
+AX_EXTERN ax_guess ax_guess_handle(int fd);
 
 /** @} */
 

@@ -152,6 +152,10 @@ static const struct handle_type handle_types[AX_HANDLE_TYPE_MAX] = {
     [AX_POLL] = {"poll", sizeof(ax_poll_t), ax__poll_close, NULL},
     [AX_SIGNAL] = {"signal", sizeof(ax_signal_t), ax__signal_close, NULL},
     [AX_MSGQ] = {"msgq", sizeof(ax_msgq_t), ax__async_close, ax__msgq_closed},
+    [AX_FS_EVENT] = {"fs_event", sizeof(ax_fs_event_t), ax__fs_event_close,
+                     NULL},
+    [AX_FS_POLL] = {"fs_poll", sizeof(ax_fs_poll_t), ax__fs_poll_close, NULL},
+    [AX_TTY] = {"tty", sizeof(ax_tty_t), ax__tty_close, ax__stream_closed},
 };
 
 int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {

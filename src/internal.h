@@ -188,6 +188,12 @@ void ax__fs_run(ax_fs_t *req);
 void ax__stream_close(ax_handle_t *handle);
 void ax__stream_closed(ax_handle_t *handle);
 void ax__poll_close(ax_handle_t *handle);
+/* File change and stat-polling handles (fs-event.c, fs-poll.c). */
+void ax__fs_event_close(ax_handle_t *handle);
+void ax__fs_poll_close(ax_handle_t *handle);
+/* Terminals (src/unix/tty.c, src/win/tty.c): the stream's close, and the
+ * terminal's settings put back. */
+void ax__tty_close(ax_handle_t *handle);
 void ax__signal_close(ax_handle_t *handle);
 
 /* async.c */

@@ -77,8 +77,14 @@ static inline bool ax__stream_closing(const ax_stream_t *stream) {
   return ax__handle_is_closing(&stream->handle);
 }
 
+/* The operations a terminal runs on, whatever the backend: it is no
+ * socket, so it takes the readiness emulation's (src/unix/tty.c). */
+extern const struct ax__sock_ops *const ax__tty_sock_ops;
+
 static inline const struct ax__sock_ops *ax__stream_ops(
     const ax_stream_t *stream) {
+  if (stream->handle.type == AX_TTY)
+    return ax__tty_sock_ops;
   return ax__backend(stream->handle.loop)->sock;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "internal.h"
 
@@ -32,7 +33,23 @@ static inline ax_os_sock_t ax__sock_os(const ax__sock_t *sock) {
   return sock->fd;
 }
 
-/* sendmsg() of a vector with EINTR retried: the bytes sent or an error. */
+/* writev() of a vector with EINTR retried, for a stream that is not a
+ * socket (a terminal: src/unix/tty.c): the bytes written or an error. */
+static inline intptr_t ax__sock_writev(int fd, const ax_buf_t *bufs,
+                                       unsigned int nbufs) {
+  for (;;) {
+    ssize_t n = writev(fd, (const struct iovec *)(const void *)bufs,
+                       (int)nbufs);
+    if (n >= 0)
+      return n;
+    if (errno != EINTR)
+      return ax_translate_sys_error(errno);
+  }
+}
+
+/* sendmsg() of a vector with EINTR retried: the bytes sent or an error.
+ * A descriptor that is no socket (ENOTSOCK) is written with writev(): a
+ * terminal pays a failed call per write, sockets nothing. */
 static inline intptr_t ax__sock_sendmsg(int fd, const ax_buf_t *bufs,
                                         unsigned int nbufs) {
   struct msghdr msg;
@@ -43,6 +60,8 @@ static inline intptr_t ax__sock_sendmsg(int fd, const ax_buf_t *bufs,
     ssize_t n = ax__sys.sendmsg(fd, &msg, ax__sock_send_flags);
     if (n >= 0)
       return n;
+    if (errno == ENOTSOCK)
+      return ax__sock_writev(fd, bufs, nbufs);
     if (errno != EINTR)
       return ax_translate_sys_error(errno);
   }
