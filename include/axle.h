@@ -1199,6 +1199,7 @@ typedef enum ax_req_type_e {
   AX_WRITE,           /**< ax_write_t */
   AX_CONNECT,         /**< ax_connect_t */
   AX_SHUTDOWN,        /**< ax_shutdown_t */
+  AX_RANDOM,          /**< ax_random_t */
   AX_REQ_TYPE_MAX     /**< One past the last valid type. */
 } ax_req_type;
 
@@ -2464,6 +2465,328 @@ AX_EXTERN void ax_key_delete(ax_key_t *key);
 AX_EXTERN void *ax_key_get(ax_key_t *key);
 /** Set the calling thread's value for @p key. */
 AX_EXTERN void ax_key_set(ax_key_t *key, void *value);
+
+/** @} */
+
+/**
+ * @defgroup random Random bytes
+ * Cryptographically strong random bytes from the operating system:
+ * getrandom(2) on Linux, getentropy(3) (arc4random's source) on macOS and
+ * the BSDs, BCryptGenRandom() on Windows.
+ * @{
+ */
+
+/** A random-bytes request: see struct ax_random_s. */
+typedef struct ax_random_s ax_random_t;
+
+/**
+ * Called on the loop thread when an asynchronous ax_random() is done.
+ * @param req    The request.
+ * @param status 0 when @p buf is filled; AX_ECANCELED if cancelled with
+ *               ax_cancel(); an error of the system's source otherwise.
+ * @param buf    The caller's buffer.
+ * @param len_bytes Its length.
+ */
+typedef void (*ax_random_cb)(ax_random_t *req, int status, void *buf,
+                             size_t len_bytes);
+
+/** @cond AX_PRIVATE */
+struct ax__random_private {
+  struct ax__work work; /* The pooled job. */
+  ax_random_cb cb;      /* The user's completion. */
+  void *buf;            /* The caller's buffer. */
+  size_t len_bytes;     /* Its length. */
+  int status;           /* The fill's result, set on the worker. */
+};
+/** @endcond */
+
+/** A random-bytes request (AX_RANDOM). */
+struct ax_random_s {
+  /** The common request part. */
+  ax_req_t req;
+  /** Private to axle. */
+  struct ax__random_private priv;
+};
+
+/**
+ * Fill @p buf with @p len_bytes random bytes. With a callback, the fill
+ * runs on the thread pool and @p cb runs on the loop thread when done;
+ * without one (@p cb NULL) it runs now, on the calling thread, and
+ * @p loop and @p req are not used (they may be NULL). Never returns fewer
+ * bytes than asked. libuv: uv_random().
+ * @param loop      The loop @p cb runs on (asynchronous mode).
+ * @param req       The request, valid until @p cb runs (asynchronous mode).
+ * @param buf       Where the bytes go; may be NULL only if @p len_bytes is 0.
+ * @param len_bytes How many bytes.
+ * @param flags     0 (no flag is defined yet).
+ * @param cb        The completion, or NULL for the synchronous mode.
+ * @return 0 (synchronous: the buffer is filled; asynchronous: the request
+ *         is queued); AX_EINVAL for a NULL buffer with a length, unknown
+ *         flags, or a NULL @p loop or @p req with a callback; in the
+ *         synchronous mode the error of the system's source (AX_ENOSYS
+ *         where it has none); in the asynchronous mode those of
+ *         ax_queue_work().
+ */
+AX_EXTERN int ax_random(ax_loop_t *loop, ax_random_t *req, void *buf,
+                        size_t len_bytes, unsigned int flags, ax_random_cb cb);
+
+/** @} */
+
+/**
+ * @defgroup os Operating system utilities
+ * Facts about the process, the machine and the environment, each portable
+ * across Linux, macOS and the BSDs, and Windows. None needs a loop, and all
+ * are safe to call from any thread (but for ax_chdir() and the environment
+ * setters, which change process-wide state that other threads may read).
+ *
+ * Functions that return a string copy it into the caller's buffer, of
+ * *size bytes. On success *size becomes the string's length, without the
+ * terminating NUL that is written after it. If the buffer is too small,
+ * they return AX_ENOBUFS and set *size to the bytes needed, NUL included;
+ * nothing is written then. This is libuv's convention. Strings are UTF-8
+ * on every system (Windows' UTF-16 is converted). See docs/os.md.
+ * @{
+ */
+
+/** A process id: pid_t on POSIX, a DWORD process id on Windows. */
+typedef int ax_pid_t;
+
+/** Lowest priority (the largest nice value), for ax_os_setpriority(). */
+#define AX_PRIORITY_LOW 19
+/** Below normal priority. */
+#define AX_PRIORITY_BELOW_NORMAL 10
+/** Normal priority (nice 0). */
+#define AX_PRIORITY_NORMAL 0
+/** Above normal priority. */
+#define AX_PRIORITY_ABOVE_NORMAL -7
+/** High priority. */
+#define AX_PRIORITY_HIGH -14
+/** Highest priority (the smallest nice value). */
+#define AX_PRIORITY_HIGHEST -20
+
+/** The system's name and version, filled by ax_os_uname(). */
+typedef struct ax_utsname_s {
+  /** The system's name: "Linux", "Darwin", "Windows_NT"... */
+  char sysname[256];
+  /** Its release, such as "6.1.0-13-amd64" or "10.0.19045". */
+  char release[256];
+  /** Its version string, as the system words it. */
+  char version[256];
+  /** The processor architecture, such as "x86_64" or "arm64". */
+  char machine[256];
+} ax_utsname_t;
+
+/** One variable of the environment, from ax_os_environ(). */
+typedef struct ax_env_item_s {
+  /** The variable's name. */
+  char *name;
+  /** Its value. */
+  char *value;
+} ax_env_item_t;
+
+/** Time one processor spent in each mode since boot, in milliseconds. */
+typedef struct ax_cpu_times_s {
+  uint64_t user_ms; /**< Running user code. */
+  uint64_t nice_ms; /**< Running user code at a lowered priority. */
+  uint64_t sys_ms;  /**< Running the kernel. */
+  uint64_t idle_ms; /**< Idle. */
+  uint64_t irq_ms;  /**< Serving interrupts. */
+} ax_cpu_times_t;
+
+/** One logical processor, from ax_cpu_info(). */
+typedef struct ax_cpu_info_s {
+  /** The processor's model name ("unknown" where the system has none). */
+  char *model;
+  /** Its clock speed in MHz, 0 where the system does not say. */
+  int speed_mhz;
+  /** Its times (zero where the system does not keep them). */
+  ax_cpu_times_t cpu_times;
+} ax_cpu_info_t;
+
+/**
+ * Sleep the calling thread for @p duration_ms milliseconds (at least; the
+ * system may sleep longer). Never call it on a loop's thread while the loop
+ * has work. libuv: uv_sleep().
+ */
+AX_EXTERN void ax_sleep(unsigned int duration_ms);
+
+/** @return The calling process's id. libuv: uv_os_getpid(). */
+AX_EXTERN ax_pid_t ax_os_getpid(void);
+
+/** @return The parent process's id (0 on Windows if the parent cannot be
+ *  found). libuv: uv_os_getppid(). */
+AX_EXTERN ax_pid_t ax_os_getppid(void);
+
+/**
+ * Copy the current working directory into @p buf (see the group's text
+ * for @p size). No trailing slash but for the root. libuv: uv_cwd().
+ * @return 0; AX_EINVAL if an argument is NULL or *size is 0; AX_ENOBUFS
+ *         with *size set to the bytes needed; the system's error.
+ */
+AX_EXTERN int ax_cwd(char *buf, size_t *size);
+
+/**
+ * Change the process's working directory. libuv: uv_chdir().
+ * @return 0; AX_EINVAL if @p dir is NULL; the system's error (AX_ENOENT,
+ *         AX_ENOTDIR, AX_EACCES...).
+ */
+AX_EXTERN int ax_chdir(const char *dir);
+
+/**
+ * Copy the absolute path of the running executable into @p buf (see the
+ * group's text for @p size). libuv: uv_exepath().
+ * @return 0; AX_EINVAL if an argument is NULL or *size is 0; AX_ENOBUFS
+ *         with *size set to the bytes needed; the system's error.
+ */
+AX_EXTERN int ax_exepath(char *buf, size_t *size);
+
+/**
+ * Copy the user's home directory into @p buf: $HOME if set and not
+ * empty, else the user database's entry (POSIX), or $USERPROFILE, else
+ * the profile directory (Windows). libuv: uv_os_homedir().
+ * @return As ax_cwd().
+ */
+AX_EXTERN int ax_os_homedir(char *buf, size_t *size);
+
+/**
+ * Copy the directory for temporary files into @p buf: the first of
+ * $TMPDIR, $TMP, $TEMP, $TEMPDIR that is set, else "/tmp" (POSIX), or
+ * GetTempPathW()'s answer (Windows); without a trailing slash.
+ * libuv: uv_os_tmpdir().
+ * @return As ax_cwd().
+ */
+AX_EXTERN int ax_os_tmpdir(char *buf, size_t *size);
+
+/**
+ * Copy the machine's host name into @p buf. libuv: uv_os_gethostname().
+ * @return As ax_cwd().
+ */
+AX_EXTERN int ax_os_gethostname(char *buf, size_t *size);
+
+/**
+ * Fill @p buffer with the system's name, release, version and machine.
+ * libuv: uv_os_uname().
+ * @return 0; AX_EINVAL if @p buffer is NULL; the system's error.
+ */
+AX_EXTERN int ax_os_uname(ax_utsname_t *buffer);
+
+/**
+ * Copy the value of the environment variable @p name into @p buf (see the
+ * group's text for @p size). libuv: uv_os_getenv().
+ * @return 0; AX_EINVAL if an argument is NULL or *size is 0; AX_ENOENT if
+ *         the variable is not set; AX_ENOBUFS with *size set to the bytes
+ *         needed.
+ */
+AX_EXTERN int ax_os_getenv(const char *name, char *buf, size_t *size);
+
+/**
+ * Set the environment variable @p name to @p value, replacing it if set.
+ * Not thread-safe with other readers of the environment (a limit of the C
+ * library's environment, as in libuv). libuv: uv_os_setenv().
+ * @return 0; AX_EINVAL if an argument is NULL or @p name is empty or holds
+ *         '='; AX_ENOMEM.
+ */
+AX_EXTERN int ax_os_setenv(const char *name, const char *value);
+
+/**
+ * Remove the environment variable @p name; removing one that is not set is
+ * not an error. libuv: uv_os_unsetenv().
+ * @return 0; AX_EINVAL if @p name is NULL, empty or holds '='; AX_ENOMEM.
+ */
+AX_EXTERN int ax_os_unsetenv(const char *name);
+
+/**
+ * Copy the whole environment: *envitems becomes an array of *count
+ * name-value pairs, allocated by axle, which ax_os_free_environ() frees.
+ * libuv: uv_os_environ().
+ * @return 0; AX_EINVAL if an argument is NULL; AX_ENOMEM (nothing is then
+ *         allocated).
+ */
+AX_EXTERN int ax_os_environ(ax_env_item_t **envitems, int *count);
+
+/** Free what ax_os_environ() returned. NULL is allowed.
+ *  libuv: uv_os_free_environ(). */
+AX_EXTERN void ax_os_free_environ(ax_env_item_t *envitems, int count);
+
+/**
+ * @return The memory the system has free, in bytes (Linux: MemAvailable,
+ *         what can be allocated without swapping); 0 if unknown.
+ *         libuv: uv_get_free_memory().
+ */
+AX_EXTERN uint64_t ax_get_free_memory(void);
+
+/** @return The system's physical memory in bytes; 0 if unknown.
+ *  libuv: uv_get_total_memory(). */
+AX_EXTERN uint64_t ax_get_total_memory(void);
+
+/**
+ * @return The memory limit imposed on the process by its control group
+ *         (Linux: cgroup v2's memory.max, or v1's memory.limit_in_bytes),
+ *         in bytes; 0 if there is none or the system has no such limits
+ *         (every other system). libuv: uv_get_constrained_memory().
+ */
+AX_EXTERN uint64_t ax_get_constrained_memory(void);
+
+/**
+ * @return How many threads the process can run at once: the processors
+ *         the process may run on (Linux: its affinity mask; Windows: its
+ *         affinity mask), lowered to the control group's CPU quota on
+ *         Linux (cgroup v2's cpu.max, v1's cfs quota and period, rounded
+ *         up); never less than 1. libuv: uv_available_parallelism().
+ */
+AX_EXTERN unsigned int ax_available_parallelism(void);
+
+/**
+ * Describe each logical processor: *cpu_infos becomes an array of *count
+ * entries allocated by axle, which ax_free_cpu_info() frees.
+ * libuv: uv_cpu_info().
+ * @return 0; AX_EINVAL if an argument is NULL; AX_ENOMEM; the system's
+ *         error.
+ */
+AX_EXTERN int ax_cpu_info(ax_cpu_info_t **cpu_infos, int *count);
+
+/** Free what ax_cpu_info() returned. NULL is allowed.
+ *  libuv: uv_free_cpu_info(). */
+AX_EXTERN void ax_free_cpu_info(ax_cpu_info_t *cpu_infos, int count);
+
+/**
+ * Fill @p avg with the system's load averages over 1, 5 and 15 minutes;
+ * zeros on Windows, which keeps none. Does nothing if @p avg is NULL.
+ * libuv: uv_loadavg().
+ */
+AX_EXTERN void ax_loadavg(double avg[3]);
+
+/**
+ * Store the process's resident set size (the physical memory it occupies
+ * now) in bytes. libuv: uv_resident_set_memory().
+ * @return 0; AX_EINVAL if @p rss_bytes is NULL; the system's error.
+ */
+AX_EXTERN int ax_resident_set_memory(size_t *rss_bytes);
+
+/**
+ * Store the time since the system booted, in seconds. libuv: uv_uptime().
+ * @return 0; AX_EINVAL if @p uptime_s is NULL; the system's error.
+ */
+AX_EXTERN int ax_uptime(double *uptime_s);
+
+/**
+ * Read a process's scheduling priority, from AX_PRIORITY_HIGHEST (-20) to
+ * AX_PRIORITY_LOW (19), as a POSIX nice value; Windows' priority classes
+ * are mapped onto the AX_PRIORITY_* values. @p pid 0 is the calling
+ * process. libuv: uv_os_getpriority().
+ * @return 0; AX_EINVAL if @p priority is NULL; AX_ESRCH for no such
+ *         process; AX_EPERM or AX_EACCES.
+ */
+AX_EXTERN int ax_os_getpriority(ax_pid_t pid, int *priority);
+
+/**
+ * Set a process's scheduling priority (see ax_os_getpriority()); raising
+ * it above normal usually needs privileges. On Windows the value is
+ * rounded to the nearest priority class. libuv: uv_os_setpriority().
+ * @return 0; AX_EINVAL if @p priority is outside -20..19; AX_ESRCH;
+ *         AX_EPERM or AX_EACCES.
+ */
+AX_EXTERN int ax_os_setpriority(ax_pid_t pid, int priority);
 
 /** @} */
 
