@@ -2469,6 +2469,122 @@ AX_EXTERN void ax_key_set(ax_key_t *key, void *value);
 /** @} */
 
 /**
+ * @defgroup embed Embedding and accessors
+ * Driving an axle loop from another loop (a GUI toolkit's, another
+ * library's), the process-wide default loop, the accessors of the fields
+ * every handle, request and loop has, and the explicit release of the
+ * library's global state. See the "Embedding" section of docs/loop.md.
+ * @{
+ */
+
+/**
+ * The descriptor another loop can wait on for this loop: it becomes
+ * readable when this loop has I/O to deliver. Wait on it for at most
+ * ax_backend_timeout() milliseconds, then call ax_run() with
+ * AX_RUN_NOWAIT; repeat. libuv: uv_backend_fd().
+ *
+ * Per backend: epoll, the epoll descriptor; kqueue, the kqueue descriptor;
+ * io_uring, the ring's descriptor (readable when completions are queued).
+ * The poll(2) backend has no kernel object that gathers its descriptors,
+ * so it has nothing to offer: AX_ENOTSUP (use epoll or kqueue to embed).
+ * Neither has the simulation backend. On Windows the I/O completion port
+ * cannot be waited on with anything but GetQueuedCompletionStatus(), so
+ * IOCP answers AX_ENOTSUP as well: run the loop on a thread of its own.
+ *
+ * The descriptor belongs to the loop: do not read it or close it.
+ * @return The descriptor (>= 0); AX_ENOTSUP where the backend has none;
+ *         AX_EINVAL if @p loop is NULL or not initialised.
+ */
+AX_EXTERN int ax_backend_fd(const ax_loop_t *loop);
+
+/**
+ * How long an outside loop may wait on ax_backend_fd() before it must run
+ * this loop again: 0 if callbacks are due now (idle handles, deferred
+ * completions, closing handles, operations the backend has queued but not
+ * yet handed to the kernel), else the time to the next timer, else -1 for
+ * no limit. Computed from the loop's cached time. libuv:
+ * uv_backend_timeout().
+ * @return Milliseconds, or -1 for no limit; AX_EINVAL (never -1) if
+ *         @p loop is NULL or not initialised.
+ */
+AX_EXTERN int ax_backend_timeout(const ax_loop_t *loop);
+
+/**
+ * The process-wide default loop, initialised on first use with the
+ * defaults of ax_loop_init(). Thread-safe: any number of threads may call
+ * it at once and all get the same loop (which, like any loop, is then run
+ * by one thread). After ax_loop_close() of the default loop, the next call
+ * initialises it again. libuv: uv_default_loop().
+ * @return The loop, or NULL if it could not be initialised.
+ */
+AX_EXTERN ax_loop_t *ax_default_loop(void);
+
+/**
+ * @return The size of an ax_loop_t in bytes, for bindings that allocate
+ *         loops without the header's structs. libuv: uv_loop_size().
+ */
+AX_EXTERN size_t ax_loop_size(void);
+
+/**
+ * @return sizeof the request struct of @p type (ax_work_t for AX_WORK...);
+ *         0 for an invalid type. libuv: uv_req_size().
+ */
+AX_EXTERN size_t ax_req_size(ax_req_type type);
+
+/** @return The loop's data field; NULL if @p loop is NULL.
+ *  libuv: uv_loop_get_data(). */
+AX_EXTERN void *ax_loop_get_data(const ax_loop_t *loop);
+
+/** Set the loop's data field (before or after ax_loop_init()). Does
+ *  nothing if @p loop is NULL. libuv: uv_loop_set_data(). */
+AX_EXTERN void ax_loop_set_data(ax_loop_t *loop, void *data);
+
+/** @return The handle's data field; NULL if @p handle is NULL.
+ *  libuv: uv_handle_get_data(). */
+AX_EXTERN void *ax_handle_get_data(const ax_handle_t *handle);
+
+/** Set the handle's data field. Does nothing if @p handle is NULL.
+ *  libuv: uv_handle_set_data(). */
+AX_EXTERN void ax_handle_set_data(ax_handle_t *handle, void *data);
+
+/** @return The loop the handle belongs to; NULL if @p handle is NULL.
+ *  libuv: uv_handle_get_loop(). */
+AX_EXTERN ax_loop_t *ax_handle_get_loop(const ax_handle_t *handle);
+
+/** @return The handle's type; AX_UNKNOWN_HANDLE if @p handle is NULL or
+ *  its init failed. Its name is ax_handle_type_name()'s.
+ *  libuv: uv_handle_get_type(). */
+AX_EXTERN ax_handle_type ax_handle_get_type(const ax_handle_t *handle);
+
+/** @return The request's data field; NULL if @p req is NULL.
+ *  libuv: uv_req_get_data(). */
+AX_EXTERN void *ax_req_get_data(const ax_req_t *req);
+
+/** Set the request's data field. Does nothing if @p req is NULL.
+ *  libuv: uv_req_set_data(). */
+AX_EXTERN void ax_req_set_data(ax_req_t *req, void *data);
+
+/** @return The request's type; AX_UNKNOWN_REQ if @p req is NULL. Its name
+ *  is ax_req_type_name()'s. libuv: uv_req_get_type(). */
+AX_EXTERN ax_req_type ax_req_get_type(const ax_req_t *req);
+
+/**
+ * Release the library's global state: stop and join the thread pool's
+ * workers and free its locks, and close the default loop if it was made
+ * and is idle. Call it once, at the end, after every loop is closed and
+ * every thread that used axle is done with it; no axle function may be
+ * called afterwards (work queued afterwards fails with AX_EINVAL). Calling
+ * it again does nothing. Without it the pool is joined by a destructor at
+ * exit (or when a shared axle is unloaded); this call is for programs that
+ * want it done at a time of their choosing, such as before a leak checker
+ * reports, or a plugin that unloads axle itself.
+ * libuv: uv_library_shutdown().
+ */
+AX_EXTERN void ax_library_shutdown(void);
+
+/** @} */
+
+/**
  * @defgroup random Random bytes
  * Cryptographically strong random bytes from the operating system:
  * getrandom(2) on Linux, getentropy(3) (arc4random's source) on macOS and

@@ -120,6 +120,8 @@ void ax__work_dispatch(ax_loop_t *loop);
 unsigned int ax__work_pending(const ax_loop_t *loop);
 void ax__work_loop_close(ax_loop_t *loop);
 void ax__threadpool_shutdown(void);
+/* ax_library_shutdown(): shut down, then free the pool's locks; once. */
+void ax__threadpool_release(void);
 
 /* Called twice per iteration and on every wakeup: a loop that never used
  * the pool pays one load and a branch, not a call. */
