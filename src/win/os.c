@@ -487,9 +487,8 @@ int ax_os_getpriority(ax_pid_t pid, int *priority) {
 int ax_os_setpriority(ax_pid_t pid, int priority) {
   if (priority < AX_PRIORITY_HIGHEST || priority > AX_PRIORITY_LOW)
     return AX_EINVAL;
-  /* The class whose value is the nearest at or below priority's level:
-   * the first, from the highest, that priority does not exceed... read
-   * from the lowest up, the last class whose nice value priority reaches. */
+  /* The lowest class whose nice value priority reaches: -20..-15 is
+   * REALTIME, -14..-8 HIGH, and so on up to 19, IDLE (docs/os.md). */
   DWORD cls = os_priorities[0].priority_class;
   for (int i = 0; i < OS_PRIORITIES; i++) {
     if (priority >= os_priorities[i].nice)
