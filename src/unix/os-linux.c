@@ -85,8 +85,10 @@ static int os_cgroup_path(const char *controller, char *path, size_t len) {
   char buf[OS_SMALL_FILE];
   if (os_read_file("/proc/self/cgroup", buf, sizeof(buf)) <= 0)
     return AX_ENOENT;
-  for (char *line = strtok(buf, "\n"); line != NULL;
-       line = strtok(NULL, "\n")) {
+  char *save = NULL;
+  /* strtok_r: the utilities may run on several threads at once. */
+  for (char *line = strtok_r(buf, "\n", &save); line != NULL;
+       line = strtok_r(NULL, "\n", &save)) {
     /* "hierarchy-id:controller,list:/path" */
     char *first = strchr(line, ':');
     char *second = first != NULL ? strchr(first + 1, ':') : NULL;
