@@ -118,6 +118,9 @@ int ax__work_req_cancel(ax_req_t *req);
 void ax__work_flush(ax_loop_t *loop);
 void ax__work_dispatch(ax_loop_t *loop);
 unsigned int ax__work_pending(const ax_loop_t *loop);
+/* Whether jobs wait on the loop's own list, not yet handed to the pool:
+ * queued outside ax_run(), they reach it only in the next iteration. */
+bool ax__work_unflushed(const ax_loop_t *loop);
 void ax__work_loop_close(ax_loop_t *loop);
 void ax__threadpool_shutdown(void);
 /* ax_library_shutdown(): shut down, then free the pool's locks; once. */

@@ -372,12 +372,18 @@ int ax_backend_fd(const ax_loop_t *loop) {
 }
 
 /* What the loop's own poll phase would wait, as if run in the default
- * mode, and 0 while the backend holds what its descriptor cannot signal. */
+ * mode; and 0 while something is held back that no descriptor will
+ * signal: operations the backend has not handed to the kernel, and jobs
+ * queued outside ax_run() that the pool has not been given (an iteration
+ * hands them over before it polls; an outside loop would wait for them
+ * forever). */
 int ax_backend_timeout(const ax_loop_t *loop) {
   if (!loop_ready(loop))
     return AX_EINVAL;
   const struct ax__backend *backend = loop->priv.platform.backend;
   if (backend->embed_busy != NULL && backend->embed_busy(loop))
+    return 0;
+  if (ax__work_unflushed(loop))
     return 0;
   return loop_poll_timeout_ms(loop, AX_RUN_DEFAULT);
 }

@@ -466,6 +466,11 @@ unsigned int ax__work_pending(const ax_loop_t *loop) {
   return lw != NULL ? lw->jobs : 0;
 }
 
+bool ax__work_unflushed(const ax_loop_t *loop) {
+  const struct loop_work *lw = loop->priv.work;
+  return lw != NULL && !ax__queue_empty(&lw->submitted);
+}
+
 /* Release the loop's done queue; no job of the loop is in flight. */
 void ax__work_loop_close(ax_loop_t *loop) {
   struct loop_work *lw = loop->priv.work;
