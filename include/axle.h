@@ -2500,10 +2500,11 @@ AX_EXTERN int ax_backend_fd(const ax_loop_t *loop);
 /**
  * How long an outside loop may wait on ax_backend_fd() before it must run
  * this loop again: 0 if callbacks are due now (idle handles, deferred
- * completions, closing handles, operations the backend has queued but not
- * yet handed to the kernel), else the time to the next timer, else -1 for
- * no limit. Computed from the loop's cached time. libuv:
- * uv_backend_timeout().
+ * completions, closing handles), or if something waits for an iteration
+ * to be handed on (operations the backend has queued but not yet given
+ * the kernel, work queued outside ax_run() not yet given the pool); else
+ * the time to the next timer; else -1 for no limit. Computed from the
+ * loop's cached time. libuv: uv_backend_timeout().
  * @return Milliseconds, or -1 for no limit; AX_EINVAL (never -1) if
  *         @p loop is NULL or not initialised.
  */
