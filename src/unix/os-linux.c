@@ -81,6 +81,18 @@ uint64_t ax_get_total_memory(void) {
 /* The process's control group: for cgroup v2 (controller NULL) the path
  * of the "0::" line, for v1 that of the line whose controllers include
  * controller. 0, or AX_ENOENT when there is no such line. */
+/* Whether the comma-separated list names controller exactly ("cpu" is
+ * not in "cpuset", but is in "cpu,cpuacct"). */
+static bool os_cgroup_lists(const char *list, const char *controller) {
+  size_t len = strlen(controller);
+  for (const char *p = list; p != NULL; p = strchr(p, ',')) {
+    p += *p == ',';
+    if (strncmp(p, controller, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+      return true;
+  }
+  return false;
+}
+
 static int os_cgroup_path(const char *controller, char *path, size_t len) {
   char buf[OS_SMALL_FILE];
   if (os_read_file("/proc/self/cgroup", buf, sizeof(buf)) <= 0)
@@ -98,21 +110,24 @@ static int os_cgroup_path(const char *controller, char *path, size_t len) {
     const char *list = first + 1;
     bool match = controller == NULL
                      ? strncmp(line, "0:", 2) == 0 && list[0] == '\0'
-                     : strstr(list, controller) != NULL;
+                     : os_cgroup_lists(list, controller);
     if (match && (size_t)snprintf(path, len, "%s", second + 1) < len)
       return 0;
   }
   return AX_ENOENT;
 }
 
-/* A number read from a control group's file, or 0 for "max", a missing
- * file, or anything unreadable. */
+/* A number read from a control group's file, or 0 for "max", a negative
+ * value, a missing file, or anything unreadable. */
 static uint64_t os_cgroup_number(const char *fmt, const char *group,
                                  const char *file) {
   char path[OS_CGROUP_PATH + 128];
   char buf[64];
   (void)snprintf(path, sizeof(path), fmt, group, file);
   if (os_read_file(path, buf, sizeof(buf)) <= 0)
+    return 0;
+  /* strtoull() would take v1's "-1" (no quota) for the largest value. */
+  if (buf[0] == '-')
     return 0;
   char *end;
   unsigned long long value = strtoull(buf, &end, 10);
@@ -143,13 +158,15 @@ static unsigned int os_cgroup_cpus(void) {
   char buf[64];
   unsigned long long quota = 0;
   unsigned long long period = 0;
+  /* A hybrid system lists a v2 group whose controllers are elsewhere:
+   * with no cpu.max there, the v1 group is asked. */
   if (os_cgroup_path(NULL, group, sizeof(group)) == 0) {
     (void)snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.max", group);
     if (os_read_file(path, buf, sizeof(buf)) > 0 &&
         sscanf(buf, "%llu %llu", &quota, &period) != 2)
       quota = 0;
-  } else if (os_cgroup_path("cpu,", group, sizeof(group)) == 0 ||
-             os_cgroup_path("cpu", group, sizeof(group)) == 0) {
+  }
+  if (quota == 0 && os_cgroup_path("cpu", group, sizeof(group)) == 0) {
     quota = os_cgroup_number("/sys/fs/cgroup/cpu%s/%s", group,
                              "cpu.cfs_quota_us");
     period = os_cgroup_number("/sys/fs/cgroup/cpu%s/%s", group,
