@@ -1292,6 +1292,7 @@ typedef enum ax_req_type_e {
   AX_WRITE,           /**< ax_write_t */
   AX_CONNECT,         /**< ax_connect_t */
   AX_SHUTDOWN,        /**< ax_shutdown_t */
+  AX_RANDOM,          /**< ax_random_t */
   AX_REQ_TYPE_MAX     /**< One past the last valid type. */
 } ax_req_type;
 
@@ -2718,6 +2719,123 @@ AX_EXTERN int ax_fs_poll_getpath(const ax_fs_poll_t *handle, char *buffer,
 /** @} */
 
 /**
+ * @defgroup embed Embedding and accessors
+ * Driving an axle loop from another loop (a GUI toolkit's, another
+ * library's), the process-wide default loop, the accessors of the fields
+ * every handle, request and loop has, and the explicit release of the
+ * library's global state. See the "Embedding" section of docs/loop.md.
+ * @{
+ */
+
+/**
+ * The descriptor another loop can wait on for this loop: it becomes
+ * readable when this loop has I/O to deliver. Wait on it for at most
+ * ax_backend_timeout() milliseconds, then call ax_run() with
+ * AX_RUN_NOWAIT; repeat. libuv: uv_backend_fd().
+ *
+ * Per backend: epoll, the epoll descriptor; kqueue, the kqueue descriptor;
+ * io_uring, the ring's descriptor (readable when completions are queued).
+ * The poll(2) backend has no kernel object that gathers its descriptors,
+ * so it has nothing to offer: AX_ENOTSUP (use epoll or kqueue to embed).
+ * Neither has the simulation backend. On Windows the I/O completion port
+ * cannot be waited on with anything but GetQueuedCompletionStatus(), so
+ * IOCP answers AX_ENOTSUP as well: run the loop on a thread of its own.
+ *
+ * The descriptor belongs to the loop: do not read it or close it.
+ * @return The descriptor (>= 0); AX_ENOTSUP where the backend has none;
+ *         AX_EINVAL if @p loop is NULL or not initialised.
+ */
+AX_EXTERN int ax_backend_fd(const ax_loop_t *loop);
+
+/**
+ * How long an outside loop may wait on ax_backend_fd() before it must run
+ * this loop again: 0 if callbacks are due now (idle handles, deferred
+ * completions, closing handles), or if something waits for an iteration
+ * to be handed on (operations the backend has queued but not yet given
+ * the kernel, work queued outside ax_run() not yet given the pool); else
+ * the time to the next timer; else -1 for no limit. Computed from the
+ * loop's cached time. libuv: uv_backend_timeout().
+ * @return Milliseconds, or -1 for no limit; AX_EINVAL (never -1) if
+ *         @p loop is NULL or not initialised.
+ */
+AX_EXTERN int ax_backend_timeout(const ax_loop_t *loop);
+
+/**
+ * The process-wide default loop, initialised on first use with the
+ * defaults of ax_loop_init(). Thread-safe: any number of threads may call
+ * it at once and all get the same loop (which, like any loop, is then run
+ * by one thread). After ax_loop_close() of the default loop, the next call
+ * initialises it again. libuv: uv_default_loop().
+ * @return The loop, or NULL if it could not be initialised.
+ */
+AX_EXTERN ax_loop_t *ax_default_loop(void);
+
+/**
+ * @return The size of an ax_loop_t in bytes, for bindings that allocate
+ *         loops without the header's structs. libuv: uv_loop_size().
+ */
+AX_EXTERN size_t ax_loop_size(void);
+
+/**
+ * @return sizeof the request struct of @p type (ax_work_t for AX_WORK...);
+ *         0 for an invalid type. libuv: uv_req_size().
+ */
+AX_EXTERN size_t ax_req_size(ax_req_type type);
+
+/** @return The loop's data field; NULL if @p loop is NULL.
+ *  libuv: uv_loop_get_data(). */
+AX_EXTERN void *ax_loop_get_data(const ax_loop_t *loop);
+
+/** Set the loop's data field (before or after ax_loop_init()). Does
+ *  nothing if @p loop is NULL. libuv: uv_loop_set_data(). */
+AX_EXTERN void ax_loop_set_data(ax_loop_t *loop, void *data);
+
+/** @return The handle's data field; NULL if @p handle is NULL.
+ *  libuv: uv_handle_get_data(). */
+AX_EXTERN void *ax_handle_get_data(const ax_handle_t *handle);
+
+/** Set the handle's data field. Does nothing if @p handle is NULL.
+ *  libuv: uv_handle_set_data(). */
+AX_EXTERN void ax_handle_set_data(ax_handle_t *handle, void *data);
+
+/** @return The loop the handle belongs to; NULL if @p handle is NULL.
+ *  libuv: uv_handle_get_loop(). */
+AX_EXTERN ax_loop_t *ax_handle_get_loop(const ax_handle_t *handle);
+
+/** @return The handle's type; AX_UNKNOWN_HANDLE if @p handle is NULL or
+ *  its init failed. Its name is ax_handle_type_name()'s.
+ *  libuv: uv_handle_get_type(). */
+AX_EXTERN ax_handle_type ax_handle_get_type(const ax_handle_t *handle);
+
+/** @return The request's data field; NULL if @p req is NULL.
+ *  libuv: uv_req_get_data(). */
+AX_EXTERN void *ax_req_get_data(const ax_req_t *req);
+
+/** Set the request's data field. Does nothing if @p req is NULL.
+ *  libuv: uv_req_set_data(). */
+AX_EXTERN void ax_req_set_data(ax_req_t *req, void *data);
+
+/** @return The request's type; AX_UNKNOWN_REQ if @p req is NULL. Its name
+ *  is ax_req_type_name()'s. libuv: uv_req_get_type(). */
+AX_EXTERN ax_req_type ax_req_get_type(const ax_req_t *req);
+
+/**
+ * Release the library's global state: stop and join the thread pool's
+ * workers and free its locks, and close the default loop if it was made
+ * and is idle. Call it once, at the end, after every loop is closed and
+ * every thread that used axle is done with it; no axle function may be
+ * called afterwards (work queued afterwards fails with AX_EINVAL). Calling
+ * it again does nothing. Without it the pool is joined by a destructor at
+ * exit (or when a shared axle is unloaded); this call is for programs that
+ * want it done at a time of their choosing, such as before a leak checker
+ * reports, or a plugin that unloads axle itself.
+ * libuv: uv_library_shutdown().
+ */
+AX_EXTERN void ax_library_shutdown(void);
+
+/** @} */
+
+/**
  * @defgroup tty Terminals
  * A terminal as a stream: read what is typed and write to the screen with
  * the stream API (ax_read_start(), ax_write()), switch the terminal
@@ -2824,6 +2942,328 @@ AX_EXTERN int ax_tty_get_winsize(ax_tty_t *tty, int *width, int *height);
  *         else. On Windows, @p fd is a C runtime descriptor.
  */
 AX_EXTERN ax_guess ax_guess_handle(int fd);
+
+/** @} */
+
+/**
+ * @defgroup random Random bytes
+ * Cryptographically strong random bytes from the operating system:
+ * getrandom(2) on Linux, getentropy(3) (arc4random's source) on macOS and
+ * the BSDs, BCryptGenRandom() on Windows.
+ * @{
+ */
+
+/** A random-bytes request: see struct ax_random_s. */
+typedef struct ax_random_s ax_random_t;
+
+/**
+ * Called on the loop thread when an asynchronous ax_random() is done.
+ * @param req    The request.
+ * @param status 0 when @p buf is filled; AX_ECANCELED if cancelled with
+ *               ax_cancel(); an error of the system's source otherwise.
+ * @param buf    The caller's buffer.
+ * @param len_bytes Its length.
+ */
+typedef void (*ax_random_cb)(ax_random_t *req, int status, void *buf,
+                             size_t len_bytes);
+
+/** @cond AX_PRIVATE */
+struct ax__random_private {
+  struct ax__work work; /* The pooled job. */
+  ax_random_cb cb;      /* The user's completion. */
+  void *buf;            /* The caller's buffer. */
+  size_t len_bytes;     /* Its length. */
+  int status;           /* The fill's result, set on the worker. */
+};
+/** @endcond */
+
+/** A random-bytes request (AX_RANDOM). */
+struct ax_random_s {
+  /** The common request part. */
+  ax_req_t req;
+  /** Private to axle. */
+  struct ax__random_private priv;
+};
+
+/**
+ * Fill @p buf with @p len_bytes random bytes. With a callback, the fill
+ * runs on the thread pool and @p cb runs on the loop thread when done;
+ * without one (@p cb NULL) it runs now, on the calling thread, and
+ * @p loop and @p req are not used (they may be NULL). Never returns fewer
+ * bytes than asked. libuv: uv_random().
+ * @param loop      The loop @p cb runs on (asynchronous mode).
+ * @param req       The request, valid until @p cb runs (asynchronous mode).
+ * @param buf       Where the bytes go; may be NULL only if @p len_bytes is 0.
+ * @param len_bytes How many bytes.
+ * @param flags     0 (no flag is defined yet).
+ * @param cb        The completion, or NULL for the synchronous mode.
+ * @return 0 (synchronous: the buffer is filled; asynchronous: the request
+ *         is queued); AX_EINVAL for a NULL buffer with a length, unknown
+ *         flags, or a NULL @p loop or @p req with a callback; in the
+ *         synchronous mode the error of the system's source (AX_ENOSYS
+ *         where it has none); in the asynchronous mode those of
+ *         ax_queue_work().
+ */
+AX_EXTERN int ax_random(ax_loop_t *loop, ax_random_t *req, void *buf,
+                        size_t len_bytes, unsigned int flags, ax_random_cb cb);
+
+/** @} */
+
+/**
+ * @defgroup os Operating system utilities
+ * Facts about the process, the machine and the environment, each portable
+ * across Linux, macOS and the BSDs, and Windows. None needs a loop, and all
+ * are safe to call from any thread (but for ax_chdir() and the environment
+ * setters, which change process-wide state that other threads may read).
+ *
+ * Functions that return a string copy it into the caller's buffer, of
+ * *size bytes. On success *size becomes the string's length, without the
+ * terminating NUL that is written after it. If the buffer is too small,
+ * they return AX_ENOBUFS and set *size to the bytes needed, NUL included;
+ * nothing is written then. This is libuv's convention. Strings are UTF-8
+ * on every system (Windows' UTF-16 is converted). See docs/os.md.
+ * @{
+ */
+
+/** A process id: pid_t on POSIX, a DWORD process id on Windows. */
+typedef int ax_pid_t;
+
+/** Lowest priority (the largest nice value), for ax_os_setpriority(). */
+#define AX_PRIORITY_LOW 19
+/** Below normal priority. */
+#define AX_PRIORITY_BELOW_NORMAL 10
+/** Normal priority (nice 0). */
+#define AX_PRIORITY_NORMAL 0
+/** Above normal priority. */
+#define AX_PRIORITY_ABOVE_NORMAL -7
+/** High priority. */
+#define AX_PRIORITY_HIGH -14
+/** Highest priority (the smallest nice value). */
+#define AX_PRIORITY_HIGHEST -20
+
+/** The system's name and version, filled by ax_os_uname(). */
+typedef struct ax_utsname_s {
+  /** The system's name: "Linux", "Darwin", "Windows_NT"... */
+  char sysname[256];
+  /** Its release, such as "6.1.0-13-amd64" or "10.0.19045". */
+  char release[256];
+  /** Its version string, as the system words it. */
+  char version[256];
+  /** The processor architecture, such as "x86_64" or "arm64". */
+  char machine[256];
+} ax_utsname_t;
+
+/** One variable of the environment, from ax_os_environ(). */
+typedef struct ax_env_item_s {
+  /** The variable's name. */
+  char *name;
+  /** Its value. */
+  char *value;
+} ax_env_item_t;
+
+/** Time one processor spent in each mode since boot, in milliseconds. */
+typedef struct ax_cpu_times_s {
+  uint64_t user_ms; /**< Running user code. */
+  uint64_t nice_ms; /**< Running user code at a lowered priority. */
+  uint64_t sys_ms;  /**< Running the kernel. */
+  uint64_t idle_ms; /**< Idle. */
+  uint64_t irq_ms;  /**< Serving interrupts. */
+} ax_cpu_times_t;
+
+/** One logical processor, from ax_cpu_info(). */
+typedef struct ax_cpu_info_s {
+  /** The processor's model name ("unknown" where the system has none). */
+  char *model;
+  /** Its clock speed in MHz, 0 where the system does not say. */
+  int speed_mhz;
+  /** Its times (zero where the system does not keep them). */
+  ax_cpu_times_t cpu_times;
+} ax_cpu_info_t;
+
+/**
+ * Sleep the calling thread for @p duration_ms milliseconds (at least; the
+ * system may sleep longer). Never call it on a loop's thread while the loop
+ * has work. libuv: uv_sleep().
+ */
+AX_EXTERN void ax_sleep(unsigned int duration_ms);
+
+/** @return The calling process's id. libuv: uv_os_getpid(). */
+AX_EXTERN ax_pid_t ax_os_getpid(void);
+
+/** @return The parent process's id (0 on Windows if the parent cannot be
+ *  found). libuv: uv_os_getppid(). */
+AX_EXTERN ax_pid_t ax_os_getppid(void);
+
+/**
+ * Copy the current working directory into @p buf (see the group's text
+ * for @p size). No trailing slash but for the root. libuv: uv_cwd().
+ * @return 0; AX_EINVAL if an argument is NULL or *size is 0; AX_ENOBUFS
+ *         with *size set to the bytes needed; the system's error.
+ */
+AX_EXTERN int ax_cwd(char *buf, size_t *size);
+
+/**
+ * Change the process's working directory. libuv: uv_chdir().
+ * @return 0; AX_EINVAL if @p dir is NULL; the system's error (AX_ENOENT,
+ *         AX_ENOTDIR, AX_EACCES...).
+ */
+AX_EXTERN int ax_chdir(const char *dir);
+
+/**
+ * Copy the absolute path of the running executable into @p buf (see the
+ * group's text for @p size). libuv: uv_exepath().
+ * @return 0; AX_EINVAL if an argument is NULL or *size is 0; AX_ENOBUFS
+ *         with *size set to the bytes needed; the system's error.
+ */
+AX_EXTERN int ax_exepath(char *buf, size_t *size);
+
+/**
+ * Copy the user's home directory into @p buf: $HOME if set and not
+ * empty, else the user database's entry (POSIX), or $USERPROFILE, else
+ * the profile directory (Windows). libuv: uv_os_homedir().
+ * @return As ax_cwd().
+ */
+AX_EXTERN int ax_os_homedir(char *buf, size_t *size);
+
+/**
+ * Copy the directory for temporary files into @p buf: the first of
+ * $TMPDIR, $TMP, $TEMP, $TEMPDIR that is set, else "/tmp" (POSIX), or
+ * GetTempPathW()'s answer (Windows); without a trailing slash.
+ * libuv: uv_os_tmpdir().
+ * @return As ax_cwd().
+ */
+AX_EXTERN int ax_os_tmpdir(char *buf, size_t *size);
+
+/**
+ * Copy the machine's host name into @p buf. libuv: uv_os_gethostname().
+ * @return As ax_cwd().
+ */
+AX_EXTERN int ax_os_gethostname(char *buf, size_t *size);
+
+/**
+ * Fill @p buffer with the system's name, release, version and machine.
+ * libuv: uv_os_uname().
+ * @return 0; AX_EINVAL if @p buffer is NULL; the system's error.
+ */
+AX_EXTERN int ax_os_uname(ax_utsname_t *buffer);
+
+/**
+ * Copy the value of the environment variable @p name into @p buf (see the
+ * group's text for @p size). libuv: uv_os_getenv().
+ * @return 0; AX_EINVAL if an argument is NULL or *size is 0; AX_ENOENT if
+ *         the variable is not set; AX_ENOBUFS with *size set to the bytes
+ *         needed.
+ */
+AX_EXTERN int ax_os_getenv(const char *name, char *buf, size_t *size);
+
+/**
+ * Set the environment variable @p name to @p value, replacing it if set.
+ * Not thread-safe with other readers of the environment (a limit of the C
+ * library's environment, as in libuv). libuv: uv_os_setenv().
+ * @return 0; AX_EINVAL if an argument is NULL or @p name is empty or holds
+ *         '='; AX_ENOMEM.
+ */
+AX_EXTERN int ax_os_setenv(const char *name, const char *value);
+
+/**
+ * Remove the environment variable @p name; removing one that is not set is
+ * not an error. libuv: uv_os_unsetenv().
+ * @return 0; AX_EINVAL if @p name is NULL, empty or holds '='; AX_ENOMEM.
+ */
+AX_EXTERN int ax_os_unsetenv(const char *name);
+
+/**
+ * Copy the whole environment: *envitems becomes an array of *count
+ * name-value pairs, allocated by axle, which ax_os_free_environ() frees.
+ * libuv: uv_os_environ().
+ * @return 0; AX_EINVAL if an argument is NULL; AX_ENOMEM (nothing is then
+ *         allocated).
+ */
+AX_EXTERN int ax_os_environ(ax_env_item_t **envitems, int *count);
+
+/** Free what ax_os_environ() returned. NULL is allowed.
+ *  libuv: uv_os_free_environ(). */
+AX_EXTERN void ax_os_free_environ(ax_env_item_t *envitems, int count);
+
+/**
+ * @return The memory the system has free, in bytes (Linux: MemAvailable,
+ *         what can be allocated without swapping); 0 if unknown.
+ *         libuv: uv_get_free_memory().
+ */
+AX_EXTERN uint64_t ax_get_free_memory(void);
+
+/** @return The system's physical memory in bytes; 0 if unknown.
+ *  libuv: uv_get_total_memory(). */
+AX_EXTERN uint64_t ax_get_total_memory(void);
+
+/**
+ * @return The memory limit imposed on the process by its control group
+ *         (Linux: cgroup v2's memory.max, or v1's memory.limit_in_bytes),
+ *         in bytes; 0 if there is none or the system has no such limits
+ *         (every other system). libuv: uv_get_constrained_memory().
+ */
+AX_EXTERN uint64_t ax_get_constrained_memory(void);
+
+/**
+ * @return How many threads the process can run at once: the processors
+ *         the process may run on (Linux: its affinity mask; Windows: its
+ *         affinity mask), lowered to the control group's CPU quota on
+ *         Linux (cgroup v2's cpu.max, v1's cfs quota and period, rounded
+ *         up); never less than 1. libuv: uv_available_parallelism().
+ */
+AX_EXTERN unsigned int ax_available_parallelism(void);
+
+/**
+ * Describe each logical processor: *cpu_infos becomes an array of *count
+ * entries allocated by axle, which ax_free_cpu_info() frees.
+ * libuv: uv_cpu_info().
+ * @return 0; AX_EINVAL if an argument is NULL; AX_ENOMEM; the system's
+ *         error.
+ */
+AX_EXTERN int ax_cpu_info(ax_cpu_info_t **cpu_infos, int *count);
+
+/** Free what ax_cpu_info() returned. NULL is allowed.
+ *  libuv: uv_free_cpu_info(). */
+AX_EXTERN void ax_free_cpu_info(ax_cpu_info_t *cpu_infos, int count);
+
+/**
+ * Fill @p avg with the system's load averages over 1, 5 and 15 minutes;
+ * zeros on Windows, which keeps none. Does nothing if @p avg is NULL.
+ * libuv: uv_loadavg().
+ */
+AX_EXTERN void ax_loadavg(double avg[3]);
+
+/**
+ * Store the process's resident set size (the physical memory it occupies
+ * now) in bytes. libuv: uv_resident_set_memory().
+ * @return 0; AX_EINVAL if @p rss_bytes is NULL; the system's error.
+ */
+AX_EXTERN int ax_resident_set_memory(size_t *rss_bytes);
+
+/**
+ * Store the time since the system booted, in seconds. libuv: uv_uptime().
+ * @return 0; AX_EINVAL if @p uptime_s is NULL; the system's error.
+ */
+AX_EXTERN int ax_uptime(double *uptime_s);
+
+/**
+ * Read a process's scheduling priority, from AX_PRIORITY_HIGHEST (-20) to
+ * AX_PRIORITY_LOW (19), as a POSIX nice value; Windows' priority classes
+ * are mapped onto the AX_PRIORITY_* values. @p pid 0 is the calling
+ * process. libuv: uv_os_getpriority().
+ * @return 0; AX_EINVAL if @p priority is NULL; AX_ESRCH for no such
+ *         process; AX_EPERM or AX_EACCES.
+ */
+AX_EXTERN int ax_os_getpriority(ax_pid_t pid, int *priority);
+
+/**
+ * Set a process's scheduling priority (see ax_os_getpriority()); raising
+ * it above normal usually needs privileges. On Windows the value is
+ * rounded to the nearest priority class. libuv: uv_os_setpriority().
+ * @return 0; AX_EINVAL if @p priority is outside -20..19; AX_ESRCH;
+ *         AX_EPERM or AX_EACCES.
+ */
+AX_EXTERN int ax_os_setpriority(ax_pid_t pid, int priority);
 
 /** @} */
 

@@ -237,6 +237,23 @@ struct ax__backend {
    * timers and the poll timeout follow it.
    */
   uint64_t (*now_ns)(void);
+
+  /*
+   * The descriptor an outside loop may wait on for this loop
+   * (ax_backend_fd()): readable while completions wait to be collected.
+   * NULL where the backend has none (poll(2), the simulation, IOCP): the
+   * loop then answers AX_ENOTSUP.
+   */
+  int (*embed_fd)(const ax_loop_t *loop);
+
+  /*
+   * Whether the backend holds operations it has not handed to the kernel
+   * yet, or completions collected and not delivered: an outside loop
+   * waiting on embed_fd would not be woken for those, so
+   * ax_backend_timeout() answers 0 while this says true. NULL for a
+   * backend that hands each operation over as it is made (epoll, kqueue).
+   */
+  bool (*embed_busy)(const ax_loop_t *loop);
 };
 
 /*

@@ -118,8 +118,13 @@ int ax__work_req_cancel(ax_req_t *req);
 void ax__work_flush(ax_loop_t *loop);
 void ax__work_dispatch(ax_loop_t *loop);
 unsigned int ax__work_pending(const ax_loop_t *loop);
+/* Whether jobs wait on the loop's own list, not yet handed to the pool:
+ * queued outside ax_run(), they reach it only in the next iteration. */
+bool ax__work_unflushed(const ax_loop_t *loop);
 void ax__work_loop_close(ax_loop_t *loop);
 void ax__threadpool_shutdown(void);
+/* ax_library_shutdown(): shut down, then free the pool's locks; once. */
+void ax__threadpool_release(void);
 
 /* Called twice per iteration and on every wakeup: a loop that never used
  * the pool pays one load and a branch, not a call. */
@@ -153,6 +158,25 @@ int ax__dns_getaddrinfo(const char *node, const char *service,
 int ax__dns_getnameinfo(const union ax__sockaddr_buf *addr, int flags,
                         char *host, size_t host_len, char *service,
                         size_t service_len);
+
+/* os.c: the utilities' shared pieces. buf_check: AX_EINVAL for a NULL
+ * buffer or size or a size of 0. buf_copy: the caller's-buffer convention
+ * (axle.h's os group): len bytes of str and a NUL, or AX_ENOBUFS and the
+ * size needed. env_item: one allocation holding name (name_len bytes) and
+ * value, the name first (what ax_os_free_environ() frees). */
+int ax__os_buf_check(const char *buf, const size_t *size);
+int ax__os_buf_copy(const char *str, size_t len, char *buf, size_t *size);
+int ax__os_env_item(ax_env_item_t *item, const char *name, size_t name_len,
+                    const char *value);
+bool ax__os_env_name_ok(const char *name);
+char *ax__os_strdup(const char *str);
+
+/* random.c: ax_cancel() of a random request. */
+int ax__random_cancel(ax_req_t *req);
+
+/* Platform: fill buf with len_bytes from the system's strong random
+ * source, on any thread (src/unix/os.c, src/win/os.c). 0 or an error. */
+int ax__random_fill(void *buf, size_t len_bytes);
 
 /* fs.c: ax_cancel() of a file system request. */
 int ax__fs_cancel(ax_req_t *req);

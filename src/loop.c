@@ -11,6 +11,11 @@
  * the poll phase delivers at most AX__MAX_EVENTS_PER_WAIT completions. So a
  * callback that re-arms itself waits for the next iteration, and no source
  * can starve the others. The backend is chosen here, from ax__backends.
+ *
+ * Also here: what lets another loop drive this one (the backend's
+ * descriptor and timeout), the process's default loop, the accessors of
+ * the fields every loop, handle and request has, and the release of the
+ * library's global state.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,4 +360,139 @@ const char *ax_backend_name(const ax_loop_t *loop) {
 
 int ax_backend_fallback_error(const ax_loop_t *loop) {
   return loop_ready(loop) ? loop->priv.fallback_error : AX_EINVAL;
+}
+
+/* ---- Embedding ---- */
+
+int ax_backend_fd(const ax_loop_t *loop) {
+  if (!loop_ready(loop))
+    return AX_EINVAL;
+  const struct ax__backend *backend = loop->priv.platform.backend;
+  return backend->embed_fd != NULL ? backend->embed_fd(loop) : AX_ENOTSUP;
+}
+
+/* What the loop's own poll phase would wait, as if run in the default
+ * mode; and 0 while something is held back that no descriptor will
+ * signal: operations the backend has not handed to the kernel, and jobs
+ * queued outside ax_run() that the pool has not been given (an iteration
+ * hands them over before it polls; an outside loop would wait for them
+ * forever). */
+int ax_backend_timeout(const ax_loop_t *loop) {
+  if (!loop_ready(loop))
+    return AX_EINVAL;
+  const struct ax__backend *backend = loop->priv.platform.backend;
+  if (backend->embed_busy != NULL && backend->embed_busy(loop))
+    return 0;
+  if (ax__work_unflushed(loop))
+    return 0;
+  return loop_poll_timeout_ms(loop, AX_RUN_DEFAULT);
+}
+
+/* The default loop and the mutex that guards its creation. The mutex is
+ * made once (ax_once) and released by ax_library_shutdown(). */
+static struct {
+  ax_once_t once;  /* Makes the mutex. */
+  int init_error;  /* Why the mutex could not be made, or 0. */
+  ax_mutex_t lock; /* Guards loop's initialisation. */
+  bool shut_down;  /* ax_library_shutdown() ran (under lock). */
+  ax_loop_t loop;  /* The loop; READY once made. */
+} default_loop = {.once = AX_ONCE_INIT};
+
+static void default_loop_init_once(void) {
+  default_loop.init_error = ax_mutex_init(&default_loop.lock);
+}
+
+ax_loop_t *ax_default_loop(void) {
+  ax_once(&default_loop.once, default_loop_init_once);
+  if (default_loop.init_error != 0)
+    return NULL;
+  ax_mutex_lock(&default_loop.lock);
+  ax_loop_t *loop = &default_loop.loop;
+  /* After ax_library_shutdown() there is no default loop to make. */
+  if (default_loop.shut_down || (!loop_ready(loop) && ax_loop_init(loop) != 0))
+    loop = NULL;
+  ax_mutex_unlock(&default_loop.lock);
+  return loop;
+}
+
+void ax_library_shutdown(void) {
+  ax_once(&default_loop.once, default_loop_init_once);
+  if (default_loop.init_error != 0)
+    return;
+  ax_mutex_lock(&default_loop.lock);
+  bool again = default_loop.shut_down;
+  default_loop.shut_down = true;
+  /* An idle default loop the program did not close is closed here; a
+   * busy one is left as it is (its handles are the program's). */
+  if (!again && loop_ready(&default_loop.loop))
+    (void)ax_loop_close(&default_loop.loop);
+  ax_mutex_unlock(&default_loop.lock);
+  if (again)
+    return;
+  ax__threadpool_release();
+  /* The mutex stays: a late ax_default_loop() from a careless thread
+   * then gets NULL instead of locking freed memory. Its memory is the
+   * one global allocation left, released with the process. */
+}
+
+/* ---- Accessors ---- */
+
+size_t ax_loop_size(void) {
+  return sizeof(ax_loop_t);
+}
+
+/* A new request type adds its row here and in req.c's table. */
+static const size_t loop_req_sizes[AX_REQ_TYPE_MAX] = {
+    [AX_UNKNOWN_REQ] = 0,
+    [AX_WORK] = sizeof(ax_work_t),
+    [AX_GETADDRINFO] = sizeof(ax_getaddrinfo_t),
+    [AX_GETNAMEINFO] = sizeof(ax_getnameinfo_t),
+    [AX_FS] = sizeof(ax_fs_t),
+    [AX_WRITE] = sizeof(ax_write_t),
+    [AX_CONNECT] = sizeof(ax_connect_t),
+    [AX_SHUTDOWN] = sizeof(ax_shutdown_t),
+    [AX_RANDOM] = sizeof(ax_random_t),
+};
+
+size_t ax_req_size(ax_req_type type) {
+  return (unsigned int)type < AX_REQ_TYPE_MAX ? loop_req_sizes[type] : 0;
+}
+
+void *ax_loop_get_data(const ax_loop_t *loop) {
+  return loop != NULL ? loop->data : NULL;
+}
+
+void ax_loop_set_data(ax_loop_t *loop, void *data) {
+  if (loop != NULL)
+    loop->data = data;
+}
+
+void *ax_handle_get_data(const ax_handle_t *handle) {
+  return handle != NULL ? handle->data : NULL;
+}
+
+void ax_handle_set_data(ax_handle_t *handle, void *data) {
+  if (handle != NULL)
+    handle->data = data;
+}
+
+ax_loop_t *ax_handle_get_loop(const ax_handle_t *handle) {
+  return handle != NULL ? handle->loop : NULL;
+}
+
+ax_handle_type ax_handle_get_type(const ax_handle_t *handle) {
+  return handle != NULL ? handle->type : AX_UNKNOWN_HANDLE;
+}
+
+void *ax_req_get_data(const ax_req_t *req) {
+  return req != NULL ? req->data : NULL;
+}
+
+void ax_req_set_data(ax_req_t *req, void *data) {
+  if (req != NULL)
+    req->data = data;
+}
+
+ax_req_type ax_req_get_type(const ax_req_t *req) {
+  return req != NULL ? req->type : AX_UNKNOWN_REQ;
 }

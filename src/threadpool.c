@@ -69,6 +69,8 @@ static struct {
   int reserve_started;             /* Reserve worker started (__atomic). */
   int reserve_idle;                /* The reserve worker waits for a job. */
   int shutting_down;               /* The process exits (__atomic). */
+  int released;   /* ax_library_shutdown() freed the locks (__atomic). */
+  int locks_made; /* The once made all three locks. */
   struct pool_worker workers[POOL_SLOTS]; /* Every worker ever started. */
 } pool = {.once = AX_ONCE_INIT, .size = POOL_DEFAULT_THREADS};
 
@@ -100,6 +102,7 @@ static void pool_init_once(void) {
   if (pool.init_error != 0)
     return;
   pool.init_error = ax_cond_init(&pool.reserve_cond);
+  pool.locks_made = pool.init_error == 0;
   for (int i = 0; i < AX__LANES; i++)
     ax__queue_init(&pool.lanes[i]);
 }
@@ -297,6 +300,10 @@ static int pool_start(void) {
 }
 
 static int pool_init(void) {
+  /* After ax_library_shutdown() the locks are gone: refuse, rather than
+   * lock freed memory. */
+  if (__atomic_load_n(&pool.released, __ATOMIC_ACQUIRE))
+    return AX_EINVAL;
   ax_once(&pool.once, pool_init_once);
   return pool.init_error;
 }
@@ -459,6 +466,11 @@ unsigned int ax__work_pending(const ax_loop_t *loop) {
   return lw != NULL ? lw->jobs : 0;
 }
 
+bool ax__work_unflushed(const ax_loop_t *loop) {
+  const struct loop_work *lw = loop->priv.work;
+  return lw != NULL && !ax__queue_empty(&lw->submitted);
+}
+
 /* Release the loop's done queue; no job of the loop is in flight. */
 void ax__work_loop_close(ax_loop_t *loop) {
   struct loop_work *lw = loop->priv.work;
@@ -500,6 +512,8 @@ unsigned int ax_threadpool_get_size(void) {
 /* At process exit: workers finish the job they run and leave; queued jobs
  * are dropped with the loops that wanted them. */
 void ax__threadpool_shutdown(void) {
+  if (__atomic_load_n(&pool.released, __ATOMIC_ACQUIRE))
+    return;
   if (!pool_is_started() && !pool_reserve_is_started())
     return;
   ax_mutex_lock(&pool.mutex);
@@ -517,6 +531,19 @@ void ax__threadpool_shutdown(void) {
     slot->state = SLOT_FREE;
   }
   ax_mutex_unlock(&pool.mutex);
+}
+
+/* ax_library_shutdown(), which calls this once: join the workers as at
+ * exit, then free the locks. The destructor that runs at exit afterwards
+ * finds nothing to do. */
+void ax__threadpool_release(void) {
+  ax__threadpool_shutdown();
+  __atomic_store_n(&pool.released, 1, __ATOMIC_RELEASE);
+  if (!pool.locks_made)
+    return;
+  ax_cond_destroy(&pool.reserve_cond);
+  ax_cond_destroy(&pool.general_cond);
+  ax_mutex_destroy(&pool.mutex);
 }
 
 static void user_work(struct ax__work *w) {

@@ -127,6 +127,12 @@ static int epoll_dispatch(ax_loop_t *loop) {
   return delivered;
 }
 
+/* An epoll descriptor is itself readable while any of its descriptors is
+ * ready: what lets another loop wait on this one. */
+static int epoll_embed_fd(const ax_loop_t *loop) {
+  return epoll_state(loop)->epfd;
+}
+
 const struct ax__backend ax__backend_epoll = {
     .name = "epoll",
     .io_extra = AX__IO_DISCONNECT | AX__IO_PRIORITY,
@@ -137,4 +143,5 @@ const struct ax__backend ax__backend_epoll = {
     .wait = epoll_wait_collect,
     .dispatch = epoll_dispatch,
     .sock = &ax__readiness_sock_ops,
+    .embed_fd = epoll_embed_fd,
 };

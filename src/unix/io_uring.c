@@ -612,6 +612,20 @@ static int uring_dispatch(ax_loop_t *loop) {
   return delivered;
 }
 
+/* The ring's descriptor polls readable while completions are queued. */
+static int uring_embed_fd(const ax_loop_t *loop) {
+  return ax__uring_state(loop)->ring.ring_fd;
+}
+
+/* Operations queued in the submission ring reach the kernel only in the
+ * next wait, and the ready list is delivered without the kernel: an
+ * outside loop waiting on the descriptor would wait for neither. */
+static bool uring_embed_busy(const ax_loop_t *loop) {
+  struct ax__uring *st = ax__uring_state(loop);
+  return io_uring_sq_ready(&st->ring) > 0 || st->ready_len > 0 ||
+         !ax__queue_empty(&st->fs_pending);
+}
+
 const struct ax__backend ax__backend_io_uring = {
     .name = "io_uring",
     .io_extra = AX__IO_DISCONNECT | AX__IO_PRIORITY,
@@ -623,4 +637,6 @@ const struct ax__backend ax__backend_io_uring = {
     .dispatch = uring_dispatch,
     .sock = &ax__uring_sock_ops,
     .fs = &ax__uring_fs_ops,
+    .embed_fd = uring_embed_fd,
+    .embed_busy = uring_embed_busy,
 };

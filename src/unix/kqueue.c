@@ -258,6 +258,13 @@ static int kqueue_dispatch(ax_loop_t *loop) {
   return delivered;
 }
 
+/* A kqueue descriptor is readable while events are pending on it (the
+ * kernel's and libkqueue's alike): what lets another loop wait on this
+ * one. */
+static int kqueue_embed_fd(const ax_loop_t *loop) {
+  return kqueue_state(loop)->kqfd;
+}
+
 const struct ax__backend ax__backend_kqueue = {
     .name = "kqueue",
     .init = kqueue_init,
@@ -267,4 +274,5 @@ const struct ax__backend ax__backend_kqueue = {
     .wait = kqueue_wait_collect,
     .dispatch = kqueue_dispatch,
     .sock = &ax__readiness_sock_ops,
+    .embed_fd = kqueue_embed_fd,
 };

@@ -1,0 +1,522 @@
+/*
+ * win/os.c: the operating-system utilities on Windows: processes, the
+ * working directory, the home and temporary directories, the host's
+ * names, the environment (the process's own, in UTF-16, converted to and
+ * from UTF-8), memory, processors, load, priorities, sleep and random
+ * bytes, each from the Win32 call that answers it.
+ */
+#include "fs-internal.h"
+
+#include <bcrypt.h>
+#include <stdio.h>
+#include <wchar.h>
+#include <psapi.h>
+#include <tlhelp32.h>
+#include <winternl.h>
+
+enum {
+  /* GetEnvironmentVariableW's longest value, in WCHARs (32,767 + NUL). */
+  OS_ENV_MAX = 32768,
+  /* A long path, in WCHARs: what GetModuleFileNameW may return. */
+  OS_PATH_MAX = 32768,
+};
+
+void ax_sleep(unsigned int duration_ms) {
+  Sleep(duration_ms);
+}
+
+ax_pid_t ax_os_getpid(void) {
+  return (ax_pid_t)GetCurrentProcessId();
+}
+
+/* Windows keeps the parent's id only in the process snapshot. */
+ax_pid_t ax_os_getppid(void) {
+  HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snap == INVALID_HANDLE_VALUE)
+    return 0;
+  DWORD self = GetCurrentProcessId();
+  DWORD parent = 0;
+  PROCESSENTRY32W entry = {.dwSize = sizeof(entry)};
+  for (BOOL ok = Process32FirstW(snap, &entry); ok;
+       ok = Process32NextW(snap, &entry)) {
+    if (entry.th32ProcessID == self) {
+      parent = entry.th32ParentProcessID;
+      break;
+    }
+  }
+  CloseHandle(snap);
+  return (ax_pid_t)parent;
+}
+
+/* Copy len WCHARs of wide (no NUL needed) into the caller's buffer as
+ * UTF-8, by the caller's-buffer convention. */
+static int os_copy_wide(const WCHAR *wide, size_t len, char *buf,
+                        size_t *size) {
+  char *utf8;
+  int err = ax__win_fs_utf8(wide, (int)len, &utf8);
+  if (err != 0)
+    return err;
+  err = ax__os_buf_copy(utf8, strlen(utf8), buf, size);
+  ax__free(utf8);
+  return err;
+}
+
+/* A directory without its trailing backslash, but for a drive's root
+ * ("C:\"), which needs it. */
+static size_t os_dir_len(const WCHAR *dir, size_t len) {
+  if (len > 1 && dir[len - 1] == L'\\' && !(len == 3 && dir[1] == L':'))
+    len--;
+  return len;
+}
+
+int ax_cwd(char *buf, size_t *size) {
+  int err = ax__os_buf_check(buf, size);
+  if (err != 0)
+    return err;
+  WCHAR path[OS_PATH_MAX];
+  DWORD len = GetCurrentDirectoryW(OS_PATH_MAX, path);
+  if (len == 0 || len >= OS_PATH_MAX)
+    return len == 0 ? ax__win_fs_error() : AX_ENAMETOOLONG;
+  return os_copy_wide(path, os_dir_len(path, len), buf, size);
+}
+
+int ax_chdir(const char *dir) {
+  if (dir == NULL)
+    return AX_EINVAL;
+  WCHAR *wide;
+  int err = ax__win_fs_wide(dir, &wide);
+  if (err != 0)
+    return err;
+  if (!SetCurrentDirectoryW(wide))
+    err = ax__win_fs_error();
+  ax__free(wide);
+  return err;
+}
+
+int ax_exepath(char *buf, size_t *size) {
+  int err = ax__os_buf_check(buf, size);
+  if (err != 0)
+    return err;
+  WCHAR path[OS_PATH_MAX];
+  DWORD len = GetModuleFileNameW(NULL, path, OS_PATH_MAX);
+  if (len == 0 || len >= OS_PATH_MAX)
+    return len == 0 ? ax__win_fs_error() : AX_ENAMETOOLONG;
+  return os_copy_wide(path, len, buf, size);
+}
+
+/* The value of an environment variable, in a buffer of OS_ENV_MAX WCHARs:
+ * its length, or AX_ENOENT. */
+static int os_getenv_wide(const WCHAR *name, WCHAR *value, DWORD *len) {
+  SetLastError(ERROR_SUCCESS);
+  DWORD n = GetEnvironmentVariableW(name, value, OS_ENV_MAX);
+  if (n == 0 && GetLastError() != ERROR_SUCCESS)
+    return ax__win_fs_error();
+  if (n >= OS_ENV_MAX)
+    return AX_E2BIG;
+  *len = n;
+  return 0;
+}
+
+/* A directory named by an environment variable, into the caller's
+ * buffer; AX_ENOENT if unset or empty. */
+static int os_env_dir(const WCHAR *name, char *buf, size_t *size) {
+  WCHAR *value = ax__malloc(OS_ENV_MAX * sizeof(WCHAR));
+  if (value == NULL)
+    return AX_ENOMEM;
+  DWORD len = 0;
+  int err = os_getenv_wide(name, value, &len);
+  if (err == 0 && len == 0)
+    err = AX_ENOENT;
+  if (err == 0)
+    err = os_copy_wide(value, os_dir_len(value, len), buf, size);
+  ax__free(value);
+  return err;
+}
+
+int ax_os_homedir(char *buf, size_t *size) {
+  int err = ax__os_buf_check(buf, size);
+  if (err != 0)
+    return err;
+  return os_env_dir(L"USERPROFILE", buf, size);
+}
+
+int ax_os_tmpdir(char *buf, size_t *size) {
+  int err = ax__os_buf_check(buf, size);
+  if (err != 0)
+    return err;
+  WCHAR path[MAX_PATH + 2];
+  DWORD len = GetTempPathW(MAX_PATH + 2, path);
+  if (len == 0 || len > MAX_PATH + 1)
+    return len == 0 ? ax__win_fs_error() : AX_ENAMETOOLONG;
+  return os_copy_wide(path, os_dir_len(path, len), buf, size);
+}
+
+int ax_os_gethostname(char *buf, size_t *size) {
+  int err = ax__os_buf_check(buf, size);
+  if (err != 0)
+    return err;
+  WCHAR name[256];
+  DWORD len = 256;
+  if (!GetComputerNameExW(ComputerNameDnsHostname, name, &len))
+    return ax__win_fs_error();
+  return os_copy_wide(name, len, buf, size);
+}
+
+/* RtlGetVersion tells the true version, where GetVersionExW reports what
+ * the program's manifest declares it was built for. */
+typedef LONG(WINAPI *os_rtl_get_version_fn)(OSVERSIONINFOW *info);
+
+static const char *os_machine(void) {
+  SYSTEM_INFO info;
+  GetNativeSystemInfo(&info);
+  switch (info.wProcessorArchitecture) {
+  case PROCESSOR_ARCHITECTURE_AMD64:
+    return "x86_64";
+  case PROCESSOR_ARCHITECTURE_INTEL:
+    return "i686";
+  case PROCESSOR_ARCHITECTURE_ARM:
+    return "arm";
+  case PROCESSOR_ARCHITECTURE_ARM64:
+    return "arm64";
+  default:
+    return "unknown";
+  }
+}
+
+int ax_os_uname(ax_utsname_t *buffer) {
+  if (buffer == NULL)
+    return AX_EINVAL;
+  OSVERSIONINFOW info = {.dwOSVersionInfoSize = sizeof(info)};
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  /* Through a plain function pointer first: FARPROC has another type. */
+  os_rtl_get_version_fn get_version =
+      ntdll != NULL ? (os_rtl_get_version_fn)(void (*)(void))GetProcAddress(
+                          ntdll, "RtlGetVersion")
+                    : NULL;
+  if (get_version == NULL || get_version(&info) != 0)
+    return AX_ENOSYS;
+  (void)snprintf(buffer->sysname, sizeof(buffer->sysname), "Windows_NT");
+  (void)snprintf(buffer->release, sizeof(buffer->release), "%lu.%lu.%lu",
+                 (unsigned long)info.dwMajorVersion,
+                 (unsigned long)info.dwMinorVersion,
+                 (unsigned long)info.dwBuildNumber);
+  char pack[128] = "";
+  if (info.szCSDVersion[0] != L'\0')
+    (void)WideCharToMultiByte(CP_UTF8, 0, info.szCSDVersion, -1, pack,
+                              sizeof(pack) - 1, NULL, NULL);
+  (void)snprintf(buffer->version, sizeof(buffer->version),
+                 "Windows %lu.%lu%s%s", (unsigned long)info.dwMajorVersion,
+                 (unsigned long)info.dwMinorVersion, pack[0] ? " " : "", pack);
+  (void)snprintf(buffer->machine, sizeof(buffer->machine), "%s", os_machine());
+  return 0;
+}
+
+int ax_os_getenv(const char *name, char *buf, size_t *size) {
+  int err = ax__os_buf_check(buf, size);
+  if (err != 0 || name == NULL)
+    return AX_EINVAL;
+  WCHAR *wide;
+  err = ax__win_fs_wide(name, &wide);
+  if (err != 0)
+    return err;
+  WCHAR *value = ax__malloc(OS_ENV_MAX * sizeof(WCHAR));
+  DWORD len = 0;
+  err = value == NULL ? AX_ENOMEM : os_getenv_wide(wide, value, &len);
+  if (err == 0)
+    err = os_copy_wide(value, len, buf, size);
+  ax__free(value);
+  ax__free(wide);
+  return err;
+}
+
+/* Set (value not NULL) or remove a variable. */
+static int os_setenv(const char *name, const char *value) {
+  WCHAR *wide_name;
+  WCHAR *wide_value = NULL;
+  int err = ax__win_fs_wide(name, &wide_name);
+  if (err != 0)
+    return err;
+  if (value != NULL)
+    err = ax__win_fs_wide(value, &wide_value);
+  if (err == 0 && !SetEnvironmentVariableW(wide_name, wide_value)) {
+    err = ax__win_fs_error();
+    /* Removing a variable that is not set is not a failure. */
+    if (value == NULL && err == AX_ENOENT)
+      err = 0;
+  }
+  ax__free(wide_value);
+  ax__free(wide_name);
+  return err;
+}
+
+int ax_os_setenv(const char *name, const char *value) {
+  if (!ax__os_env_name_ok(name) || value == NULL)
+    return AX_EINVAL;
+  return os_setenv(name, value);
+}
+
+int ax_os_unsetenv(const char *name) {
+  if (!ax__os_env_name_ok(name))
+    return AX_EINVAL;
+  return os_setenv(name, NULL);
+}
+
+/* One "name=value" entry of the environment block into item: 1 if it is
+ * a variable, 0 for the drive entries ("=C:=C:\dir") that are not. */
+static int os_environ_item(ax_env_item_t *item, const WCHAR *entry) {
+  if (entry[0] == L'=')
+    return 0;
+  char *utf8;
+  int err = ax__win_fs_utf8(entry, -1, &utf8);
+  if (err != 0)
+    return err;
+  const char *eq = strchr(utf8, '=');
+  err = eq == NULL ? 0
+                   : ax__os_env_item(item, utf8, (size_t)(eq - utf8), eq + 1);
+  ax__free(utf8);
+  return err != 0 ? err : eq != NULL;
+}
+
+int ax_os_environ(ax_env_item_t **envitems, int *count) {
+  if (envitems == NULL || count == NULL)
+    return AX_EINVAL;
+  *envitems = NULL;
+  *count = 0;
+  WCHAR *block = GetEnvironmentStringsW();
+  if (block == NULL)
+    return AX_ENOMEM;
+  size_t total = 0;
+  for (const WCHAR *p = block; *p != L'\0'; p += wcslen(p) + 1)
+    total++;
+  ax_env_item_t *items = ax__calloc(total == 0 ? 1 : total, sizeof(*items));
+  int err = items == NULL ? AX_ENOMEM : 0;
+  int n = 0;
+  for (const WCHAR *p = block; err == 0 && *p != L'\0'; p += wcslen(p) + 1) {
+    int added = os_environ_item(&items[n], p);
+    if (added < 0)
+      err = added;
+    else
+      n += added;
+  }
+  FreeEnvironmentStringsW(block);
+  if (err != 0) {
+    ax_os_free_environ(items, n);
+    return err;
+  }
+  *envitems = items;
+  *count = n;
+  return 0;
+}
+
+uint64_t ax_get_free_memory(void) {
+  MEMORYSTATUSEX status = {.dwLength = sizeof(status)};
+  return GlobalMemoryStatusEx(&status) ? status.ullAvailPhys : 0;
+}
+
+uint64_t ax_get_total_memory(void) {
+  MEMORYSTATUSEX status = {.dwLength = sizeof(status)};
+  return GlobalMemoryStatusEx(&status) ? status.ullTotalPhys : 0;
+}
+
+/* A job object's memory limit would be Windows' control group; axle does
+ * not read it yet. */
+uint64_t ax_get_constrained_memory(void) {
+  return 0;
+}
+
+unsigned int ax_available_parallelism(void) {
+  DWORD_PTR process_mask;
+  DWORD_PTR system_mask;
+  unsigned int n = 0;
+  if (GetProcessAffinityMask(GetCurrentProcess(), &process_mask,
+                             &system_mask)) {
+    for (; process_mask != 0; process_mask &= process_mask - 1)
+      n++;
+  }
+  if (n == 0)
+    n = (unsigned int)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+  return n > 0 ? n : 1;
+}
+
+/* Processor i's name and speed, from the registry's description of it. */
+static int os_cpu_model(ax_cpu_info_t *info, int i) {
+  WCHAR key[96];
+  (void)swprintf(key, sizeof(key) / sizeof(key[0]),
+                 L"HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\%d", i);
+  WCHAR name[256];
+  DWORD len = sizeof(name);
+  char *utf8 = NULL;
+  if (RegGetValueW(HKEY_LOCAL_MACHINE, key, L"ProcessorNameString",
+                   RRF_RT_REG_SZ, NULL, name, &len) == ERROR_SUCCESS &&
+      ax__win_fs_utf8(name, -1, &utf8) != 0)
+    return AX_ENOMEM;
+  info->model = utf8 != NULL ? utf8 : ax__os_strdup("unknown");
+  DWORD mhz = 0;
+  len = sizeof(mhz);
+  if (RegGetValueW(HKEY_LOCAL_MACHINE, key, L"~MHz", RRF_RT_REG_DWORD, NULL,
+                   &mhz, &len) != ERROR_SUCCESS)
+    mhz = 0;
+  info->speed_mhz = (int)mhz;
+  return info->model != NULL ? 0 : AX_ENOMEM;
+}
+
+typedef NTSTATUS(NTAPI *os_query_fn)(SYSTEM_INFORMATION_CLASS cls, void *info,
+                                     ULONG len, ULONG *ret);
+
+/* Each processor's times, from ntdll's per-processor counters (100 ns
+ * units; the kernel time includes the idle time). Left zero if the call
+ * is not there. */
+static void os_cpu_times(ax_cpu_info_t *infos, int n) {
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  os_query_fn query = ntdll != NULL
+                          ? (os_query_fn)(void (*)(void))GetProcAddress(
+                                ntdll, "NtQuerySystemInformation")
+                          : NULL;
+  SYSTEM_PROCESSOR_PERFORMANCE_INFORMATION *perf = ax__calloc((size_t)n,
+                                                              sizeof(*perf));
+  ULONG len = (ULONG)((size_t)n * sizeof(*perf));
+  if (query != NULL && perf != NULL &&
+      query(SystemProcessorPerformanceInformation, perf, len, &len) >= 0) {
+    for (int i = 0; i < n && (ULONG)i < len / sizeof(*perf); i++) {
+      uint64_t idle = (uint64_t)perf[i].IdleTime.QuadPart / 10000u;
+      uint64_t kernel = (uint64_t)perf[i].KernelTime.QuadPart / 10000u;
+      infos[i].cpu_times.user_ms = (uint64_t)perf[i].UserTime.QuadPart / 10000u;
+      infos[i].cpu_times.idle_ms = idle;
+      infos[i].cpu_times.sys_ms = kernel > idle ? kernel - idle : 0;
+    }
+  }
+  ax__free(perf);
+}
+
+int ax_cpu_info(ax_cpu_info_t **cpu_infos, int *count) {
+  if (cpu_infos == NULL || count == NULL)
+    return AX_EINVAL;
+  *cpu_infos = NULL;
+  *count = 0;
+  SYSTEM_INFO system;
+  GetSystemInfo(&system);
+  int n = system.dwNumberOfProcessors > 0 ? (int)system.dwNumberOfProcessors
+                                          : 1;
+  ax_cpu_info_t *infos = ax__calloc((size_t)n, sizeof(*infos));
+  if (infos == NULL)
+    return AX_ENOMEM;
+  for (int i = 0; i < n; i++) {
+    int err = os_cpu_model(&infos[i], i);
+    if (err != 0) {
+      ax_free_cpu_info(infos, n);
+      return err;
+    }
+  }
+  os_cpu_times(infos, n);
+  *cpu_infos = infos;
+  *count = n;
+  return 0;
+}
+
+void ax_loadavg(double avg[3]) {
+  if (avg != NULL)
+    avg[0] = avg[1] = avg[2] = 0.0;
+}
+
+int ax_resident_set_memory(size_t *rss_bytes) {
+  if (rss_bytes == NULL)
+    return AX_EINVAL;
+  PROCESS_MEMORY_COUNTERS counters;
+  if (!GetProcessMemoryInfo(GetCurrentProcess(), &counters, sizeof(counters)))
+    return ax__win_fs_error();
+  *rss_bytes = counters.WorkingSetSize;
+  return 0;
+}
+
+int ax_uptime(double *uptime_s) {
+  if (uptime_s == NULL)
+    return AX_EINVAL;
+  *uptime_s = (double)GetTickCount64() / 1000.0;
+  return 0;
+}
+
+/* The process pid names (0: this one), opened for access. */
+static int os_open_process(ax_pid_t pid, DWORD access, HANDLE *process) {
+  if (pid == 0 || (DWORD)pid == GetCurrentProcessId()) {
+    *process = GetCurrentProcess();
+    return 0;
+  }
+  *process = OpenProcess(access, FALSE, (DWORD)pid);
+  if (*process != NULL)
+    return 0;
+  /* OpenProcess says "invalid parameter" for an id no process has. */
+  int err = ax__win_fs_error();
+  return err == AX_EINVAL ? AX_ESRCH : err;
+}
+
+/* Priority classes and the nice values they stand for, highest first. */
+static const struct {
+  DWORD priority_class; /* What SetPriorityClass() takes. */
+  int nice;             /* The AX_PRIORITY_* value it maps to. */
+} os_priorities[] = {
+    {REALTIME_PRIORITY_CLASS, AX_PRIORITY_HIGHEST},
+    {HIGH_PRIORITY_CLASS, AX_PRIORITY_HIGH},
+    {ABOVE_NORMAL_PRIORITY_CLASS, AX_PRIORITY_ABOVE_NORMAL},
+    {NORMAL_PRIORITY_CLASS, AX_PRIORITY_NORMAL},
+    {BELOW_NORMAL_PRIORITY_CLASS, AX_PRIORITY_BELOW_NORMAL},
+    {IDLE_PRIORITY_CLASS, AX_PRIORITY_LOW},
+};
+enum { OS_PRIORITIES = sizeof(os_priorities) / sizeof(os_priorities[0]) };
+
+int ax_os_getpriority(ax_pid_t pid, int *priority) {
+  if (priority == NULL)
+    return AX_EINVAL;
+  HANDLE process;
+  int err = os_open_process(pid, PROCESS_QUERY_LIMITED_INFORMATION, &process);
+  if (err != 0)
+    return err;
+  DWORD cls = GetPriorityClass(process);
+  err = cls == 0 ? ax__win_fs_error() : 0;
+  if (process != GetCurrentProcess())
+    CloseHandle(process);
+  if (err != 0)
+    return err;
+  *priority = AX_PRIORITY_NORMAL;
+  for (int i = 0; i < OS_PRIORITIES; i++) {
+    if (os_priorities[i].priority_class == cls)
+      *priority = os_priorities[i].nice;
+  }
+  return 0;
+}
+
+int ax_os_setpriority(ax_pid_t pid, int priority) {
+  if (priority < AX_PRIORITY_HIGHEST || priority > AX_PRIORITY_LOW)
+    return AX_EINVAL;
+  /* The lowest class whose nice value priority reaches: -20..-15 is
+   * REALTIME, -14..-8 HIGH, and so on up to 19, IDLE (docs/os.md). */
+  DWORD cls = os_priorities[0].priority_class;
+  for (int i = 0; i < OS_PRIORITIES; i++) {
+    if (priority >= os_priorities[i].nice)
+      cls = os_priorities[i].priority_class;
+  }
+  HANDLE process;
+  int err = os_open_process(pid, PROCESS_SET_INFORMATION, &process);
+  if (err != 0)
+    return err;
+  if (!SetPriorityClass(process, cls))
+    err = ax__win_fs_error();
+  if (process != GetCurrentProcess())
+    CloseHandle(process);
+  return err;
+}
+
+/* BCryptGenRandom with the system's preferred generator: no algorithm
+ * handle to open, and the same source RtlGenRandom draws on. It takes a
+ * ULONG length: larger buffers go in pieces. */
+int ax__random_fill(void *buf, size_t len_bytes) {
+  unsigned char *p = buf;
+  while (len_bytes > 0) {
+    ULONG n = len_bytes > 0x40000000u ? 0x40000000u : (ULONG)len_bytes;
+    if (!BCRYPT_SUCCESS(
+            BCryptGenRandom(NULL, p, n, BCRYPT_USE_SYSTEM_PREFERRED_RNG)))
+      return AX_EIO;
+    p += n;
+    len_bytes -= n;
+  }
+  return 0;
+}

@@ -1,0 +1,336 @@
+/*
+ * test_os.c: the operating-system utilities, each checked against what
+ * the system says by other means where a test can ask it (the process id,
+ * a directory it changed to, a variable it set), and for sanity where it
+ * cannot (memory, processors, load); then the errors: buffers too small
+ * give AX_ENOBUFS and the size needed, NULL arguments AX_EINVAL.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(_WIN32)
+#include <process.h>
+#define test_os_getpid() _getpid()
+#else
+#include <unistd.h>
+#define test_os_getpid() getpid()
+#endif /* _WIN32 */
+
+#include "test.h"
+
+enum { OS_BUF = 4096 };
+
+static void test_os_pids(void **state) {
+  (void)state;
+  assert_int_equal(ax_os_getpid(), test_os_getpid());
+  assert_true(ax_os_getppid() >= 0);
+  assert_true(ax_os_getppid() != ax_os_getpid());
+}
+
+/* A string function's whole convention: the answer with its length, then
+ * a buffer one byte short gives AX_ENOBUFS with the size needed and is
+ * left alone, then the exact size works, and NULL arguments are refused. */
+static void os_check_string_fn(int (*fn)(char *buf, size_t *size), char *out) {
+  size_t size = OS_BUF;
+  assert_int_equal(fn(out, &size), 0);
+  size_t len = strlen(out);
+  assert_int_equal(size, len);
+  assert_true(len > 0);
+  char small[OS_BUF];
+  memset(small, 'x', sizeof(small));
+  size = len;
+  assert_int_equal(fn(small, &size), AX_ENOBUFS);
+  assert_int_equal(size, len + 1);
+  assert_int_equal(small[0], 'x');
+  assert_int_equal(fn(small, &size), 0);
+  assert_int_equal(size, len);
+  assert_string_equal(small, out);
+  size = 0;
+  assert_int_equal(fn(small, &size), AX_EINVAL);
+  size = OS_BUF;
+  assert_int_equal(fn(NULL, &size), AX_EINVAL);
+  assert_int_equal(fn(small, NULL), AX_EINVAL);
+}
+
+static void test_os_strings(void **state) {
+  (void)state;
+  char out[OS_BUF];
+  os_check_string_fn(ax_cwd, out);
+  os_check_string_fn(ax_exepath, out);
+  assert_non_null(strstr(out, "test-os"));
+  os_check_string_fn(ax_os_homedir, out);
+  os_check_string_fn(ax_os_tmpdir, out);
+  os_check_string_fn(ax_os_gethostname, out);
+}
+
+/* cwd round-trips through chdir to a temporary directory and back. */
+static void test_os_chdir(void **state) {
+  (void)state;
+  char old[OS_BUF];
+  char tmp[OS_BUF];
+  char now[OS_BUF];
+  size_t size = sizeof(old);
+  assert_int_equal(ax_cwd(old, &size), 0);
+  /* The directory is made and removed by synchronous fs requests. */
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_fs_t req;
+  size = sizeof(tmp);
+  assert_int_equal(ax_os_tmpdir(tmp, &size), 0);
+  char tpl[OS_BUF + 32];
+  (void)snprintf(tpl, sizeof(tpl), "%s/axle-os-XXXXXX", tmp);
+  assert_int_equal(ax_fs_mkdtemp(&loop, &req, tpl, NULL), 0);
+  char made[OS_BUF + 32];
+  (void)snprintf(made, sizeof(made), "%s", req.path);
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(ax_chdir(made), 0);
+  size = sizeof(now);
+  assert_int_equal(ax_cwd(now, &size), 0);
+  /* The temporary directory may be reached through a link (macOS's
+   * /var is /private/var): compare the last component. */
+  const char *leaf = strrchr(made, '/');
+  assert_non_null(leaf);
+  assert_non_null(strstr(now, leaf + 1));
+  assert_int_equal(ax_chdir(old), 0);
+  size = sizeof(now);
+  assert_int_equal(ax_cwd(now, &size), 0);
+  assert_string_equal(now, old);
+  assert_int_equal(ax_fs_rmdir(&loop, &req, made, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  test_loop_close(&loop);
+  assert_int_equal(ax_chdir(made), AX_ENOENT);
+  assert_int_equal(ax_chdir(NULL), AX_EINVAL);
+}
+
+static void test_os_uname(void **state) {
+  (void)state;
+  ax_utsname_t name;
+  assert_int_equal(ax_os_uname(&name), 0);
+  assert_true(name.sysname[0] != '\0');
+  assert_true(name.release[0] != '\0');
+  assert_true(name.machine[0] != '\0');
+  assert_int_equal(ax_os_uname(NULL), AX_EINVAL);
+}
+
+/* Whether envitems holds name with value. */
+static bool os_environ_has(const char *name, const char *value) {
+  ax_env_item_t *items;
+  int count;
+  assert_int_equal(ax_os_environ(&items, &count), 0);
+  bool found = false;
+  for (int i = 0; i < count; i++) {
+    if (strcmp(items[i].name, name) == 0)
+      found = strcmp(items[i].value, value) == 0;
+  }
+  ax_os_free_environ(items, count);
+  return found;
+}
+
+static void test_os_env(void **state) {
+  (void)state;
+  const char *name = "AXLE_TEST_OS_ENV";
+  char buf[64];
+  size_t size = sizeof(buf);
+  (void)ax_os_unsetenv(name);
+  assert_int_equal(ax_os_getenv(name, buf, &size), AX_ENOENT);
+  assert_int_equal(ax_os_setenv(name, "value-1"), 0);
+  size = sizeof(buf);
+  assert_int_equal(ax_os_getenv(name, buf, &size), 0);
+  assert_string_equal(buf, "value-1");
+  assert_int_equal(size, strlen("value-1"));
+  assert_true(os_environ_has(name, "value-1"));
+  /* Replacing, then too small a buffer. */
+  assert_int_equal(ax_os_setenv(name, "a longer value"), 0);
+  size = 4;
+  assert_int_equal(ax_os_getenv(name, buf, &size), AX_ENOBUFS);
+  assert_int_equal(size, strlen("a longer value") + 1);
+  assert_int_equal(ax_os_getenv(name, buf, &size), 0);
+  assert_string_equal(buf, "a longer value");
+  /* UTF-8 goes in and comes out whole (Windows converts it twice). */
+  assert_int_equal(ax_os_setenv(name, "caf\xc3\xa9"), 0);
+  size = sizeof(buf);
+  assert_int_equal(ax_os_getenv(name, buf, &size), 0);
+  assert_string_equal(buf, "caf\xc3\xa9");
+  assert_int_equal(ax_os_unsetenv(name), 0);
+  size = sizeof(buf);
+  assert_int_equal(ax_os_getenv(name, buf, &size), AX_ENOENT);
+  assert_false(os_environ_has(name, "caf\xc3\xa9"));
+  assert_int_equal(ax_os_unsetenv(name), 0);
+  /* Errors. */
+  size = sizeof(buf);
+  assert_int_equal(ax_os_getenv(NULL, buf, &size), AX_EINVAL);
+  assert_int_equal(ax_os_getenv(name, NULL, &size), AX_EINVAL);
+  assert_int_equal(ax_os_getenv(name, buf, NULL), AX_EINVAL);
+  assert_int_equal(ax_os_setenv(NULL, "x"), AX_EINVAL);
+  assert_int_equal(ax_os_setenv(name, NULL), AX_EINVAL);
+  assert_int_equal(ax_os_setenv("", "x"), AX_EINVAL);
+  assert_int_equal(ax_os_setenv("A=B", "x"), AX_EINVAL);
+  assert_int_equal(ax_os_unsetenv(NULL), AX_EINVAL);
+  assert_int_equal(ax_os_unsetenv("A=B"), AX_EINVAL);
+  assert_int_equal(ax_os_environ(NULL, &(int){0}), AX_EINVAL);
+  ax_env_item_t *items;
+  assert_int_equal(ax_os_environ(&items, NULL), AX_EINVAL);
+  ax_os_free_environ(NULL, 0);
+}
+
+static void test_os_random_sync(void **state) {
+  (void)state;
+  unsigned char a[1000];
+  unsigned char b[1000];
+  memset(a, 0, sizeof(a));
+  memset(b, 0, sizeof(b));
+  assert_int_equal(ax_random(NULL, NULL, a, sizeof(a), 0, NULL), 0);
+  assert_int_equal(ax_random(NULL, NULL, b, sizeof(b), 0, NULL), 0);
+  /* 8,000 random bits agreeing by chance is not a case to plan for. */
+  assert_memory_not_equal(a, b, sizeof(a));
+  /* Filled to the end: the last 16 bytes are not all still zero. */
+  unsigned char zero[16] = {0};
+  assert_memory_not_equal(a + sizeof(a) - 16, zero, 16);
+  assert_int_equal(ax_random(NULL, NULL, NULL, 0, 0, NULL), 0);
+  assert_int_equal(ax_random(NULL, NULL, NULL, 1, 0, NULL), AX_EINVAL);
+  assert_int_equal(ax_random(NULL, NULL, a, 1, 1, NULL), AX_EINVAL);
+}
+
+struct os_random {
+  ax_random_t req;       /* The request. */
+  unsigned char buf[64]; /* Filled by the pool. */
+  int calls;             /* Callbacks run. */
+  int status;            /* The last one's status. */
+};
+
+static void os_random_cb(ax_random_t *req, int status, void *buf,
+                         size_t len_bytes) {
+  struct os_random *r = ax_container_of(req, struct os_random, req);
+  assert_ptr_equal(buf, r->buf);
+  assert_int_equal(len_bytes, sizeof(r->buf));
+  r->calls++;
+  r->status = status;
+}
+
+static void test_os_random_async(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct os_random r1;
+  struct os_random r2;
+  memset(&r1, 0, sizeof(r1));
+  memset(&r2, 0, sizeof(r2));
+  assert_int_equal(
+      ax_random(&loop, &r1.req, r1.buf, sizeof(r1.buf), 0, os_random_cb), 0);
+  assert_int_equal(r1.req.req.type, AX_RANDOM);
+  assert_int_equal(
+      ax_random(&loop, &r2.req, r2.buf, sizeof(r2.buf), 0, os_random_cb), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(r1.calls, 1);
+  assert_int_equal(r2.calls, 1);
+  assert_int_equal(r1.status, 0);
+  assert_int_equal(r2.status, 0);
+  assert_memory_not_equal(r1.buf, r2.buf, sizeof(r1.buf));
+  /* Cancelled before the pool took it: completes with AX_ECANCELED. */
+  assert_int_equal(
+      ax_random(&loop, &r1.req, r1.buf, sizeof(r1.buf), 0, os_random_cb), 0);
+  assert_int_equal(ax_cancel(&r1.req.req), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(r1.calls, 2);
+  assert_int_equal(r1.status, AX_ECANCELED);
+  assert_int_equal(
+      ax_random(NULL, &r1.req, r1.buf, sizeof(r1.buf), 0, os_random_cb),
+      AX_EINVAL);
+  assert_int_equal(
+      ax_random(&loop, NULL, r1.buf, sizeof(r1.buf), 0, os_random_cb),
+      AX_EINVAL);
+  test_loop_close(&loop);
+}
+
+static void test_os_memory(void **state) {
+  (void)state;
+  uint64_t total = ax_get_total_memory();
+  uint64_t free_bytes = ax_get_free_memory();
+  assert_true(total > 0);
+  assert_true(free_bytes > 0);
+  assert_true(free_bytes <= total);
+  /* 0 (no limit) or a positive number of bytes: nothing else to check
+   * without knowing the machine's control group. */
+  (void)ax_get_constrained_memory();
+  size_t rss = 0;
+  assert_int_equal(ax_resident_set_memory(&rss), 0);
+  assert_true(rss > 0);
+  assert_true(rss < total);
+  assert_int_equal(ax_resident_set_memory(NULL), AX_EINVAL);
+}
+
+static void test_os_processors(void **state) {
+  (void)state;
+  unsigned int parallelism = ax_available_parallelism();
+  assert_true(parallelism >= 1);
+  ax_cpu_info_t *infos = NULL;
+  int count = 0;
+  assert_int_equal(ax_cpu_info(&infos, &count), 0);
+  assert_true(count >= 1);
+  assert_non_null(infos);
+  for (int i = 0; i < count; i++) {
+    assert_non_null(infos[i].model);
+    assert_true(infos[i].speed_mhz >= 0);
+  }
+  ax_free_cpu_info(infos, count);
+  ax_free_cpu_info(NULL, 0);
+  assert_int_equal(ax_cpu_info(NULL, &count), AX_EINVAL);
+  assert_int_equal(ax_cpu_info(&infos, NULL), AX_EINVAL);
+  double avg[3] = {-1, -1, -1};
+  ax_loadavg(avg);
+  for (int i = 0; i < 3; i++)
+    assert_true(avg[i] >= 0);
+  ax_loadavg(NULL);
+  double uptime = 0;
+  assert_int_equal(ax_uptime(&uptime), 0);
+  assert_true(uptime > 0);
+  assert_int_equal(ax_uptime(NULL), AX_EINVAL);
+}
+
+static void test_os_priority(void **state) {
+  (void)state;
+  int priority = 100;
+  assert_int_equal(ax_os_getpriority(0, &priority), 0);
+  assert_true(priority >= AX_PRIORITY_HIGHEST && priority <= AX_PRIORITY_LOW);
+  int self = 100;
+  assert_int_equal(ax_os_getpriority(ax_os_getpid(), &self), 0);
+  assert_int_equal(self, priority);
+  /* Setting what it is needs no privilege. */
+  assert_int_equal(ax_os_setpriority(0, priority), 0);
+  assert_int_equal(ax_os_getpriority(0, NULL), AX_EINVAL);
+  assert_int_equal(ax_os_setpriority(0, AX_PRIORITY_HIGHEST - 1), AX_EINVAL);
+  assert_int_equal(ax_os_setpriority(0, AX_PRIORITY_LOW + 1), AX_EINVAL);
+}
+
+static void test_os_sleep(void **state) {
+  (void)state;
+  /* Returns; how long it took is not a test's business. */
+  ax_sleep(0);
+  ax_sleep(1);
+}
+
+/* The pool's locks are made once per process, with the first job: made
+ * here, so that no test's allocation count includes them. */
+static int os_group_setup(void **state) {
+  (void)state;
+  (void)ax_threadpool_get_size();
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_os_pids),
+      cmocka_unit_test(test_os_strings),
+      cmocka_unit_test(test_os_chdir),
+      cmocka_unit_test(test_os_uname),
+      cmocka_unit_test(test_os_env),
+      cmocka_unit_test(test_os_random_sync),
+      cmocka_unit_test(test_os_random_async),
+      cmocka_unit_test(test_os_memory),
+      cmocka_unit_test(test_os_processors),
+      cmocka_unit_test(test_os_priority),
+      cmocka_unit_test(test_os_sleep),
+  };
+  return cmocka_run_group_tests(tests, os_group_setup, NULL);
+}
