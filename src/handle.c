@@ -151,6 +151,7 @@ static const struct handle_type handle_types[AX_HANDLE_TYPE_MAX] = {
     [AX_TCP] = {"tcp", sizeof(ax_tcp_t), ax__stream_close, ax__stream_closed},
     [AX_POLL] = {"poll", sizeof(ax_poll_t), ax__poll_close, NULL},
     [AX_SIGNAL] = {"signal", sizeof(ax_signal_t), ax__signal_close, NULL},
+    [AX_UDP] = {"udp", sizeof(ax_udp_t), ax__udp_close, ax__udp_closed},
 };
 
 int ax_close(ax_handle_t *handle, ax_close_cb close_cb) {

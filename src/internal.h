@@ -189,6 +189,9 @@ void ax__stream_close(ax_handle_t *handle);
 void ax__stream_closed(ax_handle_t *handle);
 void ax__poll_close(ax_handle_t *handle);
 void ax__signal_close(ax_handle_t *handle);
+/* udp.c: close stops the handle; closed completes its sends. */
+void ax__udp_close(ax_handle_t *handle);
+void ax__udp_closed(ax_handle_t *handle);
 
 /* async.c */
 void ax__async_close(ax_handle_t *handle);

@@ -140,6 +140,11 @@ struct ax__signal_private {
   unsigned int flags;    /* One-shot. */
 };
 
+/* The Windows part of the private region of ax_udp_t (src/win/udp.c). */
+struct ax__udp_platform {
+  uintptr_t socket; /* The SOCKET; INVALID_SOCKET if none. */
+};
+
 /** @endcond */
 
 #endif /* AXLE_WIN_H */
