@@ -142,7 +142,7 @@ struct ax__signal_private {
 
 /* The Windows part of the private region of ax_udp_t (src/win/udp.c). */
 struct ax__udp_platform {
-  uintptr_t socket; /* The SOCKET; INVALID_SOCKET if none. */
+  ax__sock_t sock; /* The socket, as the IOCP backend carries it. */
 };
 
 /** @endcond */
