@@ -46,8 +46,9 @@ ninja -C "$BUILD" >/dev/null
 AXLE_SERVER=$BUILD/examples/udp-echo
 UV_SERVER=$BUILD/bench/udp/udp-echo-uv
 LOAD=$BUILD/bench/udp/udp-load
-[ -x "$AXLE_SERVER" ] && [ -x "$LOAD" ] ||
+if [ ! -x "$AXLE_SERVER" ] || [ ! -x "$LOAD" ]; then
   ax_die "udp-echo or udp-load was not built in $BUILD"
+fi
 SIDES=(axle)
 if [ -x "$UV_SERVER" ]; then
   SIDES+=(libuv)
