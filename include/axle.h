@@ -121,6 +121,10 @@ typedef struct ax_tcp_s ax_tcp_t;
 typedef struct ax_poll_s ax_poll_t;
 /** A signal handle: see struct ax_signal_s. */
 typedef struct ax_signal_s ax_signal_t;
+/** A UDP handle: datagrams over IPv4 or IPv6. */
+typedef struct ax_udp_s ax_udp_t;
+/** A request to send one datagram. */
+typedef struct ax_udp_send_s ax_udp_send_t;
 /** A write request: see struct ax_write_s. */
 typedef struct ax_write_s ax_write_t;
 /** A connect request: see struct ax_connect_s. */
@@ -914,6 +918,7 @@ typedef enum ax_handle_type_e {
   AX_FS_EVENT,           /**< ax_fs_event_t */
   AX_FS_POLL,            /**< ax_fs_poll_t */
   AX_TTY,                /**< ax_tty_t */
+  AX_UDP,                /**< ax_udp_t */
   AX_HANDLE_TYPE_MAX     /**< One past the last valid type. */
 } ax_handle_type;
 
@@ -1293,6 +1298,7 @@ typedef enum ax_req_type_e {
   AX_CONNECT,         /**< ax_connect_t */
   AX_SHUTDOWN,        /**< ax_shutdown_t */
   AX_RANDOM,          /**< ax_random_t */
+  AX_UDP_SEND,        /**< ax_udp_send_t */
   AX_REQ_TYPE_MAX     /**< One past the last valid type. */
 } ax_req_type;
 
@@ -3264,6 +3270,250 @@ AX_EXTERN int ax_os_getpriority(ax_pid_t pid, int *priority);
  *         AX_EPERM or AX_EACCES.
  */
 AX_EXTERN int ax_os_setpriority(ax_pid_t pid, int priority);
+
+/** @} */
+
+/**
+ * @defgroup udp UDP
+ * Datagrams over IPv4 and IPv6: bind, connect, send with a request or at
+ * once, receive with a buffer from the caller, and the socket options of
+ * broadcast and multicast. Addresses are the system's struct sockaddr_in
+ * and sockaddr_in6, as for TCP (ax_ip4_addr(), ax_ip6_addr()).
+ *
+ * A send is tried at once; what the kernel cannot take now is queued and
+ * leaves, in order, when the socket is writable (Linux: many datagrams per
+ * sendmmsg(2)). Its callback always runs later, from the loop, never
+ * inside ax_udp_send(). With AX_UDP_RECVMMSG (Linux), a readable socket
+ * is read with recvmmsg(2), many datagrams into one buffer, and the sends
+ * made from those datagrams' callbacks are queued and leave together after
+ * the last of them. Closing a UDP handle completes every send not yet
+ * reported with AX_ECANCELED, before the close callback. See docs/udp.md.
+ * @{
+ */
+
+/** @name Flags of ax_udp_init_ex()
+ * @{ */
+/** Read many datagrams per system call (recvmmsg(2) on Linux; ignored
+ * elsewhere) and batch the sends made from their callbacks (sendmmsg). */
+#define AX_UDP_RECVMMSG 0x0100
+/** @} */
+
+/** @name Flags of ax_udp_bind()
+ * @{ */
+#define AX_UDP_IPV6ONLY 0x0001  /**< An IPv6 socket that refuses IPv4. */
+#define AX_UDP_REUSEADDR 0x0002 /**< Share the address (SO_REUSEADDR). */
+/** @} */
+
+/** @name Flags of ax_udp_recv_cb
+ * @{ */
+/** The datagram was longer than the buffer: the rest was dropped. */
+#define AX_UDP_PARTIAL 0x0001
+/** More datagrams of the same batch follow in the same buffer: do not
+ * release it yet. A callback without this flag always follows. */
+#define AX_UDP_MORE 0x0002
+/** @} */
+
+/** What ax_udp_set_membership() does. */
+typedef enum ax_membership_e {
+  AX_LEAVE_GROUP = 0, /**< Leave the group. */
+  AX_JOIN_GROUP = 1,  /**< Join the group. */
+} ax_membership;
+
+/**
+ * A datagram arrived, or a receive failed. @p nread is the datagram's
+ * length (0 is a valid, empty datagram when @p addr is not NULL); 0 with
+ * @p addr NULL when there was nothing to read after all; or an error
+ * (AX_ECONNREFUSED on a connected socket whose peer has no listener, say:
+ * receiving goes on). @p addr is the sender, valid during the call only.
+ * @p flags holds AX_UDP_PARTIAL and AX_UDP_MORE bits. In a callback
+ * without AX_UDP_MORE, @p buf is the whole buffer the alloc callback gave:
+ * release it there if it is yours. With AX_UDP_MORE, @p buf is the part of
+ * it that holds this datagram, and a later callback hands the whole buffer
+ * back (as 0 bytes with no address, after the last datagram of a batch).
+ */
+typedef void (*ax_udp_recv_cb)(ax_udp_t *udp, ptrdiff_t nread,
+                               const ax_buf_t *buf, const struct sockaddr *addr,
+                               unsigned int flags);
+
+/** A send is over: 0 once the datagram went to the kernel; an error, such
+ * as AX_ECONNREFUSED on a connected socket or AX_EMSGSIZE; AX_ECANCELED
+ * when the handle was closed first. */
+typedef void (*ax_udp_send_cb)(ax_udp_send_t *req, int status);
+
+/** @cond AX_PRIVATE */
+/* The private region of ax_udp_t: the portable part (src/udp.c), then the
+ * system's (struct ax__udp_platform, in axle/unix.h or axle/win.h). */
+struct ax__udp_private {
+  ax_alloc_cb alloc_cb;             /* Receiving: where buffers come from. */
+  ax_udp_recv_cb recv_cb;           /* Receiving: where datagrams go. */
+  struct ax__queue sends;           /* Sends queued, oldest first. */
+  struct ax__queue done;            /* Sends whose callback is due. */
+  struct ax__pending_s pending;     /* Runs the callbacks of done. */
+  struct ax__udp_platform platform; /* The socket, as the system has it. */
+};
+
+/* Buffers a send keeps inline; more go in an allocation. */
+#define AX__UDP_SEND_INLINE_BUFS 4
+
+/* The private region of ax_udp_send_t. */
+struct ax__udp_send_private {
+  struct ax__queue node; /* In its handle's sends, then done. */
+  ax_udp_send_cb cb;     /* The callback. */
+  ax_buf_t *bufs;        /* inline_bufs, or an allocation. */
+  ax_buf_t inline_bufs[AX__UDP_SEND_INLINE_BUFS]; /* Small vectors. */
+  unsigned int nbufs;                             /* Buffers at bufs. */
+  int status;                                     /* The outcome, once known. */
+  int addr_len;                /* Bytes of addr; 0 on a connected socket. */
+  union ax__sockaddr_buf addr; /* The destination, copied. */
+};
+/** @endcond */
+
+/** A UDP handle. */
+struct ax_udp_s {
+  /** The handle part. */
+  ax_handle_t handle;
+  /** Bytes queued to send and not yet taken by the kernel. Read-only. */
+  size_t send_queue_size;
+  /** Sends queued and not yet taken by the kernel. Read-only. */
+  size_t send_queue_count;
+  /** Private to axle. */
+  struct ax__udp_private priv;
+};
+
+/** A request to send one datagram. */
+struct ax_udp_send_s {
+  /** The request part. */
+  ax_req_t req;
+  /** The handle it was sent on. Read-only. */
+  ax_udp_t *handle;
+  /** Private to axle. */
+  struct ax__udp_send_private priv;
+};
+
+/** Initialise a UDP handle; its socket is made by bind, connect, the
+ * first send or recv_start. @return 0 or AX_EINVAL. */
+AX_EXTERN int ax_udp_init(ax_loop_t *loop, ax_udp_t *udp);
+
+/**
+ * Initialise a UDP handle with flags: AX_UDP_RECVMMSG, or 0.
+ * @return 0; AX_EINVAL for an unknown flag.
+ */
+AX_EXTERN int ax_udp_init_ex(ax_loop_t *loop, ax_udp_t *udp,
+                             unsigned int flags);
+
+/** Adopt an open datagram socket (made non-blocking and close-on-exec).
+ * @return 0; AX_EINVAL; AX_EBUSY if the handle has a socket already;
+ *         AX_EBADF if it is closing. */
+AX_EXTERN int ax_udp_open(ax_udp_t *udp, ax_os_sock_t sock);
+
+/**
+ * Bind to a local address.
+ * @param udp   A handle without a socket, or with an unbound one.
+ * @param addr  A struct sockaddr_in or sockaddr_in6.
+ * @param flags AX_UDP_IPV6ONLY, AX_UDP_REUSEADDR, or 0.
+ * @return 0; AX_EINVAL; AX_EAFNOSUPPORT; AX_EADDRINUSE; AX_EBADF.
+ */
+AX_EXTERN int ax_udp_bind(ax_udp_t *udp, const struct sockaddr *addr,
+                          unsigned int flags);
+
+/**
+ * Connect to a peer, so that sends need no address and only its datagrams
+ * arrive; NULL disconnects. Nothing goes on the network.
+ * @return 0; AX_EINVAL; AX_EISCONN (connecting a connected handle);
+ *         AX_ENOTCONN (disconnecting one that is not); AX_EBADF.
+ */
+AX_EXTERN int ax_udp_connect(ax_udp_t *udp, const struct sockaddr *addr);
+
+/** The local address, as ax_tcp_getsockname(). */
+AX_EXTERN int ax_udp_getsockname(const ax_udp_t *udp, struct sockaddr *name,
+                                 int *namelen);
+
+/** The connected peer's address, as ax_tcp_getpeername(). */
+AX_EXTERN int ax_udp_getpeername(const ax_udp_t *udp, struct sockaddr *name,
+                                 int *namelen);
+
+/**
+ * Send one datagram made of @p nbufs buffers, which must stay valid until
+ * @p send_cb runs. @p addr is the destination; NULL on a connected handle.
+ * @return 0 once accepted (the callback runs later, whatever the
+ *         outcome); AX_EINVAL; AX_ENOTCONN (no address, not
+ *         connected); AX_EISCONN (an address on a connected handle);
+ *         AX_EBADF if closing; an error from socket(2).
+ */
+AX_EXTERN int ax_udp_send(ax_udp_send_t *req, ax_udp_t *udp,
+                          const ax_buf_t bufs[], unsigned int nbufs,
+                          const struct sockaddr *addr, ax_udp_send_cb send_cb);
+
+/**
+ * Send one datagram now, or not at all: no request, no queue.
+ * @return the bytes sent; AX_EAGAIN if the kernel cannot take it now or
+ *         sends are queued; the errors of ax_udp_send(), or the kernel's.
+ */
+AX_EXTERN int ax_udp_try_send(ax_udp_t *udp, const ax_buf_t bufs[],
+                              unsigned int nbufs, const struct sockaddr *addr);
+
+/**
+ * Receive datagrams until ax_udp_recv_stop(). A handle with no socket is
+ * bound to 0.0.0.0 on a port of the system's choosing.
+ * @return 0; AX_EINVAL; AX_EALREADY if receiving; AX_EBADF if closing.
+ */
+AX_EXTERN int ax_udp_recv_start(ax_udp_t *udp, ax_alloc_cb alloc_cb,
+                                ax_udp_recv_cb recv_cb);
+
+/** Stop receiving; no recv callback follows, but the one that hands back
+ * a batch's buffer when this is called from inside the batch.
+ * @return 0 or AX_EINVAL. */
+AX_EXTERN int ax_udp_recv_stop(ax_udp_t *udp);
+
+/** @return Whether receiving reads many datagrams per system call. */
+AX_EXTERN bool ax_udp_using_recvmmsg(const ax_udp_t *udp);
+
+/** @return Bytes queued to send (0 for NULL). */
+AX_EXTERN size_t ax_udp_get_send_queue_size(const ax_udp_t *udp);
+
+/** @return Sends queued (0 for NULL). */
+AX_EXTERN size_t ax_udp_get_send_queue_count(const ax_udp_t *udp);
+
+/** Allow sending to broadcast addresses. @return 0; AX_EINVAL; AX_EBADF
+ * without a socket; setsockopt's error. */
+AX_EXTERN int ax_udp_set_broadcast(ax_udp_t *udp, bool enable);
+
+/** The time-to-live (hop limit) of unicast datagrams, 1..255. @return as
+ * ax_udp_set_broadcast(). */
+AX_EXTERN int ax_udp_set_ttl(ax_udp_t *udp, int ttl);
+
+/** The time-to-live of multicast datagrams, 0..255. @return as
+ * ax_udp_set_broadcast(). */
+AX_EXTERN int ax_udp_set_multicast_ttl(ax_udp_t *udp, int ttl);
+
+/** Whether multicast datagrams come back to this host. @return as
+ * ax_udp_set_broadcast(). */
+AX_EXTERN int ax_udp_set_multicast_loop(ax_udp_t *udp, bool enable);
+
+/** The interface multicast datagrams leave by: an address of it as text
+ * ("192.168.1.2", or "::%eth0" / a scope for IPv6), or NULL for the
+ * system's choice. @return as ax_udp_set_broadcast(). */
+AX_EXTERN int ax_udp_set_multicast_interface(ax_udp_t *udp,
+                                             const char *interface_addr);
+
+/**
+ * Join or leave a multicast group, on the interface whose address is
+ * @p interface_addr (NULL: the system's choice).
+ * @return 0; AX_EINVAL for a bad address; AX_EBADF without a socket;
+ *         setsockopt's error.
+ */
+AX_EXTERN int ax_udp_set_membership(ax_udp_t *udp, const char *multicast_addr,
+                                    const char *interface_addr,
+                                    ax_membership membership);
+
+/** Join or leave a source-specific multicast group: only @p source_addr's
+ * datagrams to @p multicast_addr. @return as ax_udp_set_membership(), and
+ * AX_ENOTSUP where the system lacks it. */
+AX_EXTERN int ax_udp_set_source_membership(ax_udp_t *udp,
+                                           const char *multicast_addr,
+                                           const char *interface_addr,
+                                           const char *source_addr,
+                                           ax_membership membership);
 
 /** @} */
 

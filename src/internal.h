@@ -219,6 +219,9 @@ void ax__fs_poll_close(ax_handle_t *handle);
  * terminal's settings put back. */
 void ax__tty_close(ax_handle_t *handle);
 void ax__signal_close(ax_handle_t *handle);
+/* udp.c: close stops the handle; closed completes its sends. */
+void ax__udp_close(ax_handle_t *handle);
+void ax__udp_closed(ax_handle_t *handle);
 
 /* async.c */
 void ax__async_close(ax_handle_t *handle);

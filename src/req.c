@@ -23,6 +23,7 @@ static const struct req_type req_types[AX_REQ_TYPE_MAX] = {
     [AX_CONNECT] = {"connect", NULL},
     [AX_SHUTDOWN] = {"shutdown", NULL},
     [AX_RANDOM] = {"random", ax__random_cancel},
+    [AX_UDP_SEND] = {"udp_send", NULL},
 };
 
 int ax_cancel(ax_req_t *req) {

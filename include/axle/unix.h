@@ -96,6 +96,11 @@ struct ax__signal_private {
   unsigned int flags;    /* One-shot. */
 };
 
+/* The POSIX part of the private region of ax_udp_t (src/unix/udp.c). */
+struct ax__udp_platform {
+  ax__io_t io; /* The socket, as the backend watches it; fd -1 if none. */
+};
+
 /** @endcond */
 
 #endif /* AXLE_UNIX_H */

@@ -150,6 +150,11 @@ struct ax__signal_private {
   unsigned int flags;    /* One-shot. */
 };
 
+/* The Windows part of the private region of ax_udp_t (src/win/udp.c). */
+struct ax__udp_platform {
+  ax__sock_t sock; /* The socket, as the IOCP backend carries it. */
+};
+
 /** @endcond */
 
 #endif /* AXLE_WIN_H */

@@ -154,6 +154,9 @@ int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd) {
   case AX_POLL:
     found = ((const ax_poll_t *)handle)->priv.io.fd;
     break;
+  case AX_UDP:
+    found = ((const ax_udp_t *)handle)->priv.platform.io.fd;
+    break;
   default:
     return AX_EINVAL;
   }

@@ -171,7 +171,7 @@ static bool iocp_sock_accepting(const ax__sock_t *sock) {
 static void iocp_recv_post(ax_loop_t *loop, ax__sock_t *sock) {
   WSABUF buf = {.len = 0, .buf = &iocp_zero_byte};
   DWORD bytes = 0;
-  DWORD flags = 0;
+  DWORD flags = (sock->flags & AX__WIN_SOCK_DGRAM) ? MSG_PEEK : 0;
   OVERLAPPED *overlapped = iocp_overlapped(&sock->recv);
   memset(overlapped, 0, sizeof(*overlapped));
   int rc = WSARecv(ax__win_sock_handle(sock), &buf, 1, &bytes, &flags,
@@ -228,6 +228,26 @@ static intptr_t iocp_send(ax_loop_t *loop, ax__sock_t *sock,
    * the vector, though its prototype does not say so. */
   int rc = WSASend(ax__win_sock_handle(sock), (WSABUF *)(uintptr_t)bufs, nbufs,
                    &sent, 0, overlapped, NULL);
+  int posted = iocp_sock_posted(loop, sock, rc == 0);
+  if (posted == IOCP_DONE)
+    return (intptr_t)sent;
+  if (posted != IOCP_POSTED)
+    return posted;
+  sock->flags |= AX__WIN_SOCK_SEND_POSTED;
+  return 0;
+}
+
+intptr_t ax__iocp_send_to(ax_loop_t *loop, ax__sock_t *sock,
+                          const ax_buf_t *bufs, unsigned int nbufs,
+                          const struct sockaddr *addr, int len) {
+  assert(!(sock->flags & AX__WIN_SOCK_SEND_POSTED) &&
+         "axle: a second send in flight");
+  OVERLAPPED *overlapped = iocp_overlapped(&sock->send);
+  memset(overlapped, 0, sizeof(*overlapped));
+  DWORD sent = 0;
+  int rc = WSASendTo(ax__win_sock_handle(sock), (WSABUF *)(uintptr_t)bufs,
+                     nbufs, &sent, 0, len > 0 ? addr : NULL, len, overlapped,
+                     NULL);
   int posted = iocp_sock_posted(loop, sock, rc == 0);
   if (posted == IOCP_DONE)
     return (intptr_t)sent;

@@ -32,6 +32,9 @@ enum {
   AX__WIN_SOCK_CONNECT_POSTED = 1u << 6, /* A ConnectEx is the kernel's. */
   AX__WIN_SOCK_ACCEPT_ARMED = 1u << 7,   /* accept_start, not yet stopped. */
   AX__WIN_SOCK_CLOSING = 1u << 8,        /* sock_close was called. */
+  /* A datagram socket (src/win/udp.c): the zero-byte read peeks, as one
+   * that did not would take the datagram and drop it. */
+  AX__WIN_SOCK_DGRAM = 1u << 9,
 };
 
 /* Stream flags of Windows', above the engine's own (src/stream.h). */
@@ -68,6 +71,13 @@ int ax__win_sock_error(void);
 /* sock.c: a TCP socket of family, overlapped and not inheritable, or
  * INVALID_SOCKET with *err set. */
 SOCKET ax__win_socket(int family, int *err);
+
+/* iocp-sock.c: send one datagram to addr (len bytes) on a datagram
+ * socket, as the contract's send does a stream's bytes: the count taken
+ * at once, 0 when in flight (a SEND completion follows), or an error. */
+intptr_t ax__iocp_send_to(ax_loop_t *loop, ax__sock_t *sock,
+                          const ax_buf_t *bufs, unsigned int nbufs,
+                          const struct sockaddr *addr, int len);
 
 static inline SOCKET ax__win_sock_handle(const ax__sock_t *sock) {
   return (SOCKET)sock->socket;

@@ -254,6 +254,8 @@ int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd) {
     socket = ((const ax_stream_t *)handle)->priv.sock.socket;
   else if (handle->type == AX_POLL)
     socket = ((const ax_poll_t *)handle)->priv.socket;
+  else if (handle->type == AX_UDP)
+    socket = ((const ax_udp_t *)handle)->priv.platform.sock.socket;
   else
     return AX_EINVAL;
   if (ax__handle_is_closing(handle) || socket == INVALID_SOCKET)
