@@ -442,22 +442,6 @@ size_t ax_loop_size(void) {
 }
 
 /* A new request type adds its row here and in req.c's table. */
-static const size_t loop_req_sizes[AX_REQ_TYPE_MAX] = {
-    [AX_UNKNOWN_REQ] = 0,
-    [AX_WORK] = sizeof(ax_work_t),
-    [AX_GETADDRINFO] = sizeof(ax_getaddrinfo_t),
-    [AX_GETNAMEINFO] = sizeof(ax_getnameinfo_t),
-    [AX_FS] = sizeof(ax_fs_t),
-    [AX_WRITE] = sizeof(ax_write_t),
-    [AX_CONNECT] = sizeof(ax_connect_t),
-    [AX_SHUTDOWN] = sizeof(ax_shutdown_t),
-    [AX_RANDOM] = sizeof(ax_random_t),
-};
-
-size_t ax_req_size(ax_req_type type) {
-  return (unsigned int)type < AX_REQ_TYPE_MAX ? loop_req_sizes[type] : 0;
-}
-
 void *ax_loop_get_data(const ax_loop_t *loop) {
   return loop != NULL ? loop->data : NULL;
 }

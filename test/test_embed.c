@@ -321,6 +321,17 @@ static void test_embed_sizes(void **state) {
   assert_int_equal(ax_req_size(AX_CONNECT), sizeof(ax_connect_t));
   assert_int_equal(ax_req_size(AX_SHUTDOWN), sizeof(ax_shutdown_t));
   assert_int_equal(ax_req_size(AX_RANDOM), sizeof(ax_random_t));
+  assert_int_equal(ax_req_size(AX_UDP_SEND), sizeof(ax_udp_send_t));
+  /* Every type has a size and a name: a new one cannot miss its row. */
+  for (int type = AX_UNKNOWN_REQ + 1; type < AX_REQ_TYPE_MAX; type++) {
+    assert_true(ax_req_size((ax_req_type)type) >= sizeof(ax_req_t));
+    assert_string_not_equal(ax_req_type_name((ax_req_type)type), "unknown");
+  }
+  for (int type = AX_UNKNOWN_HANDLE + 1; type < AX_HANDLE_TYPE_MAX; type++) {
+    assert_true(ax_handle_size((ax_handle_type)type) >= sizeof(ax_handle_t));
+    assert_string_not_equal(ax_handle_type_name((ax_handle_type)type),
+                            "unknown");
+  }
   assert_int_equal(ax_req_size(AX_UNKNOWN_REQ), 0);
   assert_int_equal(ax_req_size(AX_REQ_TYPE_MAX), 0);
   assert_int_equal(ax_req_size((ax_req_type)-1), 0);
