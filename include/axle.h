@@ -1519,11 +1519,17 @@ AX_EXTERN int ax_read_stop(ax_stream_t *stream);
  * @param bufs     The buffers, in order; the array itself is copied.
  * @param nbufs    1..AX_WRITE_MAX_BUFS; up to 4 are kept inline, more in
  *                 an allocation.
- * @param write_cb Called once the write is over, also when cancelled.
- * @return 0; AX_EINVAL for NULL arguments or a bad count; AX_EBADF if
- *         closing; AX_EPIPE after shutdown; AX_ENOTCONN if never
- *         connected; AX_EBUSY if @p req is still queued on @p stream
- *         (its callback has not run: a request is reused only after it);
+ * @param write_cb Called once the write is over, also when cancelled; or
+ *                 NULL, as libuv allows: the request then completes just
+ *                 the same and nothing is called. As nothing says when,
+ *                 the request and the buffers must stay valid until the
+ *                 stream's close callback; a failure shows only in a
+ *                 read or a later write.
+ * @return 0; AX_EINVAL for a NULL request or stream, or a bad count;
+ *         AX_EBADF if closing; AX_EPIPE after shutdown; AX_ENOTCONN if
+ *         never connected; AX_EBUSY if @p req is still queued on
+ *         @p stream (its callback has not run: a request is reused only
+ *         after it);
  *         AX_ENOMEM.
  */
 AX_EXTERN int ax_write(ax_write_t *req, ax_stream_t *stream,
@@ -1542,8 +1548,14 @@ AX_EXTERN int ax_try_write(ax_stream_t *stream, const ax_buf_t bufs[],
 /**
  * Shut the write side once the queued writes have gone out (the peer
  * reads AX_EOF).
- * @return 0; AX_EINVAL for NULL; AX_ENOTCONN if not connected;
- *         AX_EALREADY if a shutdown is pending or done; AX_EBADF if
+ * @param req         The request; valid until @p shutdown_cb begins, or
+ *                    with a NULL callback until the close callback.
+ * @param stream      A connected stream.
+ * @param shutdown_cb Called once with the result, or AX_ECANCELED if the
+ *                    stream closes first; or NULL, as libuv allows, and
+ *                    then nothing is called.
+ * @return 0; AX_EINVAL for a NULL request or stream; AX_ENOTCONN if not
+ *         connected; AX_EALREADY if a shutdown is pending or done; AX_EBADF if
  *         closing.
  */
 AX_EXTERN int ax_shutdown(ax_shutdown_t *req, ax_stream_t *stream,
