@@ -671,7 +671,8 @@ AX_EXTERN int ax_replace_allocator(ax_malloc_func malloc_func,
 typedef enum ax_run_mode_e {
   /** Run until ax_stop() is called or nothing keeps the loop alive. */
   AX_RUN_DEFAULT = 0,
-  /** Run one iteration, waiting for I/O if there is nothing else to do. */
+  /** Run one iteration, waiting for I/O if there is nothing else to do;
+   *  each timer runs at most once in it (docs/loop.md). */
   AX_RUN_ONCE,
   /** Run one iteration without waiting for I/O. */
   AX_RUN_NOWAIT

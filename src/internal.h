@@ -99,7 +99,7 @@ static inline int ax__handle_is_active(const ax_handle_t *handle) {
 }
 
 /* timer.c */
-void ax__run_timers(ax_loop_t *loop);
+bool ax__run_timers(ax_loop_t *loop); /* Whether any timer ran. */
 int ax__next_timeout_ms(const ax_loop_t *loop);
 void ax__timer_close(ax_handle_t *handle);
 

@@ -231,20 +231,26 @@ void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending) {
  * by ax_run(), so that a broken loop reports instead of spinning. */
 static int loop_iterate(ax_loop_t *loop, ax_run_mode mode) {
   ax__update_time(loop);
-  ax__run_timers(loop);
+  bool timers_ran = ax__run_timers(loop);
   loop_run_pending(loop);
   ax__run_idle(loop);
   ax__run_prepare(loop);
   ax__work_flush_if_used(loop);
-  int err = loop_poll(loop, loop_poll_timeout_ms(loop, mode));
+  /* ONCE promises progress, and timers that ran are progress: then the
+   * wait does not block, and there is no second timer phase. Else, if the
+   * wait ends on a timer's timeout, that timer runs in this call. With a
+   * blocking wait and a second phase after timers had run, a repeating
+   * timer far behind would run at the start, wait for its next slot and
+   * run again: twice in one iteration (libuv keeps a regression test
+   * against exactly that). */
+  bool once = mode == AX_RUN_ONCE;
+  int timeout_ms = once && timers_ran ? 0 : loop_poll_timeout_ms(loop, mode);
+  int err = loop_poll(loop, timeout_ms);
   ax__run_check(loop);
   ax__run_closing_handles(loop);
   ax__work_flush_if_used(loop);
-  if (mode == AX_RUN_ONCE) {
-    /* ONCE promises progress: if the wait ended on a timer's timeout, run
-     * that timer now rather than in a later call. */
+  if (once && !timers_ran)
     ax__run_timers(loop);
-  }
   loop->priv.iterations++;
   return err;
 }
