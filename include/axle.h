@@ -2023,7 +2023,8 @@ struct ax_fs_s {
    * `&statbuf`), the ax_statfs_t (statfs), the link target (readlink) or
    * canonical path (realpath) as a NUL-terminated string, the ax_dir_t
    * (opendir). Owned by the request until ax_fs_req_cleanup(), except the
-   * ax_dir_t, which ax_fs_closedir() releases.
+   * ax_dir_t, which ax_fs_closedir() releases. NULL after the cleanup,
+   * whatever it pointed at (as in libuv): keep the ax_dir_t before it.
    */
   void *ptr;
   /** The path operated on; for mkdtemp and mkstemp, the name created. */
@@ -2036,8 +2037,9 @@ struct ax_fs_s {
 
 /**
  * Release what a request allocated: its copies of paths and buffers, and
- * the answer in `ptr` (not an ax_dir_t). Safe to call twice, and on a
- * request that failed to queue. Call it only once the request is over.
+ * the answer in `ptr` (not an ax_dir_t), and set `ptr` and `path` to NULL.
+ * Safe to call twice, and on a request that failed to queue. Call it only
+ * once the request is over.
  */
 AX_EXTERN void ax_fs_req_cleanup(ax_fs_t *req);
 
@@ -2122,9 +2124,11 @@ AX_EXTERN int ax_fs_ftruncate(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
 /**
  * Set the access and modification times of @p path, following links,
  * in seconds since 1970-01-01 UTC (fractions are kept to the microsecond
- * or better where the system stores them).
+ * or better where the system stores them). Either time may instead be
+ * AX_FS_UTIME_NOW (the current time) or AX_FS_UTIME_OMIT (left as it is).
  * @return 0, or an error; AX_EINVAL for a time that is not a number
- *         within 9e11 seconds (about 28,500 years) of 1970.
+ *         within 9e11 seconds (about 28,500 years) of 1970, nor one of
+ *         the two special values.
  */
 AX_EXTERN int ax_fs_utime(ax_loop_t *loop, ax_fs_t *req, const char *path,
                           double atime, double mtime, ax_fs_cb cb);
@@ -2205,8 +2209,9 @@ AX_EXTERN int ax_fs_scandir(ax_loop_t *loop, ax_fs_t *req, const char *path,
 /**
  * Take the next entry of a finished ax_fs_scandir(). The entry's name
  * stays valid until ax_fs_req_cleanup().
- * @return 0; AX_EOF after the last one; AX_EINVAL if @p req is not a
- *         scandir request that succeeded.
+ * @return 0; AX_EOF after the last one; the scan's own error (its
+ *         `result`, as in libuv) if it failed; AX_EINVAL if @p req is not
+ *         a scandir request, or its entries were cleaned up.
  */
 AX_EXTERN int ax_fs_scandir_next(ax_fs_t *req, ax_dirent_t *ent);
 
@@ -2477,6 +2482,27 @@ AX_EXTERN void ax_key_delete(ax_key_t *key);
 AX_EXTERN void *ax_key_get(ax_key_t *key);
 /** Set the calling thread's value for @p key. */
 AX_EXTERN void ax_key_set(ax_key_t *key, void *value);
+
+/** @} */
+
+/**
+ * @addtogroup fs
+ * @{
+ */
+
+/** @name Special times of ax_fs_utime(), ax_fs_futime() and ax_fs_lutime()
+ * Either may stand for the access time, the modification time or both, as
+ * libuv's UV_FS_UTIME_NOW and UV_FS_UTIME_OMIT do. Their values differ
+ * from libuv's -1 and -2, which are also the times one and two seconds
+ * before 1970: these lie outside the range of times the functions take,
+ * so every time in it can still be set.
+ * @{ */
+/** Set this time to the current time (the system's clock, not the
+ *  loop's), taken when the request runs. */
+#define AX_FS_UTIME_NOW (-1e18)
+/** Leave this time as it is. */
+#define AX_FS_UTIME_OMIT (-2e18)
+/** @} */
 
 /** @} */
 
