@@ -420,9 +420,12 @@ struct ax__work {
   void (*done)(struct ax__work *w, int status); /* Runs on the loop. */
   ax_loop_t *loop;                              /* Where done runs. */
   uint64_t queued_ns;                           /* When it was queued. */
-  uint64_t wait_ns;                             /* Queued until taken. */
-  int lane;                                     /* Which queue it is in. */
-  int state;                                    /* Under the pool lock. */
+  union {
+    uint64_t order;   /* In the pool's queue: its place, pool-wide. */
+    uint64_t wait_ns; /* Once taken: how long it was queued. */
+  } u;
+  int lane;  /* Which queue it is in. */
+  int state; /* Under the pool lock. */
 };
 
 /* The private region of ax_work_t. */
