@@ -1482,7 +1482,9 @@ struct ax_shutdown_s {
  *                      maximum).
  * @param connection_cb Called once per connection to accept.
  * @return 0; AX_EINVAL for NULL arguments or a stream that is not bound or
- *         already reading; AX_EBADF if closing; an error from listen(2).
+ *         already reading (unlike libuv, an unbound TCP handle is not bound
+ *         to 0.0.0.0 for you: see docs/tcp.md); AX_EBADF if closing; an
+ *         error from listen(2).
  */
 AX_EXTERN int ax_listen(ax_stream_t *stream, int backlog,
                         ax_connection_cb connection_cb);
