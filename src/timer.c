@@ -137,17 +137,24 @@ int ax__next_timeout_ms(const ax_loop_t *loop) {
   return left_ms > INT_MAX ? INT_MAX : (int)left_ms;
 }
 
-bool ax__run_timers(ax_loop_t *loop) {
+/* Whether the next timer phase would run a timer: one is due at the
+ * loop's cached time (every timer in the heap was started before the
+ * phase). */
+bool ax__timers_due(const ax_loop_t *loop) {
+  const ax__heap_node_t *min = loop->priv.timer_heap;
+  return min != NULL && timer_of(min)->priv.deadline_ns <= loop->priv.time_ns;
+}
+
+void ax__run_timers(ax_loop_t *loop) {
   uint64_t now_ns = loop->priv.time_ns;
   uint64_t first_new_seq = loop->priv.timer_seq;
-  bool ran = false;
   for (;;) {
     ax__heap_node_t *min = loop->priv.timer_heap;
     if (min == NULL)
-      return ran;
+      break;
     ax_timer_t *timer = timer_of(min);
     if (timer->priv.deadline_ns > now_ns || timer->priv.seq >= first_new_seq)
-      return ran;
+      break;
     ax__heap_remove(&loop->priv.timer_heap, min, timer_less);
     ax__handle_stop(&timer->handle);
     if (timer->priv.repeat_ms != 0) {
@@ -160,7 +167,6 @@ bool ax__run_timers(ax_loop_t *loop) {
         next_ns = timer_deadline(now_ns, timer->priv.repeat_ms);
       timer_arm(timer, next_ns);
     }
-    ran = true;
     timer->priv.cb(timer);
   }
 }
