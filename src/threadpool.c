@@ -109,11 +109,8 @@ static unsigned int pool_dns_cap(void) {
   return pool.size < 2 ? 1 : pool.size / 2;
 }
 
-/* The oldest job of a lane, or NULL. */
-static struct ax__work *pool_lane_head(int lane) {
-  ax__queue_t *q = &pool.lanes[lane];
-  if (ax__queue_empty(q))
-    return NULL;
+/* The oldest job of a queue that is not empty. */
+static struct ax__work *pool_head(ax__queue_t *q) {
   return ax_container_of(ax__queue_head(q), struct ax__work, node);
 }
 
@@ -127,17 +124,23 @@ static struct ax__work *pool_lane_head(int lane) {
  * keeps slow lookups from filling the pool.
  */
 static struct ax__work *pool_take(const struct pool_worker *self) {
-  struct ax__work *w = pool_lane_head(AX__LANE_FS);
-  if (w == NULL && !self->reserve) {
-    struct ax__work *dns = pool.running[AX__LANE_DNS] < pool_dns_cap()
-                               ? pool_lane_head(AX__LANE_DNS)
-                               : NULL;
-    w = pool_lane_head(AX__LANE_USER);
-    if (w == NULL || (dns != NULL && dns->u.order < w->u.order))
-      w = dns;
+  ax__queue_t *q = &pool.lanes[AX__LANE_FS];
+  if (ax__queue_empty(q)) {
+    if (self->reserve)
+      return NULL;
+    ax__queue_t *user = &pool.lanes[AX__LANE_USER];
+    ax__queue_t *dns = &pool.lanes[AX__LANE_DNS];
+    q = user;
+    /* The cap only when there is a lookup: user jobs alone skip it. */
+    if (!ax__queue_empty(dns) && pool.running[AX__LANE_DNS] < pool_dns_cap() &&
+        (ax__queue_empty(user) ||
+         pool_head(dns)->u.order < pool_head(user)->u.order))
+      q = dns;
+    if (ax__queue_empty(q))
+      return NULL;
   }
-  if (w != NULL)
-    ax__queue_remove(&w->node);
+  struct ax__work *w = pool_head(q);
+  ax__queue_remove(&w->node);
   return w;
 }
 
@@ -330,9 +333,10 @@ static int work_loop_init(ax_loop_t *loop) {
   return 0;
 }
 
-/* Put a job on its lane's queue. Mutex held. */
-static void pool_enqueue(struct ax__work *w) {
-  w->u.order = pool.enqueued++;
+/* Put a job on its lane's queue, at its place in the pool's order. Mutex
+ * held. */
+static void pool_enqueue(struct ax__work *w, uint64_t order) {
+  w->u.order = order;
   __atomic_store_n(&w->state, WORK_QUEUED, __ATOMIC_RELAXED);
   ax__queue_insert_tail(&pool.lanes[w->lane], &w->node);
 }
@@ -407,9 +411,10 @@ void ax__work_flush(ax_loop_t *loop) {
     ax__queue_remove(node);
     struct ax__work *w = ax_container_of(node, struct ax__work, node);
     fs_jobs |= w->lane == AX__LANE_FS;
-    pool_enqueue(w);
+    pool_enqueue(w, pool.enqueued + jobs);
     jobs++;
   }
+  pool.enqueued += jobs;
   pool_wake(jobs, fs_jobs);
   ax_mutex_unlock(&pool.mutex);
 }
