@@ -434,9 +434,12 @@ struct ax__work {
   void (*done)(struct ax__work *w, int status); /* Runs on the loop. */
   ax_loop_t *loop;                              /* Where done runs. */
   uint64_t queued_ns;                           /* When it was queued. */
-  uint64_t wait_ns;                             /* Queued until taken. */
-  int lane;                                     /* Which queue it is in. */
-  int state;                                    /* Under the pool lock. */
+  union {
+    uint64_t order;   /* In the pool's queue: its place, pool-wide. */
+    uint64_t wait_ns; /* Once taken: how long it was queued. */
+  } u;
+  int lane;  /* Which queue it is in. */
+  int state; /* Under the pool lock. */
 };
 
 /* The private region of ax_work_t. */
@@ -696,7 +699,8 @@ AX_EXTERN int ax_replace_allocator(ax_malloc_func malloc_func,
 typedef enum ax_run_mode_e {
   /** Run until ax_stop() is called or nothing keeps the loop alive. */
   AX_RUN_DEFAULT = 0,
-  /** Run one iteration, waiting for I/O if there is nothing else to do. */
+  /** Run one iteration, waiting for I/O if there is nothing else to do;
+   *  each timer runs at most once in it (docs/loop.md). */
   AX_RUN_ONCE,
   /** Run one iteration without waiting for I/O. */
   AX_RUN_NOWAIT
@@ -1578,7 +1582,9 @@ struct ax_shutdown_s {
  *                      maximum).
  * @param connection_cb Called once per connection to accept.
  * @return 0; AX_EINVAL for NULL arguments or a stream that is not bound or
- *         already reading; AX_EBADF if closing; an error from listen(2).
+ *         already reading (unlike libuv, an unbound TCP handle is not bound
+ *         to 0.0.0.0 for you: see docs/tcp.md); AX_EBADF if closing; an
+ *         error from listen(2).
  */
 AX_EXTERN int ax_listen(ax_stream_t *stream, int backlog,
                         ax_connection_cb connection_cb);
@@ -1619,11 +1625,17 @@ AX_EXTERN int ax_read_stop(ax_stream_t *stream);
  * @param bufs     The buffers, in order; the array itself is copied.
  * @param nbufs    1..AX_WRITE_MAX_BUFS; up to 4 are kept inline, more in
  *                 an allocation.
- * @param write_cb Called once the write is over, also when cancelled.
- * @return 0; AX_EINVAL for NULL arguments or a bad count; AX_EBADF if
- *         closing; AX_EPIPE after shutdown; AX_ENOTCONN if never
- *         connected; AX_EBUSY if @p req is still queued on @p stream
- *         (its callback has not run: a request is reused only after it);
+ * @param write_cb Called once the write is over, also when cancelled; or
+ *                 NULL, as libuv allows: the request then completes just
+ *                 the same and nothing is called. As nothing says when,
+ *                 the request and the buffers must stay valid until the
+ *                 stream's close callback; a failure shows only in a
+ *                 read or a later write.
+ * @return 0; AX_EINVAL for a NULL request or stream, or a bad count;
+ *         AX_EBADF if closing; AX_EPIPE after shutdown; AX_ENOTCONN if
+ *         never connected; AX_EBUSY if @p req is still queued on
+ *         @p stream (its callback has not run: a request is reused only
+ *         after it);
  *         AX_ENOMEM.
  */
 AX_EXTERN int ax_write(ax_write_t *req, ax_stream_t *stream,
@@ -1642,8 +1654,14 @@ AX_EXTERN int ax_try_write(ax_stream_t *stream, const ax_buf_t bufs[],
 /**
  * Shut the write side once the queued writes have gone out (the peer
  * reads AX_EOF).
- * @return 0; AX_EINVAL for NULL; AX_ENOTCONN if not connected;
- *         AX_EALREADY if a shutdown is pending or done; AX_EBADF if
+ * @param req         The request; valid until @p shutdown_cb begins, or
+ *                    with a NULL callback until the close callback.
+ * @param stream      A connected stream.
+ * @param shutdown_cb Called once with the result, or AX_ECANCELED if the
+ *                    stream closes first; or NULL, as libuv allows, and
+ *                    then nothing is called.
+ * @return 0; AX_EINVAL for a NULL request or stream; AX_ENOTCONN if not
+ *         connected; AX_EALREADY if a shutdown is pending or done; AX_EBADF if
  *         closing.
  */
 AX_EXTERN int ax_shutdown(ax_shutdown_t *req, ax_stream_t *stream,
@@ -2110,7 +2128,8 @@ struct ax_fs_s {
    * `&statbuf`), the ax_statfs_t (statfs), the link target (readlink) or
    * canonical path (realpath) as a NUL-terminated string, the ax_dir_t
    * (opendir). Owned by the request until ax_fs_req_cleanup(), except the
-   * ax_dir_t, which ax_fs_closedir() releases.
+   * ax_dir_t, which ax_fs_closedir() releases. NULL after the cleanup,
+   * whatever it pointed at (as in libuv): keep the ax_dir_t before it.
    */
   void *ptr;
   /** The path operated on; for mkdtemp and mkstemp, the name created. */
@@ -2123,8 +2142,9 @@ struct ax_fs_s {
 
 /**
  * Release what a request allocated: its copies of paths and buffers, and
- * the answer in `ptr` (not an ax_dir_t). Safe to call twice, and on a
- * request that failed to queue. Call it only once the request is over.
+ * the answer in `ptr` (not an ax_dir_t), and set `ptr` and `path` to NULL.
+ * Safe to call twice, and on a request that failed to queue. Call it only
+ * once the request is over.
  */
 AX_EXTERN void ax_fs_req_cleanup(ax_fs_t *req);
 
@@ -2209,9 +2229,11 @@ AX_EXTERN int ax_fs_ftruncate(ax_loop_t *loop, ax_fs_t *req, ax_file_t file,
 /**
  * Set the access and modification times of @p path, following links,
  * in seconds since 1970-01-01 UTC (fractions are kept to the microsecond
- * or better where the system stores them).
+ * or better where the system stores them). Either time may instead be
+ * AX_FS_UTIME_NOW (the current time) or AX_FS_UTIME_OMIT (left as it is).
  * @return 0, or an error; AX_EINVAL for a time that is not a number
- *         within 9e11 seconds (about 28,500 years) of 1970.
+ *         within 9e11 seconds (about 28,500 years) of 1970, nor one of
+ *         the two special values.
  */
 AX_EXTERN int ax_fs_utime(ax_loop_t *loop, ax_fs_t *req, const char *path,
                           double atime, double mtime, ax_fs_cb cb);
@@ -2292,8 +2314,9 @@ AX_EXTERN int ax_fs_scandir(ax_loop_t *loop, ax_fs_t *req, const char *path,
 /**
  * Take the next entry of a finished ax_fs_scandir(). The entry's name
  * stays valid until ax_fs_req_cleanup().
- * @return 0; AX_EOF after the last one; AX_EINVAL if @p req is not a
- *         scandir request that succeeded.
+ * @return 0; AX_EOF after the last one; the scan's own error (its
+ *         `result`, as in libuv) if it failed; AX_EINVAL if @p req is not
+ *         a scandir request, or its entries were cleaned up.
  */
 AX_EXTERN int ax_fs_scandir_next(ax_fs_t *req, ax_dirent_t *ent);
 
@@ -3514,6 +3537,27 @@ AX_EXTERN int ax_udp_set_source_membership(ax_udp_t *udp,
                                            const char *interface_addr,
                                            const char *source_addr,
                                            ax_membership membership);
+
+/** @} */
+
+/**
+ * @addtogroup fs
+ * @{
+ */
+
+/** @name Special times of ax_fs_utime(), ax_fs_futime() and ax_fs_lutime()
+ * Either may stand for the access time, the modification time or both, as
+ * libuv's UV_FS_UTIME_NOW and UV_FS_UTIME_OMIT do. Their values differ
+ * from libuv's -1 and -2, which are also the times one and two seconds
+ * before 1970: these lie outside the range of times the functions take,
+ * so every time in it can still be set.
+ * @{ */
+/** Set this time to the current time (the system's clock, not the
+ *  loop's), taken when the request runs. */
+#define AX_FS_UTIME_NOW (-1e18)
+/** Leave this time as it is. */
+#define AX_FS_UTIME_OMIT (-2e18)
+/** @} */
 
 /** @} */
 

@@ -334,9 +334,12 @@ int ax_fs_ftruncate(ax_loop_t *loop, ax_fs_t *req, ax_file_t file, int64_t len,
 
 /* Whether t is a time the utime family accepts: a number of seconds that
  * every platform converts without overflow (Windows counts 100-ns units
- * in 64 bits). NaN fails both comparisons. */
+ * in 64 bits), or one of the special values, which lie outside that range
+ * so that the systems' code tells them apart with one comparison. NaN
+ * fails every comparison. */
 static int fs_time_is_valid(double t) {
-  return t > -fs_time_limit_s && t < fs_time_limit_s;
+  return (t > -fs_time_limit_s && t < fs_time_limit_s) ||
+         t == AX_FS_UTIME_NOW || t == AX_FS_UTIME_OMIT;
 }
 
 /* Record the times of the utime family. */
@@ -463,8 +466,14 @@ int ax_fs_scandir(ax_loop_t *loop, ax_fs_t *req, const char *path, int flags,
 }
 
 int ax_fs_scandir_next(ax_fs_t *req, ax_dirent_t *ent) {
-  if (req == NULL || ent == NULL || req->fs_type != AX_FS_SCANDIR ||
-      req->result < 0 || (req->ptr == NULL && req->result > 0))
+  if (req == NULL || ent == NULL || req->fs_type != AX_FS_SCANDIR)
+    return AX_EINVAL;
+  /* A failed scan answers with its own error, as in libuv, so that a loop
+   * over the entries that ignores the callback's status still learns why
+   * there are none. */
+  if (req->result < 0)
+    return (int)req->result;
+  if (req->ptr == NULL && req->result > 0)
     return AX_EINVAL;
   if (req->priv.scandir_next >= (uint64_t)req->result)
     return AX_EOF;
@@ -578,7 +587,8 @@ static void fs_free_dirents(ax_dirent_t *dirents, int64_t count) {
 
 /* Free the answer in req->ptr or the names readdir filled in, by type.
  * The stat family's ptr is &req->statbuf and opendir's is the ax_dir_t,
- * which ax_fs_closedir() releases: neither is freed here. */
+ * which ax_fs_closedir() releases: neither is freed here, though the
+ * cleanup forgets them too (ax_fs_req_cleanup()). */
 static void fs_free_answer(ax_fs_t *req) {
   switch (req->fs_type) {
   case AX_FS_SCANDIR:
@@ -608,6 +618,10 @@ void ax_fs_req_cleanup(ax_fs_t *req) {
   if (req == NULL)
     return;
   fs_free_answer(req);
+  /* Whatever ptr pointed at, the request no longer answers with it: NULL
+   * after every cleanup, as in libuv, so that a stale pointer into a
+   * request about to be reused is never read as an answer. */
+  req->ptr = NULL;
   if (req->priv.bufs != req->priv.inline_bufs)
     ax__free(req->priv.bufs);
   req->priv.bufs = NULL;

@@ -100,6 +100,7 @@ static inline int ax__handle_is_active(const ax_handle_t *handle) {
 
 /* timer.c */
 void ax__run_timers(ax_loop_t *loop);
+bool ax__timers_due(const ax_loop_t *loop);
 int ax__next_timeout_ms(const ax_loop_t *loop);
 void ax__timer_close(ax_handle_t *handle);
 

@@ -231,11 +231,23 @@ void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending) {
   ax__queue_insert_tail(&loop->priv.pending, &pending->node);
 }
 
-/* One iteration. A failure of the backend's wait itself (its descriptor
+/*
+ * One iteration. A failure of the backend's wait itself (its descriptor
  * closed behind the loop's back, say) ends the iteration and is returned
- * by ax_run(), so that a broken loop reports instead of spinning. */
-static int loop_iterate(ax_loop_t *loop, ax_run_mode mode) {
+ * by ax_run(), so that a broken loop reports instead of spinning.
+ *
+ * AX_RUN_ONCE promises progress, and timers due now are progress: then the
+ * iteration runs as AX_RUN_NOWAIT does, its wait not blocking. Else the
+ * wait may block, and if it ends on a timer's timeout, a second timer
+ * phase runs that timer in this call. With a blocking wait and a second
+ * phase after timers had run, a repeating timer far behind would run at
+ * the start, wait for its next slot and run again: twice in one iteration
+ * (libuv keeps a regression test against exactly that).
+ */
+static inline int loop_iterate(ax_loop_t *loop, ax_run_mode mode) {
   ax__update_time(loop);
+  if (mode == AX_RUN_ONCE && ax__timers_due(loop))
+    mode = AX_RUN_NOWAIT;
   ax__run_timers(loop);
   loop_run_pending(loop);
   ax__run_idle(loop);
@@ -245,11 +257,8 @@ static int loop_iterate(ax_loop_t *loop, ax_run_mode mode) {
   ax__run_check(loop);
   ax__run_closing_handles(loop);
   ax__work_flush_if_used(loop);
-  if (mode == AX_RUN_ONCE) {
-    /* ONCE promises progress: if the wait ended on a timer's timeout, run
-     * that timer now rather than in a later call. */
+  if (mode == AX_RUN_ONCE)
     ax__run_timers(loop);
-  }
   loop->priv.iterations++;
   return err;
 }
@@ -265,10 +274,17 @@ int ax_run(ax_loop_t *loop, ax_run_mode mode) {
   if (!loop_alive(loop))
     ax__update_time(loop);
   int err = 0;
-  while (err == 0 && loop_alive(loop) && !loop->priv.stop_flag) {
-    err = loop_iterate(loop, mode);
-    if (mode != AX_RUN_DEFAULT)
-      break;
+  if (mode == AX_RUN_ONCE) {
+    /* A call of its own, with the mode known to the compiler, so that
+     * the other modes' iterations pay nothing for what only ONCE does. */
+    if (loop_alive(loop) && !loop->priv.stop_flag)
+      err = loop_iterate(loop, AX_RUN_ONCE);
+  } else {
+    while (err == 0 && loop_alive(loop) && !loop->priv.stop_flag) {
+      err = loop_iterate(loop, mode);
+      if (mode != AX_RUN_DEFAULT)
+        break;
+    }
   }
   loop->priv.stop_flag = 0;
   loop->priv.running = 0;

@@ -147,7 +147,8 @@ static void stream_write_deliver(ax_stream_t *stream, ax_write_t *req,
   req->priv.bufs = NULL;
   req->priv.next = NULL;
   stream->handle.loop->priv.active_reqs--;
-  req->priv.cb(req, status);
+  if (req->priv.cb != NULL) /* NULL: the caller wants no word, as in libuv. */
+    req->priv.cb(req, status);
 }
 
 static void stream_write_pending_cb(ax_loop_t *loop, ax__pending_t *pending) {
@@ -403,7 +404,7 @@ static bool stream_write_queued(const ax_stream_t *stream,
 
 int ax_write(ax_write_t *req, ax_stream_t *stream, const ax_buf_t bufs[],
              unsigned int nbufs, ax_write_cb write_cb) {
-  if (req == NULL || write_cb == NULL)
+  if (req == NULL)
     return AX_EINVAL;
   int err = stream_write_check(stream, bufs, nbufs);
   if (err != 0)
@@ -446,7 +447,8 @@ static void stream_shutdown_pending_cb(ax_loop_t *loop,
   ax_shutdown_t *req = ax_container_of(pending, ax_shutdown_t, priv.pending);
   req->handle->priv.req = NULL;
   loop->priv.active_reqs--;
-  req->priv.cb(req, req->priv.status);
+  if (req->priv.cb != NULL)
+    req->priv.cb(req, req->priv.status);
 }
 
 static void stream_shutdown_complete(ax_shutdown_t *req, int status) {
@@ -460,7 +462,7 @@ static void stream_shutdown_now(ax_stream_t *stream, ax_shutdown_t *req) {
 
 int ax_shutdown(ax_shutdown_t *req, ax_stream_t *stream,
                 ax_shutdown_cb shutdown_cb) {
-  if (req == NULL || stream == NULL || shutdown_cb == NULL)
+  if (req == NULL || stream == NULL)
     return AX_EINVAL;
   if (ax__stream_closing(stream))
     return AX_EBADF;
@@ -706,7 +708,8 @@ void ax__stream_closed(ax_handle_t *handle) {
     ax_shutdown_t *shutdown = (ax_shutdown_t *)req;
     bool done = stream_pending_take(&shutdown->priv.pending);
     loop->priv.active_reqs--;
-    shutdown->priv.cb(shutdown, done ? shutdown->priv.status : AX_ECANCELED);
+    if (shutdown->priv.cb != NULL)
+      shutdown->priv.cb(shutdown, done ? shutdown->priv.status : AX_ECANCELED);
   }
   ax__free(stream->priv.ext);
   stream->priv.ext = NULL;

@@ -5,12 +5,12 @@
  * A job queued on a loop waits on that loop's submission list until the loop
  * hands its list to the pool, once per poll phase and once at the end of an
  * iteration, under one lock. In the pool, jobs wait in three lanes, one
- * queue each. A general worker takes a file
- * system job first, then a DNS job while fewer than half the workers run
- * DNS (a lookup can block for seconds), then a user job. One reserve
- * worker, started with the first file system job, takes file system jobs
- * only: user jobs may fill every general worker for as long as they like,
- * and file access still moves.
+ * queue each. A general worker takes a file system job first, else the
+ * older of the first DNS job and the first user job, a DNS job only while
+ * fewer than half the workers run DNS (a lookup can block for seconds).
+ * One reserve worker, started with the first file system job, takes file
+ * system jobs only: user jobs may fill every general worker for as long as
+ * they like, and file access still moves.
  *
  * One mutex guards the lanes and the worker counts. A finished job is
  * pushed, without a lock, onto its loop's done stack, and the loop is woken
@@ -69,8 +69,9 @@ static struct {
   int reserve_started;             /* Reserve worker started (__atomic). */
   int reserve_idle;                /* The reserve worker waits for a job. */
   int shutting_down;               /* The process exits (__atomic). */
-  int released;   /* ax_library_shutdown() freed the locks (__atomic). */
-  int locks_made; /* The once made all three locks. */
+  int released;      /* ax_library_shutdown() freed the locks (__atomic). */
+  int locks_made;    /* The once made all three locks. */
+  uint64_t enqueued; /* Jobs ever queued: the next order. */
   struct pool_worker workers[POOL_SLOTS]; /* Every worker ever started. */
 } pool = {.once = AX_ONCE_INIT, .size = POOL_DEFAULT_THREADS};
 
@@ -111,23 +112,39 @@ static unsigned int pool_dns_cap(void) {
   return pool.size < 2 ? 1 : pool.size / 2;
 }
 
-/* The next job this worker may take, off its queue; NULL if none. */
+/* The oldest job of a queue that is not empty. */
+static struct ax__work *pool_head(ax__queue_t *q) {
+  return ax_container_of(ax__queue_head(q), struct ax__work, node);
+}
+
+/*
+ * The next job this worker may take, off its queue; NULL if none. File
+ * system jobs come first. DNS and user jobs run in the order they were
+ * queued, as in libuv: a lookup queued behind user jobs waits for them
+ * rather than jumping ahead, so it can still be cancelled while it waits
+ * (ax_cancel() takes only a job no worker has taken). No job waits for one
+ * queued after it, so neither kind starves the other, and the DNS cap
+ * keeps slow lookups from filling the pool.
+ */
 static struct ax__work *pool_take(const struct pool_worker *self) {
-  ax__queue_t *q = NULL;
-  if (!ax__queue_empty(&pool.lanes[AX__LANE_FS]))
-    q = &pool.lanes[AX__LANE_FS];
-  else if (self->reserve)
-    return NULL;
-  else if (!ax__queue_empty(&pool.lanes[AX__LANE_DNS]) &&
-           pool.running[AX__LANE_DNS] < pool_dns_cap())
-    q = &pool.lanes[AX__LANE_DNS];
-  else if (!ax__queue_empty(&pool.lanes[AX__LANE_USER]))
-    q = &pool.lanes[AX__LANE_USER];
-  if (q == NULL)
-    return NULL;
-  ax__queue_t *node = ax__queue_head(q);
-  ax__queue_remove(node);
-  return ax_container_of(node, struct ax__work, node);
+  ax__queue_t *q = &pool.lanes[AX__LANE_FS];
+  if (ax__queue_empty(q)) {
+    if (self->reserve)
+      return NULL;
+    ax__queue_t *user = &pool.lanes[AX__LANE_USER];
+    ax__queue_t *dns = &pool.lanes[AX__LANE_DNS];
+    q = user;
+    /* The cap only when there is a lookup: user jobs alone skip it. */
+    if (!ax__queue_empty(dns) && pool.running[AX__LANE_DNS] < pool_dns_cap() &&
+        (ax__queue_empty(user) ||
+         pool_head(dns)->u.order < pool_head(user)->u.order))
+      q = dns;
+    if (ax__queue_empty(q))
+      return NULL;
+  }
+  struct ax__work *w = pool_head(q);
+  ax__queue_remove(&w->node);
+  return w;
 }
 
 /* Hand a finished or cancelled job to its loop, waking the loop if it had
@@ -192,7 +209,7 @@ static void pool_run_job(struct ax__work *w) {
   __atomic_store_n(&w->state, WORK_RUNNING, __ATOMIC_RELAXED);
   pool.running[lane]++;
   ax_mutex_unlock(&pool.mutex);
-  w->wait_ns = ax__hrtime_ns() - w->queued_ns;
+  w->u.wait_ns = ax__hrtime_ns() - w->queued_ns;
   w->work(w);
   /* Only ax__work_cancel() reads the state concurrently, and it acts on
    * QUEUED alone, which a running job never returns to. */
@@ -323,8 +340,10 @@ static int work_loop_init(ax_loop_t *loop) {
   return 0;
 }
 
-/* Put a job on its lane's queue. Mutex held. */
-static void pool_enqueue(struct ax__work *w) {
+/* Put a job on its lane's queue, at its place in the pool's order. Mutex
+ * held. */
+static void pool_enqueue(struct ax__work *w, uint64_t order) {
+  w->u.order = order;
   __atomic_store_n(&w->state, WORK_QUEUED, __ATOMIC_RELAXED);
   ax__queue_insert_tail(&pool.lanes[w->lane], &w->node);
 }
@@ -399,9 +418,10 @@ void ax__work_flush(ax_loop_t *loop) {
     ax__queue_remove(node);
     struct ax__work *w = ax_container_of(node, struct ax__work, node);
     fs_jobs |= w->lane == AX__LANE_FS;
-    pool_enqueue(w);
+    pool_enqueue(w, pool.enqueued + jobs);
     jobs++;
   }
+  pool.enqueued += jobs;
   pool_wake(jobs, fs_jobs);
   ax_mutex_unlock(&pool.mutex);
 }
@@ -456,7 +476,7 @@ void ax__work_dispatch(ax_loop_t *loop) {
     loop->priv.active_reqs--;
     lw->jobs--;
     loop->priv.work_completed++;
-    loop->priv.work_wait_ns += status == 0 ? w->wait_ns : 0;
+    loop->priv.work_wait_ns += status == 0 ? w->u.wait_ns : 0;
     w->done(w, status);
   }
 }

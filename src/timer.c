@@ -137,6 +137,14 @@ int ax__next_timeout_ms(const ax_loop_t *loop) {
   return left_ms > INT_MAX ? INT_MAX : (int)left_ms;
 }
 
+/* Whether the next timer phase would run a timer: one is due at the
+ * loop's cached time (every timer in the heap was started before the
+ * phase). */
+bool ax__timers_due(const ax_loop_t *loop) {
+  const ax__heap_node_t *min = loop->priv.timer_heap;
+  return min != NULL && timer_of(min)->priv.deadline_ns <= loop->priv.time_ns;
+}
+
 void ax__run_timers(ax_loop_t *loop) {
   uint64_t now_ns = loop->priv.time_ns;
   uint64_t first_new_seq = loop->priv.timer_seq;

@@ -512,6 +512,62 @@ static void test_dns_cancel_queued(void **state) {
   test_loop_close(&loop);
 }
 
+/* Lookups queued in the same iteration as user jobs that fill the pool,
+ * and after them, wait behind them, as in libuv, rather than jumping the
+ * queue: so ax_cancel() still finds them queued once the workers have
+ * taken the user jobs. When the DNS lane ran first, a worker took the
+ * lookups before the second user job, and cancelling them came too late
+ * (AX_EBUSY). */
+static void test_dns_cancel_behind_user_jobs(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_sem_t gate, started;
+  struct blocker blockers[POOL_SIZE];
+  struct gai_result gai;
+  struct gni_result gni;
+  struct sockaddr_in sin = loopback_v4(80);
+  struct addrinfo hints = make_hints(AF_INET, SOCK_STREAM, AI_NUMERICHOST);
+  memset(&gai, 0, sizeof(gai));
+  memset(&gni, 0, sizeof(gni));
+  open_loop(&loop);
+  assert_int_equal(ax_sem_init(&gate, 0), 0);
+  assert_int_equal(ax_sem_init(&started, 0), 0);
+  assert_int_equal(ax_threadpool_set_size(POOL_SIZE), 0);
+  for (int i = 0; i < POOL_SIZE; i++) {
+    blockers[i].gate = &gate;
+    blockers[i].started = &started;
+    blockers[i].status = 1;
+    assert_int_equal(
+        ax_queue_work(&loop, &blockers[i].work, blocker_work, blocker_after),
+        0);
+  }
+  assert_int_equal(
+      ax_getaddrinfo(&loop, &gai.req, "127.0.0.1", "80", &hints, gai_cb), 0);
+  assert_int_equal(
+      ax_getnameinfo(&loop, &gni.req, (const void *)&sin, 0, gni_cb), 0);
+  /* One iteration hands all four to the pool at once; then every worker
+   * holds a user job, and the lookups wait in the pool's queue. */
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  for (int i = 0; i < POOL_SIZE; i++)
+    ax_sem_wait(&started);
+  assert_int_equal(ax_cancel(&gai.req.req), 0);
+  assert_int_equal(ax_cancel(&gni.req.req), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(gai.calls, 1);
+  assert_int_equal(gai.status, AX_ECANCELED);
+  assert_null(gai.addrinfo);
+  assert_int_equal(gni.calls, 1);
+  assert_int_equal(gni.status, AX_ECANCELED);
+  for (int i = 0; i < POOL_SIZE; i++)
+    ax_sem_post(&gate);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  for (int i = 0; i < POOL_SIZE; i++)
+    assert_int_equal(blockers[i].status, 0);
+  ax_sem_destroy(&gate);
+  ax_sem_destroy(&started);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   /* The pool's locks live as long as the process: have them made now,
    * before the first test counts allocations (test_loop_open()). */
@@ -530,6 +586,7 @@ int main(void) {
       cmocka_unit_test(test_getaddrinfo_reuse_from_callback),
       cmocka_unit_test(test_dns_many_in_flight),
       cmocka_unit_test(test_dns_cancel_queued),
+      cmocka_unit_test(test_dns_cancel_behind_user_jobs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "test.h"
 
@@ -907,7 +908,7 @@ static void check_scandir(struct fixture *fx, int async) {
       call_finish(loop, c, async,
                   ax_fs_scandir(loop, call_req(c), path, 0, mode_cb(async))),
       AX_ENOENT);
-  assert_int_equal(ax_fs_scandir_next(&c->req, &ent), AX_EINVAL);
+  assert_int_equal(ax_fs_scandir_next(&c->req, &ent), AX_ENOENT);
 }
 
 static void test_fs_scandir(void **state) {
@@ -1518,6 +1519,185 @@ static int pool_locks_setup(void **state) {
   return ax_threadpool_get_size() > 0 ? 0 : -1;
 }
 
+/* ---- libuv's habits: cleanup forgets ptr, scandir's error, utime's
+ * special times ---- */
+
+/* After the cleanup, ptr is NULL whatever it pointed at (as in libuv): the
+ * stat family's statbuf, the ax_dir_t of opendir (which stays open and
+ * valid for the caller who kept it). */
+static void check_cleanup_forgets_ptr(struct fixture *fx, int async) {
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_stat(loop, call_req(c), fx->dir, mode_cb(async))),
+      0);
+  assert_ptr_equal(c->req.ptr, &c->req.statbuf);
+  ax_fs_req_cleanup(&c->req);
+  assert_null(c->req.ptr);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_opendir(loop, call_req(c), fx->dir, mode_cb(async))),
+      0);
+  ax_dir_t *dir = c->req.ptr;
+  assert_non_null(dir);
+  ax_fs_req_cleanup(&c->req);
+  assert_null(c->req.ptr);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_closedir(loop, call_req(c), dir, mode_cb(async))),
+      0);
+}
+
+static void test_fs_cleanup_forgets_ptr(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_cleanup_forgets_ptr(&fx, 0);
+  check_cleanup_forgets_ptr(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* A failed scandir's next entry is its error, as in libuv, every time it
+ * is asked; a request of another type is still refused. */
+static void check_scandir_failure_next(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  ax_dirent_t ent;
+  path_join(path, fx->dir, "scan-missing");
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_scandir(loop, call_req(c), path, 0, mode_cb(async))),
+      AX_ENOENT);
+  assert_int_equal(ax_fs_scandir_next(&c->req, &ent), AX_ENOENT);
+  assert_int_equal(ax_fs_scandir_next(&c->req, &ent), AX_ENOENT);
+  path_join(path, fx->dir, "scan-file");
+  write_file(loop, path, "f", 1);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_scandir(loop, call_req(c), path, 0, mode_cb(async))),
+      AX_ENOTDIR);
+  assert_int_equal(ax_fs_scandir_next(&c->req, &ent), AX_ENOTDIR);
+  assert_int_equal(ax_fs_scandir_next(NULL, &ent), AX_EINVAL);
+  assert_int_equal(ax_fs_scandir_next(&c->req, NULL), AX_EINVAL);
+}
+
+static void test_fs_scandir_failure_next(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_scandir_failure_next(&fx, 0);
+  check_scandir_failure_next(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* The times of path, access and modification. */
+static void times_of(ax_loop_t *loop, const char *path, ax_timespec_t *atim,
+                     ax_timespec_t *mtim) {
+  ax_stat_t st;
+  assert_int_equal(stat_path(loop, path, &st), 0);
+  *atim = st.atim;
+  *mtim = st.mtim;
+}
+
+/* A time set to "now": between the wall clock's readings before and
+ * after, with a second of slack either side for file systems that store
+ * coarse times and for the rounding of time(). Not a timing: the file's
+ * time is compared with the clock, not a duration measured. */
+static void assert_about_now(ax_timespec_t t, time_t before, time_t after) {
+  assert_true(t.sec >= (int64_t)before - 2);
+  assert_true(t.sec <= (int64_t)after + 2);
+}
+
+static void check_utime_now_omit(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  ax_timespec_t atim;
+  ax_timespec_t mtim;
+  path_join(path, fx->dir, async ? "special-a" : "special-s");
+  write_file(loop, path, "t", 1);
+  assert_int_equal(ax_fs_utime(loop, call_req(c), path, 1000, 2000, NULL), 0);
+
+  /* OMIT keeps a time; the other one is set. */
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_utime(loop, call_req(c), path, AX_FS_UTIME_OMIT, 3000,
+                              mode_cb(async))),
+      0);
+  times_of(loop, path, &atim, &mtim);
+  assert_int_equal(atim.sec, 1000);
+  assert_int_equal(mtim.sec, 3000);
+
+  /* NOW is the current time, OMIT still keeps the other. */
+  time_t before = time(NULL);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_utime(loop, call_req(c), path, AX_FS_UTIME_NOW,
+                              AX_FS_UTIME_OMIT, mode_cb(async))),
+      0);
+  time_t after = time(NULL);
+  times_of(loop, path, &atim, &mtim);
+  assert_about_now(atim, before, after);
+  assert_int_equal(mtim.sec, 3000);
+
+  /* The same through a descriptor: both NOW. */
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, AX_FS_O_RDWR, 0, NULL),
+                   0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  before = time(NULL);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_futime(loop, call_req(c), f, AX_FS_UTIME_NOW,
+                               AX_FS_UTIME_NOW, mode_cb(async))),
+      0);
+  after = time(NULL);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  times_of(loop, path, &atim, &mtim);
+  assert_about_now(atim, before, after);
+  assert_about_now(mtim, before, after);
+
+  /* lutime, both OMIT: nothing changes; then one time of its own. */
+  assert_int_equal(ax_fs_utime(loop, call_req(c), path, 1000, 2000, NULL), 0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_lutime(loop, call_req(c), path, AX_FS_UTIME_OMIT,
+                               AX_FS_UTIME_OMIT, mode_cb(async))),
+      0);
+  times_of(loop, path, &atim, &mtim);
+  assert_int_equal(atim.sec, 1000);
+  assert_int_equal(mtim.sec, 2000);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_lutime(loop, call_req(c), path, 4000,
+                                            AX_FS_UTIME_OMIT, mode_cb(async))),
+                   0);
+  times_of(loop, path, &atim, &mtim);
+  assert_int_equal(atim.sec, 4000);
+  assert_int_equal(mtim.sec, 2000);
+
+  /* Times near the special values are still out of range; -1 and -2,
+   * libuv's special values, are ordinary times here. */
+  assert_int_equal(
+      ax_fs_utime(loop, call_req(c), path, AX_FS_UTIME_NOW + 1e6, 0, NULL),
+      AX_EINVAL);
+  assert_int_equal(
+      ax_fs_utime(loop, call_req(c), path, 0, AX_FS_UTIME_OMIT * 2, NULL),
+      AX_EINVAL);
+  assert_int_equal(ax_fs_utime(loop, call_req(c), path, 1000, -1, NULL), 0);
+  times_of(loop, path, &atim, &mtim);
+  assert_int_equal(mtim.sec, -1);
+}
+
+static void test_fs_utime_now_omit(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_utime_now_omit(&fx, 0);
+  check_utime_now_omit(&fx, 1);
+  fixture_close(&fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fs_invalid_paths_and_files),
@@ -1548,6 +1728,9 @@ int main(void) {
       cmocka_unit_test(test_fs_four_loops),
       cmocka_unit_test(test_fs_not_starved_by_user_jobs),
       cmocka_unit_test(test_fs_many_requests),
+      cmocka_unit_test(test_fs_cleanup_forgets_ptr),
+      cmocka_unit_test(test_fs_scandir_failure_next),
+      cmocka_unit_test(test_fs_utime_now_omit),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

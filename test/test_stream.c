@@ -682,6 +682,64 @@ static void test_stream_water_mark_bounds(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- Write and shutdown with no callback ---- */
+
+enum { QUIET_BYTES = 100 * 1000, QUIET_WRITES = 3 };
+
+/* As in libuv, a NULL callback is allowed: the requests complete, the
+ * bytes go out in order and the shutdown still ends the stream, and
+ * nothing is called. Writes queued behind a full kernel test the path
+ * through the queue too, and one more pair closed with a write still
+ * queued tests the cancelling path. */
+static void test_stream_write_shutdown_no_callback(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &pair.client.stream;
+  char *data = pattern_new(32 * 1024 * 1024);
+  size_t written = 0;
+  char chunk[16384];
+  tcp_fill_kernel(client, chunk, sizeof(chunk), &written);
+  assert_true(written + QUIET_WRITES * QUIET_BYTES <= 32 * 1024 * 1024);
+  ax_write_t reqs[QUIET_WRITES];
+  for (int i = 0; i < QUIET_WRITES; i++) {
+    ax_buf_t buf = ax_buf_init(data + written, QUIET_BYTES);
+    written += QUIET_BYTES;
+    assert_int_equal(ax_write(&reqs[i], client, &buf, 1, NULL), 0);
+  }
+  assert_true(ax_stream_get_write_queue_size(client) > 0);
+  ax_shutdown_t shutdown_req;
+  assert_int_equal(ax_shutdown(&shutdown_req, client, NULL), 0);
+
+  struct pattern_reader *in = calloc(1, sizeof(*in));
+  assert_non_null(in);
+  pair.server.stream.handle.data = in;
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, pattern_alloc_cb, pattern_read_cb), 0);
+  tcp_run_until(&loop, &in->eof, 1);
+  assert_int_equal(in->error, 0);
+  assert_int_equal(in->at_eof, written);
+  assert_int_equal(ax_stream_get_write_queue_size(client), 0);
+  tcp_pair_close(&pair);
+
+  /* Closed with a write queued: cancelled, with nothing to call. */
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  tcp_fill_kernel(client, chunk, sizeof(chunk), NULL);
+  ax_buf_t buf = ax_buf_init(data, QUIET_BYTES);
+  assert_int_equal(ax_write(&reqs[0], client, &buf, 1, NULL), 0);
+  assert_true(ax_stream_get_write_queue_size(client) > 0);
+  tcp_pair_close(&pair);
+
+  /* A NULL request or stream is still refused. */
+  assert_int_equal(ax_write(NULL, client, &buf, 1, NULL), AX_EINVAL);
+  assert_int_equal(ax_shutdown(&shutdown_req, NULL, NULL), AX_EINVAL);
+  free(in);
+  free(data);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stream_write_behind_queue),
@@ -690,6 +748,7 @@ int main(void) {
       cmocka_unit_test(test_stream_read_flood_fair),
       cmocka_unit_test(test_stream_accept_flood_fair),
       cmocka_unit_test(test_stream_water_mark_bounds),
+      cmocka_unit_test(test_stream_write_shutdown_no_callback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

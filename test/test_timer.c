@@ -332,6 +332,64 @@ static void test_timer_zero_rearm_does_not_starve_io(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- A repeating timer far behind runs once per iteration ---- */
+
+enum { BEHIND_REPEAT_MS = 10, BEHIND_LATE_MS = 3 * BEHIND_REPEAT_MS };
+
+static void behind_cb(ax_timer_t *timer) {
+  (*(int *)timer->handle.data)++;
+}
+
+/* Let the clock pass the timer's deadline by several intervals without
+ * running the loop. Spinning on the clock rather than sleeping keeps the
+ * test portable; it waits at least, and asserts nothing about, the time. */
+static void behind_fall_back(void) {
+  uint64_t start_ns = ax_hrtime();
+  while (ax_hrtime() - start_ns < (uint64_t)BEHIND_LATE_MS * 1000000u) {
+  }
+}
+
+/* libuv keeps a regression test for this: whatever the mode, one call to
+ * run a single iteration runs a repeating timer at most once, however far
+ * behind its schedule it is. With a timer phase at both ends of an
+ * AX_RUN_ONCE iteration, the timer ran at the start, the wait then lasted
+ * until its next slot, and it ran again at the end. */
+static void test_timer_repeat_behind_runs_once(void **state) {
+  (void)state;
+  static const ax_run_mode modes[] = {AX_RUN_ONCE, AX_RUN_NOWAIT};
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_timer_t timer;
+  int fired = 0;
+  timer.handle.data = &fired;
+  assert_int_equal(ax_timer_init(&loop, &timer), 0);
+  for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+    fired = 0;
+    ax_update_time(&loop);
+    assert_int_equal(
+        ax_timer_start(&timer, behind_cb, BEHIND_REPEAT_MS, BEHIND_REPEAT_MS),
+        0);
+    behind_fall_back();
+    assert_int_equal(ax_run(&loop, modes[m]), 0);
+    assert_int_equal(fired, 1);
+    /* It keeps repeating, once per call, from its next slot on. */
+    behind_fall_back();
+    assert_int_equal(ax_run(&loop, modes[m]), 0);
+    assert_int_equal(fired, 2);
+    assert_true(ax_is_active(&timer.handle));
+    assert_int_equal(ax_timer_stop(&timer), 0);
+  }
+
+  /* AX_RUN_ONCE still makes progress: a timer not yet due when the call
+   * begins runs once the wait for it is over. */
+  fired = 0;
+  assert_int_equal(ax_timer_start(&timer, behind_cb, 1, 0), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(fired, 1);
+  ax_close(&timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_timer_invalid),
@@ -343,6 +401,7 @@ int main(void) {
       cmocka_unit_test(test_timer_stop_other_in_same_phase),
       cmocka_unit_test(test_timer_many_through_heap),
       cmocka_unit_test(test_timer_zero_rearm_does_not_starve_io),
+      cmocka_unit_test(test_timer_repeat_behind_runs_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -202,10 +202,24 @@ static struct timespec fs_timespec(double seconds) {
   return ts;
 }
 
+/* A time of the utime family as utimensat() takes it: the special values
+ * become the special nanosecond counts POSIX gives them (the seconds are
+ * then ignored). */
+static struct timespec fs_utime_timespec(double seconds) {
+  struct timespec ts = {0, 0};
+  if (seconds == AX_FS_UTIME_NOW)
+    ts.tv_nsec = UTIME_NOW;
+  else if (seconds == AX_FS_UTIME_OMIT)
+    ts.tv_nsec = UTIME_OMIT;
+  else
+    ts = fs_timespec(seconds);
+  return ts;
+}
+
 /* The utime family: the two times as timespecs, access time first. */
 static void fs_times(const ax_fs_t *req, struct timespec ts[2]) {
-  ts[0] = fs_timespec(req->priv.atime);
-  ts[1] = fs_timespec(req->priv.mtime);
+  ts[0] = fs_utime_timespec(req->priv.atime);
+  ts[1] = fs_utime_timespec(req->priv.mtime);
 }
 
 static int64_t fs_utime(ax_fs_t *req) {

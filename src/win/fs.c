@@ -69,12 +69,35 @@ static int fs_filetime(double seconds, FILETIME *filetime) {
   return 0;
 }
 
+/*
+ * One time of the utime family for SetFileTime(): AX_FS_UTIME_NOW is the
+ * system's current time; AX_FS_UTIME_OMIT is the FILETIME of zero, which
+ * SetFileTime() documents as "leave this time unchanged" (as it does a
+ * NULL pointer; all ones would instead freeze the time for later writes
+ * through the handle, which is not what was asked).
+ */
+static int fs_set_time(double seconds, const FILETIME *now,
+                       FILETIME *filetime) {
+  if (seconds == AX_FS_UTIME_NOW) {
+    *filetime = *now;
+    return 0;
+  }
+  if (seconds == AX_FS_UTIME_OMIT) {
+    filetime->dwLowDateTime = 0;
+    filetime->dwHighDateTime = 0;
+    return 0;
+  }
+  return fs_filetime(seconds, filetime);
+}
+
 int ax__win_fs_set_times(HANDLE handle, double atime, double mtime) {
+  FILETIME now;
   FILETIME access_time;
   FILETIME write_time;
-  int err = fs_filetime(atime, &access_time);
+  GetSystemTimeAsFileTime(&now); /* One reading: NOW twice is one time. */
+  int err = fs_set_time(atime, &now, &access_time);
   if (err == 0)
-    err = fs_filetime(mtime, &write_time);
+    err = fs_set_time(mtime, &now, &write_time);
   if (err != 0)
     return err;
   if (!SetFileTime(handle, NULL, &access_time, &write_time))
