@@ -971,11 +971,15 @@ static void test_tcp_posix_accept_failures_reported_per_run(void **state) {
                                    emfile_connection_cb, &port),
                    0);
   listener.stream.handle.data = &st;
+  memset(&resource_log, 0, sizeof(resource_log));
+  assert_int_equal(ax_loop_set_resource_cb(&loop, record_resource_cb), 0);
   struct sockaddr_storage addr;
   tcp_test_addr("127.0.0.1", port, &addr);
   ax__sys.accept4 = inject_accept4_enomem;
   injected = 0;
 
+  /* The loop hears of it once too: one episode, its failures a few
+   * milliseconds of back-off apart, far less than AX__RESOURCE_QUIET_MS. */
   accept_enomem_left = 3;
   struct emfile_client first;
   emfile_client_start(&loop, &first, &addr);
@@ -983,6 +987,8 @@ static void test_tcp_posix_accept_failures_reported_per_run(void **state) {
   assert_int_equal(injected, 3);
   assert_int_equal(st.errors, 1);
   assert_int_equal(st.error, AX_ENOMEM);
+  assert_int_equal(resource_log.calls, 1);
+  assert_int_equal(resource_log.err, AX_ENOMEM);
 
   accept_enomem_left = 1;
   struct emfile_client second;
