@@ -1338,6 +1338,54 @@ static void test_io_stop_in_batch_reclaims_slot(void **state) {
   io_loop_close(&il);
 }
 
+/* ---- A stopped io gets nothing more from the batch, hang-ups included ---- */
+
+/* Two watchers whose pipes both hung up; whichever is told first stops
+ * the other. Neither is freed, so that a delivery to the stopped one is
+ * counted rather than a use after free that only ASan would see. */
+struct hung {
+  struct watcher w[2]; /* The two watchers. */
+  int stopped[2];      /* Stopped by the other's callback. */
+};
+
+static void hung_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                    intptr_t result) {
+  watcher_cb(loop, io, op, result);
+  struct hung *h = loop->data;
+  int self = io == &h->w[0].io ? 0 : 1;
+  if (!h->stopped[self] && !h->stopped[1 - self]) {
+    assert_int_equal(ax__io_stop(loop, &h->w[1 - self].io, AX__IO_READ), 0);
+    h->stopped[1 - self] = 1;
+  }
+}
+
+/* A hang-up is reported even for a descriptor no longer watched for
+ * reading, so the stopped io's entry of the batch must be dropped, not
+ * merely masked by its interest (which io_stop clears). */
+static void test_io_stop_other_hung_up_in_same_batch(void **state) {
+  (void)state;
+  struct io_loop il;
+  struct hung h;
+  int pipes[2][2];
+  io_loop_open(&il);
+  memset(&h, 0, sizeof(h));
+  il.loop.data = &h;
+  for (int i = 0; i < 2; i++) {
+    make_pipe(pipes[i]);
+    watcher_start(&il.loop, &h.w[i], pipes[i][0], hung_cb, AX__IO_READ);
+    close(pipes[i][1]);
+    pipes[i][1] = -1;
+  }
+  run_once(&il);
+  assert_int_equal(h.w[0].calls + h.w[1].calls, 1);
+  for (int i = 0; i < 2; i++) {
+    if (!h.stopped[i])
+      watcher_stop(&il.loop, &h.w[i]);
+    close_pair(pipes[i]);
+  }
+  io_loop_close(&il);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_io_readable, restore_all),
@@ -1365,6 +1413,8 @@ int main(void) {
       cmocka_unit_test_teardown(test_backend_close_waits_for_pool_signal,
                                 restore_all),
       cmocka_unit_test_teardown(test_io_stop_in_batch_reclaims_slot,
+                                restore_all),
+      cmocka_unit_test_teardown(test_io_stop_other_hung_up_in_same_batch,
                                 restore_all),
   };
   return cmocka_run_group_tests(tests, save_environment, free_environment);
