@@ -42,8 +42,8 @@
 # update deleted) at lines sampled with the seed.
 #
 # The log of every run is in build-mutate/logs/NAME.log; the results in
-# build-mutate/results.txt. The default catalogue runs in about half an
-# hour on two cores. Works from any directory.
+# build-mutate/results.txt. The default catalogue runs in 15 to 20 minutes
+# on two cores shared with other work. Works from any directory.
 set -uo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -58,6 +58,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -292,7 +293,8 @@ def available_programs(build):
 
 
 def run_program(build, name, backend, limit, log):
-    """Run one test program; returns (passed, seconds)."""
+    """Run one test program; returns (outcome, seconds), the outcome one
+    of "passed", "failed" and "timed out"."""
     env = dict(os.environ)
     env.update({"CMOCKA_MESSAGE_OUTPUT": "STDOUT", "AX_BACKEND": backend,
                 "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
@@ -312,12 +314,12 @@ def run_program(build, name, backend, limit, log):
         r = subprocess.run(args, env=env, stdout=log, stderr=subprocess.STDOUT,
                            stdin=subprocess.DEVNULL, timeout=limit,
                            cwd=os.path.join(build, "test"))
-        ok = r.returncode == 0
+        outcome = "passed" if r.returncode == 0 else "failed"
         log.write("--- exit %d\n" % r.returncode)
     except subprocess.TimeoutExpired:
-        ok = False
+        outcome = "timed out"
         log.write("--- timed out\n")
-    return ok, time.monotonic() - start
+    return outcome, time.monotonic() - start
 
 
 # ---- Mutating ----
@@ -381,9 +383,11 @@ def run_mutant(m, build, available, baseline, opts):
                 for p in programs:
                     limit = max(20.0, opts.timeout_factor *
                                 baseline.get((p, backend), 20.0))
-                    ok, _ = run_program(build, p, backend, limit, log)
-                    if not ok:
-                        killers.append("%s@%s" % (p, backend))
+                    outcome, _ = run_program(build, p, backend, limit, log)
+                    if outcome != "passed":
+                        killers.append("%s@%s%s" % (
+                            p, backend,
+                            " (timed out)" if outcome == "timed out" else ""))
                         break  # One kill is enough: on to the next mutant.
                 if killers:
                     break
@@ -434,6 +438,10 @@ def report(mutants, opts):
 
 
 def main():
+    # A run stopped with SIGTERM puts the mutated file back (the finally
+    # of run_mutant), as one stopped with Ctrl-C does; the next run's copy
+    # would repair it anyway.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     opts = parse_args()
     if opts.random:
         mutants = random_mutants(opts.random, opts.seed)
@@ -484,8 +492,8 @@ def main():
         baseline = {}
         for backend in backends:
             for p in wanted:
-                ok, secs = run_program(build, p, backend, 300, log)
-                if not ok:
+                outcome, secs = run_program(build, p, backend, 300, log)
+                if outcome != "passed":
                     say("error: %s on %s fails unmutated; see %s" % (
                         p, backend, log.name))
                     return 2

@@ -354,7 +354,13 @@ static void test_timer_due_at_deadline_without_drift(void **state) {
   assert_int_equal(ax_timer_start(&timer, count_cb, BEAT_MS, BEAT_MS), 0);
   uint64_t deadline = loop.priv.time_ns + BEAT_NS;
 
+  /* The poll's timeout rounds up: a wait that ended a fraction of a
+   * millisecond early would find the timer not yet due, and AX_RUN_ONCE
+   * would return without it. */
+  loop.priv.time_ns = deadline - 1500000;
+  assert_int_equal(ax__next_timeout_ms(&loop), 2);
   loop.priv.time_ns = deadline - 1;
+  assert_int_equal(ax__next_timeout_ms(&loop), 1);
   ax__run_timers(&loop);
   assert_int_equal(fired, 0);
   loop.priv.time_ns = deadline;
