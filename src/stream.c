@@ -151,10 +151,27 @@ static void stream_write_deliver(ax_stream_t *stream, ax_write_t *req,
     req->priv.cb(req, status);
 }
 
+static void stream_write_flush(ax_stream_t *stream, ax_write_t *first);
+static void stream_water_check(ax_stream_t *stream);
+
+/* A write's callback, from the pending phase. A flush that stopped at
+ * STREAM_SENDS_PER_FLUSH while the kernel took everything left bytes
+ * queued with no SEND in flight to send them: they go on from here, one
+ * bounded flush per iteration. That flush completed a request (a SEND of
+ * STREAM_IOV_MAX buffers finishes one at least), so this callback is
+ * due. */
 static void stream_write_pending_cb(ax_loop_t *loop, ax__pending_t *pending) {
   (void)loop;
   ax_write_t *req = ax_container_of(pending, ax_write_t, priv.pending);
-  stream_write_deliver(req->handle, req, req->priv.status);
+  ax_stream_t *stream = req->handle;
+  stream_write_deliver(stream, req, req->priv.status);
+  if (ax__stream_closing(stream) ||
+      !ax__stream_has(stream, AX__STREAM_CONNECTED) ||
+      ax__stream_has(stream, AX__STREAM_SENDING) ||
+      !stream_has_unwritten(stream))
+    return;
+  stream_write_flush(stream, NULL);
+  stream_water_check(stream);
 }
 
 static void stream_shutdown_complete(ax_shutdown_t *req, int status);
@@ -240,7 +257,6 @@ static ax_write_t *stream_write_advance(ax_stream_t *stream, ax_write_t *first,
 }
 
 static void stream_shutdown_now(ax_stream_t *stream, ax_shutdown_t *req);
-static void stream_water_check(ax_stream_t *stream);
 
 /* Whether bytes are being written or wait to be. */
 static bool stream_write_busy(const ax_stream_t *stream) {

@@ -1266,6 +1266,126 @@ static void test_backend_close_waits_for_pool_signal(void **state) {
   assert_int_equal(test_live_allocations(), 0);
 }
 
+/* ---- poll(2): a slot emptied during a batch is reclaimed ---- */
+
+/* The descriptors of the last poll(2) call. */
+static nfds_t polled_nfds;
+
+static int counting_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms) {
+  polled_nfds = nfds;
+  return ax__sys_default.poll(fds, nfds, timeout_ms);
+}
+
+/* Watch a readable pipe for one wakeup; returns how many descriptors
+ * the backend gave poll(2). */
+static nfds_t poll_count_slots(struct io_loop *il) {
+  int fds[2];
+  struct watcher w;
+  make_pipe(fds);
+  write_byte(fds[1]);
+  watcher_start(&il->loop, &w, fds[0], watcher_cb, AX__IO_READ);
+  polled_nfds = 0;
+  run_once(il);
+  assert_int_equal(w.calls, 1);
+  watcher_stop(&il->loop, &w);
+  close_pair(fds);
+  return polled_nfds;
+}
+
+/* The poll backend empties the slot of an io stopped during its dispatch
+ * and compacts it after the batch: the array poll(2) gets is as long as
+ * before, whichever of two rivals stopped the other. A slot left behind
+ * would grow the array by one for every such stop, and moving it later
+ * would index the descriptor table with its -1. */
+static void test_io_stop_in_batch_reclaims_slot(void **state) {
+  (void)state;
+  struct io_loop il;
+  io_loop_open(&il);
+  if (strcmp(ax_backend_name(&il.loop), "poll") != 0) {
+    io_loop_close(&il);
+    skip();
+  }
+  ax__sys.poll = counting_poll;
+  nfds_t before = poll_count_slots(&il);
+  assert_true(before > 0);
+  for (int round = 0; round < 2; round++) {
+    struct rivals rivals = {{NULL, NULL}, 0};
+    int pipes[2][2];
+    for (int i = 0; i < 2; i++) {
+      make_pipe(pipes[i]);
+      struct rival *r = malloc(sizeof(*r));
+      assert_non_null(r);
+      r->rivals = &rivals;
+      r->index = i;
+      ax__io_init(&r->io, rival_cb, pipes[i][0]);
+      assert_int_equal(ax__io_start(&il.loop, &r->io, AX__IO_READ), 0);
+      rivals.members[i] = r;
+      write_byte(pipes[i][1]);
+    }
+    run_once(&il);
+    assert_int_equal(rivals.calls, 1);
+    for (int i = 0; i < 2; i++) {
+      if (rivals.members[i] == NULL)
+        continue;
+      ax__io_stop(&il.loop, &rivals.members[i]->io, AX__IO_READ);
+      free(rivals.members[i]);
+    }
+    close_pair(pipes[0]);
+    close_pair(pipes[1]);
+    assert_int_equal(poll_count_slots(&il), before);
+  }
+  restore_syscalls();
+  io_loop_close(&il);
+}
+
+/* ---- A stopped io gets nothing more from the batch, hang-ups included ---- */
+
+/* Two watchers whose pipes both hung up; whichever is told first stops
+ * the other. Neither is freed, so that a delivery to the stopped one is
+ * counted rather than a use after free that only ASan would see. */
+struct hung {
+  struct watcher w[2]; /* The two watchers. */
+  int stopped[2];      /* Stopped by the other's callback. */
+};
+
+static void hung_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
+                    intptr_t result) {
+  watcher_cb(loop, io, op, result);
+  struct hung *h = loop->data;
+  int self = io == &h->w[0].io ? 0 : 1;
+  if (!h->stopped[self] && !h->stopped[1 - self]) {
+    assert_int_equal(ax__io_stop(loop, &h->w[1 - self].io, AX__IO_READ), 0);
+    h->stopped[1 - self] = 1;
+  }
+}
+
+/* A hang-up is reported even for a descriptor no longer watched for
+ * reading, so the stopped io's entry of the batch must be dropped, not
+ * merely masked by its interest (which io_stop clears). */
+static void test_io_stop_other_hung_up_in_same_batch(void **state) {
+  (void)state;
+  struct io_loop il;
+  struct hung h;
+  int pipes[2][2];
+  io_loop_open(&il);
+  memset(&h, 0, sizeof(h));
+  il.loop.data = &h;
+  for (int i = 0; i < 2; i++) {
+    make_pipe(pipes[i]);
+    watcher_start(&il.loop, &h.w[i], pipes[i][0], hung_cb, AX__IO_READ);
+    close(pipes[i][1]);
+    pipes[i][1] = -1;
+  }
+  run_once(&il);
+  assert_int_equal(h.w[0].calls + h.w[1].calls, 1);
+  for (int i = 0; i < 2; i++) {
+    if (!h.stopped[i])
+      watcher_stop(&il.loop, &h.w[i]);
+    close_pair(pipes[i]);
+  }
+  io_loop_close(&il);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_io_readable, restore_all),
@@ -1291,6 +1411,10 @@ int main(void) {
       cmocka_unit_test_teardown(test_backend_epoll_ctl_failure, restore_all),
       cmocka_unit_test_teardown(test_backend_pending_phase, restore_all),
       cmocka_unit_test_teardown(test_backend_close_waits_for_pool_signal,
+                                restore_all),
+      cmocka_unit_test_teardown(test_io_stop_in_batch_reclaims_slot,
+                                restore_all),
+      cmocka_unit_test_teardown(test_io_stop_other_hung_up_in_same_batch,
                                 restore_all),
   };
   return cmocka_run_group_tests(tests, save_environment, free_environment);

@@ -568,6 +568,27 @@ static void test_dns_cancel_behind_user_jobs(void **state) {
   test_loop_close(&loop);
 }
 
+/* A name of exactly AX_DNS_NAME_MAX bytes is within the limit: it is
+ * looked up (and not found), not refused as too long. */
+static void test_dns_name_at_limit(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct gai_result r;
+  static char name[AX_DNS_NAME_MAX + 1];
+  static const char tld[] = ".invalid";
+  memset(&r, 0, sizeof(r));
+  memset(name, 'a', AX_DNS_NAME_MAX - (sizeof(tld) - 1));
+  memcpy(name + AX_DNS_NAME_MAX - (sizeof(tld) - 1), tld, sizeof(tld));
+  assert_int_equal(strlen(name), AX_DNS_NAME_MAX);
+  open_loop(&loop);
+  assert_int_equal(ax_getaddrinfo(&loop, &r.req, name, NULL, NULL, gai_cb), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(r.calls, 1);
+  assert_true(r.status != 0);
+  assert_null(r.addrinfo);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   /* The pool's locks live as long as the process: have them made now,
    * before the first test counts allocations (test_loop_open()). */
@@ -587,6 +608,7 @@ int main(void) {
       cmocka_unit_test(test_dns_many_in_flight),
       cmocka_unit_test(test_dns_cancel_queued),
       cmocka_unit_test(test_dns_cancel_behind_user_jobs),
+      cmocka_unit_test(test_dns_name_at_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1698,6 +1698,38 @@ static void test_fs_utime_now_omit(void **state) {
   fixture_close(&fx);
 }
 
+/* The most buffers a request takes, 1024, are taken: one byte each, all
+ * written. */
+static void test_fs_max_bufs(void **state) {
+  (void)state;
+  struct fixture fx;
+  ax_fs_t req;
+  enum { MAX_BUFS = 1024 };
+  static ax_buf_t bufs[MAX_BUFS];
+  static char data[MAX_BUFS];
+  static char back[MAX_BUFS + 1];
+  char path[PATH_BYTES];
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  for (size_t i = 0; i < MAX_BUFS; i++) {
+    data[i] = (char)('a' + i % 26);
+    bufs[i] = ax_buf_init(&data[i], 1);
+  }
+  path_join(path, fx.dir, "max-bufs");
+  int flags = AX_FS_O_WRONLY | AX_FS_O_CREAT | AX_FS_O_TRUNC;
+  assert_int_equal(ax_fs_open(loop, &req, path, flags, 0644, NULL), 0);
+  ax_file_t fd = (ax_file_t)req.result;
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(ax_fs_write(loop, &req, fd, bufs, MAX_BUFS, 0, NULL), 0);
+  assert_int_equal(req.result, MAX_BUFS);
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(ax_fs_close(loop, &req, fd, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(read_file(loop, path, back, sizeof(back)), MAX_BUFS);
+  assert_memory_equal(back, data, MAX_BUFS);
+  fixture_close(&fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fs_invalid_paths_and_files),
@@ -1731,6 +1763,7 @@ int main(void) {
       cmocka_unit_test(test_fs_cleanup_forgets_ptr),
       cmocka_unit_test(test_fs_scandir_failure_next),
       cmocka_unit_test(test_fs_utime_now_omit),
+      cmocka_unit_test(test_fs_max_bufs),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

@@ -861,6 +861,27 @@ static int setup_registry(void **state) {
   return ax_loop_close(&loop);
 }
 
+/* The largest signal number the system has (on Linux 64, SIGRTMAX) can
+ * be watched, and is delivered. Windows has console events instead. */
+static void test_signal_largest_number(void **state) {
+  (void)state;
+#ifdef _WIN32
+  skip();
+#else
+  struct fixture f;
+  struct probe p;
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &p);
+  p.stop = true;
+  assert_int_equal(ax_signal_start(&p.signal, NSIG - 1, probe_cb), 0);
+  send_and_run(loop, NSIG - 1, AX_RUN_DEFAULT);
+  assert_int_equal(p.calls, 1);
+  assert_int_equal(p.signum, NSIG - 1);
+  probe_close(&p);
+  fixture_close(&f);
+#endif /* _WIN32 */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_signal_invalid),
@@ -875,6 +896,7 @@ int main(void) {
       cmocka_unit_test(test_signal_wakes_blocking_poll),
       cmocka_unit_test(test_signal_restores_previous),
       cmocka_unit_test(test_signal_stress),
+      cmocka_unit_test(test_signal_largest_number),
   };
   return cmocka_run_group_tests(tests, setup_registry, NULL);
 }

@@ -740,6 +740,226 @@ static void test_stream_write_shutdown_no_callback(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- Writes queued while connecting go out in order, and all of them ---- */
+
+enum {
+  /* Writes made before the connection exists: more one-byte buffers than
+   * STREAM_SENDS_PER_FLUSH (8) sends of IOV_MAX (1024) can carry in one
+   * flush, few bytes enough for the kernel to take them all at once. */
+  EARLY_WRITES = 12,
+  EARLY_BUFS = 1024,
+  /* The write the connect callback makes, behind all of those. */
+  EARLY_LATE_BYTES = 4096,
+  EARLY_TOTAL_BYTES = EARLY_WRITES * EARLY_BUFS + EARLY_LATE_BYTES,
+};
+
+struct early {
+  struct tcp_pair pair;                    /* client writes, server reads. */
+  struct pattern_reader in;                /* The server's reading. */
+  char data[EARLY_TOTAL_BYTES];            /* The pattern, from byte 0. */
+  ax_buf_t bufs[EARLY_WRITES][EARLY_BUFS]; /* One byte each. */
+  ax_write_t reqs[EARLY_WRITES]; /* The writes made before connecting. */
+  ax_write_t late;               /* The connect callback's write. */
+  struct req_log wrote;          /* Every write's callback. */
+};
+
+static void early_listener_closed(ax_handle_t *handle) {
+  ax_container_of(handle, struct tcp_pair, listener.stream.handle)->closed++;
+}
+
+static void early_connection_cb(ax_stream_t *listener, int status) {
+  struct early *e = listener->handle.data;
+  assert_int_equal(status, 0);
+  assert_int_equal(ax_tcp_init(e->pair.loop, &e->pair.server), 0);
+  assert_int_equal(ax_accept(listener, &e->pair.server.stream), 0);
+  e->pair.server.stream.handle.data = &e->in;
+  assert_int_equal(
+      ax_read_start(&e->pair.server.stream, pattern_alloc_cb, pattern_read_cb),
+      0);
+  e->pair.accepted++;
+  assert_int_equal(ax_close(&listener->handle, early_listener_closed), 0);
+}
+
+/* Connected, with every early write still queued: the write made here
+ * must go out after them. */
+static void early_connect_cb(ax_connect_t *req, int status) {
+  struct early *e = ax_container_of(req, struct early, pair.connect);
+  assert_int_equal(status, 0);
+  e->pair.connected++;
+  size_t offset = (size_t)EARLY_WRITES * EARLY_BUFS;
+  ax_buf_t buf = ax_buf_init(e->data + offset, EARLY_LATE_BYTES);
+  e->late.req.data = &e->wrote;
+  assert_int_equal(
+      ax_write(&e->late, &e->pair.client.stream, &buf, 1, log_write_cb), 0);
+}
+
+static void test_stream_writes_queued_while_connecting(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct early *e = calloc(1, sizeof(*e));
+  assert_non_null(e);
+  e->pair.loop = &loop;
+  tcp_pattern_fill(e->data, 0, sizeof(e->data));
+  e->pair.listener.stream.handle.data = e;
+  assert_int_equal(tcp_test_listen(&loop, &e->pair.listener, "127.0.0.1",
+                                   early_connection_cb, &e->pair.port),
+                   0);
+  e->pair.listener.stream.handle.data = e;
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", e->pair.port, &addr);
+  assert_int_equal(ax_tcp_init(&loop, &e->pair.client), 0);
+  assert_int_equal(ax_tcp_connect(&e->pair.connect, &e->pair.client,
+                                  (struct sockaddr *)&addr, early_connect_cb),
+                   0);
+  for (int i = 0; i < EARLY_WRITES; i++) {
+    for (int j = 0; j < EARLY_BUFS; j++)
+      e->bufs[i][j] = ax_buf_init(e->data + i * EARLY_BUFS + j, 1);
+    e->reqs[i].req.data = &e->wrote;
+    assert_int_equal(ax_write(&e->reqs[i], &e->pair.client.stream, e->bufs[i],
+                              EARLY_BUFS, log_write_cb),
+                     0);
+  }
+  /* Every byte, in order (the reader checks each), and every write's
+   * callback: none left behind by a flush that stopped at its bound. */
+  tcp_run_until_size(&loop, &e->in.received, EARLY_TOTAL_BYTES);
+  tcp_run_until(&loop, &e->wrote.calls, EARLY_WRITES + 1);
+  assert_int_equal(e->wrote.errors, 0);
+  assert_int_equal(ax_stream_get_write_queue_size(&e->pair.client.stream), 0);
+  tcp_pair_close(&e->pair);
+  free(e);
+  test_loop_close(&loop);
+}
+
+/* ---- ax_try_write() never jumps the queue ---- */
+
+/* Each read frees room in the kernel while the client's queue still
+ * holds bytes: a try-write that sent now would put its byte ahead of
+ * them. It must say AX_EAGAIN instead. */
+static void try_behind_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                               const ax_buf_t *buf) {
+  struct behind *b = ax_container_of(stream, struct behind, pair.server.stream);
+  if (pattern_take(&b->in, nread, buf) == 0)
+    return;
+  ax_stream_t *client = &b->pair.client.stream;
+  if (ax_stream_get_write_queue_size(client) == 0)
+    return;
+  b->later_behind++;
+  char byte = tcp_pattern_byte(b->written);
+  ax_buf_t out = ax_buf_init(&byte, 1);
+  assert_int_equal(ax_try_write(client, &out, 1), AX_EAGAIN);
+}
+
+static void test_stream_try_write_behind_queue(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct behind *b = calloc(1, sizeof(*b));
+  assert_non_null(b);
+  assert_int_equal(tcp_pair_open(&loop, &b->pair, "127.0.0.1"), 0);
+  b->data = pattern_new(BEHIND_DATA_BYTES);
+  ax_stream_t *client = &b->pair.client.stream;
+  char chunk[16384];
+  tcp_fill_kernel(client, chunk, sizeof(chunk), &b->written);
+  assert_true(b->written + BEHIND_FIRST_BYTES <= BEHIND_DATA_BYTES);
+  b->first.req.data = &b->wrote;
+  ax_buf_t first = ax_buf_init(b->data + b->written, BEHIND_FIRST_BYTES);
+  b->written += BEHIND_FIRST_BYTES;
+  assert_int_equal(ax_write(&b->first, client, &first, 1, log_write_cb), 0);
+  assert_true(ax_stream_get_write_queue_size(client) > 0);
+
+  b->pair.server.stream.handle.data = &b->in;
+  assert_int_equal(ax_read_start(&b->pair.server.stream, pattern_alloc_cb,
+                                 try_behind_read_cb),
+                   0);
+  tcp_run_until(&loop, &b->wrote.calls, 1);
+  assert_int_equal(b->wrote.errors, 0);
+  tcp_run_until_size(&loop, &b->in.received, b->written);
+  assert_int_equal(b->in.received, b->written);
+  assert_true(b->later_behind > 0);
+
+  tcp_pair_close(&b->pair);
+  free(b->data);
+  free(b);
+  test_loop_close(&loop);
+}
+
+/* ---- Closing a listener ends the connection it held ---- */
+
+struct held_end {
+  ax_tcp_t listener;    /* Takes nothing. */
+  int offered;          /* Connection callbacks run. */
+  ax_tcp_t client;      /* Reads until the end. */
+  ax_connect_t connect; /* Its connect. */
+  int connected;        /* Connect callbacks run. */
+  int ended;            /* Read callbacks with AX_EOF or an error. */
+  char buf[64];         /* What the client reads into. */
+  int closed;           /* Close callbacks run. */
+};
+
+static void held_end_connection_cb(ax_stream_t *listener, int status) {
+  struct held_end *h = listener->handle.loop->data;
+  assert_int_equal(status, 0);
+  h->offered++;
+}
+
+static void held_end_connect_cb(ax_connect_t *req, int status) {
+  struct held_end *h = req->handle->handle.loop->data;
+  assert_int_equal(status, 0);
+  h->connected++;
+}
+
+static void held_end_alloc_cb(ax_handle_t *handle, size_t suggested,
+                              ax_buf_t *buf) {
+  struct held_end *h = handle->loop->data;
+  (void)suggested;
+  *buf = ax_buf_init(h->buf, sizeof(h->buf));
+}
+
+static void held_end_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                             const ax_buf_t *buf) {
+  struct held_end *h = stream->handle.loop->data;
+  (void)buf;
+  if (nread < 0)
+    h->ended++;
+}
+
+static void held_end_closed(ax_handle_t *handle) {
+  ((struct held_end *)handle->loop->data)->closed++;
+}
+
+/* The connection the listener held for ax_accept() is closed with it:
+ * its peer sees the end, and no descriptor stays behind. */
+static void test_stream_listener_close_ends_held(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct held_end *h = calloc(1, sizeof(*h));
+  assert_non_null(h);
+  loop.data = h;
+  int port;
+  assert_int_equal(tcp_test_listen(&loop, &h->listener, "127.0.0.1",
+                                   held_end_connection_cb, &port),
+                   0);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  assert_int_equal(ax_tcp_init(&loop, &h->client), 0);
+  assert_int_equal(ax_tcp_connect(&h->connect, &h->client,
+                                  (struct sockaddr *)&addr,
+                                  held_end_connect_cb),
+                   0);
+  tcp_run_until(&loop, &h->connected, 1);
+  tcp_run_until(&loop, &h->offered, 1);
+  assert_int_equal(
+      ax_read_start(&h->client.stream, held_end_alloc_cb, held_end_read_cb), 0);
+  assert_int_equal(ax_close(&h->listener.stream.handle, held_end_closed), 0);
+  tcp_run_until(&loop, &h->ended, 1);
+  assert_int_equal(ax_close(&h->client.stream.handle, held_end_closed), 0);
+  tcp_run_until(&loop, &h->closed, 2);
+  free(h);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stream_write_behind_queue),
@@ -749,6 +969,9 @@ int main(void) {
       cmocka_unit_test(test_stream_accept_flood_fair),
       cmocka_unit_test(test_stream_water_mark_bounds),
       cmocka_unit_test(test_stream_write_shutdown_no_callback),
+      cmocka_unit_test(test_stream_writes_queued_while_connecting),
+      cmocka_unit_test(test_stream_try_write_behind_queue),
+      cmocka_unit_test(test_stream_listener_close_ends_held),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -412,6 +412,231 @@ static void test_stream_posix_send_completes_with_error(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- A flood of reads is cut at its bound, and reads stop when short ---- */
+
+enum {
+  /* The engine's STREAM_READS_PER_WAKEUP (src/stream.c). */
+  WAKEUP_READS = 32,
+  /* Small buffers, so that many full reads wait in the kernel; the total
+   * is not a multiple of them, so that the last read is a short one. */
+  WAKEUP_BUF_BYTES = 16,
+  WAKEUP_TOTAL_BYTES = 4096 + 5,
+};
+
+struct wakeup {
+  struct tcp_pair pair;         /* client writes, server reads. */
+  char out[WAKEUP_TOTAL_BYTES]; /* What the client writes. */
+  char in[WAKEUP_BUF_BYTES];    /* What the server reads into. */
+  int wrote;                    /* Write callbacks. */
+  size_t received;              /* Bytes read. */
+  int reads;                    /* Read callbacks with bytes. */
+  int empty_reads;              /* Read callbacks with 0 bytes. */
+};
+
+static void wakeup_alloc_cb(ax_handle_t *handle, size_t suggested,
+                            ax_buf_t *buf) {
+  struct wakeup *w = handle->data;
+  (void)suggested;
+  *buf = ax_buf_init(w->in, sizeof(w->in));
+}
+
+static void wakeup_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                           const ax_buf_t *buf) {
+  struct wakeup *w = stream->handle.data;
+  (void)buf;
+  assert_true(nread >= 0);
+  if (nread == 0) {
+    w->empty_reads++;
+    return;
+  }
+  w->reads++;
+  w->received += (size_t)nread;
+}
+
+static void wakeup_write_cb(ax_write_t *req, int status) {
+  assert_int_equal(status, 0);
+  (*(int *)req->req.data)++;
+}
+
+/* A peer whose bytes fill many buffers gets STREAM_READS_PER_WAKEUP reads
+ * in one wakeup, not one more, so that it cannot hold the loop; and a
+ * read that comes back short (the kernel has nothing more) is the last
+ * of its wakeup: reading again would only find EAGAIN, a callback with
+ * nothing. Checked on the readiness backends, whose reads are the
+ * kernel's: the sim backend splits reads on purpose, and a completion
+ * backend may deliver several RECV completions in one wakeup, each with
+ * its own bound. */
+static void test_stream_posix_reads_per_wakeup(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct wakeup *w = calloc(1, sizeof(*w));
+  assert_non_null(w);
+  assert_int_equal(tcp_pair_open(&loop, &w->pair, "127.0.0.1"), 0);
+  tcp_pattern_fill(w->out, 0, sizeof(w->out));
+  ax_write_t req;
+  req.req.data = &w->wrote;
+  ax_buf_t buf = ax_buf_init(w->out, sizeof(w->out));
+  assert_int_equal(
+      ax_write(&req, &w->pair.client.stream, &buf, 1, wakeup_write_cb), 0);
+  tcp_run_until(&loop, &w->wrote, 1);
+  /* Wait (bounded) until the bytes are readable, so that the next wakeup
+   * finds them. */
+  struct pollfd fd = {.fd = stream_fd(&w->pair.server), .events = POLLIN};
+  assert_true(poll(&fd, 1, TCP_TEST_WAIT_MS) == 1);
+
+  w->pair.server.stream.handle.data = w;
+  assert_int_equal(
+      ax_read_start(&w->pair.server.stream, wakeup_alloc_cb, wakeup_read_cb),
+      0);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  if (batch_readiness_backend(&loop))
+    assert_int_equal(w->reads, WAKEUP_READS);
+  tcp_run_until_size(&loop, &w->received, WAKEUP_TOTAL_BYTES);
+  if (batch_readiness_backend(&loop))
+    assert_int_equal(w->empty_reads, 0);
+  tcp_pair_close(&w->pair);
+  free(w);
+  test_loop_close(&loop);
+}
+
+/* ---- One flush makes a bounded number of sends ---- */
+
+enum {
+  /* The engine's STREAM_SENDS_PER_FLUSH and STREAM_IOV_MAX (src/stream.c). */
+  FLUSH_SENDS = 8,
+  FLUSH_IOV_MAX = 1024,
+  /* Queued while connecting: more one-byte buffers than one flush sends. */
+  FLUSH_WRITES = 10,
+  FLUSH_BYTES = FLUSH_WRITES * FLUSH_IOV_MAX,
+};
+
+/* sendmsg() calls on the descriptor watched. */
+static int flush_fd = -1;
+static int flush_sends;
+
+static ssize_t flush_counting_sendmsg(int fd, const struct msghdr *msg,
+                                      int flags) {
+  if (fd == flush_fd)
+    flush_sends++;
+  return ax__sys_default.sendmsg(fd, msg, flags);
+}
+
+struct flush {
+  struct tcp_pair pair;                       /* client writes. */
+  char data[FLUSH_BYTES];                     /* What it writes. */
+  ax_buf_t bufs[FLUSH_WRITES][FLUSH_IOV_MAX]; /* One byte each. */
+  ax_write_t reqs[FLUSH_WRITES];              /* Queued while connecting. */
+  int wrote;                                  /* Write callbacks. */
+  int connected;                              /* Connect callbacks. */
+  int sends_at_connect; /* flush_sends in that iteration. */
+  ax_check_t check;     /* Takes that count. */
+  char in[4096];        /* The server's reads. */
+  size_t received;      /* Bytes the server read. */
+};
+
+static void flush_connect_cb(ax_connect_t *req, int status) {
+  struct flush *f = ax_container_of(req, struct flush, pair.connect);
+  assert_int_equal(status, 0);
+  f->connected++;
+}
+
+/* After the poll of each iteration: the sends made by the iteration in
+ * which the connect completed, whose flush sent the queue. */
+static void flush_check_cb(ax_check_t *check) {
+  struct flush *f = ax_container_of(check, struct flush, check);
+  if (f->connected == 0)
+    return;
+  f->sends_at_connect = flush_sends;
+  ax_check_stop(check);
+}
+
+static void flush_listener_closed(ax_handle_t *handle) {
+  ax_container_of(handle, struct tcp_pair, listener.stream.handle)->closed++;
+}
+
+static void flush_accept_cb(ax_stream_t *listener, int status) {
+  struct flush *f = ax_container_of(listener, struct flush,
+                                    pair.listener.stream);
+  assert_int_equal(status, 0);
+  assert_int_equal(ax_tcp_init(listener->handle.loop, &f->pair.server), 0);
+  assert_int_equal(ax_accept(listener, &f->pair.server.stream), 0);
+  f->pair.accepted++;
+  assert_int_equal(ax_close(&listener->handle, flush_listener_closed), 0);
+}
+
+static void flush_alloc_cb(ax_handle_t *handle, size_t suggested,
+                           ax_buf_t *buf) {
+  struct flush *f = handle->data;
+  (void)suggested;
+  *buf = ax_buf_init(f->in, sizeof(f->in));
+}
+
+static void flush_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                          const ax_buf_t *buf) {
+  struct flush *f = stream->handle.data;
+  (void)buf;
+  if (nread > 0)
+    f->received += (size_t)nread;
+}
+
+static void flush_write_cb(ax_write_t *req, int status) {
+  assert_int_equal(status, 0);
+  (*(int *)req->req.data)++;
+}
+
+/* Writes queued while connecting go out once connected: STREAM_SENDS_PER
+ * _FLUSH sends in that iteration, however much the kernel would take, so
+ * that one stream cannot hold the loop; the rest in later iterations,
+ * every byte of it. Counted on the readiness backends, whose sends are
+ * the kernel's whole answers (the sim backend splits them). */
+static void test_stream_posix_sends_per_flush(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct flush *f = calloc(1, sizeof(*f));
+  assert_non_null(f);
+  f->pair.loop = &loop;
+  assert_int_equal(tcp_test_listen(&loop, &f->pair.listener, "127.0.0.1",
+                                   flush_accept_cb, &f->pair.port),
+                   0);
+  assert_int_equal(ax_check_init(&loop, &f->check), 0);
+  assert_int_equal(ax_check_start(&f->check, flush_check_cb), 0);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", f->pair.port, &addr);
+  assert_int_equal(ax_tcp_init(&loop, &f->pair.client), 0);
+  flush_sends = 0;
+  ax__sys.sendmsg = flush_counting_sendmsg;
+  assert_int_equal(ax_tcp_connect(&f->pair.connect, &f->pair.client,
+                                  (struct sockaddr *)&addr, flush_connect_cb),
+                   0);
+  flush_fd = stream_fd(&f->pair.client);
+  for (int i = 0; i < FLUSH_WRITES; i++) {
+    for (int j = 0; j < FLUSH_IOV_MAX; j++)
+      f->bufs[i][j] = ax_buf_init(f->data + i * FLUSH_IOV_MAX + j, 1);
+    f->reqs[i].req.data = &f->wrote;
+    assert_int_equal(ax_write(&f->reqs[i], &f->pair.client.stream, f->bufs[i],
+                              FLUSH_IOV_MAX, flush_write_cb),
+                     0);
+  }
+  tcp_run_until(&loop, &f->pair.accepted, 1);
+  f->pair.server.stream.handle.data = f;
+  assert_int_equal(
+      ax_read_start(&f->pair.server.stream, flush_alloc_cb, flush_read_cb), 0);
+  tcp_run_until(&loop, &f->wrote, FLUSH_WRITES);
+  tcp_run_until_size(&loop, &f->received, FLUSH_BYTES);
+  restore_syscalls();
+  flush_fd = -1;
+  if (batch_readiness_backend(&loop)) {
+    assert_int_equal(f->sends_at_connect, FLUSH_SENDS);
+    assert_int_equal(flush_sends, FLUSH_WRITES);
+  }
+  assert_int_equal(ax_close(&f->check.handle, NULL), 0);
+  tcp_pair_close(&f->pair);
+  free(f);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_stream_posix_closed_in_same_wakeup),
@@ -419,6 +644,8 @@ int main(void) {
       cmocka_unit_test(test_stream_posix_connect_eintr),
       cmocka_unit_test(test_stream_posix_accept_transient_errors),
       cmocka_unit_test(test_stream_posix_send_completes_with_error),
+      cmocka_unit_test(test_stream_posix_reads_per_wakeup),
+      cmocka_unit_test(test_stream_posix_sends_per_flush),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -940,6 +940,72 @@ static void test_tcp_posix_outside_client(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- Accept failures: reported once per run of them ---- */
+
+/* accept4() fails with ENOMEM this many more times. */
+static int accept_enomem_left;
+
+static int inject_accept4_enomem(int fd, struct sockaddr *addr, socklen_t *len,
+                                 int flags) {
+  if (accept_enomem_left > 0) {
+    accept_enomem_left--;
+    injected++;
+    errno = ENOMEM;
+    return -1;
+  }
+  return ax__sys_default.accept4(fd, addr, len, flags);
+}
+
+/* Three failures in a row (the listener retries after each back-off) are
+ * one run: one report to the connection callback. A connection accepted
+ * ends the run, so the next failure is reported again. */
+static void test_tcp_posix_accept_failures_reported_per_run(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  test_skip_on_io_uring(&loop);
+  ax_tcp_t listener;
+  struct emfile_state st = {0};
+  int port;
+  assert_int_equal(tcp_test_listen(&loop, &listener, "127.0.0.1",
+                                   emfile_connection_cb, &port),
+                   0);
+  listener.stream.handle.data = &st;
+  memset(&resource_log, 0, sizeof(resource_log));
+  assert_int_equal(ax_loop_set_resource_cb(&loop, record_resource_cb), 0);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  ax__sys.accept4 = inject_accept4_enomem;
+  injected = 0;
+
+  /* The loop hears of it once too: one episode, its failures a few
+   * milliseconds of back-off apart, far less than AX__RESOURCE_QUIET_MS. */
+  accept_enomem_left = 3;
+  struct emfile_client first;
+  emfile_client_start(&loop, &first, &addr);
+  tcp_run_until(&loop, &st.accepted, 1);
+  assert_int_equal(injected, 3);
+  assert_int_equal(st.errors, 1);
+  assert_int_equal(st.error, AX_ENOMEM);
+  assert_int_equal(resource_log.calls, 1);
+  assert_int_equal(resource_log.err, AX_ENOMEM);
+
+  accept_enomem_left = 1;
+  struct emfile_client second;
+  emfile_client_start(&loop, &second, &addr);
+  tcp_run_until(&loop, &st.accepted, 2);
+  assert_int_equal(injected, 4);
+  assert_int_equal(st.errors, 2);
+  restore_syscalls();
+
+  tcp_run_until(&loop, &first.connected, 1);
+  tcp_run_until(&loop, &second.connected, 1);
+  assert_int_equal(ax_close(&first.tcp.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&second.tcp.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&listener.stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_posix_sigpipe),
@@ -955,6 +1021,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_posix_emfile),
       cmocka_unit_test(test_tcp_posix_thousand_connections),
       cmocka_unit_test(test_tcp_posix_outside_client),
+      cmocka_unit_test(test_tcp_posix_accept_failures_reported_per_run),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -331,9 +331,117 @@ static int group_setup(void **state) {
   return 0;
 }
 
+/* ---- The DNS lane's cap: half the pool ---- */
+
+enum {
+  DNS_POOL_SIZE = 4,
+  DNS_CAP = DNS_POOL_SIZE / 2,
+  DNS_JOBS = DNS_POOL_SIZE,
+  /* How long a job waits for the others at most: a guard against a bug
+   * that would otherwise deadlock the test, never a measurement. */
+  DNS_GUARD_NS = 5000000000ull,
+};
+
+static int dns_running; /* DNS-lane jobs running now. */
+static int dns_most;    /* The most that ever ran at once. */
+static int dns_started; /* DNS-lane jobs started. */
+static int dns_release; /* Set by the probe: DNS jobs may end. */
+
+struct lane_job {
+  struct ax__work work; /* The job. */
+  int done;             /* Its completion ran. */
+};
+
+/* Wait, bounded, until *flag reaches want; returns whether it did. */
+static int lane_wait(const int *flag, int want) {
+  uint64_t start = ax_hrtime();
+  while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) < want) {
+    if (ax_hrtime() - start > DNS_GUARD_NS)
+      return 0;
+    ax__thread_yield();
+  }
+  return 1;
+}
+
+static void dns_lane_work(struct ax__work *w) {
+  (void)w;
+  int now = __atomic_add_fetch(&dns_running, 1, __ATOMIC_ACQ_REL);
+  int most = __atomic_load_n(&dns_most, __ATOMIC_ACQUIRE);
+  while (now > most &&
+         !__atomic_compare_exchange_n(&dns_most, &most, now, 0,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    continue;
+  __atomic_add_fetch(&dns_started, 1, __ATOMIC_ACQ_REL);
+  (void)lane_wait(&dns_release, 1);
+  __atomic_sub_fetch(&dns_running, 1, __ATOMIC_ACQ_REL);
+}
+
+/* A user job, run by a worker the DNS lane may not take: once the DNS
+ * jobs fill their cap, it lets them end. */
+static void dns_probe_work(struct ax__work *w) {
+  (void)w;
+  (void)lane_wait(&dns_started, DNS_CAP);
+  __atomic_store_n(&dns_release, 1, __ATOMIC_RELEASE);
+}
+
+static void lane_job_done(struct ax__work *w, int status) {
+  assert_int_equal(status, 0);
+  ax_container_of(w, struct lane_job, work)->done = 1;
+}
+
+/* As many lookups as workers: at most half the workers run them at once,
+ * and the rest are left for the other lanes, here a user job. */
+static void test_pool_dns_lane_capped_at_half(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct lane_job dns[DNS_JOBS];
+  static struct lane_job probe;
+  test_loop_open(&loop);
+  memset(dns, 0, sizeof(dns));
+  memset(&probe, 0, sizeof(probe));
+  dns_running = dns_most = dns_started = dns_release = 0;
+  assert_int_equal(ax_threadpool_set_size(DNS_POOL_SIZE), 0);
+  for (int i = 0; i < DNS_JOBS; i++) {
+    dns[i].work.work = dns_lane_work;
+    dns[i].work.done = lane_job_done;
+    assert_int_equal(ax__work_submit(&loop, &dns[i].work, AX__LANE_DNS), 0);
+  }
+  probe.work.work = dns_probe_work;
+  probe.work.done = lane_job_done;
+  assert_int_equal(ax__work_submit(&loop, &probe.work, AX__LANE_USER), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  for (int i = 0; i < DNS_JOBS; i++)
+    assert_true(dns[i].done);
+  assert_true(probe.done);
+  assert_int_equal(dns_most, DNS_CAP);
+  test_loop_close(&loop);
+}
+
+/* ---- The size's bounds: 1024 is a size, 1025 is not ---- */
+
+/* Registered right after test_pool_env_size, before any job starts the
+ * pool, so that the largest size costs no threads. The environment is
+ * set with putenv(), which POSIX and the Windows C runtime both have. */
+static void test_pool_size_bounds(void **state) {
+  (void)state;
+  static char env_max[] = "AX_THREADPOOL_SIZE=1024";
+  static char env_default[] = "AX_THREADPOOL_SIZE=3";
+  assert_int_equal(putenv(env_max), 0);
+  assert_int_equal(ax_threadpool_get_size(), 1024);
+  assert_int_equal(putenv(env_default), 0);
+  assert_int_equal(ax_threadpool_get_size(), 3);
+
+  assert_int_equal(ax_threadpool_set_size(1024), 0);
+  assert_int_equal(ax_threadpool_get_size(), 1024);
+  assert_int_equal(ax_threadpool_set_size(1025), AX_EINVAL);
+  assert_int_equal(ax_threadpool_get_size(), 1024);
+  assert_int_equal(ax_threadpool_set_size(3), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pool_env_size),
+      cmocka_unit_test(test_pool_size_bounds),
       cmocka_unit_test(test_pool_invalid),
       cmocka_unit_test(test_pool_many_jobs),
       cmocka_unit_test(test_pool_null_after_cb),
@@ -342,6 +450,7 @@ int main(void) {
       cmocka_unit_test(test_pool_user_jobs_do_not_starve_fs),
       cmocka_unit_test(test_pool_shared_by_four_loops),
       cmocka_unit_test(test_pool_metrics_wait_time),
+      cmocka_unit_test(test_pool_dns_lane_capped_at_half),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }

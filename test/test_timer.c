@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "test.h"
 
 static void count_cb(ax_timer_t *timer) {
@@ -390,6 +391,61 @@ static void test_timer_repeat_behind_runs_once(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- Due exactly at the deadline; a repeat keeps its own beat ---- */
+
+enum { BEAT_MS = 10, BEAT_NS = BEAT_MS * 1000000 };
+
+/* The loop's clock set by hand (its cached time, which the timers read)
+ * and the timer phase run alone: exact, with nothing left to timing. A
+ * timer is due at its deadline, not a nanosecond after; a repeating one
+ * is re-armed from the deadline it had, so that a late callback does not
+ * push every later one back (drift), and from now only when a whole
+ * interval was missed (no burst of catch-up callbacks). */
+static void test_timer_due_at_deadline_without_drift(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_timer_t timer;
+  int fired = 0;
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &timer);
+  timer.handle.data = &fired;
+  assert_int_equal(ax_timer_start(&timer, count_cb, BEAT_MS, BEAT_MS), 0);
+  uint64_t deadline = loop.priv.time_ns + BEAT_NS;
+
+  /* The poll's timeout rounds up: a wait that ended a fraction of a
+   * millisecond early would find the timer not yet due, and AX_RUN_ONCE
+   * would return without it. */
+  loop.priv.time_ns = deadline - 1500000;
+  assert_int_equal(ax__next_timeout_ms(&loop), 2);
+  loop.priv.time_ns = deadline - 1;
+  assert_int_equal(ax__next_timeout_ms(&loop), 1);
+  ax__run_timers(&loop);
+  assert_int_equal(fired, 0);
+  loop.priv.time_ns = deadline;
+  ax__run_timers(&loop);
+  assert_int_equal(fired, 1);
+  assert_int_equal(ax_timer_get_due_in(&timer), BEAT_MS);
+
+  /* Three milliseconds late: the next is due one interval after the
+   * deadline it had, seven milliseconds from now. */
+  deadline += BEAT_NS;
+  loop.priv.time_ns = deadline + 3000000;
+  ax__run_timers(&loop);
+  assert_int_equal(fired, 2);
+  assert_int_equal(ax_timer_get_due_in(&timer), BEAT_MS - 3);
+
+  /* A whole interval and more missed: one callback, and the next a full
+   * interval from now. */
+  deadline += BEAT_NS;
+  loop.priv.time_ns = deadline + BEAT_NS + 5000000;
+  ax__run_timers(&loop);
+  assert_int_equal(fired, 3);
+  assert_int_equal(ax_timer_get_due_in(&timer), BEAT_MS);
+
+  ax_close(&timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_timer_invalid),
@@ -402,6 +458,7 @@ int main(void) {
       cmocka_unit_test(test_timer_many_through_heap),
       cmocka_unit_test(test_timer_zero_rearm_does_not_starve_io),
       cmocka_unit_test(test_timer_repeat_behind_runs_once),
+      cmocka_unit_test(test_timer_due_at_deadline_without_drift),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
