@@ -522,10 +522,34 @@ static int uring_collect(struct ax__uring *st) {
   return n;
 }
 
+/*
+ * ThreadSanitizer runs a signal's handler only when the thread next calls
+ * a function it intercepts, and liburing enters the kernel with raw
+ * system calls it cannot see; with SA_RESTART the kernel even restarts the
+ * interrupted wait by itself. So in a TSan build a wait with no limit
+ * would hold the handler (and the wakeup it writes) forever: there each
+ * enter waits at most a slice, and uring_wait reads the clock (an
+ * intercepted call) before it waits on.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define AX__URING_SLICED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AX__URING_SLICED 1
+#endif
+#endif
+#ifdef AX__URING_SLICED
+enum { URING_TSAN_SLICE_NS = 50000000 };
+#endif
+
 /* One io_uring_enter that submits the queue and waits up to left_ns (-1:
  * no limit; 0: not at all, though completions are still processed). */
 static int uring_enter(struct ax__uring *st, int64_t left_ns) {
   struct io_uring_cqe *cqe;
+#ifdef AX__URING_SLICED
+  if (left_ns < 0 || left_ns > URING_TSAN_SLICE_NS)
+    left_ns = URING_TSAN_SLICE_NS;
+#endif
   if (left_ns == 0)
     return ax__uring_sys.submit_and_get_events(&st->ring);
   if (left_ns < 0)
@@ -564,6 +588,10 @@ static int uring_wait(ax_loop_t *loop, int timeout_ms) {
         return 0;
       left_ns = (int64_t)(deadline_ns - now_ns);
     }
+#ifdef AX__URING_SLICED
+    else
+      (void)ax__hrtime_ns(); /* A pending signal's handler runs here. */
+#endif
   }
 }
 
