@@ -37,11 +37,11 @@
 #include <unistd.h>
 
 enum {
-  BATCH = 64,              /* Datagrams per sendmmsg / recvmmsg. */
-  WINDOW_MAX = 1024,       /* --window is at most this. */
-  SIZE_MAX_BYTES = 65000,  /* --size is at most this. */
-  STALL_MS = 200,          /* No echo for this long: the window is lost. */
-  SECONDS_MAX = 600,       /* --seconds is at most this. */
+  BATCH = 64,             /* Datagrams per sendmmsg / recvmmsg. */
+  WINDOW_MAX = 1024,      /* --window is at most this. */
+  SIZE_MAX_BYTES = 65000, /* --size is at most this. */
+  STALL_MS = 200,         /* No echo for this long: the window is lost. */
+  SECONDS_MAX = 600,      /* --seconds is at most this. */
 };
 
 static uint64_t now_ns(void) {
@@ -83,8 +83,8 @@ struct load {
   long inflight;
   long echoed;
   long lost;
-  char *out;                 /* The payload every datagram carries. */
-  char in[BATCH][2048];      /* Where echoes land (cut to 2 KiB). */
+  char *out;            /* The payload every datagram carries. */
+  char in[BATCH][2048]; /* Where echoes land (cut to 2 KiB). */
 };
 
 /* Send up to count datagrams: how many left. */
