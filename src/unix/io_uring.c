@@ -539,17 +539,18 @@ static int uring_collect(struct ax__uring *st) {
 #endif
 #endif
 #ifdef AX__URING_SLICED
-enum { URING_TSAN_SLICE_NS = 50000000 };
+enum { URING_WAIT_SLICE_NS = 50000000 };
+#else
+enum { URING_WAIT_SLICE_NS = 0 }; /* No slices: a wait is one enter. */
 #endif
 
 /* One io_uring_enter that submits the queue and waits up to left_ns (-1:
  * no limit; 0: not at all, though completions are still processed). */
 static int uring_enter(struct ax__uring *st, int64_t left_ns) {
   struct io_uring_cqe *cqe;
-#ifdef AX__URING_SLICED
-  if (left_ns < 0 || left_ns > URING_TSAN_SLICE_NS)
-    left_ns = URING_TSAN_SLICE_NS;
-#endif
+  if (URING_WAIT_SLICE_NS != 0 &&
+      (left_ns < 0 || left_ns > URING_WAIT_SLICE_NS))
+    left_ns = URING_WAIT_SLICE_NS;
   if (left_ns == 0)
     return ax__uring_sys.submit_and_get_events(&st->ring);
   if (left_ns < 0)
@@ -587,11 +588,8 @@ static int uring_wait(ax_loop_t *loop, int timeout_ms) {
       if (now_ns >= deadline_ns)
         return 0;
       left_ns = (int64_t)(deadline_ns - now_ns);
-    }
-#ifdef AX__URING_SLICED
-    else
+    } else if (URING_WAIT_SLICE_NS != 0)
       (void)ax__hrtime_ns(); /* A pending signal's handler runs here. */
-#endif
   }
 }
 
