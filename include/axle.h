@@ -923,6 +923,8 @@ typedef enum ax_handle_type_e {
   AX_FS_POLL,            /**< ax_fs_poll_t */
   AX_TTY,                /**< ax_tty_t */
   AX_UDP,                /**< ax_udp_t */
+  AX_PIPE,               /**< ax_pipe_t */
+  AX_PROCESS,            /**< ax_process_t */
   AX_HANDLE_TYPE_MAX     /**< One past the last valid type. */
 } ax_handle_type;
 
@@ -3558,6 +3560,327 @@ AX_EXTERN int ax_udp_set_source_membership(ax_udp_t *udp,
 /** Leave this time as it is. */
 #define AX_FS_UTIME_OMIT (-2e18)
 /** @} */
+
+/** @} */
+
+/**
+ * @defgroup pipe Pipes
+ * Local streams between processes: Unix domain sockets on POSIX (a path,
+ * or on Linux an abstract name), named pipes on Windows. A pipe is a
+ * stream: every call of the stream group works on `&pipe->stream`
+ * (reading, writing, shutdown, water marks, listening and accepting).
+ *
+ * A pipe made for IPC (ax_pipe_init() with @p ipc true) also carries
+ * handles: ax_write2() sends a TCP listener or connection, or a pipe,
+ * beside the bytes of a write (SCM_RIGHTS on POSIX, WSADuplicateSocketW()
+ * and the protocol information on Windows). The receiving side learns,
+ * after a read callback, how many handles wait (ax_pipe_pending_count())
+ * and of what type (ax_pipe_pending_type()), and takes each one with
+ * ax_accept() into a handle of that type, initialised on its loop. See
+ * docs/pipes.md.
+ * @{
+ */
+
+/** A pipe handle: see struct ax_pipe_s. */
+typedef struct ax_pipe_s ax_pipe_t;
+
+/** @cond AX_PRIVATE */
+/* Handles received over an IPC pipe and not yet accepted, and the
+ * system's own pipe state (src/pipe.c, src/unix/pipe.c, src/win/pipe.c). */
+struct ax__pipe_ipc;
+struct ax__pipe_sys;
+
+/* The private region of ax_pipe_t. */
+struct ax__pipe_private {
+  struct ax__pipe_ipc *ipc; /* IPC: handles received, or NULL. */
+  struct ax__pipe_sys *sys; /* The system's state, or NULL. */
+};
+/** @endcond */
+
+/** A pipe handle. */
+struct ax_pipe_s {
+  /** The stream part (its first member is the handle). */
+  ax_stream_t stream;
+  /** Private to axle. */
+  struct ax__pipe_private priv;
+};
+
+/** @name Flags of ax_pipe_bind() and ax_pipe_connect()
+ * @{ */
+/** A name longer than the system takes is an error (AX_EINVAL), never cut
+ * short: the default, and the only behaviour; the flag is accepted for
+ * code written for libuv's UV_PIPE_NO_TRUNCATE. */
+#define AX_PIPE_NO_TRUNCATE 0x0001
+/** @} */
+
+/** @name Modes of ax_pipe_chmod()
+ * @{ */
+#define AX_PIPE_READABLE 0x0001 /**< Everyone may connect to read. */
+#define AX_PIPE_WRITABLE 0x0002 /**< Everyone may connect to write. */
+/** @} */
+
+/** @name Flags of ax_pipe()
+ * @{ */
+/** The descriptor is made non-blocking (for a stream handle; a child's
+ * standard input or output should stay blocking). */
+#define AX_PIPE_NONBLOCK 0x0001
+/** @} */
+
+/**
+ * Initialise a pipe handle. It has no descriptor until ax_pipe_bind(),
+ * ax_pipe_connect(), ax_pipe_open() or ax_accept() gives it one.
+ * @param ipc Whether the pipe carries handles (ax_write2()).
+ * @return 0 or AX_EINVAL.
+ */
+AX_EXTERN int ax_pipe_init(ax_loop_t *loop, ax_pipe_t *pipe, bool ipc);
+
+/**
+ * Make an open descriptor the handle's: a Unix domain stream socket, a
+ * pipe or a FIFO (POSIX), or a named pipe or anonymous pipe handle
+ * (Windows). The descriptor is made non-blocking and is closed with the
+ * handle.
+ * @return 0; AX_EINVAL; AX_EBADF if @p fd is not open or the handle is
+ *         closing or has a descriptor; AX_ENOTSUP for a descriptor that is
+ *         not a stream (a datagram socket); the system's error.
+ */
+AX_EXTERN int ax_pipe_open(ax_pipe_t *pipe, ax_os_fd_t fd);
+
+/**
+ * Bind the handle to a name: a file system path on POSIX (Linux: a name
+ * beginning with a NUL byte is abstract, in no file system), or
+ * `\\.\pipe\NAME` on Windows. @p namelen bytes of @p name are used, so an
+ * abstract name may hold NUL bytes; no terminating NUL is needed.
+ * @param flags AX_PIPE_NO_TRUNCATE or 0.
+ * @return 0; AX_EINVAL (NULL, empty or too long a name, unknown flags);
+ *         AX_EADDRINUSE; AX_EACCES; AX_EBADF if closing or bound; the
+ *         system's error.
+ */
+AX_EXTERN int ax_pipe_bind(ax_pipe_t *pipe, const char *name, size_t namelen,
+                           unsigned int flags);
+
+/**
+ * Connect to a pipe bound to @p name (as ax_pipe_bind() takes it).
+ * @p connect_cb runs once, later, with 0 or the error (AX_ENOENT when
+ * nothing has that name, AX_ECONNREFUSED when nothing listens).
+ * @return 0 once started; AX_EINVAL; AX_EBADF if closing; AX_EALREADY;
+ *         AX_EISCONN.
+ */
+AX_EXTERN int ax_pipe_connect(ax_connect_t *req, ax_pipe_t *pipe,
+                              const char *name, size_t namelen,
+                              unsigned int flags, ax_connect_cb connect_cb);
+
+/**
+ * The name the handle is bound to, copied into @p buffer of *@p size
+ * bytes. On return *@p size is the name's length, without the NUL that
+ * ends a path name (an abstract name's leading NUL counts).
+ * @return 0; AX_EINVAL; AX_ENOBUFS if the buffer is too small (*@p size
+ *         then says how much is needed, with room for a NUL); AX_EBADF.
+ */
+AX_EXTERN int ax_pipe_getsockname(const ax_pipe_t *pipe, char *buffer,
+                                  size_t *size);
+
+/** The name of the pipe connected to; as ax_pipe_getsockname(). */
+AX_EXTERN int ax_pipe_getpeername(const ax_pipe_t *pipe, char *buffer,
+                                  size_t *size);
+
+/**
+ * Let every user connect to a bound pipe to read, to write, or both
+ * (AX_PIPE_READABLE | AX_PIPE_WRITABLE): the socket file's mode on POSIX.
+ * @return 0; AX_EINVAL (no mode, unknown bits, an abstract name);
+ *         AX_EBADF if not bound or closing; the system's error.
+ */
+AX_EXTERN int ax_pipe_chmod(ax_pipe_t *pipe, int mode);
+
+/**
+ * Windows: how many server instances a listening pipe keeps posted (the
+ * named pipe's ConnectNamedPipe(), like AcceptEx() for TCP); set before
+ * ax_listen(). Elsewhere it does nothing.
+ */
+AX_EXTERN void ax_pipe_pending_instances(ax_pipe_t *pipe, int count);
+
+/** @return How many handles received over an IPC pipe wait for
+ *  ax_accept(); 0 for NULL or a pipe that is not for IPC. */
+AX_EXTERN int ax_pipe_pending_count(const ax_pipe_t *pipe);
+
+/** @return The type of the next handle ax_accept() gives (AX_TCP or
+ *  AX_PIPE), or AX_UNKNOWN_HANDLE when none waits. */
+AX_EXTERN ax_handle_type ax_pipe_pending_type(const ax_pipe_t *pipe);
+
+/**
+ * Write, and send @p send_handle with the bytes over an IPC pipe: a TCP
+ * handle (listening or connected) or a pipe. The receiver gets a handle
+ * to the same socket; the sender's handle stays open and the sender's to
+ * close. At least one byte must be written with a handle. Otherwise as
+ * ax_write(); @p send_handle NULL is ax_write().
+ * @return 0; the errors of ax_write(); AX_EINVAL if @p stream is not an
+ *         IPC pipe, or @p send_handle has no socket or is of another type;
+ *         AX_EBADF if @p send_handle is closing.
+ */
+AX_EXTERN int ax_write2(ax_write_t *req, ax_stream_t *stream,
+                        const ax_buf_t bufs[], unsigned int nbufs,
+                        ax_stream_t *send_handle, ax_write_cb write_cb);
+
+/**
+ * Make an anonymous pipe: @p fds[0] reads, @p fds[1] writes, both
+ * close-on-exec (not inherited). For a child's standard descriptors, or
+ * ax_pipe_open().
+ * @param read_flags  AX_PIPE_NONBLOCK or 0, for fds[0].
+ * @param write_flags AX_PIPE_NONBLOCK or 0, for fds[1].
+ * @return 0; AX_EINVAL; AX_EMFILE; AX_ENFILE; the system's error.
+ */
+AX_EXTERN int ax_pipe(ax_os_fd_t fds[2], int read_flags, int write_flags);
+
+/** @} */
+
+/**
+ * @defgroup process Child processes
+ * Start programs, talk to them over their standard descriptors, and learn
+ * how they ended. A process handle is active from ax_spawn() until its
+ * exit callback has run; close it then (or earlier: the child is not
+ * killed, its exit is simply not reported). POSIX: exit is noticed through
+ * a pidfd where the kernel has one (Linux 5.3), else through SIGCHLD and
+ * waitpid() on the loop's own children only, so other code's children are
+ * never reaped. Windows: the process handle's wait is posted to the loop's
+ * port. See docs/process.md.
+ * @{
+ */
+
+/** A child process handle: see struct ax_process_s. */
+typedef struct ax_process_s ax_process_t;
+
+/**
+ * Called on the loop thread once the child has ended.
+ * @param process     The handle.
+ * @param exit_status The exit status (0..255 on POSIX), or 0 when a signal
+ *                    ended it.
+ * @param term_signal The signal that ended it, or 0.
+ */
+typedef void (*ax_exit_cb)(ax_process_t *process, int64_t exit_status,
+                           int term_signal);
+
+/** What a child's descriptor is made from: one entry of
+ *  ax_process_options_t::stdio. */
+typedef enum ax_stdio_flags_e {
+  /** Closed in the child (POSIX: 0, 1 and 2 open /dev/null instead). */
+  AX_STDIO_IGNORE = 0x00,
+  /** A new pipe between the two processes; its end here is given to the
+   * ax_pipe_t in data.stream, initialised and without a descriptor (an
+   * IPC pipe if that pipe was initialised for IPC). Add
+   * AX_STDIO_READABLE, AX_STDIO_WRITABLE or both, from the child's side. */
+  AX_STDIO_CREATE_PIPE = 0x01,
+  /** The child gets data.fd, a descriptor of this process. */
+  AX_STDIO_INHERIT_FD = 0x02,
+  /** The child gets the descriptor of the open stream data.stream. */
+  AX_STDIO_INHERIT_STREAM = 0x04,
+  /** With AX_STDIO_CREATE_PIPE: the child reads from the pipe. */
+  AX_STDIO_READABLE = 0x10,
+  /** With AX_STDIO_CREATE_PIPE: the child writes to the pipe. */
+  AX_STDIO_WRITABLE = 0x20
+} ax_stdio_flags;
+
+/** One of a child's descriptors: entry i of ax_process_options_t::stdio
+ *  becomes the child's descriptor i. */
+typedef struct ax_stdio_container_s {
+  /** AX_STDIO_* flags. */
+  ax_stdio_flags flags;
+  /** What the flags name. */
+  union {
+    ax_stream_t *stream; /**< For CREATE_PIPE and INHERIT_STREAM. */
+    int fd;              /**< For INHERIT_FD. */
+  } data;
+} ax_stdio_container_t;
+
+/** @name Flags of ax_process_options_t
+ * @{ */
+/** Set the child's user id to ax_process_options_t::uid (POSIX). */
+#define AX_PROCESS_SETUID 0x0001
+/** Set the child's group id to ax_process_options_t::gid (POSIX). */
+#define AX_PROCESS_SETGID 0x0002
+/** Pass the arguments to Windows as they are, unquoted. */
+#define AX_PROCESS_WINDOWS_VERBATIM_ARGUMENTS 0x0004
+/** Start the child in a session (POSIX) or process group (Windows) of
+ * its own, so that it may outlive this process; ax_unref() the handle to
+ * let the loop end without it. */
+#define AX_PROCESS_DETACHED 0x0008
+/** Windows: no console window for the child. */
+#define AX_PROCESS_WINDOWS_HIDE 0x0010
+/** @} */
+
+/** What ax_spawn() starts, and how. Zero it, then set what you need. */
+typedef struct ax_process_options_s {
+  /** Called once the child has ended; may be NULL. */
+  ax_exit_cb exit_cb;
+  /** The program: a path, or a name looked up in PATH (the child's PATH
+   * where @p env sets one). */
+  const char *file;
+  /** The arguments, args[0] first, NULL-terminated; NULL for just
+   * { file, NULL }. */
+  char **args;
+  /** The environment as "NAME=value" strings, NULL-terminated; NULL for
+   * this process's. */
+  char **env;
+  /** The child's working directory, or NULL for this process's. */
+  const char *cwd;
+  /** AX_PROCESS_* flags. */
+  unsigned int flags;
+  /** Entries in @p stdio; descriptors past it are closed in the child. */
+  int stdio_count;
+  /** The child's descriptors, or NULL: all closed (0, 1, 2 to /dev/null
+   * on POSIX). */
+  ax_stdio_container_t *stdio;
+  /** With AX_PROCESS_SETUID. */
+  unsigned int uid;
+  /** With AX_PROCESS_SETGID. */
+  unsigned int gid;
+} ax_process_options_t;
+
+/** @cond AX_PRIVATE */
+/* The system's part of a process handle (src/unix/process.c,
+ * src/win/process.c). */
+struct ax__process_sys;
+
+/* The private region of ax_process_t. */
+struct ax__process_private {
+  ax_exit_cb exit_cb;          /* The exit callback, or NULL. */
+  struct ax__process_sys *sys; /* The system's state while running. */
+  struct ax__queue node;       /* In the loop's list of children. */
+};
+/** @endcond */
+
+/** A child process handle. */
+struct ax_process_s {
+  /** The common handle part. */
+  ax_handle_t handle;
+  /** The child's process id. Read-only. */
+  ax_pid_t pid;
+  /** Private to axle. */
+  struct ax__process_private priv;
+};
+
+/**
+ * Start a child process and initialise @p process for it. A child that
+ * cannot start (no such file, no permission, a bad directory) is an error
+ * of this call, and no exit callback follows; the handle is then not
+ * initialised and needs no close.
+ * @return 0; AX_EINVAL (NULL, no file, stdio_count < 0, a bad stdio
+ *         entry); AX_ENOENT; AX_EACCES; AX_ENOEXEC; AX_ENOTDIR; AX_EPERM
+ *         (uid or gid); AX_EMFILE; AX_ENOMEM; the system's error.
+ */
+AX_EXTERN int ax_spawn(ax_loop_t *loop, ax_process_t *process,
+                       const ax_process_options_t *options);
+
+/**
+ * Send @p signum to the child (Windows: SIGTERM, SIGKILL and SIGINT end
+ * it; 0 asks whether it runs).
+ * @return 0; AX_EINVAL; AX_ESRCH once it has ended; the system's error.
+ */
+AX_EXTERN int ax_process_kill(ax_process_t *process, int signum);
+
+/** Send @p signum to any process; as ax_process_kill(). */
+AX_EXTERN int ax_kill(ax_pid_t pid, int signum);
+
+/** @return The child's process id (0 for NULL). */
+AX_EXTERN ax_pid_t ax_process_get_pid(const ax_process_t *process);
 
 /** @} */
 

@@ -223,6 +223,10 @@ void ax__signal_close(ax_handle_t *handle);
 /* udp.c: close stops the handle; closed completes its sends. */
 void ax__udp_close(ax_handle_t *handle);
 void ax__udp_closed(ax_handle_t *handle);
+/* pipe.c: a pipe's close (the stream's, and the handles it holds). */
+void ax__pipe_close(ax_handle_t *handle);
+/* process.c: a child's handle stops watching for its exit. */
+void ax__process_close(ax_handle_t *handle);
 
 /* async.c */
 void ax__async_close(ax_handle_t *handle);
