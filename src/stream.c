@@ -595,11 +595,8 @@ int ax_read_stop(ax_stream_t *stream) {
 /* Take what a RECV completion announced: from the backend, where it holds
  * the bytes (io_uring's ring buffers), else from the socket. */
 static intptr_t stream_recv(ax_stream_t *stream, const ax_buf_t *buf) {
-  /* The backend's operations, and the terminal's exception (which reads
-   * the descriptor itself) looked at only where the backend copies: the
-   * readiness backends' reads pay no type compare. */
-  const struct ax__sock_ops *ops = ax__backend(stream->handle.loop)->sock;
-  if (ops->recv_copy != NULL && stream->handle.type != AX_TTY)
+  const struct ax__sock_ops *ops = ax__stream_ops(stream);
+  if (ops->recv_copy != NULL)
     return ops->recv_copy(stream->handle.loop, &stream->priv.sock, buf);
   return ax__sock_read(&stream->priv.sock, buf);
 }

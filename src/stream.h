@@ -33,7 +33,10 @@ enum {
   AX__STREAM_SHUTDOWN = 1u << 13,  /* ax_shutdown() was accepted. */
   AX__STREAM_NODELAY = 1u << 14,   /* TCP_NODELAY, for the next socket. */
   AX__STREAM_SENDING = 1u << 15,   /* A SEND operation is in flight. */
-  AX__STREAM_SYSTEM_SHIFT = 16,
+  /* The stream runs on operations of its own, not its backend's socket
+   * operations (ax__stream_own_ops()). */
+  AX__STREAM_OWN_OPS = 1u << 16,
+  AX__STREAM_SYSTEM_SHIFT = 17,
 };
 
 /* What struct ax__stream_ext holds. */
@@ -77,14 +80,18 @@ static inline bool ax__stream_closing(const ax_stream_t *stream) {
   return ax__handle_is_closing(&stream->handle);
 }
 
-/* The operations a terminal runs on, whatever the backend: it is no
- * socket, so it takes the readiness emulation's (src/unix/tty.c). */
-extern const struct ax__sock_ops *const ax__tty_sock_ops;
+/* The operations of a stream that is no socket of the backend's kind,
+ * by its type (src/unix/stream-ops.c, src/win/stream-ops.c): a terminal
+ * takes the readiness emulation's whatever the backend (it is no socket),
+ * and so do POSIX pipes that are not sockets or that carry descriptors;
+ * Windows' named pipes take their own. Such a stream has
+ * AX__STREAM_OWN_OPS. */
+const struct ax__sock_ops *ax__stream_own_ops(const ax_stream_t *stream);
 
 static inline const struct ax__sock_ops *ax__stream_ops(
     const ax_stream_t *stream) {
-  if (stream->handle.type == AX_TTY)
-    return ax__tty_sock_ops;
+  if (ax__stream_has(stream, AX__STREAM_OWN_OPS))
+    return ax__stream_own_ops(stream);
   return ax__backend(stream->handle.loop)->sock;
 }
 

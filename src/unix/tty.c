@@ -34,8 +34,6 @@
 
 #include "sock.h"
 
-const struct ax__sock_ops *const ax__tty_sock_ops = &ax__readiness_sock_ops;
-
 /* What ax_tty_reset_mode() restores: the first terminal that left its
  * normal mode, while its handle is open. */
 static atomic_int tty_reset_busy;        /* Taken while it changes. */
@@ -132,6 +130,7 @@ int ax_tty_init(ax_loop_t *loop, ax_tty_t *tty, int fd, bool readable) {
   if (err != 0)
     return err;
   int own = tty_open(fd, readable);
+  tty->stream.handle.priv_flags |= AX__STREAM_OWN_OPS;
   unsigned int flags = AX__STREAM_CONNECTED;
   if (!readable)
     flags |= AX__STREAM_READ_EOF;

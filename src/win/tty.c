@@ -10,9 +10,6 @@
 #include "../stream.h"
 #include "internal.h"
 
-/* Never used: no terminal handle opens. */
-const struct ax__sock_ops *const ax__tty_sock_ops = &ax__iocp_sock_ops;
-
 int ax_tty_init(ax_loop_t *loop, ax_tty_t *tty, int fd, bool readable) {
   (void)readable;
   if (loop == NULL || tty == NULL || fd < 0)
