@@ -90,4 +90,6 @@ int ax_pipe(ax_os_fd_t fds[2], int read_flags, int write_flags) {
   return AX_ENOSYS;
 }
 
-void ax__pipe_close(ax_handle_t *handle) { ax__stream_close(handle); }
+void ax__pipe_close(ax_handle_t *handle) {
+  ax__stream_close(handle);
+}

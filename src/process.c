@@ -30,4 +30,6 @@ ax_pid_t ax_process_get_pid(const ax_process_t *process) {
   return process != NULL ? process->pid : 0;
 }
 
-void ax__process_close(ax_handle_t *handle) { (void)handle; }
+void ax__process_close(ax_handle_t *handle) {
+  (void)handle;
+}
