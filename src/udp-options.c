@@ -153,10 +153,10 @@ static int udp_source_membership6(ax_udp_t *udp, const char *multicast_addr,
       udp_ip6_interface(interface_addr, &index) != 0)
     return AX_EINVAL;
   req.gsr_interface = index;
-  return ax__udp_setsockopt(
-      udp, IPPROTO_IPV6,
-      join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP, &req,
-      (int)sizeof(req));
+  return ax__udp_setsockopt(udp, IPPROTO_IPV6,
+                            join ? MCAST_JOIN_SOURCE_GROUP
+                                 : MCAST_LEAVE_SOURCE_GROUP,
+                            &req, (int)sizeof(req));
 }
 
 int ax_udp_set_source_membership(ax_udp_t *udp, const char *multicast_addr,
@@ -183,8 +183,8 @@ int ax_udp_set_source_membership(ax_udp_t *udp, const char *multicast_addr,
     return AX_EINVAL;
   mreq.imr_multiaddr = group.sin_addr;
   mreq.imr_sourceaddr = source.sin_addr;
-  return ax__udp_setsockopt(
-      udp, IPPROTO_IP,
-      join ? IP_ADD_SOURCE_MEMBERSHIP : IP_DROP_SOURCE_MEMBERSHIP, &mreq,
-      (int)sizeof(mreq));
+  return ax__udp_setsockopt(udp, IPPROTO_IP,
+                            join ? IP_ADD_SOURCE_MEMBERSHIP
+                                 : IP_DROP_SOURCE_MEMBERSHIP,
+                            &mreq, (int)sizeof(mreq));
 }
