@@ -60,7 +60,7 @@
  */
 #include <string.h>
 
-#include "sock.h"
+#include "iocp-pipe.h"
 
 /* The engine's vectors go to WSASend() as they are (here and in sock.c). */
 _Static_assert(sizeof(ax_buf_t) == sizeof(WSABUF) &&
@@ -545,11 +545,14 @@ void ax__sock_init(ax__sock_t *sock, ax__sock_cb cb) {
 }
 
 /*
- * Make s the socket of sock: non-blocking, for the reads and try-writes
+ * Make s the socket of sock (a pipe's handle goes to iocp-pipe.c):
+ * non-blocking, for the reads and try-writes
  * made without an OVERLAPPED; on the loop's port, keyed by sock; and with
  * no packet for what succeeds at once, where the provider allows it.
  */
 int ax__sock_attach(ax_loop_t *loop, ax__sock_t *sock, ax_os_sock_t s) {
+  if (sock->flags & AX__WIN_SOCK_PIPE)
+    return ax__win_pipe_attach(loop, sock, (HANDLE)s);
   u_long non_blocking = 1;
   if (ioctlsocket((SOCKET)s, FIONBIO, &non_blocking) != 0)
     return ax__win_sock_error();

@@ -13,7 +13,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "sock.h"
+#include "iocp-pipe.h"
 
 int ax__win_sock_error(void) {
   return ax_translate_sys_error(WSAGetLastError());
@@ -29,8 +29,11 @@ SOCKET ax__win_socket(int family, int *err) {
   return socket;
 }
 
+/* A pipe whose connect waits for an instance has no handle yet, but is
+ * open to the engine: its close must wait for that wait (iocp-pipe.c). */
 bool ax__sock_is_open(const ax__sock_t *sock) {
-  return ax__win_sock_handle(sock) != INVALID_SOCKET;
+  return ax__win_sock_handle(sock) != INVALID_SOCKET ||
+         (sock->flags & AX__WIN_SOCK_PIPE_WAIT) != 0;
 }
 
 ax_os_sock_t ax__sock_os(const ax__sock_t *sock) {
@@ -53,6 +56,8 @@ intptr_t ax__sock_read(ax__sock_t *sock, const ax_buf_t *buf) {
  * INT_MAX bytes is left for a later call, cut from a copy of the vector. */
 intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
                            unsigned int nbufs) {
+  if (sock->flags & AX__WIN_SOCK_PIPE)
+    return ax__win_pipe_try_send(sock, bufs, nbufs);
   ax_buf_t cut[AX_WRITE_MAX_BUFS];
   const ax_buf_t *send = bufs;
   unsigned int count = 0;
@@ -76,12 +81,17 @@ intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
 }
 
 int ax__sock_shutdown(ax__sock_t *sock) {
+  if (sock->flags & AX__WIN_SOCK_PIPE)
+    return ax__win_pipe_shutdown(sock);
   if (shutdown(ax__win_sock_handle(sock), SD_SEND) != 0)
     return ax__win_sock_error();
   return 0;
 }
 
+/* A pipe has no backlog: its instances are posted by accept_start. */
 int ax__sock_listen(ax__sock_t *sock, int backlog) {
+  if (sock->flags & AX__WIN_SOCK_PIPE)
+    return 0;
   if (listen(ax__win_sock_handle(sock), backlog) != 0)
     return ax__win_sock_error();
   return 0;
@@ -95,6 +105,9 @@ void ax__sock_listener_remove(ax_loop_t *loop) {
   (void)loop;
 }
 
+/* A pipe's instance, accepted and not taken, is a HANDLE, which
+ * closesocket() refuses. */
 void ax__sock_discard(ax_os_sock_t s) {
-  closesocket((SOCKET)s);
+  if (closesocket((SOCKET)s) != 0 && WSAGetLastError() == WSAENOTSOCK)
+    CloseHandle((HANDLE)s);
 }

@@ -35,6 +35,12 @@ enum {
   /* A datagram socket (src/win/udp.c): the zero-byte read peeks, as one
    * that did not would take the datagram and drop it. */
   AX__WIN_SOCK_DGRAM = 1u << 9,
+  /* A named pipe's HANDLE, not a SOCKET (iocp-pipe.c): sock.c routes the
+   * engine's calls to the pipe's. */
+  AX__WIN_SOCK_PIPE = 1u << 10,
+  /* A pipe whose connect waits for a free instance on a pool thread: no
+   * handle yet, but open for closing, which must wait for the thread. */
+  AX__WIN_SOCK_PIPE_WAIT = 1u << 11,
 };
 
 /* Stream flags of Windows', above the engine's own (src/stream.h). */
