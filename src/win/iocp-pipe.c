@@ -40,6 +40,20 @@
  *            posts one packet of its own, so that its state is freed from
  *            dispatch, never inside a callback that closed it).
  *
+ * IPC pipes (ax_pipe_init() with ipc true) frame their bytes, so that a
+ * socket can travel with them. Every frame is a header of two 32-bit
+ * words in the machine's order (both ends are on one machine): the first
+ * PIPE_FRAME_MAGIC with flags in its low byte (PIPE_FRAME_HANDLE: a
+ * WSAPROTOCOL_INFOW follows the header; PIPE_FRAME_LISTENING: that socket
+ * listens), the second the count of data bytes that follow, at most
+ * PIPE_FRAME_DATA_MAX. The sender fills the protocol information with
+ * WSADuplicateSocketW() for the process at the other end
+ * (GetNamedPipeClientProcessId() or GetNamedPipeServerProcessId()); the
+ * receiver makes its socket with WSASocketW() from it, and queues it for
+ * ax_accept() before the data of its frame is read. Each frame is one
+ * WriteFile from a buffer of the pipe's, so a frame's bytes are never
+ * interleaved with another's; a header that is not ours is AX_EPROTO.
+ *
  * Windows has no half-close on a pipe: a shutdown succeeds once the
  * queued writes are in the pipe, and the peer sees the end only when the
  * pipe is closed. A try-write has no non-blocking write to make on an
@@ -55,6 +69,25 @@ enum {
   PIPE_CONNECT_WAIT_MS = 30000,
   /* Each WaitNamedPipeW's wait: how soon a close stops the wait. */
   PIPE_WAIT_SLICE_MS = 50,
+};
+
+/* IPC frames (see the top of the file). */
+enum {
+  PIPE_FRAME_MAGIC = 0x41585000u, /* "AXP", and the flags below. */
+  PIPE_FRAME_HANDLE = 0x01u,      /* A WSAPROTOCOL_INFOW follows. */
+  PIPE_FRAME_LISTENING = 0x02u,   /* Its socket listens. */
+  PIPE_FRAME_HEADER_BYTES = 8,
+  PIPE_FRAME_INFO_BYTES = sizeof(WSAPROTOCOL_INFOW),
+  PIPE_FRAME_DATA_MAX = 64 * 1024,
+};
+
+/* What a frame begins with, as it is read: the header, and the protocol
+ * information of a socket. */
+struct pipe_frame_in {
+  unsigned char bytes[PIPE_FRAME_HEADER_BYTES + PIPE_FRAME_INFO_BYTES];
+  size_t have;        /* Bytes of it read. */
+  size_t need;        /* Bytes it has (the header's, then the info's). */
+  uint32_t data_left; /* Data bytes of the frame not yet read. */
 };
 
 /* ax__pipe_sys flags. */
@@ -108,6 +141,9 @@ struct ax__pipe_sys {
   intptr_t send_result;         /* With PIPE_SEND_DUE. */
   unsigned int owned;           /* Packets the kernel or a thread owes. */
   unsigned int flags;           /* PIPE_*. */
+  struct pipe_frame_in in;      /* IPC: the frame being read. */
+  unsigned char *frame;         /* IPC: the frame being written, or NULL. */
+  size_t frame_data;            /* IPC: its data bytes. */
   HANDLE wait_handle;           /* What the connect's thread opened. */
   DWORD wait_error;             /* Or its error. */
   volatile LONG wait_cancel;    /* The pipe closed: the thread stops. */
@@ -161,6 +197,7 @@ void ax__win_pipe_sys_free(ax_pipe_t *pipe) {
     CloseHandle(sys->bound);
   ax__queue_remove(&sys->pending.node);
   ax__free(sys->slots);
+  ax__free(sys->frame);
   ax__free(sys->name);
   ax__free(sys);
   pipe->priv.sys = NULL;
@@ -276,14 +313,12 @@ static HANDLE pipe_quiet(void) {
   return made;
 }
 
-/* Read what waits, without waiting: PeekNamedPipe counts it, and a read
- * of no more than that completes inside ReadFile. Should one not (no
- * byte-mode pipe does that), it is cancelled and whatever it took is
- * returned. */
-static intptr_t pipe_recv_copy(ax_loop_t *loop, ax__sock_t *sock,
-                               const ax_buf_t *buf) {
-  (void)loop;
-  HANDLE handle = pipe_handle(sock);
+/* Read up to max bytes of what waits into dst, without waiting:
+ * PeekNamedPipe counts it, and a read of no more than that completes
+ * inside ReadFile. Should one not (no byte-mode pipe does that), it is
+ * cancelled and whatever it took is returned. Bytes, AX_EAGAIN, AX_EOF,
+ * or an error. */
+static intptr_t pipe_read_now(HANDLE handle, void *dst, size_t max) {
   DWORD avail = 0;
   if (!PeekNamedPipe(handle, NULL, 0, NULL, &avail, NULL))
     return pipe_read_error(GetLastError());
@@ -295,8 +330,8 @@ static intptr_t pipe_recv_copy(ax_loop_t *loop, ax__sock_t *sock,
   OVERLAPPED overlapped;
   memset(&overlapped, 0, sizeof(overlapped));
   overlapped.hEvent = (HANDLE)((uintptr_t)event | 1);
-  DWORD want = avail < buf->len ? avail : (DWORD)buf->len;
-  if (!ReadFile(handle, buf->base, want, NULL, &overlapped)) {
+  DWORD want = avail < max ? avail : (DWORD)max;
+  if (!ReadFile(handle, dst, want, NULL, &overlapped)) {
     DWORD err = GetLastError();
     if (err != ERROR_IO_PENDING && err != ERROR_MORE_DATA)
       return pipe_read_error(err);
@@ -307,6 +342,79 @@ static intptr_t pipe_recv_copy(ax_loop_t *loop, ax__sock_t *sock,
   if (overlapped.InternalHigh == 0)
     return AX_EAGAIN;
   return (intptr_t)overlapped.InternalHigh;
+}
+
+static bool pipe_is_ipc(ax__sock_t *sock) {
+  return ax__win_pipe_of(sock)->priv.ipc != NULL;
+}
+
+/* A frame's header and protocol information are in: check the one, make
+ * the socket of the other and queue it. 0 or an error for the stream. */
+static int pipe_frame_begin(ax__sock_t *sock, struct pipe_frame_in *in) {
+  uint32_t word;
+  memcpy(&word, in->bytes, sizeof(word));
+  if ((word & ~0xffu) != PIPE_FRAME_MAGIC)
+    return AX_EPROTO;
+  if ((word & PIPE_FRAME_HANDLE) && in->need == PIPE_FRAME_HEADER_BYTES) {
+    in->need += PIPE_FRAME_INFO_BYTES;
+    return 0; /* The information comes next. */
+  }
+  memcpy(&in->data_left, in->bytes + sizeof(word), sizeof(in->data_left));
+  if (in->data_left > PIPE_FRAME_DATA_MAX)
+    return AX_EPROTO;
+  in->have = 0;
+  in->need = PIPE_FRAME_HEADER_BYTES;
+  if ((word & PIPE_FRAME_HANDLE) == 0)
+    return 0;
+  WSAPROTOCOL_INFOW info;
+  memcpy(&info, in->bytes + PIPE_FRAME_HEADER_BYTES, sizeof(info));
+  SOCKET s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+                        FROM_PROTOCOL_INFO, &info, 0,
+                        WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (s == INVALID_SOCKET)
+    return ax__win_sock_error();
+  return ax__win_pipe_received(ax__win_pipe_of(sock), (ax_os_sock_t)s,
+                               (word & PIPE_FRAME_LISTENING) != 0);
+}
+
+/* An IPC pipe's read: headers (and the sockets they bring) taken in
+ * passing, data bytes into buf, never more than the frame has. */
+static intptr_t pipe_recv_frames(ax__sock_t *sock, const ax_buf_t *buf) {
+  struct ax__pipe_sys *sys = pipe_sys_of(sock);
+  struct pipe_frame_in *in = &sys->in;
+  if (in->need == 0)
+    in->need = PIPE_FRAME_HEADER_BYTES;
+  /* Each round reads a header, its information or data: bounded by the
+   * bytes that wait, as each read drains some. */
+  for (;;) {
+    if (in->data_left > 0) {
+      size_t max = buf->len < in->data_left ? buf->len : in->data_left;
+      intptr_t n = pipe_read_now(pipe_handle(sock), buf->base, max);
+      if (n > 0)
+        in->data_left -= (uint32_t)n;
+      return n;
+    }
+    intptr_t n = pipe_read_now(pipe_handle(sock), in->bytes + in->have,
+                               in->need - in->have);
+    if (n == AX_EOF && in->have > 0)
+      return AX_EPROTO; /* Cut inside a header. */
+    if (n < 0)
+      return n;
+    in->have += (size_t)n;
+    if (in->have < in->need)
+      continue;
+    int err = pipe_frame_begin(sock, in);
+    if (err != 0)
+      return err;
+  }
+}
+
+static intptr_t pipe_recv_copy(ax_loop_t *loop, ax__sock_t *sock,
+                               const ax_buf_t *buf) {
+  (void)loop;
+  if (pipe_is_ipc(sock))
+    return pipe_recv_frames(sock, buf);
+  return pipe_read_now(pipe_handle(sock), buf->base, buf->len);
 }
 
 /* ---- Sending ---- */
@@ -327,32 +435,123 @@ static intptr_t pipe_send_later(struct ax__pipe_sys *sys, size_t taken,
   return (intptr_t)taken;
 }
 
+/* One WriteFile: PIPE_DONE with *wrote set, PIPE_POSTED, or an error. */
+static int pipe_write(struct ax__pipe_sys *sys, const void *bytes, size_t len,
+                      size_t *wrote) {
+  OVERLAPPED *overlapped = ax__io_overlapped(&sys->send);
+  memset(overlapped, 0, sizeof(*overlapped));
+  BOOL ok = WriteFile(pipe_handle(sys->sock), bytes, (DWORD)len, NULL,
+                      overlapped);
+  if (!ok && GetLastError() != ERROR_IO_PENDING)
+    return (int)pipe_send_error(GetLastError());
+  int posted = pipe_posted(sys, ok, sys->flags & PIPE_SKIP);
+  if (posted == PIPE_POSTED)
+    sys->flags |= PIPE_SEND_POSTED;
+  else
+    *wrote = overlapped->InternalHigh;
+  return posted;
+}
+
+/* The process at the other end of the pipe, for WSADuplicateSocketW. */
+static int pipe_peer_pid(HANDLE handle, DWORD *pid) {
+  DWORD flags = 0;
+  if (!GetNamedPipeInfo(handle, &flags, NULL, NULL, NULL))
+    return ax_translate_sys_error((int)GetLastError());
+  BOOL ok = (flags & PIPE_SERVER_END)
+                ? GetNamedPipeClientProcessId(handle, pid)
+                : GetNamedPipeServerProcessId(handle, pid);
+  return ok ? 0 : ax_translate_sys_error((int)GetLastError());
+}
+
+/* The header, and the protocol information of handle (a TCP stream, or
+ * NULL), of a frame of data_len bytes, into sys->frame: its length. */
+static intptr_t pipe_frame_out(struct ax__pipe_sys *sys, ax_stream_t *handle,
+                               size_t data_len) {
+  uint32_t word = PIPE_FRAME_MAGIC;
+  size_t len = PIPE_FRAME_HEADER_BYTES;
+  if (handle != NULL) {
+    if (handle->handle.type != AX_TCP)
+      return AX_ENOTSUP; /* Pipes do not travel yet. */
+    DWORD pid;
+    int err = pipe_peer_pid(pipe_handle(sys->sock), &pid);
+    if (err != 0)
+      return err;
+    WSAPROTOCOL_INFOW info;
+    if (WSADuplicateSocketW((SOCKET)handle->priv.sock.socket, pid, &info) != 0)
+      return ax__win_sock_error();
+    memcpy(sys->frame + len, &info, sizeof(info));
+    len += sizeof(info);
+    word |= PIPE_FRAME_HANDLE;
+    if (handle->handle.priv_flags & AX__STREAM_LISTENING)
+      word |= PIPE_FRAME_LISTENING;
+  }
+  uint32_t data = (uint32_t)data_len;
+  memcpy(sys->frame, &word, sizeof(word));
+  memcpy(sys->frame + sizeof(word), &data, sizeof(data));
+  return (intptr_t)len;
+}
+
+/* An IPC pipe's send: a frame per PIPE_FRAME_DATA_MAX bytes, each copied
+ * behind its header and written whole; the first carries the handle the
+ * write sends, if any. */
+static intptr_t pipe_send_frames(struct ax__pipe_sys *sys, const ax_buf_t *bufs,
+                                 unsigned int nbufs) {
+  if (sys->frame == NULL) {
+    sys->frame = ax__malloc(PIPE_FRAME_HEADER_BYTES + PIPE_FRAME_INFO_BYTES +
+                            PIPE_FRAME_DATA_MAX);
+    if (sys->frame == NULL)
+      return AX_ENOMEM;
+  }
+  ax_pipe_t *pipe = ax__win_pipe_of(sys->sock);
+  size_t taken = 0;
+  for (unsigned int i = 0; i < nbufs; i++) {
+    for (size_t at = 0; at < bufs[i].len;) {
+      size_t chunk = bufs[i].len - at;
+      if (chunk > PIPE_FRAME_DATA_MAX)
+        chunk = PIPE_FRAME_DATA_MAX;
+      intptr_t head = pipe_frame_out(sys, ax__win_pipe_take_send_handle(pipe),
+                                     chunk);
+      if (head < 0)
+        return taken == 0 ? head : pipe_send_later(sys, taken, head);
+      memcpy(sys->frame + head, bufs[i].base + at, chunk);
+      size_t wrote = 0;
+      int posted = pipe_write(sys, sys->frame, (size_t)head + chunk, &wrote);
+      if (posted < 0)
+        return taken == 0 ? posted : pipe_send_later(sys, taken, posted);
+      sys->frame_data = chunk;
+      if (posted == PIPE_POSTED)
+        return (intptr_t)taken;
+      if (wrote < (size_t)head + chunk) /* A frame is written whole. */
+        return pipe_send_later(sys, taken, AX_EIO);
+      taken += chunk;
+      at += chunk;
+    }
+  }
+  return (intptr_t)taken;
+}
+
 static intptr_t pipe_send(ax_loop_t *loop, ax__sock_t *sock,
                           const ax_buf_t *bufs, unsigned int nbufs) {
   (void)loop;
   struct ax__pipe_sys *sys = pipe_sys_of(sock);
-  OVERLAPPED *overlapped = ax__io_overlapped(&sys->send);
+  if (pipe_is_ipc(sock))
+    return pipe_send_frames(sys, bufs, nbufs);
   size_t taken = 0;
   for (unsigned int i = 0; i < nbufs; i++) {
-    memset(overlapped, 0, sizeof(*overlapped));
-    BOOL ok = WriteFile(pipe_handle(sock), bufs[i].base, (DWORD)bufs[i].len,
-                        NULL, overlapped);
-    if (!ok && GetLastError() != ERROR_IO_PENDING) {
-      intptr_t err = pipe_send_error(GetLastError());
-      return taken == 0 ? err : pipe_send_later(sys, taken, err);
-    }
-    int posted = pipe_posted(sys, ok, sys->flags & PIPE_SKIP);
-    if (posted == PIPE_POSTED) {
-      sys->flags |= PIPE_SEND_POSTED;
+    size_t wrote = 0;
+    int posted = pipe_write(sys, bufs[i].base, bufs[i].len, &wrote);
+    if (posted < 0)
+      return taken == 0 ? posted : pipe_send_later(sys, taken, posted);
+    if (posted == PIPE_POSTED)
       return (intptr_t)taken;
-    }
-    taken += overlapped->InternalHigh;
-    if (overlapped->InternalHigh < bufs[i].len)
+    taken += wrote;
+    if (wrote < bufs[i].len)
       return pipe_send_later(sys, taken, 0); /* "Send again." */
   }
   return (intptr_t)taken;
 }
 
+/* An IPC pipe's frame counts its data bytes only. */
 static void pipe_send_packet(struct ax__pipe_sys *sys, size_t bytes) {
   sys->flags &= ~PIPE_SEND_POSTED;
   OVERLAPPED *overlapped = ax__io_overlapped(&sys->send);
@@ -361,6 +560,8 @@ static void pipe_send_packet(struct ax__pipe_sys *sys, size_t bytes) {
     DWORD n = 0;
     if (!GetOverlappedResult(pipe_handle(sys->sock), overlapped, &n, FALSE))
       result = pipe_send_error(GetLastError());
+  } else if (pipe_is_ipc(sys->sock)) {
+    result = (intptr_t)sys->frame_data;
   }
   sys->sock->cb(sys->loop, sys->sock, AX__OP_SEND, result);
 }

@@ -92,6 +92,12 @@ int ax__win_pipe_getname(const ax_pipe_t *pipe, char *buffer, size_t *size);
  * overlapped. */
 int ax__win_pipe_make(ax_os_fd_t fds[2], int read_flags, int write_flags);
 
+/* pipe.c, for an IPC pipe's frames: the handle the next send carries
+ * (taken: the next asks again), or NULL; and a socket received, queued
+ * for ax_accept() (0), or closed (an error for the stream). */
+ax_stream_t *ax__win_pipe_take_send_handle(ax_pipe_t *pipe);
+int ax__win_pipe_received(ax_pipe_t *pipe, ax_os_sock_t sock, bool listening);
+
 /* sock.c's per-system calls on a pipe's handle. */
 intptr_t ax__win_pipe_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
                                unsigned int nbufs);

@@ -205,3 +205,17 @@ int ax__win_pipe_make(ax_os_fd_t fds[2], int read_flags, int write_flags) {
   fds[1] = ends[1];
   return 0;
 }
+
+/* Until the portable IPC queue (src/pipe.h) is here, no handle travels:
+ * none is taken to send, and one received is closed. */
+ax_stream_t *ax__win_pipe_take_send_handle(ax_pipe_t *pipe) {
+  (void)pipe;
+  return NULL;
+}
+
+int ax__win_pipe_received(ax_pipe_t *pipe, ax_os_sock_t sock, bool listening) {
+  (void)pipe;
+  (void)listening;
+  closesocket((SOCKET)sock);
+  return AX_ENOTSUP;
+}
