@@ -13,9 +13,6 @@
  *   end;
  * - many children in a row, with no handle left behind.
  *
- * The processes are started through the Windows half directly until the
- * portable src/process.c calls it (test_spawn and test_process_close
- * below are the only places that know).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -25,7 +22,6 @@
 #include "test.h"
 
 #include "win/iocp-pipe.h"
-#include "win/process-win.h"
 
 enum { SPAWNS = 50, OUT_MAX = 512 };
 
@@ -33,19 +29,10 @@ enum { SPAWNS = 50, OUT_MAX = 512 };
 
 static int test_spawn(ax_loop_t *loop, ax_process_t *process,
                       const ax_process_options_t *options) {
-  memset(process, 0, sizeof(*process));
-  int err = ax__handle_init(loop, &process->handle, AX_PROCESS);
-  if (err != 0)
-    return err;
-  process->priv.exit_cb = options->exit_cb;
-  err = ax__win_process_spawn(loop, process, options);
-  if (err != 0)
-    ax__handle_init_undo(&process->handle);
-  return err;
+  return ax_spawn(loop, process, options);
 }
 
 static void test_process_close(ax_process_t *process, ax_close_cb cb) {
-  ax__win_process_close(process);
   ax_close(&process->handle, cb);
 }
 
@@ -344,10 +331,10 @@ static void test_process_win_kill(void **state) {
   ax_process_options_t options = {
       .exit_cb = run_exit_cb, .file = child_path(), .args = args};
   assert_int_equal(test_spawn(&loop, &run.process, &options), 0);
-  assert_int_equal(ax__win_kill(run.process.pid, 0), 0);
-  assert_int_equal(ax__win_process_kill(&run.process, 0), 0);
-  assert_int_equal(ax__win_process_kill(&run.process, -1), AX_EINVAL);
-  assert_int_equal(ax__win_process_kill(&run.process, SIGTERM), 0);
+  assert_int_equal(ax_kill(run.process.pid, 0), 0);
+  assert_int_equal(ax_process_kill(&run.process, 0), 0);
+  assert_int_equal(ax_process_kill(&run.process, -1), AX_EINVAL);
+  assert_int_equal(ax_process_kill(&run.process, SIGTERM), 0);
   assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
   assert_int_equal(run.exits, 1);
   assert_int_equal(run.term_signal, SIGTERM);
@@ -372,8 +359,8 @@ static void test_process_win_close_early(void **state) {
   test_process_close(&process, count_close_cb);
   assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
   assert_int_equal(closed, 1);
-  assert_int_equal(ax__win_kill(pid, 9), 0);
-  assert_int_equal(ax__win_kill(0, 0), AX_EINVAL);
+  assert_int_equal(ax_kill(pid, 9), 0);
+  assert_int_equal(ax_kill(0, 0), AX_EINVAL);
   test_loop_close(&loop);
 }
 

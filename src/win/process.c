@@ -49,7 +49,7 @@
 
 #include "fs-internal.h"
 #include "iocp-pipe.h"
-#include "process-win.h"
+#include "../process.h"
 
 /* The C runtime's flags of an inherited descriptor (lpReserved2). */
 enum {
@@ -537,6 +537,8 @@ static LPPROC_THREAD_ATTRIBUTE_LIST process_attributes(
 }
 
 static int process_create_error(DWORD code) {
+  if (code == ERROR_BAD_EXE_FORMAT || code == ERROR_EXE_MACHINE_TYPE_MISMATCH)
+    return AX_ENOEXEC;
   return ax_translate_sys_error((int)code);
 }
 
@@ -616,9 +618,7 @@ static void process_exit_packet(ax_loop_t *loop, ax__io_t *io, size_t bytes) {
   int term_signal = sys->term_signal;
   process->priv.sys = NULL;
   process_sys_free(sys);
-  ax__handle_stop(&process->handle);
-  if (process->priv.exit_cb != NULL)
-    process->priv.exit_cb(process, (int64_t)code, term_signal);
+  ax__process_exited(process, (int64_t)code, term_signal);
 }
 
 static int process_watch(ax_loop_t *loop, ax_process_t *process,
@@ -642,10 +642,10 @@ static int process_watch(ax_loop_t *loop, ax_process_t *process,
   return 0;
 }
 
-/* ---- What src/process.c calls ---- */
+/* ---- What src/process.c calls (src/process.h) ---- */
 
-int ax__win_process_spawn(ax_loop_t *loop, ax_process_t *process,
-                          const ax_process_options_t *options) {
+int ax__process_spawn(ax_loop_t *loop, ax_process_t *process,
+                      const ax_process_options_t *options) {
   if (options->flags & (AX_PROCESS_SETUID | AX_PROCESS_SETGID))
     return AX_ENOTSUP;
   struct process_words words;
@@ -683,11 +683,12 @@ int ax__win_process_spawn(ax_loop_t *loop, ax_process_t *process,
   if (err != 0)
     return err;
   process->pid = (ax_pid_t)info.dwProcessId;
-  ax__handle_start(&process->handle);
   return 0;
 }
 
-void ax__win_process_close(ax_process_t *process) {
+/* A packet already posted is waited for by the close (so nothing is left
+ * for ax__process_loop_close()). */
+void ax__process_detach(ax_process_t *process) {
   struct ax__process_sys *sys = process->priv.sys;
   if (sys == NULL)
     return; /* Ended and reported, or never started. */
@@ -734,7 +735,7 @@ static bool process_signum_valid(int signum) {
   return signum >= 0 && signum < 64;
 }
 
-int ax__win_process_kill(ax_process_t *process, int signum) {
+int ax__process_signal(ax_process_t *process, int signum) {
   if (!process_signum_valid(signum))
     return AX_EINVAL;
   struct ax__process_sys *sys = process->priv.sys;
@@ -746,7 +747,7 @@ int ax__win_process_kill(ax_process_t *process, int signum) {
   return err;
 }
 
-int ax__win_kill(ax_pid_t pid, int signum) {
+int ax__process_kill(ax_pid_t pid, int signum) {
   if (!process_signum_valid(signum) || pid <= 0)
     return AX_EINVAL;
   HANDLE handle = OpenProcess(
@@ -760,4 +761,8 @@ int ax__win_kill(ax_pid_t pid, int signum) {
   int err = process_signal(handle, signum);
   CloseHandle(handle);
   return err;
+}
+
+void ax__process_loop_close(ax_loop_t *loop) {
+  (void)loop; /* Every closed child's packet was waited for. */
 }
