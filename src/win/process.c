@@ -349,8 +349,9 @@ static int process_stdio_null(int fd, HANDLE *out) {
   return 0;
 }
 
-/* A pipe between the two: the child's end synchronous and inheritable,
- * with the access its flags give it, the parent's overlapped. */
+/* A pipe between the two: the child's end synchronous (but for IPC) and
+ * inheritable, with the access its flags give it, the parent's
+ * overlapped. */
 static int process_stdio_pipe(const ax_stdio_container_t *container,
                               HANDLE *child, HANDLE *parent) {
   ax_stream_t *stream = container->data.stream;
@@ -364,8 +365,11 @@ static int process_stdio_pipe(const ax_stdio_container_t *container,
     access |= GENERIC_WRITE;
   if (access == 0)
     access = GENERIC_READ | GENERIC_WRITE;
+  /* An IPC pipe's other end is an axle program's, which adopts it with
+   * ax_pipe_open(): overlapped, as that takes no other. */
+  bool ipc = ((ax_pipe_t *)stream)->priv.ipc != NULL;
   HANDLE ends[2];
-  int err = ax__win_pipe_pair(ends, PIPE_ACCESS_DUPLEX, true, access, false,
+  int err = ax__win_pipe_pair(ends, PIPE_ACCESS_DUPLEX, true, access, ipc,
                               true);
   if (err != 0)
     return err;
