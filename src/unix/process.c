@@ -1,5 +1,5 @@
 /*
- * unix/process.c: child processes on POSIX systems (src/process.h).
+ * unix/process.c: child processes on POSIX systems (src/child.h).
  *
  * Starting: the parent prepares a plan (unix/spawn-os.h) with every string,
  * array and descriptor the child needs, blocks every signal, and starts
@@ -37,7 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../process.h"
+#include "../child.h"
 #include "spawn-os.h"
 
 /* The search path when neither the child's environment nor this
