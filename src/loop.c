@@ -23,7 +23,7 @@
 
 #include "backend.h"
 #include "internal.h"
-#include "process.h"
+#include "child.h"
 
 /* Whether loop is one that ax_loop_init() made and ax_loop_close() has not
  * closed: what the loop's accessors check before they touch it, as a

@@ -10,9 +10,8 @@
 #include <string.h>
 
 #if defined(_WIN32)
-/* Not <process.h>: the tests' include path finds src/process.h first. */
-#include <windows.h>
-#define test_os_getpid() ((int)GetCurrentProcessId())
+#include <process.h>
+#define test_os_getpid() _getpid()
 #else
 #include <unistd.h>
 #define test_os_getpid() getpid()

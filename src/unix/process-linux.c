@@ -1,5 +1,5 @@
 /*
- * unix/process-linux.c: what Linux gives child processes (unix/spawn.h):
+ * unix/process-linux.c: what Linux gives child processes (unix/spawn-os.h):
  * vfork, close_range(2) (Linux 5.9) and pidfds (pidfd_open(2), Linux 5.3).
  *
  * vfork: the child borrows the parent's memory and the parent waits until
@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "spawn.h"
+#include "spawn-os.h"
 
 /* Some C libraries of the kernels axle supports lack the numbers. */
 #ifndef SYS_pidfd_open

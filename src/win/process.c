@@ -1,5 +1,5 @@
 /*
- * win/process.c: child processes on Windows.
+ * win/process.c: the Windows part of child processes (src/child.h).
  *
  * Starting one: CreateProcessW with
  *   - the program found as CreateProcessW will not do it for us: a path
@@ -48,8 +48,8 @@
 #include <wchar.h>
 
 #include "fs-internal.h"
+#include "../child.h"
 #include "iocp-pipe.h"
-#include "../process.h"
 
 /* The C runtime's flags of an inherited descriptor (lpReserved2). */
 enum {
@@ -646,7 +646,7 @@ static int process_watch(ax_loop_t *loop, ax_process_t *process,
   return 0;
 }
 
-/* ---- What src/process.c calls (src/process.h) ---- */
+/* ---- What src/process.c calls (src/child.h) ---- */
 
 int ax__process_spawn(ax_loop_t *loop, ax_process_t *process,
                       const ax_process_options_t *options) {

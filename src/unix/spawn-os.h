@@ -1,5 +1,5 @@
 /*
- * unix/spawn.h: how unix/process.c starts a child, and what each kernel
+ * unix/spawn-os.h: how unix/process.c starts a child, and what each kernel
  * provides for it (unix/process-linux.c: vfork, close_range, pidfds;
  * unix/process-bsd.c: fork and a loop of close, no pidfds).
  *
