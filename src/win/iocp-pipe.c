@@ -1032,3 +1032,9 @@ void ax__win_pipe_name_replace(struct ax__pipe_sys *sys, WCHAR *name) {
 const WCHAR *ax__win_pipe_name(const ax_pipe_t *pipe) {
   return pipe->priv.sys != NULL ? pipe->priv.sys->name : NULL;
 }
+
+void ax__win_pipe_sys_closed(ax_pipe_t *pipe) {
+  struct ax__pipe_sys *sys = pipe->priv.sys;
+  if (sys != NULL && (sys->flags & PIPE_CLOSING) == 0)
+    ax__win_pipe_sys_free(pipe); /* No handle came: no CLOSE will free it. */
+}

@@ -40,6 +40,9 @@ struct ax__pipe_sys *ax__win_pipe_sys(ax_pipe_t *pipe);
 /* Release a pipe's state that no handle came to use (the handle closed
  * without ever having one). */
 void ax__win_pipe_sys_free(ax_pipe_t *pipe);
+/* The pipe's handle closed (after the engine's close): free its state
+ * now if no CLOSE completion is to free it. */
+void ax__win_pipe_sys_closed(ax_pipe_t *pipe);
 
 /* Make handle the pipe stream's: on the loop's port (unless the handle
  * is on it already, as a listener's instance is), completions skipped on
