@@ -143,7 +143,6 @@ struct ax__pipe_sys {
   unsigned int flags;           /* PIPE_*. */
   struct pipe_frame_in in;      /* IPC: the frame being read. */
   unsigned char *frame;         /* IPC: the frame being written, or NULL. */
-  size_t frame_data;            /* IPC: its data bytes. */
   HANDLE wait_handle;           /* What the connect's thread opened. */
   DWORD wait_error;             /* Or its error. */
   volatile LONG wait_cancel;    /* The pipe closed: the thread stops. */
@@ -493,7 +492,11 @@ static intptr_t pipe_frame_out(struct ax__pipe_sys *sys, ax_stream_t *handle,
 
 /* An IPC pipe's send: a frame per PIPE_FRAME_DATA_MAX bytes, each copied
  * behind its header and written whole; the first carries the handle the
- * write sends, if any. */
+ * write sends, if any. A frame's data is copied, so it counts as taken
+ * even while its WriteFile is in flight: the engine then knows that the
+ * handle went with it (it keeps a handle for the next send while a send
+ * takes no byte), and the frame's packet completes SEND with 0, "send
+ * again". While a frame is in flight, nothing more is taken. */
 static intptr_t pipe_send_frames(struct ax__pipe_sys *sys, const ax_buf_t *bufs,
                                  unsigned int nbufs) {
   if (sys->frame == NULL) {
@@ -502,6 +505,8 @@ static intptr_t pipe_send_frames(struct ax__pipe_sys *sys, const ax_buf_t *bufs,
     if (sys->frame == NULL)
       return AX_ENOMEM;
   }
+  if (sys->flags & PIPE_SEND_POSTED)
+    return 0; /* Its packet completes SEND. */
   ax_pipe_t *pipe = ax__win_pipe_of(sys->sock);
   size_t taken = 0;
   for (unsigned int i = 0; i < nbufs; i++) {
@@ -518,13 +523,12 @@ static intptr_t pipe_send_frames(struct ax__pipe_sys *sys, const ax_buf_t *bufs,
       int posted = pipe_write(sys, sys->frame, (size_t)head + chunk, &wrote);
       if (posted < 0)
         return taken == 0 ? posted : pipe_send_later(sys, taken, posted);
-      sys->frame_data = chunk;
-      if (posted == PIPE_POSTED)
-        return (intptr_t)taken;
-      if (wrote < (size_t)head + chunk) /* A frame is written whole. */
-        return pipe_send_later(sys, taken, AX_EIO);
+      if (posted == PIPE_DONE && wrote < (size_t)head + chunk)
+        return pipe_send_later(sys, taken, AX_EIO); /* Frames go whole. */
       taken += chunk;
       at += chunk;
+      if (posted == PIPE_POSTED)
+        return (intptr_t)taken;
     }
   }
   return (intptr_t)taken;
@@ -551,7 +555,7 @@ static intptr_t pipe_send(ax_loop_t *loop, ax__sock_t *sock,
   return (intptr_t)taken;
 }
 
-/* An IPC pipe's frame counts its data bytes only. */
+/* An IPC pipe's frame was counted when it was copied. */
 static void pipe_send_packet(struct ax__pipe_sys *sys, size_t bytes) {
   sys->flags &= ~PIPE_SEND_POSTED;
   OVERLAPPED *overlapped = ax__io_overlapped(&sys->send);
@@ -561,7 +565,7 @@ static void pipe_send_packet(struct ax__pipe_sys *sys, size_t bytes) {
     if (!GetOverlappedResult(pipe_handle(sys->sock), overlapped, &n, FALSE))
       result = pipe_send_error(GetLastError());
   } else if (pipe_is_ipc(sys->sock)) {
-    result = (intptr_t)sys->frame_data;
+    result = 0;
   }
   sys->sock->cb(sys->loop, sys->sock, AX__OP_SEND, result);
 }
