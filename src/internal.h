@@ -64,6 +64,19 @@ void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending);
 enum { AX__RESOURCE_QUIET_MS = 5000 };
 void ax__loop_report_resource(ax_handle_t *handle, int err);
 
+/* metrics.c: the loop's delay, while ax_loop_delay_start() has been
+ * called (loop->priv.delay). The poll phase notes the time it enters its
+ * wait (ax__loop_delay_note: the span since resumed_ns is recorded) and
+ * the time it leaves it (resumed_ns). */
+struct ax__loop_delay {
+  ax_histogram_t hist; /* The spans recorded. */
+  uint64_t resumed_ns; /* When the loop last left its wait. */
+  int on;              /* Recording; off after ax_loop_delay_stop(). */
+};
+void ax__loop_delay_note(ax_loop_t *loop, uint64_t now_ns);
+/* ax_loop_close(): free the delay's memory. */
+void ax__loop_delay_free(ax_loop_t *loop);
+
 /* allocator.c */
 void *ax__malloc(size_t size_bytes);
 void *ax__calloc(size_t count, size_t size_bytes);
