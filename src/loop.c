@@ -200,8 +200,9 @@ static int loop_poll(ax_loop_t *loop, int timeout_ms) {
   }
   /* A wait that cannot block needs no start time: one clock read, unless
    * the loop's delay is measured (metrics.c), which needs it too. */
+  struct ax__loop_delay *delay = loop->priv.delay;
   uint64_t before_ns = 0;
-  if (loop->priv.delay != NULL) {
+  if (delay != NULL) {
     before_ns = ax__loop_clock_ns(loop);
     ax__loop_delay_note(loop, before_ns);
   } else if (timeout_ms != 0) {
@@ -209,8 +210,8 @@ static int loop_poll(ax_loop_t *loop, int timeout_ms) {
   }
   int n = backend->wait(loop, timeout_ms);
   ax__update_time(loop);
-  if (loop->priv.delay != NULL)
-    loop->priv.delay->resumed_ns = loop->priv.time_ns;
+  if (delay != NULL)
+    delay->resumed_ns = loop->priv.time_ns;
   if (timeout_ms != 0)
     loop->priv.poll_wait_ns += loop->priv.time_ns - before_ns;
   if (n < 0)
@@ -287,7 +288,7 @@ int ax_run(ax_loop_t *loop, ax_run_mode mode) {
     ax__update_time(loop);
   /* The time between two runs is the caller's, not the loop's delay. */
   if (loop->priv.delay != NULL)
-    loop->priv.delay->resumed_ns = ax__loop_clock_ns(loop);
+    ax__loop_delay_resume(loop);
   int err = 0;
   if (mode == AX_RUN_ONCE) {
     /* A call of its own, with the mode known to the compiler, so that
@@ -301,6 +302,8 @@ int ax_run(ax_loop_t *loop, ax_run_mode mode) {
         break;
     }
   }
+  if (loop->priv.delay != NULL)
+    ax__loop_delay_pause(loop);
   loop->priv.stop_flag = 0;
   loop->priv.running = 0;
   return err;

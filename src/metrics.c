@@ -47,6 +47,21 @@ void ax__loop_delay_note(ax_loop_t *loop, uint64_t now_ns) {
   delay->resumed_ns = now_ns;
 }
 
+void ax__loop_delay_pause(ax_loop_t *loop) {
+  struct ax__loop_delay *delay = loop->priv.delay;
+  uint64_t now_ns = ax__loop_clock_ns(loop);
+  delay->carried_ns = now_ns >= delay->resumed_ns ? now_ns - delay->resumed_ns
+                                                  : 0;
+}
+
+void ax__loop_delay_resume(ax_loop_t *loop) {
+  struct ax__loop_delay *delay = loop->priv.delay;
+  uint64_t now_ns = ax__loop_clock_ns(loop);
+  delay->resumed_ns = now_ns >= delay->carried_ns ? now_ns - delay->carried_ns
+                                                  : 0;
+  delay->carried_ns = 0;
+}
+
 int ax_loop_delay_start(ax_loop_t *loop) {
   if (!metrics_loop_ready(loop))
     return AX_EINVAL;
@@ -59,6 +74,7 @@ int ax_loop_delay_start(ax_loop_t *loop) {
   /* Called from a callback, the span begins now, not at the last wait:
    * the time before the measure was asked for is not the loop's delay. */
   loop->priv.delay->resumed_ns = ax__loop_clock_ns(loop);
+  loop->priv.delay->carried_ns = 0;
   loop->priv.delay->on = 1;
   return 0;
 }

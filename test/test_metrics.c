@@ -337,6 +337,33 @@ static void test_loop_delay_blocked(void **state) {
   test_loop_close(&loop); /* Frees the histogram: the leak check agrees. */
 }
 
+/* AX_RUN_ONCE runs a timer due after its wait at the end of its call: the
+ * span from the wait to the return counts, in the next run's first span,
+ * and the caller's time between the runs does not. */
+static void test_loop_delay_run_once(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_histogram_t h;
+  ax_timer_t timer;
+  ax_idle_t idle;
+  struct blocker b = {0};
+  test_loop_open(&loop);
+  assert_int_equal(ax_loop_delay_start(&loop), 0);
+  ax_timer_init(&loop, &timer);
+  timer.handle.data = &b;
+  ax_timer_start(&timer, blocker_cb, 1, 0);
+  while (b.runs == 0)
+    assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  ax_idle_init(&loop, &idle);
+  ax_idle_start(&idle, noop_idle_cb);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(ax_loop_delay(&loop, &h), 0);
+  assert_true(h.max_ns >= b.held_ns);
+  ax_close(&idle.handle, NULL);
+  ax_close(&timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
 static void test_loop_delay_errors(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -471,6 +498,7 @@ int main(void) {
       cmocka_unit_test(test_histogram_percentiles),
       cmocka_unit_test(test_histogram_merge_and_null),
       cmocka_unit_test(test_loop_delay_blocked),
+      cmocka_unit_test(test_loop_delay_run_once),
       cmocka_unit_test(test_loop_delay_errors),
       cmocka_unit_test(test_pool_lane_metrics),
   };
