@@ -146,8 +146,6 @@ static void conn_close(struct pool_conn *conn, bool failed) {
   pool->metrics.closed++;
   if (failed)
     pool->metrics.failed++;
-  conn->tcp.stream.handle.data = conn;
-  conn->timer.handle.data = conn;
   ax_close(&conn->timer.handle, conn_closed);
   ax_close(&conn->tcp.stream.handle, conn_closed);
 }
@@ -265,6 +263,8 @@ static bool pool_connect(struct pool *pool) {
   conn->pool = pool;
   ax_tcp_init(pool->loop, &conn->tcp);
   ax_timer_init(pool->loop, &conn->timer);
+  conn->tcp.stream.handle.data = conn; /* For conn_closed(), pool_owns(). */
+  conn->timer.handle.data = conn;
   conn->handles_open = 2;
   pool->handles += 2;
   pool->open++;
@@ -429,8 +429,9 @@ void pool_release(struct pool_conn *conn, bool reusable) {
   conn->data = NULL;
   ax_timer_stop(&conn->timer);
   ax_read_stop(&conn->tcp.stream);
-  if (!reusable || pool->closing || !ax_is_readable(&conn->tcp.stream)) {
-    conn_close(conn, !pool->closing);
+  if (!reusable || pool->options.single_use || pool->closing ||
+      !ax_is_readable(&conn->tcp.stream)) {
+    conn_close(conn, !pool->closing && !(reusable && pool->options.single_use));
     pool_serve(pool);
     pool_maintain(pool);
     return;
@@ -455,6 +456,16 @@ void pool_close(struct pool *pool, pool_close_cb close_cb) {
   /* Connections in use close as they come back (pool_release()). */
   ax_close(&pool->wait_timer.handle, pool_timer_closed);
   ax_close(&pool->idle_timer.handle, pool_timer_closed);
+}
+
+bool pool_owns(const struct pool *pool, const ax_handle_t *handle) {
+  if (handle->type != AX_TCP && handle->type != AX_TIMER)
+    return false;
+  if (handle == &pool->wait_timer.handle || handle == &pool->idle_timer.handle)
+    return true;
+  const struct pool_conn *conn = handle->data;
+  return conn != NULL && conn->pool == pool &&
+         (handle == &conn->tcp.stream.handle || handle == &conn->timer.handle);
 }
 
 void pool_get_metrics(const struct pool *pool, struct pool_metrics *metrics) {

@@ -73,6 +73,9 @@ struct pool_options {
   unsigned int max_waiters;    /**< Callers queued at most (1024). */
   uint64_t wait_timeout_ms;    /**< A caller waits at most (5000). */
   uint64_t connect_timeout_ms; /**< A connect takes at most (2000). */
+  bool single_use;             /**< Close every connection when it is
+                                    released: a connect per acquire, for
+                                    comparison (benchmarks). */
 };
 
 /** Counts, for a /metrics page or a test. */
@@ -105,7 +108,8 @@ struct pool_conn {
   ax_tcp_t tcp;           /**< The socket; the holder reads and writes it. */
   ax_timer_t timer;       /**< The connect's timeout; the holder's to use
                                while it holds the connection. */
-  void *data;             /**< The holder's, while it holds it. */
+  void *data;             /**< The holder's, while it holds it (the
+                               handles' own data is the pool's). */
   uint64_t uses;          /**< Times handed out before this one. */
   struct pool *pool;      /**< Private: the owner. */
   struct pool_conn *next; /**< Private: the list of its state. */
@@ -186,6 +190,14 @@ void pool_release(struct pool_conn *conn, bool reusable);
  * are closed; the pool's memory may be reused from then on.
  */
 void pool_close(struct pool *pool, pool_close_cb close_cb);
+
+/**
+ * Whether @p handle is one of the pool's (a connection's socket or
+ * timer): for a program that walks its loop's handles (ax_walk()) and
+ * must leave the pool's alone. The pool keeps each connection's handles'
+ * data pointing at the connection: a holder must not change it.
+ */
+bool pool_owns(const struct pool *pool, const ax_handle_t *handle);
 
 /** The counts now. */
 void pool_get_metrics(const struct pool *pool, struct pool_metrics *metrics);
