@@ -60,8 +60,7 @@ static void call_attempt_end(struct kv_call *call, int status, bool reusable) {
   call->attempt_status = status;
   struct pool_conn *conn = call->conn;
   call->conn = NULL;
-  ax_read_stop(&conn->tcp.stream);
-  pool_release(conn, reusable && !call->single_use);
+  pool_release(conn, reusable);
   call_settle(call);
 }
 
@@ -193,7 +192,7 @@ static void call_acquired(struct pool_waiter *waiter, struct pool_conn *conn,
     bufs[2] = ax_buf_init(newline, 1);
     nbufs = 3;
   }
-  int rc = ax_read_start(&conn->tcp.stream, call_alloc, call_read);
+  int rc = pool_read_start(conn, call_alloc, call_read);
   if (rc == 0)
     rc = ax_write(&call->write, &conn->tcp.stream, bufs, nbufs, call_written);
   if (rc != 0) {

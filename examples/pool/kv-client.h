@@ -61,7 +61,6 @@ struct kv_call {
   size_t value_at;              /**< Private: where a VALUE's bytes begin. */
   int attempt_status;           /**< Private: how the attempt ended. */
   uint8_t attempts;             /**< Private: 1, or 2 after a retry. */
-  bool single_use;              /**< Close the connection after the call. */
   bool reused;                  /**< Private: the attempt's connection had
                                      served before. */
   bool writing;                 /**< Private: the write's callback is due. */

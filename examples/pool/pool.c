@@ -163,20 +163,34 @@ static void conn_give(struct pool_conn *conn, struct pool_waiter *w) {
   w->cb(w, conn, 0);
 }
 
-static void idle_alloc(ax_handle_t *handle, size_t size, ax_buf_t *buf) {
+/* Reads land in the holder's buffer while it reads, else in a few bytes
+ * of the connection's own. */
+static void conn_alloc(ax_handle_t *handle, size_t size, ax_buf_t *buf) {
   struct pool_conn *conn = ax_container_of(handle, struct pool_conn,
                                            tcp.stream.handle);
-  (void)size;
+  if (conn->state == POOL_IN_USE && conn->alloc_cb != NULL) {
+    conn->alloc_cb(handle, size, buf);
+    return;
+  }
   *buf = ax_buf_init(conn->idle_byte, sizeof(conn->idle_byte));
 }
 
-/* Anything read while idle means the connection is over: the end (the
- * upstream closed it), an error, or bytes nobody asked for. */
-static void idle_read(ax_stream_t *stream, ptrdiff_t nread,
+/* What arrives goes to the holder while it reads. Anything read while
+ * idle means the connection is over: the end (the upstream closed it),
+ * an error, or bytes nobody asked for. */
+static void conn_read(ax_stream_t *stream, ptrdiff_t nread,
                       const ax_buf_t *buf) {
   struct pool_conn *conn = ax_container_of(stream, struct pool_conn, tcp);
-  (void)buf;
-  if (nread == 0)
+  if (nread < 0)
+    conn->reading = false; /* The stream stopped by itself. */
+  if (conn->state == POOL_IN_USE) {
+    if (conn->read_cb != NULL)
+      conn->read_cb(stream, nread, buf);
+    else if (nread != 0)
+      conn->spoiled = true; /* Closed on release. */
+    return;
+  }
+  if (nread == 0 || conn->state != POOL_IDLE)
     return;
   struct pool *pool = conn->pool;
   conn_close(conn, true);
@@ -187,10 +201,6 @@ static void idle_read(ax_stream_t *stream, ptrdiff_t nread,
  * expires. */
 static void conn_make_idle(struct pool_conn *conn) {
   struct pool *pool = conn->pool;
-  if (ax_read_start(&conn->tcp.stream, idle_alloc, idle_read) != 0) {
-    conn_close(conn, true);
-    return;
-  }
   conn->state = POOL_IDLE;
   conn->idle_since_ms = ax_now(pool->loop);
   idle_push(pool, conn);
@@ -242,6 +252,14 @@ static void conn_connected(ax_connect_t *req, int status) {
   connecting_remove(pool, conn);
   pool->metrics.created++;
   ax_tcp_nodelay(&conn->tcp, true); /* Requests go out whole. */
+  if (ax_read_start(&conn->tcp.stream, conn_alloc, conn_read) != 0) {
+    conn->state = POOL_IN_USE; /* For conn_close()'s counts. */
+    pool->metrics.in_use++;
+    conn_close(conn, true);
+    pool_serve(pool);
+    return;
+  }
+  conn->reading = true;
   conn_ready(conn);
 }
 
@@ -401,7 +419,6 @@ int pool_acquire(struct pool *pool, struct pool_waiter *waiter,
   if (conn != NULL) {
     /* The newest idle one: the oldest are left to expire. */
     idle_remove(pool, conn);
-    ax_read_stop(&conn->tcp.stream);
     conn->state = POOL_IN_USE;
     pool->metrics.in_use++;
     conn_give(conn, waiter);
@@ -427,10 +444,11 @@ void pool_release(struct pool_conn *conn, bool reusable) {
     return;
   conn->uses++;
   conn->data = NULL;
+  conn->alloc_cb = NULL;
+  conn->read_cb = NULL;
   ax_timer_stop(&conn->timer);
-  ax_read_stop(&conn->tcp.stream);
   if (!reusable || pool->options.single_use || pool->closing ||
-      !ax_is_readable(&conn->tcp.stream)) {
+      !conn->reading || conn->spoiled) {
     conn_close(conn, !pool->closing && !(reusable && pool->options.single_use));
     pool_serve(pool);
     pool_maintain(pool);
@@ -438,6 +456,23 @@ void pool_release(struct pool_conn *conn, bool reusable) {
   }
   pool->metrics.in_use--;
   conn_ready(conn); /* To the first waiter, or idle. */
+}
+
+int pool_read_start(struct pool_conn *conn, ax_alloc_cb alloc_cb,
+                    ax_read_cb read_cb) {
+  if (conn == NULL || conn->state != POOL_IN_USE || alloc_cb == NULL ||
+      read_cb == NULL)
+    return AX_EINVAL;
+  if (!conn->reading)
+    return AX_ECONNRESET;
+  conn->alloc_cb = alloc_cb;
+  conn->read_cb = read_cb;
+  return 0;
+}
+
+void pool_read_stop(struct pool_conn *conn) {
+  conn->alloc_cb = NULL;
+  conn->read_cb = NULL;
 }
 
 void pool_close(struct pool *pool, pool_close_cb close_cb) {

@@ -3,12 +3,18 @@
  *
  * A caller asks for a connection with pool_acquire() and gives it back
  * with pool_release(). In between the connection is the caller's alone:
- * it writes a request, reads the answer with its own callbacks, and says
- * on release whether the connection is still good. The pool keeps what it
+ * it writes a request, reads the answer with its own callbacks
+ * (pool_read_start()), and says on release whether the connection is
+ * still good. The pool keeps what it
  * is given back open (idle) for the next caller, up to a limit in number
  * and in time, and keeps a few open even when nobody asks. When all
  * max_size connections are in use, callers wait in a bounded queue, first
  * come first served, each for at most wait_timeout_ms.
+ *
+ * The pool reads every connection from its connect to its close, and
+ * passes what arrives to the holder's callbacks while it has some: a
+ * connection changes hands without a system call (no read stop and
+ * start, which are an epoll_ctl each).
  *
  * A connection is never handed out broken, as far as the pool can know:
  * while idle it is read (an upstream that closes it, or sends anything
@@ -118,6 +124,11 @@ struct pool_conn {
   uint64_t idle_since_ms; /**< Private: ax_now() when it became idle. */
   uint8_t state;          /**< Private: enum pool_conn_state (pool.c). */
   uint8_t handles_open;   /**< Private: tcp and timer, until both close. */
+  bool reading;           /**< Private: the stream reads (until its end
+                               or an error). */
+  bool spoiled;           /**< Private: bytes came that nobody read. */
+  ax_alloc_cb alloc_cb;   /**< Private: the holder's, or NULL. */
+  ax_read_cb read_cb;     /**< Private: the holder's, or NULL. */
   char idle_byte[16];     /**< Private: where an idle read lands. */
 };
 
@@ -175,12 +186,26 @@ int pool_acquire(struct pool *pool, struct pool_waiter *waiter,
                  pool_acquire_cb cb);
 
 /**
- * Give a connection back. The holder must have stopped reading it, and
- * must say whether it is @p reusable: false after any error, a timeout,
- * or an answer not read to its end. A reusable connection goes to the
- * first waiter, or becomes idle; another is closed (and replaced, if
- * waiters or min_idle need it). Writes of the holder still queued are
- * completed by the stream as usual (cancelled if it closes).
+ * Read the connection with the holder's callbacks, in place of
+ * ax_read_start() (the pool's reading goes on underneath). Call it
+ * before the upstream can answer, that is before writing: bytes that
+ * arrive while the holder reads nothing are dropped, and the connection
+ * is closed on release.
+ * @return 0; AX_EINVAL unless @p conn is held; or the error that ended
+ *         the connection's reading (it is then to be released broken).
+ */
+int pool_read_start(struct pool_conn *conn, ax_alloc_cb alloc_cb,
+                    ax_read_cb read_cb);
+
+/** Stop passing what arrives to the holder (pool_release() does too). */
+void pool_read_stop(struct pool_conn *conn);
+
+/**
+ * Give a connection back. The holder must say whether it is @p reusable: false
+ * after any error, a timeout, or an answer not read to its end. A reusable
+ * connection goes to the first waiter, or becomes idle; another is closed (and
+ * replaced, if waiters or min_idle need it). Writes of the holder still queued
+ * are completed by the stream as usual (cancelled if it closes).
  */
 void pool_release(struct pool_conn *conn, bool reusable);
 
