@@ -13,6 +13,8 @@
  * GetConsoleMode. Where the pseudo console cannot be made, the test that
  * runs the child is skipped with the reason. The parent also runs what
  * needs no console: the errors of ax_tty_init() and ax_guess_handle().
+ * It reaches the handle's console state (src/win/tty.h) only to check
+ * that its kernel handles are closed.
  */
 #include <fcntl.h>
 #include <io.h>
@@ -21,9 +23,8 @@
 #include <string.h>
 #include <wchar.h>
 
-#include <windows.h>
-
 #include "test.h"
+#include "win/tty.h"
 
 /* The pseudo console's size, which the child's winsize test checks. */
 enum { CONSOLE_WIDTH = 100, CONSOLE_HEIGHT = 30 };
@@ -204,6 +205,40 @@ static void test_console_write(void **state) {
   fixture_close(&fx);
 }
 
+/* A write longer than the console's chunks, whose chunk boundary falls
+ * inside a character: every character reaches the screen. Written from
+ * the top left corner, so that the screen holds it all without
+ * scrolling. */
+static void test_console_write_long(void **state) {
+  (void)state;
+  enum { CHARS = 2000 };
+  static char text[1 + 2 * CHARS];
+  static WCHAR cells[1 + CHARS];
+  struct fixture fx;
+  fixture_open(&fx);
+  text[0] = 'a';
+  for (int i = 0; i < CHARS; i++) {
+    text[1 + 2 * i] = '\xc3';
+    text[2 + 2 * i] = '\xa9';
+  }
+  COORD origin = {0, 0};
+  assert_true(SetConsoleCursorPosition(fx.out, origin));
+  ax_write_t req;
+  ax_buf_t buf = ax_buf_init(text, sizeof(text));
+  assert_int_equal(ax_write(&req, &fx.tty_out.stream, &buf, 1, write_cb), 0);
+  while (fx.writes_done == 0 && !fx.guard.fired)
+    ax_run(&fx.loop, AX_RUN_ONCE);
+  assert_int_equal(fx.writes_done, 1);
+  DWORD got = 0;
+  assert_true(
+      ReadConsoleOutputCharacterW(fx.out, cells, 1 + CHARS, origin, &got));
+  assert_int_equal(got, 1 + CHARS);
+  assert_int_equal(cells[0], L'a');
+  for (int i = 1; i <= CHARS; i++)
+    assert_int_equal(cells[i], 0xe9);
+  fixture_close(&fx);
+}
+
 /* Key events of units into the console's input: each pressed, then
  * released, with the virtual key and control state given. */
 static void type_key(HANDLE in, WCHAR unit, WORD key, DWORD control) {
@@ -376,6 +411,9 @@ static void test_console_close_reading(void **state) {
     assert_int_equal(ax_tty_set_mode(&fx.tty, modes[m]), 0);
     assert_int_equal(ax_read_start(&fx.tty.stream, alloc_cb, read_cb), 0);
     let_reader_block(&fx);
+    const struct ax__tty_console *console = ax__tty_console_of(&fx.tty);
+    HANDLE own[3] = {console->handle, console->thread, console->interrupt};
+    assert_non_null(own[1]);
     closes = 0;
     fx.tty.stream.handle.data = &closes;
     ax_close(&fx.tty.stream.handle, test_count_close_cb);
@@ -383,6 +421,12 @@ static void test_console_close_reading(void **state) {
     assert_int_equal(closes, 1);
     fx.tty.stream.handle.data = &fx;
     fixture_close(&fx);
+    /* The duplicated console, the reader thread and its event are
+     * closed (Wine's GetProcessHandleCount() counts nothing). */
+    for (int i = 0; i < 3; i++) {
+      DWORD flags;
+      assert_false(GetHandleInformation(own[i], &flags));
+    }
   }
 }
 
@@ -438,6 +482,7 @@ static int run_console_tests(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_console_init),
       cmocka_unit_test(test_console_write),
+      cmocka_unit_test(test_console_write_long),
       cmocka_unit_test(test_console_read_line),
       cmocka_unit_test(test_console_read_raw),
       cmocka_unit_test(test_console_modes),
