@@ -234,13 +234,17 @@ static size_t tty_read_keys(struct ax__tty_console *console,
 
 /* One line, in the normal mode, blocking until it is typed: the console
  * echoes and edits it meanwhile. The bytes put in out, with *err set if
- * the read failed. */
+ * the read failed. Ctrl+C, a signal in this mode, ends the read with
+ * ERROR_OPERATION_ABORTED: that is no error of the stream, which reads
+ * on. */
 static size_t tty_read_line(struct ax__tty_console *console,
                             struct tty_utf16 *dec, char *out, int *err) {
   WCHAR units[TTY_READ_UNITS];
   DWORD got = 0;
   if (!ReadConsoleW(console->handle, units, TTY_READ_UNITS, &got, NULL)) {
-    *err = ax_translate_sys_error((int)GetLastError());
+    DWORD code = GetLastError();
+    if (code != ERROR_OPERATION_ABORTED)
+      *err = ax_translate_sys_error((int)code);
     return 0;
   }
   size_t n = 0;
