@@ -459,6 +459,33 @@ static void test_console_close_in_callback(void **state) {
   fixture_close(&fx);
 }
 
+static int write_status;
+
+static void write_status_cb(ax_write_t *req, int status) {
+  (void)req;
+  write_status = status;
+}
+
+/* A write to an input console fails, and says so in its callback; the
+ * handle still reads. */
+static void test_console_write_input(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  ax_write_t req;
+  ax_buf_t buf = ax_buf_init("x", 1);
+  write_status = 1;
+  assert_int_equal(ax_write(&req, &fx.tty.stream, &buf, 1, write_status_cb), 0);
+  while (write_status == 1 && !fx.guard.fired)
+    ax_run(&fx.loop, AX_RUN_ONCE);
+  assert_true(write_status < 0);
+  assert_int_equal(ax_read_start(&fx.tty.stream, alloc_cb, read_cb), 0);
+  type_text(fx.in, L"k\r");
+  wait_read(&fx, 1);
+  assert_int_equal(fx.got[0], 'k');
+  fixture_close(&fx);
+}
+
 /* The handle's console is a duplicate: the descriptor stays open after
  * the close. An input console cannot be opened to write, nor an output
  * one to read. */
@@ -483,6 +510,7 @@ static int run_console_tests(void) {
       cmocka_unit_test(test_console_init),
       cmocka_unit_test(test_console_write),
       cmocka_unit_test(test_console_write_long),
+      cmocka_unit_test(test_console_write_input),
       cmocka_unit_test(test_console_read_line),
       cmocka_unit_test(test_console_read_raw),
       cmocka_unit_test(test_console_modes),
