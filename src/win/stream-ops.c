@@ -1,14 +1,19 @@
 /*
  * win/stream-ops.c: the operations of Windows streams that are no socket
- * (stream.h, AX__STREAM_OWN_OPS): a pipe is a named pipe's HANDLE, whose
- * operations are iocp-pipe.c's. Terminals say AX_ENOTSUP (tty.c) and
- * never get here.
+ * (stream.h, AX__STREAM_OWN_OPS), by the stream's type: a console runs on
+ * its own (tty-stream.c), a pipe is a named pipe's HANDLE on IOCP
+ * (iocp-pipe.c); every other stream is a socket on IOCP.
  */
-#include "../stream.h"
 #include "iocp-pipe.h"
+#include "tty.h"
 
 const struct ax__sock_ops *ax__stream_own_ops(const ax_stream_t *stream) {
-  if (stream->handle.type == AX_PIPE)
+  switch (stream->handle.type) {
+  case AX_TTY:
+    return &ax__win_tty_ops;
+  case AX_PIPE:
     return &ax__iocp_pipe_ops;
-  return &ax__iocp_sock_ops;
+  default:
+    return &ax__iocp_sock_ops;
+  }
 }
