@@ -347,30 +347,56 @@ static bool tty_reader_enter(struct ax__tty_console *console) {
          written == 1;
 }
 
-/* Make a reader that is in a read leave it, with the lock held, and wait
- * until it has (bounded: a read that cannot be ended is left to end by
- * itself, and its bytes then wait for the next read). A wait for keys
- * ends with the interrupt event. A line read is ended by typing Enter,
- * as the console finishes a line read by itself even when the caller
- * cancels it (Wine's console does; so that input typed later is not
- * taken by a read that nobody waits for): the line is dropped, with what
- * was typed of it before the stop, and the cursor moves to the next line.
- * CancelSynchronousIo() is the fallback where Enter cannot be typed. */
-static void tty_reader_interrupt(struct ax__tty_console *console) {
-  if (console->reader != AX__TTY_READER_READING)
-    return;
-  if (console->read_mode != AX_TTY_MODE_NORMAL)
-    (void)SetEvent(console->interrupt);
-  else if (tty_reader_enter(console))
-    console->entered = true;
-  else
-    (void)CancelSynchronousIo(console->thread);
+/* Wait until the reader has left its read, with the lock held. Bounded:
+ * a read that cannot be ended is left to end by itself, and its bytes
+ * then wait for the next read. */
+static void tty_reader_wait_idle(struct ax__tty_console *console) {
   for (int i = 0; i < TTY_CANCEL_ROUNDS; i++) {
     if (console->reader != AX__TTY_READER_READING)
       return;
     SleepConditionVariableCS(&console->idle, &console->lock,
                              TTY_CANCEL_WAIT_MS);
   }
+}
+
+/* End a line read by pressing Enter, and put the cursor back where it
+ * was, as the console echoes the Enter as a new line. With the lock
+ * held. Returns whether Enter could be pressed. */
+static bool tty_reader_end_line(struct ax__tty_console *console) {
+  HANDLE screen = CreateFileW(L"CONOUT$", GENERIC_READ | GENERIC_WRITE,
+                              FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                              OPEN_EXISTING, 0, NULL);
+  CONSOLE_SCREEN_BUFFER_INFO info;
+  bool restore = screen != INVALID_HANDLE_VALUE &&
+                 GetConsoleScreenBufferInfo(screen, &info);
+  bool entered = tty_reader_enter(console);
+  if (entered) {
+    console->entered = true;
+    tty_reader_wait_idle(console);
+    if (restore)
+      (void)SetConsoleCursorPosition(screen, info.dwCursorPosition);
+  }
+  if (screen != INVALID_HANDLE_VALUE)
+    CloseHandle(screen);
+  return entered;
+}
+
+/* Make a reader that is in a read leave it, with the lock held, and wait
+ * until it has. A wait for keys ends with the interrupt event. A line
+ * read is ended by pressing Enter, as the console finishes a line read by
+ * itself even when the caller cancels it (Wine's console does; so that
+ * input typed later is not taken by a read that nobody waits for): the
+ * line is dropped, with what was typed of it before the stop, and the
+ * cursor is put back. CancelSynchronousIo() is the fallback where Enter
+ * cannot be pressed. */
+static void tty_reader_interrupt(struct ax__tty_console *console) {
+  if (console->reader != AX__TTY_READER_READING)
+    return;
+  if (console->read_mode != AX_TTY_MODE_NORMAL)
+    (void)SetEvent(console->interrupt);
+  else if (!tty_reader_end_line(console))
+    (void)CancelSynchronousIo(console->thread);
+  tty_reader_wait_idle(console);
 }
 
 void ax__tty_reader_pause(struct ax__tty_console *console) {
