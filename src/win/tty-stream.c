@@ -53,10 +53,11 @@ enum {
   TTY_KEY_BYTES_MAX = 7,
   /* UTF-8 bytes one WriteConsoleW is made of. */
   TTY_WRITE_CHUNK = 2048,
-  /* How often close or a stop interrupts a read that has not ended, and
-   * how long it waits for the reader each time: a cancel fails only
-   * when it comes before the reader is inside the read, which takes the
-   * reader microseconds, so 200 rounds are ample. */
+  /* How long a stop or a close waits for the reader to leave a read it
+   * was told to leave (its event set, Enter pressed): rounds of a few
+   * milliseconds, a second in all. The reader leaves at once; only a
+   * read that cannot be ended reaches the bound, and is then left to
+   * end by itself. */
   TTY_CANCEL_ROUNDS = 200,
   TTY_CANCEL_WAIT_MS = 5,
   /* The reader's stack: it holds one read's units and bytes. */
@@ -65,8 +66,8 @@ enum {
 
 _Static_assert(TTY_READ_UNITS * 3 + 4 <= AX__TTY_READ_BYTES,
                "tty: a line read may not fit the buffer");
-_Static_assert(TTY_READ_RECORDS *TTY_KEY_REPEAT_MAX *TTY_KEY_BYTES_MAX <=
-                   AX__TTY_READ_BYTES,
+_Static_assert(AX__TTY_READ_BYTES >=
+                   TTY_READ_RECORDS * TTY_KEY_REPEAT_MAX * TTY_KEY_BYTES_MAX,
                "tty: a read of keys may not fit the buffer");
 
 /* ---- UTF-16 to UTF-8 ---- */
@@ -649,7 +650,7 @@ static void tty_reader_end(struct ax__tty_console *console) {
 }
 
 /* Join the reader: after tty_reader_end() it ends at once, unless a read
- * could not be cancelled (tty_reader_interrupt). Returns whether it
+ * could not be ended (tty_reader_interrupt). Returns whether it
  * ended. */
 static bool tty_reader_join(struct ax__tty_console *console) {
   EnterCriticalSection(&console->lock);
@@ -662,7 +663,7 @@ static bool tty_reader_join(struct ax__tty_console *console) {
 
 /* Join the reader, then release the console now, or when the packet
  * still due comes (CLOSE then), or when the RECV callback this close
- * runs inside returns. A reader stuck in a read that cannot be cancelled
+ * runs inside returns. A reader stuck in a read that cannot be ended
  * keeps the console's memory and handle, which are left to it: freeing
  * them under it would be worse than the leak. */
 static intptr_t tty_sock_close(ax_loop_t *loop, ax__sock_t *sock) {
