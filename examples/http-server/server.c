@@ -98,6 +98,7 @@ static struct conn *conn_of_stream(ax_stream_t *stream) {
 /* -- Closing -------------------------------------------------------- */
 
 static void server_finish(struct server *s) {
+  kv_routes_close(s);
   if (!ax_is_closing(&s->grace.handle))
     ax_close(&s->grace.handle, NULL);
 }
@@ -244,8 +245,12 @@ static const char *status_reason(int status) {
     return "Request Header Fields Too Large";
   case 501:
     return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
   case 503:
     return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
   case 505:
     return "HTTP Version Not Supported";
   default:
@@ -860,6 +865,8 @@ int server_init(struct server *s, struct config *config) {
   rc = ax_timer_init(&s->loop, &s->grace);
   if (rc == 0)
     rc = ax_tcp_init(&s->loop, &s->listener);
+  if (rc == 0)
+    rc = kv_routes_init(s);
   return rc;
 }
 
@@ -891,7 +898,7 @@ int server_listen(struct server *s) {
 
 static bool server_is_conn(struct server *s, ax_handle_t *handle) {
   return handle->type == AX_TCP && handle != &s->listener.stream.handle &&
-         !ax_is_closing(handle);
+         !ax_is_closing(handle) && !kv_routes_owns(s, handle);
 }
 
 /* Graceful shutdown, step by step: a connection between requests closes
