@@ -316,8 +316,10 @@ struct ax__write_private {
   ax_buf_t *bufs;                              /* inline_bufs, or malloc'd. */
   ax_buf_t inline_bufs[AX__WRITE_INLINE_BUFS]; /* Small vectors. */
   unsigned int nbufs;                          /* Buffers at bufs. */
-  unsigned int next_buf; /* First not wholly written; nbufs once done. */
-  int status;            /* Outcome once done. */
+  unsigned int next_buf;    /* First not wholly written; nbufs once done. */
+  int status;               /* Outcome once done. */
+  ax_stream_t *send_handle; /* ax_write2(): the handle that goes with the
+                               first byte, until it went; else NULL. */
 };
 
 /* The private region of ax_connect_t. */
