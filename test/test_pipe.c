@@ -842,6 +842,131 @@ static void test_pipe_peer_dies(void **state) {
   fixture_close(&fx);
 }
 
+/* Names into buffers too small, permissions of the socket file. */
+static void test_pipe_names_and_mode(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  char path[108];
+  pipe_test_path(path, sizeof(path));
+  size_t len = strlen(path);
+  ax_pipe_t server;
+  assert_int_equal(ax_pipe_init(&fx.loop, &server, false), 0);
+  char got[128];
+  size_t size = sizeof(got);
+  assert_int_equal(ax_pipe_getsockname(&server, got, &size), AX_EBADF);
+  assert_int_equal(ax_pipe_bind(&server, path, len, 0), 0);
+  /* Too small by the NUL: how much is needed, NUL and all. */
+  size = len;
+  assert_int_equal(ax_pipe_getsockname(&server, got, &size), AX_ENOBUFS);
+  assert_int_equal(size, len + 1);
+  assert_int_equal(ax_pipe_getsockname(&server, got, &size), 0);
+  assert_int_equal(size, len);
+  assert_string_equal(got, path);
+  assert_int_equal(ax_pipe_getsockname(&server, NULL, &size), AX_EINVAL);
+  assert_int_equal(ax_pipe_getsockname(&server, got, NULL), AX_EINVAL);
+  /* Not connected: no peer. */
+  size = sizeof(got);
+  assert_int_equal(ax_pipe_getpeername(&server, got, &size), AX_ENOTCONN);
+
+  /* Permissions: bits are added, never taken away. */
+  struct stat st;
+  assert_int_equal(chmod(path, 0600), 0);
+  assert_int_equal(ax_pipe_chmod(&server, AX_PIPE_READABLE), 0);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0644);
+  assert_int_equal(ax_pipe_chmod(&server, AX_PIPE_WRITABLE), 0);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0666);
+  assert_int_equal(ax_pipe_chmod(&server, AX_PIPE_READABLE | AX_PIPE_WRITABLE),
+                   0);
+  assert_int_equal(ax_pipe_chmod(&server, 0), AX_EINVAL);
+  assert_int_equal(ax_pipe_chmod(&server, 4), AX_EINVAL);
+  assert_int_equal(ax_pipe_chmod(NULL, AX_PIPE_READABLE), AX_EINVAL);
+
+  /* A pair has no names: empty, NUL-terminated. */
+  struct end a, b;
+  pair_open(&fx.loop, &a, &b, false);
+  size = sizeof(got);
+  got[0] = 'x';
+  assert_int_equal(ax_pipe_getpeername(&a.pipe, got, &size), 0);
+  assert_int_equal(size, 0);
+  assert_int_equal(got[0], '\0');
+  assert_int_equal(ax_pipe_chmod(&a.pipe, AX_PIPE_READABLE), AX_EBADF);
+  end_close(&a);
+  end_close(&b);
+  ax_close(&server.stream.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* The stream operations a pipe shares with TCP: try-write, water marks,
+ * listening twice, and a pipe that cannot listen. */
+static int water_above;
+static int water_below;
+
+static void water_cb(ax_stream_t *stream, bool above) {
+  (void)stream;
+  if (above)
+    water_above++;
+  else
+    water_below++;
+}
+
+static void test_pipe_stream_ops(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  for (int kind = 0; kind < 2; kind++) {
+    struct end a, b;
+    if (kind == 0) {
+      pair_open(&fx.loop, &a, &b, false);
+    } else {
+      ax_os_fd_t fds[2];
+      memset(&a, 0, sizeof(a));
+      memset(&b, 0, sizeof(b));
+      assert_int_equal(ax_pipe(fds, 0, 0), 0);
+      assert_int_equal(ax_pipe_init(&fx.loop, &a.pipe, false), 0);
+      assert_int_equal(ax_pipe_init(&fx.loop, &b.pipe, false), 0);
+      assert_int_equal(ax_pipe_open(&a.pipe, fds[1]), 0);
+      assert_int_equal(ax_pipe_open(&b.pipe, fds[0]), 0);
+    }
+    water_above = 0;
+    water_below = 0;
+    assert_int_equal(
+        ax_stream_set_water_marks(&a.pipe.stream, 1024, 64 * 1024, water_cb),
+        0);
+    /* Fill the kernel with try-writes, then queue past the high mark. */
+    static char chunk[4096];
+    size_t offset = 0;
+    size_t in_kernel = tcp_fill_kernel(&a.pipe.stream, chunk, sizeof(chunk),
+                                       &offset);
+    assert_true(in_kernel > 0);
+    ax_buf_t one = ax_buf_init(chunk, 1);
+    assert_int_equal(ax_try_write(&a.pipe.stream, &one, 1), AX_EAGAIN);
+    struct big_writer bw;
+    writes_done = 0;
+    big_send(&bw, &a.pipe.stream);
+    assert_int_equal(water_above, 1);
+    assert_int_equal(ax_try_write(&a.pipe.stream, &one, 1), AX_EAGAIN);
+    assert_int_equal(ax_read_start(&b.pipe.stream, end_alloc, end_read), 0);
+    run_until_len(&fx.loop, &b, in_kernel + PIPE_TEST_BIG_BYTES);
+    tcp_run_until(&fx.loop, &writes_done,
+                  PIPE_TEST_BIG_BYTES / PIPE_TEST_CHUNK_BYTES);
+    assert_int_equal(water_below, 1);
+    tcp_pattern_check(b.data + in_kernel, PIPE_TEST_BIG_BYTES);
+    /* A connected pipe does not listen. */
+    assert_int_equal(ax_listen(&a.pipe.stream, 4, server_connection),
+                     AX_EINVAL);
+    free(bw.bytes);
+    end_close(&a);
+    end_close(&b);
+    assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+    end_free(&a);
+    end_free(&b);
+  }
+  fixture_close(&fx);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -851,6 +976,8 @@ int main(void) {
       cmocka_unit_test(test_pipe_path),
       cmocka_unit_test(test_pipe_abstract),
       cmocka_unit_test(test_pipe_connect_errors),
+      cmocka_unit_test(test_pipe_names_and_mode),
+      cmocka_unit_test(test_pipe_stream_ops),
       cmocka_unit_test(test_pipe_ipc_tcp_listener),
       cmocka_unit_test(test_pipe_ipc_tcp_connection),
       cmocka_unit_test(test_pipe_ipc_pipe),

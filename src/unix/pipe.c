@@ -409,25 +409,36 @@ int ax__pipe_sys_connect(ax_pipe_t *pipe, ax_connect_t *req, const char *name,
                             (int)len, connect_cb);
 }
 
-int ax__pipe_sys_name(const ax_pipe_t *pipe, char *buffer, size_t *size,
-                      bool peer) {
-  struct sockaddr_un addr;
-  socklen_t len = sizeof(addr);
-  memset(&addr, 0, sizeof(addr));
-  int fd = pipe->stream.priv.sock.fd;
-  int r = peer ? ax__sys.getpeername(fd, (struct sockaddr *)&addr, &len)
-               : ax__sys.getsockname(fd, (struct sockaddr *)&addr, &len);
+/* The socket's own address (peer false) or its peer's, and the length
+ * of its name: a path's ends at its NUL, an abstract name's (leading NUL
+ * and all) is every byte; 0 for none. */
+static int pipe_sockaddr(int fd, bool peer, struct sockaddr_un *addr,
+                         size_t *namelen) {
+  socklen_t len = sizeof(*addr);
+  memset(addr, 0, sizeof(*addr));
+  int r = peer ? ax__sys.getpeername(fd, (struct sockaddr *)addr, &len)
+               : ax__sys.getsockname(fd, (struct sockaddr *)addr, &len);
   if (r != 0)
     return ax_translate_sys_error(errno);
   size_t offset = offsetof(struct sockaddr_un, sun_path);
-  size_t namelen = len > offset ? (size_t)len - offset : 0;
-  if (namelen > sizeof(addr.sun_path))
-    namelen = sizeof(addr.sun_path);
-  /* A path's length ends at its NUL; an abstract name's is every byte. */
-  if (namelen > 0 && addr.sun_path[0] != '\0')
-    namelen = strnlen(addr.sun_path, namelen);
+  size_t n = len > offset ? (size_t)len - offset : 0;
+  if (n > sizeof(addr->sun_path))
+    n = sizeof(addr->sun_path);
+  if (n > 0 && addr->sun_path[0] != '\0')
+    n = strnlen(addr->sun_path, n);
+  *namelen = n;
+  return 0;
+}
+
+int ax__pipe_sys_name(const ax_pipe_t *pipe, char *buffer, size_t *size,
+                      bool peer) {
+  struct sockaddr_un addr;
+  size_t namelen = 0;
+  int err = pipe_sockaddr(pipe->stream.priv.sock.fd, peer, &addr, &namelen);
+  if (err != 0)
+    return err;
   if (namelen >= *size) {
-    *size = namelen + 1;
+    *size = namelen + 1; /* Room for the NUL, as a path gets one. */
     return AX_ENOBUFS;
   }
   memcpy(buffer, addr.sun_path, namelen);
@@ -437,15 +448,18 @@ int ax__pipe_sys_name(const ax_pipe_t *pipe, char *buffer, size_t *size,
 }
 
 int ax__pipe_sys_chmod(ax_pipe_t *pipe, int mode) {
-  char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-  size_t size = sizeof(path);
-  int err = ax__pipe_sys_name(pipe, path, &size, false);
+  struct sockaddr_un addr;
+  size_t namelen = 0;
+  int err = pipe_sockaddr(pipe->stream.priv.sock.fd, false, &addr, &namelen);
   if (err != 0)
     return err;
-  if (size == 0)
+  if (namelen == 0)
     return AX_EBADF; /* Not bound. */
-  if (path[0] == '\0')
+  if (addr.sun_path[0] == '\0')
     return AX_EINVAL; /* Abstract: no file to change. */
+  char path[sizeof(addr.sun_path) + 1];
+  memcpy(path, addr.sun_path, namelen);
+  path[namelen] = '\0';
   mode_t bits = 0;
   if (mode & AX_PIPE_READABLE)
     bits |= S_IRUSR | S_IRGRP | S_IROTH;
