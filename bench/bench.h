@@ -18,6 +18,8 @@ enum {
   BENCH_READ_BYTES = 64 * 1024,
   /* The size of the file it reads: 256 chunks, read in turn. */
   BENCH_READ_FILE_BYTES = 16 * 1024 * 1024,
+  /* Writes with a handle in flight in the IPC workload. */
+  BENCH_IPC_WINDOW = 64,
 };
 
 struct bench_result {
@@ -54,6 +56,11 @@ struct bench_side {
   /* The same with 100 messages in flight: the counting loop posts a burst
    * of 100 and posts it again once all 100 are back. */
   void (*msg_bursts)(uint64_t n, struct bench_result *r);
+  /* n handles passed over an IPC pipe between two loops on two threads:
+   * a TCP listener sent with one byte per write, BENCH_IPC_WINDOW writes
+   * in flight; each one received accepted into a TCP handle and closed
+   * (ipc_axle.c, ipc_uv.c). */
+  void (*ipc_handles)(uint64_t n, struct bench_result *r);
 };
 
 /* The files of the file system workloads, in a temporary directory that
@@ -84,6 +91,10 @@ void bench_axle_msg_one_by_one(uint64_t n, struct bench_result *r);
 void bench_axle_msg_bursts(uint64_t n, struct bench_result *r);
 void bench_uv_msg_one_by_one(uint64_t n, struct bench_result *r);
 void bench_uv_msg_bursts(uint64_t n, struct bench_result *r);
+
+/* The IPC workload of each side. */
+void bench_axle_ipc_handles(uint64_t n, struct bench_result *r);
+void bench_uv_ipc_handles(uint64_t n, struct bench_result *r);
 
 /* Clocks for the sides: process CPU seconds and wall seconds. */
 double bench_cpu_now(void);

@@ -216,4 +216,5 @@ const struct bench_side bench_axle = {
     .fs_read = bench_axle_fs_read,
     .msg_one_by_one = bench_axle_msg_one_by_one,
     .msg_bursts = bench_axle_msg_bursts,
+    .ipc_handles = bench_axle_ipc_handles,
 };

@@ -215,4 +215,5 @@ const struct bench_side bench_uv = {
     .fs_read = bench_uv_fs_read,
     .msg_one_by_one = bench_uv_msg_one_by_one,
     .msg_bursts = bench_uv_msg_bursts,
+    .ipc_handles = bench_uv_ipc_handles,
 };

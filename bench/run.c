@@ -176,6 +176,8 @@ static const struct workload workloads[] = {
      offsetof(struct bench_side, msg_one_by_one), 0},
     {"messages, bursts of 100", "round trip", 1000000,
      offsetof(struct bench_side, msg_bursts), 0},
+    {"IPC: handles passed", "handle", 20000,
+     offsetof(struct bench_side, ipc_handles), 0},
 };
 enum { WORKLOADS = sizeof(workloads) / sizeof(workloads[0]) };
 
