@@ -306,6 +306,8 @@ int ax__pipe_sys_open(ax_pipe_t *pipe, ax_os_fd_t fd) {
     return AX_ENOTSUP; /* Descriptors travel over sockets only. */
   }
   int err = (fl & O_NONBLOCK) ? 0 : ax__fd_set_nonblock(fd);
+  if (err == 0 && socket)
+    err = ax__sock_nosigpipe(fd);
   if (err != 0)
     return err;
   unsigned int flags = pipe_open_flags(fd, fl, socket);

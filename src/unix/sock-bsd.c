@@ -19,6 +19,10 @@ const int ax__sock_recv_flags = 0;
 /* Abstract names are Linux's. */
 const bool ax__sock_abstract_names = false;
 
+int ax__sock_nosigpipe(int fd) {
+  return ax__sock_set_int(fd, SOL_SOCKET, SO_NOSIGPIPE, 1);
+}
+
 int ax__sock_pipe(int fds[2]) {
   if (ax__sys.pipe(fds) != 0)
     return ax_translate_sys_error(errno);

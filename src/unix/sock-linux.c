@@ -17,6 +17,12 @@ const int ax__sock_send_flags = MSG_NOSIGNAL;
 const int ax__sock_recv_flags = MSG_CMSG_CLOEXEC;
 const bool ax__sock_abstract_names = true;
 
+/* MSG_NOSIGNAL on every send does it. */
+int ax__sock_nosigpipe(int fd) {
+  (void)fd;
+  return 0;
+}
+
 int ax__sock_pipe(int fds[2]) {
   return pipe2(fds, O_CLOEXEC) == 0 ? 0 : ax_translate_sys_error(errno);
 }

@@ -31,6 +31,9 @@ int ax__sock_adopt(int fd);
 extern const int ax__sock_recv_flags;
 extern const bool ax__sock_abstract_names;
 int ax__sock_pipe(int fds[2]);
+/* Keep SIGPIPE away from a socket adopted as it is (ax_pipe_open()):
+ * SO_NOSIGPIPE where sends pass no flag for it; nothing on Linux. */
+int ax__sock_nosigpipe(int fd);
 
 /* pipe.c: the operations of a pipe that has AX__STREAM_OWN_OPS. */
 const struct ax__sock_ops *ax__pipe_own_ops(const ax_pipe_t *pipe);
