@@ -968,7 +968,6 @@ static void test_pipe_stream_ops(void **state) {
 }
 
 int main(void) {
-  signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pipe_socketpair),
       cmocka_unit_test(test_pipe_anonymous),
