@@ -762,6 +762,57 @@ static void test_pipe_ipc_close_pending(void **state) {
   end_free(&b);
 }
 
+/* A write with a handle that the kernel takes in parts: the handle goes
+ * once, with the first part, and every byte arrives; then a write with a
+ * handle queued behind it, and one cancelled by closing, leak nothing. */
+static void test_pipe_ipc_partial(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  int before = open_fd_count();
+  struct end a, b;
+  pair_open(&fx.loop, &a, &b, true);
+  ax_tcp_t listener;
+  int port;
+  assert_int_equal(tcp_test_listen(&fx.loop, &listener, "127.0.0.1",
+                                   unused_connection, &port),
+                   0);
+  char *bytes = malloc(PIPE_TEST_BIG_BYTES);
+  assert_non_null(bytes);
+  tcp_pattern_fill(bytes, 0, PIPE_TEST_BIG_BYTES);
+  ax_buf_t big = ax_buf_init(bytes, PIPE_TEST_BIG_BYTES);
+  ax_write_t w1, w2;
+  writes_done = 0;
+  assert_int_equal(
+      ax_write2(&w1, &a.pipe.stream, &big, 1, &listener.stream, write_cb), 0);
+  assert_true(ax_stream_get_write_queue_size(&a.pipe.stream) > 0);
+  send_handle(&w2, &a, &listener.stream);
+  assert_int_equal(ax_read_start(&b.pipe.stream, end_alloc, end_read), 0);
+  run_until_len(&fx.loop, &b, PIPE_TEST_BIG_BYTES + 1);
+  tcp_run_until(&fx.loop, &writes_done, 2);
+  tcp_pattern_check(b.data, PIPE_TEST_BIG_BYTES);
+  assert_int_equal(b.data[PIPE_TEST_BIG_BYTES], 'h');
+  assert_int_equal(ax_pipe_pending_count(&b.pipe), 2);
+
+  /* Queued behind bytes the peer does not read, then cancelled. */
+  static char chunk[4096];
+  size_t offset = 0;
+  (void)tcp_fill_kernel(&a.pipe.stream, chunk, sizeof(chunk), &offset);
+  writes_failed = 0;
+  send_handle(&w1, &a, &listener.stream);
+  end_close(&a);
+  (void)ax_run(&fx.loop, AX_RUN_NOWAIT);
+  assert_int_equal(writes_failed, AX_ECANCELED);
+  ax_close(&listener.stream.handle, NULL);
+  end_close(&b);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(open_fd_count(), before);
+  fixture_close(&fx);
+  free(bytes);
+  end_free(&a);
+  end_free(&b);
+}
+
 /* What ax_write2() and the IPC accept refuse. */
 static void test_pipe_ipc_errors(void **state) {
   (void)state;
@@ -982,6 +1033,7 @@ int main(void) {
       cmocka_unit_test(test_pipe_ipc_pipe),
       cmocka_unit_test(test_pipe_ipc_many),
       cmocka_unit_test(test_pipe_ipc_close_pending),
+      cmocka_unit_test(test_pipe_ipc_partial),
       cmocka_unit_test(test_pipe_ipc_errors),
       cmocka_unit_test(test_pipe_peer_dies),
   };
