@@ -224,7 +224,8 @@ static unsigned int stream_write_gather(const ax_stream_t *stream,
     const struct ax__write_private *w = &req->priv;
     for (unsigned int i = w->next_buf; i < w->nbufs && room; i++)
       room = stream_iov_add(iov, &count, &bytes, &w->bufs[i]);
-    if (req == stream->priv.write_tail || req->priv.next->priv.send_handle)
+    if (req == stream->priv.write_tail ||
+        req->priv.next->priv.send_handle != NULL)
       break;
   }
   *total = bytes;
