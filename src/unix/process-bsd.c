@@ -1,6 +1,6 @@
 /*
  * unix/process-bsd.c: what macOS and the BSDs give child processes
- * (unix/spawn-plan.h): fork, a close per descriptor, close-on-exec set after
+ * (unix/spawn-os.h): fork, a close per descriptor, close-on-exec set after
  * the descriptor is made (macOS has neither pipe2 nor SOCK_CLOEXEC), and
  * no pidfds, so exits are noticed through SIGCHLD.
  */
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "spawn-plan.h"
+#include "spawn-os.h"
 
 pid_t ax__spawn_start(struct ax__spawn_plan *plan, bool share_memory) {
   (void)share_memory;

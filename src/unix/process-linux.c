@@ -1,5 +1,5 @@
 /*
- * unix/process-linux.c: what Linux gives child processes (unix/spawn-plan.h):
+ * unix/process-linux.c: what Linux gives child processes (unix/spawn-os.h):
  * clone(CLONE_VM | CLONE_VFORK), close_range(2) (Linux 5.9) and pidfds
  * (pidfd_open(2), Linux 5.3).
  *
@@ -18,7 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "spawn-plan.h"
+#include "spawn-os.h"
 
 /* Some C libraries of the kernels axle supports lack the numbers. */
 #ifndef SYS_pidfd_open

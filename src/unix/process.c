@@ -1,7 +1,7 @@
 /*
- * unix/process.c: child processes on POSIX systems (src/process.h).
+ * unix/process.c: child processes on POSIX systems (src/child.h).
  *
- * Starting: the parent prepares a plan (unix/spawn-plan.h) with every string,
+ * Starting: the parent prepares a plan (unix/spawn-os.h) with every string,
  * array and descriptor the child needs, blocks every signal, and starts
  * the child (clone as vfork on Linux unless uid or gid change, fork elsewhere).
  * The child resets signal dispositions and its mask, arranges its descriptors
@@ -37,8 +37,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../process.h"
-#include "spawn-plan.h"
+#include "../child.h"
+#include "spawn-os.h"
 
 /* The search path when neither the child's environment nor this
  * process's names one (glibc's confstr(_CS_PATH)). */

@@ -1,5 +1,5 @@
 /*
- * unix/spawn-plan.h: how unix/process.c starts a child, and what each kernel
+ * unix/spawn-os.h: how unix/process.c starts a child, and what each kernel
  * provides for it (unix/process-linux.c: clone as vfork, close_range,
  * pidfds;
  * unix/process-bsd.c: fork and a loop of close, no pidfds).
@@ -10,8 +10,8 @@
  * vfork the child shares the parent's memory, and writes to the plan
  * only the descriptors it moves.
  */
-#ifndef AX_UNIX_SPAWN_PLAN_H
-#define AX_UNIX_SPAWN_PLAN_H
+#ifndef AX_UNIX_SPAWN_H
+#define AX_UNIX_SPAWN_H
 
 #include <sys/types.h>
 
@@ -61,4 +61,4 @@ int ax__spawn_socketpair(int fds[2]);
  * or an axle error: AX_ENOSYS where the kernel has none. */
 int ax__spawn_pidfd_open(pid_t pid);
 
-#endif /* AX_UNIX_SPAWN_PLAN_H */
+#endif /* AX_UNIX_SPAWN_H */
