@@ -3767,11 +3767,12 @@ AX_EXTERN int ax_pipe(ax_os_fd_t fds[2], int read_flags, int write_flags);
  * Start programs, talk to them over their standard descriptors, and learn
  * how they ended. A process handle is active from ax_spawn() until its
  * exit callback has run; close it then (or earlier: the child is not
- * killed, its exit is simply not reported). POSIX: exit is noticed through
- * a pidfd where the kernel has one (Linux 5.3), else through SIGCHLD and
- * waitpid() on the loop's own children only, so other code's children are
- * never reaped. Windows: the process handle's wait is posted to the loop's
- * port. See docs/process.md.
+ * killed, its exit is simply not reported, and on POSIX the loop still
+ * reaps it when it ends). POSIX: exit is noticed through a pidfd where the
+ * kernel has one (Linux 5.3), else through SIGCHLD and waitpid() on the
+ * loop's own children only, so other code's children are never reaped.
+ * Windows: the process handle's wait is posted to the loop's port. See
+ * docs/process.md.
  * @{
  */
 
@@ -3853,7 +3854,8 @@ typedef struct ax_process_options_s {
   const char *cwd;
   /** AX_PROCESS_* flags. */
   unsigned int flags;
-  /** Entries in @p stdio; descriptors past it are closed in the child. */
+  /** Entries in @p stdio, at most 1024; descriptors past them (and past
+   * 2) are closed in the child. */
   int stdio_count;
   /** The child's descriptors, or NULL: all closed (0, 1, 2 to /dev/null
    * on POSIX). */
@@ -3892,9 +3894,14 @@ struct ax_process_s {
  * cannot start (no such file, no permission, a bad directory) is an error
  * of this call, and no exit callback follows; the handle is then not
  * initialised and needs no close.
- * @return 0; AX_EINVAL (NULL, no file, stdio_count < 0, a bad stdio
- *         entry); AX_ENOENT; AX_EACCES; AX_ENOEXEC; AX_ENOTDIR; AX_EPERM
- *         (uid or gid); AX_EMFILE; AX_ENOMEM; the system's error.
+ * @return 0; AX_EINVAL (NULL, no file or an empty one, unknown flags,
+ *         stdio_count < 0 or > 1024, a bad stdio entry: unknown flags, no
+ *         stream, a CREATE_PIPE stream that is no pipe or has a
+ *         descriptor already, an INHERIT_STREAM stream without one);
+ *         AX_ENOENT; AX_EACCES; AX_ENOEXEC; AX_ENOTDIR; AX_EPERM (uid or
+ *         gid); AX_EBADF (an INHERIT_FD descriptor that is not open);
+ *         AX_EMFILE; AX_ENOMEM; the system's error; AX_ENOTSUP on
+ *         Windows until its part is written.
  */
 AX_EXTERN int ax_spawn(ax_loop_t *loop, ax_process_t *process,
                        const ax_process_options_t *options);
