@@ -818,12 +818,12 @@ void route_respond(struct conn *c) {
     conn_async_begin(c);
     hash_start(c);
     break;
+  case ROUTE_EXTRA:
+    route_extra->respond(c);
+    break;
   case ROUTE_KV:
     conn_async_begin(c);
     kv_route_respond(c);
-    break;
-  case ROUTE_EXTRA:
-    route_extra->respond(c);
     break;
   default:
     break;

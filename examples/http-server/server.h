@@ -168,16 +168,6 @@ void route_respond(struct conn *c);
 void route_drained(struct conn *c);
 void route_free(struct conn *c);
 
-/* kv-routes.c: /kv/KEY, answered by a key-value server through a
- * connection pool, one per loop (docs/pooling.md). */
-int kv_routes_init(struct server *s);
-void kv_routes_close(struct server *s);
-bool kv_routes_owns(const struct server *s, const ax_handle_t *handle);
-int kv_route_head(struct conn *c, struct http_slice key);
-void kv_route_body(struct conn *c, struct http_slice body);
-void kv_route_respond(struct conn *c);
-void kv_route_free(struct conn *c);
-
 /* routes.c: more paths, for a program that links routes.c with a main of
  * its own (examples/workers/). match is asked first, for every path:
  * -1 leaves the path to routes.c, else the request is the program's, and
@@ -193,6 +183,16 @@ extern const struct route_extra *route_extra;
 
 /* routes.c: /hash's work, @p rounds of a mixing function. */
 uint64_t hash_rounds(uint64_t rounds);
+
+/* kv-routes.c: /kv/KEY, answered by a key-value server through a
+ * connection pool, one per loop (docs/pooling.md). */
+int kv_routes_init(struct server *s);
+void kv_routes_close(struct server *s);
+bool kv_routes_owns(const struct server *s, const ax_handle_t *handle);
+int kv_route_head(struct conn *c, struct http_slice key);
+void kv_route_body(struct conn *c, struct http_slice body);
+void kv_route_respond(struct conn *c);
+void kv_route_free(struct conn *c);
 
 /* socket-file-*.c: the socket as a descriptor ax_fs_sendfile() can write
  * to; AX_ENOTSUP where there is none (Windows). */
