@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cluster.h"
 
@@ -660,6 +661,18 @@ static int tcp_bind(ax_loop_t *loop, ax_tcp_t *tcp, const char *host, int *port,
   return rc;
 }
 
+/* Shared mode's listener listens in the kernel, so that the workers
+ * receive it as a listener (a received socket is adopted as what the
+ * kernel says it is) and connections queue from the start; but it is not
+ * ax_listen()ed: the primary never accepts on it, the workers do. */
+static int primary_listen_kernel(ax_tcp_t *tcp) {
+  ax_os_fd_t fd;
+  int rc = ax_fileno(&tcp->stream.handle, &fd);
+  if (rc == 0 && listen(fd, LISTEN_BACKLOG) != 0)
+    rc = AX_EINVAL; /* Bound just before: it cannot fail but in theory. */
+  return rc;
+}
+
 /* The port: listening (round-robin), bound to be sent (shared), or bound
  * with AX_TCP_REUSEPORT only to hold it for the workers (reuseport: a
  * socket that does not listen gets none of the connections). */
@@ -676,6 +689,8 @@ static int primary_listen(struct primary *p) {
   }
   if (rc == 0 && o->mode == MODE_ROUND_ROBIN)
     rc = ax_listen(&p->listener.stream, LISTEN_BACKLOG, primary_on_connection);
+  if (rc == 0 && o->mode == MODE_SHARED)
+    rc = primary_listen_kernel(&p->listener);
   if (rc == 0) {
     p->status_port = o->status_port;
     rc = tcp_bind(&p->loop, &p->status, o->host, &p->status_port, 0);

@@ -43,6 +43,7 @@ struct worker {
   uint64_t reported;                     /* The count last sent. */
   bool serving;                          /* Said "ready". */
   bool stopping;                         /* Draining. */
+  bool failed;                           /* Stopped by an error: exit 1. */
   struct cluster_lines lines;            /* What the primary says. */
   char in[256];                          /* The pipe's read buffer. */
 };
@@ -145,9 +146,11 @@ static void worker_read(ax_stream_t *stream, ptrdiff_t nread,
     rc = AX_EINVAL;
   if (rc == 0)
     return;
-  if (rc != AX_EOF)
+  if (rc != AX_EOF) {
     fprintf(stderr, "cluster: worker %lld: IPC: %s\n",
             (long long)ax_os_getpid(), ax_strerror(rc));
+    w->failed = true;
+  }
   worker_stop(w); /* The primary is gone, or speaks nonsense. */
 }
 
@@ -239,6 +242,7 @@ int worker_main(const struct cluster_options *options) {
     if (ax_loop_close(&w->server.loop) != 0 && rc == 0)
       rc = AX_EBUSY;
   }
+  rc = rc == 0 && w->failed ? AX_EINVAL : rc;
   free(w->server.out);
   free(w);
   return rc == 0 ? 0 : 1;
