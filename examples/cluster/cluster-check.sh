@@ -226,6 +226,13 @@ for pid in $SEEN_PIDS; do
 done
 [ -z "$left" ] && ok "no worker left" || fail "workers left:$left"
 PRIMARY=
+# Every worker that stopped did so cleanly (a sanitizer's report ends a
+# worker with an error: it would say "stopped badly").
+if grep -E -q 'stopped badly|Sanitizer|runtime error' "$TMP/err"; then
+  fail "a process reported an error"
+else
+  ok "every stopped worker exited 0, with no sanitizer report"
+fi
 
 if [ $failures != 0 ]; then
   echo "--- the primary's log"

@@ -186,8 +186,14 @@ static void worker_exited(ax_process_t *process, int64_t status, int signum) {
   if (w->state == WORKER_STOPPING || p->stopping) {
     if (s->current == w)
       s->current = NULL;
-    fprintf(stderr, "cluster: worker %u (pid %lld) stopped\n", w->slot,
-            (long long)w->pid);
+    if (status == 0 && signum == 0)
+      fprintf(stderr, "cluster: worker %u (pid %lld) stopped\n", w->slot,
+              (long long)w->pid);
+    else
+      fprintf(stderr, "cluster: worker %u (pid %lld) stopped badly: %s %lld\n",
+              w->slot, (long long)w->pid,
+              signum != 0 ? "signal" : "exit status",
+              (long long)(signum != 0 ? signum : status));
   } else {
     worker_died(w, status, signum);
   }
