@@ -15,6 +15,8 @@
 #   4. SIGINT: the primary exits 0 and no worker is left.
 # Exit 77 (a skip, for meson) when wrk or curl is missing, or in reuseport
 # mode where the system cannot share a port.
+# ok() always succeeds, so "test && ok ... || fail ..." is an if-else.
+# shellcheck disable=SC2015
 set -u
 
 EXE=$1
