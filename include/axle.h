@@ -583,6 +583,7 @@ typedef enum ax_errno_e {
   AX_ENOBUFS = -ENOBUFS,                 /**< No buffer space. */
   AX_ENODEV = -ENODEV,                   /**< No such device. */
   AX_ENOENT = -ENOENT,                   /**< No such file or directory. */
+  AX_ENOEXEC = -ENOEXEC,                 /**< Not an executable format. */
   AX_ENOMEM = -ENOMEM,                   /**< Out of memory. */
   AX_ENOSPC = -ENOSPC,                   /**< No space left on device. */
   AX_ENOSYS = -ENOSYS,                   /**< Function not implemented. */

@@ -23,6 +23,7 @@
 
 #include "backend.h"
 #include "internal.h"
+#include "process.h"
 
 /* Whether loop is one that ax_loop_init() made and ax_loop_close() has not
  * closed: what the loop's accessors check before they touch it, as a
@@ -154,6 +155,7 @@ int ax_loop_close(ax_loop_t *loop) {
       !ax__queue_empty(&loop->priv.closing) || loop->priv.active_reqs != 0)
     return AX_EBUSY;
   ax__work_loop_close(loop);
+  ax__process_loop_close(loop);
   ax__wakeup_close(loop);
   loop->priv.platform.backend->fini(loop);
   void *data = loop->data;
