@@ -478,26 +478,28 @@ static int slot_status(const struct primary *p, unsigned int i, bool json,
                   pid, state, s->restarts, requests);
 }
 
+/* The length after adding what snprintf() made, if it fit (the buffers
+ * have room for every slot, so it does). */
+static size_t status_add(size_t len, int n, size_t cap) {
+  return n > 0 && (size_t)n < cap - len ? len + (size_t)n : len;
+}
+
 /* Every slot into @p out; the length written. */
 static size_t primary_status(const struct primary *p, bool json, char *out,
                              size_t cap) {
   size_t len = 0;
-  int n = json ? snprintf(out, cap,
-                          "{\"mode\":\"%s\",\"port\":%d,\"pid\":%lld,"
-                          "\"workers\":[",
-                          cluster_mode_name(p->options->mode), p->port,
-                          (long long)ax_os_getpid())
-               : 0;
-  for (unsigned int i = 0; n >= 0 && (size_t)n < cap - len; i++) {
-    len += (size_t)n;
-    n = i < p->options->workers ? slot_status(p, i, json, out + len, cap - len)
-        : json                  ? snprintf(out + len, cap - len, "]}\n")
-                                : -1;
-    if (i >= p->options->workers && n >= 0 && (size_t)n < cap - len) {
-      len += (size_t)n;
-      break;
-    }
-  }
+  if (json)
+    len = status_add(len,
+                     snprintf(out, cap,
+                              "{\"mode\":\"%s\",\"port\":%d,\"pid\":%lld,"
+                              "\"workers\":[",
+                              cluster_mode_name(p->options->mode), p->port,
+                              (long long)ax_os_getpid()),
+                     cap);
+  for (unsigned int i = 0; i < p->options->workers; i++)
+    len = status_add(len, slot_status(p, i, json, out + len, cap - len), cap);
+  if (json)
+    len = status_add(len, snprintf(out + len, cap - len, "]}\n"), cap);
   return len;
 }
 
