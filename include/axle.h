@@ -363,6 +363,7 @@ struct ax__loop_private {
   uint64_t work_wait_ns;             /* Metrics: their time queued. */
   uint64_t accept_paused;            /* Metrics: listener pauses. */
   ax_resource_cb resource_cb;        /* ax_loop_set_resource_cb()'s. */
+  struct ax__loop_delay *delay;      /* Loop delay, once measured. */
   uint64_t resource_shortages;       /* Metrics: episodes reported. */
   uint64_t resource_last_ns;         /* Loop time of the last shortage. */
   struct ax__loop_platform platform; /* Backend and wakeup channel. */
@@ -433,7 +434,10 @@ struct ax__work {
   void (*work)(struct ax__work *w);             /* Runs on a worker. */
   void (*done)(struct ax__work *w, int status); /* Runs on the loop. */
   ax_loop_t *loop;                              /* Where done runs. */
-  uint64_t queued_ns;                           /* When it was queued. */
+  union {
+    uint64_t queued_ns; /* Until a worker takes it: when it was queued. */
+    uint64_t run_ns;    /* Once run: how long it ran. */
+  } t;
   union {
     uint64_t order;   /* In the pool's queue: its place, pool-wide. */
     uint64_t wait_ns; /* Once taken: how long it was queued. */
@@ -3882,6 +3886,126 @@ AX_EXTERN int ax_kill(ax_pid_t pid, int signum);
 
 /** @return The child's process id (0 for NULL). */
 AX_EXTERN ax_pid_t ax_process_get_pid(const ax_process_t *process);
+
+/** @} */
+
+/**
+ * @defgroup histogram Histograms: loop delay and pool lanes
+ * Durations recorded into a histogram of fixed size, as HdrHistogram does:
+ * exact below 32 ns, then 16 buckets per power of two, so that a value is
+ * known to within 1/16 (6.25%) of itself, from nanoseconds to about 18
+ * minutes (longer values count in the last bucket; the maximum stays
+ * exact). Recording is a few instructions and never allocates.
+ *
+ * The loop fills two kinds: its delay (ax_loop_delay_start(): how long the
+ * loop's callbacks keep it from getting back to its wait, once per
+ * iteration; docs/loop.md), and, for each lane of the thread pool, how long
+ * its jobs waited in the queue and how long they ran
+ * (ax_loop_lane_metrics(); docs/threadpool.md). Both are read on the loop
+ * thread, as copies the caller may keep, reset, merge and query.
+ * @{
+ */
+
+/** Buckets of an ax_histogram_t. */
+#define AX_HISTOGRAM_BUCKETS 592
+
+/** A histogram of durations in nanoseconds. Zero it (or
+ *  ax_histogram_reset()) before the first record. */
+typedef struct ax_histogram_s {
+  /** Values recorded. */
+  uint64_t count;
+  /** The smallest value recorded (0 when none was). */
+  uint64_t min_ns;
+  /** The largest value recorded, exact. */
+  uint64_t max_ns;
+  /** The sum of the values recorded (for the mean). */
+  uint64_t sum_ns;
+  /** Values per bucket; read them through ax_histogram_percentile(). */
+  uint64_t buckets[AX_HISTOGRAM_BUCKETS];
+} ax_histogram_t;
+
+/** The lanes of the thread pool (docs/threadpool.md). */
+typedef enum {
+  /** File system requests. */
+  AX_LANE_FS = 0,
+  /** getaddrinfo and getnameinfo requests. */
+  AX_LANE_DNS,
+  /** The user's jobs (ax_queue_work()). */
+  AX_LANE_USER,
+  /** The number of lanes. */
+  AX_LANE_MAX
+} ax_lane;
+
+/** Empty @p hist. Does nothing for NULL. */
+AX_EXTERN void ax_histogram_reset(ax_histogram_t *hist);
+
+/** Record one duration into @p hist, in constant time. Does nothing for
+ *  NULL. Not thread-safe: one thread records into one histogram. */
+AX_EXTERN void ax_histogram_record(ax_histogram_t *hist, uint64_t value_ns);
+
+/** Add every value of @p src to @p dst (to sum up several loops or lanes).
+ *  Does nothing if either is NULL. */
+AX_EXTERN void ax_histogram_merge(ax_histogram_t *dst,
+                                  const ax_histogram_t *src);
+
+/**
+ * The value below or at which @p percent of the recorded values lie: the
+ * upper edge of the bucket where that share is reached, so at most 6.25%
+ * above the true value and never below it, and never above the maximum.
+ * 100 gives the maximum, 0 the minimum.
+ * @param hist    A histogram.
+ * @param percent From 0 to 100 (p99 is 99.0); outside that, clamped.
+ * @return The value in nanoseconds; 0 if @p hist is NULL or empty.
+ */
+AX_EXTERN uint64_t ax_histogram_percentile(const ax_histogram_t *hist,
+                                           double percent);
+
+/**
+ * Begin measuring the loop's delay: from then on, each iteration records
+ * into the loop's delay histogram how long the loop spent between leaving
+ * its wait for I/O and entering the next one (running timers, I/O
+ * callbacks and the other phases), which is how late anything that becomes
+ * ready in that time is served (docs/loop.md). Off by default; while off,
+ * the loop pays one branch per iteration for it. Starting again keeps what
+ * was recorded. Call it on the loop thread.
+ * @return 0; AX_EINVAL if @p loop is NULL or not initialised; AX_ENOMEM.
+ */
+AX_EXTERN int ax_loop_delay_start(ax_loop_t *loop);
+
+/** Stop measuring the loop's delay; what was recorded stays readable.
+ *  @return 0, or AX_EINVAL if @p loop is NULL or not initialised. */
+AX_EXTERN int ax_loop_delay_stop(ax_loop_t *loop);
+
+/**
+ * Copy the loop's delay histogram into @p hist (an empty one if the
+ * measure was never started). Call it on the loop thread.
+ * @return 0, or AX_EINVAL if an argument is NULL or the loop is not
+ *         initialised.
+ */
+AX_EXTERN int ax_loop_delay(const ax_loop_t *loop, ax_histogram_t *hist);
+
+/** Empty the loop's delay histogram (measuring goes on if it was on).
+ *  @return 0, or AX_EINVAL if @p loop is NULL or not initialised. */
+AX_EXTERN int ax_loop_delay_reset(ax_loop_t *loop);
+
+/**
+ * Copy the histograms of one thread-pool lane of this loop's jobs: how long
+ * each waited between its queueing and a worker taking it, and how long it
+ * ran on the worker. A job counts when its callback runs on the loop
+ * thread; cancelled jobs count in neither. Always on. Call it on the loop
+ * thread.
+ * @param loop An initialised loop.
+ * @param lane AX_LANE_FS, AX_LANE_DNS or AX_LANE_USER.
+ * @param wait Receives the queue waits, or NULL.
+ * @param run  Receives the run times, or NULL.
+ * @return 0, or AX_EINVAL (NULL or uninitialised loop, a bad lane).
+ */
+AX_EXTERN int ax_loop_lane_metrics(const ax_loop_t *loop, ax_lane lane,
+                                   ax_histogram_t *wait, ax_histogram_t *run);
+
+/** Empty the lane histograms of every lane of @p loop.
+ *  @return 0, or AX_EINVAL if @p loop is NULL or not initialised. */
+AX_EXTERN int ax_loop_lane_metrics_reset(ax_loop_t *loop);
 
 /** @} */
 

@@ -2,10 +2,10 @@
  * process.c: child processes, the portable part: the checks of
  * ax_spawn()'s options, and the handle's life from spawn to exit. How a
  * child is started and how its end is noticed is each system's
- * (src/process.h lists what it provides: src/unix/process.c,
+ * (src/child.h lists what it provides: src/unix/process.c,
  * src/win/process.c).
  */
-#include "process.h"
+#include "child.h"
 
 enum {
   /* The option flags axle knows. */

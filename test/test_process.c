@@ -597,18 +597,19 @@ static void many_exit_cb(ax_process_t *process, int64_t exit_status,
   struct many *m = process->handle.data;
   struct child *c = ax_container_of(process, struct child, process);
   m->exited++;
-  if (exit_status != (c - m->children) % 5 || term_signal != 0)
+  if (exit_status != (c - m->children) % 2 || term_signal != 0)
     m->failures++;
   ax_close(&process->handle, many_close_cb);
 }
 
+/* /bin/true and /bin/false in turn (not the child program, which may be
+ * built with sanitizers that take a while to start): statuses 0 and 1. */
 static void many_spawn(struct many *m, struct child *c) {
-  char code[8];
-  snprintf(code, sizeof(code), "%d", (int)((c - m->children) % 5));
-  char *argv[] = {(char *)child_path(), "exit", code, NULL};
+  char *file = (c - m->children) % 2 == 0 ? "/bin/true" : "/bin/false";
+  char *argv[] = {file, NULL};
   ax_process_options_t options;
   memset(&options, 0, sizeof(options));
-  options.file = child_path();
+  options.file = file;
   options.args = argv;
   options.exit_cb = many_exit_cb;
   if (ax_spawn(m->loop, &c->process, &options) != 0) {

@@ -87,6 +87,8 @@ struct hash_job {
 
 static const char hello[] = "Hello, World!";
 
+const struct route_extra *route_extra;
+
 /* -- Reading the head --------------------------------------------------- */
 
 static bool slice_is(struct http_slice s, const char *text) {
@@ -350,6 +352,13 @@ static int route_match(struct conn *c, const struct http_request *r) {
   struct http_slice path, query;
   if (!target_split(r, &path, &query))
     return 400;
+  int extra = route_extra != NULL ? route_extra->match(c, path, query) : -1;
+  if (extra >= 0) {
+    q->route = ROUTE_EXTRA;
+    return extra != 0                               ? extra
+           : method_allowed(q->route, r->method_id) ? 0
+                                                    : 405;
+  }
   if (slice_is(path, "/")) {
     q->route = ROUTE_HELLO;
   } else if (slice_is(path, "/upload")) {
@@ -689,16 +698,20 @@ static void delay_done(ax_timer_t *timer) {
 
 /* Work for a CPU: each round depends on the one before, so no compiler
  * can shorten it, and it touches no memory. */
-static void hash_work(ax_work_t *work) {
-  struct hash_job *job = ax_container_of(work, struct hash_job, work);
+uint64_t hash_rounds(uint64_t rounds) {
   uint64_t x = 0x9e3779b97f4a7c15u;
-  for (uint64_t i = 0; i < job->rounds; i++) {
+  for (uint64_t i = 0; i < rounds; i++) {
     x ^= x >> 30;
     x *= 0xbf58476d1ce4e5b9u;
     x ^= x >> 27;
     x += i;
   }
-  job->result = x;
+  return x;
+}
+
+static void hash_work(ax_work_t *work) {
+  struct hash_job *job = ax_container_of(work, struct hash_job, work);
+  job->result = hash_rounds(job->rounds);
 }
 
 static void hash_done(ax_work_t *work, int status) {
@@ -791,6 +804,9 @@ void route_respond(struct conn *c) {
   case ROUTE_HASH:
     conn_async_begin(c);
     hash_start(c);
+    break;
+  case ROUTE_EXTRA:
+    route_extra->respond(c);
     break;
   default:
     break;

@@ -100,6 +100,7 @@ enum route {
   ROUTE_DELAY,    /* "/delay?ms=N": answered by a timer. */
   ROUTE_HASH,     /* "/hash?n=N": work on the thread pool. */
   ROUTE_REJECTED, /* Not a request: the 503 of a connection too many. */
+  ROUTE_EXTRA,    /* A path of the program's own (struct route_extra). */
 };
 
 /* What the current request asked for, kept from its head (whose bytes
@@ -170,6 +171,22 @@ void route_body(struct conn *c, struct http_slice body);
 void route_respond(struct conn *c);
 void route_drained(struct conn *c);
 void route_free(struct conn *c);
+
+/* routes.c: more paths, for a program that links routes.c with a main of
+ * its own (examples/workers/). match is asked first, for every path:
+ * -1 leaves the path to routes.c, else the request is the program's, and
+ * 0 or a status (404, 400...) is the answer to its head; respond then
+ * answers as route_respond() does (at once, or between conn_async_begin()
+ * and conn_async_end()). A job kept in c->req.job is freed with free().
+ * NULL, the default: none. */
+struct route_extra {
+  int (*match)(struct conn *c, struct http_slice path, struct http_slice query);
+  void (*respond)(struct conn *c);
+};
+extern const struct route_extra *route_extra;
+
+/* routes.c: /hash's work, @p rounds of a mixing function. */
+uint64_t hash_rounds(uint64_t rounds);
 
 /* socket-file-*.c: the socket as a descriptor ax_fs_sendfile() can write
  * to; AX_ENOTSUP where there is none (Windows). */

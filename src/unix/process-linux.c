@@ -1,15 +1,19 @@
 /*
  * unix/process-linux.c: what Linux gives child processes (unix/spawn-os.h):
- * vfork, close_range(2) (Linux 5.9) and pidfds (pidfd_open(2), Linux 5.3).
+ * clone(CLONE_VM | CLONE_VFORK), close_range(2) (Linux 5.9) and pidfds
+ * (pidfd_open(2), Linux 5.3).
  *
- * vfork: the child borrows the parent's memory and the parent waits until
- * the child has called exec or _exit, so no page table is copied; that is
- * what glibc's posix_spawn does too. It needs the child to run in the
- * function that called vfork and never return from it, which is why the
- * call sits here, followed at once by ax__spawn_child().
+ * CLONE_VM | CLONE_VFORK is vfork with a stack of the child's own: the
+ * child borrows the parent's memory and the parent waits until the child
+ * has called exec or _exit, so no page table is copied (glibc's
+ * posix_spawn does the same). Its own stack spares the child vfork's
+ * sharing of the parent's frames, which the C standard does not allow
+ * the child to return through or assign in.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,10 +28,33 @@
 #define SYS_close_range 436
 #endif /* SYS_close_range */
 
+/* The child's stack while it shares the parent's memory: its frames are
+ * ax__spawn_child()'s few locals and the C library's exec. */
+enum { SPAWN_STACK_BYTES = 64 * 1024 };
+
+static int spawn_child_entry(void *plan) {
+  ax__spawn_child(plan);
+}
+
 pid_t ax__spawn_start(struct ax__spawn_plan *plan, bool share_memory) {
-  pid_t pid = share_memory ? vfork() : fork();
-  if (pid == 0)
-    ax__spawn_child(plan);
+  if (!share_memory) {
+    pid_t pid = fork();
+    if (pid == 0)
+      ax__spawn_child(plan);
+    return pid;
+  }
+  char *stack = ax__malloc(SPAWN_STACK_BYTES);
+  if (stack == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  /* The stack grows down on every architecture axle builds for; malloc's
+   * alignment and the size keep its top 16-byte aligned. */
+  pid_t pid = clone(spawn_child_entry, stack + SPAWN_STACK_BYTES,
+                    CLONE_VM | CLONE_VFORK | SIGCHLD, plan);
+  int saved_errno = errno;
+  ax__free(stack);
+  errno = saved_errno;
   return pid;
 }
 

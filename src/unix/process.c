@@ -1,10 +1,10 @@
 /*
- * unix/process.c: child processes on POSIX systems (src/process.h).
+ * unix/process.c: child processes on POSIX systems (src/child.h).
  *
  * Starting: the parent prepares a plan (unix/spawn-os.h) with every string,
  * array and descriptor the child needs, blocks every signal, and starts
- * the child (vfork on Linux unless uid or gid change, fork elsewhere). The
- * child resets signal dispositions and its mask, arranges its descriptors
+ * the child (clone as vfork on Linux unless uid or gid change, fork elsewhere).
+ * The child resets signal dispositions and its mask, arranges its descriptors
  * and execs; if anything fails it writes errno to a close-on-exec error
  * pipe and exits. The parent reads that pipe: end of file means the exec
  * happened; a number is the error, returned by ax_spawn() after the
@@ -37,7 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../process.h"
+#include "../child.h"
 #include "spawn-os.h"
 
 /* The search path when neither the child's environment nor this

@@ -1,6 +1,7 @@
 /*
  * unix/spawn-os.h: how unix/process.c starts a child, and what each kernel
- * provides for it (unix/process-linux.c: vfork, close_range, pidfds;
+ * provides for it (unix/process-linux.c: clone as vfork, close_range,
+ * pidfds;
  * unix/process-bsd.c: fork and a loop of close, no pidfds).
  *
  * The parent prepares everything the child needs in a plan before the
@@ -39,11 +40,12 @@ _Noreturn void ax__spawn_child(struct ax__spawn_plan *plan);
 
 /* ---- Per kernel ---- */
 
-/* Start a child that runs ax__spawn_child(plan) (vfork where the plan
- * allows, else fork), with every signal blocked by the caller. The child's
- * pid, or -1 with errno set. share_memory false forces fork: setuid and
- * setgid must not run in a child that shares the parent's memory (the C
- * library's set*id calls signal every thread it knows of). */
+/* Start a child that runs ax__spawn_child(plan) (sharing the parent's
+ * memory, as vfork, where the plan allows, else fork), with every signal
+ * blocked by the caller. The child's pid, or -1 with errno set. share_memory
+ * false forces fork: setuid and setgid must not run in a child that shares the
+ * parent's memory (the C library's set*id calls signal every thread it knows
+ * of). */
 pid_t ax__spawn_start(struct ax__spawn_plan *plan, bool share_memory);
 
 /* In the child: close every descriptor from first up, but keep_fd.

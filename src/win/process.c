@@ -1,11 +1,11 @@
 /*
- * win/process.c: the Windows part of child processes (src/process.h).
+ * win/process.c: the Windows part of child processes (src/child.h).
  *
  * Not built yet: a spawn says AX_ENOTSUP. The Windows processes work
  * replaces this file (CreateProcess, and the process handle's wait posted
  * to the loop's port).
  */
-#include "../process.h"
+#include "../child.h"
 
 int ax__process_spawn(ax_loop_t *loop, ax_process_t *process,
                       const ax_process_options_t *options) {

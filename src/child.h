@@ -1,5 +1,5 @@
 /*
- * process.h: the contract between the portable part of child processes
+ * child.h: the contract between the portable part of child processes
  * (src/process.c: argument checks, the handle's life) and each system's
  * part (src/unix/process.c: fork or vfork, exec, a pidfd or SIGCHLD;
  * src/win/process.c: CreateProcess and a wait on the process handle).
