@@ -187,7 +187,7 @@ static int worker_signals(struct worker *w) {
 /* The loop, the pipe, the signals and the report timer; then the
  * listener in reuseport mode. The other modes wait for the primary. */
 static int worker_start(struct worker *w) {
-  config_defaults(&w->config);
+  server_config_defaults(&w->config);
   w->config.host = w->options->host;
   w->config.port = w->options->port;
   w->config.shutdown_timeout_ms = w->options->drain_ms;

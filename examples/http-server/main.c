@@ -333,7 +333,7 @@ int main(int argc, char **argv) {
   struct app *app = calloc(1, sizeof(*app));
   if (app == NULL)
     return 1;
-  config_defaults(&app->config);
+  server_config_defaults(&app->config);
   if (!parse_args(argc, argv, &app->config)) {
     free(app);
     return usage();

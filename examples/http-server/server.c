@@ -850,7 +850,7 @@ static void server_on_connection(ax_stream_t *listener, int status) {
 /* -- The server ------------------------------------------------------- */
 
 /* The settings before the command line changes any. */
-void config_defaults(struct config *cfg) {
+void server_config_defaults(struct config *cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->host = "127.0.0.1";
   cfg->port = DEFAULT_PORT;

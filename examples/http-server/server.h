@@ -138,7 +138,7 @@ struct conn {
 };
 
 /* server.c: the loop side. */
-void config_defaults(struct config *cfg);
+void server_config_defaults(struct config *cfg);
 int server_init(struct server *s, struct config *config);
 int server_listen(struct server *s);
 int server_serve(struct server *s);
