@@ -2875,8 +2875,9 @@ AX_EXTERN void ax_library_shutdown(void);
  * @defgroup tty Terminals
  * A terminal as a stream: read what is typed and write to the screen with
  * the stream API (ax_read_start(), ax_write()), switch the terminal
- * between its line mode and raw input, and ask its size. POSIX only for
- * now: on Windows ax_tty_init() says AX_ENOTSUP. See docs/tty.md.
+ * between its line mode and raw input, and ask its size. On Windows the
+ * terminal is a console: its input read on a thread of the handle's own,
+ * its output written with VT sequences on. See docs/tty.md.
  * @{
  */
 
@@ -2893,7 +2894,8 @@ typedef enum ax_tty_mode_e {
    * newline moves to the start of the next line). */
   AX_TTY_MODE_RAW,
   /** Raw, with keys as VT escape sequences: on POSIX the same as
-   * AX_TTY_MODE_RAW, as terminals send those already. */
+   * AX_TTY_MODE_RAW, as terminals send those already; on Windows the
+   * console's ENABLE_VIRTUAL_TERMINAL_INPUT. */
   AX_TTY_MODE_RAW_VT
 } ax_tty_mode;
 
@@ -2908,12 +2910,13 @@ typedef enum ax_guess_e {
 } ax_guess;
 
 /** @cond AX_PRIVATE */
-/* The private region of ax_tty_t (src/unix/tty.c). */
+/* The private region of ax_tty_t (src/unix/tty.c, src/win/tty.c). */
 struct ax__tty_private {
-  ax__sock_cb engine_cb; /* The stream engine's callback, which tty.c's
-                            own passes each completion on to. */
-  void *saved;           /* The settings before the first change of mode
-                            (a struct termios), or NULL. */
+  ax__sock_cb engine_cb; /* POSIX: the stream engine's callback, which
+                            tty.c's own passes each completion on to. */
+  void *saved;           /* POSIX: the settings before the first change of
+                            mode (a struct termios), or NULL. Windows: the
+                            console's state (src/win/tty.h). */
   int mode;              /* The ax_tty_mode set last. */
 };
 /** @endcond */
@@ -2931,16 +2934,20 @@ struct ax_tty_s {
  * name (ttyname()), so that the non-blocking mode the handle needs does not
  * reach other processes that share @p fd (a shell's standard input); where
  * it has no name, @p fd is duplicated, and its open file made
- * non-blocking. Either way @p fd stays the caller's: closing the handle
- * closes only its own descriptor, and @p fd may be closed at once.
+ * non-blocking. Windows: @p fd is a C runtime descriptor of a console, an
+ * input one (CONIN$) to read or an output one (CONOUT$) to write, whose
+ * handle is duplicated; an output console gets VT processing where it has
+ * it. Either way @p fd stays the caller's: closing the handle closes only
+ * its own descriptor, and @p fd may be closed at once.
  * @param loop     The loop.
  * @param tty      The handle.
  * @param fd       A terminal descriptor, such as 0, 1 or 2.
  * @param readable Whether the handle will read; if false, it only writes
- *                 (ax_read_start() says AX_ENOTCONN).
+ *                 (ax_read_start() says AX_ENOTCONN). Windows: true for an
+ *                 input console, false for an output one.
  * @return 0; AX_EINVAL for NULL, a negative @p fd, or one that is not a
- *         terminal; AX_EBADF if @p fd is not open; AX_EMFILE; AX_ENOTSUP
- *         on Windows.
+ *         terminal (on Windows, not a console of the kind @p readable
+ *         asks for); AX_EBADF if @p fd is not open; AX_EMFILE; AX_ENOMEM.
  */
 AX_EXTERN int ax_tty_init(ax_loop_t *loop, ax_tty_t *tty, int fd,
                           bool readable);
@@ -2949,9 +2956,14 @@ AX_EXTERN int ax_tty_init(ax_loop_t *loop, ax_tty_t *tty, int fd,
  * Set the terminal's input mode. The settings it had before the first
  * change are kept, by the handle for AX_TTY_MODE_NORMAL and for its
  * close, which puts them back, and by the process for
- * ax_tty_reset_mode() while the handle is open.
- * @return 0; AX_EINVAL for NULL or an unknown mode; AX_EBADF if closing;
- *         the system's error (tcgetattr(), tcsetattr()); AX_ENOMEM.
+ * ax_tty_reset_mode() while the handle is open. Windows: the input
+ * console's mode (SetConsoleMode()); a read in progress is ended and made
+ * again in the new mode.
+ * @return 0; AX_EINVAL for NULL or an unknown mode, and on Windows for a
+ *         mode other than normal on an output console; AX_EBADF if
+ *         closing; AX_ENOTSUP for AX_TTY_MODE_RAW_VT on a Windows console
+ *         without VT input; the system's error (tcgetattr(), tcsetattr(),
+ *         SetConsoleMode()); AX_ENOMEM.
  */
 AX_EXTERN int ax_tty_set_mode(ax_tty_t *tty, ax_tty_mode mode);
 
@@ -2959,7 +2971,8 @@ AX_EXTERN int ax_tty_set_mode(ax_tty_t *tty, ax_tty_mode mode);
  * Put back the settings the first terminal to leave its normal mode had,
  * if one did: for the exit of a program, from an atexit() handler or a
  * signal handler (async-signal-safe on POSIX: one tcsetattr(), no lock
- * that a signal could find held).
+ * that a signal could find held; on Windows one SetConsoleMode(), safe
+ * from a console control handler).
  * @return 0, also when no terminal left its normal mode; AX_EBUSY if
  *         called while a mode change is being recorded (from a signal
  *         handler that interrupted ax_tty_set_mode()); the system's error.
@@ -2967,7 +2980,8 @@ AX_EXTERN int ax_tty_set_mode(ax_tty_t *tty, ax_tty_mode mode);
 AX_EXTERN int ax_tty_reset_mode(void);
 
 /**
- * The terminal's size in character cells.
+ * The terminal's size in character cells. Windows: the console window's,
+ * also for a handle on the console's input.
  * @return 0; AX_EINVAL for NULL; AX_EBADF if closing; the system's error.
  */
 AX_EXTERN int ax_tty_get_winsize(ax_tty_t *tty, int *width, int *height);

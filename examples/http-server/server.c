@@ -98,6 +98,7 @@ static struct conn *conn_of_stream(ax_stream_t *stream) {
 /* -- Closing -------------------------------------------------------- */
 
 static void server_finish(struct server *s) {
+  kv_routes_close(s);
   if (!ax_is_closing(&s->grace.handle))
     ax_close(&s->grace.handle, NULL);
 }
@@ -244,8 +245,12 @@ static const char *status_reason(int status) {
     return "Request Header Fields Too Large";
   case 501:
     return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
   case 503:
     return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
   case 505:
     return "HTTP Version Not Supported";
   default:
@@ -869,6 +874,7 @@ void server_config_defaults(struct config *cfg) {
   cfg->max_delay_ms = 60000;
   cfg->max_hash_rounds = 1000000000u; /* Seconds of a core, not minutes. */
   cfg->sendfile = true;
+  cfg->kv_pool = 16;
   atomic_init(&cfg->connections, 0);
   atomic_init(&cfg->rejecting, 0);
 }
@@ -886,6 +892,8 @@ int server_init(struct server *s, struct config *config) {
   rc = ax_timer_init(&s->loop, &s->grace);
   if (rc == 0)
     rc = ax_tcp_init(&s->loop, &s->listener);
+  if (rc == 0)
+    rc = kv_routes_init(s);
   return rc;
 }
 
@@ -930,7 +938,7 @@ void server_accept(ax_stream_t *source) {
 
 static bool server_is_conn(struct server *s, ax_handle_t *handle) {
   return handle->type == AX_TCP && handle != &s->listener.stream.handle &&
-         !ax_is_closing(handle);
+         !ax_is_closing(handle) && !kv_routes_owns(s, handle);
 }
 
 /* Graceful shutdown, step by step: a connection between requests closes

@@ -61,6 +61,9 @@ struct config {
   uint64_t max_delay_ms;        /* The most /delay?ms= takes. */
   uint64_t max_hash_rounds;     /* The most /hash?n= takes. */
   bool sendfile;                /* Files with sendfile, or read+write. */
+  const char *kv_host;          /* --kv's address, or NULL: no /kv/. */
+  int kv_port;                  /* --kv's port. */
+  unsigned int kv_pool;         /* --kv-pool: per loop; 0 per request. */
   atomic_uint connections;      /* Open connections now, all loops. */
   atomic_uint rejecting;        /* Connections being told 503. */
 };
@@ -88,6 +91,7 @@ struct server {
   char date[HTTP_DATE_BYTES];   /* The Date value, refreshed each second. */
   uint64_t date_second;         /* ax_now() / 1000 when it was made. */
   struct response_cache hello;  /* routes.c's answer to "/". */
+  struct kv_routes *kv;         /* kv-routes.c's pool, or NULL. */
   char read[SERVER_READ_BYTES]; /* Every read that keeps nothing. */
 };
 
@@ -99,6 +103,7 @@ enum route {
   ROUTE_STATIC,   /* "/static/...": a file. */
   ROUTE_DELAY,    /* "/delay?ms=N": answered by a timer. */
   ROUTE_HASH,     /* "/hash?n=N": work on the thread pool. */
+  ROUTE_KV,       /* "/kv/KEY": kv-routes.c, through the pool. */
   ROUTE_REJECTED, /* Not a request: the 503 of a connection too many. */
   ROUTE_EXTRA,    /* A path of the program's own (struct route_extra). */
 };
@@ -187,6 +192,16 @@ extern const struct route_extra *route_extra;
 
 /* routes.c: /hash's work, @p rounds of a mixing function. */
 uint64_t hash_rounds(uint64_t rounds);
+
+/* kv-routes.c: /kv/KEY, answered by a key-value server through a
+ * connection pool, one per loop (docs/pooling.md). */
+int kv_routes_init(struct server *s);
+void kv_routes_close(struct server *s);
+bool kv_routes_owns(const struct server *s, const ax_handle_t *handle);
+int kv_route_head(struct conn *c, struct http_slice key);
+void kv_route_body(struct conn *c, struct http_slice body);
+void kv_route_respond(struct conn *c);
+void kv_route_free(struct conn *c);
 
 /* socket-file-*.c: the socket as a descriptor ax_fs_sendfile() can write
  * to; AX_ENOTSUP where there is none (Windows). */
