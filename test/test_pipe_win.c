@@ -12,15 +12,14 @@
  * - ax_pipe()'s pair: an overlapped end adopted, a synchronous one
  *   refused (AX_ENOTSUP);
  * - closing with a read and a write in flight.
- *
- * The handles are made through the Windows half directly until the
- * portable src/pipe.c calls it (test_pipe_* below are the only place that
- * knows).
+ * - IPC: a TCP listener written over an IPC pipe, accepted on the other
+ *   side and listening there, with a connection made to it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tcp.h"
 #include "test.h"
 
 #include "win/iocp-pipe.h"
@@ -31,21 +30,19 @@ enum {
   CLIENTS = 6,
 };
 
-/* ---- The pipe calls, through the Windows half ---- */
+/* ---- Shorthands ---- */
 
 static void test_pipe_init(ax_loop_t *loop, ax_pipe_t *pipe) {
-  memset(pipe, 0, sizeof(*pipe));
-  assert_int_equal(ax__stream_init(loop, &pipe->stream, AX_PIPE), 0);
-  ax__win_pipe_init(pipe);
+  assert_int_equal(ax_pipe_init(loop, pipe, false), 0);
 }
 
 static int test_pipe_bind(ax_pipe_t *pipe, const char *name) {
-  return ax__win_pipe_bind_name(pipe, name, strlen(name));
+  return ax_pipe_bind(pipe, name, strlen(name), 0);
 }
 
 static int test_pipe_connect(ax_connect_t *req, ax_pipe_t *pipe,
                              const char *name, ax_connect_cb cb) {
-  return ax__win_pipe_connect(req, pipe, name, strlen(name), cb);
+  return ax_pipe_connect(req, pipe, name, strlen(name), 0, cb);
 }
 
 /* A name of this test's own, so that runs in parallel do not meet. */
@@ -81,9 +78,8 @@ static void test_pipe_win_names(void **state) {
   test_pipe_init(&loop, &pipe);
   assert_int_equal(test_pipe_bind(&pipe, "axle"), AX_EINVAL);
   assert_int_equal(test_pipe_bind(&pipe, "\\\\.\\pipe\\"), AX_EINVAL);
-  assert_int_equal(ax__win_pipe_bind_name(&pipe, "\\\\.\\pipe\\a\0b", 12),
-                   AX_EINVAL);
-  assert_int_equal(ax__win_pipe_bind_name(&pipe, NULL, 3), AX_EINVAL);
+  assert_int_equal(ax_pipe_bind(&pipe, "\\\\.\\pipe\\a\0b", 12, 0), AX_EINVAL);
+  assert_int_equal(ax_pipe_bind(&pipe, NULL, 3, 0), AX_EINVAL);
   char long_name[400];
   memset(long_name, 'x', sizeof(long_name) - 1);
   memcpy(long_name, "\\\\.\\pipe\\", 9);
@@ -94,11 +90,11 @@ static void test_pipe_win_names(void **state) {
   assert_int_equal(test_pipe_bind(&pipe, name), 0);
   char back[96];
   size_t size = sizeof(back);
-  assert_int_equal(ax__win_pipe_getname(&pipe, back, &size), 0);
+  assert_int_equal(ax_pipe_getsockname(&pipe, back, &size), 0);
   assert_int_equal(size, strlen(name));
   assert_string_equal(back, name);
   size = 4;
-  assert_int_equal(ax__win_pipe_getname(&pipe, back, &size), AX_ENOBUFS);
+  assert_int_equal(ax_pipe_getsockname(&pipe, back, &size), AX_ENOBUFS);
   assert_int_equal(size, strlen(name) + 1);
   int closed = 0;
   pipe.stream.handle.data = &closed;
@@ -128,7 +124,6 @@ static void test_pipe_win_connect_missing(void **state) {
   ax_close(&pipe.stream.handle, count_close_cb);
   assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
   assert_int_equal(closed, 1);
-  ax__win_pipe_sys_free(&pipe); /* Its name: no handle came to free it. */
   test_loop_close(&loop);
 }
 
@@ -164,7 +159,7 @@ static void server_start(ax_loop_t *loop, struct server *server,
   memset(server, 0, sizeof(*server));
   test_pipe_init(loop, &server->pipe);
   assert_int_equal(test_pipe_bind(&server->pipe, name), 0);
-  ax__win_pipe_set_instances(&server->pipe, instances);
+  ax_pipe_pending_instances(&server->pipe, instances);
   server->want = want;
   server->pipe.stream.handle.data = server;
   assert_int_equal(ax_listen(&server->pipe.stream, 16, server_connection_cb),
@@ -240,7 +235,7 @@ static void test_pipe_win_busy(void **state) {
   ax_pipe_t server;
   test_pipe_init(&loop, &server);
   assert_int_equal(test_pipe_bind(&server, name), 0);
-  ax__win_pipe_set_instances(&server, 1);
+  ax_pipe_pending_instances(&server, 1);
   assert_int_equal(ax_listen(&server.stream, 1, busy_connection_cb), 0);
   ax_pipe_t first;
   test_pipe_init(&loop, &first);
@@ -418,16 +413,16 @@ static void test_pipe_win_pair(void **state) {
   test_loop_open(&loop);
   ax_os_fd_t fds[2];
   /* A synchronous read end is refused: it would block the loop. */
-  assert_int_equal(ax__win_pipe_make(fds, 0, 0), 0);
+  assert_int_equal(ax_pipe(fds, 0, 0), 0);
   struct reader reader;
   memset(&reader, 0, sizeof(reader));
   test_pipe_init(&loop, &reader.pipe);
-  assert_int_equal(ax__win_pipe_open(&reader.pipe, fds[0]), AX_ENOTSUP);
+  assert_int_equal(ax_pipe_open(&reader.pipe, fds[0]), AX_ENOTSUP);
   CloseHandle(fds[0]);
   CloseHandle(fds[1]);
   /* An overlapped one works; the writer stays synchronous. */
-  assert_int_equal(ax__win_pipe_make(fds, AX_PIPE_NONBLOCK, 0), 0);
-  assert_int_equal(ax__win_pipe_open(&reader.pipe, fds[0]), 0);
+  assert_int_equal(ax_pipe(fds, AX_PIPE_NONBLOCK, 0), 0);
+  assert_int_equal(ax_pipe_open(&reader.pipe, fds[0]), 0);
   assert_int_equal(
       ax_read_start(&reader.pipe.stream, big_alloc_cb, reader_read_cb), 0);
   DWORD wrote = 0;
@@ -472,7 +467,7 @@ static void test_pipe_win_close_inflight(void **state) {
                    0);
   ax_pipe_t pipe;
   test_pipe_init(&loop, &pipe);
-  assert_int_equal(ax__win_pipe_open(&pipe, ends[0]), 0);
+  assert_int_equal(ax_pipe_open(&pipe, ends[0]), 0);
   assert_int_equal(ax_read_start(&pipe.stream, big_alloc_cb, ignore_read_cb),
                    0);
   /* More than the pipe buffers, and no one reads: the write stays in
@@ -497,6 +492,164 @@ static void test_pipe_win_close_inflight(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- A TCP listener over an IPC pipe ---- */
+
+struct ipc {
+  ax_loop_t *loop;       /* The loop. */
+  ax_pipe_t server;      /* Listening pipe. */
+  ax_pipe_t peer;        /* Accepted IPC pipe: receives. */
+  ax_pipe_t client;      /* Connected IPC pipe: sends. */
+  ax_tcp_t original;     /* The listener sent. */
+  ax_tcp_t received;     /* The listener received. */
+  ax_tcp_t conn;         /* A connection it accepted. */
+  ax_tcp_t dialer;       /* The connection's other end. */
+  ax_connect_t pipe_req; /* The pipe's connect. */
+  ax_connect_t tcp_req;  /* The TCP connect. */
+  ax_write_t write;      /* The write that sends the listener. */
+  int port;              /* The listener's port. */
+  int ready;             /* Original closed + received listening. */
+  int accepted;          /* Connections the received listener took. */
+  int closed;            /* Close callbacks. */
+  bool wine;             /* The listener came, but Wine cannot adopt it. */
+};
+
+static void ipc_never_cb(ax_stream_t *stream, int status) {
+  (void)stream;
+  fail_msg("the original listener accepted (%d)", status);
+}
+
+static void ipc_close_all(struct ipc *ipc) {
+  ax_handle_t *handles[] = {
+      &ipc->server.stream.handle, &ipc->peer.stream.handle,
+      &ipc->client.stream.handle, &ipc->received.stream.handle,
+      &ipc->conn.stream.handle,   &ipc->dialer.stream.handle};
+  for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+    handles[i]->data = &ipc->closed;
+    ax_close(handles[i], count_close_cb);
+  }
+}
+
+static void ipc_conn_cb(ax_stream_t *stream, int status) {
+  assert_int_equal(status, 0);
+  struct ipc *ipc = stream->handle.data;
+  assert_int_equal(ax_tcp_init(ipc->loop, &ipc->conn), 0);
+  assert_int_equal(ax_accept(stream, &ipc->conn.stream), 0);
+  ipc->accepted++;
+  ipc_close_all(ipc);
+}
+
+static void ipc_dial_cb(ax_connect_t *req, int status) {
+  (void)req;
+  assert_int_equal(status, 0);
+}
+
+static void ipc_maybe_dial(struct ipc *ipc) {
+  if (++ipc->ready < 2)
+    return;
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", ipc->port, &addr);
+  assert_int_equal(ax_tcp_init(ipc->loop, &ipc->dialer), 0);
+  assert_int_equal(ax_tcp_connect(&ipc->tcp_req, &ipc->dialer,
+                                  (const struct sockaddr *)&addr, ipc_dial_cb),
+                   0);
+}
+
+static void ipc_original_closed(ax_handle_t *handle) {
+  struct ipc *ipc = handle->data;
+  if (!ipc->wine)
+    ipc_maybe_dial(ipc);
+}
+
+static void ipc_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                        const ax_buf_t *buf) {
+  (void)buf;
+  struct ipc *ipc = ax_container_of(stream, struct ipc, peer.stream);
+  if (nread <= 0)
+    return;
+  assert_int_equal(nread, 1);
+  assert_int_equal(ax_pipe_pending_count(&ipc->peer), 1);
+  assert_int_equal(ax_pipe_pending_type(&ipc->peer), AX_TCP);
+  assert_int_equal(ax_tcp_init(ipc->loop, &ipc->received), 0);
+  int err = ax_accept(stream, &ipc->received.stream);
+  assert_int_equal(ax_pipe_pending_count(&ipc->peer), 0);
+  if (err == AX_EINVAL && getenv("AX_TEST_WINE") != NULL) {
+    /* Wine (8.0) can neither put the received socket, the sender's
+     * kernel object, on a second port, nor move it there
+     * (FileReplaceCompletionInformation): what came is checked, not
+     * used. */
+    ipc->wine = true;
+    ax_handle_t *handles[] = {
+        &ipc->server.stream.handle, &ipc->peer.stream.handle,
+        &ipc->client.stream.handle, &ipc->received.stream.handle};
+    for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+      handles[i]->data = &ipc->closed;
+      ax_close(handles[i], count_close_cb);
+    }
+    return;
+  }
+  assert_int_equal(err, 0);
+  ipc->received.stream.handle.data = ipc;
+  assert_int_equal(ax_listen(&ipc->received.stream, 8, ipc_conn_cb), 0);
+  ipc_maybe_dial(ipc);
+}
+
+static void ipc_peer_cb(ax_stream_t *stream, int status) {
+  assert_int_equal(status, 0);
+  struct ipc *ipc = stream->handle.data;
+  assert_int_equal(ax_pipe_init(ipc->loop, &ipc->peer, true), 0);
+  assert_int_equal(ax_accept(stream, &ipc->peer.stream), 0);
+  assert_int_equal(ax_read_start(&ipc->peer.stream, big_alloc_cb, ipc_read_cb),
+                   0);
+}
+
+static void ipc_written_cb(ax_write_t *req, int status) {
+  assert_int_equal(status, 0);
+  struct ipc *ipc = req->req.data;
+  ipc->original.stream.handle.data = ipc;
+  ax_close(&ipc->original.stream.handle, ipc_original_closed);
+}
+
+static void ipc_connected_cb(ax_connect_t *req, int status) {
+  assert_int_equal(status, 0);
+  struct ipc *ipc = req->req.data;
+  ax_buf_t buf = ax_buf_init("L", 1);
+  ipc->write.req.data = ipc;
+  assert_int_equal(ax_write2(&ipc->write, &ipc->client.stream, &buf, 1,
+                             &ipc->original.stream, ipc_written_cb),
+                   0);
+}
+
+static void test_pipe_win_ipc_listener(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct ipc *ipc = calloc(1, sizeof(*ipc));
+  assert_non_null(ipc);
+  ipc->loop = &loop;
+  char name[96];
+  test_pipe_name(name, sizeof(name), "ipc");
+  assert_int_equal(tcp_test_listen(&loop, &ipc->original, "127.0.0.1",
+                                   ipc_never_cb, &ipc->port),
+                   0);
+  assert_int_equal(ax_pipe_init(&loop, &ipc->server, true), 0);
+  assert_int_equal(test_pipe_bind(&ipc->server, name), 0);
+  ipc->server.stream.handle.data = ipc;
+  assert_int_equal(ax_listen(&ipc->server.stream, 4, ipc_peer_cb), 0);
+  assert_int_equal(ax_pipe_init(&loop, &ipc->client, true), 0);
+  ipc->pipe_req.req.data = ipc;
+  assert_int_equal(
+      test_pipe_connect(&ipc->pipe_req, &ipc->client, name, ipc_connected_cb),
+      0);
+  struct test_guard guard;
+  test_guard_start(&loop, &guard);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  test_guard_close(&guard);
+  assert_int_equal(ipc->accepted, ipc->wine ? 0 : 1);
+  assert_int_equal(ipc->closed, ipc->wine ? 4 : 6);
+  free(ipc);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pipe_win_names),
@@ -506,6 +659,7 @@ int main(void) {
       cmocka_unit_test(test_pipe_win_mib),
       cmocka_unit_test(test_pipe_win_pair),
       cmocka_unit_test(test_pipe_win_close_inflight),
+      cmocka_unit_test(test_pipe_win_ipc_listener),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,6 @@
 #include "server.h"
 
 enum {
-  DEFAULT_PORT = 8080,     /* When --port is not given. */
   MAX_THREADS = 64,        /* --threads is at most this. */
   MIN_HEAD_BYTES = 256,    /* --max-head-bytes at least... */
   MAX_HEAD_BYTES = 1 << 20 /* ...and at most this. */
@@ -301,30 +300,6 @@ static bool parse_args(int argc, char **argv, struct config *cfg) {
   return ok_kv && cfg->limits.max_target_bytes <= cfg->limits.max_head_bytes;
 }
 
-static void config_defaults(struct config *cfg) {
-  memset(cfg, 0, sizeof(*cfg));
-  cfg->host = "127.0.0.1";
-  cfg->port = DEFAULT_PORT;
-  cfg->threads = 1;
-  cfg->limits.max_head_bytes = HTTP_PARSER_DEFAULT_HEAD_BYTES;
-  cfg->limits.max_target_bytes = HTTP_PARSER_DEFAULT_TARGET_BYTES;
-  cfg->limits.max_headers = HTTP_PARSER_DEFAULT_HEADERS;
-  cfg->limits.max_body_bytes = HTTP_PARSER_DEFAULT_BODY_BYTES;
-  cfg->header_timeout_ms = 10000;
-  cfg->body_timeout_ms = 10000;
-  cfg->idle_timeout_ms = 30000;
-  cfg->send_timeout_ms = 30000;
-  cfg->linger_timeout_ms = 2000;
-  cfg->shutdown_timeout_ms = 10000;
-  cfg->max_connections = 10000;
-  cfg->max_delay_ms = 60000;
-  cfg->max_hash_rounds = 1000000000u; /* Seconds of a core, not minutes. */
-  cfg->sendfile = true;
-  cfg->kv_pool = 16;
-  atomic_init(&cfg->connections, 0);
-  atomic_init(&cfg->rejecting, 0);
-}
-
 /* The static directory's canonical path, which every file's must begin
  * with (routes.c). Resolved once, here, synchronously. */
 static int config_static_root(struct config *cfg, ax_loop_t *loop) {
@@ -383,7 +358,7 @@ int main(int argc, char **argv) {
   struct app *app = calloc(1, sizeof(*app));
   if (app == NULL)
     return 1;
-  config_defaults(&app->config);
+  server_config_defaults(&app->config);
   if (!parse_args(argc, argv, &app->config)) {
     free(app);
     return usage();

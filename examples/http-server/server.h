@@ -23,6 +23,8 @@
 #include "http-parser.h"
 
 enum {
+  /* The port when --port is not given. */
+  DEFAULT_PORT = 8080,
   /* Each loop's read buffer: what one read of any connection lands in. */
   SERVER_READ_BYTES = 64 * 1024,
   /* Room for one formatted HTTP date, "Sun, 06 Nov 1994 08:49:37 GMT". */
@@ -75,6 +77,10 @@ struct server {
   ax_thread_t thread;           /* Loops after the first: their thread. */
   struct config *config;        /* The settings. */
   bool draining;                /* Shutting down: no new requests. */
+  bool keep_idle;               /* Draining keeps idle connections for one
+                                   last request until the grace ends
+                                   (examples/cluster's rolling restart). */
+  uint64_t requests;            /* Requests answered on this loop. */
   bool initialised;             /* The loop is open (for cleanup). */
   unsigned int connections;     /* Connections open on this loop. */
   struct http_parser parser;    /* Parses requests that fit one read. */
@@ -137,8 +143,11 @@ struct conn {
 };
 
 /* server.c: the loop side. */
+void server_config_defaults(struct config *cfg);
 int server_init(struct server *s, struct config *config);
 int server_listen(struct server *s);
+int server_serve(struct server *s);
+void server_accept(ax_stream_t *source);
 void server_drain(struct server *s);
 void server_close(struct server *s);
 

@@ -481,7 +481,13 @@ static intptr_t pipe_frame_out(struct ax__pipe_sys *sys, ax_stream_t *handle,
     memcpy(sys->frame + len, &info, sizeof(info));
     len += sizeof(info);
     word |= PIPE_FRAME_HANDLE;
-    if (handle->handle.priv_flags & AX__STREAM_LISTENING)
+    /* The socket's own word, not the stream's flags: a listener stopped
+     * or not yet started by this handle listens all the same. */
+    BOOL listening = FALSE;
+    int len_listening = sizeof(listening);
+    if (getsockopt((SOCKET)handle->priv.sock.socket, SOL_SOCKET, SO_ACCEPTCONN,
+                   (char *)&listening, &len_listening) == 0 &&
+        listening)
       word |= PIPE_FRAME_LISTENING;
   }
   uint32_t data = (uint32_t)data_len;

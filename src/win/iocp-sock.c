@@ -544,6 +544,34 @@ void ax__sock_init(ax__sock_t *sock, ax__sock_cb cb) {
   sock->pending.cb = iocp_sock_pending_cb;
 }
 
+/* What NtSetInformationFile takes to move a handle to another port
+ * (ntifs.h, which mingw-w64's headers lack). */
+enum { IOCP_FILE_REPLACE_COMPLETION_INFORMATION = 61 };
+struct iocp_completion_information {
+  HANDLE port; /* The new port. */
+  void *key;   /* The new completion key. */
+};
+typedef LONG(NTAPI *iocp_set_information_fn)(HANDLE handle, void *status,
+                                             void *info, ULONG len, int cls);
+
+/* A socket received over an IPC pipe is the same kernel object as the
+ * sender's, which may be on the sender's port already, and a second
+ * association fails: Windows 8.1 can move it to this loop's port
+ * instead. Whether that worked. */
+static bool iocp_sock_move_port(HANDLE s, HANDLE port, ULONG_PTR key) {
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  iocp_set_information_fn set =
+      ntdll == NULL ? NULL
+                    : (iocp_set_information_fn)(void (*)(void))GetProcAddress(
+                          ntdll, "NtSetInformationFile");
+  if (set == NULL)
+    return false;
+  struct iocp_completion_information info = {.port = port, .key = (void *)key};
+  ULONG_PTR status[2];
+  return set(s, status, &info, sizeof(info),
+             IOCP_FILE_REPLACE_COMPLETION_INFORMATION) >= 0;
+}
+
 /*
  * Make s the socket of sock (a pipe's handle goes to iocp-pipe.c):
  * non-blocking, for the reads and try-writes
@@ -557,7 +585,10 @@ int ax__sock_attach(ax_loop_t *loop, ax__sock_t *sock, ax_os_sock_t s) {
   if (ioctlsocket((SOCKET)s, FIONBIO, &non_blocking) != 0)
     return ax__win_sock_error();
   if (ax__win_sys.create_io_completion_port((HANDLE)s, loop->priv.platform.iocp,
-                                            (ULONG_PTR)sock, 0) == NULL)
+                                            (ULONG_PTR)sock, 0) == NULL &&
+      (GetLastError() != ERROR_INVALID_PARAMETER ||
+       !iocp_sock_move_port((HANDLE)s, loop->priv.platform.iocp,
+                            (ULONG_PTR)sock)))
     return ax_translate_sys_error((int)GetLastError());
   if (SetFileCompletionNotificationModes(
           (HANDLE)s,

@@ -12,11 +12,15 @@
  * synchronous one (such as CreatePipe()'s, or a console program's
  * standard input) would block the loop's thread in every read, and is
  * refused with AX_ENOTSUP rather than read on a thread of its own.
+ *
+ * The calls src/pipe.h lists are at the end; each is a few lines over the
+ * functions before it.
  */
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
 
+#include "../pipe.h"
 #include "fs-internal.h"
 #include "iocp-pipe.h"
 
@@ -206,16 +210,78 @@ int ax__win_pipe_make(ax_os_fd_t fds[2], int read_flags, int write_flags) {
   return 0;
 }
 
-/* Until the portable IPC queue (src/pipe.h) is here, no handle travels:
- * none is taken to send, and one received is closed. */
-ax_stream_t *ax__win_pipe_take_send_handle(ax_pipe_t *pipe) {
+/* ---- src/pipe.h's per-system calls ---- */
+
+int ax__pipe_sys_init(ax_pipe_t *pipe) {
+  ax__win_pipe_init(pipe);
+  return 0;
+}
+
+void ax__pipe_sys_close(ax_pipe_t *pipe) {
+  ax__win_pipe_sys_closed(pipe);
+}
+
+int ax__pipe_sys_open(ax_pipe_t *pipe, ax_os_fd_t fd) {
+  return ax__win_pipe_open(pipe, fd);
+}
+
+/* Only sockets travel over Windows' IPC pipes (iocp-pipe.c). */
+int ax__pipe_sys_adopt(ax_pipe_t *pipe, ax_os_sock_t sock) {
   (void)pipe;
-  return NULL;
+  (void)sock;
+  return AX_ENOTSUP;
+}
+
+int ax__pipe_sys_bind(ax_pipe_t *pipe, const char *name, size_t namelen) {
+  return ax__win_pipe_bind_name(pipe, name, namelen);
+}
+
+int ax__pipe_sys_connect(ax_pipe_t *pipe, ax_connect_t *req, const char *name,
+                         size_t namelen, ax_connect_cb connect_cb) {
+  return ax__win_pipe_connect(req, pipe, name, namelen, connect_cb);
+}
+
+/* A pipe's two ends share its name. */
+int ax__pipe_sys_name(const ax_pipe_t *pipe, char *buffer, size_t *size,
+                      bool peer) {
+  (void)peer;
+  return ax__win_pipe_getname(pipe, buffer, size);
+}
+
+/* A named pipe's access is its security descriptor's, which axle leaves
+ * as Windows makes it (the creator's, the system's and the
+ * administrators'). */
+int ax__pipe_sys_chmod(ax_pipe_t *pipe, int mode) {
+  (void)pipe;
+  (void)mode;
+  return AX_ENOTSUP;
+}
+
+void ax__pipe_sys_instances(ax_pipe_t *pipe, int count) {
+  ax__win_pipe_set_instances(pipe, count);
+}
+
+int ax__pipe_sys_pipe(ax_os_fd_t fds[2], int read_flags, int write_flags) {
+  return ax__win_pipe_make(fds, read_flags, write_flags);
+}
+
+/* What travels over a Windows IPC pipe is a socket. */
+void ax__pipe_sys_discard(ax_os_sock_t sock) {
+  ax__sock_discard(sock);
+}
+
+ax_stream_t *ax__win_pipe_take_send_handle(ax_pipe_t *pipe) {
+  struct ax__pipe_ipc *ipc = pipe->priv.ipc;
+  ax_stream_t *handle = ipc->send_handle;
+  ipc->send_handle = NULL;
+  return handle;
 }
 
 int ax__win_pipe_received(ax_pipe_t *pipe, ax_os_sock_t sock, bool listening) {
-  (void)pipe;
-  (void)listening;
-  closesocket((SOCKET)sock);
-  return AX_ENOTSUP;
+  struct ax__pipe_received received = {
+      .sock = sock, .type = AX_TCP, .listening = listening};
+  int err = ax__pipe_ipc_push(pipe, &received);
+  if (err != 0)
+    closesocket((SOCKET)sock);
+  return err;
 }
