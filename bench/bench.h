@@ -20,6 +20,8 @@ enum {
   BENCH_READ_FILE_BYTES = 16 * 1024 * 1024,
   /* Children alive at a time in the spawn_many workload. */
   BENCH_SPAWN_MANY = 8,
+  /* Writes with a handle in flight in the IPC workload. */
+  BENCH_IPC_WINDOW = 64,
 };
 
 /* The trivial child of the spawn workloads: it exits at once, with 0. */
@@ -64,6 +66,11 @@ struct bench_side {
   void (*spawn_one)(uint64_t n, struct bench_result *r);
   /* The same with BENCH_SPAWN_MANY children alive at a time. */
   void (*spawn_many)(uint64_t n, struct bench_result *r);
+  /* n handles passed over an IPC pipe between two loops on two threads:
+   * a TCP listener sent with one byte per write, BENCH_IPC_WINDOW writes
+   * in flight; each one received accepted into a TCP handle and closed
+   * (ipc_axle.c, ipc_uv.c). */
+  void (*ipc_handles)(uint64_t n, struct bench_result *r);
 };
 
 /* The files of the file system workloads, in a temporary directory that
@@ -100,6 +107,9 @@ void bench_axle_spawn_one(uint64_t n, struct bench_result *r);
 void bench_axle_spawn_many(uint64_t n, struct bench_result *r);
 void bench_uv_spawn_one(uint64_t n, struct bench_result *r);
 void bench_uv_spawn_many(uint64_t n, struct bench_result *r);
+/* The IPC workload of each side. */
+void bench_axle_ipc_handles(uint64_t n, struct bench_result *r);
+void bench_uv_ipc_handles(uint64_t n, struct bench_result *r);
 
 /* Clocks for the sides: process CPU seconds and wall seconds. */
 double bench_cpu_now(void);

@@ -218,4 +218,5 @@ const struct bench_side bench_axle = {
     .msg_bursts = bench_axle_msg_bursts,
     .spawn_one = bench_axle_spawn_one,
     .spawn_many = bench_axle_spawn_many,
+    .ipc_handles = bench_axle_ipc_handles,
 };

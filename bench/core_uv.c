@@ -217,4 +217,5 @@ const struct bench_side bench_uv = {
     .msg_bursts = bench_uv_msg_bursts,
     .spawn_one = bench_uv_spawn_one,
     .spawn_many = bench_uv_spawn_many,
+    .ipc_handles = bench_uv_ipc_handles,
 };

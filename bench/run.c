@@ -180,6 +180,8 @@ static const struct workload workloads[] = {
      offsetof(struct bench_side, spawn_one), 0},
     {"spawn /bin/true, 8 alive", "child", 400,
      offsetof(struct bench_side, spawn_many), 0},
+    {"IPC: handles passed", "handle", 20000,
+     offsetof(struct bench_side, ipc_handles), 0},
 };
 enum { WORKLOADS = sizeof(workloads) / sizeof(workloads[0]) };
 

@@ -127,6 +127,44 @@ wait_clients() {
 }
 
 start_kv
+
+# The key-value protocol itself, bad input included (python3, where
+# found): each refusal answered with ERR, framing errors closing the
+# connection, and the server alive after all of it.
+if command -v python3 >/dev/null 2>&1; then
+  python3 - "$KV_PORT" <<'PY' || fail "the kv protocol check"
+import socket, sys
+port = int(sys.argv[1])
+def talk(data, expect, closes=False):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(data)
+    got = b""
+    while len(got) < len(expect):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    if got != expect:
+        sys.exit("sent %r: got %r, not %r" % (data[:60], got[:200], expect))
+    if closes:
+        s.settimeout(5)
+        if s.recv(1) != b"":
+            sys.exit("sent %r: the connection stayed open" % data[:60])
+    s.close()
+talk(b"SET a 3\nabc\nGET a\nDEL a\nDEL a\nPING\r\n",
+     b"OK\nVALUE 3\nabc\nDELETED\nNOTFOUND\nPONG\n")
+talk(b"FOO\nGET\nGET a b\nGET bad\x01key\n\nGET " + b"k" * 251 + b"\nPING\n",
+     b"ERR unknown command\nERR bad key\nERR bad key\nERR bad key\n"
+     b"ERR unknown command\nERR bad key\nPONG\n")
+talk(b"SET k x\n", b"ERR bad length\n", closes=True)
+talk(b"SET k 1048577\n", b"ERR bad length\n", closes=True)
+talk(b"SET k 3\nabcd\n", b"ERR value not followed by newline\n", closes=True)
+talk(b"G" * 600, b"ERR line too long\n", closes=True)
+talk(b"SET k 2\n\x00\xff\nGET k\n", b"OK\nVALUE 2\n\x00\xff\n")
+talk(b"PING\n", b"PONG\n")
+PY
+fi
+
 start_http 4
 run_checks 4
 

@@ -316,8 +316,10 @@ struct ax__write_private {
   ax_buf_t *bufs;                              /* inline_bufs, or malloc'd. */
   ax_buf_t inline_bufs[AX__WRITE_INLINE_BUFS]; /* Small vectors. */
   unsigned int nbufs;                          /* Buffers at bufs. */
-  unsigned int next_buf; /* First not wholly written; nbufs once done. */
-  int status;            /* Outcome once done. */
+  unsigned int next_buf;    /* First not wholly written; nbufs once done. */
+  int status;               /* Outcome once done. */
+  ax_stream_t *send_handle; /* ax_write2(): the handle that goes with the
+                               first byte, until it went; else NULL. */
 };
 
 /* The private region of ax_connect_t. */
@@ -3648,6 +3650,8 @@ struct ax_pipe_s {
 /**
  * Initialise a pipe handle. It has no descriptor until ax_pipe_bind(),
  * ax_pipe_connect(), ax_pipe_open() or ax_accept() gives it one.
+ * @param loop The loop the handle belongs to.
+ * @param pipe The handle, in the caller's memory.
  * @param ipc Whether the pipe carries handles (ax_write2()).
  * @return 0 or AX_EINVAL.
  */
@@ -3669,6 +3673,9 @@ AX_EXTERN int ax_pipe_open(ax_pipe_t *pipe, ax_os_fd_t fd);
  * beginning with a NUL byte is abstract, in no file system), or
  * `\\.\pipe\NAME` on Windows. @p namelen bytes of @p name are used, so an
  * abstract name may hold NUL bytes; no terminating NUL is needed.
+ * @param pipe A pipe with no descriptor yet.
+ * @param name The name's bytes.
+ * @param namelen How many bytes of @p name (at least 1).
  * @param flags AX_PIPE_NO_TRUNCATE or 0.
  * @return 0; AX_EINVAL (NULL, empty or too long a name, unknown flags);
  *         AX_EADDRINUSE; AX_EACCES; AX_EBADF if closing or bound; the
@@ -3698,7 +3705,8 @@ AX_EXTERN int ax_pipe_connect(ax_connect_t *req, ax_pipe_t *pipe,
 AX_EXTERN int ax_pipe_getsockname(const ax_pipe_t *pipe, char *buffer,
                                   size_t *size);
 
-/** The name of the pipe connected to; as ax_pipe_getsockname(). */
+/** The name of the pipe connected to; as ax_pipe_getsockname(), and
+ *  AX_ENOTCONN when not connected. */
 AX_EXTERN int ax_pipe_getpeername(const ax_pipe_t *pipe, char *buffer,
                                   size_t *size);
 
@@ -3722,7 +3730,9 @@ AX_EXTERN void ax_pipe_pending_instances(ax_pipe_t *pipe, int count);
 AX_EXTERN int ax_pipe_pending_count(const ax_pipe_t *pipe);
 
 /** @return The type of the next handle ax_accept() gives (AX_TCP or
- *  AX_PIPE), or AX_UNKNOWN_HANDLE when none waits. */
+ *  AX_PIPE), or AX_UNKNOWN_HANDLE when none waits or the next is of a
+ *  kind axle cannot take (a foreign sender's: ax_accept() then closes it
+ *  and says AX_ENOTSUP). */
 AX_EXTERN ax_handle_type ax_pipe_pending_type(const ax_pipe_t *pipe);
 
 /**
@@ -3743,6 +3753,7 @@ AX_EXTERN int ax_write2(ax_write_t *req, ax_stream_t *stream,
  * Make an anonymous pipe: @p fds[0] reads, @p fds[1] writes, both
  * close-on-exec (not inherited). For a child's standard descriptors, or
  * ax_pipe_open().
+ * @param fds Receives the two descriptors.
  * @param read_flags  AX_PIPE_NONBLOCK or 0, for fds[0].
  * @param write_flags AX_PIPE_NONBLOCK or 0, for fds[1].
  * @return 0; AX_EINVAL; AX_EMFILE; AX_ENFILE; the system's error.
@@ -3756,11 +3767,12 @@ AX_EXTERN int ax_pipe(ax_os_fd_t fds[2], int read_flags, int write_flags);
  * Start programs, talk to them over their standard descriptors, and learn
  * how they ended. A process handle is active from ax_spawn() until its
  * exit callback has run; close it then (or earlier: the child is not
- * killed, its exit is simply not reported). POSIX: exit is noticed through
- * a pidfd where the kernel has one (Linux 5.3), else through SIGCHLD and
- * waitpid() on the loop's own children only, so other code's children are
- * never reaped. Windows: the process handle's wait is posted to the loop's
- * port. See docs/process.md.
+ * killed, its exit is simply not reported, and on POSIX the loop still
+ * reaps it when it ends). POSIX: exit is noticed through a pidfd where the
+ * kernel has one (Linux 5.3), else through SIGCHLD and waitpid() on the
+ * loop's own children only, so other code's children are never reaped.
+ * Windows: the process handle's wait is posted to the loop's port. See
+ * docs/process.md.
  * @{
  */
 
@@ -3842,7 +3854,8 @@ typedef struct ax_process_options_s {
   const char *cwd;
   /** AX_PROCESS_* flags. */
   unsigned int flags;
-  /** Entries in @p stdio; descriptors past it are closed in the child. */
+  /** Entries in @p stdio, at most 1024; descriptors past them (and past
+   * 2) are closed in the child. */
   int stdio_count;
   /** The child's descriptors, or NULL: all closed (0, 1, 2 to /dev/null
    * on POSIX). */
@@ -3881,9 +3894,14 @@ struct ax_process_s {
  * cannot start (no such file, no permission, a bad directory) is an error
  * of this call, and no exit callback follows; the handle is then not
  * initialised and needs no close.
- * @return 0; AX_EINVAL (NULL, no file, stdio_count < 0, a bad stdio
- *         entry); AX_ENOENT; AX_EACCES; AX_ENOEXEC; AX_ENOTDIR; AX_EPERM
- *         (uid or gid); AX_EMFILE; AX_ENOMEM; the system's error.
+ * @return 0; AX_EINVAL (NULL, no file or an empty one, unknown flags,
+ *         stdio_count < 0 or > 1024, a bad stdio entry: unknown flags, no
+ *         stream, a CREATE_PIPE stream that is no pipe or has a
+ *         descriptor already, an INHERIT_STREAM stream without one);
+ *         AX_ENOENT; AX_EACCES; AX_ENOEXEC; AX_ENOTDIR; AX_EPERM (uid or
+ *         gid); AX_EBADF (an INHERIT_FD descriptor that is not open);
+ *         AX_EMFILE; AX_ENOMEM; the system's error; AX_ENOTSUP on
+ *         Windows until its part is written.
  */
 AX_EXTERN int ax_spawn(ax_loop_t *loop, ax_process_t *process,
                        const ax_process_options_t *options);

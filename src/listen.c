@@ -16,7 +16,7 @@
  * loop's accept_paused metric, and is reported to the loop, which tells
  * the application once per episode (ax_loop_set_resource_cb()).
  */
-#include "stream.h"
+#include "pipe.h"
 
 enum {
   /* The back-off after running out of descriptors or memory. */
@@ -188,7 +188,17 @@ static int accept_check(const ax_stream_t *server, const ax_stream_t *client) {
   return 0;
 }
 
+/* An IPC pipe that is not listening hands out the handles it received
+ * (src/pipe.c); a listening one accepts connections like any listener. */
+static bool accept_is_ipc(const ax_stream_t *server) {
+  return server != NULL && server->handle.type == AX_PIPE &&
+         ((const ax_pipe_t *)server)->priv.ipc != NULL &&
+         !ax__stream_has(server, AX__STREAM_LISTENING);
+}
+
 int ax_accept(ax_stream_t *server, ax_stream_t *client) {
+  if (accept_is_ipc(server))
+    return ax__pipe_ipc_accept(server, client);
   int err = accept_check(server, client);
   if (err != 0)
     return err;

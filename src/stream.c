@@ -35,7 +35,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "stream.h"
+#include "pipe.h"
 
 enum {
   /* What the alloc callback is asked for: the most a loopback read
@@ -52,15 +52,12 @@ enum {
   STREAM_IO_MAX_BYTES = INT_MAX,
 };
 
-static void stream_sock_cb(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
-                           intptr_t result);
-
 int ax__stream_init(ax_loop_t *loop, ax_stream_t *stream, ax_handle_type type) {
   int err = ax__handle_init(loop, &stream->handle, type);
   if (err != 0)
     return err;
   memset(&stream->priv, 0, sizeof(stream->priv));
-  ax__sock_init(&stream->priv.sock, stream_sock_cb);
+  ax__sock_init(&stream->priv.sock, ax__stream_sock_cb);
   return 0;
 }
 
@@ -214,7 +211,9 @@ static bool stream_iov_add(ax_buf_t *iov, unsigned int *count, size_t *bytes,
 }
 
 /* Gather the bytes left from first on into iov, up to STREAM_IOV_MAX
- * buffers and STREAM_IO_MAX_BYTES; *total is their sum. */
+ * buffers and STREAM_IO_MAX_BYTES; *total is their sum. A write that
+ * carries a handle (ax_write2()) begins a send of its own, so that the
+ * handle goes with its first byte. */
 static unsigned int stream_write_gather(const ax_stream_t *stream,
                                         ax_write_t *first, ax_buf_t *iov,
                                         size_t *total) {
@@ -225,7 +224,8 @@ static unsigned int stream_write_gather(const ax_stream_t *stream,
     const struct ax__write_private *w = &req->priv;
     for (unsigned int i = w->next_buf; i < w->nbufs && room; i++)
       room = stream_iov_add(iov, &count, &bytes, &w->bufs[i]);
-    if (req == stream->priv.write_tail)
+    if (req == stream->priv.write_tail ||
+        req->priv.next->priv.send_handle != NULL)
       break;
   }
   *total = bytes;
@@ -277,9 +277,13 @@ static void stream_write_flush(ax_stream_t *stream, ax_write_t *first) {
     size_t total;
     unsigned int count = stream_write_gather(stream, first, iov, &total);
     intptr_t n = 0;
+    if (first->priv.send_handle != NULL)
+      ax__pipe_send_attach(stream, first->priv.send_handle);
     if (count > 0)
       n = ax__stream_ops(stream)->send(stream->handle.loop, &stream->priv.sock,
                                        iov, count);
+    if (n > 0)
+      first->priv.send_handle = NULL; /* It went with the first byte. */
     if (n < 0) {
       stream_write_fail(stream, first, (int)n);
       break;
@@ -394,6 +398,7 @@ static int stream_write_init(ax_write_t *req, ax_stream_t *stream,
   req->priv.nbufs = nbufs;
   req->priv.next_buf = 0;
   req->priv.status = 0;
+  req->priv.send_handle = NULL;
   ax__queue_init(&req->priv.pending.node);
   req->priv.pending.cb = stream_write_pending_cb;
   *total = sum;
@@ -420,6 +425,12 @@ static bool stream_write_queued(const ax_stream_t *stream,
 
 int ax_write(ax_write_t *req, ax_stream_t *stream, const ax_buf_t bufs[],
              unsigned int nbufs, ax_write_cb write_cb) {
+  return ax__stream_write(req, stream, bufs, nbufs, NULL, write_cb);
+}
+
+int ax__stream_write(ax_write_t *req, ax_stream_t *stream,
+                     const ax_buf_t bufs[], unsigned int nbufs,
+                     ax_stream_t *send_handle, ax_write_cb write_cb) {
   if (req == NULL)
     return AX_EINVAL;
   int err = stream_write_check(stream, bufs, nbufs);
@@ -431,6 +442,7 @@ int ax_write(ax_write_t *req, ax_stream_t *stream, const ax_buf_t bufs[],
   err = stream_write_init(req, stream, bufs, nbufs, write_cb, &total);
   if (err != 0)
     return err;
+  req->priv.send_handle = send_handle;
   bool idle = !stream_write_busy(stream);
   stream_write_append(stream, req);
   stream->priv.write_queue_size += total;
@@ -649,8 +661,8 @@ bool ax_is_writable(const ax_stream_t *stream) {
 
 /* ---- Completions ---- */
 
-static void stream_sock_cb(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
-                           intptr_t result) {
+void ax__stream_sock_cb(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
+                        intptr_t result) {
   (void)loop;
   ax_stream_t *stream = ax_container_of(sock, ax_stream_t, priv.sock);
   if (op == AX__OP_CLOSE) {

@@ -101,6 +101,16 @@ int ax__stream_init(ax_loop_t *loop, ax_stream_t *stream, ax_handle_type type);
 /* Give the stream a socket; flags are AX__STREAM_* bits to set. 0, or an
  * error with the socket left to the caller. */
 int ax__stream_open(ax_stream_t *stream, ax_os_sock_t sock, unsigned int flags);
+/* ax_write(), with send_handle (or NULL) to go with the first byte
+ * (ax_write2(), whose checks are made). */
+int ax__stream_write(ax_write_t *req, ax_stream_t *stream,
+                     const ax_buf_t bufs[], unsigned int nbufs,
+                     ax_stream_t *send_handle, ax_write_cb write_cb);
+/* The engine's completion callback, which ax__stream_init() gives the
+ * socket: a system that puts a callback of its own before it (a stream on
+ * the readiness emulation under io_uring) passes completions on here. */
+void ax__stream_sock_cb(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
+                        intptr_t result);
 /* Start connecting the stream's socket to addr. */
 int ax__stream_connect(ax_stream_t *stream, ax_connect_t *req,
                        const struct sockaddr *addr, int len,

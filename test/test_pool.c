@@ -26,7 +26,7 @@
 #include "test.h"
 
 enum {
-  WAIT_LIMIT_MS = 20000, /* The longest a test waits for anything. */
+  WAIT_LIMIT_MS = 60000, /* The longest a test waits for anything. */
   MAX_CALLS = 256,       /* Calls in flight at once in a test. */
 };
 
@@ -55,6 +55,12 @@ struct fixture {
 
 static void fx_tick(ax_timer_t *timer) {
   (void)timer;
+}
+
+/* A load's request count: a tenth under Wine, whose sockets are many
+ * times slower (test/meson.build sets AX_TEST_WINE there). */
+static int load_count(int n) {
+  return getenv("AX_TEST_WINE") != NULL ? n / 10 : n;
 }
 
 static struct fixture *fx_open(const struct kv_store_options *so) {
@@ -321,13 +327,19 @@ static void test_pool_queue_bound(void **state) {
   fx_close(fx);
 }
 
-/* A waiter that waits too long gets AX_ETIMEDOUT; the holder finishes. */
+static bool pool_idle_is_1(const struct fixture *fx);
+
+/* A waiter that waits too long gets AX_ETIMEDOUT; the holder finishes.
+ * The connection is open first (min_idle), so that the first call does
+ * not wait for its connect as a waiter. */
 static void test_pool_waiter_timeout(void **state) {
   (void)state;
   struct kv_store_options so = {.delay_ms = 400};
   struct fixture *fx = fx_open(&so);
-  struct pool_options po = {.max_size = 1, .wait_timeout_ms = 30};
+  struct pool_options po = {
+      .max_size = 1, .min_idle = 1, .wait_timeout_ms = 30};
   fx_pool(fx, &po);
+  pool_run_until(fx, pool_idle_is_1);
   start(fx, 0, KV_GET, "k", NULL, 5000);
   start(fx, 1, KV_GET, "k", NULL, 5000);
   start(fx, 2, KV_GET, "k", NULL, 5000);
@@ -479,14 +491,14 @@ static void test_pool_upstream_restart(void **state) {
   struct pool_options po = {
       .max_size = 8, .max_waiters = 256, .wait_timeout_ms = 2000};
   fx_pool(fx, &po);
-  const int total = 6000;
+  const int total = load_count(6000);
   load_start(fx, 32, total);
-  restart_at = 1000;
+  restart_at = total / 6;
   pool_run_until(fx, restart_point);
   /* Down: the listener and every connection, mid-request or idle. */
   kv_store_stop(&fx->store, fx_store_stopped);
   pool_run_until(fx, store_stopped_or_done);
-  restart_at = fx->done + 200; /* Requests fail fast while it is down. */
+  restart_at = fx->done + total / 30; /* They fail fast while it is down. */
   pool_run_until(fx, restart_point);
   assert_true(fx->load_errors > 0);
   assert_int_equal(kv_store_listen(&fx->store), 0); /* Same port. */
@@ -494,7 +506,7 @@ static void test_pool_upstream_restart(void **state) {
   /* Every request ended; the ones after the restart succeeded. */
   assert_int_equal(fx->done, total);
   assert_int_equal(fx->ok + fx->load_errors, total);
-  assert_true(fx->ok >= 1000);
+  assert_true(fx->ok >= total / 6);
   struct pool_metrics m;
   pool_get_metrics(&fx->pool, &m);
   assert_int_equal(m.in_use, 0);
@@ -662,7 +674,7 @@ static void test_pool_no_leaks(void **state) {
   start(fx, 0, KV_SET, "k", "value", 5000);
   run_until_done(fx, 1);
   fx->done = fx->ok = 0;
-  const int total = 100000;
+  const int total = load_count(100000);
   load_start(fx, 16, total);
   run_until_done(fx, total);
   assert_int_equal(fx->ok, total);

@@ -830,6 +830,78 @@ static void test_process_pipe_killed_mid_write(void **state) {
   assert_no_children();
 }
 
+/* A pipe's own descriptor given to the child (INHERIT_STREAM): what the
+ * child writes to its slot 1 arrives at the pipe's other end. */
+static void test_process_inherit_stream(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_pipe_t pipe;
+  if (ax_pipe_init(&loop, &pipe, false) == AX_ENOSYS) {
+    test_loop_close(&loop);
+    test_skip("pipes are not built yet");
+    return;
+  }
+  int fds[2];
+  test_pipe(fds);
+  assert_int_equal(ax_pipe_open(&pipe, fds[1]), 0);
+  ax_stdio_container_t stdio[2];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1].flags = AX_STDIO_INHERIT_STREAM;
+  stdio[1].data.stream = &pipe.stream;
+  struct child c;
+  assert_int_equal(child_spawn(&loop, &c,
+                               (char *[]){"write", "1", "inherited", NULL},
+                               stdio, 2, NULL),
+                   0);
+  ax_close(&pipe.stream.handle, NULL);
+  run_and_close(&loop);
+  char buf[64];
+  read_all(fds[0], buf, sizeof(buf));
+  assert_string_equal(buf, "inherited");
+  assert_int_equal(c.status, 0);
+  assert_no_children();
+}
+
+/* A pipe initialised for IPC gets a socket the child may pass handles
+ * over, at whatever slot it names (here 3, both ways). */
+static void test_process_ipc_pipe(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_pipe_t ipc;
+  if (ax_pipe_init(&loop, &ipc, true) == AX_ENOSYS) {
+    test_loop_close(&loop);
+    test_skip("pipes are not built yet");
+    return;
+  }
+  int fds[2];
+  test_pipe(fds);
+  ax_stdio_container_t stdio[4];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1].flags = AX_STDIO_INHERIT_FD;
+  stdio[1].data.fd = fds[1];
+  stdio[2].flags = AX_STDIO_IGNORE;
+  stdio[3].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE | AX_STDIO_WRITABLE;
+  stdio[3].data.stream = &ipc.stream;
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"issock", "3", NULL}, stdio, 4, NULL),
+      0);
+  close(fds[1]);
+  /* A pipe that has its descriptor cannot be given another. */
+  struct child again;
+  assert_int_equal(
+      child_spawn(&loop, &again, (char *[]){"exit", "0", NULL}, stdio, 4, NULL),
+      AX_EINVAL);
+  ax_close(&ipc.stream.handle, NULL);
+  run_and_close(&loop);
+  char buf[64];
+  read_all(fds[0], buf, sizeof(buf));
+  assert_string_equal(buf, "socket");
+  assert_no_children();
+}
+
 /* The registry's lock is made once per process and kept: make it before
  * any test counts allocations (SIGCHLD is watched through it). */
 static void noop_signal_cb(ax_signal_t *signal, int signum) {
@@ -871,6 +943,8 @@ int main(void) {
       cmocka_unit_test(test_process_foreign_child),
       cmocka_unit_test(test_process_pipes_echo),
       cmocka_unit_test(test_process_pipe_killed_mid_write),
+      cmocka_unit_test(test_process_inherit_stream),
+      cmocka_unit_test(test_process_ipc_pipe),
   };
   return cmocka_run_group_tests(tests, setup_registry, NULL);
 }

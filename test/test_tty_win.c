@@ -366,9 +366,9 @@ static void let_reader_block(struct fixture *fx) {
   }
 }
 
-/* A stop while the reader blocks in a read, in each mode: what is typed
- * then stays in the console (nobody else would get it otherwise), and
- * the next read_start reads it. */
+/* A stop while the reader blocks in a read, in each mode: the cursor
+ * stays where it was, what is typed then stays in the console (nobody
+ * else would get it otherwise), and the next read_start reads it. */
 static void test_console_read_stop(void **state) {
   (void)state;
   struct fixture fx;
@@ -377,9 +377,15 @@ static void test_console_read_stop(void **state) {
   for (int m = 0; m < 2; m++) {
     assert_int_equal(ax_tty_set_mode(&fx.tty, modes[m]), 0);
     fx.got_len = 0;
+    CONSOLE_SCREEN_BUFFER_INFO before, after;
+    assert_true(GetConsoleScreenBufferInfo(fx.out, &before));
     assert_int_equal(ax_read_start(&fx.tty.stream, alloc_cb, read_cb), 0);
     let_reader_block(&fx);
     assert_int_equal(ax_read_stop(&fx.tty.stream), 0);
+    /* The Enter that ended a line read left the cursor where it was. */
+    assert_true(GetConsoleScreenBufferInfo(fx.out, &after));
+    assert_int_equal(after.dwCursorPosition.X, before.dwCursorPosition.X);
+    assert_int_equal(after.dwCursorPosition.Y, before.dwCursorPosition.Y);
     type_text(fx.in, L"q\r");
     let_reader_block(&fx);
     DWORD events = 0;

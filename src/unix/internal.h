@@ -64,6 +64,13 @@ extern const struct ax__syscalls ax__sys_default;
  */
 extern const struct ax__sock_ops ax__readiness_sock_ops;
 void ax__io_ready_ops(ax_loop_t *loop, ax__io_t *io, unsigned int events);
+/* The end of the emulated SEND, for a send made by the caller's own
+ * system call (an IPC pipe's sendmsg() with control data, unix/pipe.c):
+ * it took n of len bytes, or failed (AX_EAGAIN: took nothing). Returns
+ * what the operation's send returns, watching writability if bytes are
+ * left. */
+intptr_t ax__readiness_send_done(ax_loop_t *loop, ax__sock_t *sock, intptr_t n,
+                                 size_t len);
 
 /* io->ops bit of a socket that waits to receive (readiness.c). */
 enum { AX__READINESS_RECV = 1u << 0 };

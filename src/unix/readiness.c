@@ -90,16 +90,22 @@ static int readiness_want_write(ax_loop_t *loop, ax__sock_t *sock,
   return err;
 }
 
+intptr_t ax__readiness_send_done(ax_loop_t *loop, ax__sock_t *sock, intptr_t n,
+                                 size_t len) {
+  if (n == AX_EAGAIN)
+    n = 0;
+  if (n < 0 || (size_t)n == len)
+    return n;
+  int err = readiness_want_write(loop, sock, READINESS_SEND);
+  return err != 0 ? err : n;
+}
+
 static intptr_t readiness_send(ax_loop_t *loop, ax__sock_t *sock,
                                const ax_buf_t *bufs, unsigned int nbufs) {
   assert(!(sock->ops & READINESS_SEND) && "axle: a second send in flight");
   intptr_t n = ax__sock_sendmsg(sock->fd, bufs, nbufs);
-  if (n == AX_EAGAIN)
-    n = 0;
-  if (n < 0 || (size_t)n == readiness_bufs_len(bufs, nbufs))
-    return n;
-  int err = readiness_want_write(loop, sock, READINESS_SEND);
-  return err != 0 ? err : n;
+  return ax__readiness_send_done(loop, sock, n,
+                                 readiness_bufs_len(bufs, nbufs));
 }
 
 /* ---- Connecting ---- */

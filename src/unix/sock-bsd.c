@@ -13,6 +13,28 @@
 #include "sock.h"
 
 const int ax__sock_send_flags = 0;
+/* MSG_CMSG_CLOEXEC is missing on macOS: pipe.c sets the flag on each
+ * descriptor received, with the same window as above. */
+const int ax__sock_recv_flags = 0;
+/* Abstract names are Linux's. */
+const bool ax__sock_abstract_names = false;
+
+int ax__sock_nosigpipe(int fd) {
+  return ax__sock_set_int(fd, SOL_SOCKET, SO_NOSIGPIPE, 1);
+}
+
+int ax__sock_pipe(int fds[2]) {
+  if (ax__sys.pipe(fds) != 0)
+    return ax_translate_sys_error(errno);
+  int err = ax__fd_set_cloexec(fds[0]);
+  if (err == 0)
+    err = ax__fd_set_cloexec(fds[1]);
+  if (err != 0) {
+    ax__close_fd(fds[0]);
+    ax__close_fd(fds[1]);
+  }
+  return err;
+}
 
 /* accept(2), which takes no flags: callers pass 0. */
 int ax__sys_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {

@@ -34,18 +34,11 @@ static inline ax_os_sock_t ax__sock_os(const ax__sock_t *sock) {
 }
 
 /* writev() of a vector with EINTR retried, for a stream that is not a
- * socket (a terminal: src/unix/tty.c): the bytes written or an error. */
-static inline intptr_t ax__sock_writev(int fd, const ax_buf_t *bufs,
-                                       unsigned int nbufs) {
-  for (;;) {
-    ssize_t n = writev(fd, (const struct iovec *)(const void *)bufs,
-                       (int)nbufs);
-    if (n >= 0)
-      return n;
-    if (errno != EINTR)
-      return ax_translate_sys_error(errno);
-  }
-}
+ * socket (a terminal, src/unix/tty.c; a pipe or a FIFO, src/unix/pipe.c):
+ * the bytes written or an error. A pipe whose reader is gone raises
+ * SIGPIPE, which no flag keeps away: it is blocked around the call, and
+ * one the call raised is taken (sock.c). */
+intptr_t ax__sock_writev(int fd, const ax_buf_t *bufs, unsigned int nbufs);
 
 /* sendmsg() of a vector with EINTR retried: the bytes sent or an error.
  * A descriptor that is no socket (ENOTSOCK) is written with writev(): a

@@ -14,8 +14,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 
+#include "fs.h"
 #include "sock.h"
 
 void ax__sock_init(ax__sock_t *sock, ax__sock_cb cb) {
@@ -29,6 +32,37 @@ int ax__sock_attach(ax_loop_t *loop, ax__sock_t *sock, ax_os_sock_t s) {
   (void)loop;
   sock->fd = s;
   return 0;
+}
+
+static bool sock_sigpipe_pending(void) {
+  sigset_t pending;
+  return sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+}
+
+/* As unix/fs.c guards a write: SIGPIPE blocked for the call, and one it
+ * raised taken off the thread, unless one was pending before (not the
+ * call's to take). Two system calls more per write, paid by terminals
+ * and pipes only, which are no sockets (sockets pass MSG_NOSIGNAL). */
+intptr_t ax__sock_writev(int fd, const ax_buf_t *bufs, unsigned int nbufs) {
+  sigset_t pipe_only, old;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  (void)pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  bool was_blocked = sigismember(&old, SIGPIPE) == 1;
+  bool was_pending = was_blocked && sock_sigpipe_pending();
+  intptr_t result;
+  for (;;) {
+    ssize_t n = writev(fd, (const struct iovec *)(const void *)bufs,
+                       (int)nbufs);
+    result = n >= 0 ? n : ax_translate_sys_error(errno);
+    if (n >= 0 || errno != EINTR)
+      break;
+  }
+  if (result == AX_EPIPE && !was_pending && sock_sigpipe_pending())
+    ax__fs_sigpipe_take();
+  if (!was_blocked)
+    (void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return result;
 }
 
 /* Trimmed to what one result can count (sock-os.h). */

@@ -23,6 +23,21 @@ int ax__sock_create(int domain);
 int ax__sock_accept(int listen_fd);
 int ax__sock_adopt(int fd);
 
+/* sock-linux.c, sock-bsd.c, for pipes (pipe.c): the flags of every
+ * recvmsg() that may bring descriptors (MSG_CMSG_CLOEXEC where the system
+ * has it; pipe.c sets close-on-exec itself where it says 0); whether
+ * local sockets have abstract names (Linux); and an anonymous pipe whose
+ * ends are close-on-exec (pipe2 where the system has it). */
+extern const int ax__sock_recv_flags;
+extern const bool ax__sock_abstract_names;
+int ax__sock_pipe(int fds[2]);
+/* Keep SIGPIPE away from a socket adopted as it is (ax_pipe_open()):
+ * SO_NOSIGPIPE where sends pass no flag for it; nothing on Linux. */
+int ax__sock_nosigpipe(int fd);
+
+/* pipe.c: the operations of a pipe that has AX__STREAM_OWN_OPS. */
+const struct ax__sock_ops *ax__pipe_own_ops(const ax_pipe_t *pipe);
+
 /* tcp-keepidle.c, tcp-keepalive.c: the idle time before the first probe. */
 int ax__sock_keepalive_delay(int fd, unsigned int delay_s);
 

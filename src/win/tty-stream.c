@@ -53,10 +53,11 @@ enum {
   TTY_KEY_BYTES_MAX = 7,
   /* UTF-8 bytes one WriteConsoleW is made of. */
   TTY_WRITE_CHUNK = 2048,
-  /* How often close or a stop interrupts a read that has not ended, and
-   * how long it waits for the reader each time: a cancel fails only
-   * when it comes before the reader is inside the read, which takes the
-   * reader microseconds, so 200 rounds are ample. */
+  /* How long a stop or a close waits for the reader to leave a read it
+   * was told to leave (its event set, Enter pressed): rounds of a few
+   * milliseconds, a second in all. The reader leaves at once; only a
+   * read that cannot be ended reaches the bound, and is then left to
+   * end by itself. */
   TTY_CANCEL_ROUNDS = 200,
   TTY_CANCEL_WAIT_MS = 5,
   /* The reader's stack: it holds one read's units and bytes. */
@@ -65,8 +66,8 @@ enum {
 
 _Static_assert(TTY_READ_UNITS * 3 + 4 <= AX__TTY_READ_BYTES,
                "tty: a line read may not fit the buffer");
-_Static_assert(TTY_READ_RECORDS *TTY_KEY_REPEAT_MAX *TTY_KEY_BYTES_MAX <=
-                   AX__TTY_READ_BYTES,
+_Static_assert(AX__TTY_READ_BYTES >=
+                   TTY_READ_RECORDS * TTY_KEY_REPEAT_MAX * TTY_KEY_BYTES_MAX,
                "tty: a read of keys may not fit the buffer");
 
 /* ---- UTF-16 to UTF-8 ---- */
@@ -347,30 +348,56 @@ static bool tty_reader_enter(struct ax__tty_console *console) {
          written == 1;
 }
 
-/* Make a reader that is in a read leave it, with the lock held, and wait
- * until it has (bounded: a read that cannot be ended is left to end by
- * itself, and its bytes then wait for the next read). A wait for keys
- * ends with the interrupt event. A line read is ended by typing Enter,
- * as the console finishes a line read by itself even when the caller
- * cancels it (Wine's console does; so that input typed later is not
- * taken by a read that nobody waits for): the line is dropped, with what
- * was typed of it before the stop, and the cursor moves to the next line.
- * CancelSynchronousIo() is the fallback where Enter cannot be typed. */
-static void tty_reader_interrupt(struct ax__tty_console *console) {
-  if (console->reader != AX__TTY_READER_READING)
-    return;
-  if (console->read_mode != AX_TTY_MODE_NORMAL)
-    (void)SetEvent(console->interrupt);
-  else if (tty_reader_enter(console))
-    console->entered = true;
-  else
-    (void)CancelSynchronousIo(console->thread);
+/* Wait until the reader has left its read, with the lock held. Bounded:
+ * a read that cannot be ended is left to end by itself, and its bytes
+ * then wait for the next read. */
+static void tty_reader_wait_idle(struct ax__tty_console *console) {
   for (int i = 0; i < TTY_CANCEL_ROUNDS; i++) {
     if (console->reader != AX__TTY_READER_READING)
       return;
     SleepConditionVariableCS(&console->idle, &console->lock,
                              TTY_CANCEL_WAIT_MS);
   }
+}
+
+/* End a line read by pressing Enter, and put the cursor back where it
+ * was, as the console echoes the Enter as a new line. With the lock
+ * held. Returns whether Enter could be pressed. */
+static bool tty_reader_end_line(struct ax__tty_console *console) {
+  HANDLE screen = CreateFileW(L"CONOUT$", GENERIC_READ | GENERIC_WRITE,
+                              FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                              OPEN_EXISTING, 0, NULL);
+  CONSOLE_SCREEN_BUFFER_INFO info;
+  bool restore = screen != INVALID_HANDLE_VALUE &&
+                 GetConsoleScreenBufferInfo(screen, &info);
+  bool entered = tty_reader_enter(console);
+  if (entered) {
+    console->entered = true;
+    tty_reader_wait_idle(console);
+    if (restore)
+      (void)SetConsoleCursorPosition(screen, info.dwCursorPosition);
+  }
+  if (screen != INVALID_HANDLE_VALUE)
+    CloseHandle(screen);
+  return entered;
+}
+
+/* Make a reader that is in a read leave it, with the lock held, and wait
+ * until it has. A wait for keys ends with the interrupt event. A line
+ * read is ended by pressing Enter, as the console finishes a line read by
+ * itself even when the caller cancels it (Wine's console does; so that
+ * input typed later is not taken by a read that nobody waits for): the
+ * line is dropped, with what was typed of it before the stop, and the
+ * cursor is put back. CancelSynchronousIo() is the fallback where Enter
+ * cannot be pressed. */
+static void tty_reader_interrupt(struct ax__tty_console *console) {
+  if (console->reader != AX__TTY_READER_READING)
+    return;
+  if (console->read_mode != AX_TTY_MODE_NORMAL)
+    (void)SetEvent(console->interrupt);
+  else if (!tty_reader_end_line(console))
+    (void)CancelSynchronousIo(console->thread);
+  tty_reader_wait_idle(console);
 }
 
 void ax__tty_reader_pause(struct ax__tty_console *console) {
@@ -623,7 +650,7 @@ static void tty_reader_end(struct ax__tty_console *console) {
 }
 
 /* Join the reader: after tty_reader_end() it ends at once, unless a read
- * could not be cancelled (tty_reader_interrupt). Returns whether it
+ * could not be ended (tty_reader_interrupt). Returns whether it
  * ended. */
 static bool tty_reader_join(struct ax__tty_console *console) {
   EnterCriticalSection(&console->lock);
@@ -636,7 +663,7 @@ static bool tty_reader_join(struct ax__tty_console *console) {
 
 /* Join the reader, then release the console now, or when the packet
  * still due comes (CLOSE then), or when the RECV callback this close
- * runs inside returns. A reader stuck in a read that cannot be cancelled
+ * runs inside returns. A reader stuck in a read that cannot be ended
  * keeps the console's memory and handle, which are left to it: freeing
  * them under it would be worse than the leak. */
 static intptr_t tty_sock_close(ax_loop_t *loop, ax__sock_t *sock) {

@@ -15,6 +15,7 @@
  *                     disposition is the default, else "dirty"
  *   sid               print "leader" if it leads its own session, else
  *                     "member"
+ *   issock FD         print "socket" if FD is a socket, else "other"
  * Output goes to standard output unless the mode says otherwise. Status 100
  * means a bad command line.
  */
@@ -148,6 +149,12 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "sigs") == 0)
     return child_sigs();
+  if (strcmp(mode, "issock") == 0 && argc == 3) {
+    struct stat st;
+    bool sock = fstat(atoi(argv[2]), &st) == 0 && S_ISSOCK(st.st_mode);
+    put(1, sock ? "socket" : "other");
+    return 0;
+  }
   if (strcmp(mode, "sid") == 0) {
     put(1, getsid(0) == getpid() ? "leader" : "member");
     return 0;
