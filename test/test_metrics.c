@@ -7,6 +7,7 @@
  * lane histograms. Times are bounded from below only: a loaded machine
  * makes everything slower, never faster.
  */
+#include <math.h>
 #include <string.h>
 
 #include "histogram.h"
@@ -223,6 +224,7 @@ static void test_histogram_percentiles(void **state) {
   assert_int_equal(ax_histogram_percentile(&h, 250), 1000000);
   assert_int_equal(ax_histogram_percentile(&h, 0), 1000);
   assert_int_equal(ax_histogram_percentile(&h, -1), 1000);
+  assert_int_equal(ax_histogram_percentile(&h, NAN), 1000);
   /* One value: every percentile is that value, not its bucket's edge. */
   ax_histogram_reset(&h);
   assert_int_equal(h.count, 0);
