@@ -481,6 +481,15 @@ static int open_fd_count(void) {
   return count;
 }
 
+/* Whether descriptors counted before and after tell a leak: not on
+ * libkqueue, which opens and closes descriptors of its own as filters
+ * come and go (docs/backends.md). */
+static void expect_fd_count(ax_loop_t *loop, int before) {
+  if (test_links_libkqueue() && strcmp(ax_backend_name(loop), "kqueue") == 0)
+    return;
+  assert_int_equal(open_fd_count(), before);
+}
+
 /* Send one byte with handle over from's IPC pipe. */
 static void send_handle(ax_write_t *req, struct end *from,
                         ax_stream_t *handle) {
@@ -724,7 +733,7 @@ static void test_pipe_ipc_many(void **state) {
   end_close(&a);
   end_close(&b);
   assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
-  assert_int_equal(open_fd_count(), before);
+  expect_fd_count(&fx.loop, before);
   fixture_close(&fx);
   end_free(&a);
   end_free(&b);
@@ -756,7 +765,7 @@ static void test_pipe_ipc_close_pending(void **state) {
   end_close(&b);
   assert_int_equal(ax_pipe_pending_count(&b.pipe), 0);
   assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
-  assert_int_equal(open_fd_count(), before);
+  expect_fd_count(&fx.loop, before);
   fixture_close(&fx);
   end_free(&a);
   end_free(&b);
@@ -806,7 +815,7 @@ static void test_pipe_ipc_partial(void **state) {
   ax_close(&listener.stream.handle, NULL);
   end_close(&b);
   assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
-  assert_int_equal(open_fd_count(), before);
+  expect_fd_count(&fx.loop, before);
   fixture_close(&fx);
   free(bytes);
   end_free(&a);
