@@ -18,9 +18,14 @@ enum {
   BENCH_READ_BYTES = 64 * 1024,
   /* The size of the file it reads: 256 chunks, read in turn. */
   BENCH_READ_FILE_BYTES = 16 * 1024 * 1024,
+  /* Children alive at a time in the spawn_many workload. */
+  BENCH_SPAWN_MANY = 8,
   /* Writes with a handle in flight in the IPC workload. */
   BENCH_IPC_WINDOW = 64,
 };
+
+/* The trivial child of the spawn workloads: it exits at once, with 0. */
+#define BENCH_SPAWN_FILE "/bin/true"
 
 struct bench_result {
   uint64_t ops;  /* Operations completed. */
@@ -56,6 +61,11 @@ struct bench_side {
   /* The same with 100 messages in flight: the counting loop posts a burst
    * of 100 and posts it again once all 100 are back. */
   void (*msg_bursts)(uint64_t n, struct bench_result *r);
+  /* n children of BENCH_SPAWN_FILE spawned and reaped, one alive at a
+   * time: each exit callback spawns the next (spawn_axle.c, spawn_uv.c). */
+  void (*spawn_one)(uint64_t n, struct bench_result *r);
+  /* The same with BENCH_SPAWN_MANY children alive at a time. */
+  void (*spawn_many)(uint64_t n, struct bench_result *r);
   /* n handles passed over an IPC pipe between two loops on two threads:
    * a TCP listener sent with one byte per write, BENCH_IPC_WINDOW writes
    * in flight; each one received accepted into a TCP handle and closed
@@ -92,6 +102,11 @@ void bench_axle_msg_bursts(uint64_t n, struct bench_result *r);
 void bench_uv_msg_one_by_one(uint64_t n, struct bench_result *r);
 void bench_uv_msg_bursts(uint64_t n, struct bench_result *r);
 
+/* The spawn workloads of each side (spawn_axle.c, spawn_uv.c). */
+void bench_axle_spawn_one(uint64_t n, struct bench_result *r);
+void bench_axle_spawn_many(uint64_t n, struct bench_result *r);
+void bench_uv_spawn_one(uint64_t n, struct bench_result *r);
+void bench_uv_spawn_many(uint64_t n, struct bench_result *r);
 /* The IPC workload of each side. */
 void bench_axle_ipc_handles(uint64_t n, struct bench_result *r);
 void bench_uv_ipc_handles(uint64_t n, struct bench_result *r);

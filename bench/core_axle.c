@@ -216,5 +216,7 @@ const struct bench_side bench_axle = {
     .fs_read = bench_axle_fs_read,
     .msg_one_by_one = bench_axle_msg_one_by_one,
     .msg_bursts = bench_axle_msg_bursts,
+    .spawn_one = bench_axle_spawn_one,
+    .spawn_many = bench_axle_spawn_many,
     .ipc_handles = bench_axle_ipc_handles,
 };

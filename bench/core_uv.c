@@ -215,5 +215,7 @@ const struct bench_side bench_uv = {
     .fs_read = bench_uv_fs_read,
     .msg_one_by_one = bench_uv_msg_one_by_one,
     .msg_bursts = bench_uv_msg_bursts,
+    .spawn_one = bench_uv_spawn_one,
+    .spawn_many = bench_uv_spawn_many,
     .ipc_handles = bench_uv_ipc_handles,
 };

@@ -176,6 +176,10 @@ static const struct workload workloads[] = {
      offsetof(struct bench_side, msg_one_by_one), 0},
     {"messages, bursts of 100", "round trip", 1000000,
      offsetof(struct bench_side, msg_bursts), 0},
+    {"spawn /bin/true, 1 alive", "child", 200,
+     offsetof(struct bench_side, spawn_one), 0},
+    {"spawn /bin/true, 8 alive", "child", 400,
+     offsetof(struct bench_side, spawn_many), 0},
     {"IPC: handles passed", "handle", 20000,
      offsetof(struct bench_side, ipc_handles), 0},
 };

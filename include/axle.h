@@ -365,6 +365,7 @@ struct ax__loop_private {
   uint64_t work_wait_ns;             /* Metrics: their time queued. */
   uint64_t accept_paused;            /* Metrics: listener pauses. */
   ax_resource_cb resource_cb;        /* ax_loop_set_resource_cb()'s. */
+  struct ax__loop_delay *delay;      /* Loop delay, once measured. */
   uint64_t resource_shortages;       /* Metrics: episodes reported. */
   uint64_t resource_last_ns;         /* Loop time of the last shortage. */
   struct ax__loop_platform platform; /* Backend and wakeup channel. */
@@ -435,7 +436,10 @@ struct ax__work {
   void (*work)(struct ax__work *w);             /* Runs on a worker. */
   void (*done)(struct ax__work *w, int status); /* Runs on the loop. */
   ax_loop_t *loop;                              /* Where done runs. */
-  uint64_t queued_ns;                           /* When it was queued. */
+  union {
+    uint64_t queued_ns; /* Until a worker takes it: when it was queued. */
+    uint64_t run_ns;    /* Once run: how long it ran. */
+  } t;
   union {
     uint64_t order;   /* In the pool's queue: its place, pool-wide. */
     uint64_t wait_ns; /* Once taken: how long it was queued. */
@@ -585,6 +589,7 @@ typedef enum ax_errno_e {
   AX_ENOBUFS = -ENOBUFS,                 /**< No buffer space. */
   AX_ENODEV = -ENODEV,                   /**< No such device. */
   AX_ENOENT = -ENOENT,                   /**< No such file or directory. */
+  AX_ENOEXEC = -ENOEXEC,                 /**< Not an executable format. */
   AX_ENOMEM = -ENOMEM,                   /**< Out of memory. */
   AX_ENOSPC = -ENOSPC,                   /**< No space left on device. */
   AX_ENOSYS = -ENOSYS,                   /**< Function not implemented. */
@@ -2872,8 +2877,9 @@ AX_EXTERN void ax_library_shutdown(void);
  * @defgroup tty Terminals
  * A terminal as a stream: read what is typed and write to the screen with
  * the stream API (ax_read_start(), ax_write()), switch the terminal
- * between its line mode and raw input, and ask its size. POSIX only for
- * now: on Windows ax_tty_init() says AX_ENOTSUP. See docs/tty.md.
+ * between its line mode and raw input, and ask its size. On Windows the
+ * terminal is a console: its input read on a thread of the handle's own,
+ * its output written with VT sequences on. See docs/tty.md.
  * @{
  */
 
@@ -2890,7 +2896,8 @@ typedef enum ax_tty_mode_e {
    * newline moves to the start of the next line). */
   AX_TTY_MODE_RAW,
   /** Raw, with keys as VT escape sequences: on POSIX the same as
-   * AX_TTY_MODE_RAW, as terminals send those already. */
+   * AX_TTY_MODE_RAW, as terminals send those already; on Windows the
+   * console's ENABLE_VIRTUAL_TERMINAL_INPUT. */
   AX_TTY_MODE_RAW_VT
 } ax_tty_mode;
 
@@ -2905,12 +2912,13 @@ typedef enum ax_guess_e {
 } ax_guess;
 
 /** @cond AX_PRIVATE */
-/* The private region of ax_tty_t (src/unix/tty.c). */
+/* The private region of ax_tty_t (src/unix/tty.c, src/win/tty.c). */
 struct ax__tty_private {
-  ax__sock_cb engine_cb; /* The stream engine's callback, which tty.c's
-                            own passes each completion on to. */
-  void *saved;           /* The settings before the first change of mode
-                            (a struct termios), or NULL. */
+  ax__sock_cb engine_cb; /* POSIX: the stream engine's callback, which
+                            tty.c's own passes each completion on to. */
+  void *saved;           /* POSIX: the settings before the first change of
+                            mode (a struct termios), or NULL. Windows: the
+                            console's state (src/win/tty.h). */
   int mode;              /* The ax_tty_mode set last. */
 };
 /** @endcond */
@@ -2928,16 +2936,20 @@ struct ax_tty_s {
  * name (ttyname()), so that the non-blocking mode the handle needs does not
  * reach other processes that share @p fd (a shell's standard input); where
  * it has no name, @p fd is duplicated, and its open file made
- * non-blocking. Either way @p fd stays the caller's: closing the handle
- * closes only its own descriptor, and @p fd may be closed at once.
+ * non-blocking. Windows: @p fd is a C runtime descriptor of a console, an
+ * input one (CONIN$) to read or an output one (CONOUT$) to write, whose
+ * handle is duplicated; an output console gets VT processing where it has
+ * it. Either way @p fd stays the caller's: closing the handle closes only
+ * its own descriptor, and @p fd may be closed at once.
  * @param loop     The loop.
  * @param tty      The handle.
  * @param fd       A terminal descriptor, such as 0, 1 or 2.
  * @param readable Whether the handle will read; if false, it only writes
- *                 (ax_read_start() says AX_ENOTCONN).
+ *                 (ax_read_start() says AX_ENOTCONN). Windows: true for an
+ *                 input console, false for an output one.
  * @return 0; AX_EINVAL for NULL, a negative @p fd, or one that is not a
- *         terminal; AX_EBADF if @p fd is not open; AX_EMFILE; AX_ENOTSUP
- *         on Windows.
+ *         terminal (on Windows, not a console of the kind @p readable
+ *         asks for); AX_EBADF if @p fd is not open; AX_EMFILE; AX_ENOMEM.
  */
 AX_EXTERN int ax_tty_init(ax_loop_t *loop, ax_tty_t *tty, int fd,
                           bool readable);
@@ -2946,9 +2958,14 @@ AX_EXTERN int ax_tty_init(ax_loop_t *loop, ax_tty_t *tty, int fd,
  * Set the terminal's input mode. The settings it had before the first
  * change are kept, by the handle for AX_TTY_MODE_NORMAL and for its
  * close, which puts them back, and by the process for
- * ax_tty_reset_mode() while the handle is open.
- * @return 0; AX_EINVAL for NULL or an unknown mode; AX_EBADF if closing;
- *         the system's error (tcgetattr(), tcsetattr()); AX_ENOMEM.
+ * ax_tty_reset_mode() while the handle is open. Windows: the input
+ * console's mode (SetConsoleMode()); a read in progress is ended and made
+ * again in the new mode.
+ * @return 0; AX_EINVAL for NULL or an unknown mode, and on Windows for a
+ *         mode other than normal on an output console; AX_EBADF if
+ *         closing; AX_ENOTSUP for AX_TTY_MODE_RAW_VT on a Windows console
+ *         without VT input; the system's error (tcgetattr(), tcsetattr(),
+ *         SetConsoleMode()); AX_ENOMEM.
  */
 AX_EXTERN int ax_tty_set_mode(ax_tty_t *tty, ax_tty_mode mode);
 
@@ -2956,7 +2973,8 @@ AX_EXTERN int ax_tty_set_mode(ax_tty_t *tty, ax_tty_mode mode);
  * Put back the settings the first terminal to leave its normal mode had,
  * if one did: for the exit of a program, from an atexit() handler or a
  * signal handler (async-signal-safe on POSIX: one tcsetattr(), no lock
- * that a signal could find held).
+ * that a signal could find held; on Windows one SetConsoleMode(), safe
+ * from a console control handler).
  * @return 0, also when no terminal left its normal mode; AX_EBUSY if
  *         called while a mode change is being recorded (from a signal
  *         handler that interrupted ax_tty_set_mode()); the system's error.
@@ -2964,7 +2982,8 @@ AX_EXTERN int ax_tty_set_mode(ax_tty_t *tty, ax_tty_mode mode);
 AX_EXTERN int ax_tty_reset_mode(void);
 
 /**
- * The terminal's size in character cells.
+ * The terminal's size in character cells. Windows: the console window's,
+ * also for a handle on the console's input.
  * @return 0; AX_EINVAL for NULL; AX_EBADF if closing; the system's error.
  */
 AX_EXTERN int ax_tty_get_winsize(ax_tty_t *tty, int *width, int *height);
@@ -3748,11 +3767,12 @@ AX_EXTERN int ax_pipe(ax_os_fd_t fds[2], int read_flags, int write_flags);
  * Start programs, talk to them over their standard descriptors, and learn
  * how they ended. A process handle is active from ax_spawn() until its
  * exit callback has run; close it then (or earlier: the child is not
- * killed, its exit is simply not reported). POSIX: exit is noticed through
- * a pidfd where the kernel has one (Linux 5.3), else through SIGCHLD and
- * waitpid() on the loop's own children only, so other code's children are
- * never reaped. Windows: the process handle's wait is posted to the loop's
- * port. See docs/process.md.
+ * killed, its exit is simply not reported, and on POSIX the loop still
+ * reaps it when it ends). POSIX: exit is noticed through a pidfd where the
+ * kernel has one (Linux 5.3), else through SIGCHLD and waitpid() on the
+ * loop's own children only, so other code's children are never reaped.
+ * Windows: the process handle's wait is posted to the loop's port. See
+ * docs/process.md.
  * @{
  */
 
@@ -3834,7 +3854,8 @@ typedef struct ax_process_options_s {
   const char *cwd;
   /** AX_PROCESS_* flags. */
   unsigned int flags;
-  /** Entries in @p stdio; descriptors past it are closed in the child. */
+  /** Entries in @p stdio, at most 1024; descriptors past them (and past
+   * 2) are closed in the child. */
   int stdio_count;
   /** The child's descriptors, or NULL: all closed (0, 1, 2 to /dev/null
    * on POSIX). */
@@ -3873,9 +3894,14 @@ struct ax_process_s {
  * cannot start (no such file, no permission, a bad directory) is an error
  * of this call, and no exit callback follows; the handle is then not
  * initialised and needs no close.
- * @return 0; AX_EINVAL (NULL, no file, stdio_count < 0, a bad stdio
- *         entry); AX_ENOENT; AX_EACCES; AX_ENOEXEC; AX_ENOTDIR; AX_EPERM
- *         (uid or gid); AX_EMFILE; AX_ENOMEM; the system's error.
+ * @return 0; AX_EINVAL (NULL, no file or an empty one, unknown flags,
+ *         stdio_count < 0 or > 1024, a bad stdio entry: unknown flags, no
+ *         stream, a CREATE_PIPE stream that is no pipe or has a
+ *         descriptor already, an INHERIT_STREAM stream without one);
+ *         AX_ENOENT; AX_EACCES; AX_ENOEXEC; AX_ENOTDIR; AX_EPERM (uid or
+ *         gid); AX_EBADF (an INHERIT_FD descriptor that is not open);
+ *         AX_EMFILE; AX_ENOMEM; the system's error; AX_ENOTSUP on
+ *         Windows until its part is written.
  */
 AX_EXTERN int ax_spawn(ax_loop_t *loop, ax_process_t *process,
                        const ax_process_options_t *options);
@@ -3892,6 +3918,126 @@ AX_EXTERN int ax_kill(ax_pid_t pid, int signum);
 
 /** @return The child's process id (0 for NULL). */
 AX_EXTERN ax_pid_t ax_process_get_pid(const ax_process_t *process);
+
+/** @} */
+
+/**
+ * @defgroup histogram Histograms: loop delay and pool lanes
+ * Durations recorded into a histogram of fixed size, as HdrHistogram does:
+ * exact below 32 ns, then 16 buckets per power of two, so that a value is
+ * known to within 1/16 (6.25%) of itself, from nanoseconds to about 18
+ * minutes (longer values count in the last bucket; the maximum stays
+ * exact). Recording is a few instructions and never allocates.
+ *
+ * The loop fills two kinds: its delay (ax_loop_delay_start(): how long the
+ * loop's callbacks keep it from getting back to its wait, once per
+ * iteration; docs/loop.md), and, for each lane of the thread pool, how long
+ * its jobs waited in the queue and how long they ran
+ * (ax_loop_lane_metrics(); docs/threadpool.md). Both are read on the loop
+ * thread, as copies the caller may keep, reset, merge and query.
+ * @{
+ */
+
+/** Buckets of an ax_histogram_t. */
+#define AX_HISTOGRAM_BUCKETS 592
+
+/** A histogram of durations in nanoseconds. Zero it (or
+ *  ax_histogram_reset()) before the first record. */
+typedef struct ax_histogram_s {
+  /** Values recorded. */
+  uint64_t count;
+  /** The smallest value recorded (0 when none was). */
+  uint64_t min_ns;
+  /** The largest value recorded, exact. */
+  uint64_t max_ns;
+  /** The sum of the values recorded (for the mean). */
+  uint64_t sum_ns;
+  /** Values per bucket; read them through ax_histogram_percentile(). */
+  uint64_t buckets[AX_HISTOGRAM_BUCKETS];
+} ax_histogram_t;
+
+/** The lanes of the thread pool (docs/threadpool.md). */
+typedef enum {
+  /** File system requests. */
+  AX_LANE_FS = 0,
+  /** getaddrinfo and getnameinfo requests. */
+  AX_LANE_DNS,
+  /** The user's jobs (ax_queue_work()). */
+  AX_LANE_USER,
+  /** The number of lanes. */
+  AX_LANE_MAX
+} ax_lane;
+
+/** Empty @p hist. Does nothing for NULL. */
+AX_EXTERN void ax_histogram_reset(ax_histogram_t *hist);
+
+/** Record one duration into @p hist, in constant time. Does nothing for
+ *  NULL. Not thread-safe: one thread records into one histogram. */
+AX_EXTERN void ax_histogram_record(ax_histogram_t *hist, uint64_t value_ns);
+
+/** Add every value of @p src to @p dst (to sum up several loops or lanes).
+ *  Does nothing if either is NULL. */
+AX_EXTERN void ax_histogram_merge(ax_histogram_t *dst,
+                                  const ax_histogram_t *src);
+
+/**
+ * The value below or at which @p percent of the recorded values lie: the
+ * upper edge of the bucket where that share is reached, so at most 6.25%
+ * above the true value and never below it, and never above the maximum.
+ * 100 gives the maximum, 0 the minimum.
+ * @param hist    A histogram.
+ * @param percent From 0 to 100 (p99 is 99.0); outside that, clamped.
+ * @return The value in nanoseconds; 0 if @p hist is NULL or empty.
+ */
+AX_EXTERN uint64_t ax_histogram_percentile(const ax_histogram_t *hist,
+                                           double percent);
+
+/**
+ * Begin measuring the loop's delay: from then on, each iteration records
+ * into the loop's delay histogram how long the loop spent between leaving
+ * its wait for I/O and entering the next one (running timers, I/O
+ * callbacks and the other phases), which is how late anything that becomes
+ * ready in that time is served (docs/loop.md). Off by default; while off,
+ * the loop pays one branch per iteration for it. Starting again keeps what
+ * was recorded. Call it on the loop thread.
+ * @return 0; AX_EINVAL if @p loop is NULL or not initialised; AX_ENOMEM.
+ */
+AX_EXTERN int ax_loop_delay_start(ax_loop_t *loop);
+
+/** Stop measuring the loop's delay; what was recorded stays readable.
+ *  @return 0, or AX_EINVAL if @p loop is NULL or not initialised. */
+AX_EXTERN int ax_loop_delay_stop(ax_loop_t *loop);
+
+/**
+ * Copy the loop's delay histogram into @p hist (an empty one if the
+ * measure was never started). Call it on the loop thread.
+ * @return 0, or AX_EINVAL if an argument is NULL or the loop is not
+ *         initialised.
+ */
+AX_EXTERN int ax_loop_delay(const ax_loop_t *loop, ax_histogram_t *hist);
+
+/** Empty the loop's delay histogram (measuring goes on if it was on).
+ *  @return 0, or AX_EINVAL if @p loop is NULL or not initialised. */
+AX_EXTERN int ax_loop_delay_reset(ax_loop_t *loop);
+
+/**
+ * Copy the histograms of one thread-pool lane of this loop's jobs: how long
+ * each waited between its queueing and a worker taking it, and how long it
+ * ran on the worker. A job counts when its callback runs on the loop
+ * thread; cancelled jobs count in neither. Always on. Call it on the loop
+ * thread.
+ * @param loop An initialised loop.
+ * @param lane AX_LANE_FS, AX_LANE_DNS or AX_LANE_USER.
+ * @param wait Receives the queue waits, or NULL.
+ * @param run  Receives the run times, or NULL.
+ * @return 0, or AX_EINVAL (NULL or uninitialised loop, a bad lane).
+ */
+AX_EXTERN int ax_loop_lane_metrics(const ax_loop_t *loop, ax_lane lane,
+                                   ax_histogram_t *wait, ax_histogram_t *run);
+
+/** Empty the lane histograms of every lane of @p loop.
+ *  @return 0, or AX_EINVAL if @p loop is NULL or not initialised. */
+AX_EXTERN int ax_loop_lane_metrics_reset(ax_loop_t *loop);
 
 /** @} */
 

@@ -62,10 +62,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # builds the io_uring backend (without it, a stub that refuses to start).
 # clang and libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) build
 # the fuzz target. curl, apache2-utils (ab) and nghttp2-client (h2load) are
-# the clients of the HTTP server example's test.
+# the clients of the HTTP server example's test; wrk is the cluster
+# example's load (examples/cluster/cluster-check.sh).
 PACKAGES=(meson ninja-build pkg-config libcmocka-dev doxygen gcc libc6-dev
   clang-format clang-tidy libuv1-dev clang libclang-rt-14-dev curl
-  apache2-utils nghttp2-client liburing-dev)
+  apache2-utils nghttp2-client liburing-dev wrk)
 
 # Sanitizer settings for the instrumented test programs. Meson keeps these
 # rather than its own defaults because they are set. abort_on_error and

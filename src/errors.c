@@ -46,6 +46,7 @@ static const struct error_entry error_table[] = {
     {AX_ENOBUFS, "ENOBUFS", "no buffer space available"},
     {AX_ENODEV, "ENODEV", "no such device"},
     {AX_ENOENT, "ENOENT", "no such file or directory"},
+    {AX_ENOEXEC, "ENOEXEC", "exec format error"},
     {AX_ENOMEM, "ENOMEM", "not enough memory"},
     {AX_ENOSPC, "ENOSPC", "no space left on device"},
     {AX_ENOSYS, "ENOSYS", "function not implemented"},

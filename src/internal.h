@@ -64,6 +64,25 @@ void ax__pending_push(ax_loop_t *loop, ax__pending_t *pending);
 enum { AX__RESOURCE_QUIET_MS = 5000 };
 void ax__loop_report_resource(ax_handle_t *handle, int err);
 
+/* metrics.c: the loop's delay, once ax_loop_delay_start() has been
+ * called (loop->priv.delay). The poll phase notes the time it enters its
+ * wait (ax__loop_delay_note: the span since resumed_ns is recorded) and
+ * the time it leaves it (resumed_ns). ax_run() pauses the span when it
+ * returns and resumes it when called again, so that the time between two
+ * runs, the caller's, is not counted, while the work a run did after its
+ * last wait (AX_RUN_ONCE's dispatch) is. */
+struct ax__loop_delay {
+  ax_histogram_t hist; /* The spans recorded. */
+  uint64_t resumed_ns; /* When the current span began. */
+  uint64_t carried_ns; /* The span so far when ax_run() last returned. */
+  int on;              /* Recording; off after ax_loop_delay_stop(). */
+};
+void ax__loop_delay_note(ax_loop_t *loop, uint64_t now_ns);
+void ax__loop_delay_pause(ax_loop_t *loop);
+void ax__loop_delay_resume(ax_loop_t *loop);
+/* ax_loop_close(): free the delay's memory. */
+void ax__loop_delay_free(ax_loop_t *loop);
+
 /* allocator.c */
 void *ax__malloc(size_t size_bytes);
 void *ax__calloc(size_t count, size_t size_bytes);

@@ -23,6 +23,7 @@
 
 #include "backend.h"
 #include "internal.h"
+#include "child.h"
 
 /* Whether loop is one that ax_loop_init() made and ax_loop_close() has not
  * closed: what the loop's accessors check before they touch it, as a
@@ -154,6 +155,8 @@ int ax_loop_close(ax_loop_t *loop) {
       !ax__queue_empty(&loop->priv.closing) || loop->priv.active_reqs != 0)
     return AX_EBUSY;
   ax__work_loop_close(loop);
+  ax__process_loop_close(loop);
+  ax__loop_delay_free(loop);
   ax__wakeup_close(loop);
   loop->priv.platform.backend->fini(loop);
   void *data = loop->data;
@@ -193,12 +196,24 @@ static int loop_poll(ax_loop_t *loop, int timeout_ms) {
      * call. With no timer either (a loop kept alive by prepare or check
      * handles alone) an unbounded wait would never end. */
     ax__update_time(loop);
+    if (loop->priv.delay != NULL)
+      ax__loop_delay_note(loop, loop->priv.time_ns);
     return 0;
   }
-  /* A wait that cannot block needs no start time: one clock read. */
-  uint64_t before_ns = timeout_ms != 0 ? ax__loop_clock_ns(loop) : 0;
+  /* A wait that cannot block needs no start time: one clock read, unless
+   * the loop's delay is measured (metrics.c), which needs it too. */
+  struct ax__loop_delay *delay = loop->priv.delay;
+  uint64_t before_ns = 0;
+  if (delay != NULL) {
+    before_ns = ax__loop_clock_ns(loop);
+    ax__loop_delay_note(loop, before_ns);
+  } else if (timeout_ms != 0) {
+    before_ns = ax__loop_clock_ns(loop);
+  }
   int n = backend->wait(loop, timeout_ms);
   ax__update_time(loop);
+  if (delay != NULL)
+    delay->resumed_ns = loop->priv.time_ns;
   if (timeout_ms != 0)
     loop->priv.poll_wait_ns += loop->priv.time_ns - before_ns;
   if (n < 0)
@@ -273,6 +288,9 @@ int ax_run(ax_loop_t *loop, ax_run_mode mode) {
   loop->priv.running = 1;
   if (!loop_alive(loop))
     ax__update_time(loop);
+  /* The time between two runs is the caller's, not the loop's delay. */
+  if (loop->priv.delay != NULL)
+    ax__loop_delay_resume(loop);
   int err = 0;
   if (mode == AX_RUN_ONCE) {
     /* A call of its own, with the mode known to the compiler, so that
@@ -286,6 +304,8 @@ int ax_run(ax_loop_t *loop, ax_run_mode mode) {
         break;
     }
   }
+  if (loop->priv.delay != NULL)
+    ax__loop_delay_pause(loop);
   loop->priv.stop_flag = 0;
   loop->priv.running = 0;
   return err;

@@ -26,6 +26,7 @@
  */
 #include <stdlib.h>
 
+#include "histogram.h"
 #include "internal.h"
 
 enum {
@@ -33,6 +34,13 @@ enum {
   POOL_MAX_THREADS = 1024,
   POOL_SLOTS = POOL_MAX_THREADS + 1, /* The general workers and the reserve. */
 };
+
+/* The public lane numbers are the pool's own. */
+_Static_assert((int)AX_LANE_FS == (int)AX__LANE_FS &&
+                   (int)AX_LANE_DNS == (int)AX__LANE_DNS &&
+                   (int)AX_LANE_USER == (int)AX__LANE_USER &&
+                   (int)AX_LANE_MAX == (int)AX__LANES,
+               "axle: the public lanes differ from the pool's");
 
 /* A job's state. SUBMITTED: on its loop's list; QUEUED: in the pool's
  * queue; then RUNNING, and DONE or CANCELLED. */
@@ -84,6 +92,10 @@ struct loop_work {
   struct ax__queue *done; /* Top of the stack, linked by next (__atomic). */
   unsigned int jobs;      /* Jobs queued or running (loop thread only). */
   int posting;            /* Workers inside pool_post_done (__atomic). */
+  /* Per lane, the completed jobs' queue waits and run times: recorded
+   * and read on the loop thread only, from times the workers measured. */
+  ax_histogram_t wait[AX__LANES];
+  ax_histogram_t run[AX__LANES];
 };
 
 /* Read without the mutex by loops queueing their first job, so atomic. */
@@ -209,8 +221,12 @@ static void pool_run_job(struct ax__work *w) {
   __atomic_store_n(&w->state, WORK_RUNNING, __ATOMIC_RELAXED);
   pool.running[lane]++;
   ax_mutex_unlock(&pool.mutex);
-  w->u.wait_ns = ax__hrtime_ns() - w->queued_ns;
+  uint64_t start_ns = ax__hrtime_ns();
+  w->u.wait_ns = start_ns - w->t.queued_ns;
   w->work(w);
+  /* Read by the loop thread after the done stack's release and acquire:
+   * the worker writes the job's times, the loop records them. */
+  w->t.run_ns = ax__hrtime_ns() - start_ns;
   /* Only ax__work_cancel() reads the state concurrently, and it acts on
    * QUEUED alone, which a running job never returns to. */
   __atomic_store_n(&w->state, WORK_DONE, __ATOMIC_RELAXED);
@@ -397,7 +413,7 @@ int ax__work_submit(ax_loop_t *loop, struct ax__work *w, int lane) {
   struct loop_work *lw = loop->priv.work;
   w->loop = loop;
   w->lane = lane;
-  w->queued_ns = loop->priv.time_ns;
+  w->t.queued_ns = loop->priv.time_ns;
   __atomic_store_n(&w->state, WORK_SUBMITTED, __ATOMIC_RELAXED);
   ax__queue_insert_tail(&lw->submitted, &w->node);
   loop->priv.active_reqs++;
@@ -476,7 +492,11 @@ void ax__work_dispatch(ax_loop_t *loop) {
     loop->priv.active_reqs--;
     lw->jobs--;
     loop->priv.work_completed++;
-    loop->priv.work_wait_ns += status == 0 ? w->u.wait_ns : 0;
+    if (status == 0) {
+      loop->priv.work_wait_ns += w->u.wait_ns;
+      ax__histogram_add(&lw->wait[w->lane], w->u.wait_ns);
+      ax__histogram_add(&lw->run[w->lane], w->t.run_ns);
+    }
     w->done(w, status);
   }
 }
@@ -489,6 +509,38 @@ unsigned int ax__work_pending(const ax_loop_t *loop) {
 bool ax__work_unflushed(const ax_loop_t *loop) {
   const struct loop_work *lw = loop->priv.work;
   return lw != NULL && !ax__queue_empty(&lw->submitted);
+}
+
+int ax_loop_lane_metrics(const ax_loop_t *loop, ax_lane lane,
+                         ax_histogram_t *wait, ax_histogram_t *run) {
+  if (loop == NULL || loop->priv.state != AX__LOOP_READY ||
+      (unsigned int)lane >= AX_LANE_MAX)
+    return AX_EINVAL;
+  const struct loop_work *lw = loop->priv.work;
+  if (wait != NULL) {
+    if (lw != NULL)
+      *wait = lw->wait[lane];
+    else
+      ax_histogram_reset(wait);
+  }
+  if (run != NULL) {
+    if (lw != NULL)
+      *run = lw->run[lane];
+    else
+      ax_histogram_reset(run);
+  }
+  return 0;
+}
+
+int ax_loop_lane_metrics_reset(ax_loop_t *loop) {
+  if (loop == NULL || loop->priv.state != AX__LOOP_READY)
+    return AX_EINVAL;
+  struct loop_work *lw = loop->priv.work;
+  for (int lane = 0; lane < AX__LANES && lw != NULL; lane++) {
+    ax_histogram_reset(&lw->wait[lane]);
+    ax_histogram_reset(&lw->run[lane]);
+  }
+  return 0;
 }
 
 /* Release the loop's done queue; no job of the loop is in flight. */

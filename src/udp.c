@@ -268,6 +268,22 @@ static void udp_run_done(ax_loop_t *loop, ax__pending_t *pending) {
   udp_complete(loop, &done, 0);
 }
 
+/* A handle with no socket is bound to 0.0.0.0 on a port of the system's
+ * choosing before it receives: nothing would ever arrive at a socket
+ * with no port. */
+static int udp_bind_any(ax_udp_t *udp) {
+  if (ax__udp_has_socket(udp))
+    return 0;
+  struct sockaddr_in any;
+  memset(&any, 0, sizeof(any));
+  any.sin_family = AF_INET;
+  int err = ax__udp_socket_make(udp, AF_INET);
+  if (err == 0)
+    err = ax__udp_socket_bind(udp, (const struct sockaddr *)&any,
+                              (int)sizeof(any), 0);
+  return err;
+}
+
 int ax_udp_recv_start(ax_udp_t *udp, ax_alloc_cb alloc_cb,
                       ax_udp_recv_cb recv_cb) {
   if (udp == NULL || alloc_cb == NULL || recv_cb == NULL)
@@ -278,7 +294,9 @@ int ax_udp_recv_start(ax_udp_t *udp, ax_alloc_cb alloc_cb,
     return AX_EALREADY;
   udp->priv.alloc_cb = alloc_cb;
   udp->priv.recv_cb = recv_cb;
-  int err = ax__udp_recv_begin(udp);
+  int err = udp_bind_any(udp);
+  if (err == 0)
+    err = ax__udp_recv_begin(udp);
   if (err != 0)
     return err;
   udp->handle.priv_flags |= AX__UDP_RECEIVING;

@@ -74,7 +74,15 @@ void ax__udp_flush(ax_udp_t *udp);
  * to watch is retried at the next flush; the sends complete by the close
  * of the handle at the latest). */
 void ax__udp_send_watch(ax_udp_t *udp);
-/* Start and stop receiving (the callbacks are in udp->priv). */
+/* The family of the handle's socket (AF_INET, AF_INET6), for an option:
+ * 0, AX_EINVAL for NULL, AX_EBADF if closing or without a socket. */
+int ax__udp_option_family(const ax_udp_t *udp, int *family);
+/* setsockopt() on the handle's socket (ax__udp_option_family() said it
+ * has one). */
+int ax__udp_setsockopt(ax_udp_t *udp, int level, int name, const void *value,
+                       int len);
+/* Start and stop receiving (on a socket that has one: ax_udp_recv_start()
+ * binds one that has not); the callbacks are in udp->priv. */
 int ax__udp_recv_begin(ax_udp_t *udp);
 void ax__udp_recv_end(ax_udp_t *udp);
 /* Stop everything and close the socket. Nothing is delivered after. */

@@ -32,22 +32,22 @@ static void test_error_every_code_named(void **state) {
   (void)state;
   /* Every code in the public enum has a distinct name and a description. */
   int codes[] = {
-      AX_E2BIG,           AX_EACCES,       AX_EADDRINUSE,   AX_EADDRNOTAVAIL,
-      AX_EAFNOSUPPORT,    AX_EAGAIN,       AX_EALREADY,     AX_EBADF,
-      AX_EBUSY,           AX_ECANCELED,    AX_ECONNABORTED, AX_ECONNREFUSED,
-      AX_ECONNRESET,      AX_EEXIST,       AX_EFAULT,       AX_EFBIG,
-      AX_EHOSTUNREACH,    AX_EINTR,        AX_EINVAL,       AX_EIO,
-      AX_EISCONN,         AX_EISDIR,       AX_ELOOP,        AX_EMFILE,
-      AX_EMSGSIZE,        AX_ENAMETOOLONG, AX_ENETDOWN,     AX_ENETUNREACH,
-      AX_ENFILE,          AX_ENOBUFS,      AX_ENODEV,       AX_ENOENT,
-      AX_ENOMEM,          AX_ENOSPC,       AX_ENOSYS,       AX_ENOTCONN,
-      AX_ENOTDIR,         AX_ENOTEMPTY,    AX_ENOTSOCK,     AX_ENOTSUP,
-      AX_EOVERFLOW,       AX_EPERM,        AX_EPIPE,        AX_EPROTO,
-      AX_EPROTONOSUPPORT, AX_ERANGE,       AX_EROFS,        AX_ESPIPE,
-      AX_ESRCH,           AX_ETIMEDOUT,    AX_EXDEV,        AX_EOF,
-      AX_EUNKNOWN,        AX_EAI_AGAIN,    AX_EAI_BADFLAGS, AX_EAI_FAIL,
-      AX_EAI_FAMILY,      AX_EAI_MEMORY,   AX_EAI_NONAME,   AX_EAI_OVERFLOW,
-      AX_EAI_SERVICE,     AX_EAI_SOCKTYPE, AX_EAI_UNKNOWN,
+      AX_E2BIG,        AX_EACCES,          AX_EADDRINUSE,   AX_EADDRNOTAVAIL,
+      AX_EAFNOSUPPORT, AX_EAGAIN,          AX_EALREADY,     AX_EBADF,
+      AX_EBUSY,        AX_ECANCELED,       AX_ECONNABORTED, AX_ECONNREFUSED,
+      AX_ECONNRESET,   AX_EEXIST,          AX_EFAULT,       AX_EFBIG,
+      AX_EHOSTUNREACH, AX_EINTR,           AX_EINVAL,       AX_EIO,
+      AX_EISCONN,      AX_EISDIR,          AX_ELOOP,        AX_EMFILE,
+      AX_EMSGSIZE,     AX_ENAMETOOLONG,    AX_ENETDOWN,     AX_ENETUNREACH,
+      AX_ENFILE,       AX_ENOBUFS,         AX_ENODEV,       AX_ENOENT,
+      AX_ENOEXEC,      AX_ENOMEM,          AX_ENOSPC,       AX_ENOSYS,
+      AX_ENOTCONN,     AX_ENOTDIR,         AX_ENOTEMPTY,    AX_ENOTSOCK,
+      AX_ENOTSUP,      AX_EOVERFLOW,       AX_EPERM,        AX_EPIPE,
+      AX_EPROTO,       AX_EPROTONOSUPPORT, AX_ERANGE,       AX_EROFS,
+      AX_ESPIPE,       AX_ESRCH,           AX_ETIMEDOUT,    AX_EXDEV,
+      AX_EOF,          AX_EUNKNOWN,        AX_EAI_AGAIN,    AX_EAI_BADFLAGS,
+      AX_EAI_FAIL,     AX_EAI_FAMILY,      AX_EAI_MEMORY,   AX_EAI_NONAME,
+      AX_EAI_OVERFLOW, AX_EAI_SERVICE,     AX_EAI_SOCKTYPE, AX_EAI_UNKNOWN,
   };
   size_t n = sizeof(codes) / sizeof(codes[0]);
   for (size_t i = 0; i < n; i++) {

@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h" /* POOL_MAX_SIZE, for --kv-pool. */
 #include "server.h"
 
 enum {
-  DEFAULT_PORT = 8080,     /* When --port is not given. */
   MAX_THREADS = 64,        /* --threads is at most this. */
   MIN_HEAD_BYTES = 256,    /* --max-head-bytes at least... */
   MAX_HEAD_BYTES = 1 << 20 /* ...and at most this. */
@@ -147,7 +147,8 @@ static int usage(void) {
           "         [--max-target-bytes N] [--max-headers N]\n"
           "         [--max-body-bytes N] [--header-timeout MS]\n"
           "         [--body-timeout MS] [--idle-timeout MS]\n"
-          "         [--send-timeout MS] [--shutdown-timeout MS]\n");
+          "         [--send-timeout MS] [--shutdown-timeout MS]\n"
+          "         [--kv HOST:PORT] [--kv-pool N]\n");
   return 2;
 }
 
@@ -257,9 +258,27 @@ static bool parse_numeric(struct config *cfg, const char *name,
   return false;
 }
 
+/* --kv HOST:PORT: the key-value server of /kv/ (kv-routes.c). */
+static bool parse_kv(struct config *cfg, const char *value) {
+  const char *colon = strrchr(value, ':');
+  uint64_t port;
+  static char host[64];
+  size_t len = colon != NULL ? (size_t)(colon - value) : 0;
+  if (len == 0 || len >= sizeof(host) ||
+      !parse_number(colon + 1, 1, 65535, &port))
+    return false;
+  memcpy(host, value, len);
+  host[len] = '\0';
+  cfg->kv_host = host;
+  cfg->kv_port = (int)port;
+  return true;
+}
+
 /* "--name value" pairs; false on anything else. */
 static bool parse_args(int argc, char **argv, struct config *cfg) {
-  for (int i = 1; i < argc; i += 2) {
+  bool ok_kv = true;
+  uint64_t kv_pool;
+  for (int i = 1; i < argc && ok_kv; i += 2) {
     const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
     if (value == NULL)
       return false;
@@ -267,36 +286,18 @@ static bool parse_args(int argc, char **argv, struct config *cfg) {
       cfg->host = value;
     else if (strcmp(name, "--static") == 0)
       cfg->static_dir = value;
+    else if (strcmp(name, "--kv") == 0)
+      ok_kv = parse_kv(cfg, value);
+    else if (strcmp(name, "--kv-pool") == 0 &&
+             parse_number(value, 0, POOL_MAX_SIZE, &kv_pool))
+      cfg->kv_pool = (unsigned int)kv_pool;
     else if (strcmp(name, "--sendfile") == 0 &&
              (strcmp(value, "on") == 0 || strcmp(value, "off") == 0))
       cfg->sendfile = strcmp(value, "on") == 0;
     else if (!parse_numeric(cfg, name, value))
       return false;
   }
-  return cfg->limits.max_target_bytes <= cfg->limits.max_head_bytes;
-}
-
-static void config_defaults(struct config *cfg) {
-  memset(cfg, 0, sizeof(*cfg));
-  cfg->host = "127.0.0.1";
-  cfg->port = DEFAULT_PORT;
-  cfg->threads = 1;
-  cfg->limits.max_head_bytes = HTTP_PARSER_DEFAULT_HEAD_BYTES;
-  cfg->limits.max_target_bytes = HTTP_PARSER_DEFAULT_TARGET_BYTES;
-  cfg->limits.max_headers = HTTP_PARSER_DEFAULT_HEADERS;
-  cfg->limits.max_body_bytes = HTTP_PARSER_DEFAULT_BODY_BYTES;
-  cfg->header_timeout_ms = 10000;
-  cfg->body_timeout_ms = 10000;
-  cfg->idle_timeout_ms = 30000;
-  cfg->send_timeout_ms = 30000;
-  cfg->linger_timeout_ms = 2000;
-  cfg->shutdown_timeout_ms = 10000;
-  cfg->max_connections = 10000;
-  cfg->max_delay_ms = 60000;
-  cfg->max_hash_rounds = 1000000000u; /* Seconds of a core, not minutes. */
-  cfg->sendfile = true;
-  atomic_init(&cfg->connections, 0);
-  atomic_init(&cfg->rejecting, 0);
+  return ok_kv && cfg->limits.max_target_bytes <= cfg->limits.max_head_bytes;
 }
 
 /* The static directory's canonical path, which every file's must begin
@@ -357,7 +358,7 @@ int main(int argc, char **argv) {
   struct app *app = calloc(1, sizeof(*app));
   if (app == NULL)
     return 1;
-  config_defaults(&app->config);
+  server_config_defaults(&app->config);
   if (!parse_args(argc, argv, &app->config)) {
     free(app);
     return usage();

@@ -6,6 +6,7 @@
  *   GET  /static/PATH   a file under --static DIR
  *   GET  /delay?ms=N    an answer after N ms, from the connection's timer
  *   GET  /hash?n=N      N rounds of a mixing function, on the thread pool
+ *   GET  /kv/KEY        a key-value server's value (kv-routes.c); PUT too
  *
  * HEAD works wherever GET does. route_head() reads what it needs from the
  * request's head (whose bytes may be gone later), route_body() takes the
@@ -86,6 +87,8 @@ struct hash_job {
 };
 
 static const char hello[] = "Hello, World!";
+
+const struct route_extra *route_extra;
 
 /* -- Reading the head --------------------------------------------------- */
 
@@ -340,6 +343,8 @@ static int static_head(struct conn *c, const struct http_request *r,
 static bool method_allowed(uint8_t route, int method) {
   if (route == ROUTE_UPLOAD)
     return method == HTTP_METHOD_POST || method == HTTP_METHOD_PUT;
+  if (route == ROUTE_KV && method == HTTP_METHOD_PUT)
+    return true;
   return method == HTTP_METHOD_GET || method == HTTP_METHOD_HEAD;
 }
 
@@ -350,6 +355,13 @@ static int route_match(struct conn *c, const struct http_request *r) {
   struct http_slice path, query;
   if (!target_split(r, &path, &query))
     return 400;
+  int extra = route_extra != NULL ? route_extra->match(c, path, query) : -1;
+  if (extra >= 0) {
+    q->route = ROUTE_EXTRA;
+    return extra != 0                               ? extra
+           : method_allowed(q->route, r->method_id) ? 0
+                                                    : 405;
+  }
   if (slice_is(path, "/")) {
     q->route = ROUTE_HELLO;
   } else if (slice_is(path, "/upload")) {
@@ -363,6 +375,11 @@ static int route_match(struct conn *c, const struct http_request *r) {
     q->route = ROUTE_HASH;
     if (!query_number(query, "n", &q->arg) || q->arg > cfg->max_hash_rounds)
       return 400;
+  } else if (path.len >= 4 && memcmp(path.data, "/kv/", 4) == 0) {
+    q->route = ROUTE_KV;
+    q->arg = r->method_id == HTTP_METHOD_PUT; /* kv-routes.c: a SET. */
+    if (method_allowed(q->route, r->method_id))
+      return kv_route_head(c, (struct http_slice){path.data + 4, path.len - 4});
   } else if (path.len > 8 && memcmp(path.data, "/static/", 8) == 0) {
     q->route = ROUTE_STATIC;
     if (method_allowed(q->route, r->method_id))
@@ -385,6 +402,10 @@ void route_head(struct conn *c, const struct http_request *r) {
 /* FNV-1a, 64 bits: a digest the test can compute too. */
 void route_body(struct conn *c, struct http_slice body) {
   struct request *q = &c->req;
+  if (q->route == ROUTE_KV) {
+    kv_route_body(c, body);
+    return;
+  }
   if (q->route != ROUTE_UPLOAD || q->status != 0)
     return; /* Read and dropped. */
   for (size_t i = 0; i < body.len; i++) {
@@ -689,16 +710,20 @@ static void delay_done(ax_timer_t *timer) {
 
 /* Work for a CPU: each round depends on the one before, so no compiler
  * can shorten it, and it touches no memory. */
-static void hash_work(ax_work_t *work) {
-  struct hash_job *job = ax_container_of(work, struct hash_job, work);
+uint64_t hash_rounds(uint64_t rounds) {
   uint64_t x = 0x9e3779b97f4a7c15u;
-  for (uint64_t i = 0; i < job->rounds; i++) {
+  for (uint64_t i = 0; i < rounds; i++) {
     x ^= x >> 30;
     x *= 0xbf58476d1ce4e5b9u;
     x ^= x >> 27;
     x += i;
   }
-  job->result = x;
+  return x;
+}
+
+static void hash_work(ax_work_t *work) {
+  struct hash_job *job = ax_container_of(work, struct hash_job, work);
+  job->result = hash_rounds(job->rounds);
 }
 
 static void hash_done(ax_work_t *work, int status) {
@@ -745,6 +770,7 @@ static void respond_refused(struct conn *c) {
   bool ok;
   if (status == 405) {
     const char *allow = c->req.route == ROUTE_UPLOAD ? "POST, PUT"
+                        : c->req.route == ROUTE_KV   ? "GET, HEAD, PUT"
                                                      : "GET, HEAD";
     ok = response_head(c, 405, "text/plain; charset=utf-8", strlen(text)) &&
          response_field(c, "Allow", allow) && response_end(c) &&
@@ -792,6 +818,13 @@ void route_respond(struct conn *c) {
     conn_async_begin(c);
     hash_start(c);
     break;
+  case ROUTE_EXTRA:
+    route_extra->respond(c);
+    break;
+  case ROUTE_KV:
+    conn_async_begin(c);
+    kv_route_respond(c);
+    break;
   default:
     break;
   }
@@ -810,6 +843,8 @@ void route_free(struct conn *c) {
     return;
   if (c->req.route == ROUTE_STATIC)
     file_free(c->req.job);
+  else if (c->req.route == ROUTE_KV)
+    kv_route_free(c);
   else
     free(c->req.job);
   c->req.job = NULL;

@@ -98,6 +98,7 @@ static struct conn *conn_of_stream(ax_stream_t *stream) {
 /* -- Closing -------------------------------------------------------- */
 
 static void server_finish(struct server *s) {
+  kv_routes_close(s);
   if (!ax_is_closing(&s->grace.handle))
     ax_close(&s->grace.handle, NULL);
 }
@@ -244,8 +245,12 @@ static const char *status_reason(int status) {
     return "Request Header Fields Too Large";
   case 501:
     return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
   case 503:
     return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
   case 505:
     return "HTTP Version Not Supported";
   default:
@@ -541,6 +546,7 @@ static void conn_request_done(struct conn *c) {
   route_free(c);
   memset(&c->req, 0, sizeof(c->req));
   c->state = close ? CONN_LINGER : CONN_IDLE;
+  c->server->requests++;
 }
 
 static void conn_head_done(struct conn *c, const struct http_request *r) {
@@ -702,7 +708,8 @@ static void conn_settle(struct conn *c, int prev) {
     return;
   }
   bool between = c->state == CONN_NEW || c->state == CONN_IDLE;
-  if (between && (c->peer_done || c->server->draining)) {
+  bool drained = c->server->draining && !c->server->keep_idle;
+  if (between && (c->peer_done || drained)) {
     if (ax_stream_get_write_queue_size(&c->tcp.stream) == 0) {
       conn_abort(c); /* Nothing asked, nothing owed. */
       return;
@@ -847,6 +854,31 @@ static void server_on_connection(ax_stream_t *listener, int status) {
 
 /* -- The server ------------------------------------------------------- */
 
+/* The settings before the command line changes any. */
+void server_config_defaults(struct config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->host = "127.0.0.1";
+  cfg->port = DEFAULT_PORT;
+  cfg->threads = 1;
+  cfg->limits.max_head_bytes = HTTP_PARSER_DEFAULT_HEAD_BYTES;
+  cfg->limits.max_target_bytes = HTTP_PARSER_DEFAULT_TARGET_BYTES;
+  cfg->limits.max_headers = HTTP_PARSER_DEFAULT_HEADERS;
+  cfg->limits.max_body_bytes = HTTP_PARSER_DEFAULT_BODY_BYTES;
+  cfg->header_timeout_ms = 10000;
+  cfg->body_timeout_ms = 10000;
+  cfg->idle_timeout_ms = 30000;
+  cfg->send_timeout_ms = 30000;
+  cfg->linger_timeout_ms = 2000;
+  cfg->shutdown_timeout_ms = 10000;
+  cfg->max_connections = 10000;
+  cfg->max_delay_ms = 60000;
+  cfg->max_hash_rounds = 1000000000u; /* Seconds of a core, not minutes. */
+  cfg->sendfile = true;
+  cfg->kv_pool = 16;
+  atomic_init(&cfg->connections, 0);
+  atomic_init(&cfg->rejecting, 0);
+}
+
 int server_init(struct server *s, struct config *config) {
   int rc = ax_loop_init(&s->loop);
   if (rc != 0)
@@ -860,6 +892,8 @@ int server_init(struct server *s, struct config *config) {
   rc = ax_timer_init(&s->loop, &s->grace);
   if (rc == 0)
     rc = ax_tcp_init(&s->loop, &s->listener);
+  if (rc == 0)
+    rc = kv_routes_init(s);
   return rc;
 }
 
@@ -889,9 +923,22 @@ int server_listen(struct server *s) {
   return rc;
 }
 
+/* For a program that hands the server its listener (examples/cluster):
+ * s->listener has a socket already (bound here, or received over an IPC
+ * pipe); accept on it. */
+int server_serve(struct server *s) {
+  return ax_listen(&s->listener.stream, LISTEN_BACKLOG, server_on_connection);
+}
+
+/* Serve one connection that waits on @p source: a listener, or an IPC
+ * pipe that received it (examples/cluster's round-robin mode). */
+void server_accept(ax_stream_t *source) {
+  server_on_connection(source, 0); /* Its loop's data is the server. */
+}
+
 static bool server_is_conn(struct server *s, ax_handle_t *handle) {
   return handle->type == AX_TCP && handle != &s->listener.stream.handle &&
-         !ax_is_closing(handle);
+         !ax_is_closing(handle) && !kv_routes_owns(s, handle);
 }
 
 /* Graceful shutdown, step by step: a connection between requests closes

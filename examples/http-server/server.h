@@ -23,6 +23,8 @@
 #include "http-parser.h"
 
 enum {
+  /* The port when --port is not given. */
+  DEFAULT_PORT = 8080,
   /* Each loop's read buffer: what one read of any connection lands in. */
   SERVER_READ_BYTES = 64 * 1024,
   /* Room for one formatted HTTP date, "Sun, 06 Nov 1994 08:49:37 GMT". */
@@ -59,6 +61,9 @@ struct config {
   uint64_t max_delay_ms;        /* The most /delay?ms= takes. */
   uint64_t max_hash_rounds;     /* The most /hash?n= takes. */
   bool sendfile;                /* Files with sendfile, or read+write. */
+  const char *kv_host;          /* --kv's address, or NULL: no /kv/. */
+  int kv_port;                  /* --kv's port. */
+  unsigned int kv_pool;         /* --kv-pool: per loop; 0 per request. */
   atomic_uint connections;      /* Open connections now, all loops. */
   atomic_uint rejecting;        /* Connections being told 503. */
 };
@@ -72,6 +77,10 @@ struct server {
   ax_thread_t thread;           /* Loops after the first: their thread. */
   struct config *config;        /* The settings. */
   bool draining;                /* Shutting down: no new requests. */
+  bool keep_idle;               /* Draining keeps idle connections for one
+                                   last request until the grace ends
+                                   (examples/cluster's rolling restart). */
+  uint64_t requests;            /* Requests answered on this loop. */
   bool initialised;             /* The loop is open (for cleanup). */
   unsigned int connections;     /* Connections open on this loop. */
   struct http_parser parser;    /* Parses requests that fit one read. */
@@ -82,6 +91,7 @@ struct server {
   char date[HTTP_DATE_BYTES];   /* The Date value, refreshed each second. */
   uint64_t date_second;         /* ax_now() / 1000 when it was made. */
   struct response_cache hello;  /* routes.c's answer to "/". */
+  struct kv_routes *kv;         /* kv-routes.c's pool, or NULL. */
   char read[SERVER_READ_BYTES]; /* Every read that keeps nothing. */
 };
 
@@ -93,7 +103,9 @@ enum route {
   ROUTE_STATIC,   /* "/static/...": a file. */
   ROUTE_DELAY,    /* "/delay?ms=N": answered by a timer. */
   ROUTE_HASH,     /* "/hash?n=N": work on the thread pool. */
+  ROUTE_KV,       /* "/kv/KEY": kv-routes.c, through the pool. */
   ROUTE_REJECTED, /* Not a request: the 503 of a connection too many. */
+  ROUTE_EXTRA,    /* A path of the program's own (struct route_extra). */
 };
 
 /* What the current request asked for, kept from its head (whose bytes
@@ -131,8 +143,11 @@ struct conn {
 };
 
 /* server.c: the loop side. */
+void server_config_defaults(struct config *cfg);
 int server_init(struct server *s, struct config *config);
 int server_listen(struct server *s);
+int server_serve(struct server *s);
+void server_accept(ax_stream_t *source);
 void server_drain(struct server *s);
 void server_close(struct server *s);
 
@@ -161,6 +176,32 @@ void route_body(struct conn *c, struct http_slice body);
 void route_respond(struct conn *c);
 void route_drained(struct conn *c);
 void route_free(struct conn *c);
+
+/* routes.c: more paths, for a program that links routes.c with a main of
+ * its own (examples/workers/). match is asked first, for every path:
+ * -1 leaves the path to routes.c, else the request is the program's, and
+ * 0 or a status (404, 400...) is the answer to its head; respond then
+ * answers as route_respond() does (at once, or between conn_async_begin()
+ * and conn_async_end()). A job kept in c->req.job is freed with free().
+ * NULL, the default: none. */
+struct route_extra {
+  int (*match)(struct conn *c, struct http_slice path, struct http_slice query);
+  void (*respond)(struct conn *c);
+};
+extern const struct route_extra *route_extra;
+
+/* routes.c: /hash's work, @p rounds of a mixing function. */
+uint64_t hash_rounds(uint64_t rounds);
+
+/* kv-routes.c: /kv/KEY, answered by a key-value server through a
+ * connection pool, one per loop (docs/pooling.md). */
+int kv_routes_init(struct server *s);
+void kv_routes_close(struct server *s);
+bool kv_routes_owns(const struct server *s, const ax_handle_t *handle);
+int kv_route_head(struct conn *c, struct http_slice key);
+void kv_route_body(struct conn *c, struct http_slice body);
+void kv_route_respond(struct conn *c);
+void kv_route_free(struct conn *c);
 
 /* socket-file-*.c: the socket as a descriptor ax_fs_sendfile() can write
  * to; AX_ENOTSUP where there is none (Windows). */

@@ -78,6 +78,7 @@ struct ax__loop_platform {
   unsigned int io_count;             /* ax__io_t started with the backend. */
   unsigned int listeners;            /* Listening sockets (sock.c). */
   void *fs_events;                   /* File watches (inotify.c), or NULL. */
+  void *processes;                   /* Children (unix/process.c), or NULL. */
   int reserve_fd; /* Kept for accepting when out of descriptors: open, or -1,
                      while listeners > 0; meaningless otherwise. */
 };

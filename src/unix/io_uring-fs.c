@@ -123,10 +123,10 @@ void ax__uring_fs_fini(struct ax__uring *st) {
   ax__free(st->fs_pages);
 }
 
-/* The slot index a request holds, kept in its work's queued_ns while the
+/* The slot index a request holds, kept in its work's t.queued_ns while the
  * backend has it (the pool's field, unused on this path). */
 static uint32_t uring_fs_index(const ax_fs_t *req) {
-  return (uint32_t)req->priv.work.queued_ns;
+  return (uint32_t)req->priv.work.t.queued_ns;
 }
 
 static int uring_fs_start(ax_loop_t *loop, ax_fs_t *req) {
@@ -140,7 +140,7 @@ static int uring_fs_start(ax_loop_t *loop, ax_fs_t *req) {
   struct ax__uring_fs_slot *slot = uring_fs_slot(st, (uint32_t)index);
   slot->req = req;
   slot->state = URING_FS_PENDING;
-  req->priv.work.queued_ns = (uint64_t)index;
+  req->priv.work.t.queued_ns = (uint64_t)index;
   ax__queue_insert_tail(&st->fs_pending, &req->priv.work.node);
   st->fs_ops++;
   ax__uring_busy(loop);

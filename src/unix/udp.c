@@ -11,9 +11,7 @@
  * The readiness is level-triggered: a wakeup reads a bounded burst, and a
  * socket with more to read is reported again in the next iteration.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -304,18 +302,6 @@ static void udp_io_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
 }
 
 int ax__udp_recv_begin(ax_udp_t *udp) {
-  if (!ax__udp_has_socket(udp)) {
-    /* Nothing would ever arrive at a socket with no port. */
-    struct sockaddr_in any;
-    memset(&any, 0, sizeof(any));
-    any.sin_family = AF_INET;
-    int err = ax__udp_socket_make(udp, AF_INET);
-    if (err == 0)
-      err = ax__udp_socket_bind(udp, (const struct sockaddr *)&any,
-                                (int)sizeof(any), 0);
-    if (err != 0)
-      return err;
-  }
   return ax__io_start(udp->handle.loop, &udp->priv.platform.io, AX__IO_READ);
 }
 
@@ -334,11 +320,9 @@ void ax__udp_socket_close(ax_udp_t *udp) {
   io->fd = -1;
 }
 
-/* ---- Options ---- */
+/* ---- Options (udp-options.c sets them) ---- */
 
-/* The socket of a UDP handle and its family, for an option. */
-static int udp_option_fd(const ax_udp_t *udp, int *fd, int *family) {
-  *fd = -1;
+int ax__udp_option_family(const ax_udp_t *udp, int *family) {
   *family = AF_UNSPEC;
   if (udp == NULL)
     return AX_EINVAL;
@@ -347,174 +331,15 @@ static int udp_option_fd(const ax_udp_t *udp, int *fd, int *family) {
   struct sockaddr_storage name;
   socklen_t len = sizeof(name);
   memset(&name, 0, sizeof(name));
-  *fd = udp_fd(udp);
-  if (ax__sys.getsockname(*fd, (struct sockaddr *)&name, &len) != 0)
+  if (ax__sys.getsockname(udp_fd(udp), (struct sockaddr *)&name, &len) != 0)
     return ax_translate_sys_error(errno);
   *family = name.ss_family;
   return 0;
 }
 
-/* Set the IPv4 or the IPv6 option of an int, by the socket's family. */
-static int udp_set_by_family(ax_udp_t *udp, int name4, int name6, int value) {
-  int fd, family;
-  int err = udp_option_fd(udp, &fd, &family);
-  if (err != 0)
-    return err;
-  if (family == AF_INET6)
-    return ax__sock_set_int(fd, IPPROTO_IPV6, name6, value);
-  return ax__sock_set_int(fd, IPPROTO_IP, name4, value);
-}
-
-int ax_udp_set_broadcast(ax_udp_t *udp, bool enable) {
-  int fd, family;
-  int err = udp_option_fd(udp, &fd, &family);
-  if (err != 0)
-    return err;
-  return ax__sock_set_int(fd, SOL_SOCKET, SO_BROADCAST, enable);
-}
-
-int ax_udp_set_ttl(ax_udp_t *udp, int ttl) {
-  if (ttl < 1 || ttl > 255)
-    return AX_EINVAL;
-  return udp_set_by_family(udp, IP_TTL, IPV6_UNICAST_HOPS, ttl);
-}
-
-int ax_udp_set_multicast_ttl(ax_udp_t *udp, int ttl) {
-  if (ttl < 0 || ttl > 255)
-    return AX_EINVAL;
-  return udp_set_by_family(udp, IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS, ttl);
-}
-
-int ax_udp_set_multicast_loop(ax_udp_t *udp, bool enable) {
-  return udp_set_by_family(udp, IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP, enable);
-}
-
-/* An IPv4 interface address from text; NULL is any. */
-static int udp_ip4_interface(const char *text, struct in_addr *out) {
-  if (text == NULL) {
-    out->s_addr = htonl(INADDR_ANY);
-    return 0;
-  }
-  return inet_pton(AF_INET, text, out) == 1 ? 0 : AX_EINVAL;
-}
-
-/* An IPv6 interface index from an address with a scope ("::%eth0",
- * "fe80::1%2"); NULL is the system's choice (0). */
-static int udp_ip6_interface(const char *text, unsigned int *index) {
-  *index = 0;
-  if (text == NULL)
-    return 0;
-  struct sockaddr_in6 addr;
-  int err = ax_ip6_addr(text, 0, &addr);
-  if (err == 0)
-    *index = addr.sin6_scope_id;
-  return err;
-}
-
-int ax_udp_set_multicast_interface(ax_udp_t *udp, const char *interface_addr) {
-  int fd, family;
-  int err = udp_option_fd(udp, &fd, &family);
-  if (err != 0)
-    return err;
-  if (family == AF_INET6) {
-    unsigned int index;
-    err = udp_ip6_interface(interface_addr, &index);
-    if (err == 0)
-      err = ax__sock_set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, (int)index);
-    return err;
-  }
-  struct in_addr in;
-  err = udp_ip4_interface(interface_addr, &in);
-  if (err == 0 &&
-      ax__sys.setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &in, sizeof(in)) != 0)
-    err = ax_translate_sys_error(errno);
-  return err;
-}
-
-static int udp_setsockopt(int fd, int level, int name, const void *value,
-                          socklen_t len) {
-  if (ax__sys.setsockopt(fd, level, name, value, len) != 0)
+int ax__udp_setsockopt(ax_udp_t *udp, int level, int name, const void *value,
+                       int len) {
+  if (ax__sys.setsockopt(udp_fd(udp), level, name, value, (socklen_t)len) != 0)
     return ax_translate_sys_error(errno);
   return 0;
-}
-
-int ax_udp_set_membership(ax_udp_t *udp, const char *multicast_addr,
-                          const char *interface_addr,
-                          ax_membership membership) {
-  if (multicast_addr == NULL ||
-      (membership != AX_JOIN_GROUP && membership != AX_LEAVE_GROUP))
-    return AX_EINVAL;
-  int fd, family;
-  int err = udp_option_fd(udp, &fd, &family);
-  if (err != 0)
-    return err;
-  bool join = membership == AX_JOIN_GROUP;
-  if (family == AF_INET6) {
-    struct ipv6_mreq mreq;
-    memset(&mreq, 0, sizeof(mreq));
-    unsigned int index;
-    if (inet_pton(AF_INET6, multicast_addr, &mreq.ipv6mr_multiaddr) != 1 ||
-        udp_ip6_interface(interface_addr, &index) != 0)
-      return AX_EINVAL;
-    mreq.ipv6mr_interface = index;
-    return udp_setsockopt(fd, IPPROTO_IPV6,
-                          join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &mreq,
-                          sizeof(mreq));
-  }
-  struct ip_mreq mreq;
-  memset(&mreq, 0, sizeof(mreq));
-  if (inet_pton(AF_INET, multicast_addr, &mreq.imr_multiaddr) != 1 ||
-      udp_ip4_interface(interface_addr, &mreq.imr_interface) != 0)
-    return AX_EINVAL;
-  return udp_setsockopt(fd, IPPROTO_IP,
-                        join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &mreq,
-                        sizeof(mreq));
-}
-
-/* Source-specific membership of an IPv6 socket, by the protocol-independent
- * option (RFC 3678), which takes an interface index. */
-static int udp_source_membership6(int fd, const char *multicast_addr,
-                                  const char *interface_addr,
-                                  const char *source_addr, bool join) {
-  struct group_source_req req;
-  memset(&req, 0, sizeof(req));
-  struct sockaddr_in6 *group = (struct sockaddr_in6 *)&req.gsr_group;
-  struct sockaddr_in6 *source = (struct sockaddr_in6 *)&req.gsr_source;
-  unsigned int index;
-  if (ax_ip6_addr(multicast_addr, 0, group) != 0 ||
-      ax_ip6_addr(source_addr, 0, source) != 0 ||
-      udp_ip6_interface(interface_addr, &index) != 0)
-    return AX_EINVAL;
-  req.gsr_interface = index;
-  return udp_setsockopt(fd, IPPROTO_IPV6,
-                        join ? MCAST_JOIN_SOURCE_GROUP
-                             : MCAST_LEAVE_SOURCE_GROUP,
-                        &req, sizeof(req));
-}
-
-int ax_udp_set_source_membership(ax_udp_t *udp, const char *multicast_addr,
-                                 const char *interface_addr,
-                                 const char *source_addr,
-                                 ax_membership membership) {
-  if (multicast_addr == NULL || source_addr == NULL ||
-      (membership != AX_JOIN_GROUP && membership != AX_LEAVE_GROUP))
-    return AX_EINVAL;
-  int fd, family;
-  int err = udp_option_fd(udp, &fd, &family);
-  if (err != 0)
-    return err;
-  bool join = membership == AX_JOIN_GROUP;
-  if (family == AF_INET6)
-    return udp_source_membership6(fd, multicast_addr, interface_addr,
-                                  source_addr, join);
-  struct ip_mreq_source mreq;
-  memset(&mreq, 0, sizeof(mreq));
-  if (inet_pton(AF_INET, multicast_addr, &mreq.imr_multiaddr) != 1 ||
-      inet_pton(AF_INET, source_addr, &mreq.imr_sourceaddr) != 1 ||
-      udp_ip4_interface(interface_addr, &mreq.imr_interface) != 0)
-    return AX_EINVAL;
-  return udp_setsockopt(fd, IPPROTO_IP,
-                        join ? IP_ADD_SOURCE_MEMBERSHIP
-                             : IP_DROP_SOURCE_MEMBERSHIP,
-                        &mreq, sizeof(mreq));
 }

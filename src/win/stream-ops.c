@@ -1,12 +1,15 @@
 /*
  * win/stream-ops.c: the operations of Windows streams that are no socket
- * (stream.h, AX__STREAM_OWN_OPS). None opens yet: terminals say
- * AX_ENOTSUP (tty.c), so every stream is a socket on IOCP.
+ * (stream.h, AX__STREAM_OWN_OPS), by the stream's type: a console runs on
+ * its own (tty-stream.c); every other stream is a socket on IOCP.
  */
-#include "../stream.h"
-#include "internal.h"
+#include "tty.h"
 
 const struct ax__sock_ops *ax__stream_own_ops(const ax_stream_t *stream) {
-  (void)stream;
-  return &ax__iocp_sock_ops;
+  switch (stream->handle.type) {
+  case AX_TTY:
+    return &ax__win_tty_ops;
+  default:
+    return &ax__iocp_sock_ops;
+  }
 }

@@ -255,18 +255,6 @@ static void udp_sock_cb(ax_loop_t *loop, ax__sock_t *sock, unsigned int op,
 }
 
 int ax__udp_recv_begin(ax_udp_t *udp) {
-  if (!ax__udp_has_socket(udp)) {
-    /* Nothing would ever arrive at a socket with no port. */
-    struct sockaddr_in any;
-    memset(&any, 0, sizeof(any));
-    any.sin_family = AF_INET;
-    int err = ax__udp_socket_make(udp, AF_INET);
-    if (err == 0)
-      err = ax__udp_socket_bind(udp, (const struct sockaddr *)&any,
-                                (int)sizeof(any), 0);
-    if (err != 0)
-      return err;
-  }
   ax_loop_t *loop = udp->handle.loop;
   return loop->priv.platform.backend->sock->recv_start(loop, udp_sock(udp));
 }
@@ -286,170 +274,22 @@ void ax__udp_socket_close(ax_udp_t *udp) {
     ax__handle_close_wait(&udp->handle);
 }
 
-/* ---- Options ---- */
+/* ---- Options (udp-options.c sets them) ---- */
 
-static int udp_option_socket(const ax_udp_t *udp, SOCKET *s, int *family) {
-  *s = INVALID_SOCKET;
+int ax__udp_option_family(const ax_udp_t *udp, int *family) {
   *family = AF_UNSPEC;
   if (udp == NULL)
     return AX_EINVAL;
   if (ax__handle_is_closing(&udp->handle) || !ax__udp_has_socket(udp))
     return AX_EBADF;
-  *s = udp_socket(udp);
   *family = (udp->priv.platform.sock.flags & AX__WIN_SOCK_IPV6) ? AF_INET6
                                                                 : AF_INET;
   return 0;
 }
 
-static int udp_set_by_family(ax_udp_t *udp, int name4, int name6, int value) {
-  SOCKET s;
-  int family;
-  int err = udp_option_socket(udp, &s, &family);
-  if (err != 0)
-    return err;
-  if (family == AF_INET6)
-    return udp_set_int(s, IPPROTO_IPV6, name6, value);
-  return udp_set_int(s, IPPROTO_IP, name4, value);
-}
-
-int ax_udp_set_broadcast(ax_udp_t *udp, bool enable) {
-  SOCKET s;
-  int family;
-  int err = udp_option_socket(udp, &s, &family);
-  return err != 0 ? err : udp_set_int(s, SOL_SOCKET, SO_BROADCAST, enable);
-}
-
-int ax_udp_set_ttl(ax_udp_t *udp, int ttl) {
-  if (ttl < 1 || ttl > 255)
-    return AX_EINVAL;
-  return udp_set_by_family(udp, IP_TTL, IPV6_UNICAST_HOPS, ttl);
-}
-
-int ax_udp_set_multicast_ttl(ax_udp_t *udp, int ttl) {
-  if (ttl < 0 || ttl > 255)
-    return AX_EINVAL;
-  return udp_set_by_family(udp, IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS, ttl);
-}
-
-int ax_udp_set_multicast_loop(ax_udp_t *udp, bool enable) {
-  return udp_set_by_family(udp, IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP, enable);
-}
-
-/* An interface from text: an IPv4 address (NULL: any), or an IPv6 scope. */
-static int udp_interface(const char *text, int family, struct in_addr *in,
-                         unsigned long *index) {
-  in->s_addr = htonl(INADDR_ANY);
-  *index = 0;
-  if (text == NULL)
-    return 0;
-  if (family == AF_INET6) {
-    struct sockaddr_in6 addr;
-    int err = ax_ip6_addr(text, 0, &addr);
-    if (err == 0)
-      *index = addr.sin6_scope_id;
-    return err;
-  }
-  struct sockaddr_in addr;
-  int err = ax_ip4_addr(text, 0, &addr);
-  if (err == 0)
-    *in = addr.sin_addr;
-  return err;
-}
-
-int ax_udp_set_multicast_interface(ax_udp_t *udp, const char *interface_addr) {
-  SOCKET s;
-  int family;
-  int err = udp_option_socket(udp, &s, &family);
-  struct in_addr in;
-  unsigned long index;
-  if (err == 0)
-    err = udp_interface(interface_addr, family, &in, &index);
-  if (err != 0)
-    return err;
-  if (family == AF_INET6)
-    return udp_set_int(s, IPPROTO_IPV6, IPV6_MULTICAST_IF, (int)index);
-  if (setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, (const char *)&in,
-                 sizeof(in)) != 0)
+int ax__udp_setsockopt(ax_udp_t *udp, int level, int name, const void *value,
+                       int len) {
+  if (setsockopt(udp_socket(udp), level, name, (const char *)value, len) != 0)
     return ax__win_sock_error();
   return 0;
-}
-
-static int udp_setsockopt(SOCKET s, int level, int name, const void *value,
-                          int len) {
-  if (setsockopt(s, level, name, (const char *)value, len) != 0)
-    return ax__win_sock_error();
-  return 0;
-}
-
-int ax_udp_set_membership(ax_udp_t *udp, const char *multicast_addr,
-                          const char *interface_addr,
-                          ax_membership membership) {
-  if (multicast_addr == NULL ||
-      (membership != AX_JOIN_GROUP && membership != AX_LEAVE_GROUP))
-    return AX_EINVAL;
-  SOCKET s;
-  int family;
-  int err = udp_option_socket(udp, &s, &family);
-  if (err != 0)
-    return err;
-  bool join = membership == AX_JOIN_GROUP;
-  struct in_addr in;
-  unsigned long index;
-  if (udp_interface(interface_addr, family, &in, &index) != 0)
-    return AX_EINVAL;
-  if (family == AF_INET6) {
-    struct sockaddr_in6 group;
-    if (ax_ip6_addr(multicast_addr, 0, &group) != 0)
-      return AX_EINVAL;
-    struct ipv6_mreq mreq;
-    memset(&mreq, 0, sizeof(mreq));
-    mreq.ipv6mr_multiaddr = group.sin6_addr;
-    mreq.ipv6mr_interface = index;
-    return udp_setsockopt(s, IPPROTO_IPV6,
-                          join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP,
-                          &mreq, (int)sizeof(mreq));
-  }
-  struct sockaddr_in group;
-  if (ax_ip4_addr(multicast_addr, 0, &group) != 0)
-    return AX_EINVAL;
-  struct ip_mreq mreq;
-  memset(&mreq, 0, sizeof(mreq));
-  mreq.imr_multiaddr = group.sin_addr;
-  mreq.imr_interface = in;
-  return udp_setsockopt(s, IPPROTO_IP,
-                        join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &mreq,
-                        (int)sizeof(mreq));
-}
-
-/* Source-specific membership: IPv4 only here (IPv6 is AX_ENOTSUP). */
-int ax_udp_set_source_membership(ax_udp_t *udp, const char *multicast_addr,
-                                 const char *interface_addr,
-                                 const char *source_addr,
-                                 ax_membership membership) {
-  if (multicast_addr == NULL || source_addr == NULL ||
-      (membership != AX_JOIN_GROUP && membership != AX_LEAVE_GROUP))
-    return AX_EINVAL;
-  SOCKET s;
-  int family;
-  int err = udp_option_socket(udp, &s, &family);
-  if (err != 0)
-    return err;
-  if (family == AF_INET6)
-    return AX_ENOTSUP;
-  struct sockaddr_in group, source;
-  struct in_addr in;
-  unsigned long index;
-  if (ax_ip4_addr(multicast_addr, 0, &group) != 0 ||
-      ax_ip4_addr(source_addr, 0, &source) != 0 ||
-      udp_interface(interface_addr, family, &in, &index) != 0)
-    return AX_EINVAL;
-  struct ip_mreq_source mreq;
-  memset(&mreq, 0, sizeof(mreq));
-  mreq.imr_multiaddr = group.sin_addr;
-  mreq.imr_sourceaddr = source.sin_addr;
-  mreq.imr_interface = in;
-  return udp_setsockopt(s, IPPROTO_IP,
-                        membership == AX_JOIN_GROUP ? IP_ADD_SOURCE_MEMBERSHIP
-                                                    : IP_DROP_SOURCE_MEMBERSHIP,
-                        &mreq, (int)sizeof(mreq));
 }
