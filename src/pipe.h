@@ -37,6 +37,9 @@ struct ax__pipe_ipc {
   unsigned int head;               /* The oldest, in queue. */
   unsigned int count;              /* Handles in queue. */
   unsigned int capacity;           /* Room in queue. */
+  /* An end or error the system's receive met after bytes it returned:
+   * the next receive's result (0: none). */
+  int deferred_error;
 };
 
 /* pipe.c: queue a received handle, in order. 0, or AX_ENOMEM with the

@@ -277,12 +277,13 @@ static void stream_write_flush(ax_stream_t *stream, ax_write_t *first) {
     size_t total;
     unsigned int count = stream_write_gather(stream, first, iov, &total);
     intptr_t n = 0;
-    if (first->priv.send_handle != NULL)
-      ax__pipe_send_attach(stream, first->priv.send_handle);
+    ax_stream_t *send_handle = first->priv.send_handle;
+    if (send_handle != NULL)
+      ax__pipe_send_attach(stream, send_handle);
     if (count > 0)
       n = ax__stream_ops(stream)->send(stream->handle.loop, &stream->priv.sock,
                                        iov, count);
-    if (n > 0)
+    if (n > 0 && send_handle != NULL)
       first->priv.send_handle = NULL; /* It went with the first byte. */
     if (n < 0) {
       stream_write_fail(stream, first, (int)n);

@@ -481,6 +481,15 @@ static int open_fd_count(void) {
   return count;
 }
 
+/* Whether descriptors counted before and after tell a leak: not on
+ * libkqueue, which opens and closes descriptors of its own as filters
+ * come and go (docs/backends.md). */
+static void expect_fd_count(ax_loop_t *loop, int before) {
+  if (test_links_libkqueue() && strcmp(ax_backend_name(loop), "kqueue") == 0)
+    return;
+  assert_int_equal(open_fd_count(), before);
+}
+
 /* Send one byte with handle over from's IPC pipe. */
 static void send_handle(ax_write_t *req, struct end *from,
                         ax_stream_t *handle) {
@@ -697,8 +706,13 @@ static void test_pipe_ipc_many(void **state) {
   memcpy(CMSG_DATA(cmsg), extra, sizeof(extra));
   tcp_run_until(&fx.loop, &writes_done, PIPE_TEST_MANY);
   assert_int_equal(sendmsg(a.pipe.stream.priv.sock.fd, &msg, 0), 1);
+  /* The end comes after them all, in a read of its own. */
+  ax_shutdown_t sd;
+  assert_int_equal(ax_shutdown(&sd, &a.pipe.stream, NULL), 0);
   assert_int_equal(ax_read_start(&b.pipe.stream, end_alloc, end_read), 0);
-  run_until_len(&fx.loop, &b, PIPE_TEST_MANY + 1);
+  tcp_run_until(&fx.loop, &b.eof, 1);
+  assert_int_equal(b.len, PIPE_TEST_MANY + 1);
+  assert_true(b.reads < PIPE_TEST_MANY); /* Several handles per read. */
   assert_int_equal(ax_pipe_pending_count(&b.pipe), PIPE_TEST_MANY + 3);
   /* In order: each copy is the same socket as its original. */
   static ax_pipe_t copies[PIPE_TEST_MANY + 3];
@@ -724,7 +738,7 @@ static void test_pipe_ipc_many(void **state) {
   end_close(&a);
   end_close(&b);
   assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
-  assert_int_equal(open_fd_count(), before);
+  expect_fd_count(&fx.loop, before);
   fixture_close(&fx);
   end_free(&a);
   end_free(&b);
@@ -756,7 +770,7 @@ static void test_pipe_ipc_close_pending(void **state) {
   end_close(&b);
   assert_int_equal(ax_pipe_pending_count(&b.pipe), 0);
   assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
-  assert_int_equal(open_fd_count(), before);
+  expect_fd_count(&fx.loop, before);
   fixture_close(&fx);
   end_free(&a);
   end_free(&b);
@@ -806,7 +820,7 @@ static void test_pipe_ipc_partial(void **state) {
   ax_close(&listener.stream.handle, NULL);
   end_close(&b);
   assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
-  assert_int_equal(open_fd_count(), before);
+  expect_fd_count(&fx.loop, before);
   fixture_close(&fx);
   free(bytes);
   end_free(&a);

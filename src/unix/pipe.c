@@ -40,6 +40,9 @@ enum {
   /* Descriptors one receive takes: Linux sends at most SCM_MAX_FD (253)
    * in one message. More than this is an error on the stream. */
   PIPE_FDS_PER_RECV = 253,
+  /* Receives per read of an IPC pipe while each one stops at a message
+   * with descriptors (pipe_ipc_recv). */
+  PIPE_RECVS_PER_READ = 64,
 };
 
 /* The system's state of a pipe: what it bound. */
@@ -175,18 +178,15 @@ static int pipe_ipc_take(ax_pipe_t *pipe, struct msghdr *msg) {
   return err;
 }
 
-/* The engine's read of an IPC pipe: the bytes, and the descriptors
- * beside them queued. */
-static intptr_t pipe_ipc_recv(ax_loop_t *loop, ax__sock_t *sock,
-                              const ax_buf_t *buf) {
-  (void)loop;
+/* One recvmsg() into len bytes at base: bytes (*fds says whether
+ * descriptors came with them, all queued), AX_EOF, or an error. */
+static intptr_t pipe_ipc_recv_one(ax_pipe_t *pipe, int fd, char *base,
+                                  size_t len, bool *fds) {
   union {
     struct cmsghdr align;
     char bytes[CMSG_SPACE(PIPE_FDS_PER_RECV * sizeof(int))];
   } control;
-  struct iovec iov = {.iov_base = buf->base, .iov_len = buf->len};
-  if (iov.iov_len > (size_t)AX__SOCK_IO_MAX_BYTES)
-    iov.iov_len = (size_t)AX__SOCK_IO_MAX_BYTES;
+  struct iovec iov = {.iov_base = base, .iov_len = len};
   struct msghdr msg;
   memset(&msg, 0, sizeof(msg));
   msg.msg_iov = &iov;
@@ -195,14 +195,53 @@ static intptr_t pipe_ipc_recv(ax_loop_t *loop, ax__sock_t *sock,
   msg.msg_controllen = sizeof(control.bytes);
   ssize_t n;
   do
-    n = recvmsg(sock->fd, &msg, ax__sock_recv_flags);
+    n = recvmsg(fd, &msg, ax__sock_recv_flags);
   while (n < 0 && errno == EINTR);
   if (n < 0)
     return ax_translate_sys_error(errno);
-  int err = pipe_ipc_take(pipe_of(sock), &msg);
+  *fds = msg.msg_controllen > 0;
+  int err = pipe_ipc_take(pipe, &msg);
   if (err != 0)
     return err;
   return n == 0 ? AX_EOF : n;
+}
+
+/* The engine's read of an IPC pipe: the bytes, and the descriptors
+ * beside them queued. Linux ends a receive at each message that carries
+ * descriptors, so after one it receives again into the rest of the
+ * buffer, up to PIPE_RECVS_PER_READ times: a burst of handles reaches
+ * one read callback rather than one wakeup each. An end or an error met
+ * after bytes is the next read's result. */
+static intptr_t pipe_ipc_recv(ax_loop_t *loop, ax__sock_t *sock,
+                              const ax_buf_t *buf) {
+  (void)loop;
+  ax_pipe_t *pipe = pipe_of(sock);
+  struct ax__pipe_ipc *ipc = pipe->priv.ipc;
+  if (ipc->deferred_error != 0) {
+    int err = ipc->deferred_error;
+    ipc->deferred_error = 0;
+    return err;
+  }
+  size_t len = buf->len < (size_t)AX__SOCK_IO_MAX_BYTES
+                   ? buf->len
+                   : (size_t)AX__SOCK_IO_MAX_BYTES;
+  size_t total = 0;
+  for (int i = 0; i < PIPE_RECVS_PER_READ && total < len; i++) {
+    bool fds = false;
+    intptr_t n = pipe_ipc_recv_one(pipe, sock->fd, buf->base + total,
+                                   len - total, &fds);
+    if (n < 0) {
+      if (total == 0)
+        return n;
+      if (n != AX_EAGAIN)
+        ipc->deferred_error = (int)n;
+      break;
+    }
+    total += (size_t)n;
+    if (!fds)
+      break; /* A short read without descriptors: nothing more now. */
+  }
+  return (intptr_t)total;
 }
 
 /* The readiness emulation's operations, through its table. */
