@@ -200,6 +200,16 @@ static void test_console_write(void **state) {
   const WCHAR want2[] = {L'x', 0xe9, L'y'};
   assert_int_equal(n, 3);
   assert_memory_equal(row, want2, sizeof(want2));
+  /* A try-write takes every byte at once, a split character carried as
+   * a write carries it. */
+  new_line(&fx);
+  ax_buf_t tries[2] = {ax_buf_init("p\xe2\x82", 3), ax_buf_init("\xacq", 2)};
+  assert_int_equal(ax_try_write(&fx.tty_out.stream, &tries[0], 1), 3);
+  assert_int_equal(ax_try_write(&fx.tty_out.stream, &tries[1], 1), 2);
+  n = screen_row(&fx, row, 32);
+  const WCHAR want3[] = {L'p', 0x20ac, L'q'};
+  assert_int_equal(n, 3);
+  assert_memory_equal(row, want3, sizeof(want3));
   assert_true(ax_is_writable(&fx.tty_out.stream));
   assert_false(ax_is_readable(&fx.tty_out.stream));
   fixture_close(&fx);

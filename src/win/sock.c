@@ -58,6 +58,8 @@ intptr_t ax__sock_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
                            unsigned int nbufs) {
   if (sock->flags & AX__WIN_SOCK_PIPE)
     return ax__win_pipe_try_send(sock, bufs, nbufs);
+  if (sock->flags & AX__WIN_SOCK_CONSOLE)
+    return ax__win_tty_try_send(sock, bufs, nbufs);
   ax_buf_t cut[AX_WRITE_MAX_BUFS];
   const ax_buf_t *send = bufs;
   unsigned int count = 0;

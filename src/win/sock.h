@@ -41,7 +41,14 @@ enum {
   /* A pipe whose connect waits for a free instance on a pool thread: no
    * handle yet, but open for closing, which must wait for the thread. */
   AX__WIN_SOCK_PIPE_WAIT = 1u << 11,
+  /* A console's HANDLE (tty.c): a try-write writes it as a write does. */
+  AX__WIN_SOCK_CONSOLE = 1u << 12,
 };
+
+/* tty-stream.c: write to a console at once, as its SEND does: the bytes
+ * taken (all of them) or an error. */
+intptr_t ax__win_tty_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
+                              unsigned int nbufs);
 
 /* Stream flags of Windows', above the engine's own (src/stream.h). */
 enum {

@@ -39,6 +39,7 @@
  */
 #include <string.h>
 
+#include "sock.h"
 #include "tty.h"
 
 enum {
@@ -618,6 +619,11 @@ static intptr_t tty_send(ax_loop_t *loop, ax__sock_t *sock,
     total += bufs[i].len;
   }
   return (intptr_t)total;
+}
+
+intptr_t ax__win_tty_try_send(ax__sock_t *sock, const ax_buf_t *bufs,
+                              unsigned int nbufs) {
+  return tty_send(NULL, sock, bufs, nbufs);
 }
 
 /* A console connects nowhere and listens for nothing. */

@@ -22,6 +22,7 @@
 #include <io.h>
 #include <stdatomic.h>
 
+#include "sock.h"
 #include "tty.h"
 
 /* What ax_tty_reset_mode() restores: the first console that left its
@@ -126,6 +127,7 @@ int ax_tty_init(ax_loop_t *loop, ax_tty_t *tty, int fd, bool readable) {
     flags |= AX__STREAM_READ_EOF;
   tty->stream.handle.priv_flags |= flags;
   tty->stream.priv.sock.socket = (uintptr_t)own;
+  tty->stream.priv.sock.flags |= AX__WIN_SOCK_CONSOLE;
   console->sock = &tty->stream.priv.sock;
   tty->priv.engine_cb = NULL;
   tty->priv.saved = console;
