@@ -292,29 +292,6 @@ static int app_signals(ax_loop_t *loop) {
   return rc;
 }
 
-static void config_defaults(struct config *cfg) {
-  memset(cfg, 0, sizeof(*cfg));
-  cfg->host = "127.0.0.1";
-  cfg->port = 8080;
-  cfg->threads = 1;
-  cfg->limits.max_head_bytes = HTTP_PARSER_DEFAULT_HEAD_BYTES;
-  cfg->limits.max_target_bytes = HTTP_PARSER_DEFAULT_TARGET_BYTES;
-  cfg->limits.max_headers = HTTP_PARSER_DEFAULT_HEADERS;
-  cfg->limits.max_body_bytes = HTTP_PARSER_DEFAULT_BODY_BYTES;
-  cfg->header_timeout_ms = 10000;
-  cfg->body_timeout_ms = 10000;
-  cfg->idle_timeout_ms = 30000;
-  cfg->send_timeout_ms = 30000;
-  cfg->linger_timeout_ms = 2000;
-  cfg->shutdown_timeout_ms = 10000;
-  cfg->max_connections = 10000;
-  cfg->max_delay_ms = 60000;
-  cfg->max_hash_rounds = MAX_HASH_ROUNDS;
-  cfg->sendfile = true;
-  atomic_init(&cfg->connections, 0);
-  atomic_init(&cfg->rejecting, 0);
-}
-
 static int usage(void) {
   fprintf(stderr, "usage: workers [--host 127.0.0.1] [--port 8080] "
                   "[--workers N] [--hash workers|pool]\n");
@@ -385,7 +362,7 @@ static int app_finish(void) {
 }
 
 int main(int argc, char **argv) {
-  config_defaults(&app.config);
+  server_config_defaults(&app.config);
   app.worker_count = DEFAULT_WORKERS;
   if (!parse_args(argc, argv))
     return usage();
