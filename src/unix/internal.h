@@ -17,6 +17,26 @@
 
 #include "../backend.h"
 
+/*
+ * Whether this is a ThreadSanitizer build (gcc says __SANITIZE_THREAD__,
+ * clang __has_feature): a constant the code tests, so that what TSan
+ * needs done differently (io_uring.c's sliced wait, process.c's fork in
+ * place of a child sharing the parent's memory) is written in C, not in
+ * #if blocks.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define AX__TSAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AX__TSAN_BUILD 1
+#endif
+#endif
+#ifdef AX__TSAN_BUILD
+enum { AX__UNDER_TSAN = 1 };
+#else
+enum { AX__UNDER_TSAN = 0 };
+#endif
+
 struct ax__syscalls {
   int (*poll)(struct pollfd *fds, nfds_t nfds, int timeout_ms); /* poll(2) */
   ssize_t (*read)(int fd, void *buf, size_t len);               /* read(2) */

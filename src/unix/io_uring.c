@@ -529,20 +529,9 @@ static int uring_collect(struct ax__uring *st) {
  * interrupted wait by itself. So in a TSan build a wait with no limit
  * would hold the handler (and the wakeup it writes) forever: there each
  * enter waits at most a slice, and uring_wait reads the clock (an
- * intercepted call) before it waits on.
+ * intercepted call) before it waits on. Elsewhere a wait is one enter.
  */
-#if defined(__SANITIZE_THREAD__)
-#define AX__URING_SLICED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define AX__URING_SLICED 1
-#endif
-#endif
-#ifdef AX__URING_SLICED
-enum { URING_WAIT_SLICE_NS = 50000000 };
-#else
-enum { URING_WAIT_SLICE_NS = 0 }; /* No slices: a wait is one enter. */
-#endif
+enum { URING_WAIT_SLICE_NS = AX__UNDER_TSAN ? 50000000 : 0 };
 
 /* One io_uring_enter that submits the queue and waits up to left_ns (-1:
  * no limit; 0: not at all, though completions are still processed). */

@@ -486,7 +486,12 @@ static int spawn_run(struct ax__spawn_plan *plan, pid_t *pid_out) {
   if (ax__spawn_pipe(error_pipe) != 0)
     return ax_translate_sys_error(errno);
   plan->error_fd = error_pipe[1];
-  bool share = !(plan->flags & (AX_PROCESS_SETUID | AX_PROCESS_SETGID));
+  /* Under ThreadSanitizer a child sharing the parent's memory would reset
+   * its signal dispositions through TSan's interceptors, in TSan's
+   * tables, which are the parent's: the parent's handlers would be gone.
+   * fork() is what TSan knows how to follow. */
+  bool share = !(plan->flags & (AX_PROCESS_SETUID | AX_PROCESS_SETGID)) &&
+               !AX__UNDER_TSAN;
   sigset_t all;
   sigset_t saved;
   sigfillset(&all);
