@@ -37,6 +37,9 @@ failures=0
 
 cleanup() {
   if [ -n "$PRIMARY" ] && kill -0 "$PRIMARY" 2>/dev/null; then
+    # Its workers first (by parent, so a worker started after the last
+    # status is found too), then the primary itself.
+    pkill -9 -P "$PRIMARY" 2>/dev/null
     kill -9 "$PRIMARY" 2>/dev/null
   fi
   for pid in $SEEN_PIDS; do kill -9 "$pid" 2>/dev/null; done
@@ -216,18 +219,19 @@ while [ $SECONDS -lt $deadline ] && kill -0 "$PRIMARY" 2>/dev/null; do
   sleep 0.1
 done
 if kill -0 "$PRIMARY" 2>/dev/null; then
+  # Left for cleanup() to kill with its workers.
   fail "the primary still runs ${STOP_S}s after SIGINT"
 else
   wait "$PRIMARY"
   rc=$?
   [ $rc = 0 ] && ok "SIGINT: the primary exits 0" || fail "SIGINT: exit $rc"
+  PRIMARY=
 fi
 left=
 for pid in $SEEN_PIDS; do
   kill -0 "$pid" 2>/dev/null && left="$left $pid"
 done
 [ -z "$left" ] && ok "no worker left" || fail "workers left:$left"
-PRIMARY=
 # Every worker that stopped did so cleanly (a sanitizer's report ends a
 # worker with an error: it would say "stopped badly").
 if grep -E -q 'stopped badly|Sanitizer|runtime error' "$TMP/err"; then
