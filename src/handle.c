@@ -157,8 +157,7 @@ static const struct handle_type handle_types[AX_HANDLE_TYPE_MAX] = {
     [AX_FS_POLL] = {"fs_poll", sizeof(ax_fs_poll_t), ax__fs_poll_close, NULL},
     [AX_TTY] = {"tty", sizeof(ax_tty_t), ax__tty_close, ax__stream_closed},
     [AX_UDP] = {"udp", sizeof(ax_udp_t), ax__udp_close, ax__udp_closed},
-    [AX_PIPE] = {"pipe", sizeof(ax_pipe_t), ax__pipe_close,
-                 ax__stream_closed},
+    [AX_PIPE] = {"pipe", sizeof(ax_pipe_t), ax__pipe_close, ax__stream_closed},
     [AX_PROCESS] = {"process", sizeof(ax_process_t), ax__process_close, NULL},
 };
 
