@@ -52,10 +52,11 @@ build_server() {
     ninja -C "$DIR/axle" -j2 >/dev/null &&
     # shellcheck disable=SC2046 # uring_libs prints words to split.
     clang -std=c11 "${FLAGS[@]}" -fsanitize=fuzzer -Wall -Wextra -Werror \
-      -D_GNU_SOURCE -Iinclude -Isrc -Iexamples/http-server \
+      -D_GNU_SOURCE -Iinclude -Isrc -Iexamples/http-server -Iexamples/pool \
       test/fuzz/fuzz_http_server.c examples/http-server/server.c \
       examples/http-server/routes.c examples/http-server/http-date.c \
-      examples/http-server/http-parser.c \
+      examples/http-server/http-parser.c examples/http-server/kv-routes.c \
+      examples/pool/pool.c examples/pool/kv-client.c \
       examples/http-server/socket-file-posix.c \
       "$DIR/axle/libaxle.a" $(uring_libs) -lpthread \
       -o "$DIR/fuzz-http-server"
