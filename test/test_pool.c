@@ -588,8 +588,13 @@ static void test_pool_refused(void **state) {
   for (int i = 0; i < 5; i++)
     start(fx, i, KV_GET, "k", NULL, 5000);
   run_until_done(fx, 5);
+  /* libkqueue reports the refusal as the end of the connection: the
+   * request then fails writing (docs/backends.md lists its differences). */
+  bool libkqueue = test_links_libkqueue() &&
+                   strcmp(ax_backend_name(&fx->loop), "kqueue") == 0;
   for (int i = 0; i < 5; i++)
-    assert_int_equal(fx->statuses[i], AX_ECONNREFUSED);
+    assert_true(fx->statuses[i] == AX_ECONNREFUSED ||
+                (libkqueue && fx->statuses[i] == AX_EPIPE));
   /* min_idle keeps trying, backing off: a few tries in 200 ms, not a
    * loop of them. */
   uint64_t until = ax_now(&fx->loop) + 200;
@@ -684,9 +689,13 @@ static void test_pool_no_leaks(void **state) {
   assert_int_equal(m.failed, 0);
   assert_int_equal(m.in_use, 0);
   assert_int_equal(fx->store.stats.connections, m.idle);
+  /* libkqueue opens and closes descriptors of its own as filters come
+   * and go: no count tells a leak there. */
+  bool libkqueue = test_links_libkqueue() &&
+                   strcmp(ax_backend_name(&fx->loop), "kqueue") == 0;
   fx_close(fx);
   int fds_after = open_descriptors();
-  if (fds_before >= 0)
+  if (fds_before >= 0 && !libkqueue)
     assert_int_equal(fds_after, fds_before);
 }
 

@@ -640,11 +640,16 @@ static void test_process_many_children(void **state) {
   m.loop = &loop;
   for (int i = 0; i < MANY_AT_ONCE; i++)
     many_spawn(&m, &m.children[i]);
+  /* libkqueue opens and closes descriptors of its own as filters come
+   * and go: no count tells a leak there. */
+  bool libkqueue = test_links_libkqueue() &&
+                   strcmp(ax_backend_name(&loop), "kqueue") == 0;
   run_and_close(&loop);
   assert_int_equal(m.failures, 0);
   assert_int_equal(m.started, MANY_CHILDREN);
   assert_int_equal(m.exited, MANY_CHILDREN);
-  assert_int_equal(count_open_fds(), fds_before);
+  if (!libkqueue)
+    assert_int_equal(count_open_fds(), fds_before);
   assert_no_children();
 }
 
