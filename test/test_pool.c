@@ -580,6 +580,12 @@ static void test_pool_min_idle(void **state) {
 static void test_pool_refused(void **state) {
   (void)state;
   struct fixture *fx = fx_open(NULL);
+  if (test_links_libkqueue() &&
+      strcmp(ax_backend_name(&fx->loop), "kqueue") == 0) {
+    fx_close(fx);
+    test_skip("libkqueue reports a refused connect as a connection that "
+              "ends at the first write, so no refusal reaches the back-off");
+  }
   int port = fx->store.options.port;
   kv_store_stop(&fx->store, NULL);
   ax_run(&fx->loop, AX_RUN_NOWAIT);
@@ -588,13 +594,8 @@ static void test_pool_refused(void **state) {
   for (int i = 0; i < 5; i++)
     start(fx, i, KV_GET, "k", NULL, 5000);
   run_until_done(fx, 5);
-  /* libkqueue reports the refusal as the end of the connection: the
-   * request then fails writing (docs/backends.md lists its differences). */
-  bool libkqueue = test_links_libkqueue() &&
-                   strcmp(ax_backend_name(&fx->loop), "kqueue") == 0;
   for (int i = 0; i < 5; i++)
-    assert_true(fx->statuses[i] == AX_ECONNREFUSED ||
-                (libkqueue && fx->statuses[i] == AX_EPIPE));
+    assert_int_equal(fx->statuses[i], AX_ECONNREFUSED);
   /* min_idle keeps trying, backing off: a few tries in 200 ms, not a
    * loop of them. */
   uint64_t until = ax_now(&fx->loop) + 200;
