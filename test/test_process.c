@@ -735,22 +735,6 @@ static void reader_read_cb(ax_stream_t *stream, ssize_t nread,
   }
 }
 
-/* What the pipe milestone must have merged for these tests to run: a
- * spawn that fails for want of ax_pipe_open() leaves nothing behind, and
- * the test says why it skips. */
-static bool pipes_missing(ax_loop_t *loop, int err) {
-  (void)loop;
-  if (err != AX_ENOSYS)
-    return false;
-  return true;
-}
-
-static void close_walk_cb(ax_handle_t *handle, void *arg) {
-  (void)arg;
-  if (!ax_is_closing(handle))
-    ax_close(handle, NULL);
-}
-
 /* The child echoes what it reads on a pipe to another: both directions,
  * and end of file each way. */
 static void test_process_pipes_echo(void **state) {
@@ -760,11 +744,7 @@ static void test_process_pipes_echo(void **state) {
   ax_pipe_t in;
   struct reader out;
   memset(&out, 0, sizeof(out));
-  if (ax_pipe_init(&loop, &in, false) == AX_ENOSYS) {
-    test_loop_close(&loop);
-    test_skip("pipes are not built yet");
-    return;
-  }
+  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
   assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
   ax_stdio_container_t stdio[3];
   stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
@@ -775,12 +755,6 @@ static void test_process_pipes_echo(void **state) {
   stdio[2].data.fd = 2;
   struct child c;
   int err = child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 3, NULL);
-  if (pipes_missing(&loop, err)) {
-    ax_walk(&loop, close_walk_cb, NULL);
-    run_and_close(&loop);
-    test_skip("ax_pipe_open() is not built yet");
-    return;
-  }
   assert_int_equal(err, 0);
   assert_int_equal(
       ax_read_start(&out.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
@@ -806,23 +780,13 @@ static void test_process_pipe_killed_mid_write(void **state) {
   test_loop_open(&loop);
   struct reader out;
   memset(&out, 0, sizeof(out));
-  if (ax_pipe_init(&loop, &out.pipe, false) == AX_ENOSYS) {
-    test_loop_close(&loop);
-    test_skip("pipes are not built yet");
-    return;
-  }
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
   ax_stdio_container_t stdio[2];
   stdio[0].flags = AX_STDIO_IGNORE;
   stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
   stdio[1].data.stream = &out.pipe.stream;
   struct child c;
   int err = child_spawn(&loop, &c, (char *[]){"spam", NULL}, stdio, 2, NULL);
-  if (pipes_missing(&loop, err)) {
-    ax_walk(&loop, close_walk_cb, NULL);
-    run_and_close(&loop);
-    test_skip("ax_pipe_open() is not built yet");
-    return;
-  }
   assert_int_equal(err, 0);
   /* Not read: the child fills the pipe and blocks in write. */
   assert_int_equal(ax_process_kill(&c.process, SIGKILL), 0);
@@ -842,11 +806,7 @@ static void test_process_inherit_stream(void **state) {
   ax_loop_t loop;
   test_loop_open(&loop);
   ax_pipe_t pipe;
-  if (ax_pipe_init(&loop, &pipe, false) == AX_ENOSYS) {
-    test_loop_close(&loop);
-    test_skip("pipes are not built yet");
-    return;
-  }
+  assert_int_equal(ax_pipe_init(&loop, &pipe, false), 0);
   int fds[2];
   test_pipe(fds);
   assert_int_equal(ax_pipe_open(&pipe, fds[1]), 0);
@@ -875,11 +835,7 @@ static void test_process_ipc_pipe(void **state) {
   ax_loop_t loop;
   test_loop_open(&loop);
   ax_pipe_t ipc;
-  if (ax_pipe_init(&loop, &ipc, true) == AX_ENOSYS) {
-    test_loop_close(&loop);
-    test_skip("pipes are not built yet");
-    return;
-  }
+  assert_int_equal(ax_pipe_init(&loop, &ipc, true), 0);
   int fds[2];
   test_pipe(fds);
   ax_stdio_container_t stdio[4];
