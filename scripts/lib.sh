@@ -4,6 +4,7 @@
 #   ax_install_missing PKG...    install the Debian packages not yet installed
 #   ax_meson_setup DIR ARGS...   configure DIR, or reconfigure it if it exists
 #   ax_step NAME CMD...          run CMD, print and record how long it took
+#                                (exit 77 is recorded as "skipped")
 #   ax_print_steps               print the recorded steps and their times
 #
 # Sourcing it also sets AX_ROOT to the repository root and changes to it, so
@@ -96,6 +97,8 @@ ax_step() {
   AX_STEP_TIMES+=("$elapsed")
   if [ $rc -eq 0 ]; then
     AX_STEP_RESULTS+=("ok")
+  elif [ $rc -eq 77 ]; then
+    AX_STEP_RESULTS+=("skipped")
   else
     AX_STEP_RESULTS+=("FAILED (exit $rc)")
   fi
