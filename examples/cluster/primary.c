@@ -72,6 +72,9 @@ struct slot {
   uint64_t backoff_ms;    /* The next restart's wait. */
   uint64_t requests_gone; /* Requests of its workers that have exited. */
   ax_timer_t restart;     /* The back-off's timer. */
+  ax_tcp_t listener;      /* reuseport: the slot's socket, which its
+                             workers receive in turn. */
+  bool listener_open;     /* listener is initialised and not closed. */
 };
 
 /* The primary: its loop, listeners, signals and slots. */
@@ -98,10 +101,67 @@ static void primary_roll_step(struct primary *p);
 static void primary_maybe_done(struct primary *p);
 static int worker_spawn(struct primary *p, unsigned int slot,
                         struct worker **out);
+static int primary_listen_kernel(ax_tcp_t *tcp);
 
 static void close_handle(ax_handle_t *handle, ax_close_cb close_cb) {
   if (!ax_is_closing(handle))
     ax_close(handle, close_cb);
+}
+
+/* -- reuseport slots --------------------------------------------------------
+ */
+
+static void slot_listener_closed(ax_handle_t *handle) {
+  struct slot *s = ax_container_of(handle, struct slot, listener.stream.handle);
+  s->listener_open = false;
+}
+
+/* reuseport: the slot's socket, bound with AX_TCP_REUSEPORT and listening
+ * in the kernel, opened when the slot's first worker starts. The primary
+ * keeps it, and each worker of the slot receives it in turn, so that a
+ * rolling restart hands the same accept queue from the old worker to the
+ * new one: nothing queued is reset, as closing a socket of the group
+ * would (unless net.ipv4.tcp_migrate_req is set). */
+static int slot_listen(struct primary *p, struct slot *s) {
+  if (s->listener_open)
+    return ax_is_closing(&s->listener.stream.handle) ? AX_EBUSY : 0;
+  struct sockaddr_in addr;
+  int rc = ax_tcp_init(&p->loop, &s->listener);
+  if (rc != 0)
+    return rc;
+  s->listener_open = true;
+  rc = ax_ip4_addr(p->options->host, p->port, &addr);
+  if (rc == 0)
+    rc = ax_tcp_bind(&s->listener, (const struct sockaddr *)&addr,
+                     AX_TCP_REUSEPORT);
+  if (rc == 0)
+    rc = primary_listen_kernel(&s->listener);
+  if (rc != 0)
+    close_handle(&s->listener.stream.handle, slot_listener_closed);
+  return rc;
+}
+
+/* reuseport: a slot whose worker died unasked closes its socket, so that
+ * the kernel spreads new connections over the other slots' sockets while
+ * it waits for a new worker (what was queued on it is lost, as a crash
+ * loses the worker's own connections). */
+static void slot_unlisten(struct slot *s) {
+  if (s->listener_open)
+    close_handle(&s->listener.stream.handle, slot_listener_closed);
+}
+
+/* The listener a new worker of the slot receives, or NULL (round-robin). */
+static int slot_listener(struct primary *p, unsigned int slot,
+                         ax_stream_t **out) {
+  *out = NULL;
+  if (p->options->mode == MODE_SHARED)
+    *out = &p->listener.stream;
+  if (p->options->mode != MODE_REUSEPORT)
+    return 0;
+  int rc = slot_listen(p, &p->slots[slot]);
+  if (rc == 0)
+    *out = &p->slots[slot].listener.stream;
+  return rc;
 }
 
 /* -- Workers ------------------------------------------------------------ */
@@ -172,6 +232,7 @@ static void worker_died(struct worker *w, int64_t status, int signum) {
     return;
   }
   s->current = NULL;
+  slot_unlisten(s);
   uint64_t wait_ms = slot_backoff(p, s, w);
   fprintf(stderr, "; restarting in %llu ms\n", (unsigned long long)wait_ms);
   ax_timer_start(&s->restart, slot_restart, wait_ms, 0);
@@ -311,17 +372,24 @@ static void worker_discard(ax_handle_t *handle) {
   free(handle->data);
 }
 
-/* Spawn a worker for @p slot into *@p out; shared mode sends it the
- * listener at once. A failure is logged, and *out stays as it was. */
+/* Spawn a worker for @p slot into *@p out; shared and reuseport modes
+ * send it its listener at once. A failure is logged, and *out stays as it
+ * was. */
 static int worker_spawn(struct primary *p, unsigned int slot,
                         struct worker **out) {
+  ax_stream_t *listener;
+  int rc = slot_listener(p, slot, &listener);
+  if (rc != 0) {
+    fprintf(stderr, "cluster: worker %u: listen: %s\n", slot, ax_strerror(rc));
+    return rc;
+  }
   struct worker *w = calloc(1, sizeof(*w));
   if (w == NULL)
     return AX_ENOMEM;
   w->primary = p;
   w->slot = slot;
   w->started_ms = ax_now(&p->loop);
-  int rc = ax_pipe_init(&p->loop, &w->ipc, true);
+  rc = ax_pipe_init(&p->loop, &w->ipc, true);
   w->ipc.stream.handle.data = w;
   if (rc == 0)
     rc = worker_process(p, w);
@@ -336,8 +404,8 @@ static int worker_spawn(struct primary *p, unsigned int slot,
   w->next_worker = p->workers;
   p->workers = w;
   rc = ax_read_start(&w->ipc.stream, worker_alloc, worker_read);
-  if (rc == 0 && p->options->mode == MODE_SHARED)
-    rc = cluster_send_line(&w->ipc.stream, &p->listener.stream, "l");
+  if (rc == 0 && listener != NULL)
+    rc = cluster_send_line(&w->ipc.stream, listener, "l");
   if (rc != 0) { /* It cannot be told anything: it is of no use. */
     fprintf(stderr, "cluster: worker %u: IPC: %s\n", slot, ax_strerror(rc));
     ax_process_kill(&w->process, SIGKILL);
@@ -596,8 +664,10 @@ static void primary_stop(struct primary *p) {
   p->rolling = -1;
   close_handle(&p->listener.stream.handle, NULL);
   close_handle(&p->status.stream.handle, NULL);
-  for (unsigned int i = 0; i < p->options->workers; i++)
+  for (unsigned int i = 0; i < p->options->workers; i++) {
     close_handle(&p->slots[i].restart.handle, NULL);
+    slot_unlisten(&p->slots[i]);
+  }
   close_handle(&p->signals[2].handle, NULL);
   close_handle(&p->signals[3].handle, NULL);
   for (struct worker *w = p->workers; w != NULL; w = w->next_worker)
@@ -682,8 +752,9 @@ static int primary_listen_kernel(ax_tcp_t *tcp) {
 }
 
 /* The port: listening (round-robin), bound to be sent (shared), or bound
- * with AX_TCP_REUSEPORT only to hold it for the workers (reuseport: a
- * socket that does not listen gets none of the connections). */
+ * with AX_TCP_REUSEPORT only to hold it and learn it (reuseport: a socket
+ * that does not listen gets none of the connections; the slots' sockets,
+ * slot_listen(), do). */
 static int primary_listen(struct primary *p) {
   const struct cluster_options *o = p->options;
   unsigned int flags = o->mode == MODE_REUSEPORT ? AX_TCP_REUSEPORT : 0;
