@@ -52,11 +52,12 @@ struct primary;
 struct worker {
   ax_process_t process;       /* The child. */
   ax_pipe_t ipc;              /* Its IPC pipe (its descriptor 3). */
+  ax_timer_t ready_timer;     /* Kills it if it is not ready in time. */
   struct primary *primary;    /* The primary. */
   struct worker *next_worker; /* In primary.workers, every one alive. */
   unsigned int slot;          /* Its slot. */
   enum worker_state state;    /* See above. */
-  int handles_open;           /* process and ipc, until both closed. */
+  int handles_open;           /* process, ipc, ready_timer: until closed. */
   ax_pid_t pid;               /* Its process id. */
   uint64_t requests;          /* Its last "requests N". */
   uint64_t started_ms;        /* ax_now() when spawned. */
@@ -259,6 +260,7 @@ static void worker_exited(ax_process_t *process, int64_t status, int signum) {
     worker_died(w, status, signum);
   }
   w->state = WORKER_STOPPING;
+  close_handle(&w->ready_timer.handle, worker_closed);
   close_handle(&w->process.handle, worker_closed);
   close_handle(&w->ipc.stream.handle, worker_closed);
 }
@@ -278,6 +280,7 @@ static void worker_ready(struct worker *w) {
   if (w->state != WORKER_STARTING)
     return;
   w->state = WORKER_READY;
+  ax_timer_stop(&w->ready_timer);
   fprintf(stderr, "cluster: worker %u (pid %lld) ready\n", w->slot,
           (long long)w->pid);
   if (w == s->next) { /* Rolling: the old one drains, the roll goes on. */
@@ -368,6 +371,19 @@ static int worker_process(struct primary *p, struct worker *w) {
   return ax_spawn(&p->loop, &w->process, &options);
 }
 
+/* A worker that did not say "ready" in --ready-ms: it is killed, and its
+ * exit is that of a worker that died (a restart after the back-off, or
+ * the end of a rolling restart). */
+static void worker_not_ready(ax_timer_t *timer) {
+  struct worker *w = timer->handle.data;
+  if (w->state != WORKER_STARTING)
+    return;
+  fprintf(stderr, "cluster: worker %u (pid %lld) not ready in %llu ms\n",
+          w->slot, (long long)w->pid,
+          (unsigned long long)w->primary->options->ready_ms);
+  ax_process_kill(&w->process, SIGKILL);
+}
+
 static void worker_discard(ax_handle_t *handle) {
   free(handle->data);
 }
@@ -399,7 +415,10 @@ static int worker_spawn(struct primary *p, unsigned int slot,
     return rc;
   }
   w->process.handle.data = w;
-  w->handles_open = 2;
+  w->handles_open = 3;
+  ax_timer_init(&p->loop, &w->ready_timer); /* A valid loop: cannot fail. */
+  w->ready_timer.handle.data = w;
+  ax_timer_start(&w->ready_timer, worker_not_ready, p->options->ready_ms, 0);
   w->pid = ax_process_get_pid(&w->process);
   w->next_worker = p->workers;
   p->workers = w;
