@@ -420,7 +420,7 @@ static void test_io_uring_buffer_ring_full(void **state) {
     free(d->data[i]);
   }
   uring_reap_orphans(&loop);
-  assert_int_equal(st->bufs_free, AX__URING_BUFS);
+  assert_int_equal(st->bufs_free, st->nbufs);
   free(d);
   test_loop_close(&loop);
 }
@@ -601,7 +601,7 @@ static void test_io_uring_close_in_flight(void **state) {
   tcp_pair_close(&pair);
   uring_reap_orphans(&loop);
   assert_int_equal(st->orphans, 0);
-  assert_int_equal(st->bufs_free, AX__URING_BUFS);
+  assert_int_equal(st->bufs_free, st->nbufs);
   free(mine.buf);
   free(peer.buf);
   free(data);
@@ -948,6 +948,169 @@ static void test_io_uring_fs_policy_none(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- The buffer ring grows; stalled readers stay capped ---- */
+
+/* The ring buffers the server socket of stream holds, counted along its
+ * list (each at most once, every one a buffer the ring made). */
+static unsigned int uring_held(ax_loop_t *loop, ax_stream_t *stream) {
+  struct ax__uring *st = uring_of(loop);
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&stream->handle, &fd), 0);
+  struct ax__uring_fd *e = ax__uring_find(st, fd);
+  assert_non_null(e);
+  unsigned int held = 0;
+  for (unsigned int b = e->u.recv.head; b != 0; b = st->bufs[b - 1].next) {
+    assert_true(b <= st->nbufs);
+    held++;
+    assert_true(held <= st->nbufs);
+  }
+  return held;
+}
+
+/* Skip where the ring of provided buffers is not used (before 6.0). */
+static void uring_need_bufs(ax_loop_t *loop) {
+  if (!uring_of(loop)->bufs_ok) {
+    test_loop_close(loop);
+    test_skip("no buffer ring on this kernel");
+  }
+}
+
+enum { GROW_PAIRS = 150, GROW_BYTES = 32768 };
+
+struct grow {
+  struct tcp_pair pairs[GROW_PAIRS]; /* Clients write, servers read. */
+  struct reader readers[GROW_PAIRS]; /* One per server. */
+  ax_write_t writes[GROW_PAIRS];     /* One per client. */
+  int counts[GROW_PAIRS][2];         /* Write callbacks, statuses. */
+  char *data[GROW_PAIRS];            /* What each client wrote. */
+};
+
+/* 150 connections receive 32 KiB each at once, far more than the 64
+ * buffers the ring starts with: it grows by doubling, never past its cap,
+ * no socket holds more than its share, every byte arrives in order, and
+ * every buffer is back in the ring once the sockets are closed. */
+static void test_io_uring_buffer_ring_grows(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  uring_need_bufs(&loop);
+  struct ax__uring *st = uring_of(&loop);
+  assert_int_equal(st->nbufs, AX__URING_BUFS_MIN);
+  assert_int_equal(st->bufs_free, AX__URING_BUFS_MIN);
+  struct grow *g = calloc(1, sizeof(*g));
+  assert_non_null(g);
+  for (int i = 0; i < GROW_PAIRS; i++) {
+    assert_int_equal(tcp_pair_open(&loop, &g->pairs[i], "127.0.0.1"), 0);
+    reader_start(&g->readers[i], &g->pairs[i].server.stream);
+  }
+  assert_int_equal(st->grows, 0); /* Connecting received nothing. */
+  for (int i = 0; i < GROW_PAIRS; i++)
+    write_pattern(&g->pairs[i].client.stream, &g->writes[i], GROW_BYTES,
+                  g->counts[i], &g->data[i]);
+  for (int i = 0; i < GROW_PAIRS; i++) {
+    tcp_run_until_size(&loop, &g->readers[i].got, GROW_BYTES);
+    tcp_run_until(&loop, &g->counts[i][0], 1);
+    assert_int_equal(g->counts[i][1], 0);
+    assert_int_equal(g->readers[i].ended, 0);
+    assert_true(uring_held(&loop, &g->pairs[i].server.stream) <=
+                AX__URING_HELD_MAX);
+  }
+  assert_true(st->grows > 0);
+  assert_true(st->nbufs > AX__URING_BUFS_MIN);
+  assert_true(st->nbufs <= AX__URING_BUFS);
+  assert_int_equal(st->nbufs & (st->nbufs - 1), 0); /* Doubled each time. */
+  for (int i = 0; i < GROW_PAIRS; i++) {
+    assert_int_equal(g->readers[i].got, GROW_BYTES);
+    tcp_pair_close(&g->pairs[i]);
+    free(g->readers[i].buf);
+    free(g->data[i]);
+  }
+  uring_reap_orphans(&loop);
+  assert_int_equal(st->bufs_free, st->nbufs);
+  free(g);
+  test_loop_close(&loop);
+}
+
+enum { STALL_PAIRS = 100, STALL_BYTES = 256 * 1024 };
+
+struct stall {
+  struct tcp_pair pairs[STALL_PAIRS]; /* Clients write, servers stall. */
+  struct reader readers[STALL_PAIRS]; /* One per server. */
+  ax_write_t writes[STALL_PAIRS];     /* One per client. */
+  int counts[STALL_PAIRS][2];         /* Write callbacks, statuses. */
+  char *data[STALL_PAIRS];            /* What each client wrote. */
+  int stopped;                        /* Readers that stopped. */
+};
+
+static struct stall *stalling;
+
+/* Read once, then stop, as a server does whose peer does not read what
+ * it answers (the echo server's water marks). */
+static void stall_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                          const ax_buf_t *buf) {
+  reader_read_cb(stream, nread, buf);
+  if (nread > 0) {
+    assert_int_equal(ax_read_stop(stream), 0);
+    stalling->stopped++;
+  }
+}
+
+/* 100 readers stop after their first read while their peers go on
+ * sending 256 KiB each: each holds at most AX__URING_HELD_MAX ring
+ * buffers, the ring stays within its cap and accounts for every buffer,
+ * and once they read again every byte arrives, in order. */
+static void test_io_uring_stalled_readers_capped(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  uring_need_bufs(&loop);
+  struct ax__uring *st = uring_of(&loop);
+  struct stall *s = calloc(1, sizeof(*s));
+  assert_non_null(s);
+  stalling = s;
+  for (int i = 0; i < STALL_PAIRS; i++) {
+    ax_stream_t *server = &s->pairs[i].server.stream;
+    assert_int_equal(tcp_pair_open(&loop, &s->pairs[i], "127.0.0.1"), 0);
+    reader_start(&s->readers[i], server);
+    assert_int_equal(ax_read_stop(server), 0);
+    assert_int_equal(ax_read_start(server, reader_alloc_cb, stall_read_cb), 0);
+    write_pattern(&s->pairs[i].client.stream, &s->writes[i], STALL_BYTES,
+                  s->counts[i], &s->data[i]);
+  }
+  tcp_run_until(&loop, &s->stopped, STALL_PAIRS);
+  /* Let the cancels land and what the kernel filled meanwhile arrive. */
+  for (int i = 0; i < 20; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  unsigned int held = 0;
+  for (int i = 0; i < STALL_PAIRS; i++) {
+    unsigned int mine = uring_held(&loop, &s->pairs[i].server.stream);
+    assert_true(mine <= AX__URING_HELD_MAX);
+    held += mine;
+  }
+  assert_true(st->nbufs <= AX__URING_BUFS);
+  assert_int_equal(held + st->bufs_free, st->nbufs);
+  for (int i = 0; i < STALL_PAIRS; i++)
+    assert_int_equal(ax_read_start(&s->pairs[i].server.stream, reader_alloc_cb,
+                                   reader_read_cb),
+                     0);
+  for (int i = 0; i < STALL_PAIRS; i++) {
+    tcp_run_until_size(&loop, &s->readers[i].got, STALL_BYTES);
+    tcp_run_until(&loop, &s->counts[i][0], 1);
+    assert_int_equal(s->counts[i][1], 0);
+  }
+  for (int i = 0; i < STALL_PAIRS; i++) {
+    assert_int_equal(s->readers[i].got, STALL_BYTES);
+    tcp_pair_close(&s->pairs[i]);
+    free(s->readers[i].buf);
+    free(s->data[i]);
+  }
+  uring_reap_orphans(&loop);
+  assert_int_equal(st->bufs_free, st->nbufs);
+  stalling = NULL;
+  free(s);
+  test_loop_close(&loop);
+}
+
 /* The pool makes its locks once per process and keeps them: have it make
  * them before any test counts what axle allocates. */
 static int pool_locks_setup(void **state) {
@@ -974,6 +1137,8 @@ int main(void) {
       cmocka_unit_test(test_io_uring_fs_cancel),
       cmocka_unit_test(test_io_uring_fs_many_in_flight),
       cmocka_unit_test(test_io_uring_fs_policy_none),
+      cmocka_unit_test(test_io_uring_buffer_ring_grows),
+      cmocka_unit_test(test_io_uring_stalled_readers_capped),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

@@ -21,8 +21,11 @@
  *            at once, then close(2): close never waits for the kernel
  *            (see uring_sock_close).
  *
- * A stalled reader holds at most URING_HELD_MAX ring buffers: its receive
- * is cancelled when it stops, and when it holds that many.
+ * A stalled reader holds at most AX__URING_HELD_MAX ring buffers: its
+ * receive is cancelled when it stops, and when it holds that many, and
+ * each receive may take only the bytes of the buffers left to it. The
+ * ring starts small and doubles when the kernel finds it empty, up to
+ * AX__URING_BUFS (io_uring.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -33,8 +36,6 @@
 #include "sock.h"
 
 enum {
-  /* Ring buffers one socket may hold before its receive is cancelled. */
-  URING_HELD_MAX = 16,
   /* Held connections delivered per dispatch. */
   URING_ACCEPTS = 32,
   /* Held connections a listener makes room for at first. */
@@ -51,57 +52,105 @@ _Static_assert(sizeof(((struct ax__uring_slot *)0)->u.inline_iov) ==
 
 /* ---- The buffer ring ---- */
 
+/* The bytes of buffer bid. */
+static char *bufs_addr(const struct ax__uring *st, unsigned int bid) {
+  return st->buf_mem + (size_t)bid * AX__URING_BUF_BYTES;
+}
+
+/* Make count more buffers and hand them to the kernel: false when out of
+ * memory (the ring stays as it was). Their bytes are reserved already;
+ * only their records are allocated here. */
+static bool bufs_add(struct ax__uring *st, uint32_t count) {
+  uint32_t nbufs = st->nbufs + count;
+  assert(nbufs <= AX__URING_BUFS && "axle: the buffer ring over its cap");
+  struct ax__uring_buf *bufs = ax__realloc(st->bufs, nbufs * sizeof(*bufs));
+  if (bufs == NULL)
+    return false;
+  memset(bufs + st->nbufs, 0, count * sizeof(*bufs));
+  st->bufs = bufs;
+  for (uint32_t i = 0; i < count; i++) {
+    unsigned int bid = st->nbufs + i;
+    io_uring_buf_ring_add(st->br, bufs_addr(st, bid), AX__URING_BUF_BYTES,
+                          (unsigned short)bid,
+                          io_uring_buf_ring_mask(AX__URING_BUFS), (int)i);
+  }
+  io_uring_buf_ring_advance(st->br, (int)count);
+  st->nbufs = nbufs;
+  st->bufs_free += count;
+  return true;
+}
+
+/*
+ * The ring has room for AX__URING_BUFS buffers from the start, and their
+ * bytes are reserved at once (mapped, not touched: a page costs memory
+ * only once the kernel writes a message into it), but only
+ * AX__URING_BUFS_MIN buffers are made; the ring grows when receives find
+ * it empty (bufs_grow).
+ */
 bool ax__uring_bufs_init(struct ax__uring *st) {
   size_t ring_bytes = AX__URING_BUFS * sizeof(struct io_uring_buf);
+  size_t mem_bytes = (size_t)AX__URING_BUFS * AX__URING_BUF_BYTES;
   void *ring = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (ring == MAP_FAILED)
     return false;
+  void *mem = mmap(NULL, mem_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED)
+    goto out_unmap_ring;
   struct io_uring_buf_reg reg;
   memset(&reg, 0, sizeof(reg));
   reg.ring_addr = (uint64_t)(uintptr_t)ring;
   reg.ring_entries = AX__URING_BUFS;
   reg.bgid = AX__URING_BGID;
-  st->buf_mem = ax__malloc((size_t)AX__URING_BUFS * AX__URING_BUF_BYTES);
-  st->bufs = ax__calloc(AX__URING_BUFS, sizeof(*st->bufs));
-  if (st->buf_mem == NULL || st->bufs == NULL ||
-      io_uring_register_buf_ring(&st->ring, &reg, 0) != 0) {
-    ax__free(st->buf_mem);
-    ax__free(st->bufs);
-    st->buf_mem = NULL;
-    st->bufs = NULL;
-    munmap(ring, ring_bytes);
-    return false;
-  }
+  if (io_uring_register_buf_ring(&st->ring, &reg, 0) != 0)
+    goto out_unmap_mem;
   st->br = ring;
+  st->buf_mem = mem;
   io_uring_buf_ring_init(st->br);
-  for (unsigned int i = 0; i < AX__URING_BUFS; i++)
-    io_uring_buf_ring_add(st->br, st->buf_mem + (size_t)i * AX__URING_BUF_BYTES,
-                          AX__URING_BUF_BYTES, (unsigned short)i,
-                          io_uring_buf_ring_mask(AX__URING_BUFS), (int)i);
-  io_uring_buf_ring_advance(st->br, AX__URING_BUFS);
-  st->bufs_free = AX__URING_BUFS;
+  if (!bufs_add(st, AX__URING_BUFS_MIN)) {
+    (void)io_uring_unregister_buf_ring(&st->ring, AX__URING_BGID);
+    st->br = NULL;
+    st->buf_mem = NULL;
+    goto out_unmap_mem;
+  }
   return true;
+out_unmap_mem:
+  munmap(mem, mem_bytes);
+out_unmap_ring:
+  munmap(ring, ring_bytes);
+  return false;
 }
 
 void ax__uring_bufs_fini(struct ax__uring *st) {
   if (st->br == NULL)
     return;
   munmap(st->br, AX__URING_BUFS * sizeof(struct io_uring_buf));
-  ax__free(st->buf_mem);
+  munmap(st->buf_mem, (size_t)AX__URING_BUFS * AX__URING_BUF_BYTES);
   ax__free(st->bufs);
   st->br = NULL;
 }
 
+/* Double the ring, up to its cap: whether it grew. */
+static bool bufs_grow(struct ax__uring *st) {
+  uint32_t count = st->nbufs;
+  if (count > AX__URING_BUFS - st->nbufs)
+    count = AX__URING_BUFS - st->nbufs;
+  if (count == 0 || !bufs_add(st, count))
+    return false;
+  st->grows++;
+  return true;
+}
+
 void ax__uring_buf_recycle(struct ax__uring *st, unsigned bid) {
-  io_uring_buf_ring_add(st->br, st->buf_mem + (size_t)bid * AX__URING_BUF_BYTES,
-                        AX__URING_BUF_BYTES, (unsigned short)bid,
+  io_uring_buf_ring_add(st->br, bufs_addr(st, bid), AX__URING_BUF_BYTES,
+                        (unsigned short)bid,
                         io_uring_buf_ring_mask(AX__URING_BUFS), 0);
   io_uring_buf_ring_advance(st->br, 1);
   st->bufs_free++;
   /* Out of starvation once a quarter of the ring is back, so that the
    * sockets waiting by poll do not flap between the two ways. */
-  if (st->starved && st->bufs_free >= AX__URING_BUFS / 4)
+  if (st->starved && st->bufs_free >= st->nbufs / 4)
     st->starved = false;
 }
 
@@ -138,8 +187,7 @@ static size_t sock_copy_held(struct ax__uring *st, struct ax__uring_fd *e,
     size_t take = held->len - held->off;
     if (take > buf->len - copied)
       take = buf->len - copied;
-    memcpy(buf->base + copied,
-           st->buf_mem + (size_t)bid * AX__URING_BUF_BYTES + held->off, take);
+    memcpy(buf->base + copied, bufs_addr(st, bid) + held->off, take);
     copied += take;
     held->off += (uint32_t)take;
     if (held->off < held->len)
@@ -251,7 +299,7 @@ static struct ax__uring_fd *sock_unwant(ax_loop_t *loop, ax__sock_t *sock,
 static int sock_recv_arm(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
   if (!(e->want & URING_BIT(AX__URING_RECV)) ||
       (e->live & (URING_BIT(AX__URING_RECV) | URING_BIT(AX__URING_RPOLL))) ||
-      e->u.recv.end != 0 || e->u.recv.count >= URING_HELD_MAX)
+      e->u.recv.end != 0 || e->u.recv.count >= AX__URING_HELD_MAX)
     return 0;
   bool ring = st->bufs_ok && !st->starved;
   struct io_uring_sqe *sqe = ax__uring_op(
@@ -260,6 +308,15 @@ static int sock_recv_arm(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
     return AX_ENOBUFS;
   if (ring) {
     io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+    /* The bytes this receive may take before it ends, so that a reader
+     * that stops holds no more than its share of the ring even when a
+     * burst fills buffers faster than the loop reads completions. Newer
+     * headers call the field optlen; kernels before the limit (6.16)
+     * refuse it with EINVAL, and the cap then holds as completions are
+     * read (sock_recv_complete). */
+    if (st->recv_limit)
+      sqe->file_index = (AX__URING_HELD_MAX - e->u.recv.count) *
+                        AX__URING_BUF_BYTES;
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = AX__URING_BGID;
   } else {
@@ -306,15 +363,32 @@ static void sock_recv_deliver(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
   (void)sock_recv_arm(st, e, fd);
 }
 
+/* A multishot receive ended for want of a buffer: the receives of one
+ * wait took more than the ring held. The ring doubles, once per dispatch
+ * (every receive that ran dry in the same wait starts again on the new
+ * buffers); at its cap, the sockets wait by poll until buffers return. */
+static void sock_recv_nobufs(struct ax__uring *st) {
+  if (st->grown && st->grow_seq == st->seq)
+    return;
+  if (bufs_grow(st)) {
+    st->grown = true;
+    st->grow_seq = st->seq;
+    return;
+  }
+  st->starved = true;
+  st->starvations++;
+}
+
 /* How a receive without data ended. */
 static void sock_recv_ended(struct ax__uring *st, struct ax__uring_fd *e,
                             int32_t res) {
   if (res == 0)
     e->u.recv.end = AX_EOF;
-  else if (res == -ENOBUFS) {
-    st->starved = true; /* The socket waits by poll until buffers return. */
-    st->starvations++;
-  } else if (res == -EINVAL)
+  else if (res == -ENOBUFS)
+    sock_recv_nobufs(st);
+  else if (res == -EINVAL && st->recv_limit)
+    st->recv_limit = false; /* No limit of a receive's bytes. */
+  else if (res == -EINVAL)
     st->bufs_ok = false; /* No multishot receive (before Linux 6.0). */
   else if (res != -ECANCELED)
     e->u.recv.end = (int16_t)res;
@@ -334,7 +408,7 @@ static void sock_recv_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
   }
   if (cqe->res <= 0)
     sock_recv_ended(st, e, cqe->res);
-  if (e->u.recv.count >= URING_HELD_MAX)
+  if (e->u.recv.count >= AX__URING_HELD_MAX)
     ax__uring_cancel(st, e, fd, AX__URING_RECV);
   sock_recv_deliver(loop, e, fd, cqe->res > 0 ? cqe->res : 0);
 }
@@ -343,8 +417,11 @@ static void sock_recv_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
 static void sock_rpoll_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
                                 const struct ax__uring_cqe *cqe) {
   ax__uring_done(ax__uring_state(loop), e, AX__URING_RPOLL);
-  if (cqe->res == -ECANCELED)
+  if (cqe->res == -ECANCELED) {
+    /* Stopped and started again before the cancel landed. */
+    (void)sock_recv_arm(ax__uring_state(loop), e, fd);
     return;
+  }
   e->flags |= AX__URING_READ_MODE;
   sock_recv_deliver(loop, e, fd, 0);
 }

@@ -325,6 +325,7 @@ static int uring_init(ax_loop_t *loop) {
   if (err != 0)
     goto out_exit;
   st->bufs_ok = ax__uring_bufs_init(st);
+  st->recv_limit = true; /* Until the kernel says otherwise. */
   loop->priv.platform.backend_data = st;
   return 0;
 out_exit:

@@ -135,6 +135,7 @@ struct ax__uring {
   bool enabled;                  /* Enabled by the thread that runs it. */
   bool starved;                  /* Buffer ring empty: receive by RPOLL. */
   bool bufs_ok;                  /* Buffer ring and multishot recv work. */
+  bool recv_limit;               /* A receive's bytes can be limited. */
   bool counted;                  /* Counted in loop io_count (busy). */
   struct ax__uring_fd **pages;   /* The descriptor table, in pages. */
   uint32_t npages;               /* Pages in pages (some NULL). */
@@ -147,10 +148,14 @@ struct ax__uring {
   uint32_t nslots;               /* Slots made. */
   uint32_t free_slot;            /* The first free slot, plus 1. */
   struct io_uring_buf_ring *br;  /* The provided buffers' ring. */
-  char *buf_mem;                 /* The buffers' bytes. */
+  char *buf_mem;                 /* The buffers' bytes: room for the cap. */
   struct ax__uring_buf *bufs;    /* Each buffer's held bytes. */
+  uint32_t nbufs;                /* Buffers made so far (ids 0..nbufs-1). */
   uint32_t bufs_free;            /* Buffers the kernel may fill. */
   uint32_t starvations;          /* Times the ring ran empty (tests). */
+  uint32_t grows;                /* Times the ring grew (tests). */
+  uint32_t grow_seq;             /* The dispatch it last grew in... */
+  bool grown;                    /* ...if it grew at all. */
   uint32_t seq;                  /* Dispatches so far. */
   int batch_len;                 /* Completions of the batch. */
   int batch_next;                /* The next one to dispatch. */
@@ -165,12 +170,22 @@ struct ax__uring {
 };
 
 enum {
-  /* Provided buffers, shared by the loop's receiving sockets: enough for
-   * every connection of a 1,000-connection burst to get one in one wait.
-   * A power of two, as the buffer ring requires. */
+  /* Provided buffers, shared by the loop's receiving sockets, at most:
+   * enough for every connection of a 1,000-connection burst to get one in
+   * one wait. A power of two, as the buffer ring requires; the ring has
+   * this many entries from the start (16 bytes each). */
   AX__URING_BUFS = 1024,
+  /* Provided buffers made at first. The kernel takes buffers in ring
+   * order, so every buffer made is touched once messages have cycled
+   * through them: a loop whose connections are idle or few keeps 256 KiB,
+   * not 4 MiB. The ring doubles, up to AX__URING_BUFS, each time a
+   * receive finds it (almost) empty (io_uring-sock.c). */
+  AX__URING_BUFS_MIN = 64,
   /* Bytes per provided buffer. */
   AX__URING_BUF_BYTES = 4096,
+  /* Ring buffers one socket may hold before its receive is cancelled:
+   * what a stalled reader pins at most. */
+  AX__URING_HELD_MAX = 16,
   /* The buffer group id of the ring. */
   AX__URING_BGID = 0,
 };
