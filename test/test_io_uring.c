@@ -406,7 +406,7 @@ static void test_io_uring_buffer_ring_full(void **state) {
     assert_int_equal(ax_fileno(&d->pairs[i].server.stream.handle, &fd), 0);
     struct ax__uring_fd *e = ax__uring_find(st, fd);
     assert_non_null(e);
-    assert_true(e->u.recv.count <= DRY_BYTES / AX__URING_BUF_BYTES);
+    assert_true(ax__uring_held(st, e) <= DRY_BYTES / AX__URING_BUF_BYTES);
     d->readers[i].small_bytes = 0;
   }
   for (int i = 0; i < DRY_PAIRS; i++) {
@@ -964,6 +964,7 @@ static unsigned int uring_held(ax_loop_t *loop, ax_stream_t *stream) {
     held++;
     assert_true(held <= st->nbufs);
   }
+  assert_int_equal(held, ax__uring_held(st, e)); /* The head's count. */
   return held;
 }
 

@@ -168,12 +168,30 @@ static void sock_hold(struct ax__uring *st, struct ax__uring_fd *e,
   buf->off = 0;
   buf->len = (uint32_t)len;
   buf->next = 0;
-  if (e->u.recv.tail != 0)
-    st->bufs[e->u.recv.tail - 1].next = (uint16_t)(bid + 1);
-  else
+  if (e->u.recv.head == 0) {
     e->u.recv.head = (uint16_t)(bid + 1);
-  e->u.recv.tail = (uint16_t)(bid + 1);
-  e->u.recv.count++;
+    buf->tail = (uint16_t)(bid + 1);
+    buf->count = 1;
+    return;
+  }
+  struct ax__uring_buf *head = &st->bufs[e->u.recv.head - 1];
+  st->bufs[head->tail - 1].next = (uint16_t)(bid + 1);
+  head->tail = (uint16_t)(bid + 1);
+  head->count++;
+}
+
+/* Let go of the socket's oldest ring buffer: the next one, if any, holds
+ * the list's newest and count now. Returns its id. */
+static unsigned int sock_unhold(struct ax__uring *st, struct ax__uring_fd *e) {
+  unsigned int bid = e->u.recv.head - 1u;
+  const struct ax__uring_buf *held = &st->bufs[bid];
+  e->u.recv.head = held->next;
+  if (held->next != 0) {
+    struct ax__uring_buf *next = &st->bufs[held->next - 1];
+    next->tail = held->tail;
+    next->count = (uint16_t)(held->count - 1);
+  }
+  return bid;
 }
 
 /* Copy what the socket holds into buf, giving back each ring buffer
@@ -192,11 +210,7 @@ static size_t sock_copy_held(struct ax__uring *st, struct ax__uring_fd *e,
     held->off += (uint32_t)take;
     if (held->off < held->len)
       break;
-    e->u.recv.head = held->next;
-    if (e->u.recv.head == 0)
-      e->u.recv.tail = 0;
-    e->u.recv.count--;
-    ax__uring_buf_recycle(st, bid);
+    ax__uring_buf_recycle(st, sock_unhold(st, e));
   }
   return copied;
 }
@@ -257,6 +271,8 @@ void ax__uring_slots_fini(struct ax__uring *st) {
     ax__free(slot);
   }
   ax__free(st->slots);
+  /* Listeners are closed before their loop: the table is empty. */
+  ax__free(st->accepted);
 }
 
 /* ---- Starting and stopping ---- */
@@ -299,7 +315,7 @@ static struct ax__uring_fd *sock_unwant(ax_loop_t *loop, ax__sock_t *sock,
 static int sock_recv_arm(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
   if (!(e->want & URING_BIT(AX__URING_RECV)) ||
       (e->live & (URING_BIT(AX__URING_RECV) | URING_BIT(AX__URING_RPOLL))) ||
-      e->u.recv.end != 0 || e->u.recv.count >= AX__URING_HELD_MAX)
+      e->u.recv.end != 0 || ax__uring_held(st, e) >= AX__URING_HELD_MAX)
     return 0;
   bool ring = st->bufs_ok && !st->starved;
   struct io_uring_sqe *sqe = ax__uring_op(
@@ -315,7 +331,7 @@ static int sock_recv_arm(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
      * refuse it with EINVAL, and the cap then holds as completions are
      * read (sock_recv_complete). */
     if (st->recv_limit)
-      sqe->file_index = (AX__URING_HELD_MAX - e->u.recv.count) *
+      sqe->file_index = (AX__URING_HELD_MAX - ax__uring_held(st, e)) *
                         AX__URING_BUF_BYTES;
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = AX__URING_BGID;
@@ -332,7 +348,7 @@ static int uring_recv_start(ax_loop_t *loop, ax__sock_t *sock) {
   if (e == NULL)
     return err;
   return sock_want(loop, e, sock->fd, AX__URING_RECV,
-                   e->u.recv.count > 0 || e->u.recv.end != 0, sock_recv_arm);
+                   e->u.recv.head != 0 || e->u.recv.end != 0, sock_recv_arm);
 }
 
 static void uring_recv_stop(ax_loop_t *loop, ax__sock_t *sock) {
@@ -346,7 +362,7 @@ static void uring_recv_stop(ax_loop_t *loop, ax__sock_t *sock) {
 static void sock_recv_deliver(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
                               intptr_t result) {
   struct ax__uring *st = ax__uring_state(loop);
-  bool any = e->u.recv.count > 0 || e->u.recv.end != 0 ||
+  bool any = e->u.recv.head != 0 || e->u.recv.end != 0 ||
              (e->flags & AX__URING_READ_MODE);
   if ((e->want & URING_BIT(AX__URING_RECV)) && any) {
     uint32_t gen = e->gen;
@@ -358,7 +374,7 @@ static void sock_recv_deliver(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
   /* Left unread (a small buffer, the reads-per-wakeup bound): again at
    * the next dispatch, as a level-triggered readiness would. */
   if ((e->want & URING_BIT(AX__URING_RECV)) &&
-      (e->u.recv.count > 0 || e->u.recv.end != 0))
+      (e->u.recv.head != 0 || e->u.recv.end != 0))
     ax__uring_ready(st, e, fd);
   (void)sock_recv_arm(st, e, fd);
 }
@@ -408,7 +424,7 @@ static void sock_recv_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
   }
   if (cqe->res <= 0)
     sock_recv_ended(st, e, cqe->res);
-  if (e->u.recv.count >= AX__URING_HELD_MAX)
+  if (ax__uring_held(st, e) >= AX__URING_HELD_MAX)
     ax__uring_cancel(st, e, fd, AX__URING_RECV);
   sock_recv_deliver(loop, e, fd, cqe->res > 0 ? cqe->res : 0);
 }
@@ -432,7 +448,7 @@ static intptr_t uring_recv_copy(ax_loop_t *loop, ax__sock_t *sock,
   struct ax__uring_fd *e = ax__uring_find(st, sock->fd);
   if (e == NULL || e->io != sock)
     return AX_EAGAIN;
-  if (e->u.recv.count > 0)
+  if (e->u.recv.head != 0)
     return (intptr_t)sock_copy_held(st, e, buf);
   if (e->u.recv.end != 0) {
     intptr_t end = e->u.recv.end;
@@ -526,20 +542,47 @@ static int sock_accept_arm(struct ax__uring *st, struct ax__uring_fd *e,
   return 0;
 }
 
+/* A listener's held connections. */
+static struct ax__uring_accepted *sock_accepted(const struct ax__uring *st,
+                                                const struct ax__uring_fd *e) {
+  return st->accepted[e->u.accepted - 1];
+}
+
+/* Give the listener an empty queue of held connections, in a free place
+ * of the loop's table (listeners are few). 0 or AX_ENOMEM. */
+static int sock_accepted_make(struct ax__uring *st, struct ax__uring_fd *e) {
+  uint32_t i = 0;
+  while (i < st->naccepted && st->accepted[i] != NULL)
+    i++;
+  if (i == st->naccepted) {
+    uint32_t n = st->naccepted != 0 ? 2 * st->naccepted : 4;
+    struct ax__uring_accepted **table = ax__realloc(
+        st->accepted, n * sizeof(struct ax__uring_accepted *));
+    if (table == NULL)
+      return AX_ENOMEM;
+    memset(table + st->naccepted, 0,
+           (n - st->naccepted) * sizeof(struct ax__uring_accepted *));
+    st->accepted = table;
+    st->naccepted = n;
+  }
+  st->accepted[i] = ax__calloc(1, sizeof(struct ax__uring_accepted));
+  if (st->accepted[i] == NULL)
+    return AX_ENOMEM;
+  e->u.accepted = i + 1;
+  return 0;
+}
+
 static int uring_accept_start(ax_loop_t *loop, ax__sock_t *sock) {
   struct ax__uring *st = ax__uring_state(loop);
   int err;
   struct ax__uring_fd *e = ax__uring_attach(st, sock, &err);
   if (e == NULL)
     return err;
-  if (e->u.accepted == NULL) {
-    e->u.accepted = ax__calloc(1, sizeof(*e->u.accepted));
-    if (e->u.accepted == NULL)
-      return AX_ENOMEM;
-  }
+  if (e->u.accepted == 0 && (err = sock_accepted_make(st, e)) != 0)
+    return err;
   e->flags |= AX__URING_LISTENER;
-  return sock_want(loop, e, sock->fd, AX__URING_ACCEPT, e->u.accepted->len > 0,
-                   sock_accept_arm);
+  return sock_want(loop, e, sock->fd, AX__URING_ACCEPT,
+                   sock_accepted(st, e)->len > 0, sock_accept_arm);
 }
 
 static void uring_accept_stop(ax_loop_t *loop, ax__sock_t *sock) {
@@ -547,8 +590,9 @@ static void uring_accept_stop(ax_loop_t *loop, ax__sock_t *sock) {
 }
 
 /* Hold an accepted connection for when the engine accepts again. */
-static bool sock_accept_hold(struct ax__uring_fd *e, int s) {
-  struct ax__uring_accepted *q = e->u.accepted;
+static bool sock_accept_hold(struct ax__uring *st, struct ax__uring_fd *e,
+                             int s) {
+  struct ax__uring_accepted *q = sock_accepted(st, e);
   if (q->len == q->cap) {
     unsigned int cap = q->cap != 0 ? 2 * q->cap : URING_ACCEPTED_MIN;
     struct ax__uring_accepted *grown = ax__malloc(sizeof(*grown) +
@@ -563,7 +607,7 @@ static bool sock_accept_hold(struct ax__uring_fd *e, int s) {
     for (unsigned int i = 0; i < grown->len; i++)
       grown->fds[i] = q->fds[(q->head + i) % q->cap];
     ax__free(q);
-    e->u.accepted = q = grown;
+    st->accepted[e->u.accepted - 1] = q = grown;
   }
   q->fds[(q->head + q->len) % q->cap] = s;
   q->len++;
@@ -573,7 +617,7 @@ static bool sock_accept_hold(struct ax__uring_fd *e, int s) {
 /* Whether the engine may have one more connection in this dispatch: a
  * burst is bounded per wakeup, the rest held for the next. */
 static bool sock_accept_room(struct ax__uring *st, struct ax__uring_fd *e) {
-  struct ax__uring_accepted *q = e->u.accepted;
+  struct ax__uring_accepted *q = sock_accepted(st, e);
   if (q->seq != st->seq) {
     q->seq = st->seq;
     q->counted = 0;
@@ -602,8 +646,8 @@ static void sock_accept_complete(ax_loop_t *loop, struct ax__uring_fd *e,
   int32_t res = cqe->res;
   bool wanted = e->want & URING_BIT(AX__URING_ACCEPT);
   if (res >= 0 &&
-      (!wanted || e->u.accepted->len > 0 || !sock_accept_room(st, e))) {
-    if (!sock_accept_hold(e, res))
+      (!wanted || sock_accepted(st, e)->len > 0 || !sock_accept_room(st, e))) {
+    if (!sock_accept_hold(st, e, res))
       ax__close_fd(res); /* Out of memory: the client sees it closed. */
     else if (wanted)
       ax__uring_ready(st, e, fd);
@@ -631,7 +675,7 @@ static void sock_accept_ready(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
   struct ax__uring *st = ax__uring_state(loop);
   uint32_t gen = e->gen;
   for (;;) {
-    struct ax__uring_accepted *q = e->u.accepted;
+    struct ax__uring_accepted *q = sock_accepted(st, e);
     if (!ax__uring_still(e, gen) || !(e->want & URING_BIT(AX__URING_ACCEPT)) ||
         q->len == 0 || !sock_accept_room(st, e))
       break;
@@ -641,7 +685,7 @@ static void sock_accept_ready(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
     e->io->cb(loop, e->io, AX__OP_ACCEPT, s);
   }
   if (ax__uring_still(e, gen) && (e->want & URING_BIT(AX__URING_ACCEPT)) &&
-      e->u.accepted->len > 0)
+      sock_accepted(st, e)->len > 0)
     ax__uring_ready(st, e, fd);
 }
 
@@ -703,20 +747,18 @@ static bool sock_close_cancel(struct ax__uring *st, struct ax__uring_fd *e,
 /* Give back what the socket holds: ring buffers, held connections. */
 static void sock_release(struct ax__uring *st, struct ax__uring_fd *e) {
   if (e->flags & AX__URING_LISTENER) {
-    struct ax__uring_accepted *q = e->u.accepted;
-    for (unsigned int i = 0; q != NULL && i < q->len; i++)
+    if (e->u.accepted == 0)
+      return;
+    struct ax__uring_accepted *q = sock_accepted(st, e);
+    for (unsigned int i = 0; i < q->len; i++)
       ax__close_fd(q->fds[(q->head + i) % q->cap]);
     ax__free(q);
-    e->u.accepted = NULL;
+    st->accepted[e->u.accepted - 1] = NULL;
+    e->u.accepted = 0;
     return;
   }
-  while (e->u.recv.head != 0) {
-    unsigned int bid = e->u.recv.head - 1u;
-    e->u.recv.head = st->bufs[bid].next;
-    ax__uring_buf_recycle(st, bid);
-  }
-  e->u.recv.tail = 0;
-  e->u.recv.count = 0;
+  while (e->u.recv.head != 0)
+    ax__uring_buf_recycle(st, sock_unhold(st, e));
 }
 
 /*
