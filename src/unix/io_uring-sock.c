@@ -327,7 +327,7 @@ static int sock_recv_arm(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
     /* The bytes this receive may take before it ends, so that a reader
      * that stops holds no more than its share of the ring even when a
      * burst fills buffers faster than the loop reads completions. Newer
-     * headers call the field optlen; kernels before the limit (6.16)
+     * headers call the field optlen; kernels before the limit (6.17)
      * refuse it with EINVAL, and the cap then holds as completions are
      * read (sock_recv_complete). */
     if (st->recv_limit)
