@@ -948,6 +948,203 @@ static void test_io_uring_fs_policy_none(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- File system requests on names, and ftruncate ---- */
+
+/* The operations on names and ftruncate run natively with
+ * AX_URING_FS=all, each where the kernel has its opcode; here each is run
+ * once in the ring and once in the pool, on the same steps from the same
+ * start, and the two must answer alike, errors included. */
+enum { FS_NAMES_STEPS = 32 };
+
+/* One run of the steps: each answer, and what the files looked like. */
+struct fs_names_run {
+  int64_t results[FS_NAMES_STEPS];
+  int steps;
+  uint64_t size_after_truncate; /* f's size after the ftruncate steps. */
+  uint64_t dir_mode;            /* d's permission bits as mkdir made them. */
+  char link_target[16];         /* What s points at. */
+  uint64_t work_completed;      /* Requests the pool ran. */
+  int native_steps;             /* Steps the policy sent to the ring. */
+};
+
+/* A loop on io_uring with AX_URING_FS=policy. */
+static void fs_names_loop_open(ax_loop_t *loop, const char *policy) {
+  assert_int_equal(setenv("AX_URING_FS", policy, 1), 0);
+  uring_loop_open(loop);
+  assert_int_equal(unsetenv("AX_URING_FS"), 0);
+}
+
+/* Run one step, record its answer, and count it as native if the loop
+ * sends its type to the ring. */
+static void fs_names_step(ax_loop_t *loop, struct fs_call *c,
+                          struct fs_names_run *run) {
+  assert_true(run->steps < FS_NAMES_STEPS);
+  if (uring_of(loop)->fs_native[c->req.fs_type])
+    run->native_steps++;
+  run->results[run->steps++] = fs_wait(loop, c);
+  ax_fs_req_cleanup(&c->req);
+}
+
+/* The paths of the steps, in the place's directory. */
+struct fs_names_paths {
+  char d[128], d2[128], g[128], h[128], s[128], missing[128], deep[128];
+};
+
+static void fs_names_paths_make(const struct fs_place *p,
+                                struct fs_names_paths *n) {
+  snprintf(n->d, sizeof(n->d), "%s/d", p->dir);
+  snprintf(n->d2, sizeof(n->d2), "%s/d/e", p->dir);
+  snprintf(n->g, sizeof(n->g), "%s/g", p->dir);
+  snprintf(n->h, sizeof(n->h), "%s/h", p->dir);
+  snprintf(n->s, sizeof(n->s), "%s/s", p->dir);
+  snprintf(n->missing, sizeof(n->missing), "%s/missing", p->dir);
+  snprintf(n->deep, sizeof(n->deep), "%s/missing/x", p->dir);
+}
+
+/* mkdir, rename, link and symlink, each once right and once wrong. */
+static void fs_names_make(ax_loop_t *loop, const struct fs_place *p,
+                          const struct fs_names_paths *n,
+                          struct fs_names_run *run) {
+  struct fs_call c = {0};
+  assert_int_equal(ax_fs_mkdir(loop, &c.req, n->d, 0750, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  struct stat st;
+  assert_int_equal(stat(n->d, &st), 0);
+  run->dir_mode = st.st_mode & 07777;
+  assert_int_equal(ax_fs_mkdir(loop, &c.req, n->d, 0750, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_mkdir(loop, &c.req, n->deep, 0750, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_rename(loop, &c.req, p->file, n->g, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_rename(loop, &c.req, n->missing, n->h, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_rename(loop, &c.req, n->g, n->d, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_link(loop, &c.req, n->g, n->h, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_link(loop, &c.req, n->g, n->h, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_link(loop, &c.req, n->d, n->missing, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_symlink(loop, &c.req, "g", n->s, 0, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_symlink(loop, &c.req, "g", n->s, 0, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  ssize_t len = readlink(n->s, run->link_target, sizeof(run->link_target) - 1);
+  assert_true(len > 0);
+  run->link_target[len] = '\0';
+}
+
+/* ftruncate: shorter, longer, on a descriptor that cannot (read-only, a
+ * pipe) and on one closed. */
+static void fs_names_truncate(ax_loop_t *loop, const struct fs_names_paths *n,
+                              struct fs_names_run *run) {
+  struct fs_call c = {0};
+  int rw = open(n->g, O_RDWR | O_CLOEXEC);
+  int ro = open(n->g, O_RDONLY | O_CLOEXEC);
+  int fds[2];
+  assert_true(rw >= 0 && ro >= 0);
+  assert_int_equal(pipe(fds), 0);
+  const struct {
+    int fd;
+    int64_t len;
+  } cases[] = {{rw, 3}, {rw, 1 << 20}, {rw, 7}, {ro, 1}, {fds[0], 0}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    assert_int_equal(
+        ax_fs_ftruncate(loop, &c.req, cases[i].fd, cases[i].len, fs_call_cb),
+        0);
+    fs_names_step(loop, &c, run);
+  }
+  struct stat st;
+  assert_int_equal(fstat(rw, &st), 0);
+  run->size_after_truncate = (uint64_t)st.st_size;
+  assert_int_equal(close(rw), 0);
+  assert_int_equal(close(ro), 0);
+  assert_int_equal(close(fds[0]), 0);
+  assert_int_equal(close(fds[1]), 0);
+  assert_int_equal(ax_fs_ftruncate(loop, &c.req, rw, 0, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+}
+
+/* unlink and rmdir, right and wrong, leaving the place as it was made. */
+static void fs_names_remove(ax_loop_t *loop, const struct fs_place *p,
+                            const struct fs_names_paths *n,
+                            struct fs_names_run *run) {
+  struct fs_call c = {0};
+  assert_int_equal(mkdir(n->d2, 0700), 0);
+  const struct {
+    bool rmdir;
+    const char *path;
+  } cases[] = {{false, n->s}, {false, n->d}, {false, n->missing}, {true, n->g},
+               {true, n->d},  {true, n->d2}, {true, n->d},        {true, n->d},
+               {false, n->h}, {false, n->h}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    if (cases[i].rmdir)
+      assert_int_equal(ax_fs_rmdir(loop, &c.req, cases[i].path, fs_call_cb), 0);
+    else
+      assert_int_equal(ax_fs_unlink(loop, &c.req, cases[i].path, fs_call_cb),
+                       0);
+    fs_names_step(loop, &c, run);
+  }
+  assert_int_equal(rename(n->g, p->file), 0);
+}
+
+static void fs_names_run(const char *policy, struct fs_names_run *run) {
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, policy);
+  struct fs_place place;
+  fs_place_make(&place);
+  struct fs_names_paths n;
+  fs_names_paths_make(&place, &n);
+  memset(run, 0, sizeof(*run));
+  fs_names_make(&loop, &place, &n, run);
+  fs_names_truncate(&loop, &n, run);
+  fs_names_remove(&loop, &place, &n, run);
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  run->work_completed = metrics.work_completed;
+  assert_int_equal(uring_of(&loop)->fs_ops, 0);
+  fs_place_remove(&place);
+  test_loop_close(&loop);
+}
+
+static void test_io_uring_fs_names_as_pool(void **state) {
+  (void)state;
+  struct fs_names_run ring, pool;
+  fs_names_run("all", &ring);
+  fs_names_run("none", &pool);
+  /* mkdir, rename, link and symlink; ftruncate; unlink and rmdir. */
+  static const int64_t want[] = {0, AX_EEXIST, AX_ENOENT, 0, AX_ENOENT,
+                                 AX_EISDIR, 0, AX_EEXIST, AX_EPERM, 0,
+                                 AX_EEXIST,
+                                 /* ftruncate */
+                                 0, 0, 0, AX_EINVAL, AX_EINVAL, AX_EBADF,
+                                 /* unlink and rmdir */
+                                 0, AX_EISDIR, AX_ENOENT, AX_ENOTDIR,
+                                 AX_ENOTEMPTY, 0, 0, AX_ENOENT, 0, AX_ENOENT};
+  enum { WANT = sizeof(want) / sizeof(want[0]) };
+  assert_int_equal(ring.steps, WANT);
+  assert_int_equal(pool.steps, WANT);
+  for (int i = 0; i < WANT; i++) {
+    if (ring.results[i] != want[i] || pool.results[i] != want[i])
+      fail_msg("step %d: ring %lld, pool %lld, want %lld", i,
+               (long long)ring.results[i], (long long)pool.results[i],
+               (long long)want[i]);
+  }
+  assert_int_equal(ring.size_after_truncate, 7);
+  assert_int_equal(pool.size_after_truncate, 7);
+  assert_int_equal(ring.dir_mode, pool.dir_mode);
+  assert_string_equal(ring.link_target, "g");
+  assert_string_equal(pool.link_target, "g");
+  /* Everything ran in the ring that the kernel has (all of it from Linux
+   * 6.9), the rest in the pool; with "none", all in the pool. */
+  assert_true(ring.native_steps >= WANT - 6);
+  assert_int_equal(ring.work_completed, (uint64_t)(WANT - ring.native_steps));
+  assert_int_equal(pool.native_steps, 0);
+  assert_int_equal(pool.work_completed, WANT);
+}
+
 /* The pool makes its locks once per process and keeps them: have it make
  * them before any test counts what axle allocates. */
 static int pool_locks_setup(void **state) {
@@ -974,6 +1171,7 @@ int main(void) {
       cmocka_unit_test(test_io_uring_fs_cancel),
       cmocka_unit_test(test_io_uring_fs_many_in_flight),
       cmocka_unit_test(test_io_uring_fs_policy_none),
+      cmocka_unit_test(test_io_uring_fs_names_as_pool),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

@@ -23,6 +23,7 @@
  * AX_URING_FS=none sends every request to the pool, AX_URING_FS=all every
  * one the kernel has, for measuring one against the other.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,12 +60,27 @@ static const bool uring_fs_default[AX_FS_TYPE_MAX] = {
     [AX_FS_OPEN] = true,  [AX_FS_CLOSE] = true,
 };
 
+/* IORING_OP_FTRUNCATE (Linux 6.9), which liburing 2.3's header predates:
+ * the kernel's number, probed like the others. */
+enum { URING_OP_FTRUNCATE = 55 };
+
 /* The opcode each operation needs from the kernel. */
 static const int uring_fs_opcode[AX_FS_TYPE_MAX] = {
-    [AX_FS_READ] = IORING_OP_READV,  [AX_FS_STAT] = IORING_OP_STATX,
-    [AX_FS_LSTAT] = IORING_OP_STATX, [AX_FS_FSTAT] = IORING_OP_STATX,
-    [AX_FS_FSYNC] = IORING_OP_FSYNC, [AX_FS_FDATASYNC] = IORING_OP_FSYNC,
-    [AX_FS_OPEN] = IORING_OP_OPENAT, [AX_FS_CLOSE] = IORING_OP_CLOSE,
+    [AX_FS_READ] = IORING_OP_READV,
+    [AX_FS_STAT] = IORING_OP_STATX,
+    [AX_FS_LSTAT] = IORING_OP_STATX,
+    [AX_FS_FSTAT] = IORING_OP_STATX,
+    [AX_FS_FSYNC] = IORING_OP_FSYNC,
+    [AX_FS_FDATASYNC] = IORING_OP_FSYNC,
+    [AX_FS_OPEN] = IORING_OP_OPENAT,
+    [AX_FS_CLOSE] = IORING_OP_CLOSE,
+    [AX_FS_UNLINK] = IORING_OP_UNLINKAT,
+    [AX_FS_RMDIR] = IORING_OP_UNLINKAT,
+    [AX_FS_MKDIR] = IORING_OP_MKDIRAT,
+    [AX_FS_RENAME] = IORING_OP_RENAMEAT,
+    [AX_FS_LINK] = IORING_OP_LINKAT,
+    [AX_FS_SYMLINK] = IORING_OP_SYMLINKAT,
+    [AX_FS_FTRUNCATE] = URING_OP_FTRUNCATE,
 };
 
 static struct ax__uring_fs_slot *uring_fs_slot(struct ax__uring *st,
@@ -178,6 +194,33 @@ static void uring_fs_prep_statx(struct io_uring_sqe *sqe, ax_fs_t *req,
                       &slot->stx);
 }
 
+/* The operations on names: each the *at() form of the pool's call, from
+ * the current directory, so that the kernel answers as it does there. The
+ * paths are the request's copies, which live until its cleanup; the
+ * kernel copies them when it takes the entry. */
+static void uring_fs_prep_names(struct io_uring_sqe *sqe, ax_fs_t *req) {
+  const struct ax__fs_private *p = &req->priv;
+  switch (req->fs_type) {
+  case AX_FS_UNLINK:
+  case AX_FS_RMDIR:
+    io_uring_prep_unlinkat(sqe, AT_FDCWD, req->path,
+                           req->fs_type == AX_FS_RMDIR ? AT_REMOVEDIR : 0);
+    break;
+  case AX_FS_MKDIR:
+    io_uring_prep_mkdirat(sqe, AT_FDCWD, req->path, (mode_t)p->mode);
+    break;
+  case AX_FS_RENAME:
+    io_uring_prep_renameat(sqe, AT_FDCWD, req->path, AT_FDCWD, p->new_path, 0);
+    break;
+  case AX_FS_LINK:
+    io_uring_prep_linkat(sqe, AT_FDCWD, req->path, AT_FDCWD, p->new_path, 0);
+    break;
+  default: /* AX_FS_SYMLINK: path is the target, new_path the link. */
+    io_uring_prep_symlinkat(sqe, req->path, AT_FDCWD, p->new_path);
+    break;
+  }
+}
+
 /* Fill the entry of a request taken from the pending list. */
 static void uring_fs_prep(struct io_uring_sqe *sqe, ax_fs_t *req,
                           struct ax__uring_fs_slot *slot) {
@@ -204,6 +247,18 @@ static void uring_fs_prep(struct io_uring_sqe *sqe, ax_fs_t *req,
     break;
   case AX_FS_CLOSE:
     io_uring_prep_close(sqe, p->file);
+    break;
+  case AX_FS_FTRUNCATE:
+    io_uring_prep_rw(URING_OP_FTRUNCATE, sqe, p->file, NULL, 0,
+                     (uint64_t)p->len);
+    break;
+  case AX_FS_UNLINK:
+  case AX_FS_RMDIR:
+  case AX_FS_MKDIR:
+  case AX_FS_RENAME:
+  case AX_FS_LINK:
+  case AX_FS_SYMLINK:
+    uring_fs_prep_names(sqe, req);
     break;
   default:
     io_uring_prep_nop(sqe);
@@ -271,8 +326,10 @@ void ax__uring_fs_complete(ax_loop_t *loop, const struct ax__uring_cqe *cqe) {
   else if (req->fs_type == AX_FS_STAT || req->fs_type == AX_FS_LSTAT ||
            req->fs_type == AX_FS_FSTAT)
     uring_fs_stat_answer(req, &slot->stx);
-  /* As the pool's close: an interrupted close closed the descriptor. */
-  if (req->fs_type == AX_FS_CLOSE && result == AX_EINTR)
+  /* As the pool's close: an interrupted close (EINTR, or EINPROGRESS
+   * where a flush was cut short) closed the descriptor all the same. */
+  if (req->fs_type == AX_FS_CLOSE &&
+      (cqe->res == -EINTR || cqe->res == -EINPROGRESS))
     result = 0;
   uring_fs_slot_give(st, index);
   st->fs_ops--;
