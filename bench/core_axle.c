@@ -214,6 +214,7 @@ const struct bench_side bench_axle = {
     .pool_empty_work = axle_pool_empty_work,
     .fs_stat = bench_axle_fs_stat,
     .fs_read = bench_axle_fs_read,
+    .fs_churn = bench_axle_fs_churn,
     .msg_one_by_one = bench_axle_msg_one_by_one,
     .msg_bursts = bench_axle_msg_bursts,
     .spawn_one = bench_axle_spawn_one,
