@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1145,6 +1146,276 @@ static void test_io_uring_fs_names_as_pool(void **state) {
   assert_int_equal(pool.work_completed, WANT);
 }
 
+/* ---- sendfile as two splices through a pipe ---- */
+
+/* The input of the sendfile cases: more bytes than a pipe holds, so that
+ * a request takes many steps. */
+enum { SF_BYTES = 3 * 1024 * 1024 + 123 };
+
+static char sf_byte(int64_t i) {
+  return (char)('a' + i * 7 % 26);
+}
+
+/* A directory with the input "in" and room for an output "out". */
+struct sf_place {
+  char dir[64];
+  char in[96];
+  char out[96];
+};
+
+static void sf_place_make(struct sf_place *p) {
+  snprintf(p->dir, sizeof(p->dir), "/tmp/axle-uring-sf-XXXXXX");
+  assert_non_null(mkdtemp(p->dir));
+  snprintf(p->in, sizeof(p->in), "%s/in", p->dir);
+  snprintf(p->out, sizeof(p->out), "%s/out", p->dir);
+  char *bytes = malloc(SF_BYTES);
+  assert_non_null(bytes);
+  for (int64_t i = 0; i < SF_BYTES; i++)
+    bytes[i] = sf_byte(i);
+  int fd = open(p->in, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, bytes, SF_BYTES), SF_BYTES);
+  assert_int_equal(close(fd), 0);
+  free(bytes);
+}
+
+static void sf_place_remove(struct sf_place *p) {
+  (void)unlink(p->out);
+  assert_int_equal(unlink(p->in), 0);
+  assert_int_equal(rmdir(p->dir), 0);
+}
+
+/* Whether the output holds exactly len bytes of the input from offset. */
+static bool sf_out_matches(const struct sf_place *p, int64_t offset,
+                           int64_t len) {
+  int fd = open(p->out, O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  char *got = malloc(SF_BYTES + 1);
+  assert_non_null(got);
+  ssize_t n = read(fd, got, SF_BYTES + 1);
+  assert_int_equal(close(fd), 0);
+  bool same = n == len;
+  for (int64_t i = 0; same && i < len; i++)
+    same = got[i] == sf_byte(offset + i);
+  free(got);
+  return same;
+}
+
+/* What a case sends from, and to. */
+enum sf_end {
+  SF_FILE,     /* The input, or a new output file. */
+  SF_APPEND,   /* An output opened for appending: splice refuses it. */
+  SF_READONLY, /* An output opened for reading only. */
+  SF_DIR,      /* The directory, as input. */
+  SF_CLOSED,   /* A descriptor closed just before. */
+};
+
+struct sf_case {
+  enum sf_end in, out;
+  int64_t offset, len;
+};
+
+static const struct sf_case sf_cases[] = {
+    {SF_FILE, SF_FILE, 0, SF_BYTES},
+    {SF_FILE, SF_FILE, 1000, 70000},
+    {SF_FILE, SF_FILE, SF_BYTES - 10, 100}, /* Past the end: short. */
+    {SF_FILE, SF_FILE, SF_BYTES, 100},      /* At the end: 0. */
+    {SF_FILE, SF_FILE, 5, 0},
+    {SF_FILE, SF_APPEND, 7, 300000},
+    {SF_FILE, SF_READONLY, 0, 10},
+    {SF_DIR, SF_FILE, 0, 10},
+    {SF_CLOSED, SF_FILE, 0, 10},
+    {SF_FILE, SF_CLOSED, 0, 10},
+};
+enum { SF_CASES = sizeof(sf_cases) / sizeof(sf_cases[0]) };
+
+/* Open a case's input, or its output as a new, empty file. */
+static int sf_open_end(const struct sf_place *p, enum sf_end end, bool out) {
+  int flags = O_RDONLY;
+  if (out) {
+    (void)unlink(p->out);
+    flags |= O_CREAT;
+  }
+  if (out && end != SF_READONLY)
+    flags = O_WRONLY | O_CREAT | (end == SF_APPEND ? O_APPEND : 0);
+  int fd = open(end == SF_DIR ? p->dir
+                : out         ? p->out
+                              : p->in,
+                flags | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  if (end == SF_CLOSED)
+    assert_int_equal(close(fd), 0);
+  return fd;
+}
+
+/* Each case's answer, and whether the output holds what it should. */
+struct sf_run {
+  int64_t results[SF_CASES];
+  bool out_ok[SF_CASES];
+  uint64_t work_completed;
+};
+
+static void sf_run(const char *policy, struct sf_run *run) {
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, policy);
+  struct sf_place place;
+  sf_place_make(&place);
+  for (int i = 0; i < SF_CASES; i++) {
+    const struct sf_case *k = &sf_cases[i];
+    int out = sf_open_end(&place, k->out, true);
+    int in = sf_open_end(&place, k->in, false);
+    struct fs_call c = {0};
+    assert_int_equal(
+        ax_fs_sendfile(&loop, &c.req, out, in, k->offset, k->len, fs_call_cb),
+        0);
+    run->results[i] = fs_wait(&loop, &c);
+    ax_fs_req_cleanup(&c.req);
+    int64_t sent = run->results[i] > 0 ? run->results[i] : 0;
+    run->out_ok[i] = sf_out_matches(&place, k->offset, sent);
+    if (k->in != SF_CLOSED)
+      assert_int_equal(close(in), 0);
+    if (k->out != SF_CLOSED)
+      assert_int_equal(close(out), 0);
+  }
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  run->work_completed = metrics.work_completed;
+  assert_int_equal(uring_of(&loop)->fs_ops, 0);
+  assert_true(uring_of(&loop)->fs_npipes <= AX__URING_FS_PIPES);
+  sf_place_remove(&place);
+  test_loop_close(&loop);
+}
+
+/* Every case answers in the ring as in the pool, and writes the same. */
+static void test_io_uring_fs_sendfile_as_pool(void **state) {
+  (void)state;
+  struct sf_run ring = {0}, pool = {0};
+  sf_run("all", &ring);
+  sf_run("none", &pool);
+  static const int64_t want[SF_CASES] = {SF_BYTES, 70000,   10,       0,
+                                         0,        300000,  AX_EBADF, AX_EISDIR,
+                                         AX_EBADF, AX_EBADF};
+  for (int i = 0; i < SF_CASES; i++) {
+    if (ring.results[i] != want[i] || pool.results[i] != want[i])
+      fail_msg("case %d: ring %lld, pool %lld, want %lld", i,
+               (long long)ring.results[i], (long long)pool.results[i],
+               (long long)want[i]);
+    if (!ring.out_ok[i] || !pool.out_ok[i])
+      fail_msg("case %d: output in the ring %s, in the pool %s", i,
+               ring.out_ok[i] ? "right" : "wrong",
+               pool.out_ok[i] ? "right" : "wrong");
+  }
+  assert_int_equal(pool.work_completed, SF_CASES);
+  /* The empty one, and the two the kernel cannot splice (appending, a
+   * directory), went to the pool; the rest ran in the ring. */
+  assert_int_equal(ring.work_completed, 3);
+}
+
+/* A sendfile to a pipe whose reader is gone: AX_EPIPE, and no SIGPIPE,
+ * delivered or left pending, on the loop's thread. Its pipe, left with
+ * bytes in it, is closed, not kept; the next request gets a clean one. */
+static void test_io_uring_fs_sendfile_epipe(void **state) {
+  (void)state;
+  struct sigaction action;
+  assert_int_equal(sigaction(SIGPIPE, NULL, &action), 0);
+  assert_true(action.sa_handler == SIG_DFL);
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, "all");
+  struct sf_place place;
+  sf_place_make(&place);
+  int in = open(place.in, O_RDONLY | O_CLOEXEC);
+  int fds[2];
+  assert_true(in >= 0);
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(close(fds[0]), 0);
+  struct fs_call c = {0};
+  assert_int_equal(
+      ax_fs_sendfile(&loop, &c.req, fds[1], in, 0, 4096, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), AX_EPIPE);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(uring_of(&loop)->fs_npipes, 0);
+  sigset_t pending;
+  assert_int_equal(sigpending(&pending), 0);
+  assert_false(sigismember(&pending, SIGPIPE));
+  int out = sf_open_end(&place, SF_FILE, true);
+  assert_int_equal(ax_fs_sendfile(&loop, &c.req, out, in, 0, 4096, fs_call_cb),
+                   0);
+  assert_int_equal(fs_wait(&loop, &c), 4096);
+  ax_fs_req_cleanup(&c.req);
+  assert_true(sf_out_matches(&place, 0, 4096));
+  assert_int_equal(uring_of(&loop)->fs_npipes, 1);
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  assert_int_equal(metrics.work_completed, 0);
+  assert_int_equal(close(out), 0);
+  assert_int_equal(close(in), 0);
+  assert_int_equal(close(fds[1]), 0);
+  sf_place_remove(&place);
+  test_loop_close(&loop);
+}
+
+static void sf_noop_work(ax_work_t *req) {
+  (void)req;
+}
+
+static void sf_noop_after(ax_work_t *req, int status) {
+  (void)req;
+  assert_int_equal(status, 0);
+}
+
+/* Cancelled before the kernel has it: AX_ECANCELED, and its pipe kept.
+ * With no descriptor left for a pipe, the pool runs it instead. */
+static void test_io_uring_fs_sendfile_cancel_and_no_pipe(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, "all");
+  struct sf_place place;
+  sf_place_make(&place);
+  int in = open(place.in, O_RDONLY | O_CLOEXEC);
+  int out = sf_open_end(&place, SF_FILE, true);
+  assert_true(in >= 0);
+  struct fs_call c = {0};
+  assert_int_equal(ax_fs_sendfile(&loop, &c.req, out, in, 0, 4096, fs_call_cb),
+                   0);
+  assert_int_equal(ax_cancel(&c.req.req), 0);
+  assert_int_equal(fs_wait(&loop, &c), AX_ECANCELED);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(uring_of(&loop)->fs_npipes, 1);
+  /* Start the loop's pool before the descriptors run out (its wakeup
+   * needs one), then take every descriptor: the kept pipe first. */
+  ax_work_t work;
+  assert_int_equal(ax_queue_work(&loop, &work, sf_noop_work, sf_noop_after), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(ax_fs_sendfile(&loop, &c.req, out, in, 0, 100, fs_call_cb),
+                   0);
+  assert_int_equal(fs_wait(&loop, &c), 100);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(uring_of(&loop)->fs_npipes, 1);
+  struct rlimit old;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  struct rlimit tight = old;
+  tight.rlim_cur = (rlim_t)lowest_free_fd();
+  int kept[2];
+  memcpy(kept, uring_of(&loop)->fs_pipes[0], sizeof(kept));
+  uring_of(&loop)->fs_npipes = 0; /* The test closes it itself, below. */
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  assert_int_equal(ax_fs_sendfile(&loop, &c.req, out, in, 100, 200, fs_call_cb),
+                   0);
+  assert_int_equal(fs_wait(&loop, &c), 200);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+  assert_true(sf_out_matches(&place, 0, 300));
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  assert_int_equal(metrics.work_completed, 2); /* The job, and the last. */
+  assert_int_equal(close(kept[0]), 0);
+  assert_int_equal(close(kept[1]), 0);
+  assert_int_equal(close(out), 0);
+  assert_int_equal(close(in), 0);
+  sf_place_remove(&place);
+  test_loop_close(&loop);
+}
+
 /* The pool makes its locks once per process and keeps them: have it make
  * them before any test counts what axle allocates. */
 static int pool_locks_setup(void **state) {
@@ -1172,6 +1443,9 @@ int main(void) {
       cmocka_unit_test(test_io_uring_fs_many_in_flight),
       cmocka_unit_test(test_io_uring_fs_policy_none),
       cmocka_unit_test(test_io_uring_fs_names_as_pool),
+      cmocka_unit_test(test_io_uring_fs_sendfile_as_pool),
+      cmocka_unit_test(test_io_uring_fs_sendfile_epipe),
+      cmocka_unit_test(test_io_uring_fs_sendfile_cancel_and_no_pipe),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

@@ -42,6 +42,19 @@ enum {
   URING_FS_PENDING,   /* On the pending list: not in the kernel yet. */
   URING_FS_CANCELLED, /* Taken back while pending: a no-op completes it. */
   URING_FS_KERNEL,    /* In the kernel. */
+  /* The most one splice of sendfile asks for; the pipe takes what fits. */
+  URING_FS_SPLICE_MAX = 1 << 30,
+};
+
+/* sendfile's progress. Its bytes go from the input into a pipe by one
+ * splice, then from the pipe to the output by another, one step in the
+ * kernel at a time: the result of each decides the next. */
+struct uring_fs_splice {
+  int pipe[2];       /* The pipe's read end and write end. */
+  int64_t done;      /* Bytes written to the output. */
+  int64_t in_offset; /* Where the next read of the input begins. */
+  int64_t in_pipe;   /* Bytes in the pipe, not yet written out. */
+  bool out_step;     /* The step queued or in the kernel writes out. */
 };
 
 /* One request the backend holds. */
@@ -49,7 +62,10 @@ struct ax__uring_fs_slot {
   ax_fs_t *req;       /* The request, or NULL when free. */
   uint32_t next_free; /* The next free slot, plus 1; 0: none. */
   uint32_t state;     /* URING_FS_*. */
-  struct statx stx;   /* The stat family's answer. */
+  union {
+    struct statx stx;              /* The stat family's answer. */
+    struct uring_fs_splice splice; /* sendfile's progress. */
+  } u;                             /* By the operation. */
 };
 
 /* The operations run here by default: those that measured faster than
@@ -81,6 +97,7 @@ static const int uring_fs_opcode[AX_FS_TYPE_MAX] = {
     [AX_FS_LINK] = IORING_OP_LINKAT,
     [AX_FS_SYMLINK] = IORING_OP_SYMLINKAT,
     [AX_FS_FTRUNCATE] = URING_OP_FTRUNCATE,
+    [AX_FS_SENDFILE] = IORING_OP_SPLICE,
 };
 
 static struct ax__uring_fs_slot *uring_fs_slot(struct ax__uring *st,
@@ -134,6 +151,11 @@ void ax__uring_fs_init(struct ax__uring *st, struct io_uring_probe *probe) {
 }
 
 void ax__uring_fs_fini(struct ax__uring *st) {
+  while (st->fs_npipes > 0) {
+    st->fs_npipes--;
+    ax__close_fd(st->fs_pipes[st->fs_npipes][0]);
+    ax__close_fd(st->fs_pipes[st->fs_npipes][1]);
+  }
   for (uint32_t i = 0; i < st->fs_npages; i++)
     ax__free(st->fs_pages[i]);
   ax__free(st->fs_pages);
@@ -145,6 +167,52 @@ static uint32_t uring_fs_index(const ax_fs_t *req) {
   return (uint32_t)req->priv.work.t.queued_ns;
 }
 
+/* A pipe for a sendfile: a kept one, or a new one. false when none can be
+ * made (out of descriptors, say): the pool, which needs none, runs it. */
+static bool uring_fs_pipe_take(struct ax__uring *st, int pipe_fds[2]) {
+  if (st->fs_npipes == 0)
+    return pipe2(pipe_fds, O_CLOEXEC) == 0;
+  st->fs_npipes--;
+  pipe_fds[0] = st->fs_pipes[st->fs_npipes][0];
+  pipe_fds[1] = st->fs_pipes[st->fs_npipes][1];
+  return true;
+}
+
+/* Give a sendfile's pipe back: kept for the next if it is empty and
+ * there is room, else closed (bytes a failed write left in it must not
+ * reach another request's output). */
+static void uring_fs_pipe_give(struct ax__uring *st, const int pipe_fds[2],
+                               bool empty) {
+  if (empty && st->fs_npipes < AX__URING_FS_PIPES) {
+    st->fs_pipes[st->fs_npipes][0] = pipe_fds[0];
+    st->fs_pipes[st->fs_npipes][1] = pipe_fds[1];
+    st->fs_npipes++;
+    return;
+  }
+  ax__close_fd(pipe_fds[0]);
+  ax__close_fd(pipe_fds[1]);
+}
+
+/* Put a request's next entry on the pending list, for the next wait. */
+static void uring_fs_queue(struct ax__uring *st, ax_fs_t *req, uint32_t index) {
+  req->priv.work.t.queued_ns = (uint64_t)index;
+  ax__queue_insert_tail(&st->fs_pending, &req->priv.work.node);
+}
+
+/* sendfile's start: a pipe, and its first step reads from the input. An
+ * empty one is left to the pool, which answers 0 without looking at the
+ * descriptors, where a splice would check them. */
+static bool uring_fs_splice_start(struct ax__uring *st, ax_fs_t *req,
+                                  struct uring_fs_splice *sp) {
+  if (req->priv.len == 0 || !uring_fs_pipe_take(st, sp->pipe))
+    return false;
+  sp->done = 0;
+  sp->in_offset = req->priv.offset;
+  sp->in_pipe = 0;
+  sp->out_step = false;
+  return true;
+}
+
 static int uring_fs_start(ax_loop_t *loop, ax_fs_t *req) {
   struct ax__uring *st = ax__uring_state(loop);
   if ((unsigned int)req->fs_type >= AX_FS_TYPE_MAX ||
@@ -154,10 +222,14 @@ static int uring_fs_start(ax_loop_t *loop, ax_fs_t *req) {
   if (index < 0)
     return AX_ENOSYS; /* The pool can still run it. */
   struct ax__uring_fs_slot *slot = uring_fs_slot(st, (uint32_t)index);
+  if (req->fs_type == AX_FS_SENDFILE &&
+      !uring_fs_splice_start(st, req, &slot->u.splice)) {
+    uring_fs_slot_give(st, (uint32_t)index);
+    return AX_ENOSYS;
+  }
   slot->req = req;
   slot->state = URING_FS_PENDING;
-  req->priv.work.t.queued_ns = (uint64_t)index;
-  ax__queue_insert_tail(&st->fs_pending, &req->priv.work.node);
+  uring_fs_queue(st, req, (uint32_t)index);
   st->fs_ops++;
   ax__uring_busy(loop);
   return 0;
@@ -191,7 +263,7 @@ static void uring_fs_prep_statx(struct io_uring_sqe *sqe, ax_fs_t *req,
     flags |= AT_SYMLINK_NOFOLLOW;
   }
   io_uring_prep_statx(sqe, dirfd, path, flags, STATX_BASIC_STATS | STATX_BTIME,
-                      &slot->stx);
+                      &slot->u.stx);
 }
 
 /* The operations on names: each the *at() form of the pool's call, from
@@ -221,6 +293,22 @@ static void uring_fs_prep_names(struct io_uring_sqe *sqe, ax_fs_t *req) {
   }
 }
 
+/* sendfile's step: into the pipe from the input at the offset (whose own
+ * position stays), or out of the pipe to the output at its position. */
+static void uring_fs_prep_splice(struct io_uring_sqe *sqe, const ax_fs_t *req,
+                                 const struct uring_fs_splice *sp) {
+  if (sp->out_step) {
+    io_uring_prep_splice(sqe, sp->pipe[0], -1, req->priv.out_file, -1,
+                         (unsigned int)sp->in_pipe, 0);
+    return;
+  }
+  int64_t want = req->priv.len - sp->done;
+  if (want > URING_FS_SPLICE_MAX)
+    want = URING_FS_SPLICE_MAX;
+  io_uring_prep_splice(sqe, req->priv.file, sp->in_offset, sp->pipe[1], -1,
+                       (unsigned int)want, 0);
+}
+
 /* Fill the entry of a request taken from the pending list. */
 static void uring_fs_prep(struct io_uring_sqe *sqe, ax_fs_t *req,
                           struct ax__uring_fs_slot *slot) {
@@ -247,6 +335,9 @@ static void uring_fs_prep(struct io_uring_sqe *sqe, ax_fs_t *req,
     break;
   case AX_FS_CLOSE:
     io_uring_prep_close(sqe, p->file);
+    break;
+  case AX_FS_SENDFILE:
+    uring_fs_prep_splice(sqe, req, &slot->u.splice);
     break;
   case AX_FS_FTRUNCATE:
     io_uring_prep_rw(URING_OP_FTRUNCATE, sqe, p->file, NULL, 0,
@@ -313,19 +404,78 @@ static void uring_fs_stat_answer(ax_fs_t *req, const struct statx *stx) {
   req->ptr = out;
 }
 
+/* What a sendfile does after a step. */
+enum uring_fs_splice_next {
+  URING_FS_SPLICE_AGAIN, /* Another step, queued. */
+  URING_FS_SPLICE_DONE,  /* The answer: what was written, or the error. */
+  URING_FS_SPLICE_POOL,  /* Over to the pool, which copies another way. */
+};
+
+/* Take a step's result res and choose the next step. As the pool's
+ * sendfile, it stops at the end of the input, after len bytes, or at an
+ * error; bytes written before an error are the answer. The pool copies
+ * through a buffer where the kernel cannot splice these two (EINVAL: an
+ * output opened for appending, an input that is a directory), so the
+ * request goes there, while nothing has been written. */
+static enum uring_fs_splice_next uring_fs_splice_next(
+    struct uring_fs_splice *sp, int64_t len, int32_t res) {
+  if (res < 0)
+    return res == -EINVAL && sp->done == 0 ? URING_FS_SPLICE_POOL
+                                           : URING_FS_SPLICE_DONE;
+  if (res == 0) /* The input's end; or an output that took nothing. */
+    return URING_FS_SPLICE_DONE;
+  if (!sp->out_step) {
+    sp->in_pipe = res;
+    sp->in_offset += res;
+    sp->out_step = true;
+    return URING_FS_SPLICE_AGAIN;
+  }
+  sp->done += res;
+  sp->in_pipe -= res;
+  if (sp->in_pipe > 0) /* A short write: the rest of the pipe next. */
+    return URING_FS_SPLICE_AGAIN;
+  sp->out_step = false;
+  return sp->done < len ? URING_FS_SPLICE_AGAIN : URING_FS_SPLICE_DONE;
+}
+
+/* A sendfile step completed: queue the next and return false, or give
+ * the pipe back and return true with the answer in *result (or with the
+ * request handed to the pool, *result untouched and *pooled set). */
+static bool uring_fs_splice_step(struct ax__uring *st, ax_fs_t *req,
+                                 struct ax__uring_fs_slot *slot, int32_t res,
+                                 int64_t *result, bool *pooled) {
+  struct uring_fs_splice *sp = &slot->u.splice;
+  enum uring_fs_splice_next next = URING_FS_SPLICE_DONE;
+  if (slot->state != URING_FS_CANCELLED)
+    next = uring_fs_splice_next(sp, req->priv.len, res);
+  if (next == URING_FS_SPLICE_AGAIN) {
+    uring_fs_queue(st, req, uring_fs_index(req));
+    return false;
+  }
+  uring_fs_pipe_give(st, sp->pipe, sp->in_pipe == 0);
+  *pooled = next == URING_FS_SPLICE_POOL;
+  if (sp->done > 0)
+    *result = sp->done;
+  return true;
+}
+
 void ax__uring_fs_complete(ax_loop_t *loop, const struct ax__uring_cqe *cqe) {
   struct ax__uring *st = ax__uring_state(loop);
   uint32_t index = (uint32_t)(cqe->user_data >> 32);
   struct ax__uring_fs_slot *slot = uring_fs_slot(st, index);
   ax_fs_t *req = slot->req;
   int64_t result = cqe->res;
+  bool pooled = false;
+  if (req->fs_type == AX_FS_SENDFILE &&
+      !uring_fs_splice_step(st, req, slot, cqe->res, &result, &pooled))
+    return;
   if (slot->state == URING_FS_CANCELLED)
     result = AX_ECANCELED;
   else if (result < 0)
     result = ax_translate_sys_error((int)-result);
   else if (req->fs_type == AX_FS_STAT || req->fs_type == AX_FS_LSTAT ||
            req->fs_type == AX_FS_FSTAT)
-    uring_fs_stat_answer(req, &slot->stx);
+    uring_fs_stat_answer(req, &slot->u.stx);
   /* As the pool's close: an interrupted close (EINTR, or EINPROGRESS
    * where a flush was cut short) closed the descriptor all the same. */
   if (req->fs_type == AX_FS_CLOSE &&
@@ -333,5 +483,8 @@ void ax__uring_fs_complete(ax_loop_t *loop, const struct ax__uring_cqe *cqe) {
     result = 0;
   uring_fs_slot_give(st, index);
   st->fs_ops--;
-  ax__fs_native_done(req, result);
+  if (pooled)
+    ax__fs_native_to_pool(req);
+  else
+    ax__fs_native_done(req, result);
 }
