@@ -74,6 +74,10 @@ struct bench_side {
    * bench_read_offset() gives, in_flight at a time, as fs_stat. The file
    * is opened before the clocks start and closed after they stop. */
   void (*fs_read)(uint64_t n, unsigned int in_flight, struct bench_result *r);
+  /* The same reads as fs_read, each a sendfile to /dev/null, opened with
+   * the file. */
+  void (*fs_sendfile)(uint64_t n, unsigned int in_flight,
+                      struct bench_result *r);
   /* The churn workloads (enum bench_churn_kind): n operations on names,
    * or on a file's size, in_flight at a time, each slot of in_flight
    * alternating between an operation and its undoing on names of its own
@@ -116,6 +120,10 @@ void bench_axle_fs_stat(uint64_t n, unsigned int in_flight,
                         struct bench_result *r);
 void bench_axle_fs_read(uint64_t n, unsigned int in_flight,
                         struct bench_result *r);
+void bench_axle_fs_sendfile(uint64_t n, unsigned int in_flight,
+                            struct bench_result *r);
+void bench_uv_fs_sendfile(uint64_t n, unsigned int in_flight,
+                          struct bench_result *r);
 void bench_uv_fs_stat(uint64_t n, unsigned int in_flight,
                       struct bench_result *r);
 void bench_uv_fs_read(uint64_t n, unsigned int in_flight,

@@ -215,6 +215,7 @@ const struct bench_side bench_axle = {
     .fs_stat = bench_axle_fs_stat,
     .fs_read = bench_axle_fs_read,
     .fs_churn = bench_axle_fs_churn,
+    .fs_sendfile = bench_axle_fs_sendfile,
     .msg_one_by_one = bench_axle_msg_one_by_one,
     .msg_bursts = bench_axle_msg_bursts,
     .spawn_one = bench_axle_spawn_one,

@@ -214,6 +214,7 @@ const struct bench_side bench_uv = {
     .fs_stat = bench_uv_fs_stat,
     .fs_read = bench_uv_fs_read,
     .fs_churn = bench_uv_fs_churn,
+    .fs_sendfile = bench_uv_fs_sendfile,
     .msg_one_by_one = bench_uv_msg_one_by_one,
     .msg_bursts = bench_uv_msg_bursts,
     .spawn_one = bench_uv_spawn_one,

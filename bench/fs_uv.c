@@ -10,9 +10,11 @@
  * The churn workloads run a slot per request in flight, each alternating
  * between an operation on names (or a file's size) and its undoing.
  */
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -22,7 +24,8 @@ struct fs_run {
   uv_loop_t loop;                    /* The loop the requests complete on. */
   uv_fs_t reqs[BENCH_MAX_IN_FLIGHT]; /* One per request in flight. */
   char *bufs[BENCH_MAX_IN_FLIGHT];   /* Read: one buffer per request. */
-  uv_file file;                      /* Read: the file, open. */
+  uv_file file;                      /* Read, sendfile: the file, open. */
+  int null_fd;                       /* sendfile: /dev/null, open. */
   uint64_t n;                        /* Requests to start in all. */
   uint64_t started;                  /* Requests started so far. */
   uint64_t completed;                /* Requests that did what they should. */
@@ -137,6 +140,43 @@ void bench_uv_fs_read(uint64_t n, unsigned int in_flight,
     fs_run_timed(&r, in_flight, read_start, res);
   read_teardown(&r, in_flight);
   uv_loop_close(&r.loop);
+}
+
+static void sendfile_start(struct fs_run *r, uv_fs_t *req);
+
+static void sendfile_done(uv_fs_t *req) {
+  fs_next(req->data, req, req->result == BENCH_READ_BYTES, sendfile_start);
+}
+
+static void sendfile_start(struct fs_run *r, uv_fs_t *req) {
+  int64_t offset = bench_read_offset(r->started++);
+  if (uv_fs_sendfile(&r->loop, req, r->null_fd, r->file, offset,
+                     BENCH_READ_BYTES, sendfile_done) != 0)
+    r->error = 1;
+  req->data = r;
+}
+
+void bench_uv_fs_sendfile(uint64_t n, unsigned int in_flight,
+                          struct bench_result *res) {
+  static struct fs_run r;
+  memset(&r, 0, sizeof(r));
+  r.n = n;
+  r.file = -1;
+  r.null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  res->error = in_flight == 0 || in_flight > BENCH_MAX_IN_FLIGHT ||
+               r.null_fd < 0 || uv_loop_init(&r.loop) != 0;
+  if (res->error) {
+    if (r.null_fd >= 0)
+      close(r.null_fd);
+    return;
+  }
+  /* read_setup's buffers go unused: the file is what is needed. */
+  res->error = read_setup(&r, 0) != 0;
+  if (!res->error)
+    fs_run_timed(&r, in_flight, sendfile_start, res);
+  read_teardown(&r, 0);
+  uv_loop_close(&r.loop);
+  close(r.null_fd);
 }
 
 /* A churn run: the requests of struct fs_run, the names and files of

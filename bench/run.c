@@ -50,8 +50,27 @@ static struct {
 
 struct bench_files bench_files;
 
+/* The churn workload running, and its slots: what it may have left in the
+ * directory if a run is stopped. */
+static struct bench_churn *volatile bench_churn_active;
+static volatile unsigned int bench_churn_slots;
+
+/* Remove every name the churn slots may have left. Async-signal-safe. */
+static void bench_churn_remove(const struct bench_churn *c,
+                               unsigned int in_flight) {
+  for (unsigned int k = 0; k < in_flight; k++) {
+    for (int i = 0; i < 2; i++) {
+      /* Whichever the run left: a file, a link or a directory. */
+      if (unlink(c->paths[k][i]) != 0)
+        rmdir(c->paths[k][i]);
+    }
+  }
+}
+
 /* Remove what bench_files_make() made. Async-signal-safe. */
 static void bench_files_remove(void) {
+  if (bench_churn_active != NULL)
+    bench_churn_remove(bench_churn_active, bench_churn_slots);
   if (bench_tmp.stat_path[0] != '\0')
     unlink(bench_tmp.stat_path);
   if (bench_tmp.read_path[0] != '\0')
@@ -140,16 +159,13 @@ static int bench_files_make(void) {
 }
 
 void bench_churn_teardown(struct bench_churn *c, unsigned int in_flight) {
+  bench_churn_active = NULL;
   for (unsigned int k = 0; k < in_flight; k++) {
     if (c->fds[k] >= 0)
       close(c->fds[k]);
     c->fds[k] = -1;
-    for (int i = 0; i < 2; i++) {
-      /* Whichever the run left: a file, a link or a directory. */
-      if (unlink(c->paths[k][i]) != 0)
-        rmdir(c->paths[k][i]);
-    }
   }
+  bench_churn_remove(c, in_flight);
 }
 
 int bench_churn_setup(struct bench_churn *c, enum bench_churn_kind kind,
@@ -161,6 +177,8 @@ int bench_churn_setup(struct bench_churn *c, enum bench_churn_kind kind,
       snprintf(c->paths[k][i], sizeof(c->paths[k][i]), "%s/churn-%c%u",
                bench_files.dir, 'a' + i, k);
   }
+  bench_churn_slots = in_flight;
+  bench_churn_active = c;
   for (unsigned int k = 0; k < in_flight && err == 0; k++) {
     if (kind != BENCH_CHURN_RENAME && kind != BENCH_CHURN_TRUNCATE)
       continue;
@@ -215,7 +233,9 @@ static const struct workload workloads[] = {
      offsetof(struct bench_side, fs_read), 1, 0},
     {"fs read 64K, 4 in flight", "read", 20000,
      offsetof(struct bench_side, fs_read), 4, 0},
-    {"fs mkdir+rmdir, 32 in flight", "mkdir or rmdir", 20000,
+    {"fs sendfile 64K, 4 in flight", "sendfile", 20000,
+     offsetof(struct bench_side, fs_sendfile), 4, 0},
+    {"fs mkdir+rmdir, 32 in flight", "mkdir or rmdir", 5000,
      offsetof(struct bench_side, fs_churn), 32, 1 + BENCH_CHURN_MKDIR},
     {"fs rename, 32 in flight", "rename", 20000,
      offsetof(struct bench_side, fs_churn), 32, 1 + BENCH_CHURN_RENAME},
