@@ -69,11 +69,16 @@ struct ax__uring_fs_slot {
 };
 
 /* The operations run here by default: those that measured faster than
- * the pool (bench/fs_axle.c on io_uring, docs/performance.md). */
+ * the pool, per CPU-second, AX_URING_FS=all against none (bench/fs_axle.c
+ * on io_uring; docs/backends.md and docs/performance.md). Every one the
+ * backend can run did. */
 static const bool uring_fs_default[AX_FS_TYPE_MAX] = {
-    [AX_FS_READ] = true,  [AX_FS_STAT] = true,  [AX_FS_LSTAT] = true,
-    [AX_FS_FSTAT] = true, [AX_FS_FSYNC] = true, [AX_FS_FDATASYNC] = true,
-    [AX_FS_OPEN] = true,  [AX_FS_CLOSE] = true,
+    [AX_FS_READ] = true,     [AX_FS_STAT] = true,    [AX_FS_LSTAT] = true,
+    [AX_FS_FSTAT] = true,    [AX_FS_FSYNC] = true,   [AX_FS_FDATASYNC] = true,
+    [AX_FS_OPEN] = true,     [AX_FS_CLOSE] = true,   [AX_FS_UNLINK] = true,
+    [AX_FS_RMDIR] = true,    [AX_FS_MKDIR] = true,   [AX_FS_RENAME] = true,
+    [AX_FS_LINK] = true,     [AX_FS_SYMLINK] = true, [AX_FS_FTRUNCATE] = true,
+    [AX_FS_SENDFILE] = true,
 };
 
 /* IORING_OP_FTRUNCATE (Linux 6.9), which liburing 2.3's header predates:
