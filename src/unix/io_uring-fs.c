@@ -15,13 +15,21 @@
  * kernel writes a statx answer into it, and its index is the request's
  * name in user_data (descriptor field), beside the kind AX__URING_FS.
  *
- * Which operations run here is decided per operation (uring_fs_native):
+ * sendfile is a request of several entries, one at a time: a splice from
+ * the input into a pipe, one from the pipe to the output, and again; the
+ * slot keeps its progress, and the pipe goes back to a small set the loop
+ * keeps. What the kernel cannot splice goes back to the pool (src/fs.c's
+ * ax__fs_native_to_pool), which copies another way.
+ *
+ * Which operations run here is decided per operation (uring_fs_default):
  * only those the kernel has (probed at init) and that measured faster
- * than the pool (docs/performance.md). Writes never do: io_uring writes to
- * a pipe whose reader is gone on the calling thread, which raises SIGPIPE,
- * and axle promises that none of its operations does (the pool blocks it).
- * AX_URING_FS=none sends every request to the pool, AX_URING_FS=all every
- * one the kernel has, for measuring one against the other.
+ * than the pool (docs/backends.md, "Files"). Writes never do: io_uring
+ * writes to a pipe whose reader is gone on the calling thread, which
+ * raises SIGPIPE, and axle promises that none of its operations does (the
+ * pool blocks it). Splices may: the kernel always runs them on its io-wq
+ * threads, which block every signal. AX_URING_FS=none sends every request
+ * to the pool, AX_URING_FS=all every one the kernel has, for measuring one
+ * against the other.
  */
 #include <errno.h>
 #include <fcntl.h>
