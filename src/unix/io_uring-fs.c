@@ -119,23 +119,30 @@ static struct ax__uring_fs_slot *uring_fs_slot(struct ax__uring *st,
                       [index & (URING_FS_PAGE - 1)];
 }
 
+/* Make a page of free slots: false when out of memory or pages. Out of
+ * line: once per 64 slots, and the taking of a slot stays small enough
+ * to be inlined where it is called. */
+__attribute__((noinline)) static bool uring_fs_page_add(struct ax__uring *st) {
+  if (st->fs_npages == URING_FS_PAGES_MAX)
+    return false;
+  struct ax__uring_fs_slot *page = ax__calloc(URING_FS_PAGE,
+                                              sizeof(struct ax__uring_fs_slot));
+  if (page == NULL)
+    return false;
+  st->fs_pages[st->fs_npages] = page;
+  uint32_t base = st->fs_npages++ << URING_FS_PAGE_SHIFT;
+  for (uint32_t i = URING_FS_PAGE; i-- > 0;) {
+    page[i].next_free = st->fs_free;
+    st->fs_free = base + i + 1;
+  }
+  return true;
+}
+
 /* A free slot's index, making a page if none is free; -1 when out of
  * memory or slots. */
 static int64_t uring_fs_slot_take(struct ax__uring *st) {
-  if (st->fs_free == 0) {
-    if (st->fs_npages == URING_FS_PAGES_MAX)
-      return -1;
-    struct ax__uring_fs_slot *page = ax__calloc(
-        URING_FS_PAGE, sizeof(struct ax__uring_fs_slot));
-    if (page == NULL)
-      return -1;
-    st->fs_pages[st->fs_npages] = page;
-    uint32_t base = st->fs_npages++ << URING_FS_PAGE_SHIFT;
-    for (uint32_t i = URING_FS_PAGE; i-- > 0;) {
-      page[i].next_free = st->fs_free;
-      st->fs_free = base + i + 1;
-    }
-  }
+  if (st->fs_free == 0 && !uring_fs_page_add(st))
+    return -1;
   uint32_t index = st->fs_free - 1;
   st->fs_free = uring_fs_slot(st, index)->next_free;
   return index;
@@ -212,18 +219,44 @@ static void uring_fs_queue(struct ax__uring *st, ax_fs_t *req, uint32_t index) {
   ax__queue_insert_tail(&st->fs_pending, &req->priv.work.node);
 }
 
-/* sendfile's start: a pipe, and its first step reads from the input. An
- * empty one is left to the pool, which answers 0 without looking at the
- * descriptors, where a splice would check them. */
-static bool uring_fs_splice_start(struct ax__uring *st, ax_fs_t *req,
-                                  struct uring_fs_splice *sp) {
-  if (req->priv.len == 0 || !uring_fs_pipe_take(st, sp->pipe))
-    return false;
+/* Hold req in slot index until its completion: pending until the next
+ * wait hands it to the kernel. */
+static void uring_fs_hold(ax_loop_t *loop, struct ax__uring *st, ax_fs_t *req,
+                          uint32_t index) {
+  struct ax__uring_fs_slot *slot = uring_fs_slot(st, index);
+  slot->req = req;
+  slot->state = URING_FS_PENDING;
+  uring_fs_queue(st, req, index);
+  st->fs_ops++;
+  ax__uring_busy(loop);
+}
+
+/* sendfile's start: a pipe, a slot, and a first step that reads from the
+ * input. AX_ENOSYS leaves it to the pool: one of 0 bytes, which the pool
+ * answers without looking at the descriptors (a splice would check them),
+ * or one with no descriptor for a pipe. Out of line, as the rest of
+ * sendfile's path: the stats and reads around it are many more, and keep
+ * their own path short. */
+__attribute__((noinline)) static int uring_fs_splice_begin(ax_loop_t *loop,
+                                                           struct ax__uring *st,
+                                                           ax_fs_t *req) {
+  int pipe_fds[2];
+  if (req->priv.len == 0 || !uring_fs_pipe_take(st, pipe_fds))
+    return AX_ENOSYS;
+  int64_t index = uring_fs_slot_take(st);
+  if (index < 0) {
+    uring_fs_pipe_give(st, pipe_fds, true);
+    return AX_ENOSYS;
+  }
+  struct uring_fs_splice *sp = &uring_fs_slot(st, (uint32_t)index)->u.splice;
+  sp->pipe[0] = pipe_fds[0];
+  sp->pipe[1] = pipe_fds[1];
   sp->done = 0;
   sp->in_offset = req->priv.offset;
   sp->in_pipe = 0;
   sp->out_step = false;
-  return true;
+  uring_fs_hold(loop, st, req, (uint32_t)index);
+  return 0;
 }
 
 static int uring_fs_start(ax_loop_t *loop, ax_fs_t *req) {
@@ -231,20 +264,12 @@ static int uring_fs_start(ax_loop_t *loop, ax_fs_t *req) {
   if ((unsigned int)req->fs_type >= AX_FS_TYPE_MAX ||
       !st->fs_native[req->fs_type])
     return AX_ENOSYS;
+  if (req->fs_type == AX_FS_SENDFILE)
+    return uring_fs_splice_begin(loop, st, req);
   int64_t index = uring_fs_slot_take(st);
   if (index < 0)
     return AX_ENOSYS; /* The pool can still run it. */
-  struct ax__uring_fs_slot *slot = uring_fs_slot(st, (uint32_t)index);
-  if (req->fs_type == AX_FS_SENDFILE &&
-      !uring_fs_splice_start(st, req, &slot->u.splice)) {
-    uring_fs_slot_give(st, (uint32_t)index);
-    return AX_ENOSYS;
-  }
-  slot->req = req;
-  slot->state = URING_FS_PENDING;
-  uring_fs_queue(st, req, (uint32_t)index);
-  st->fs_ops++;
-  ax__uring_busy(loop);
+  uring_fs_hold(loop, st, req, (uint32_t)index);
   return 0;
 }
 
@@ -451,25 +476,33 @@ static enum uring_fs_splice_next uring_fs_splice_next(
   return sp->done < len ? URING_FS_SPLICE_AGAIN : URING_FS_SPLICE_DONE;
 }
 
-/* A sendfile step completed: queue the next and return false, or give
- * the pipe back and return true with the answer in *result (or with the
- * request handed to the pool, *result untouched and *pooled set). */
-static bool uring_fs_splice_step(struct ax__uring *st, ax_fs_t *req,
-                                 struct ax__uring_fs_slot *slot, int32_t res,
-                                 int64_t *result, bool *pooled) {
+/* A sendfile step completed: queue the next, or end the request with
+ * what was written, or the error, or hand it to the pool. Out of line, as
+ * uring_fs_splice_begin. */
+__attribute__((noinline)) static void uring_fs_splice_complete(
+    struct ax__uring *st, uint32_t index, struct ax__uring_fs_slot *slot,
+    int32_t res) {
+  ax_fs_t *req = slot->req;
   struct uring_fs_splice *sp = &slot->u.splice;
   enum uring_fs_splice_next next = URING_FS_SPLICE_DONE;
   if (slot->state != URING_FS_CANCELLED)
     next = uring_fs_splice_next(sp, req->priv.len, res);
   if (next == URING_FS_SPLICE_AGAIN) {
-    uring_fs_queue(st, req, uring_fs_index(req));
-    return false;
+    uring_fs_queue(st, req, index);
+    return;
   }
   uring_fs_pipe_give(st, sp->pipe, sp->in_pipe == 0);
-  *pooled = next == URING_FS_SPLICE_POOL;
-  if (sp->done > 0)
-    *result = sp->done;
-  return true;
+  int64_t result = sp->done;
+  if (slot->state == URING_FS_CANCELLED)
+    result = AX_ECANCELED;
+  else if (sp->done == 0 && res < 0)
+    result = ax_translate_sys_error(-res);
+  uring_fs_slot_give(st, index);
+  st->fs_ops--;
+  if (next == URING_FS_SPLICE_POOL)
+    ax__fs_native_to_pool(req);
+  else
+    ax__fs_native_done(req, result);
 }
 
 void ax__uring_fs_complete(ax_loop_t *loop, const struct ax__uring_cqe *cqe) {
@@ -477,11 +510,11 @@ void ax__uring_fs_complete(ax_loop_t *loop, const struct ax__uring_cqe *cqe) {
   uint32_t index = (uint32_t)(cqe->user_data >> 32);
   struct ax__uring_fs_slot *slot = uring_fs_slot(st, index);
   ax_fs_t *req = slot->req;
-  int64_t result = cqe->res;
-  bool pooled = false;
-  if (req->fs_type == AX_FS_SENDFILE &&
-      !uring_fs_splice_step(st, req, slot, cqe->res, &result, &pooled))
+  if (req->fs_type == AX_FS_SENDFILE) {
+    uring_fs_splice_complete(st, index, slot, cqe->res);
     return;
+  }
+  int64_t result = cqe->res;
   if (slot->state == URING_FS_CANCELLED)
     result = AX_ECANCELED;
   else if (result < 0)
@@ -496,8 +529,5 @@ void ax__uring_fs_complete(ax_loop_t *loop, const struct ax__uring_cqe *cqe) {
     result = 0;
   uring_fs_slot_give(st, index);
   st->fs_ops--;
-  if (pooled)
-    ax__fs_native_to_pool(req);
-  else
-    ax__fs_native_done(req, result);
+  ax__fs_native_done(req, result);
 }
