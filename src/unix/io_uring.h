@@ -133,6 +133,13 @@ struct ax__uring_cqe {
   uint32_t flags;     /* IORING_CQE_F_*. */
 };
 
+enum {
+  /* Idle pipes a loop keeps for sendfile (io_uring-fs.c): as many as
+   * sendfiles usually run at once; one more is made when they all are in
+   * use, and closed after it if this many are kept already. */
+  AX__URING_FS_PIPES = 8,
+};
+
 /* The backend's state, loop->priv.platform.backend_data. */
 struct ax__uring {
   struct io_uring ring;        /* The ring. */
@@ -173,6 +180,10 @@ struct ax__uring {
   unsigned int fs_ops;                 /* Requests held, pending or not. */
   ax__queue_t fs_pending;              /* Not yet in the submission queue. */
   bool fs_native[AX_FS_TYPE_MAX];      /* Operations run here. */
+  /* Empty pipes that sendfile's splices went through, kept for the next
+   * (read end, write end). */
+  int fs_pipes[AX__URING_FS_PIPES][2];
+  unsigned int fs_npipes; /* Pipes in fs_pipes. */
 };
 
 enum {
