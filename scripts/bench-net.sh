@@ -33,6 +33,12 @@
 # and receive, a shared buffer ring, DEFER_TASKRUN). A second table holds
 # axle on io_uring against it, with io_uring_enter per message for both.
 #
+# AX_NET_BASELINE names another build's echo-server (a "before" binary):
+# it runs on io_uring as one more side of the message rows, the system
+# call counts and the instruction counts, and a third table holds axle on
+# io_uring against it, so that a change is measured side by side in one
+# run.
+#
 # Environment: AX_NET_ROUNDS (3), AX_NET_SECONDS (5, per round),
 # AX_NET_STRACE_COUNT (20000 round trips), AX_NET_MANY (19000
 # connections), AX_NET_IDLE (10000 connections), AX_NET_SERVER_CPU (0) and
@@ -90,10 +96,18 @@ if [ -x "$UV_SERVER" ]; then
 else
   echo "libuv (libuv1-dev) not found by pkg-config: the libuv rows are left out"
 fi
-# The sides of the message rows: the floor too, where io_uring runs.
+# The sides of the message rows: the floor too, where io_uring runs, and
+# the baseline where one is named.
 MSG_SIDES=("${SIDES[@]}")
 if [[ " ${SIDES[*]} " == *" uring "* ]] && [ -x "$FLOOR_SERVER" ]; then
   MSG_SIDES+=(floor)
+fi
+BASELINE=${AX_NET_BASELINE:-}
+if [ -n "$BASELINE" ]; then
+  [ -x "$BASELINE" ] || ax_die "AX_NET_BASELINE: $BASELINE is not a program"
+  [[ " ${SIDES[*]} " == *" uring "* ]] ||
+    ax_die "AX_NET_BASELINE runs on io_uring, which cannot start here"
+  MSG_SIDES+=(before)
 fi
 
 # 19,000 connections need as many descriptors in the server and in the
@@ -118,6 +132,8 @@ server_exe() {
     echo "$UV_SERVER"
   elif [ "$1" = floor ]; then
     echo "$FLOOR_SERVER"
+  elif [ "$1" = before ]; then
+    echo "$BASELINE"
   else
     echo "$AXLE_SERVER"
   fi
@@ -125,7 +141,7 @@ server_exe() {
 
 # The backend side $1's axle server runs on (libuv ignores it).
 server_backend() {
-  if [ "$1" = uring ]; then
+  if [ "$1" = uring ] || [ "$1" = before ]; then
     echo io_uring
   else
     echo epoll
@@ -290,6 +306,12 @@ callgrind_count() {
   # shellcheck disable=SC2086 # COUNTED holds words to split.
   load ${COUNTED[$2]} --count "$3" >/dev/null ||
     echo "warning: $1: echo-load failed under callgrind" >&2
+  # Under valgrind a signal is taken only when the server leaves its
+  # system call: on io_uring it waits in io_uring_enter until something
+  # completes, so a connection made after SIGTERM wakes it to take it.
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  sleep 0.5
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || true
   stop_server
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$TMP/server.err"
 }
@@ -354,12 +376,16 @@ fi
 for key in pingpong echo50; do
   for side in "${SIDES[@]}"; do
     strace_run "$side" "$key"
-    # Not on io_uring: under valgrind the server never leaves its
-    # io_uring_enter for SIGTERM, so the count is never written.
-    [ "$side" = uring ] || callgrind_run "$side" "$key"
+    callgrind_run "$side" "$key"
   done
 done
 [[ " ${MSG_SIDES[*]} " != *" floor "* ]] || strace_run floor echo50
+if [ -n "$BASELINE" ]; then
+  for key in pingpong echo50; do
+    strace_run before "$key"
+    callgrind_run before "$key"
+  done
+fi
 
 sizes=$([ -x "$SIZES" ] && "$SIZES" || echo "")
 first() { awk '{ print $1 }' <<<"$1"; }
@@ -436,9 +462,38 @@ if [[ " ${MSG_SIDES[*]} " == *" floor "* ]]; then
     "${ENTERS[echo50,uring]:-}" "${ENTERS[echo50,floor]:-}" lower
   echo "(io/fl above 1: axle on io_uring does better than the floor)"
 fi
+if [ -n "$BASELINE" ]; then
+  echo
+  printf '| %-52s | %10s | %10s | %6s |\n' "io_uring: this build against the baseline" \
+    "this" "before" "th/bf"
+  printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
+    "---------:" "---------:" "-----:"
+  floor_row() {
+    local a=${2:--} f=${3:--}
+    printf '| %-52s | %10s | %10s | %6s |\n' "$1" "$a" "$f" \
+      "$(ratio "$a" "$f" "$4")"
+  }
+  floor_row "ping-pong round trips per server CPU-second" \
+    "$(first "${PP[uring]}")" "$(first "${PP[before]}")" higher
+  floor_row "echo, 50 conns: messages per server CPU-second" \
+    "$(first "${E50[uring]}")" "$(first "${E50[before]}")" higher
+  floor_row "echo, 1,000 conns: messages per server CPU-second" \
+    "$(first "${E1K[uring]}")" "$(first "${E1K[before]}")" higher
+  floor_row "system calls per message, echo with 50 conns" \
+    "${SYSCALLS[echo50,uring]:-}" "${SYSCALLS[echo50,before]:-}" lower
+  floor_row "io_uring_enter per message, echo with 50 conns" \
+    "${ENTERS[echo50,uring]:-}" "${ENTERS[echo50,before]:-}" lower
+  floor_row "system calls per ping-pong round trip" \
+    "${SYSCALLS[pingpong,uring]:-}" "${SYSCALLS[pingpong,before]:-}" lower
+  floor_row "user-space instructions per round trip (callgrind)" \
+    "${INSTRUCTIONS[pingpong,uring]:-}" "${INSTRUCTIONS[pingpong,before]:-}" lower
+  floor_row "user-space instructions per message, echo 50 conns" \
+    "${INSTRUCTIONS[echo50,uring]:-}" "${INSTRUCTIONS[echo50,before]:-}" lower
+  echo "(th/bf above 1: this build does better than the baseline)"
+fi
 echo
 for key in pingpong echo50; do
-  for side in "${SIDES[@]}"; do
+  for side in "${SIDES[@]}" $([ -n "$BASELINE" ] && echo before); do
     echo "system calls per message, $key, $side: ${BREAKDOWN[$key,$side]}"
   done
 done
