@@ -309,10 +309,18 @@ callgrind_count() {
     echo "warning: $1: echo-load failed under callgrind" >&2
   # Under valgrind a signal is taken only when the server leaves its
   # system call: on io_uring it waits in io_uring_enter until something
-  # completes, so a connection made after SIGTERM wakes it to take it.
+  # completes, so a connection made after SIGTERM wakes it to take it,
+  # once a second (valgrind is slow to get there on a busy machine) for
+  # at most LIMIT_S.
+  local i
   kill -TERM "$SERVER_PID" 2>/dev/null || true
-  sleep 0.5
-  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || true
+  for ((i = 0; i < LIMIT_S * 10; i++)); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    if ((i % 10 == 5)); then
+      (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || true
+    fi
+    sleep 0.1
+  done
   stop_server
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$TMP/server.err"
 }
@@ -423,7 +431,7 @@ RES=()
 for side in "${SIDES[@]}"; do RES[$side]=${E1K[$side]}; done
 rates "echo, 1,000 conns: messages per server CPU-second" first higher
 rates "echo, 1,000 conns: messages per second" second higher
-row "bytes of server RSS per idle connection ($IDLE)" "${MEM[axle]}" \
+row "bytes of server RSS per idle connection ($IDLE)" "${MEM[axle]:-}" \
   "${MEM[uring]:-}" "${MEM[libuv]:-}" lower
 row "sizeof TCP handle (ax_tcp_t, uv_tcp_t)" "$(field "$sizes" ax_tcp_t)" \
   "$(field "$sizes" ax_tcp_t)" "$(field "$sizes" uv_tcp_t)" lower
