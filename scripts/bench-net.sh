@@ -307,20 +307,6 @@ callgrind_count() {
   # shellcheck disable=SC2086 # COUNTED holds words to split.
   load ${COUNTED[$2]} --count "$3" >/dev/null ||
     echo "warning: $1: echo-load failed under callgrind" >&2
-  # Under valgrind a signal is taken only when the server leaves its
-  # system call: on io_uring it waits in io_uring_enter until something
-  # completes, so a connection made after SIGTERM wakes it to take it,
-  # once a second (valgrind is slow to get there on a busy machine) for
-  # at most LIMIT_S.
-  local i
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  for ((i = 0; i < LIMIT_S * 10; i++)); do
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    if ((i % 10 == 5)); then
-      (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || true
-    fi
-    sleep 0.1
-  done
   stop_server
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$TMP/server.err"
 }
@@ -389,14 +375,17 @@ fi
 for key in pingpong echo50; do
   for side in "${SIDES[@]}"; do
     strace_run "$side" "$key"
-    callgrind_run "$side" "$key"
+    # Not on io_uring: under valgrind the server never leaves its
+    # io_uring_enter for SIGTERM (valgrind holds the signal while the
+    # call waits, and not even a new connection wakes it), so the count
+    # is never written.
+    [ "$side" = uring ] || callgrind_run "$side" "$key"
   done
 done
 [[ " ${MSG_SIDES[*]} " != *" floor "* ]] || strace_run floor echo50
 if [ -n "$BASELINE" ]; then
   for key in pingpong echo50; do
     strace_run before "$key"
-    callgrind_run before "$key"
   done
 fi
 
