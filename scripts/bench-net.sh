@@ -33,6 +33,12 @@
 # and receive, a shared buffer ring, DEFER_TASKRUN). A second table holds
 # axle on io_uring against it, with io_uring_enter per message for both.
 #
+# AX_NET_BASELINE names another build's echo-server (a "before" binary):
+# it runs on io_uring as one more side of the message rows, the system
+# call counts and the instruction counts, and a third table holds axle on
+# io_uring against it, so that a change is measured side by side in one
+# run.
+#
 # Kernel memory per idle connection: /proc/slabinfo (where it can be
 # read) before the idle connections open and once they are all open, the
 # growth of each slab cache divided by the connections (both ends are on
@@ -105,10 +111,18 @@ if [ -x "$UV_SERVER" ]; then
 else
   echo "libuv (libuv1-dev) not found by pkg-config: the libuv rows are left out"
 fi
-# The sides of the message rows: the floor too, where io_uring runs.
+# The sides of the message rows: the floor too, where io_uring runs, and
+# the baseline where one is named.
 MSG_SIDES=("${SIDES[@]}")
 if [[ " ${SIDES[*]} " == *" uring "* ]] && [ -x "$FLOOR_SERVER" ]; then
   MSG_SIDES+=(floor)
+fi
+BASELINE=${AX_NET_BASELINE:-}
+if [ -n "$BASELINE" ]; then
+  [ -x "$BASELINE" ] || ax_die "AX_NET_BASELINE: $BASELINE is not a program"
+  [[ " ${SIDES[*]} " == *" uring "* ]] ||
+    ax_die "AX_NET_BASELINE runs on io_uring, which cannot start here"
+  MSG_SIDES+=(before)
 fi
 
 # 19,000 connections need as many descriptors in the server and in the
@@ -133,6 +147,8 @@ server_exe() {
     echo "$UV_SERVER"
   elif [ "$1" = floor ]; then
     echo "$FLOOR_SERVER"
+  elif [ "$1" = before ]; then
+    echo "$BASELINE"
   else
     echo "$AXLE_SERVER"
   fi
@@ -140,7 +156,7 @@ server_exe() {
 
 # The backend side $1's axle server runs on (libuv ignores it).
 server_backend() {
-  if [ "$1" = uring ]; then
+  if [ "$1" = uring ] || [ "$1" = before ]; then
     echo io_uring
   else
     echo epoll
@@ -327,7 +343,7 @@ callgrind_count() {
   # shellcheck disable=SC2086 # COUNTED holds words to split.
   load ${COUNTED[$2]} --count "$3" >/dev/null ||
     echo "warning: $1: echo-load failed under callgrind" >&2
-  if [ "$1" = uring ]; then
+  if [ "$1" = uring ] || [ "$1" = before ]; then
     # Under valgrind the signal reaches the server only once its
     # io_uring_enter returns: one more connection makes it return.
     kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -409,6 +425,12 @@ if [ "$ONLY" != memory ]; then
     done
   done
   [[ " ${MSG_SIDES[*]} " != *" floor "* ]] || strace_run floor echo50
+  if [ -n "$BASELINE" ]; then
+    for key in pingpong echo50; do
+      strace_run before "$key"
+      callgrind_run before "$key"
+    done
+  fi
 fi
 
 sizes=$([ -x "$SIZES" ] && "$SIZES" || echo "")
@@ -442,7 +464,7 @@ RES=()
 for side in "${SIDES[@]}"; do RES[$side]=${E1K[$side]:-}; done
 rates "echo, 1,000 conns: messages per server CPU-second" first higher
 rates "echo, 1,000 conns: messages per second" second higher
-row "bytes of server RSS per idle connection ($IDLE)" "${MEM[axle]}" \
+row "bytes of server RSS per idle connection ($IDLE)" "${MEM[axle]:-}" \
   "${MEM[uring]:-}" "${MEM[libuv]:-}" lower
 row "server RSS, $STALLED stalled readers (KiB)" "${STALL[axle]:-}" \
   "${STALL[uring]:-}" "${STALL[libuv]:-}" lower
@@ -517,9 +539,38 @@ if [[ " ${MSG_SIDES[*]} " == *" floor "* ]] && [ "$ONLY" != memory ]; then
     "${ENTERS[echo50,uring]:-}" "${ENTERS[echo50,floor]:-}" lower
   echo "(io/fl above 1: axle on io_uring does better than the floor)"
 fi
+if [ -n "$BASELINE" ] && [ "$ONLY" != memory ]; then
+  echo
+  printf '| %-52s | %10s | %10s | %6s |\n' "io_uring: this build against the baseline" \
+    "this" "before" "th/bf"
+  printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
+    "---------:" "---------:" "-----:"
+  floor_row() {
+    local a=${2:--} f=${3:--}
+    printf '| %-52s | %10s | %10s | %6s |\n' "$1" "$a" "$f" \
+      "$(ratio "$a" "$f" "$4")"
+  }
+  floor_row "ping-pong round trips per server CPU-second" \
+    "$(first "${PP[uring]}")" "$(first "${PP[before]}")" higher
+  floor_row "echo, 50 conns: messages per server CPU-second" \
+    "$(first "${E50[uring]}")" "$(first "${E50[before]}")" higher
+  floor_row "echo, 1,000 conns: messages per server CPU-second" \
+    "$(first "${E1K[uring]}")" "$(first "${E1K[before]}")" higher
+  floor_row "system calls per message, echo with 50 conns" \
+    "${SYSCALLS[echo50,uring]:-}" "${SYSCALLS[echo50,before]:-}" lower
+  floor_row "io_uring_enter per message, echo with 50 conns" \
+    "${ENTERS[echo50,uring]:-}" "${ENTERS[echo50,before]:-}" lower
+  floor_row "system calls per ping-pong round trip" \
+    "${SYSCALLS[pingpong,uring]:-}" "${SYSCALLS[pingpong,before]:-}" lower
+  floor_row "user-space instructions per round trip (callgrind)" \
+    "${INSTRUCTIONS[pingpong,uring]:-}" "${INSTRUCTIONS[pingpong,before]:-}" lower
+  floor_row "user-space instructions per message, echo 50 conns" \
+    "${INSTRUCTIONS[echo50,uring]:-}" "${INSTRUCTIONS[echo50,before]:-}" lower
+  echo "(th/bf above 1: this build does better than the baseline)"
+fi
 echo
 for key in pingpong echo50; do
-  for side in "${SIDES[@]}"; do
+  for side in "${SIDES[@]}" $([ -n "$BASELINE" ] && echo before); do
     echo "system calls per message, $key, $side: ${BREAKDOWN[$key,$side]:-}"
   done
 done

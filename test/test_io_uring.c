@@ -12,6 +12,8 @@
  * - a send the kernel cannot take whole (a short send), finished later;
  * - a stop racing a completion already collected in the same batch;
  * - sockets and polls closed with operations in flight;
+ * - small try-writes copied into one send, closed while the kernel holds
+ *   the copy, and failing after the peer's reset;
  * - accepting at the descriptor limit without a busy loop;
  * - file system requests run by the ring, not the pool: each operation's
  *   answer and errors, reads at the file position and of a pipe, cancels
@@ -606,6 +608,117 @@ static void test_io_uring_close_in_flight(void **state) {
   free(mine.buf);
   free(peer.buf);
   free(data);
+  test_loop_close(&loop);
+}
+
+/* ---- Copied try-writes ---- */
+
+/* Small try-writes made in one go are copied into one send, which the
+ * next wait hands to the kernel: each returns its length, the queue's size
+ * counts them until the kernel has them, and the copy's buffer goes back
+ * to the loop's free list. */
+static void test_io_uring_try_write_copied(void **state) {
+  (void)state;
+  enum { MSG = 16, MSGS = 100 };
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &pair.client.stream;
+  struct ax__uring *st = uring_of(&loop);
+  unsigned int live = st->live_ops;
+  char data[MSG * MSGS];
+  tcp_pattern_fill(data, 0, sizeof(data));
+  for (int i = 0; i < MSGS; i++) {
+    ax_buf_t buf = ax_buf_init(data + i * MSG, MSG);
+    assert_int_equal(ax_try_write(client, &buf, 1), MSG);
+  }
+  assert_int_equal(st->live_ops, live + 1); /* One send for them all. */
+  assert_int_equal(ax_stream_get_write_queue_size(client), sizeof(data));
+  struct reader r;
+  reader_start(&r, &pair.server.stream);
+  tcp_run_until_size(&loop, &r.got, sizeof(data));
+  assert_int_equal(ax_stream_get_write_queue_size(client), 0);
+  assert_int_equal(st->copies_kept, 1);
+  tcp_pair_close(&pair);
+  free(r.buf);
+  test_loop_close(&loop);
+}
+
+/* Fill the kernel's buffers of a socket behind axle's back, so that a
+ * copied send stays in flight (a try-write of axle's would make the next
+ * ones skip the copy). */
+static void fill_behind(ax_stream_t *stream) {
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&stream->handle, &fd), 0);
+  static char chunk[65536];
+  for (int i = 0; i < 100000; i++) {
+    if (send(fd, chunk, sizeof(chunk), MSG_DONTWAIT) < 0) {
+      assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+      return;
+    }
+  }
+  fail_msg("the kernel took everything");
+}
+
+/* A copied send the kernel cannot take yet, and the stream closed: the
+ * close callback runs, the kernel gives the copy back (cancelled), and
+ * its slot and buffer are free: nothing leaks. */
+static void test_io_uring_try_write_close_in_flight(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &pair.client.stream;
+  fill_behind(client);
+  char data[100];
+  tcp_pattern_fill(data, 0, sizeof(data));
+  ax_buf_t buf = ax_buf_init(data, sizeof(data));
+  assert_int_equal(ax_try_write(client, &buf, 1), (int)sizeof(data));
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  /* In the kernel, waiting for room: no more copies, no jumping it. */
+  assert_int_equal(ax_stream_get_write_queue_size(client), sizeof(data));
+  assert_int_equal(ax_try_write(client, &buf, 1), AX_EAGAIN);
+  struct ax__uring *st = uring_of(&loop);
+  assert_int_equal(ax_close(&client->handle, tcp_pair_client_closed), 0);
+  assert_true(st->orphan_slots != 0); /* The copy waits for the kernel. */
+  tcp_run_until(&loop, &pair.closed, 1);
+  uring_reap_orphans(&loop);
+  assert_int_equal(st->orphans, 0);
+  assert_int_equal(st->orphan_slots, 0);
+  assert_int_equal(st->copies_kept, 1);
+  tcp_pair_close(&pair);
+  test_loop_close(&loop);
+}
+
+/* The peer resets the connection, then a try-write is copied: the copy's
+ * send fails, and so does the write queued behind it, with the reset; the
+ * next try-write says the error at once, and nothing crashes or leaks. */
+static void test_io_uring_try_write_after_reset(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &pair.client.stream;
+  assert_int_equal(ax_tcp_close_reset(&pair.server, tcp_pair_server_closed), 0);
+  tcp_run_until(&loop, &pair.closed, 1);
+  char data[100];
+  tcp_pattern_fill(data, 0, sizeof(data));
+  ax_buf_t buf = ax_buf_init(data, sizeof(data));
+  assert_int_equal(ax_try_write(client, &buf, 1), (int)sizeof(data));
+  ax_write_t req;
+  int counts[2] = {0, 0};
+  req.req.data = counts;
+  assert_int_equal(ax_write(&req, client, &buf, 1, count_write_cb), 0);
+  tcp_run_until(&loop, &counts[0], 1);
+  assert_true(counts[1] == AX_ECONNRESET || counts[1] == AX_EPIPE);
+  assert_int_equal(ax_stream_get_write_queue_size(client), 0);
+  int n = ax_try_write(client, &buf, 1);
+  assert_true(n == AX_ECONNRESET || n == AX_EPIPE);
+  tcp_pair_close(&pair);
   test_loop_close(&loop);
 }
 
@@ -1605,6 +1718,9 @@ int main(void) {
       cmocka_unit_test(test_io_uring_stop_racing_completion),
       cmocka_unit_test(test_io_uring_poll_stop_racing_completion),
       cmocka_unit_test(test_io_uring_close_in_flight),
+      cmocka_unit_test(test_io_uring_try_write_copied),
+      cmocka_unit_test(test_io_uring_try_write_close_in_flight),
+      cmocka_unit_test(test_io_uring_try_write_after_reset),
       cmocka_unit_test(test_io_uring_poll_closed_in_flight),
       cmocka_unit_test(test_io_uring_emfile_no_busy_loop),
       cmocka_unit_test(test_io_uring_fs_native),

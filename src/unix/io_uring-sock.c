@@ -13,7 +13,13 @@
  *            means "read now": recv_copy reads the socket itself.
  *   SEND     SENDMSG with MSG_WAITALL, from a slot that holds a copy of
  *            the vector; send() takes nothing at once and the completion
- *            reports the bytes sent.
+ *            reports the bytes sent. send_copy() (ax_try_write) copies up
+ *            to URING_COPY_BYTES into a buffer of the loop's and SENDs
+ *            that, so that a small write rides in the next io_uring_enter
+ *            instead of making a sendmsg() of its own; more try-writes add
+ *            to the copy until the kernel has it. A short completion of a
+ *            copy sends the rest itself. A copy outlives its socket's close
+ *            until the kernel gives it back (the orphan list).
  *   CONNECT  CONNECT, from a slot that holds a copy of the address.
  *   ACCEPT   a multishot accept. Connections that arrive while the engine
  *            does not accept are held and delivered when it does again.
@@ -42,6 +48,12 @@ enum {
   URING_ACCEPTED_MIN = 16,
   /* Vector entries of a slot without an allocation. */
   URING_SLOT_IOV = 8,
+  /* The most bytes one copied send holds: a small write, whose system
+   * call costs more than the copy. A larger try-write calls the kernel. */
+  URING_COPY_BYTES = 2048,
+  /* Free copy buffers kept for reuse (2 MiB): beyond as many copies in
+   * flight at once, a copy is allocated and freed each time. */
+  URING_COPIES_KEPT = 1024,
 };
 
 #define URING_BIT(kind) ((uint8_t)(1u << (kind)))
@@ -236,6 +248,8 @@ static struct ax__uring_slot *sock_slot_get(struct ax__uring *st,
     slot = ax__malloc(sizeof(*slot));
     if (slot == NULL)
       return NULL;
+    slot->copy = NULL;
+    slot->sqe = NULL;
     st->slots[st->nslots++] = slot;
     index = st->nslots;
   }
@@ -251,15 +265,44 @@ static struct ax__uring_slot *sock_slot_get(struct ax__uring *st,
   return slot;
 }
 
-static void sock_slot_put(struct ax__uring *st, struct ax__uring_fd *e) {
-  if (e->slot == 0)
+/* A copy buffer: a free one, or a new one. NULL when out of memory. */
+static char *sock_copy_get(struct ax__uring *st) {
+  char *copy = st->copies;
+  if (copy == NULL)
+    return ax__malloc(URING_COPY_BYTES);
+  memcpy(&st->copies, copy, sizeof(char *));
+  st->copies_kept--;
+  return copy;
+}
+
+static void sock_copy_put(struct ax__uring *st, char *copy) {
+  if (st->copies_kept == URING_COPIES_KEPT) {
+    ax__free(copy);
     return;
-  struct ax__uring_slot *slot = st->slots[e->slot - 1];
+  }
+  memcpy(copy, &st->copies, sizeof(char *));
+  st->copies = copy;
+  st->copies_kept++;
+}
+
+/* Free slot index (plus 1) and what it holds. */
+static void sock_slot_free(struct ax__uring *st, uint32_t index) {
+  struct ax__uring_slot *slot = st->slots[index - 1];
   if (slot->iov != slot->u.inline_iov)
     ax__free(slot->iov);
   slot->iov = NULL;
+  if (slot->copy != NULL)
+    sock_copy_put(st, slot->copy);
+  slot->copy = NULL;
+  slot->sqe = NULL;
   slot->next_free = st->free_slot;
-  st->free_slot = e->slot;
+  st->free_slot = index;
+}
+
+static void sock_slot_put(struct ax__uring *st, struct ax__uring_fd *e) {
+  if (e->slot == 0)
+    return;
+  sock_slot_free(st, e->slot);
   e->slot = 0;
 }
 
@@ -268,11 +311,18 @@ void ax__uring_slots_fini(struct ax__uring *st) {
     struct ax__uring_slot *slot = st->slots[i];
     if (slot->iov != NULL && slot->iov != slot->u.inline_iov)
       ax__free(slot->iov);
+    ax__free(slot->copy);
     ax__free(slot);
   }
   ax__free(st->slots);
   /* Listeners are closed before their loop: the table is empty. */
   ax__free(st->accepted);
+  while (st->copies != NULL) {
+    char *copy = st->copies;
+    memcpy(&st->copies, copy, sizeof(char *));
+    ax__free(copy);
+  }
+  st->copies_kept = 0;
 }
 
 /* ---- Starting and stopping ---- */
@@ -493,6 +543,89 @@ static intptr_t uring_send(ax_loop_t *loop, ax__sock_t *sock,
   return 0;
 }
 
+/* Start the SEND of what copy holds past copy_sent: false if the ring
+ * cannot take it. */
+static bool sock_copy_submit(struct ax__uring *st, struct ax__uring_fd *e,
+                             int fd, struct ax__uring_slot *slot) {
+  struct io_uring_sqe *sqe = ax__uring_op(st, e, fd, AX__URING_SEND);
+  if (sqe == NULL)
+    return false;
+  /* Its place in the queue, while the kernel does not have it yet: the
+   * entry liburing handed out last. */
+  slot->sq_index = st->ring.sq.sqe_tail - 1u;
+  slot->sqe = sqe;
+  io_uring_prep_send(sqe, fd, slot->copy + slot->copy_sent,
+                     slot->copy_len - slot->copy_sent,
+                     ax__sock_send_flags | MSG_WAITALL);
+  return true;
+}
+
+/* Whether the copied send of slot is still in the submission queue,
+ * where the kernel has not read it: liburing hands the entries from
+ * sqe_head to sqe_tail to the kernel at the next submit. */
+static bool sock_copy_unsubmitted(const struct ax__uring *st,
+                                  const struct ax__uring_slot *slot) {
+  const struct io_uring_sq *sq = &st->ring.sq;
+  return slot->copy != NULL &&
+         slot->sq_index - sq->sqe_head < sq->sqe_tail - sq->sqe_head;
+}
+
+/* Copy total bytes of bufs to dst. */
+static void sock_copy_gather(char *dst, const ax_buf_t *bufs,
+                             unsigned int nbufs) {
+  for (unsigned int i = 0; i < nbufs; i++) {
+    if (bufs[i].len != 0)
+      memcpy(dst, bufs[i].base, bufs[i].len);
+    dst += bufs[i].len;
+  }
+}
+
+/* Add to the copied send in flight, while its entry waits in the queue
+ * and its buffer has room: the kernel then reads one longer send. */
+static intptr_t sock_copy_append(struct ax__uring *st, struct ax__uring_fd *e,
+                                 const ax_buf_t *bufs, unsigned int nbufs,
+                                 size_t total) {
+  struct ax__uring_slot *slot = st->slots[e->slot - 1];
+  if (!sock_copy_unsubmitted(st, slot) ||
+      total > URING_COPY_BYTES - slot->copy_len)
+    return AX_EAGAIN;
+  sock_copy_gather(slot->copy + slot->copy_len, bufs, nbufs);
+  slot->copy_len += (uint32_t)total;
+  slot->sqe->len = slot->copy_len - slot->copy_sent;
+  return (intptr_t)total;
+}
+
+static intptr_t uring_send_copy(ax_loop_t *loop, ax__sock_t *sock,
+                                const ax_buf_t *bufs, unsigned int nbufs,
+                                size_t total) {
+  struct ax__uring *st = ax__uring_state(loop);
+  if (total > URING_COPY_BYTES)
+    return AX_ENOBUFS;
+  int err;
+  struct ax__uring_fd *e = ax__uring_attach(st, sock, &err);
+  if (e == NULL)
+    return err;
+  if (e->slot != 0)
+    return sock_copy_append(st, e, bufs, nbufs, total);
+  struct ax__uring_slot *slot = sock_slot_get(st, e, 0);
+  if (slot == NULL)
+    return AX_ENOMEM;
+  slot->copy = sock_copy_get(st);
+  if (slot->copy == NULL) {
+    sock_slot_put(st, e);
+    return AX_ENOMEM;
+  }
+  sock_copy_gather(slot->copy, bufs, nbufs);
+  slot->copy_len = (uint32_t)total;
+  slot->copy_sent = 0;
+  if (!sock_copy_submit(st, e, sock->fd, slot)) {
+    sock_slot_put(st, e);
+    return AX_ENOBUFS;
+  }
+  ax__uring_busy(loop);
+  return (intptr_t)total;
+}
+
 static intptr_t uring_connect(ax_loop_t *loop, ax__sock_t *sock,
                               const struct sockaddr *addr, int len) {
   struct ax__uring *st = ax__uring_state(loop);
@@ -517,14 +650,37 @@ static intptr_t uring_connect(ax_loop_t *loop, ax__sock_t *sock,
   return AX__OP_PENDING;
 }
 
+/* A copied send completed with res: the count to report, or -1 when
+ * the rest of a short send went out again (nothing to report yet). */
+static intptr_t sock_copy_complete(struct ax__uring *st, struct ax__uring_fd *e,
+                                   int fd, struct ax__uring_slot *slot,
+                                   int32_t res) {
+  slot->sqe = NULL;
+  if (res < 0)
+    return res;
+  if (res == 0)
+    return AX_EPIPE; /* Nothing of a non-empty send: never retried. */
+  slot->copy_sent += (uint32_t)res;
+  if (slot->copy_sent >= slot->copy_len)
+    return slot->copy_len;
+  return sock_copy_submit(st, e, fd, slot) ? -1 : AX_ENOBUFS;
+}
+
 /* A send or connect completed: its slot is free, and the engine told. */
-static void sock_slot_complete(ax_loop_t *loop, struct ax__uring_fd *e,
+static void sock_slot_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
                                const struct ax__uring_cqe *cqe, unsigned kind) {
   struct ax__uring *st = ax__uring_state(loop);
   ax__uring_done(st, e, kind);
+  intptr_t result = cqe->res;
+  struct ax__uring_slot *slot = e->slot != 0 ? st->slots[e->slot - 1] : NULL;
+  if (slot != NULL && slot->copy != NULL) {
+    result = sock_copy_complete(st, e, fd, slot, cqe->res);
+    if (result == -1)
+      return;
+  }
   sock_slot_put(st, e);
   unsigned int op = kind == AX__URING_SEND ? AX__OP_SEND : AX__OP_CONNECT;
-  e->io->cb(loop, e->io, op, cqe->res);
+  e->io->cb(loop, e->io, op, result);
 }
 
 /* ---- Accepting ---- */
@@ -703,7 +859,7 @@ void ax__uring_sock_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
     break;
   case AX__URING_SEND:
   case AX__URING_CONNECT:
-    sock_slot_complete(loop, e, cqe, kind);
+    sock_slot_complete(loop, e, fd, cqe, kind);
     break;
   case AX__URING_ACCEPT:
     sock_accept_complete(loop, e, fd, cqe);
@@ -721,11 +877,43 @@ void ax__uring_sock_ready(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
     sock_recv_deliver(loop, e, fd, 0);
 }
 
+/* The completion of a copied send whose socket was closed: its slot, and
+ * the copy, are free now. Other orphans of kind SEND are not listed. The
+ * list holds only sockets closed with a copy the kernel could not send at
+ * once, and each leaves it with the next wait. */
+static void sock_orphan_slot_free(struct ax__uring *st, uint64_t user_data) {
+  uint32_t *link = &st->orphan_slots;
+  while (*link != 0) {
+    uint32_t index = *link;
+    struct ax__uring_slot *slot = st->slots[index - 1];
+    if (slot->orphan_data == user_data) {
+      *link = slot->next_free;
+      sock_slot_free(st, index);
+      return;
+    }
+    link = &slot->next_free;
+  }
+}
+
+/* Keep the slot of a socket being closed whose copied send the kernel
+ * holds: the copy must live until the kernel gives it back. */
+static void sock_slot_orphan(struct ax__uring *st, struct ax__uring_fd *e,
+                             int fd) {
+  struct ax__uring_slot *slot = st->slots[e->slot - 1];
+  slot->orphan_data = ax__uring_data(fd, e->gen, AX__URING_SEND);
+  slot->sqe = NULL;
+  slot->next_free = st->orphan_slots;
+  st->orphan_slots = e->slot;
+  e->slot = 0;
+}
+
 void ax__uring_orphan(struct ax__uring *st, const struct ax__uring_cqe *cqe) {
   if (cqe->flags & IORING_CQE_F_BUFFER)
     ax__uring_buf_recycle(st, sock_cqe_buf(st, cqe));
   if ((cqe->user_data & 0xffu) == AX__URING_ACCEPT && cqe->res >= 0)
     ax__close_fd(cqe->res);
+  if ((cqe->user_data & 0xffu) == AX__URING_SEND && st->orphan_slots != 0)
+    sock_orphan_slot_free(st, cqe->user_data);
   if (!(cqe->flags & IORING_CQE_F_MORE))
     st->orphans--;
 }
@@ -785,8 +973,12 @@ static intptr_t uring_sock_close(ax_loop_t *loop, ax__sock_t *sock) {
     bool submitted = true;
     if (e->live != 0)
       submitted = sock_close_cancel(st, e, fd);
-    /* A slot the kernel may not have read yet is never reused. */
-    if (submitted)
+    /* A slot the kernel may not have read yet is never reused; a copy
+     * the kernel holds lives until its completion. */
+    if (submitted && e->slot != 0 && st->slots[e->slot - 1]->copy != NULL &&
+        (e->live & URING_BIT(AX__URING_SEND)))
+      sock_slot_orphan(st, e, fd);
+    else if (submitted)
       sock_slot_put(st, e);
     ax__uring_reset(st, e);
     ax__uring_busy(loop);
@@ -800,6 +992,7 @@ const struct ax__sock_ops ax__uring_sock_ops = {
     .recv_stop = uring_recv_stop,
     .recv_copy = uring_recv_copy,
     .send = uring_send,
+    .send_copy = uring_send_copy,
     .connect = uring_connect,
     .accept_start = uring_accept_start,
     .accept_stop = uring_accept_stop,

@@ -106,11 +106,19 @@ struct ax__uring_fd {
 };
 
 /* A send's message and vector, or a connect's address: what the contract
- * lets the backend read during the call only, kept until completion. */
+ * lets the backend read during the call only, kept until completion. A
+ * copied send (send_copy, for ax_try_write) holds its bytes here too. */
 struct ax__uring_slot {
-  struct msghdr msg;  /* SENDMSG's message. */
-  struct iovec *iov;  /* inline_iov, or an allocation for long vectors. */
-  uint32_t next_free; /* The next free slot, plus 1; 0: none. */
+  struct msghdr msg;        /* SENDMSG's message. */
+  struct iovec *iov;        /* inline_iov, or an allocation for long vectors. */
+  uint32_t next_free;       /* The next free slot, plus 1; 0: none. On the
+                             * orphan list: the next orphan, plus 1. */
+  uint32_t copy_len;        /* A copied send: the bytes in copy. */
+  uint32_t copy_sent;       /* Of those, sent by earlier (short) completions. */
+  unsigned int sq_index;    /* copy's SEND entry's place in the queue. */
+  char *copy;               /* A copied send's bytes, or NULL. */
+  struct io_uring_sqe *sqe; /* That entry, while not yet submitted. */
+  uint64_t orphan_data;     /* On the orphan list: its SEND's user_data. */
   union {
     struct iovec inline_iov[8];   /* Short vectors. */
     struct sockaddr_storage addr; /* CONNECT's address. */
@@ -184,6 +192,14 @@ struct ax__uring {
    * (read end, write end). */
   int fs_pipes[AX__URING_FS_PIPES][2];
   unsigned int fs_npipes; /* Pipes in fs_pipes. */
+  /* Copied sends (send_copy, io_uring-sock.c). Slots of closed sockets
+   * whose copied send the kernel still holds, plus 1: each is freed by
+   * its send's completion (ax__uring_orphan). */
+  uint32_t orphan_slots;
+  /* Free copy buffers, linked through the first bytes of each. */
+  char *copies;
+  /* Buffers in copies. */
+  unsigned int copies_kept;
 };
 
 enum {
