@@ -88,6 +88,10 @@ void *ax__malloc(size_t size_bytes);
 void *ax__calloc(size_t count, size_t size_bytes);
 void *ax__realloc(void *ptr, size_t size_bytes);
 void ax__free(void *ptr);
+/* What decides that an allocation of axle's fails (returns true), or NULL:
+ * the simulation backend's injected ENOMEM (src/unix/sim-sys.c). Called
+ * from any thread that allocates; read and set atomically. */
+extern bool (*ax__alloc_refuse)(void);
 
 /* handle.c: every handle type's init begins here, before it touches
  * anything else of the handle, and returns its error if it fails:
