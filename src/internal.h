@@ -310,6 +310,12 @@ int ax__thread_create_worker(ax_thread_t *thread, ax_thread_cb entry,
 /* Platform: give up the processor (src/unix/thread.c, src/win/thread.c). */
 void ax__thread_yield(void);
 
+/* thread.c: as ax_once(), for an init_cb that may fail (it makes a lock,
+ * which allocates on POSIX): 0 once it has succeeded, else its error,
+ * with nothing kept, so that a later call tries again. A process-wide
+ * table must not stay broken for good because one allocation failed. */
+int ax__once_try(ax_once_t *once, int (*init_cb)(void));
+
 /* Platform: the monotonic clock (src/unix/core.c, src/win/core.c). */
 uint64_t ax__hrtime_ns(void);
 

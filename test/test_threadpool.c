@@ -44,6 +44,32 @@ static void job_after(ax_work_t *work, int status) {
   j->status = status;
 }
 
+static bool refuse_every_allocation(void) {
+  return true;
+}
+
+/* Registered first, before anything makes the pool's locks (which
+ * allocate on POSIX): while allocations fail, a request fails with
+ * AX_ENOMEM; once they work again, the locks are made. The first failure
+ * used to be kept for the life of the process, the pool refusing every
+ * request after it. Starts no worker, for the tests that follow. */
+static void test_pool_locks_retried_after_enomem(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_work_t work;
+  assert_int_equal(ax_loop_init(&loop), 0);
+  __atomic_store_n(&ax__alloc_refuse, refuse_every_allocation,
+                   __ATOMIC_RELEASE);
+  int err = ax_queue_work(&loop, &work, job_work, job_after);
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
+  assert_int_equal(err, AX_ENOMEM);
+  assert_false(ax_loop_alive(&loop));
+  /* The size from AX_THREADPOOL_SIZE (3, from meson) is read only once
+   * the locks exist: without them, the default (4) comes back. */
+  assert_int_equal(ax_threadpool_get_size(), 3);
+  assert_int_equal(ax_loop_close(&loop), 0);
+}
+
 static void test_pool_env_size(void **state) {
   (void)state;
   /* Before anything set a size, AX_THREADPOOL_SIZE (3, from meson) does. */
@@ -440,6 +466,7 @@ static void test_pool_size_bounds(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_pool_locks_retried_after_enomem),
       cmocka_unit_test(test_pool_env_size),
       cmocka_unit_test(test_pool_size_bounds),
       cmocka_unit_test(test_pool_invalid),
