@@ -330,12 +330,18 @@ static void pool_read_env(void) {
     pool.size = (unsigned int)n;
 }
 
-/* Start the general workers with the first job. Mutex held. */
+/* Start the general workers with the first job. Mutex held. When not
+ * one can start (out of memory or threads), the job fails and the size
+ * wanted stays, for the next job to try again: a size of 0 would start
+ * the pool with no worker, and every job after would wait forever. */
 static int pool_start(void) {
   pool_read_env();
+  unsigned int wanted = pool.size;
   int err = pool_resize_locked();
-  if (err != 0 && pool.general == 0)
+  if (err != 0 && pool.general == 0) {
+    pool.size = wanted;
     return err;
+  }
   /* Some workers started: run with those rather than fail every job. */
   pool.size = pool.general;
   __atomic_store_n(&pool.started, 1, __ATOMIC_RELEASE);
