@@ -385,6 +385,9 @@ void ax__sim_set(uint64_t seed, unsigned int fault_permille, bool all) {
   sim.faults = SIM_FAULT_TRANSIENT;
   if (all)
     sim.faults |= SIM_FAULT_VISIBLE | SIM_FAULT_FATAL;
+  /* Failing allocations stay the operator's choice: a harness that sets
+   * the rest per input gets them from the environment. */
+  sim.faults |= sim_parse_faults(getenv("AX_SIM_FAULTS")) & SIM_FAULT_ENOMEM;
   sim.loops_ever = 0; /* The next loop gets the first stream again. */
   __atomic_store_n(&sim_allocs, 0, __ATOMIC_RELAXED);
   sim.configured = true;
