@@ -285,6 +285,13 @@ enum { AX__LANE_NATIVE = -1 };
  * statbuf filled before), AX_ECANCELED if it was cancelled (src/fs.c). */
 void ax__fs_native_done(ax_fs_t *req, int64_t result);
 
+/* Hand a request the backend took, and has nothing of in the kernel any
+ * more, to the pool after all: for an operation the kernel refused in a
+ * way the pool's own code recovers from (sendfile's splice to a file
+ * opened for appending). If the pool cannot take it, it completes with
+ * that error (src/fs.c). */
+void ax__fs_native_to_pool(ax_fs_t *req);
+
 /* The loop's clock: the backend's own, or the system's. One load and one
  * branch that always goes the same way for a given loop. */
 static inline uint64_t ax__loop_clock_ns(const ax_loop_t *loop) {

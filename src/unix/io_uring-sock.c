@@ -21,8 +21,11 @@
  *            at once, then close(2): close never waits for the kernel
  *            (see uring_sock_close).
  *
- * A stalled reader holds at most URING_HELD_MAX ring buffers: its receive
- * is cancelled when it stops, and when it holds that many.
+ * A stalled reader holds at most AX__URING_HELD_MAX ring buffers: its
+ * receive is cancelled when it stops, and when it holds that many, and
+ * each receive may take only the bytes of the buffers left to it. The
+ * ring starts small and doubles when the kernel finds it empty, up to
+ * AX__URING_BUFS (io_uring.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -33,8 +36,6 @@
 #include "sock.h"
 
 enum {
-  /* Ring buffers one socket may hold before its receive is cancelled. */
-  URING_HELD_MAX = 16,
   /* Held connections delivered per dispatch. */
   URING_ACCEPTS = 32,
   /* Held connections a listener makes room for at first. */
@@ -51,57 +52,105 @@ _Static_assert(sizeof(((struct ax__uring_slot *)0)->u.inline_iov) ==
 
 /* ---- The buffer ring ---- */
 
+/* The bytes of buffer bid. */
+static char *bufs_addr(const struct ax__uring *st, unsigned int bid) {
+  return st->buf_mem + (size_t)bid * AX__URING_BUF_BYTES;
+}
+
+/* Make count more buffers and hand them to the kernel: false when out of
+ * memory (the ring stays as it was). Their bytes are reserved already;
+ * only their records are allocated here. */
+static bool bufs_add(struct ax__uring *st, uint32_t count) {
+  uint32_t nbufs = st->nbufs + count;
+  assert(nbufs <= AX__URING_BUFS && "axle: the buffer ring over its cap");
+  struct ax__uring_buf *bufs = ax__realloc(st->bufs, nbufs * sizeof(*bufs));
+  if (bufs == NULL)
+    return false;
+  memset(bufs + st->nbufs, 0, count * sizeof(*bufs));
+  st->bufs = bufs;
+  for (uint32_t i = 0; i < count; i++) {
+    unsigned int bid = st->nbufs + i;
+    io_uring_buf_ring_add(st->br, bufs_addr(st, bid), AX__URING_BUF_BYTES,
+                          (unsigned short)bid,
+                          io_uring_buf_ring_mask(AX__URING_BUFS), (int)i);
+  }
+  io_uring_buf_ring_advance(st->br, (int)count);
+  st->nbufs = nbufs;
+  st->bufs_free += count;
+  return true;
+}
+
+/*
+ * The ring has room for AX__URING_BUFS buffers from the start, and their
+ * bytes are reserved at once (mapped, not touched: a page costs memory
+ * only once the kernel writes a message into it), but only
+ * AX__URING_BUFS_MIN buffers are made; the ring grows when receives find
+ * it empty (bufs_grow).
+ */
 bool ax__uring_bufs_init(struct ax__uring *st) {
   size_t ring_bytes = AX__URING_BUFS * sizeof(struct io_uring_buf);
+  size_t mem_bytes = (size_t)AX__URING_BUFS * AX__URING_BUF_BYTES;
   void *ring = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (ring == MAP_FAILED)
     return false;
+  void *mem = mmap(NULL, mem_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED)
+    goto out_unmap_ring;
   struct io_uring_buf_reg reg;
   memset(&reg, 0, sizeof(reg));
   reg.ring_addr = (uint64_t)(uintptr_t)ring;
   reg.ring_entries = AX__URING_BUFS;
   reg.bgid = AX__URING_BGID;
-  st->buf_mem = ax__malloc((size_t)AX__URING_BUFS * AX__URING_BUF_BYTES);
-  st->bufs = ax__calloc(AX__URING_BUFS, sizeof(*st->bufs));
-  if (st->buf_mem == NULL || st->bufs == NULL ||
-      io_uring_register_buf_ring(&st->ring, &reg, 0) != 0) {
-    ax__free(st->buf_mem);
-    ax__free(st->bufs);
-    st->buf_mem = NULL;
-    st->bufs = NULL;
-    munmap(ring, ring_bytes);
-    return false;
-  }
+  if (io_uring_register_buf_ring(&st->ring, &reg, 0) != 0)
+    goto out_unmap_mem;
   st->br = ring;
+  st->buf_mem = mem;
   io_uring_buf_ring_init(st->br);
-  for (unsigned int i = 0; i < AX__URING_BUFS; i++)
-    io_uring_buf_ring_add(st->br, st->buf_mem + (size_t)i * AX__URING_BUF_BYTES,
-                          AX__URING_BUF_BYTES, (unsigned short)i,
-                          io_uring_buf_ring_mask(AX__URING_BUFS), (int)i);
-  io_uring_buf_ring_advance(st->br, AX__URING_BUFS);
-  st->bufs_free = AX__URING_BUFS;
+  if (!bufs_add(st, AX__URING_BUFS_MIN)) {
+    (void)io_uring_unregister_buf_ring(&st->ring, AX__URING_BGID);
+    st->br = NULL;
+    st->buf_mem = NULL;
+    goto out_unmap_mem;
+  }
   return true;
+out_unmap_mem:
+  munmap(mem, mem_bytes);
+out_unmap_ring:
+  munmap(ring, ring_bytes);
+  return false;
 }
 
 void ax__uring_bufs_fini(struct ax__uring *st) {
   if (st->br == NULL)
     return;
   munmap(st->br, AX__URING_BUFS * sizeof(struct io_uring_buf));
-  ax__free(st->buf_mem);
+  munmap(st->buf_mem, (size_t)AX__URING_BUFS * AX__URING_BUF_BYTES);
   ax__free(st->bufs);
   st->br = NULL;
 }
 
+/* Double the ring, up to its cap: whether it grew. */
+static bool bufs_grow(struct ax__uring *st) {
+  uint32_t count = st->nbufs;
+  if (count > AX__URING_BUFS - st->nbufs)
+    count = AX__URING_BUFS - st->nbufs;
+  if (count == 0 || !bufs_add(st, count))
+    return false;
+  st->grows++;
+  return true;
+}
+
 void ax__uring_buf_recycle(struct ax__uring *st, unsigned bid) {
-  io_uring_buf_ring_add(st->br, st->buf_mem + (size_t)bid * AX__URING_BUF_BYTES,
-                        AX__URING_BUF_BYTES, (unsigned short)bid,
+  io_uring_buf_ring_add(st->br, bufs_addr(st, bid), AX__URING_BUF_BYTES,
+                        (unsigned short)bid,
                         io_uring_buf_ring_mask(AX__URING_BUFS), 0);
   io_uring_buf_ring_advance(st->br, 1);
   st->bufs_free++;
   /* Out of starvation once a quarter of the ring is back, so that the
    * sockets waiting by poll do not flap between the two ways. */
-  if (st->starved && st->bufs_free >= AX__URING_BUFS / 4)
+  if (st->starved && st->bufs_free >= st->nbufs / 4)
     st->starved = false;
 }
 
@@ -119,12 +168,30 @@ static void sock_hold(struct ax__uring *st, struct ax__uring_fd *e,
   buf->off = 0;
   buf->len = (uint32_t)len;
   buf->next = 0;
-  if (e->u.recv.tail != 0)
-    st->bufs[e->u.recv.tail - 1].next = (uint16_t)(bid + 1);
-  else
+  if (e->u.recv.head == 0) {
     e->u.recv.head = (uint16_t)(bid + 1);
-  e->u.recv.tail = (uint16_t)(bid + 1);
-  e->u.recv.count++;
+    buf->tail = (uint16_t)(bid + 1);
+    buf->count = 1;
+    return;
+  }
+  struct ax__uring_buf *head = &st->bufs[e->u.recv.head - 1];
+  st->bufs[head->tail - 1].next = (uint16_t)(bid + 1);
+  head->tail = (uint16_t)(bid + 1);
+  head->count++;
+}
+
+/* Let go of the socket's oldest ring buffer: the next one, if any, holds
+ * the list's newest and count now. Returns its id. */
+static unsigned int sock_unhold(struct ax__uring *st, struct ax__uring_fd *e) {
+  unsigned int bid = e->u.recv.head - 1u;
+  const struct ax__uring_buf *held = &st->bufs[bid];
+  e->u.recv.head = held->next;
+  if (held->next != 0) {
+    struct ax__uring_buf *next = &st->bufs[held->next - 1];
+    next->tail = held->tail;
+    next->count = (uint16_t)(held->count - 1);
+  }
+  return bid;
 }
 
 /* Copy what the socket holds into buf, giving back each ring buffer
@@ -138,17 +205,12 @@ static size_t sock_copy_held(struct ax__uring *st, struct ax__uring_fd *e,
     size_t take = held->len - held->off;
     if (take > buf->len - copied)
       take = buf->len - copied;
-    memcpy(buf->base + copied,
-           st->buf_mem + (size_t)bid * AX__URING_BUF_BYTES + held->off, take);
+    memcpy(buf->base + copied, bufs_addr(st, bid) + held->off, take);
     copied += take;
     held->off += (uint32_t)take;
     if (held->off < held->len)
       break;
-    e->u.recv.head = held->next;
-    if (e->u.recv.head == 0)
-      e->u.recv.tail = 0;
-    e->u.recv.count--;
-    ax__uring_buf_recycle(st, bid);
+    ax__uring_buf_recycle(st, sock_unhold(st, e));
   }
   return copied;
 }
@@ -209,6 +271,8 @@ void ax__uring_slots_fini(struct ax__uring *st) {
     ax__free(slot);
   }
   ax__free(st->slots);
+  /* Listeners are closed before their loop: the table is empty. */
+  ax__free(st->accepted);
 }
 
 /* ---- Starting and stopping ---- */
@@ -251,7 +315,7 @@ static struct ax__uring_fd *sock_unwant(ax_loop_t *loop, ax__sock_t *sock,
 static int sock_recv_arm(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
   if (!(e->want & URING_BIT(AX__URING_RECV)) ||
       (e->live & (URING_BIT(AX__URING_RECV) | URING_BIT(AX__URING_RPOLL))) ||
-      e->u.recv.end != 0 || e->u.recv.count >= URING_HELD_MAX)
+      e->u.recv.end != 0 || ax__uring_held(st, e) >= AX__URING_HELD_MAX)
     return 0;
   bool ring = st->bufs_ok && !st->starved;
   struct io_uring_sqe *sqe = ax__uring_op(
@@ -260,6 +324,15 @@ static int sock_recv_arm(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
     return AX_ENOBUFS;
   if (ring) {
     io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+    /* The bytes this receive may take before it ends, so that a reader
+     * that stops holds no more than its share of the ring even when a
+     * burst fills buffers faster than the loop reads completions. Newer
+     * headers call the field optlen; kernels before the limit (6.17)
+     * refuse it with EINVAL, and the cap then holds as completions are
+     * read (sock_recv_complete). */
+    if (st->recv_limit)
+      sqe->file_index = (AX__URING_HELD_MAX - ax__uring_held(st, e)) *
+                        AX__URING_BUF_BYTES;
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = AX__URING_BGID;
   } else {
@@ -275,7 +348,7 @@ static int uring_recv_start(ax_loop_t *loop, ax__sock_t *sock) {
   if (e == NULL)
     return err;
   return sock_want(loop, e, sock->fd, AX__URING_RECV,
-                   e->u.recv.count > 0 || e->u.recv.end != 0, sock_recv_arm);
+                   e->u.recv.head != 0 || e->u.recv.end != 0, sock_recv_arm);
 }
 
 static void uring_recv_stop(ax_loop_t *loop, ax__sock_t *sock) {
@@ -289,7 +362,7 @@ static void uring_recv_stop(ax_loop_t *loop, ax__sock_t *sock) {
 static void sock_recv_deliver(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
                               intptr_t result) {
   struct ax__uring *st = ax__uring_state(loop);
-  bool any = e->u.recv.count > 0 || e->u.recv.end != 0 ||
+  bool any = e->u.recv.head != 0 || e->u.recv.end != 0 ||
              (e->flags & AX__URING_READ_MODE);
   if ((e->want & URING_BIT(AX__URING_RECV)) && any) {
     uint32_t gen = e->gen;
@@ -301,9 +374,25 @@ static void sock_recv_deliver(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
   /* Left unread (a small buffer, the reads-per-wakeup bound): again at
    * the next dispatch, as a level-triggered readiness would. */
   if ((e->want & URING_BIT(AX__URING_RECV)) &&
-      (e->u.recv.count > 0 || e->u.recv.end != 0))
+      (e->u.recv.head != 0 || e->u.recv.end != 0))
     ax__uring_ready(st, e, fd);
   (void)sock_recv_arm(st, e, fd);
+}
+
+/* A multishot receive ended for want of a buffer: the receives of one
+ * wait took more than the ring held. The ring doubles, once per dispatch
+ * (every receive that ran dry in the same wait starts again on the new
+ * buffers); at its cap, the sockets wait by poll until buffers return. */
+static void sock_recv_nobufs(struct ax__uring *st) {
+  if (st->grown && st->grow_seq == st->seq)
+    return;
+  if (bufs_grow(st)) {
+    st->grown = true;
+    st->grow_seq = st->seq;
+    return;
+  }
+  st->starved = true;
+  st->starvations++;
 }
 
 /* How a receive without data ended. */
@@ -311,10 +400,11 @@ static void sock_recv_ended(struct ax__uring *st, struct ax__uring_fd *e,
                             int32_t res) {
   if (res == 0)
     e->u.recv.end = AX_EOF;
-  else if (res == -ENOBUFS) {
-    st->starved = true; /* The socket waits by poll until buffers return. */
-    st->starvations++;
-  } else if (res == -EINVAL)
+  else if (res == -ENOBUFS)
+    sock_recv_nobufs(st);
+  else if (res == -EINVAL && st->recv_limit)
+    st->recv_limit = false; /* No limit of a receive's bytes. */
+  else if (res == -EINVAL)
     st->bufs_ok = false; /* No multishot receive (before Linux 6.0). */
   else if (res != -ECANCELED)
     e->u.recv.end = (int16_t)res;
@@ -334,7 +424,7 @@ static void sock_recv_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
   }
   if (cqe->res <= 0)
     sock_recv_ended(st, e, cqe->res);
-  if (e->u.recv.count >= URING_HELD_MAX)
+  if (ax__uring_held(st, e) >= AX__URING_HELD_MAX)
     ax__uring_cancel(st, e, fd, AX__URING_RECV);
   sock_recv_deliver(loop, e, fd, cqe->res > 0 ? cqe->res : 0);
 }
@@ -343,8 +433,11 @@ static void sock_recv_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
 static void sock_rpoll_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
                                 const struct ax__uring_cqe *cqe) {
   ax__uring_done(ax__uring_state(loop), e, AX__URING_RPOLL);
-  if (cqe->res == -ECANCELED)
+  if (cqe->res == -ECANCELED) {
+    /* Stopped and started again before the cancel landed. */
+    (void)sock_recv_arm(ax__uring_state(loop), e, fd);
     return;
+  }
   e->flags |= AX__URING_READ_MODE;
   sock_recv_deliver(loop, e, fd, 0);
 }
@@ -355,7 +448,7 @@ static intptr_t uring_recv_copy(ax_loop_t *loop, ax__sock_t *sock,
   struct ax__uring_fd *e = ax__uring_find(st, sock->fd);
   if (e == NULL || e->io != sock)
     return AX_EAGAIN;
-  if (e->u.recv.count > 0)
+  if (e->u.recv.head != 0)
     return (intptr_t)sock_copy_held(st, e, buf);
   if (e->u.recv.end != 0) {
     intptr_t end = e->u.recv.end;
@@ -449,20 +542,47 @@ static int sock_accept_arm(struct ax__uring *st, struct ax__uring_fd *e,
   return 0;
 }
 
+/* A listener's held connections. */
+static struct ax__uring_accepted *sock_accepted(const struct ax__uring *st,
+                                                const struct ax__uring_fd *e) {
+  return st->accepted[e->u.accepted - 1];
+}
+
+/* Give the listener an empty queue of held connections, in a free place
+ * of the loop's table (listeners are few). 0 or AX_ENOMEM. */
+static int sock_accepted_make(struct ax__uring *st, struct ax__uring_fd *e) {
+  uint32_t i = 0;
+  while (i < st->naccepted && st->accepted[i] != NULL)
+    i++;
+  if (i == st->naccepted) {
+    uint32_t n = st->naccepted != 0 ? 2 * st->naccepted : 4;
+    struct ax__uring_accepted **table = ax__realloc(
+        st->accepted, n * sizeof(struct ax__uring_accepted *));
+    if (table == NULL)
+      return AX_ENOMEM;
+    memset(table + st->naccepted, 0,
+           (n - st->naccepted) * sizeof(struct ax__uring_accepted *));
+    st->accepted = table;
+    st->naccepted = n;
+  }
+  st->accepted[i] = ax__calloc(1, sizeof(struct ax__uring_accepted));
+  if (st->accepted[i] == NULL)
+    return AX_ENOMEM;
+  e->u.accepted = i + 1;
+  return 0;
+}
+
 static int uring_accept_start(ax_loop_t *loop, ax__sock_t *sock) {
   struct ax__uring *st = ax__uring_state(loop);
   int err;
   struct ax__uring_fd *e = ax__uring_attach(st, sock, &err);
   if (e == NULL)
     return err;
-  if (e->u.accepted == NULL) {
-    e->u.accepted = ax__calloc(1, sizeof(*e->u.accepted));
-    if (e->u.accepted == NULL)
-      return AX_ENOMEM;
-  }
+  if (e->u.accepted == 0 && (err = sock_accepted_make(st, e)) != 0)
+    return err;
   e->flags |= AX__URING_LISTENER;
-  return sock_want(loop, e, sock->fd, AX__URING_ACCEPT, e->u.accepted->len > 0,
-                   sock_accept_arm);
+  return sock_want(loop, e, sock->fd, AX__URING_ACCEPT,
+                   sock_accepted(st, e)->len > 0, sock_accept_arm);
 }
 
 static void uring_accept_stop(ax_loop_t *loop, ax__sock_t *sock) {
@@ -470,8 +590,9 @@ static void uring_accept_stop(ax_loop_t *loop, ax__sock_t *sock) {
 }
 
 /* Hold an accepted connection for when the engine accepts again. */
-static bool sock_accept_hold(struct ax__uring_fd *e, int s) {
-  struct ax__uring_accepted *q = e->u.accepted;
+static bool sock_accept_hold(struct ax__uring *st, struct ax__uring_fd *e,
+                             int s) {
+  struct ax__uring_accepted *q = sock_accepted(st, e);
   if (q->len == q->cap) {
     unsigned int cap = q->cap != 0 ? 2 * q->cap : URING_ACCEPTED_MIN;
     struct ax__uring_accepted *grown = ax__malloc(sizeof(*grown) +
@@ -486,7 +607,7 @@ static bool sock_accept_hold(struct ax__uring_fd *e, int s) {
     for (unsigned int i = 0; i < grown->len; i++)
       grown->fds[i] = q->fds[(q->head + i) % q->cap];
     ax__free(q);
-    e->u.accepted = q = grown;
+    st->accepted[e->u.accepted - 1] = q = grown;
   }
   q->fds[(q->head + q->len) % q->cap] = s;
   q->len++;
@@ -496,7 +617,7 @@ static bool sock_accept_hold(struct ax__uring_fd *e, int s) {
 /* Whether the engine may have one more connection in this dispatch: a
  * burst is bounded per wakeup, the rest held for the next. */
 static bool sock_accept_room(struct ax__uring *st, struct ax__uring_fd *e) {
-  struct ax__uring_accepted *q = e->u.accepted;
+  struct ax__uring_accepted *q = sock_accepted(st, e);
   if (q->seq != st->seq) {
     q->seq = st->seq;
     q->counted = 0;
@@ -525,8 +646,8 @@ static void sock_accept_complete(ax_loop_t *loop, struct ax__uring_fd *e,
   int32_t res = cqe->res;
   bool wanted = e->want & URING_BIT(AX__URING_ACCEPT);
   if (res >= 0 &&
-      (!wanted || e->u.accepted->len > 0 || !sock_accept_room(st, e))) {
-    if (!sock_accept_hold(e, res))
+      (!wanted || sock_accepted(st, e)->len > 0 || !sock_accept_room(st, e))) {
+    if (!sock_accept_hold(st, e, res))
       ax__close_fd(res); /* Out of memory: the client sees it closed. */
     else if (wanted)
       ax__uring_ready(st, e, fd);
@@ -554,7 +675,7 @@ static void sock_accept_ready(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
   struct ax__uring *st = ax__uring_state(loop);
   uint32_t gen = e->gen;
   for (;;) {
-    struct ax__uring_accepted *q = e->u.accepted;
+    struct ax__uring_accepted *q = sock_accepted(st, e);
     if (!ax__uring_still(e, gen) || !(e->want & URING_BIT(AX__URING_ACCEPT)) ||
         q->len == 0 || !sock_accept_room(st, e))
       break;
@@ -564,7 +685,7 @@ static void sock_accept_ready(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
     e->io->cb(loop, e->io, AX__OP_ACCEPT, s);
   }
   if (ax__uring_still(e, gen) && (e->want & URING_BIT(AX__URING_ACCEPT)) &&
-      e->u.accepted->len > 0)
+      sock_accepted(st, e)->len > 0)
     ax__uring_ready(st, e, fd);
 }
 
@@ -626,20 +747,18 @@ static bool sock_close_cancel(struct ax__uring *st, struct ax__uring_fd *e,
 /* Give back what the socket holds: ring buffers, held connections. */
 static void sock_release(struct ax__uring *st, struct ax__uring_fd *e) {
   if (e->flags & AX__URING_LISTENER) {
-    struct ax__uring_accepted *q = e->u.accepted;
-    for (unsigned int i = 0; q != NULL && i < q->len; i++)
+    if (e->u.accepted == 0)
+      return;
+    struct ax__uring_accepted *q = sock_accepted(st, e);
+    for (unsigned int i = 0; i < q->len; i++)
       ax__close_fd(q->fds[(q->head + i) % q->cap]);
     ax__free(q);
-    e->u.accepted = NULL;
+    st->accepted[e->u.accepted - 1] = NULL;
+    e->u.accepted = 0;
     return;
   }
-  while (e->u.recv.head != 0) {
-    unsigned int bid = e->u.recv.head - 1u;
-    e->u.recv.head = st->bufs[bid].next;
-    ax__uring_buf_recycle(st, bid);
-  }
-  e->u.recv.tail = 0;
-  e->u.recv.count = 0;
+  while (e->u.recv.head != 0)
+    ax__uring_buf_recycle(st, sock_unhold(st, e));
 }
 
 /*
