@@ -22,6 +22,7 @@
  */
 #include <string.h>
 
+#include "internal.h"
 #include "net.h"
 #include "test.h"
 
@@ -1321,7 +1322,39 @@ static void test_signal_largest_number(void **state) {
 #endif /* _WIN32 */
 }
 
+static bool refuse_every_allocation(void) {
+  return true;
+}
+
+/* Run before anything makes the registry's lock (which allocates on
+ * POSIX): while allocations fail, a start fails with AX_ENOMEM; once they
+ * work again, the lock is made and the start succeeds. The first failure
+ * used to be kept for the life of the process: no handle of any loop
+ * could start again. */
+static void test_signal_registry_retried_after_enomem(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_signal_t signal;
+  assert_int_equal(ax_loop_init(&loop), 0);
+  assert_int_equal(ax_signal_init(&loop, &signal), 0);
+  __atomic_store_n(&ax__alloc_refuse, refuse_every_allocation,
+                   __ATOMIC_RELEASE);
+  int err = ax_signal_start(&signal, SIG_A, noop_cb);
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
+  assert_int_equal(err, AX_ENOMEM);
+  assert_false(ax_is_active(&signal.handle));
+  assert_int_equal(ax_signal_start(&signal, SIG_A, noop_cb), 0);
+  ax_close(&signal.handle, NULL);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(ax_loop_close(&loop), 0);
+}
+
 int main(void) {
+  /* Before setup_registry makes the lock. */
+  const struct CMUnitTest first[] = {
+      cmocka_unit_test(test_signal_registry_retried_after_enomem),
+  };
+  int failed = cmocka_run_group_tests_name("first use", first, NULL, NULL);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_signal_invalid),
       cmocka_unit_test(test_signal_once_per_signal),
@@ -1338,5 +1371,5 @@ int main(void) {
       cmocka_unit_test(test_signal_busy_loops),
       cmocka_unit_test(test_signal_largest_number),
   };
-  return cmocka_run_group_tests(tests, setup_registry, NULL);
+  return failed + cmocka_run_group_tests(tests, setup_registry, NULL);
 }
