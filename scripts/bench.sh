@@ -60,7 +60,7 @@ if [ "${1:-}" = "--callgrind" ]; then
   # (I(big) - I(small)) / (big - small) is the cost of one operation.
   small=20000
   big=120000
-  printf '%-24s %12s %12s %8s\n' "workload (instr/op)" axle libuv ratio
+  printf '%-32s %12s %12s %8s\n' "workload (instr/op)" axle libuv ratio
   while IFS=$'\t' read -r index name; do
     per_op=()
     for side in axle libuv; do
@@ -70,7 +70,7 @@ if [ "${1:-}" = "--callgrind" ]; then
     done
     ratio=$(awk -v a="${per_op[0]}" -v u="${per_op[1]}" \
       'BEGIN { printf "%.2fx", (a > 0 ? u / a : 0) }')
-    printf '%-24s %12s %12s %8s\n' "$name" "${per_op[0]}" "${per_op[1]}" \
+    printf '%-32s %12s %12s %8s\n' "$name" "${per_op[0]}" "${per_op[1]}" \
       "$ratio"
   done < <("$bench" --list)
   echo "(ratio: libuv's instructions / axle's; above 1, axle runs fewer)"
