@@ -923,31 +923,46 @@ static void try_order_write(struct try_order *t, size_t from, size_t len,
   assert_int_equal(ax_write(req, client, &rest, 1, log_write_cb), 0);
 }
 
-static void test_stream_try_write_small_in_order(void **state) {
-  (void)state;
-  ax_loop_t loop;
-  test_loop_open(&loop);
+/* A loop's TCP pair and bytes of the pattern to try-write on it. */
+static struct try_order *try_order_open(ax_loop_t *loop, size_t bytes) {
+  test_loop_open(loop);
   struct try_order *t = calloc(1, sizeof(*t));
   assert_non_null(t);
-  assert_int_equal(tcp_pair_open(&loop, &t->pair, "127.0.0.1"), 0);
-  size_t total = TRY_MSGS * TRY_MSG_BYTES;
-  t->data = pattern_new(total);
-  int queued = 0;
-  for (size_t i = 0; i < TRY_MSGS; i++)
-    try_order_write(t, i * TRY_MSG_BYTES, TRY_MSG_BYTES, &queued);
+  assert_int_equal(tcp_pair_open(loop, &t->pair, "127.0.0.1"), 0);
+  t->data = pattern_new(bytes);
+  return t;
+}
+
+/* Read the pair's server side into t->in. */
+static void try_order_read(struct try_order *t) {
   t->pair.server.stream.handle.data = &t->in;
   assert_int_equal(
       ax_read_start(&t->pair.server.stream, pattern_alloc_cb, pattern_read_cb),
       0);
+}
+
+static void try_order_close(ax_loop_t *loop, struct try_order *t) {
+  tcp_pair_close(&t->pair);
+  free(t->data);
+  free(t);
+  test_loop_close(loop);
+}
+
+static void test_stream_try_write_small_in_order(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  size_t total = TRY_MSGS * TRY_MSG_BYTES;
+  struct try_order *t = try_order_open(&loop, total);
+  int queued = 0;
+  for (size_t i = 0; i < TRY_MSGS; i++)
+    try_order_write(t, i * TRY_MSG_BYTES, TRY_MSG_BYTES, &queued);
+  try_order_read(t);
   tcp_run_until_size(&loop, &t->in.received, total);
   tcp_run_until(&loop, &t->wrote.calls, queued);
   assert_int_equal(t->wrote.errors, 0);
   assert_int_equal(t->in.received, total);
   assert_int_equal(ax_stream_get_write_queue_size(&t->pair.client.stream), 0);
-  tcp_pair_close(&t->pair);
-  free(t->data);
-  free(t);
-  test_loop_close(&loop);
+  try_order_close(&loop, t);
 }
 
 /* A try-write, then a write, then a shutdown, in one go: the peer reads
@@ -956,13 +971,9 @@ static void test_stream_try_write_small_in_order(void **state) {
 static void test_stream_try_write_write_shutdown(void **state) {
   (void)state;
   ax_loop_t loop;
-  test_loop_open(&loop);
-  struct try_order *t = calloc(1, sizeof(*t));
-  assert_non_null(t);
-  assert_int_equal(tcp_pair_open(&loop, &t->pair, "127.0.0.1"), 0);
-  ax_stream_t *client = &t->pair.client.stream;
   size_t total = TRY_MSG_BYTES + TRY_TAIL_BYTES;
-  t->data = pattern_new(total);
+  struct try_order *t = try_order_open(&loop, total);
+  ax_stream_t *client = &t->pair.client.stream;
   ax_buf_t head = ax_buf_init(t->data, TRY_MSG_BYTES);
   int queued = 0;
   t->wrote = (struct req_log){0};
@@ -976,10 +987,7 @@ static void test_stream_try_write_write_shutdown(void **state) {
   assert_int_equal(ax_shutdown(&shutdown_req, client, shut_cb), 0);
   /* After the shutdown, nothing more: not even a try. */
   assert_int_equal(ax_try_write(client, &head, 1), AX_EPIPE);
-  t->pair.server.stream.handle.data = &t->in;
-  assert_int_equal(
-      ax_read_start(&t->pair.server.stream, pattern_alloc_cb, pattern_read_cb),
-      0);
+  try_order_read(t);
   tcp_run_until(&loop, &t->in.eof, 1);
   assert_int_equal(t->in.at_eof, total);
   assert_int_equal(t->in.error, 0);
@@ -990,10 +998,7 @@ static void test_stream_try_write_write_shutdown(void **state) {
   assert_int_equal(t->shut.wrote.calls, 1);
   assert_int_equal(t->shut.wrote.errors, 0);
   assert_int_equal(t->shut.writes_before, 1);
-  tcp_pair_close(&t->pair);
-  free(t->data);
-  free(t);
-  test_loop_close(&loop);
+  try_order_close(&loop, t);
 }
 
 /* A try-write, then the stream closed at once, in the same callback: the
@@ -1002,28 +1007,18 @@ static void test_stream_try_write_write_shutdown(void **state) {
 static void test_stream_try_write_then_close(void **state) {
   (void)state;
   ax_loop_t loop;
-  test_loop_open(&loop);
-  struct try_order *t = calloc(1, sizeof(*t));
-  assert_non_null(t);
-  assert_int_equal(tcp_pair_open(&loop, &t->pair, "127.0.0.1"), 0);
+  struct try_order *t = try_order_open(&loop, TRY_MSG_BYTES);
   ax_stream_t *client = &t->pair.client.stream;
-  t->data = pattern_new(TRY_MSG_BYTES);
   ax_buf_t head = ax_buf_init(t->data, TRY_MSG_BYTES);
   int n = ax_try_write(client, &head, 1);
   assert_true(n == AX_EAGAIN || (n >= 0 && n <= TRY_MSG_BYTES));
   assert_int_equal(ax_close(&client->handle, tcp_pair_client_closed), 0);
   assert_int_equal(ax_try_write(client, &head, 1), AX_EBADF);
-  t->pair.server.stream.handle.data = &t->in;
-  assert_int_equal(
-      ax_read_start(&t->pair.server.stream, pattern_alloc_cb, pattern_read_cb),
-      0);
+  try_order_read(t);
   tcp_run_until(&loop, &t->pair.closed, 1);
   tcp_run_until(&loop, &t->in.eof, 1);
   assert_true(t->in.at_eof <= (n > 0 ? (size_t)n : 0));
-  tcp_pair_close(&t->pair);
-  free(t->data);
-  free(t);
-  test_loop_close(&loop);
+  try_order_close(&loop, t);
 }
 
 /* ---- Closing a listener ends the connection it held ---- */
