@@ -85,6 +85,13 @@ server_seeds() {
     >"$seeds/requests"
   printf '\0\0\0\0\0\0\0\2\62\1\0\0\2\0\0\1\1\20GET / HTTP/1.1\r\n\5\7\3\1\5\7' \
     >"$seeds/faults"
+  # 230 requests for /delay?ms=30 pipelined on one connection: their
+  # answers take 6.9 s of virtual time, one after the other (the harness
+  # once gave them 6.4 s in all, and reported the answers as lost).
+  {
+    printf '\0\0\0\0\0\0\0\0\0\0\0'
+    for _ in $(seq 230); do printf '\2\0\2'; done
+  } >"$seeds/pipelined-delays"
 }
 
 # Run one target for SECONDS_EACH; print its executions, coverage and
