@@ -22,10 +22,29 @@ enum {
   BENCH_SPAWN_MANY = 8,
   /* Writes with a handle in flight in the IPC workload. */
   BENCH_IPC_WINDOW = 64,
+  /* The size the ftruncate workload grows its files to. */
+  BENCH_TRUNCATE_BYTES = 4096,
+};
+
+/* What a churn workload works on: slot k (of the requests in flight) owns
+ * the names paths[k][0] and paths[k][1] in the workloads' directory, and
+ * for ftruncate the file paths[k][0], open for writing as fds[k]. */
+struct bench_churn {
+  char paths[BENCH_MAX_IN_FLIGHT][2][128]; /* a<k> and b<k>. */
+  int fds[BENCH_MAX_IN_FLIGHT];            /* ftruncate: a<k>; else -1. */
 };
 
 /* The trivial child of the spawn workloads: it exits at once, with 0. */
 #define BENCH_SPAWN_FILE "/bin/true"
+
+/* The churn workloads, by what they do (struct bench_side's fs_churn). */
+enum bench_churn_kind {
+  BENCH_CHURN_MKDIR,   /* mkdir, rmdir. */
+  BENCH_CHURN_RENAME,  /* rename a to b, b to a. */
+  BENCH_CHURN_LINK,    /* link, unlink. */
+  BENCH_CHURN_SYMLINK, /* symlink, unlink. */
+  BENCH_CHURN_TRUNCATE /* ftruncate up, ftruncate to 0. */
+};
 
 struct bench_result {
   uint64_t ops;  /* Operations completed. */
@@ -55,6 +74,16 @@ struct bench_side {
    * bench_read_offset() gives, in_flight at a time, as fs_stat. The file
    * is opened before the clocks start and closed after they stop. */
   void (*fs_read)(uint64_t n, unsigned int in_flight, struct bench_result *r);
+  /* The same reads as fs_read, each a sendfile to /dev/null, opened with
+   * the file. */
+  void (*fs_sendfile)(uint64_t n, unsigned int in_flight,
+                      struct bench_result *r);
+  /* The churn workloads (enum bench_churn_kind): n operations on names,
+   * or on a file's size, in_flight at a time, each slot of in_flight
+   * alternating between an operation and its undoing on names of its own
+   * (bench_churn_setup()), so that every request succeeds. */
+  void (*fs_churn)(enum bench_churn_kind kind, uint64_t n,
+                   unsigned int in_flight, struct bench_result *r);
   /* n round trips of one message between two loops on two threads, each
    * loop's callback posting it back (msg_axle.c, msg_uv.c). */
   void (*msg_one_by_one)(uint64_t n, struct bench_result *r);
@@ -76,6 +105,7 @@ struct bench_side {
 /* The files of the file system workloads, in a temporary directory that
  * bench/run.c makes before the first of them runs and removes at exit. */
 struct bench_files {
+  const char *dir;       /* Their directory. */
   const char *stat_path; /* A small file. */
   const char *read_path; /* BENCH_READ_FILE_BYTES of data. */
 };
@@ -90,10 +120,28 @@ void bench_axle_fs_stat(uint64_t n, unsigned int in_flight,
                         struct bench_result *r);
 void bench_axle_fs_read(uint64_t n, unsigned int in_flight,
                         struct bench_result *r);
+void bench_axle_fs_sendfile(uint64_t n, unsigned int in_flight,
+                            struct bench_result *r);
+void bench_uv_fs_sendfile(uint64_t n, unsigned int in_flight,
+                          struct bench_result *r);
 void bench_uv_fs_stat(uint64_t n, unsigned int in_flight,
                       struct bench_result *r);
 void bench_uv_fs_read(uint64_t n, unsigned int in_flight,
                       struct bench_result *r);
+
+/* The churn workloads of each side (fs_axle.c, fs_uv.c). */
+void bench_axle_fs_churn(enum bench_churn_kind kind, uint64_t n,
+                         unsigned int in_flight, struct bench_result *r);
+void bench_uv_fs_churn(enum bench_churn_kind kind, uint64_t n,
+                       unsigned int in_flight, struct bench_result *r);
+
+/* Name the slots' paths for kind and make what the first operation of
+ * each needs (rename: the file a<k>; ftruncate: a<k>, open): 0, or -1
+ * with everything made removed again (run.c). */
+int bench_churn_setup(struct bench_churn *c, enum bench_churn_kind kind,
+                      unsigned int in_flight);
+/* Close the files and remove every name a run may have left. */
+void bench_churn_teardown(struct bench_churn *c, unsigned int in_flight);
 
 /* The message workloads of each side: axle's message queue, and libuv's
  * async handle with a mutex-guarded list (the usual hand-built one). */

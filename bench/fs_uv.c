@@ -6,9 +6,15 @@
  * cleans its request up and starts the next request on the same memory,
  * until n have been started. libuv 1.44 runs every file system request on
  * its thread pool (io_uring came to it in 1.45), as axle does.
+ *
+ * The churn workloads run a slot per request in flight, each alternating
+ * between an operation on names (or a file's size) and its undoing.
  */
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -18,7 +24,8 @@ struct fs_run {
   uv_loop_t loop;                    /* The loop the requests complete on. */
   uv_fs_t reqs[BENCH_MAX_IN_FLIGHT]; /* One per request in flight. */
   char *bufs[BENCH_MAX_IN_FLIGHT];   /* Read: one buffer per request. */
-  uv_file file;                      /* Read: the file, open. */
+  uv_file file;                      /* Read, sendfile: the file, open. */
+  int null_fd;                       /* sendfile: /dev/null, open. */
   uint64_t n;                        /* Requests to start in all. */
   uint64_t started;                  /* Requests started so far. */
   uint64_t completed;                /* Requests that did what they should. */
@@ -133,4 +140,110 @@ void bench_uv_fs_read(uint64_t n, unsigned int in_flight,
     fs_run_timed(&r, in_flight, read_start, res);
   read_teardown(&r, in_flight);
   uv_loop_close(&r.loop);
+}
+
+static void sendfile_start(struct fs_run *r, uv_fs_t *req);
+
+static void sendfile_done(uv_fs_t *req) {
+  fs_next(req->data, req, req->result == BENCH_READ_BYTES, sendfile_start);
+}
+
+static void sendfile_start(struct fs_run *r, uv_fs_t *req) {
+  int64_t offset = bench_read_offset(r->started++);
+  if (uv_fs_sendfile(&r->loop, req, r->null_fd, r->file, offset,
+                     BENCH_READ_BYTES, sendfile_done) != 0)
+    r->error = 1;
+  req->data = r;
+}
+
+void bench_uv_fs_sendfile(uint64_t n, unsigned int in_flight,
+                          struct bench_result *res) {
+  static struct fs_run r;
+  memset(&r, 0, sizeof(r));
+  r.n = n;
+  r.file = -1;
+  r.null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  res->error = in_flight == 0 || in_flight > BENCH_MAX_IN_FLIGHT ||
+               r.null_fd < 0 || uv_loop_init(&r.loop) != 0;
+  if (res->error) {
+    if (r.null_fd >= 0)
+      close(r.null_fd);
+    return;
+  }
+  /* read_setup's buffers go unused: the file is what is needed. */
+  res->error = read_setup(&r, 0) != 0;
+  if (!res->error)
+    fs_run_timed(&r, in_flight, sendfile_start, res);
+  read_teardown(&r, 0);
+  uv_loop_close(&r.loop);
+  close(r.null_fd);
+}
+
+/* A churn run: the requests of struct fs_run, the names and files of
+ * bench_churn, and how many operations each slot has started. */
+struct fs_churn_run {
+  struct fs_run r;                         /* The requests and the counts. */
+  struct bench_churn names;                /* Each slot's names and file. */
+  unsigned int steps[BENCH_MAX_IN_FLIGHT]; /* Operations per slot. */
+  enum bench_churn_kind kind;              /* What the slots do. */
+};
+
+static void churn_start(struct fs_run *r, uv_fs_t *req);
+
+static void churn_done(uv_fs_t *req) {
+  fs_next(req->data, req, req->result == 0, churn_start);
+}
+
+/* A slot's next operation: the even ones make, the odd ones undo. */
+static void churn_start(struct fs_run *r, uv_fs_t *req) {
+  struct fs_churn_run *c = (struct fs_churn_run *)r;
+  size_t k = (size_t)(req - r->reqs);
+  bool undo = (c->steps[k]++ & 1) != 0;
+  const char *a = c->names.paths[k][0], *b = c->names.paths[k][1];
+  int err;
+  r->started++;
+  switch (c->kind) {
+  case BENCH_CHURN_MKDIR:
+    err = undo ? uv_fs_rmdir(&r->loop, req, a, churn_done)
+               : uv_fs_mkdir(&r->loop, req, a, 0700, churn_done);
+    break;
+  case BENCH_CHURN_RENAME:
+    err = uv_fs_rename(&r->loop, req, undo ? b : a, undo ? a : b, churn_done);
+    break;
+  case BENCH_CHURN_LINK:
+    err = undo
+              ? uv_fs_unlink(&r->loop, req, a, churn_done)
+              : uv_fs_link(&r->loop, req, bench_files.stat_path, a, churn_done);
+    break;
+  case BENCH_CHURN_SYMLINK:
+    err = undo ? uv_fs_unlink(&r->loop, req, a, churn_done)
+               : uv_fs_symlink(&r->loop, req, bench_files.stat_path, a, 0,
+                               churn_done);
+    break;
+  default:
+    err = uv_fs_ftruncate(&r->loop, req, c->names.fds[k],
+                          undo ? 0 : BENCH_TRUNCATE_BYTES, churn_done);
+    break;
+  }
+  if (err != 0)
+    r->error = 1;
+  req->data = r;
+}
+
+void bench_uv_fs_churn(enum bench_churn_kind kind, uint64_t n,
+                       unsigned int in_flight, struct bench_result *res) {
+  static struct fs_churn_run c;
+  memset(&c, 0, sizeof(c));
+  c.r.n = n;
+  c.kind = kind;
+  res->error = in_flight == 0 || in_flight > BENCH_MAX_IN_FLIGHT ||
+               bench_churn_setup(&c.names, kind, in_flight) != 0;
+  if (res->error)
+    return;
+  res->error = uv_loop_init(&c.r.loop) != 0;
+  if (!res->error) {
+    fs_run_timed(&c.r, in_flight, churn_start, res);
+    uv_loop_close(&c.r.loop);
+  }
+  bench_churn_teardown(&c.names, in_flight);
 }

@@ -50,8 +50,27 @@ static struct {
 
 struct bench_files bench_files;
 
+/* The churn workload running, and its slots: what it may have left in the
+ * directory if a run is stopped. */
+static struct bench_churn *volatile bench_churn_active;
+static volatile unsigned int bench_churn_slots;
+
+/* Remove every name the churn slots may have left. Async-signal-safe. */
+static void bench_churn_remove(const struct bench_churn *c,
+                               unsigned int in_flight) {
+  for (unsigned int k = 0; k < in_flight; k++) {
+    for (int i = 0; i < 2; i++) {
+      /* Whichever the run left: a file, a link or a directory. */
+      if (unlink(c->paths[k][i]) != 0)
+        rmdir(c->paths[k][i]);
+    }
+  }
+}
+
 /* Remove what bench_files_make() made. Async-signal-safe. */
 static void bench_files_remove(void) {
+  if (bench_churn_active != NULL)
+    bench_churn_remove(bench_churn_active, bench_churn_slots);
   if (bench_tmp.stat_path[0] != '\0')
     unlink(bench_tmp.stat_path);
   if (bench_tmp.read_path[0] != '\0')
@@ -133,9 +152,49 @@ static int bench_files_make(void) {
     return -1;
   }
   failed = 0;
+  bench_files.dir = bench_tmp.dir;
   bench_files.stat_path = bench_tmp.stat_path;
   bench_files.read_path = bench_tmp.read_path;
   return 0;
+}
+
+void bench_churn_teardown(struct bench_churn *c, unsigned int in_flight) {
+  bench_churn_active = NULL;
+  for (unsigned int k = 0; k < in_flight; k++) {
+    if (c->fds[k] >= 0)
+      close(c->fds[k]);
+    c->fds[k] = -1;
+  }
+  bench_churn_remove(c, in_flight);
+}
+
+int bench_churn_setup(struct bench_churn *c, enum bench_churn_kind kind,
+                      unsigned int in_flight) {
+  int err = 0;
+  for (unsigned int k = 0; k < in_flight; k++) {
+    c->fds[k] = -1;
+    for (int i = 0; i < 2; i++)
+      snprintf(c->paths[k][i], sizeof(c->paths[k][i]), "%s/churn-%c%u",
+               bench_files.dir, 'a' + i, k);
+  }
+  bench_churn_slots = in_flight;
+  bench_churn_active = c;
+  for (unsigned int k = 0; k < in_flight && err == 0; k++) {
+    if (kind != BENCH_CHURN_RENAME && kind != BENCH_CHURN_TRUNCATE)
+      continue;
+    c->fds[k] = open(c->paths[k][0], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+                     0600);
+    err = c->fds[k] < 0 ? -1 : 0;
+    if (err == 0 && kind == BENCH_CHURN_RENAME) {
+      err = close(c->fds[k]);
+      c->fds[k] = -1;
+    }
+  }
+  if (err != 0) {
+    perror("bench: making the churn files");
+    bench_churn_teardown(c, in_flight);
+  }
+  return err;
 }
 
 typedef void (*bench_fn)(uint64_t n, struct bench_result *r);
@@ -149,39 +208,53 @@ struct workload {
   size_t offset;          /* Which member of struct bench_side runs it. */
   unsigned int in_flight; /* File system requests in flight; 0: the member
                              is a bench_fn, not a bench_fs_fn. */
+  int churn;              /* 1 + the bench_churn_kind of a churn workload,
+                             whose member is fs_churn; 0: another. */
 };
 
 static const struct workload workloads[] = {
     {"loop iterations", "iteration", 1000000,
-     offsetof(struct bench_side, loop_iterations), 0},
+     offsetof(struct bench_side, loop_iterations), 0, 0},
     {"loop iterations, 1 fd", "iteration", 1000000,
-     offsetof(struct bench_side, loop_iterations_io), 0},
+     offsetof(struct bench_side, loop_iterations_io), 0, 0},
     {"timers started+fired", "timer", 1000000,
-     offsetof(struct bench_side, timers), 0},
+     offsetof(struct bench_side, timers), 0, 0},
     {"async ping-pong", "round trip", 20000,
-     offsetof(struct bench_side, async_ping_pong), 0},
+     offsetof(struct bench_side, async_ping_pong), 0, 0},
     {"pool: empty jobs", "job", 200000,
-     offsetof(struct bench_side, pool_empty_work), 0},
+     offsetof(struct bench_side, pool_empty_work), 0, 0},
     {"fs stat, 1 in flight", "stat", 5000, offsetof(struct bench_side, fs_stat),
-     1},
+     1, 0},
     {"fs stat, 4 in flight", "stat", 20000,
-     offsetof(struct bench_side, fs_stat), 4},
+     offsetof(struct bench_side, fs_stat), 4, 0},
     {"fs stat, 32 in flight", "stat", 100000,
-     offsetof(struct bench_side, fs_stat), 32},
+     offsetof(struct bench_side, fs_stat), 32, 0},
     {"fs read 64K, 1 in flight", "read", 5000,
-     offsetof(struct bench_side, fs_read), 1},
+     offsetof(struct bench_side, fs_read), 1, 0},
     {"fs read 64K, 4 in flight", "read", 20000,
-     offsetof(struct bench_side, fs_read), 4},
+     offsetof(struct bench_side, fs_read), 4, 0},
+    {"fs sendfile 64K, 4 in flight", "sendfile", 20000,
+     offsetof(struct bench_side, fs_sendfile), 4, 0},
+    {"fs mkdir+rmdir, 32 in flight", "mkdir or rmdir", 5000,
+     offsetof(struct bench_side, fs_churn), 32, 1 + BENCH_CHURN_MKDIR},
+    {"fs rename, 32 in flight", "rename", 20000,
+     offsetof(struct bench_side, fs_churn), 32, 1 + BENCH_CHURN_RENAME},
+    {"fs link+unlink, 32 in flight", "link or unlink", 20000,
+     offsetof(struct bench_side, fs_churn), 32, 1 + BENCH_CHURN_LINK},
+    {"fs symlink+unlink, 32 in flight", "symlink or unlink", 20000,
+     offsetof(struct bench_side, fs_churn), 32, 1 + BENCH_CHURN_SYMLINK},
+    {"fs ftruncate, 32 in flight", "ftruncate", 20000,
+     offsetof(struct bench_side, fs_churn), 32, 1 + BENCH_CHURN_TRUNCATE},
     {"messages, one by one", "round trip", 20000,
-     offsetof(struct bench_side, msg_one_by_one), 0},
+     offsetof(struct bench_side, msg_one_by_one), 0, 0},
     {"messages, bursts of 100", "round trip", 1000000,
-     offsetof(struct bench_side, msg_bursts), 0},
+     offsetof(struct bench_side, msg_bursts), 0, 0},
     {"spawn /bin/true, 1 alive", "child", 200,
-     offsetof(struct bench_side, spawn_one), 0},
+     offsetof(struct bench_side, spawn_one), 0, 0},
     {"spawn /bin/true, 8 alive", "child", 400,
-     offsetof(struct bench_side, spawn_many), 0},
+     offsetof(struct bench_side, spawn_many), 0, 0},
     {"IPC: handles passed", "handle", 20000,
-     offsetof(struct bench_side, ipc_handles), 0},
+     offsetof(struct bench_side, ipc_handles), 0, 0},
 };
 enum { WORKLOADS = sizeof(workloads) / sizeof(workloads[0]) };
 
@@ -204,7 +277,9 @@ static struct rates run_rates(const struct bench_side *side,
     return rates;
   }
   alarm(limit_s);
-  if (w->in_flight > 0)
+  if (w->churn > 0)
+    side->fs_churn((enum bench_churn_kind)(w->churn - 1), n, w->in_flight, &r);
+  else if (w->in_flight > 0)
     (*(const bench_fs_fn *)member)(n, w->in_flight, &r);
   else
     (*(const bench_fn *)member)(n, &r);
@@ -238,7 +313,7 @@ static int run_table(uint64_t scale, const int chosen[WORKLOADS]) {
   enum { ROUNDS = 5, LIMIT_S_PER_SCALE = 30 };
   const struct bench_side *sides[2] = {&bench_axle, &bench_uv};
   print_pool_sizes();
-  printf("%-24s %11s %11s %6s %11s %11s %6s\n", "workload", "axle/CPU-s",
+  printf("%-32s %11s %11s %6s %11s %11s %6s\n", "workload", "axle/CPU-s",
          "libuv/CPU-s", "ratio", "axle/s", "libuv/s", "ratio");
   int failed = 0;
   for (size_t w = 0; w < WORKLOADS; w++) {
@@ -259,7 +334,7 @@ static int run_table(uint64_t scale, const int chosen[WORKLOADS]) {
           best[s].wall = rates.wall;
       }
     }
-    printf("%-24s %11.0f %11.0f %5.2fx %11.0f %11.0f %5.2fx\n",
+    printf("%-32s %11.0f %11.0f %5.2fx %11.0f %11.0f %5.2fx\n",
            workloads[w].name, best[0].cpu, best[1].cpu,
            best[1].cpu > 0 ? best[0].cpu / best[1].cpu : 0.0, best[0].wall,
            best[1].wall, best[1].wall > 0 ? best[0].wall / best[1].wall : 0.0);

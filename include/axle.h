@@ -1653,6 +1653,20 @@ AX_EXTERN int ax_write(ax_write_t *req, ax_stream_t *stream,
 
 /**
  * Write what the kernel takes now, without queueing.
+ *
+ * On io_uring a small write (up to 2 KiB, several tries adding up to
+ * that) on a stream with nothing queued is copied into a buffer of the
+ * loop's and handed to the kernel with the loop's next system call,
+ * instead of a send of its own; the whole length is returned, as a kernel
+ * send with room would. Until the kernel has the bytes they count in
+ * ax_stream_get_write_queue_size() (0 still means "all with the kernel"),
+ * writes made meanwhile go after them, and ax_shutdown() waits for them;
+ * ax_close() before then may drop them, as it does queued writes. An
+ * error of their send fails the writes queued behind, and the next
+ * ax_try_write() reports it. Larger writes, and every write while the
+ * kernel last had no room, go to the kernel at once, as on every other
+ * backend (epoll, kqueue, poll, IOCP), where the bytes are the kernel's
+ * when this returns.
  * @return The number of bytes written (possibly fewer than asked, at most
  *         INT_MAX); AX_EAGAIN if none could be, or if writes are queued
  *         (ordering comes first); or an error as ax_write().

@@ -6,7 +6,9 @@
 #
 #   bash scripts/bench-http.sh
 #
-# The servers: examples/http-server (--threads 1), bench/http/http-uv.c
+# The servers: examples/http-server (--threads 1) on epoll (the "axle"
+# side) and on io_uring (the "io_uring" side, where the kernel lets axle
+# start it), bench/http/http-uv.c
 # (its plaintext route on libuv, with the same parser compiled in), and
 # nginx with one worker process, access log off, on a configuration this
 # script writes to a temporary directory: a location that returns 200
@@ -41,8 +43,8 @@
 #
 # Environment: AX_HTTP_ROUNDS (3), AX_HTTP_SECONDS (5, per round),
 # AX_HTTP_DEPTH (16), AX_HTTP_STRACE_SECONDS (3), AX_HTTP_MANY (10000),
-# AX_HTTP_MANY_SECONDS (10), AX_HTTP_SIDES ("axle libuv nginx": a subset
-# runs fewer), AX_HTTP_SERVER_CPU (0), AX_HTTP_LOAD_CPU (1).
+# AX_HTTP_MANY_SECONDS (10), AX_HTTP_SIDES ("axle uring libuv nginx": a
+# subset runs fewer), AX_HTTP_SERVER_CPU (0), AX_HTTP_LOAD_CPU (1).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -58,7 +60,7 @@ MANY_SECONDS=${AX_HTTP_MANY_SECONDS:-10}
 SERVER_CPU=${AX_HTTP_SERVER_CPU:-0}
 LOAD_CPU=${AX_HTTP_LOAD_CPU:-1}
 BUILD=${AX_BENCH_HTTP_BUILD:-build-bench-http}
-WANTED_SIDES=${AX_HTTP_SIDES:-axle libuv nginx}
+WANTED_SIDES=${AX_HTTP_SIDES:-axle uring libuv nginx}
 # wrk's own time-out per request: slower answers count as time-outs.
 WRK_TIMEOUT_S=10
 # Every wait on a server or on wrk is bounded by this much beyond its run.
@@ -97,6 +99,16 @@ for side in $WANTED_SIDES; do
       SIDES+=(axle)
     else
       echo "the axle HTTP server (examples/http-server) was not built: its rows are left out"
+    fi
+    ;;
+  uring)
+    if [ -z "$AXLE_SERVER" ]; then
+      echo "the axle HTTP server was not built: its io_uring rows are left out"
+    elif AX_BACKEND=io_uring timeout 2 "$AXLE_SERVER" --port 0 2>&1 \
+      </dev/null | grep -q "cannot start\|not a backend"; then
+      echo "io_uring cannot start here: the io_uring rows are left out"
+    else
+      SIDES+=(uring)
     fi
     ;;
   libuv)
@@ -193,18 +205,19 @@ start_server() {
   : >"$out"
   PORT=
   case $side in
-  axle | libuv)
+  axle | uring | libuv)
     # The axle server refuses connections past --max-connections (10,000
     # by default) with a 503: raised, as nginx's worker_connections is,
     # for the AX_HTTP_MANY run. http-uv has no such limit.
-    local args=(--port 0 --threads 1)
-    if [ "$side" = axle ]; then
-      args=("$AXLE_SERVER" "${args[@]}" --max-connections "$((MANY + 1000))")
-    else
+    local args=(--port 0 --threads 1) backend=epoll
+    if [ "$side" = libuv ]; then
       args=("$UV_SERVER" "${args[@]}")
+    else
+      args=("$AXLE_SERVER" "${args[@]}" --max-connections "$((MANY + 1000))")
     fi
-    taskset -c "$SERVER_CPU" "${WRAP[@]}" "${args[@]}" >"$out" \
-      2>"$TMP/server.err" &
+    [ "$side" = uring ] && backend=io_uring
+    AX_BACKEND=$backend taskset -c "$SERVER_CPU" "${WRAP[@]}" "${args[@]}" \
+      >"$out" 2>"$TMP/server.err" &
     SERVER_PID=$!
     for ((i = 0; i < 300; i++)); do
       PORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
@@ -452,7 +465,10 @@ done
 for depth in 1 "$DEPTH"; do
   for side in "${SIDES[@]}"; do
     strace_run "$side" "$depth"
-    [ "$side" = nginx ] || callgrind_run "$side" "$depth"
+    # Not nginx (several processes), and not io_uring: under valgrind
+    # its server takes SIGTERM only when a completion wakes it.
+    [ "$side" = nginx ] || [ "$side" = uring ] ||
+      callgrind_run "$side" "$depth"
   done
 done
 if [ "$FD_LIMIT" -ge $((MANY + 100)) ]; then
@@ -486,24 +502,28 @@ ratio() {
   fi
 }
 
-# Print one table row: name, then the value of each of axle, libuv and
-# nginx ("-" when not run), then axle/libuv and axle/nginx when $5 says
-# the figures are rates to compare ("rate"), else "-".
+# Print one table row: name, then the value of each of axle, axle on
+# io_uring, libuv and nginx ("-" when not run), then axle/libuv,
+# axle/nginx, io_uring/libuv and io_uring/nginx when $6 says the figures
+# are rates to compare ("rate"), else "-".
 row() {
-  local name=$1 a=${2:--} u=${3:--} n=${4:--} kind=$5 au=- an=-
+  local name=$1 a=${2:--} i=${3:--} u=${4:--} n=${5:--} kind=$6
+  local au=- an=- iu=- in=-
   if [ "$kind" = rate ]; then
     au=$(ratio "$a" "$u")
     an=$(ratio "$a" "$n")
+    iu=$(ratio "$i" "$u")
+    in=$(ratio "$i" "$n")
   fi
-  printf '| %-48s | %10s | %10s | %10s | %10s | %10s |\n' \
-    "$name" "$a" "$u" "$n" "$au" "$an"
+  printf '| %-48s | %9s | %9s | %9s | %9s | %6s | %6s | %6s | %6s |\n' \
+    "$name" "$a" "$i" "$u" "$n" "$au" "$an" "$iu" "$in"
 }
 
-# The n-th figure of RESULT[$1,side] for every side, as three words, "-"
+# The n-th figure of RESULT[$1,side] for every side, as four words, "-"
 # for a side not run; latencies ($3 = ms) in milliseconds.
-three() {
+four() {
   local key=$1 i=$2 unit=${3:-} side v out=()
-  for side in axle libuv nginx; do
+  for side in axle uring libuv nginx; do
     v=${RESULT[$key,$side]:-}
     if [ -z "$v" ]; then
       out+=(-)
@@ -517,42 +537,46 @@ three() {
 }
 
 echo
-printf '| %-48s | %10s | %10s | %10s | %10s | %10s |\n' "Workload" axle libuv nginx \
-  "axle/libuv" "axle/nginx"
-printf '| %s | %s | %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..48})" \
-  "---------:" "---------:" "---------:" "---------:" "---------:"
+printf '| %-48s | %9s | %9s | %9s | %9s | %6s | %6s | %6s | %6s |\n' \
+  "Workload" axle io_uring libuv nginx "ax/uv" "ax/ng" "io/uv" "io/ng"
+printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+  "$(printf -- '-%.0s' {1..48})" "--------:" "--------:" "--------:" \
+  "--------:" "-----:" "-----:" "-----:" "-----:"
 for l in "${LOADS[@]}"; do
   read -r conns depth <<<"$l"
   key=${conns}x$depth
   what="$conns conns"
   [ "$depth" != 1 ] && what="$what, pipelined x$depth"
-  # shellcheck disable=SC2046 # three prints three words to split.
-  row "$what: requests per server CPU-second" $(three "$key" 1) rate
+  # shellcheck disable=SC2046 # four prints four words to split.
+  row "$what: requests per server CPU-second" $(four "$key" 1) rate
   # shellcheck disable=SC2046
-  row "$what: requests per second" $(three "$key" 2) rate
+  row "$what: requests per second" $(four "$key" 2) rate
   # shellcheck disable=SC2046
-  row "$what: latency p50 (ms)" $(three "$key" 3 ms) none
+  row "$what: latency p50 (ms)" $(four "$key" 3 ms) none
   # shellcheck disable=SC2046
-  row "$what: latency p99 (ms)" $(three "$key" 4 ms) none
+  row "$what: latency p99 (ms)" $(four "$key" 4 ms) none
   # shellcheck disable=SC2046
-  row "$what: mean round trip (ms)" $(three "$key" 6 ms) none
+  row "$what: mean round trip (ms)" $(four "$key" 6 ms) none
   # shellcheck disable=SC2046
-  row "$what: server CPU busy (%)" $(three "$key" 5) none
+  row "$what: server CPU busy (%)" $(four "$key" 5) none
 done
 row "system calls per request, 50 conns" "${SYSCALLS[1,axle]:-}" \
-  "${SYSCALLS[1,libuv]:-}" "${SYSCALLS[1,nginx]:-}" none
+  "${SYSCALLS[1,uring]:-}" "${SYSCALLS[1,libuv]:-}" "${SYSCALLS[1,nginx]:-}" \
+  none
 row "system calls per request, 50 conns, x$DEPTH" \
-  "${SYSCALLS[$DEPTH,axle]:-}" "${SYSCALLS[$DEPTH,libuv]:-}" \
-  "${SYSCALLS[$DEPTH,nginx]:-}" none
+  "${SYSCALLS[$DEPTH,axle]:-}" "${SYSCALLS[$DEPTH,uring]:-}" \
+  "${SYSCALLS[$DEPTH,libuv]:-}" "${SYSCALLS[$DEPTH,nginx]:-}" none
 row "user-space instructions per request, 50 conns" \
-  "${INSTRUCTIONS[1,axle]:-}" "${INSTRUCTIONS[1,libuv]:-}" - none
+  "${INSTRUCTIONS[1,axle]:-}" - "${INSTRUCTIONS[1,libuv]:-}" - none
 row "user-space instructions per request, x$DEPTH" \
-  "${INSTRUCTIONS[$DEPTH,axle]:-}" "${INSTRUCTIONS[$DEPTH,libuv]:-}" - none
+  "${INSTRUCTIONS[$DEPTH,axle]:-}" - "${INSTRUCTIONS[$DEPTH,libuv]:-}" - \
+  none
 if [ ${#MANY_RESULT[@]} -gt 0 ]; then
   for i in 1 2; do
     label="requests per server CPU-second"
     [ $i = 2 ] && label="requests per second"
     row "$MANY conns: $label" "$(word "${MANY_RESULT[axle]:-}" $i)" \
+      "$(word "${MANY_RESULT[uring]:-}" $i)" \
       "$(word "${MANY_RESULT[libuv]:-}" $i)" \
       "$(word "${MANY_RESULT[nginx]:-}" $i)" rate
   done
@@ -560,11 +584,12 @@ if [ ${#MANY_RESULT[@]} -gt 0 ]; then
     label="latency p50 (ms)"
     [ $i = 4 ] && label="latency p99 (ms)"
     row "$MANY conns: $label" "$(ms "$(word "${MANY_RESULT[axle]:-}" $i)")" \
+      "$(ms "$(word "${MANY_RESULT[uring]:-}" $i)")" \
       "$(ms "$(word "${MANY_RESULT[libuv]:-}" $i)")" \
       "$(ms "$(word "${MANY_RESULT[nginx]:-}" $i)")" none
   done
   errors=()
-  for side in axle libuv nginx; do
+  for side in axle uring libuv nginx; do
     v=${MANY_RESULT[$side]:-}
     if [ -n "$v" ]; then
       errors+=("$(word "$v" 7)/$(word "$v" 8)")
@@ -574,7 +599,7 @@ if [ ${#MANY_RESULT[@]} -gt 0 ]; then
   done
   row "$MANY conns: connect errors / time-outs" "${errors[@]}" none
 fi
-echo "(ratios: axle's rate over the other's; above 1, axle serves more)"
+echo "(ratios: axle's rate, on epoll (ax) or io_uring (io), over libuv's (uv) or nginx's (ng); above 1, axle serves more)"
 echo
 for depth in 1 "$DEPTH"; do
   for side in "${SIDES[@]}"; do

@@ -24,8 +24,8 @@
 # held on one loop thread and every one answered at the end; system calls
 # per message, counted by strace -c (io_uring_enter on its own row), and
 # the server's user-space instructions per message, counted by callgrind
-# (the same on every run, where CPU time is not; not on io_uring, see
-# below), both for ping-pong and for echo with 50 connections.
+# (the same on every run, where CPU time is not), both for ping-pong and
+# for echo with 50 connections.
 #
 # Beside the io_uring column, the message rows also run
 # bench/net/echo-uring.c, the floor: an echo server written by hand on
@@ -33,10 +33,27 @@
 # and receive, a shared buffer ring, DEFER_TASKRUN). A second table holds
 # axle on io_uring against it, with io_uring_enter per message for both.
 #
+# AX_NET_BASELINE names another build's echo-server (a "before" binary):
+# it runs on io_uring as one more side of the message rows, the system
+# call counts and the instruction counts, and a third table holds axle on
+# io_uring against it, so that a change is measured side by side in one
+# run.
+#
+# Kernel memory per idle connection: /proc/slabinfo (where it can be
+# read) before the idle connections open and once they are all open, the
+# growth of each slab cache divided by the connections (both ends are on
+# this machine: the client side is the same for every server, so the
+# columns differ by what the server's backend costs). And 100 stalled
+# readers: clients that send without ever reading the echoes, until the
+# server stops reading them (its write queues full); the server's VmRSS
+# growth is what holding them costs in user space.
+#
 # Environment: AX_NET_ROUNDS (3), AX_NET_SECONDS (5, per round),
 # AX_NET_STRACE_COUNT (20000 round trips), AX_NET_MANY (19000
 # connections), AX_NET_IDLE (10000 connections), AX_NET_SERVER_CPU (0) and
-# AX_NET_LOAD_CPU (1): the CPUs the server and the load tool are pinned to.
+# AX_NET_LOAD_CPU (1): the CPUs the server and the load tool are pinned to;
+# AX_NET_STALLED (100 stalled readers); AX_NET_ONLY=memory runs only the
+# memory rows (idle, 19,000 connections, slab caches, stalled readers).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -53,6 +70,10 @@ CALLGRIND_SMALL=2000
 CALLGRIND_BIG=12000
 MANY=${AX_NET_MANY:-19000}
 IDLE=${AX_NET_IDLE:-10000}
+STALLED=${AX_NET_STALLED:-100}
+ONLY=${AX_NET_ONLY:-all}
+# The chunk the stalled readers' clients send.
+STALL_CHUNK=16384
 BUILD=${AX_BENCH_NET_BUILD:-build-bench-net}
 # Every wait on a server or the load tool is bounded by this.
 LIMIT_S=180
@@ -90,10 +111,18 @@ if [ -x "$UV_SERVER" ]; then
 else
   echo "libuv (libuv1-dev) not found by pkg-config: the libuv rows are left out"
 fi
-# The sides of the message rows: the floor too, where io_uring runs.
+# The sides of the message rows: the floor too, where io_uring runs, and
+# the baseline where one is named.
 MSG_SIDES=("${SIDES[@]}")
 if [[ " ${SIDES[*]} " == *" uring "* ]] && [ -x "$FLOOR_SERVER" ]; then
   MSG_SIDES+=(floor)
+fi
+BASELINE=${AX_NET_BASELINE:-}
+if [ -n "$BASELINE" ]; then
+  [ -x "$BASELINE" ] || ax_die "AX_NET_BASELINE: $BASELINE is not a program"
+  [[ " ${SIDES[*]} " == *" uring "* ]] ||
+    ax_die "AX_NET_BASELINE runs on io_uring, which cannot start here"
+  MSG_SIDES+=(before)
 fi
 
 # 19,000 connections need as many descriptors in the server and in the
@@ -118,6 +147,8 @@ server_exe() {
     echo "$UV_SERVER"
   elif [ "$1" = floor ]; then
     echo "$FLOOR_SERVER"
+  elif [ "$1" = before ]; then
+    echo "$BASELINE"
   else
     echo "$AXLE_SERVER"
   fi
@@ -125,7 +156,7 @@ server_exe() {
 
 # The backend side $1's axle server runs on (libuv ignores it).
 server_backend() {
-  if [ "$1" = uring ]; then
+  if [ "$1" = uring ] || [ "$1" = before ]; then
     echo io_uring
   else
     echo epoll
@@ -220,17 +251,36 @@ message_row() {
   done
 }
 
-# Open $2 idle connections to side $1's fresh server, hold them while the
-# server's VmRSS is read, then check that every one still answers.
-# Prints "rss_delta_kb answered opened".
+# Each slab cache's bytes in use, "name bytes" a line, to file $1; an
+# empty file where /proc/slabinfo cannot be read (it wants root).
+slab_snapshot() {
+  awk 'NR > 2 { print $1, $2 * $4 }' /proc/slabinfo >"$1" 2>/dev/null ||
+    : >"$1"
+}
+
+# The growth of each slab cache from snapshot $1 to $2, in bytes per
+# connection of $3, "name bytes" a line, to standard output.
+slab_delta() {
+  awk -v n="$3" 'FNR == NR { before[$1] = $2; next }
+    { printf "%s %.0f\n", $1, ($2 - before[$1]) / n }' "$1" "$2"
+}
+
+# Open $2 idle connections (echo-load mode $3: idle by default, or stall)
+# to side $1's fresh server, hold them while the server's VmRSS and the
+# slab caches are read, then let them go (idle: check that every one
+# still answers). Prints "rss_delta_kb answered opened"; the slab
+# caches' growth per connection goes to $TMP/slab.$1.
 idle_run() {
-  local side=$1 count=$2 out=$TMP/idle.out fifo=$TMP/hold i rss0 rss1 line
+  local side=$1 count=$2 mode=${3:-idle} out=$TMP/idle.out fifo=$TMP/hold
+  local i rss0 rss1 line
   rm -f "$fifo"
   mkfifo "$fifo"
   start_server "$side"
   rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
-  taskset -c "$LOAD_CPU" timeout "$LIMIT_S" "$LOAD" idle --port "$PORT" \
-    --connections "$count" --hold-s 120 --timeout-s 60 <"$fifo" >"$out" 2>&1 &
+  slab_snapshot "$TMP/slab0"
+  taskset -c "$LOAD_CPU" timeout "$LIMIT_S" "$LOAD" "$mode" --port "$PORT" \
+    --connections "$count" --size "$STALL_CHUNK" --hold-s 120 \
+    --timeout-s 60 <"$fifo" >"$out" 2>&1 &
   local load_pid=$!
   exec 7>"$fifo"
   for ((i = 0; i < LIMIT_S * 10; i++)); do
@@ -239,11 +289,14 @@ idle_run() {
     sleep 0.1
   done
   rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
+  slab_snapshot "$TMP/slab1"
+  [ "$mode" != idle ] || slab_delta "$TMP/slab0" "$TMP/slab1" "$count" \
+    >"$TMP/slab.$side"
   exec 7>&-
   wait "$load_pid" || true
   stop_server
-  line=$(grep '^mode=idle' "$out" || true)
-  grep -v '^ready' "$out" | sed "s/^/  $side idle: /" >&2
+  line=$(grep "^mode=$mode" "$out" || true)
+  grep -v '^ready' "$out" | sed "s/^/  $side $mode: /" >&2
   echo "$((rss1 - rss0)) $(field "$line" answered) $(field "$line" opened)"
 }
 
@@ -290,6 +343,13 @@ callgrind_count() {
   # shellcheck disable=SC2086 # COUNTED holds words to split.
   load ${COUNTED[$2]} --count "$3" >/dev/null ||
     echo "warning: $1: echo-load failed under callgrind" >&2
+  if [ "$1" = uring ] || [ "$1" = before ]; then
+    # Under valgrind the signal reaches the server only once its
+    # io_uring_enter returns: one more connection makes it return.
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    sleep 0.5
+    load pingpong --count 1 >/dev/null 2>&1 || true
+  fi
   stop_server
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$TMP/server.err"
 }
@@ -328,20 +388,26 @@ row() {
 echo "axle $(git describe --always --dirty 2>/dev/null || echo '?'), $(nproc) cores, $(uname -sr); descriptors: $FD_LIMIT"
 echo "server on CPU $SERVER_CPU, load on CPU $LOAD_CPU; median of $ROUNDS rounds, ${SECONDS_PER_ROUND} s per round"
 
-message_row pingpong --seconds "$SECONDS_PER_ROUND" --size 32
 declare -A PP=() E50=() E1K=()
-for side in "${MSG_SIDES[@]}"; do PP[$side]=${RESULT[$side]}; done
-message_row echo --connections 50 --size 32 --seconds "$SECONDS_PER_ROUND"
-for side in "${MSG_SIDES[@]}"; do E50[$side]=${RESULT[$side]}; done
-message_row echo --connections 1000 --size 32 --seconds "$SECONDS_PER_ROUND"
-for side in "${MSG_SIDES[@]}"; do E1K[$side]=${RESULT[$side]}; done
+if [ "$ONLY" != memory ]; then
+  message_row pingpong --seconds "$SECONDS_PER_ROUND" --size 32
+  for side in "${MSG_SIDES[@]}"; do PP[$side]=${RESULT[$side]}; done
+  message_row echo --connections 50 --size 32 --seconds "$SECONDS_PER_ROUND"
+  for side in "${MSG_SIDES[@]}"; do E50[$side]=${RESULT[$side]}; done
+  message_row echo --connections 1000 --size 32 --seconds "$SECONDS_PER_ROUND"
+  for side in "${MSG_SIDES[@]}"; do E1K[$side]=${RESULT[$side]}; done
+fi
 
-declare -A MEM=() MANY_OK=()
+declare -A MEM=() MANY_OK=() STALL=()
 for side in "${SIDES[@]}"; do
   read -r kb answered _ < <(idle_run "$side" "$IDLE")
   MEM[$side]=$(awk -v kb="$kb" -v n="$IDLE" 'BEGIN { printf "%.0f", kb * 1024 / n }')
   [ "$answered" = "$IDLE" ] ||
     echo "warning: $side: $answered of $IDLE idle connections answered" >&2
+done
+for side in "${SIDES[@]}"; do
+  read -r kb _ _ < <(idle_run "$side" "$STALLED" stall)
+  STALL[$side]=$kb
 done
 if [ "$FD_LIMIT" -ge $((MANY + 100)) ]; then
   for side in "${SIDES[@]}"; do
@@ -351,15 +417,21 @@ if [ "$FD_LIMIT" -ge $((MANY + 100)) ]; then
 else
   echo "descriptor limit $FD_LIMIT < $((MANY + 100)): the $MANY-connection row is left out"
 fi
-for key in pingpong echo50; do
-  for side in "${SIDES[@]}"; do
-    strace_run "$side" "$key"
-    # Not on io_uring: under valgrind the server never leaves its
-    # io_uring_enter for SIGTERM, so the count is never written.
-    [ "$side" = uring ] || callgrind_run "$side" "$key"
+if [ "$ONLY" != memory ]; then
+  for key in pingpong echo50; do
+    for side in "${SIDES[@]}"; do
+      strace_run "$side" "$key"
+      callgrind_run "$side" "$key"
+    done
   done
-done
-[[ " ${MSG_SIDES[*]} " != *" floor "* ]] || strace_run floor echo50
+  [[ " ${MSG_SIDES[*]} " != *" floor "* ]] || strace_run floor echo50
+  if [ -n "$BASELINE" ]; then
+    for key in pingpong echo50; do
+      strace_run before "$key"
+      callgrind_run before "$key"
+    done
+  fi
+fi
 
 sizes=$([ -x "$SIZES" ] && "$SIZES" || echo "")
 first() { awk '{ print $1 }' <<<"$1"; }
@@ -381,41 +453,72 @@ rates() {
   row "$name" "${vals[@]}" "$better"
 }
 declare -A RES
-for side in "${SIDES[@]}"; do RES[$side]=${PP[$side]}; done
+for side in "${SIDES[@]}"; do RES[$side]=${PP[$side]:-}; done
 rates "ping-pong round trips per server CPU-second" first higher
 rates "ping-pong round trips per second" second higher
 RES=()
-for side in "${SIDES[@]}"; do RES[$side]=${E50[$side]}; done
+for side in "${SIDES[@]}"; do RES[$side]=${E50[$side]:-}; done
 rates "echo, 50 conns: messages per server CPU-second" first higher
 rates "echo, 50 conns: messages per second" second higher
 RES=()
-for side in "${SIDES[@]}"; do RES[$side]=${E1K[$side]}; done
+for side in "${SIDES[@]}"; do RES[$side]=${E1K[$side]:-}; done
 rates "echo, 1,000 conns: messages per server CPU-second" first higher
 rates "echo, 1,000 conns: messages per second" second higher
-row "bytes of server RSS per idle connection ($IDLE)" "${MEM[axle]}" \
+row "bytes of server RSS per idle connection ($IDLE)" "${MEM[axle]:-}" \
   "${MEM[uring]:-}" "${MEM[libuv]:-}" lower
+row "server RSS, $STALLED stalled readers (KiB)" "${STALL[axle]:-}" \
+  "${STALL[uring]:-}" "${STALL[libuv]:-}" lower
 row "sizeof TCP handle (ax_tcp_t, uv_tcp_t)" "$(field "$sizes" ax_tcp_t)" \
   "$(field "$sizes" ax_tcp_t)" "$(field "$sizes" uv_tcp_t)" lower
 row "system calls per ping-pong round trip (strace)" \
-  "${SYSCALLS[pingpong,axle]}" "${SYSCALLS[pingpong,uring]:-}" \
+  "${SYSCALLS[pingpong,axle]:-}" "${SYSCALLS[pingpong,uring]:-}" \
   "${SYSCALLS[pingpong,libuv]:-}" lower
 row "system calls per message, echo with 50 conns" \
-  "${SYSCALLS[echo50,axle]}" "${SYSCALLS[echo50,uring]:-}" \
+  "${SYSCALLS[echo50,axle]:-}" "${SYSCALLS[echo50,uring]:-}" \
   "${SYSCALLS[echo50,libuv]:-}" lower
 row "io_uring_enter per message, echo with 50 conns" - \
   "${ENTERS[echo50,uring]:-}" - none
 row "user-space instructions per round trip (callgrind)" \
-  "${INSTRUCTIONS[pingpong,axle]}" "${INSTRUCTIONS[pingpong,uring]:-}" \
+  "${INSTRUCTIONS[pingpong,axle]:-}" "${INSTRUCTIONS[pingpong,uring]:-}" \
   "${INSTRUCTIONS[pingpong,libuv]:-}" lower
 row "user-space instructions per message, echo 50 conns" \
-  "${INSTRUCTIONS[echo50,axle]}" "${INSTRUCTIONS[echo50,uring]:-}" \
+  "${INSTRUCTIONS[echo50,axle]:-}" "${INSTRUCTIONS[echo50,uring]:-}" \
   "${INSTRUCTIONS[echo50,libuv]:-}" lower
 if [ ${#MANY_OK[@]} -gt 0 ]; then
   row "$MANY connections on one thread: answered" "${MANY_OK[axle]}" \
     "${MANY_OK[uring]:-}" "${MANY_OK[libuv]:-}" none
 fi
 echo "(ratios above 1: axle does better; rates axle/libuv, costs libuv/axle)"
-if [[ " ${MSG_SIDES[*]} " == *" floor "* ]]; then
+# Kernel memory per idle connection, by slab cache: those that grew by 8
+# bytes or more per connection on some side, then their sum.
+if [ -s "$TMP/slab.axle" ]; then
+  echo
+  printf '| %-52s | %10s | %10s | %10s |\n' \
+    "Kernel memory per idle connection ($IDLE), bytes" "axle epoll" \
+    io_uring libuv
+  printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
+    "---------:" "---------:" "---------:"
+  for side in axle uring libuv; do
+    [ -s "$TMP/slab.$side" ] || : >"$TMP/slab.$side"
+  done
+  awk 'FNR == 1 { col++ } { v[$1, col] = $2; names[$1] = 1 }
+    END {
+      for (n in names) {
+        big = 0
+        for (c = 1; c <= 3; c++) if (v[n, c] >= 8 || v[n, c] <= -8) big = 1
+        if (big) printf "%s %d %d %d\n", n, v[n, 1], v[n, 2], v[n, 3]
+        for (c = 1; c <= 3; c++) total[c] += v[n, c]
+      }
+      printf "~all-caches %d %d %d\n", total[1], total[2], total[3]
+    }' "$TMP/slab.axle" "$TMP/slab.uring" "$TMP/slab.libuv" | sort |
+    while read -r name a i u; do
+      [ "$name" != "~all-caches" ] || name="all slab caches (both ends)"
+      printf '| %-52s | %10s | %10s | %10s |\n' "$name" "$a" "$i" "$u"
+    done
+else
+  echo "(/proc/slabinfo cannot be read here: no kernel memory rows)"
+fi
+if [[ " ${MSG_SIDES[*]} " == *" floor "* ]] && [ "$ONLY" != memory ]; then
   echo
   printf '| %-52s | %10s | %10s | %6s |\n' "Against the io_uring floor" \
     "axle uring" "floor" "io/fl"
@@ -427,18 +530,47 @@ if [[ " ${MSG_SIDES[*]} " == *" floor "* ]]; then
       "$(ratio "$a" "$f" "$4")"
   }
   floor_row "ping-pong round trips per server CPU-second" \
-    "$(first "${PP[uring]}")" "$(first "${PP[floor]}")" higher
+    "$(first "${PP[uring]:-}")" "$(first "${PP[floor]:-}")" higher
   floor_row "echo, 50 conns: messages per server CPU-second" \
-    "$(first "${E50[uring]}")" "$(first "${E50[floor]}")" higher
+    "$(first "${E50[uring]:-}")" "$(first "${E50[floor]:-}")" higher
   floor_row "echo, 1,000 conns: messages per server CPU-second" \
-    "$(first "${E1K[uring]}")" "$(first "${E1K[floor]}")" higher
+    "$(first "${E1K[uring]:-}")" "$(first "${E1K[floor]:-}")" higher
   floor_row "io_uring_enter per message, echo with 50 conns" \
     "${ENTERS[echo50,uring]:-}" "${ENTERS[echo50,floor]:-}" lower
   echo "(io/fl above 1: axle on io_uring does better than the floor)"
 fi
+if [ -n "$BASELINE" ] && [ "$ONLY" != memory ]; then
+  echo
+  printf '| %-52s | %10s | %10s | %6s |\n' "io_uring: this build against the baseline" \
+    "this" "before" "th/bf"
+  printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
+    "---------:" "---------:" "-----:"
+  floor_row() {
+    local a=${2:--} f=${3:--}
+    printf '| %-52s | %10s | %10s | %6s |\n' "$1" "$a" "$f" \
+      "$(ratio "$a" "$f" "$4")"
+  }
+  floor_row "ping-pong round trips per server CPU-second" \
+    "$(first "${PP[uring]}")" "$(first "${PP[before]}")" higher
+  floor_row "echo, 50 conns: messages per server CPU-second" \
+    "$(first "${E50[uring]}")" "$(first "${E50[before]}")" higher
+  floor_row "echo, 1,000 conns: messages per server CPU-second" \
+    "$(first "${E1K[uring]}")" "$(first "${E1K[before]}")" higher
+  floor_row "system calls per message, echo with 50 conns" \
+    "${SYSCALLS[echo50,uring]:-}" "${SYSCALLS[echo50,before]:-}" lower
+  floor_row "io_uring_enter per message, echo with 50 conns" \
+    "${ENTERS[echo50,uring]:-}" "${ENTERS[echo50,before]:-}" lower
+  floor_row "system calls per ping-pong round trip" \
+    "${SYSCALLS[pingpong,uring]:-}" "${SYSCALLS[pingpong,before]:-}" lower
+  floor_row "user-space instructions per round trip (callgrind)" \
+    "${INSTRUCTIONS[pingpong,uring]:-}" "${INSTRUCTIONS[pingpong,before]:-}" lower
+  floor_row "user-space instructions per message, echo 50 conns" \
+    "${INSTRUCTIONS[echo50,uring]:-}" "${INSTRUCTIONS[echo50,before]:-}" lower
+  echo "(th/bf above 1: this build does better than the baseline)"
+fi
 echo
 for key in pingpong echo50; do
-  for side in "${SIDES[@]}"; do
-    echo "system calls per message, $key, $side: ${BREAKDOWN[$key,$side]}"
+  for side in "${SIDES[@]}" $([ -n "$BASELINE" ] && echo before); do
+    echo "system calls per message, $key, $side: ${BREAKDOWN[$key,$side]:-}"
   done
 done

@@ -1,7 +1,9 @@
 /*
  * allocator.c: the functions axle allocates its own memory with, replaceable
  * by ax_replace_allocator() (for an arena, a counting allocator in tests, or
- * a language runtime's heap).
+ * a language runtime's heap). While ax__alloc_refuse is set (by the
+ * simulation backend), an allocation it refuses fails as if the allocator
+ * had returned NULL, before the allocator is called.
  */
 #include <stdlib.h>
 
@@ -27,15 +29,30 @@ int ax_replace_allocator(ax_malloc_func malloc_func,
   return 0;
 }
 
+bool (*ax__alloc_refuse)(void);
+
+/* Whether this allocation is to fail: one atomic load when no one asks
+ * (pool threads allocate too, so the hook is read atomically). */
+static bool allocator_refuses(void) {
+  bool (*refuse)(void) = __atomic_load_n(&ax__alloc_refuse, __ATOMIC_ACQUIRE);
+  return refuse != NULL && refuse();
+}
+
 void *ax__malloc(size_t size_bytes) {
+  if (allocator_refuses())
+    return NULL;
   return allocator.malloc_func(size_bytes);
 }
 
 void *ax__calloc(size_t count, size_t size_bytes) {
+  if (allocator_refuses())
+    return NULL;
   return allocator.calloc_func(count, size_bytes);
 }
 
 void *ax__realloc(void *ptr, size_t size_bytes) {
+  if (allocator_refuses())
+    return NULL; /* ptr stays as it was, as realloc() leaves it. */
   return allocator.realloc_func(ptr, size_bytes);
 }
 

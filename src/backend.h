@@ -42,7 +42,10 @@
  *            0, "writable now, send again") or an error. The vector is read
  *            during the call only (IOCP's WSASend captures it; io_uring
  *            will copy it into a send slot of its own), the bytes stay
- *            valid until completion.
+ *            valid until completion. send_copy() (io_uring only) starts
+ *            the same operation from a copy of the bytes the backend owns,
+ *            for ax_try_write(), so that a small write rides in the next
+ *            wait's system call instead of making one of its own.
  *   CONNECT  connect() returns 0 (connected at once), AX__OP_PENDING (a
  *            CONNECT completion follows with 0 or an error), or an error.
  *   ACCEPT   multishot, accept_start until accept_stop. Completes once per
@@ -132,6 +135,16 @@ struct ax__sock_ops {
    * until a SEND completion if less than offered), or an error. */
   intptr_t (*send)(ax_loop_t *loop, ax__sock_t *sock, const ax_buf_t *bufs,
                    unsigned int nbufs);
+  /* For ax_try_write(): take a copy of bufs (total bytes, not 0) into
+   * memory the backend owns, and send it as the socket's SEND, which
+   * completes as any other (the count, or an error). Called only while
+   * the socket has no send in flight, or while the one in flight is such
+   * a copy, which the backend may add to if the kernel does not have it
+   * yet. Returns total, or an error with nothing taken (too big, no room
+   * left, out of memory). NULL where try_write calls the kernel itself:
+   * a backend whose sends go out at once (readiness, IOCP). */
+  intptr_t (*send_copy)(ax_loop_t *loop, ax__sock_t *sock, const ax_buf_t *bufs,
+                        unsigned int nbufs, size_t total);
   /* Connect to addr (len bytes): 0, AX__OP_PENDING or an error. */
   intptr_t (*connect)(ax_loop_t *loop, ax__sock_t *sock,
                       const struct sockaddr *addr, int len);
@@ -284,6 +297,13 @@ enum { AX__LANE_NATIVE = -1 };
  * answer (a count, a descriptor, 0, or an error; the stat family's
  * statbuf filled before), AX_ECANCELED if it was cancelled (src/fs.c). */
 void ax__fs_native_done(ax_fs_t *req, int64_t result);
+
+/* Hand a request the backend took, and has nothing of in the kernel any
+ * more, to the pool after all: for an operation the kernel refused in a
+ * way the pool's own code recovers from (sendfile's splice to a file
+ * opened for appending). If the pool cannot take it, it completes with
+ * that error (src/fs.c). */
+void ax__fs_native_to_pool(ax_fs_t *req);
 
 /* The loop's clock: the backend's own, or the system's. One load and one
  * branch that always goes the same way for a given loop. */

@@ -648,3 +648,16 @@ void ax__fs_native_done(ax_fs_t *req, int64_t result) {
   req->result = result;
   req->priv.cb(req);
 }
+
+void ax__fs_native_to_pool(ax_fs_t *req) {
+  ax_loop_t *loop = req->req.loop;
+  req->priv.work.work = fs_work;
+  req->priv.work.done = fs_done;
+  /* The pool counts the request as active itself. */
+  loop->priv.active_reqs--;
+  int err = ax__work_submit(loop, &req->priv.work, AX__LANE_FS);
+  if (err != 0) {
+    loop->priv.active_reqs++;
+    ax__fs_native_done(req, err);
+  }
+}

@@ -88,6 +88,10 @@ void *ax__malloc(size_t size_bytes);
 void *ax__calloc(size_t count, size_t size_bytes);
 void *ax__realloc(void *ptr, size_t size_bytes);
 void ax__free(void *ptr);
+/* What decides that an allocation of axle's fails (returns true), or NULL:
+ * the simulation backend's injected ENOMEM (src/unix/sim-sys.c). Called
+ * from any thread that allocates; read and set atomically. */
+extern bool (*ax__alloc_refuse)(void);
 
 /* handle.c: every handle type's init begins here, before it touches
  * anything else of the handle, and returns its error if it fails:
@@ -305,6 +309,12 @@ int ax__thread_create_worker(ax_thread_t *thread, ax_thread_cb entry,
 
 /* Platform: give up the processor (src/unix/thread.c, src/win/thread.c). */
 void ax__thread_yield(void);
+
+/* thread.c: as ax_once(), for an init_cb that may fail (it makes a lock,
+ * which allocates on POSIX): 0 once it has succeeded, else its error,
+ * with nothing kept, so that a later call tries again. A process-wide
+ * table must not stay broken for good because one allocation failed. */
+int ax__once_try(ax_once_t *once, int (*init_cb)(void));
 
 /* Platform: the monotonic clock (src/unix/core.c, src/win/core.c). */
 uint64_t ax__hrtime_ns(void);

@@ -427,20 +427,18 @@ int ax_backend_timeout(const ax_loop_t *loop) {
 /* The default loop and the mutex that guards its creation. The mutex is
  * made once (ax_once) and released by ax_library_shutdown(). */
 static struct {
-  ax_once_t once;  /* Makes the mutex. */
-  int init_error;  /* Why the mutex could not be made, or 0. */
+  ax_once_t once;  /* Makes the mutex (again, until that succeeds). */
   ax_mutex_t lock; /* Guards loop's initialisation. */
   bool shut_down;  /* ax_library_shutdown() ran (under lock). */
   ax_loop_t loop;  /* The loop; READY once made. */
 } default_loop = {.once = AX_ONCE_INIT};
 
-static void default_loop_init_once(void) {
-  default_loop.init_error = ax_mutex_init(&default_loop.lock);
+static int default_loop_init_once(void) {
+  return ax_mutex_init(&default_loop.lock);
 }
 
 ax_loop_t *ax_default_loop(void) {
-  ax_once(&default_loop.once, default_loop_init_once);
-  if (default_loop.init_error != 0)
+  if (ax__once_try(&default_loop.once, default_loop_init_once) != 0)
     return NULL;
   ax_mutex_lock(&default_loop.lock);
   ax_loop_t *loop = &default_loop.loop;
@@ -452,8 +450,7 @@ ax_loop_t *ax_default_loop(void) {
 }
 
 void ax_library_shutdown(void) {
-  ax_once(&default_loop.once, default_loop_init_once);
-  if (default_loop.init_error != 0)
+  if (ax__once_try(&default_loop.once, default_loop_init_once) != 0)
     return;
   ax_mutex_lock(&default_loop.lock);
   bool again = default_loop.shut_down;

@@ -28,8 +28,7 @@ enum {
 };
 
 static struct {
-  ax_once_t once;  /* Makes the mutex. */
-  int init_error;  /* Why the mutex could not be made, or 0. */
+  ax_once_t once;  /* Makes the mutex (again, until that succeeds). */
   ax_mutex_t lock; /* Guards all below but what is marked __atomic. */
   /* The groups, newest first (__atomic). */
   struct ax__signal_group *groups;
@@ -46,13 +45,12 @@ static uint64_t signal_bit(int signum) {
 /* The mutex is made once per process and never destroyed: a handle may be
  * started on any thread at any time. (On POSIX systems it is allocated
  * through axle's allocator; tests account for that one allocation.) */
-static void registry_init_once(void) {
-  registry.init_error = ax_mutex_init(&registry.lock);
+static int registry_init_once(void) {
+  return ax_mutex_init(&registry.lock);
 }
 
 static int registry_init(void) {
-  ax_once(&registry.once, registry_init_once);
-  return registry.init_error;
+  return ax__once_try(&registry.once, registry_init_once);
 }
 
 static struct ax__signal_group *registry_find(const ax_loop_t *loop) {

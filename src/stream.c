@@ -16,6 +16,16 @@
  * left goes out in SEND operations of up to STREAM_IOV_MAX buffers gathered
  * across requests, in order.
  *
+ * Try-writes. Where the backend's sends wait for its next wait (io_uring:
+ * send_copy), a small ax_try_write() on a stream with nothing queued is
+ * copied by the backend and sent as the stream's SEND, flagged SEND_COPY:
+ * it rides in the system call the iteration makes anyway. Its bytes count
+ * in the write queue's size until the kernel has them, so that a size of
+ * 0 still means "all with the kernel". Writes queued meanwhile wait
+ * behind it, as behind any SEND, and so does a shutdown; its error fails
+ * them. Elsewhere, for larger writes, and while the kernel last said it
+ * had no room, try_write calls the kernel directly.
+ *
  * Reads. Each RECV completion asks the alloc callback for a buffer and
  * reads into it, again while the kernel fills whole buffers, at most
  * STREAM_READS_PER_WAKEUP times, so that one busy peer cannot hold the
@@ -301,19 +311,37 @@ static void stream_write_flush(ax_stream_t *stream, ax_write_t *first) {
     stream_shutdown_now(stream, shutdown);
 }
 
+/* A copied try-write no longer in flight: it kept the loop alive. */
+static void stream_copy_end(ax_stream_t *stream) {
+  if (!ax__stream_has(stream, AX__STREAM_SEND_COPY))
+    return;
+  stream->handle.priv_flags &= ~AX__STREAM_SEND_COPY;
+  stream->handle.loop->priv.active_reqs--;
+}
+
 /* The SEND in flight completed: n more bytes taken (0: the socket became
- * writable), or an error. */
+ * writable), or an error. A copy's bytes belong to no request. */
 static void stream_write_sent(ax_stream_t *stream, intptr_t result) {
+  bool copy = ax__stream_has(stream, AX__STREAM_SEND_COPY);
+  stream_copy_end(stream);
   stream->handle.priv_flags &= ~AX__STREAM_SENDING;
+  if (result < 0)
+    stream->handle.priv_flags |= AX__STREAM_COPY_OFF;
   ax_write_t *first = stream_first_unwritten(stream);
   if (result < 0 && first != NULL) {
     /* Every request failed with it (IOCP reports a send's error here;
      * readiness reports it from send() instead): nothing is left. */
     stream_write_fail(stream, first, (int)result);
     first = NULL;
+  } else if (copy && result > 0) {
+    assert((size_t)result <= stream->priv.write_queue_size &&
+           "axle: a copied send larger than the queue");
+    stream->priv.write_queue_size -= (size_t)result;
   } else if (result > 0) {
     first = stream_write_advance(stream, first, (size_t)result);
   }
+  if (result < 0)
+    stream->priv.write_queue_size = 0; /* The copy, if any, failed too. */
   stream_write_flush(stream, first);
   stream_water_check(stream);
 }
@@ -454,11 +482,56 @@ int ax__stream_write(ax_write_t *req, ax_stream_t *stream,
   return 0;
 }
 
+/* A try-write where the backend copies (send_copy): with nothing queued
+ * and no SEND in flight but such a copy, which the backend may add to,
+ * the bytes are copied and count in the write queue's size until the
+ * kernel has them. Direct instead, and at once, while the kernel showed
+ * no room at the last direct try (COPY_OFF: a copy would be taken where
+ * the kernel refuses), after an error, and for what the backend does not
+ * copy (too big). */
+static int stream_try_copy(ax_stream_t *stream, const ax_buf_t bufs[],
+                           unsigned int nbufs) {
+  if (ax__stream_has(stream, AX__STREAM_CONNECTING) ||
+      stream_has_unwritten(stream) ||
+      (ax__stream_has(stream, AX__STREAM_SENDING) &&
+       !ax__stream_has(stream, AX__STREAM_SEND_COPY)))
+    return AX_EAGAIN; /* Order comes first. */
+  size_t total = 0;
+  for (unsigned int i = 0; i < nbufs && total <= (size_t)INT_MAX; i++)
+    total += bufs[i].len < (size_t)INT_MAX ? bufs[i].len : (size_t)INT_MAX;
+  if (!ax__stream_has(stream, AX__STREAM_COPY_OFF)) {
+    const struct ax__sock_ops *ops = ax__stream_ops(stream);
+    intptr_t n = 0;
+    if (total != 0)
+      n = ops->send_copy(stream->handle.loop, &stream->priv.sock, bufs, nbufs,
+                         total);
+    if (n > 0 && !ax__stream_has(stream, AX__STREAM_SENDING)) {
+      /* Until it is sent, it keeps the loop alive, as a write would. */
+      stream->handle.priv_flags |= AX__STREAM_SENDING | AX__STREAM_SEND_COPY;
+      stream->handle.loop->priv.active_reqs++;
+    }
+    if (n >= 0) {
+      stream->priv.write_queue_size += (size_t)n;
+      return (int)n;
+    }
+  }
+  if (ax__stream_has(stream, AX__STREAM_SENDING))
+    return AX_EAGAIN;
+  intptr_t n = ax__sock_try_send(&stream->priv.sock, bufs, nbufs);
+  if (n >= 0 && (size_t)n == total)
+    stream->handle.priv_flags &= ~AX__STREAM_COPY_OFF;
+  else
+    stream->handle.priv_flags |= AX__STREAM_COPY_OFF;
+  return (int)n;
+}
+
 int ax_try_write(ax_stream_t *stream, const ax_buf_t bufs[],
                  unsigned int nbufs) {
   int err = stream_write_check(stream, bufs, nbufs);
   if (err != 0)
     return err;
+  if (ax__stream_ops(stream)->send_copy != NULL)
+    return stream_try_copy(stream, bufs, nbufs);
   if (ax__stream_has(stream, AX__STREAM_CONNECTING) ||
       stream_write_busy(stream))
     return AX_EAGAIN;
@@ -634,8 +707,11 @@ static bool stream_read_one(ax_stream_t *stream) {
     stream->priv.read_cb(stream, 0, &buf);
     return false;
   }
-  if (n < 0)
+  if (n < 0) {
     stream_read_end(stream, n == AX_EOF);
+    if (n != AX_EOF) /* Writes fail too: try_write says so at once. */
+      stream->handle.priv_flags |= AX__STREAM_COPY_OFF;
+  }
   stream->priv.read_cb(stream, n, &buf);
   return n > 0 && (size_t)n == buf.len; /* A full buffer: maybe more. */
 }
@@ -702,6 +778,7 @@ void ax__stream_close(ax_handle_t *handle) {
   ax_stream_t *stream = (ax_stream_t *)handle;
   if (ax__stream_has(stream, AX__STREAM_LISTENING))
     ax__stream_listen_close(stream);
+  stream_copy_end(stream); /* The backend frees the copy (its close). */
   stream->handle.priv_flags &= ~(AX__STREAM_READING | AX__STREAM_LISTENING |
                                  AX__STREAM_CONNECTING | AX__STREAM_SENDING);
   if (!ax__sock_is_open(&stream->priv.sock))

@@ -36,7 +36,13 @@ enum {
   /* The stream runs on operations of its own, not its backend's socket
    * operations (ax__stream_own_ops()). */
   AX__STREAM_OWN_OPS = 1u << 16,
-  AX__STREAM_SYSTEM_SHIFT = 17,
+  /* The SEND in flight is a copy the backend took for ax_try_write()
+   * (send_copy): no request holds its bytes. */
+  AX__STREAM_SEND_COPY = 1u << 17,
+  /* A send or a read failed: ax_try_write() calls the kernel, which
+   * reports the error, instead of taking a copy to fail later. */
+  AX__STREAM_COPY_OFF = 1u << 18,
+  AX__STREAM_SYSTEM_SHIFT = 19,
 };
 
 /* What struct ax__stream_ext holds. */

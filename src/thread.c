@@ -51,6 +51,25 @@ void ax_once(ax_once_t *once, void (*init_cb)(void)) {
     ax__thread_yield();
 }
 
+int ax__once_try(ax_once_t *once, int (*init_cb)(void)) {
+  for (;;) {
+    int expected = ONCE_NOT_RUN;
+    if (__atomic_load_n(&once->priv.state, __ATOMIC_ACQUIRE) == ONCE_DONE)
+      return 0;
+    if (__atomic_compare_exchange_n(&once->priv.state, &expected, ONCE_RUNNING,
+                                    false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+      int err = init_cb();
+      __atomic_store_n(&once->priv.state, err == 0 ? ONCE_DONE : ONCE_NOT_RUN,
+                       __ATOMIC_RELEASE);
+      return err;
+    }
+    /* Another thread runs it: wait for it as ax_once() does, then look
+     * again (it may have failed, and this thread tries in turn). */
+    ax__thread_yield();
+  }
+}
+
 /* A semaphore is a count under a mutex, with a condition to wait on: the
  * same on every platform, and macOS has no unnamed POSIX semaphores. */
 struct sem_impl {

@@ -61,7 +61,6 @@ struct pool_worker {
 
 static struct {
   ax_once_t once;                  /* Creates the locks below. */
-  int init_error;                  /* Why they could not be created. */
   ax_mutex_t mutex;                /* Guards everything below. */
   ax_cond_t general_cond;          /* Idle general workers wait here. */
   ax_cond_t reserve_cond;          /* The idle reserve worker waits here. */
@@ -107,17 +106,28 @@ static int pool_reserve_is_started(void) {
   return __atomic_load_n(&pool.reserve_started, __ATOMIC_ACQUIRE);
 }
 
-static void pool_init_once(void) {
-  pool.init_error = ax_mutex_init(&pool.mutex);
-  if (pool.init_error != 0)
-    return;
-  pool.init_error = ax_cond_init(&pool.general_cond);
-  if (pool.init_error != 0)
-    return;
-  pool.init_error = ax_cond_init(&pool.reserve_cond);
-  pool.locks_made = pool.init_error == 0;
+/* Make the locks, or none of them: a failure (an allocation, on POSIX)
+ * leaves the pool as it was, and the next request tries again. */
+static int pool_init_once(void) {
+  int err = ax_mutex_init(&pool.mutex);
+  if (err != 0)
+    return err;
+  err = ax_cond_init(&pool.general_cond);
+  if (err != 0)
+    goto out_destroy_mutex;
+  err = ax_cond_init(&pool.reserve_cond);
+  if (err != 0)
+    goto out_destroy_general;
+  pool.locks_made = 1;
   for (int i = 0; i < AX__LANES; i++)
     ax__queue_init(&pool.lanes[i]);
+  return 0;
+
+out_destroy_general:
+  ax_cond_destroy(&pool.general_cond);
+out_destroy_mutex:
+  ax_mutex_destroy(&pool.mutex);
+  return err;
 }
 
 static unsigned int pool_dns_cap(void) {
@@ -320,12 +330,18 @@ static void pool_read_env(void) {
     pool.size = (unsigned int)n;
 }
 
-/* Start the general workers with the first job. Mutex held. */
+/* Start the general workers with the first job. Mutex held. When not
+ * one can start (out of memory or threads), the job fails and the size
+ * wanted stays, for the next job to try again: a size of 0 would start
+ * the pool with no worker, and every job after would wait forever. */
 static int pool_start(void) {
   pool_read_env();
+  unsigned int wanted = pool.size;
   int err = pool_resize_locked();
-  if (err != 0 && pool.general == 0)
+  if (err != 0 && pool.general == 0) {
+    pool.size = wanted;
     return err;
+  }
   /* Some workers started: run with those rather than fail every job. */
   pool.size = pool.general;
   __atomic_store_n(&pool.started, 1, __ATOMIC_RELEASE);
@@ -337,8 +353,7 @@ static int pool_init(void) {
    * lock freed memory. */
   if (__atomic_load_n(&pool.released, __ATOMIC_ACQUIRE))
     return AX_EINVAL;
-  ax_once(&pool.once, pool_init_once);
-  return pool.init_error;
+  return ax__once_try(&pool.once, pool_init_once);
 }
 
 /* Allocate the loop's done stack and open its wakeup channel, once. */

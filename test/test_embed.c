@@ -17,6 +17,7 @@
 #include <poll.h>
 #endif /* !_WIN32 */
 
+#include "internal.h"
 #include "tcp.h"
 
 /* Iterations of the outside loop a test may take, and the longest one
@@ -343,6 +344,26 @@ static void test_embed_sizes(void **state) {
   assert_string_equal(ax_req_type_name(AX_RANDOM), "random");
 }
 
+static bool refuse_every_allocation(void) {
+  return true;
+}
+
+/* Registered first, before anything makes the default loop's lock (which
+ * allocates on POSIX): while allocations fail there is no default loop;
+ * once they work again, there is. The first failure used to be kept for
+ * the life of the process, ax_default_loop() returning NULL ever after. */
+static void test_embed_default_loop_after_enomem(void **state) {
+  (void)state;
+  __atomic_store_n(&ax__alloc_refuse, refuse_every_allocation,
+                   __ATOMIC_RELEASE);
+  ax_loop_t *loop = ax_default_loop();
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
+  assert_null(loop);
+  loop = ax_default_loop();
+  assert_non_null(loop);
+  assert_int_equal(ax_loop_close(loop), 0);
+}
+
 /* Threads racing for the default loop all get the same one. */
 enum { EMBED_THREADS = 4 };
 
@@ -425,6 +446,7 @@ int main(int argc, char **argv) {
     return cmocka_run_group_tests(tests, NULL, NULL);
   }
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_embed_default_loop_after_enomem),
       cmocka_unit_test(test_embed_backend_fd),
       cmocka_unit_test(test_embed_timeout_values),
       cmocka_unit_test(test_embed_timer),

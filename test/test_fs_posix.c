@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "test.h"
 
 enum { PATH_BYTES = 512 };
@@ -759,6 +760,77 @@ static void test_fs_cancel_queued_in_pool(void **state) {
   fixture_close(&fx);
 }
 
+/* Allocations since the hook below was set, and the one it refuses. */
+static int readdir_allocations;
+static int readdir_refuse_at;
+
+static bool readdir_refuse(void) {
+  return readdir_allocations++ == readdir_refuse_at;
+}
+
+/* One synchronous ax_fs_readdir() with the refuse_at-th allocation (of a
+ * name: the call makes no other) refused, or none if refuse_at < 0. */
+static int64_t readdir_refusing(struct fixture *fx, ax_dir_t *dir,
+                                int refuse_at) {
+  readdir_allocations = 0;
+  readdir_refuse_at = refuse_at;
+  __atomic_store_n(&ax__alloc_refuse, refuse_at >= 0 ? readdir_refuse : NULL,
+                   __ATOMIC_RELEASE);
+  int64_t n = ax_fs_readdir(&fx->loop, fx_req(fx), dir, NULL);
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
+  if (n == 0)
+    n = fx->req.result;
+  return n;
+}
+
+/* A name that cannot be copied loses no entry: the call that meets it
+ * returns what it read before (or AX_ENOMEM, if nothing), and the entry
+ * comes with the next call. It used to be skipped: read from the stream,
+ * then dropped. */
+static void test_fs_readdir_enomem_loses_nothing(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  static const char *const names[] = {"a", "b", "c", "d", "e"};
+  enum { NAMES = sizeof(names) / sizeof(names[0]) };
+  char path[PATH_BYTES];
+  for (int i = 0; i < NAMES; i++) {
+    path_join(path, fx.dir, names[i]);
+    make_file(path, "x");
+  }
+  assert_int_equal(ax_fs_opendir(&fx.loop, fx_req(&fx), fx.dir, NULL), 0);
+  ax_dir_t *dir = fx.req.ptr;
+  ax_dirent_t entries[2];
+  dir->dirents = entries;
+  dir->nentries = 2;
+  bool seen[NAMES] = {false};
+  int total = 0;
+  /* The first name refused: nothing read. */
+  assert_int_equal(readdir_refusing(&fx, dir, 0), AX_ENOMEM);
+  /* Then the second: one entry. Then none refused, to the end. */
+  for (int refuse_at = 1;; refuse_at = -1) {
+    int64_t n = readdir_refusing(&fx, dir, refuse_at);
+    if (refuse_at == 1)
+      assert_int_equal(n, 1);
+    assert_true(n >= 0);
+    if (n == 0)
+      break;
+    for (int64_t k = 0; k < n; k++) {
+      for (int i = 0; i < NAMES; i++) {
+        if (strcmp(entries[k].name, names[i]) == 0) {
+          assert_false(seen[i]);
+          seen[i] = true;
+          total++;
+        }
+      }
+    }
+  }
+  assert_int_equal(total, NAMES);
+  ax_fs_req_cleanup(&fx.req);
+  assert_int_equal(ax_fs_closedir(&fx.loop, fx_req(&fx), dir, NULL), 0);
+  fixture_close(&fx);
+}
+
 /* The pool makes its locks once per process and keeps them: have it make
  * them before any test counts what axle allocates. */
 static int pool_locks_setup(void **state) {
@@ -785,6 +857,7 @@ int main(void) {
       cmocka_unit_test(test_fs_sigpipe_pending_kept),
       cmocka_unit_test(test_fs_pool_worker_signal_mask),
       cmocka_unit_test(test_fs_cancel_queued_in_pool),
+      cmocka_unit_test(test_fs_readdir_enomem_loses_nothing),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

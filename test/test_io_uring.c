@@ -12,6 +12,8 @@
  * - a send the kernel cannot take whole (a short send), finished later;
  * - a stop racing a completion already collected in the same batch;
  * - sockets and polls closed with operations in flight;
+ * - small try-writes copied into one send, closed while the kernel holds
+ *   the copy, and failing after the peer's reset;
  * - accepting at the descriptor limit without a busy loop;
  * - file system requests run by the ring, not the pool: each operation's
  *   answer and errors, reads at the file position and of a pipe, cancels
@@ -23,6 +25,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,7 +409,7 @@ static void test_io_uring_buffer_ring_full(void **state) {
     assert_int_equal(ax_fileno(&d->pairs[i].server.stream.handle, &fd), 0);
     struct ax__uring_fd *e = ax__uring_find(st, fd);
     assert_non_null(e);
-    assert_true(e->u.recv.count <= DRY_BYTES / AX__URING_BUF_BYTES);
+    assert_true(ax__uring_held(st, e) <= DRY_BYTES / AX__URING_BUF_BYTES);
     d->readers[i].small_bytes = 0;
   }
   for (int i = 0; i < DRY_PAIRS; i++) {
@@ -420,7 +423,7 @@ static void test_io_uring_buffer_ring_full(void **state) {
     free(d->data[i]);
   }
   uring_reap_orphans(&loop);
-  assert_int_equal(st->bufs_free, AX__URING_BUFS);
+  assert_int_equal(st->bufs_free, st->nbufs);
   free(d);
   test_loop_close(&loop);
 }
@@ -601,10 +604,121 @@ static void test_io_uring_close_in_flight(void **state) {
   tcp_pair_close(&pair);
   uring_reap_orphans(&loop);
   assert_int_equal(st->orphans, 0);
-  assert_int_equal(st->bufs_free, AX__URING_BUFS);
+  assert_int_equal(st->bufs_free, st->nbufs);
   free(mine.buf);
   free(peer.buf);
   free(data);
+  test_loop_close(&loop);
+}
+
+/* ---- Copied try-writes ---- */
+
+/* Small try-writes made in one go are copied into one send, which the
+ * next wait hands to the kernel: each returns its length, the queue's size
+ * counts them until the kernel has them, and the copy's buffer goes back
+ * to the loop's free list. */
+static void test_io_uring_try_write_copied(void **state) {
+  (void)state;
+  enum { MSG = 16, MSGS = 100 };
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &pair.client.stream;
+  struct ax__uring *st = uring_of(&loop);
+  unsigned int live = st->live_ops;
+  char data[MSG * MSGS];
+  tcp_pattern_fill(data, 0, sizeof(data));
+  for (int i = 0; i < MSGS; i++) {
+    ax_buf_t buf = ax_buf_init(data + i * MSG, MSG);
+    assert_int_equal(ax_try_write(client, &buf, 1), MSG);
+  }
+  assert_int_equal(st->live_ops, live + 1); /* One send for them all. */
+  assert_int_equal(ax_stream_get_write_queue_size(client), sizeof(data));
+  struct reader r;
+  reader_start(&r, &pair.server.stream);
+  tcp_run_until_size(&loop, &r.got, sizeof(data));
+  assert_int_equal(ax_stream_get_write_queue_size(client), 0);
+  assert_int_equal(st->copies_kept, 1);
+  tcp_pair_close(&pair);
+  free(r.buf);
+  test_loop_close(&loop);
+}
+
+/* Fill the kernel's buffers of a socket behind axle's back, so that a
+ * copied send stays in flight (a try-write of axle's would make the next
+ * ones skip the copy). */
+static void fill_behind(ax_stream_t *stream) {
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&stream->handle, &fd), 0);
+  static char chunk[65536];
+  for (int i = 0; i < 100000; i++) {
+    if (send(fd, chunk, sizeof(chunk), MSG_DONTWAIT) < 0) {
+      assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+      return;
+    }
+  }
+  fail_msg("the kernel took everything");
+}
+
+/* A copied send the kernel cannot take yet, and the stream closed: the
+ * close callback runs, the kernel gives the copy back (cancelled), and
+ * its slot and buffer are free: nothing leaks. */
+static void test_io_uring_try_write_close_in_flight(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &pair.client.stream;
+  fill_behind(client);
+  char data[100];
+  tcp_pattern_fill(data, 0, sizeof(data));
+  ax_buf_t buf = ax_buf_init(data, sizeof(data));
+  assert_int_equal(ax_try_write(client, &buf, 1), (int)sizeof(data));
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  /* In the kernel, waiting for room: no more copies, no jumping it. */
+  assert_int_equal(ax_stream_get_write_queue_size(client), sizeof(data));
+  assert_int_equal(ax_try_write(client, &buf, 1), AX_EAGAIN);
+  struct ax__uring *st = uring_of(&loop);
+  assert_int_equal(ax_close(&client->handle, tcp_pair_client_closed), 0);
+  assert_true(st->orphan_slots != 0); /* The copy waits for the kernel. */
+  tcp_run_until(&loop, &pair.closed, 1);
+  uring_reap_orphans(&loop);
+  assert_int_equal(st->orphans, 0);
+  assert_int_equal(st->orphan_slots, 0);
+  assert_int_equal(st->copies_kept, 1);
+  tcp_pair_close(&pair);
+  test_loop_close(&loop);
+}
+
+/* The peer resets the connection, then a try-write is copied: the copy's
+ * send fails, and so does the write queued behind it, with the reset; the
+ * next try-write says the error at once, and nothing crashes or leaks. */
+static void test_io_uring_try_write_after_reset(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &pair.client.stream;
+  assert_int_equal(ax_tcp_close_reset(&pair.server, tcp_pair_server_closed), 0);
+  tcp_run_until(&loop, &pair.closed, 1);
+  char data[100];
+  tcp_pattern_fill(data, 0, sizeof(data));
+  ax_buf_t buf = ax_buf_init(data, sizeof(data));
+  assert_int_equal(ax_try_write(client, &buf, 1), (int)sizeof(data));
+  ax_write_t req;
+  int counts[2] = {0, 0};
+  req.req.data = counts;
+  assert_int_equal(ax_write(&req, client, &buf, 1, count_write_cb), 0);
+  tcp_run_until(&loop, &counts[0], 1);
+  assert_true(counts[1] == AX_ECONNRESET || counts[1] == AX_EPIPE);
+  assert_int_equal(ax_stream_get_write_queue_size(client), 0);
+  int n = ax_try_write(client, &buf, 1);
+  assert_true(n == AX_ECONNRESET || n == AX_EPIPE);
+  tcp_pair_close(&pair);
   test_loop_close(&loop);
 }
 
@@ -948,6 +1062,643 @@ static void test_io_uring_fs_policy_none(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- The buffer ring grows; stalled readers stay capped ---- */
+
+/* The ring buffers the server socket of stream holds, counted along its
+ * list (each at most once, every one a buffer the ring made). */
+static unsigned int uring_held(ax_loop_t *loop, ax_stream_t *stream) {
+  struct ax__uring *st = uring_of(loop);
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&stream->handle, &fd), 0);
+  struct ax__uring_fd *e = ax__uring_find(st, fd);
+  assert_non_null(e);
+  unsigned int held = 0;
+  for (unsigned int b = e->u.recv.head; b != 0; b = st->bufs[b - 1].next) {
+    assert_true(b <= st->nbufs);
+    held++;
+    assert_true(held <= st->nbufs);
+  }
+  assert_int_equal(held, ax__uring_held(st, e)); /* The head's count. */
+  return held;
+}
+
+/* Skip where the ring of provided buffers is not used (before 6.0). */
+static void uring_need_bufs(ax_loop_t *loop) {
+  if (!uring_of(loop)->bufs_ok) {
+    test_loop_close(loop);
+    test_skip("no buffer ring on this kernel");
+  }
+}
+
+enum { GROW_PAIRS = 150, GROW_BYTES = 32768 };
+
+struct grow {
+  struct tcp_pair pairs[GROW_PAIRS]; /* Clients write, servers read. */
+  struct reader readers[GROW_PAIRS]; /* One per server. */
+  ax_write_t writes[GROW_PAIRS];     /* One per client. */
+  int counts[GROW_PAIRS][2];         /* Write callbacks, statuses. */
+  char *data[GROW_PAIRS];            /* What each client wrote. */
+};
+
+/* 150 connections receive 32 KiB each at once, far more than the 64
+ * buffers the ring starts with: it grows by doubling, never past its cap,
+ * no socket holds more than its share, every byte arrives in order, and
+ * every buffer is back in the ring once the sockets are closed. */
+static void test_io_uring_buffer_ring_grows(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  uring_need_bufs(&loop);
+  struct ax__uring *st = uring_of(&loop);
+  assert_int_equal(st->nbufs, AX__URING_BUFS_MIN);
+  assert_int_equal(st->bufs_free, AX__URING_BUFS_MIN);
+  struct grow *g = calloc(1, sizeof(*g));
+  assert_non_null(g);
+  for (int i = 0; i < GROW_PAIRS; i++) {
+    assert_int_equal(tcp_pair_open(&loop, &g->pairs[i], "127.0.0.1"), 0);
+    reader_start(&g->readers[i], &g->pairs[i].server.stream);
+  }
+  assert_int_equal(st->grows, 0); /* Connecting received nothing. */
+  for (int i = 0; i < GROW_PAIRS; i++)
+    write_pattern(&g->pairs[i].client.stream, &g->writes[i], GROW_BYTES,
+                  g->counts[i], &g->data[i]);
+  for (int i = 0; i < GROW_PAIRS; i++) {
+    tcp_run_until_size(&loop, &g->readers[i].got, GROW_BYTES);
+    tcp_run_until(&loop, &g->counts[i][0], 1);
+    assert_int_equal(g->counts[i][1], 0);
+    assert_int_equal(g->readers[i].ended, 0);
+    assert_true(uring_held(&loop, &g->pairs[i].server.stream) <=
+                AX__URING_HELD_MAX);
+  }
+  assert_true(st->grows > 0);
+  assert_true(st->nbufs > AX__URING_BUFS_MIN);
+  assert_true(st->nbufs <= AX__URING_BUFS);
+  assert_int_equal(st->nbufs & (st->nbufs - 1), 0); /* Doubled each time. */
+  for (int i = 0; i < GROW_PAIRS; i++) {
+    assert_int_equal(g->readers[i].got, GROW_BYTES);
+    tcp_pair_close(&g->pairs[i]);
+    free(g->readers[i].buf);
+    free(g->data[i]);
+  }
+  uring_reap_orphans(&loop);
+  assert_int_equal(st->bufs_free, st->nbufs);
+  free(g);
+  test_loop_close(&loop);
+}
+
+enum { STALL_PAIRS = 100, STALL_BYTES = 256 * 1024 };
+
+struct stall {
+  struct tcp_pair pairs[STALL_PAIRS]; /* Clients write, servers stall. */
+  struct reader readers[STALL_PAIRS]; /* One per server. */
+  ax_write_t writes[STALL_PAIRS];     /* One per client. */
+  int counts[STALL_PAIRS][2];         /* Write callbacks, statuses. */
+  char *data[STALL_PAIRS];            /* What each client wrote. */
+  int stopped;                        /* Readers that stopped. */
+};
+
+static struct stall *stalling;
+
+/* Read once, then stop, as a server does whose peer does not read what
+ * it answers (the echo server's water marks). */
+static void stall_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                          const ax_buf_t *buf) {
+  reader_read_cb(stream, nread, buf);
+  if (nread > 0) {
+    assert_int_equal(ax_read_stop(stream), 0);
+    stalling->stopped++;
+  }
+}
+
+/* 100 readers stop after their first read while their peers go on
+ * sending 256 KiB each: each holds at most AX__URING_HELD_MAX ring
+ * buffers, the ring stays within its cap and accounts for every buffer,
+ * and once they read again every byte arrives, in order. */
+static void test_io_uring_stalled_readers_capped(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  uring_loop_open(&loop);
+  uring_need_bufs(&loop);
+  struct ax__uring *st = uring_of(&loop);
+  struct stall *s = calloc(1, sizeof(*s));
+  assert_non_null(s);
+  stalling = s;
+  for (int i = 0; i < STALL_PAIRS; i++) {
+    ax_stream_t *server = &s->pairs[i].server.stream;
+    assert_int_equal(tcp_pair_open(&loop, &s->pairs[i], "127.0.0.1"), 0);
+    reader_start(&s->readers[i], server);
+    assert_int_equal(ax_read_stop(server), 0);
+    assert_int_equal(ax_read_start(server, reader_alloc_cb, stall_read_cb), 0);
+    write_pattern(&s->pairs[i].client.stream, &s->writes[i], STALL_BYTES,
+                  s->counts[i], &s->data[i]);
+  }
+  tcp_run_until(&loop, &s->stopped, STALL_PAIRS);
+  /* Let the cancels land and what the kernel filled meanwhile arrive. */
+  for (int i = 0; i < 20; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  unsigned int held = 0;
+  for (int i = 0; i < STALL_PAIRS; i++) {
+    unsigned int mine = uring_held(&loop, &s->pairs[i].server.stream);
+    assert_true(mine <= AX__URING_HELD_MAX);
+    held += mine;
+  }
+  assert_true(st->nbufs <= AX__URING_BUFS);
+  assert_int_equal(held + st->bufs_free, st->nbufs);
+  for (int i = 0; i < STALL_PAIRS; i++)
+    assert_int_equal(ax_read_start(&s->pairs[i].server.stream, reader_alloc_cb,
+                                   reader_read_cb),
+                     0);
+  for (int i = 0; i < STALL_PAIRS; i++) {
+    tcp_run_until_size(&loop, &s->readers[i].got, STALL_BYTES);
+    tcp_run_until(&loop, &s->counts[i][0], 1);
+    assert_int_equal(s->counts[i][1], 0);
+  }
+  for (int i = 0; i < STALL_PAIRS; i++) {
+    assert_int_equal(s->readers[i].got, STALL_BYTES);
+    tcp_pair_close(&s->pairs[i]);
+    free(s->readers[i].buf);
+    free(s->data[i]);
+  }
+  uring_reap_orphans(&loop);
+  assert_int_equal(st->bufs_free, st->nbufs);
+  stalling = NULL;
+  free(s);
+  test_loop_close(&loop);
+}
+
+/* ---- File system requests on names, and ftruncate ---- */
+
+/* The operations on names and ftruncate run natively with
+ * AX_URING_FS=all, each where the kernel has its opcode; here each is run
+ * once in the ring and once in the pool, on the same steps from the same
+ * start, and the two must answer alike, errors included. */
+enum { FS_NAMES_STEPS = 32 };
+
+/* One run of the steps: each answer, and what the files looked like. */
+struct fs_names_run {
+  int64_t results[FS_NAMES_STEPS];
+  int steps;
+  uint64_t size_after_truncate; /* f's size after the ftruncate steps. */
+  uint64_t dir_mode;            /* d's permission bits as mkdir made them. */
+  char link_target[16];         /* What s points at. */
+  uint64_t work_completed;      /* Requests the pool ran. */
+  int native_steps;             /* Steps the policy sent to the ring. */
+};
+
+/* A loop on io_uring with AX_URING_FS=policy (NULL: unset, the default). */
+static void fs_names_loop_open(ax_loop_t *loop, const char *policy) {
+  if (policy != NULL)
+    assert_int_equal(setenv("AX_URING_FS", policy, 1), 0);
+  uring_loop_open(loop);
+  assert_int_equal(unsetenv("AX_URING_FS"), 0);
+}
+
+/* Run one step, record its answer, and count it as native if the loop
+ * sends its type to the ring. */
+static void fs_names_step(ax_loop_t *loop, struct fs_call *c,
+                          struct fs_names_run *run) {
+  assert_true(run->steps < FS_NAMES_STEPS);
+  if (uring_of(loop)->fs_native[c->req.fs_type])
+    run->native_steps++;
+  run->results[run->steps++] = fs_wait(loop, c);
+  ax_fs_req_cleanup(&c->req);
+}
+
+/* The paths of the steps, in the place's directory. */
+struct fs_names_paths {
+  char d[128], d2[128], g[128], h[128], s[128], missing[128], deep[128];
+};
+
+static void fs_names_paths_make(const struct fs_place *p,
+                                struct fs_names_paths *n) {
+  snprintf(n->d, sizeof(n->d), "%s/d", p->dir);
+  snprintf(n->d2, sizeof(n->d2), "%s/d/e", p->dir);
+  snprintf(n->g, sizeof(n->g), "%s/g", p->dir);
+  snprintf(n->h, sizeof(n->h), "%s/h", p->dir);
+  snprintf(n->s, sizeof(n->s), "%s/s", p->dir);
+  snprintf(n->missing, sizeof(n->missing), "%s/missing", p->dir);
+  snprintf(n->deep, sizeof(n->deep), "%s/missing/x", p->dir);
+}
+
+/* mkdir, rename, link and symlink, each once right and once wrong. */
+static void fs_names_make(ax_loop_t *loop, const struct fs_place *p,
+                          const struct fs_names_paths *n,
+                          struct fs_names_run *run) {
+  struct fs_call c = {0};
+  assert_int_equal(ax_fs_mkdir(loop, &c.req, n->d, 0750, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  struct stat st;
+  assert_int_equal(stat(n->d, &st), 0);
+  run->dir_mode = st.st_mode & 07777;
+  assert_int_equal(ax_fs_mkdir(loop, &c.req, n->d, 0750, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_mkdir(loop, &c.req, n->deep, 0750, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_rename(loop, &c.req, p->file, n->g, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_rename(loop, &c.req, n->missing, n->h, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_rename(loop, &c.req, n->g, n->d, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_link(loop, &c.req, n->g, n->h, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_link(loop, &c.req, n->g, n->h, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_link(loop, &c.req, n->d, n->missing, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_symlink(loop, &c.req, "g", n->s, 0, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  assert_int_equal(ax_fs_symlink(loop, &c.req, "g", n->s, 0, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+  ssize_t len = readlink(n->s, run->link_target, sizeof(run->link_target) - 1);
+  assert_true(len > 0);
+  run->link_target[len] = '\0';
+}
+
+/* ftruncate: shorter, longer, on a descriptor that cannot (read-only, a
+ * pipe) and on one closed. */
+static void fs_names_truncate(ax_loop_t *loop, const struct fs_names_paths *n,
+                              struct fs_names_run *run) {
+  struct fs_call c = {0};
+  int rw = open(n->g, O_RDWR | O_CLOEXEC);
+  int ro = open(n->g, O_RDONLY | O_CLOEXEC);
+  int fds[2];
+  assert_true(rw >= 0 && ro >= 0);
+  assert_int_equal(pipe(fds), 0);
+  const struct {
+    int fd;
+    int64_t len;
+  } cases[] = {{rw, 3}, {rw, 1 << 20}, {rw, 7}, {ro, 1}, {fds[0], 0}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    assert_int_equal(
+        ax_fs_ftruncate(loop, &c.req, cases[i].fd, cases[i].len, fs_call_cb),
+        0);
+    fs_names_step(loop, &c, run);
+  }
+  struct stat st;
+  assert_int_equal(fstat(rw, &st), 0);
+  run->size_after_truncate = (uint64_t)st.st_size;
+  assert_int_equal(close(rw), 0);
+  assert_int_equal(close(ro), 0);
+  assert_int_equal(close(fds[0]), 0);
+  assert_int_equal(close(fds[1]), 0);
+  assert_int_equal(ax_fs_ftruncate(loop, &c.req, rw, 0, fs_call_cb), 0);
+  fs_names_step(loop, &c, run);
+}
+
+/* unlink and rmdir, right and wrong, leaving the place as it was made. */
+static void fs_names_remove(ax_loop_t *loop, const struct fs_place *p,
+                            const struct fs_names_paths *n,
+                            struct fs_names_run *run) {
+  struct fs_call c = {0};
+  assert_int_equal(mkdir(n->d2, 0700), 0);
+  const struct {
+    bool rmdir;
+    const char *path;
+  } cases[] = {{false, n->s}, {false, n->d}, {false, n->missing}, {true, n->g},
+               {true, n->d},  {true, n->d2}, {true, n->d},        {true, n->d},
+               {false, n->h}, {false, n->h}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    if (cases[i].rmdir)
+      assert_int_equal(ax_fs_rmdir(loop, &c.req, cases[i].path, fs_call_cb), 0);
+    else
+      assert_int_equal(ax_fs_unlink(loop, &c.req, cases[i].path, fs_call_cb),
+                       0);
+    fs_names_step(loop, &c, run);
+  }
+  assert_int_equal(rename(n->g, p->file), 0);
+}
+
+static void fs_names_run(const char *policy, struct fs_names_run *run) {
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, policy);
+  struct fs_place place;
+  fs_place_make(&place);
+  struct fs_names_paths n;
+  fs_names_paths_make(&place, &n);
+  memset(run, 0, sizeof(*run));
+  fs_names_make(&loop, &place, &n, run);
+  fs_names_truncate(&loop, &n, run);
+  fs_names_remove(&loop, &place, &n, run);
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  run->work_completed = metrics.work_completed;
+  assert_int_equal(uring_of(&loop)->fs_ops, 0);
+  fs_place_remove(&place);
+  test_loop_close(&loop);
+}
+
+static void test_io_uring_fs_names_as_pool(void **state) {
+  (void)state;
+  struct fs_names_run ring, pool, by_default;
+  fs_names_run("all", &ring);
+  fs_names_run("none", &pool);
+  /* Each measured faster in the ring, so each runs there by default. */
+  fs_names_run(NULL, &by_default);
+  assert_int_equal(by_default.native_steps, ring.native_steps);
+  /* mkdir, rename, link and symlink; ftruncate; unlink and rmdir. */
+  static const int64_t want[] = {0, AX_EEXIST, AX_ENOENT, 0, AX_ENOENT,
+                                 AX_EISDIR, 0, AX_EEXIST, AX_EPERM, 0,
+                                 AX_EEXIST,
+                                 /* ftruncate */
+                                 0, 0, 0, AX_EINVAL, AX_EINVAL, AX_EBADF,
+                                 /* unlink and rmdir */
+                                 0, AX_EISDIR, AX_ENOENT, AX_ENOTDIR,
+                                 AX_ENOTEMPTY, 0, 0, AX_ENOENT, 0, AX_ENOENT};
+  enum { WANT = sizeof(want) / sizeof(want[0]) };
+  assert_int_equal(ring.steps, WANT);
+  assert_int_equal(pool.steps, WANT);
+  for (int i = 0; i < WANT; i++) {
+    if (ring.results[i] != want[i] || pool.results[i] != want[i])
+      fail_msg("step %d: ring %lld, pool %lld, want %lld", i,
+               (long long)ring.results[i], (long long)pool.results[i],
+               (long long)want[i]);
+  }
+  assert_int_equal(ring.size_after_truncate, 7);
+  assert_int_equal(pool.size_after_truncate, 7);
+  assert_int_equal(ring.dir_mode, pool.dir_mode);
+  assert_string_equal(ring.link_target, "g");
+  assert_string_equal(pool.link_target, "g");
+  /* Everything ran in the ring that the kernel has (all of it from Linux
+   * 6.9), the rest in the pool; with "none", all in the pool. */
+  assert_true(ring.native_steps >= WANT - 6);
+  assert_int_equal(ring.work_completed, (uint64_t)(WANT - ring.native_steps));
+  assert_int_equal(pool.native_steps, 0);
+  assert_int_equal(pool.work_completed, WANT);
+}
+
+/* ---- sendfile as two splices through a pipe ---- */
+
+/* The input of the sendfile cases: more bytes than a pipe holds, so that
+ * a request takes many steps. */
+enum { SF_BYTES = 3 * 1024 * 1024 + 123 };
+
+static char sf_byte(int64_t i) {
+  return (char)('a' + i * 7 % 26);
+}
+
+/* A directory with the input "in" and room for an output "out". */
+struct sf_place {
+  char dir[64];
+  char in[96];
+  char out[96];
+};
+
+static void sf_place_make(struct sf_place *p) {
+  snprintf(p->dir, sizeof(p->dir), "/tmp/axle-uring-sf-XXXXXX");
+  assert_non_null(mkdtemp(p->dir));
+  snprintf(p->in, sizeof(p->in), "%s/in", p->dir);
+  snprintf(p->out, sizeof(p->out), "%s/out", p->dir);
+  char *bytes = malloc(SF_BYTES);
+  assert_non_null(bytes);
+  for (int64_t i = 0; i < SF_BYTES; i++)
+    bytes[i] = sf_byte(i);
+  int fd = open(p->in, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, bytes, SF_BYTES), SF_BYTES);
+  assert_int_equal(close(fd), 0);
+  free(bytes);
+}
+
+static void sf_place_remove(struct sf_place *p) {
+  (void)unlink(p->out);
+  assert_int_equal(unlink(p->in), 0);
+  assert_int_equal(rmdir(p->dir), 0);
+}
+
+/* Whether the output holds exactly len bytes of the input from offset. */
+static bool sf_out_matches(const struct sf_place *p, int64_t offset,
+                           int64_t len) {
+  int fd = open(p->out, O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  char *got = malloc(SF_BYTES + 1);
+  assert_non_null(got);
+  ssize_t n = read(fd, got, SF_BYTES + 1);
+  assert_int_equal(close(fd), 0);
+  bool same = n == len;
+  for (int64_t i = 0; same && i < len; i++)
+    same = got[i] == sf_byte(offset + i);
+  free(got);
+  return same;
+}
+
+/* What a case sends from, and to. */
+enum sf_end {
+  SF_FILE,     /* The input, or a new output file. */
+  SF_APPEND,   /* An output opened for appending: splice refuses it. */
+  SF_READONLY, /* An output opened for reading only. */
+  SF_DIR,      /* The directory, as input. */
+  SF_CLOSED,   /* A descriptor closed just before. */
+};
+
+struct sf_case {
+  enum sf_end in, out;
+  int64_t offset, len;
+};
+
+static const struct sf_case sf_cases[] = {
+    {SF_FILE, SF_FILE, 0, SF_BYTES},
+    {SF_FILE, SF_FILE, 1000, 70000},
+    {SF_FILE, SF_FILE, SF_BYTES - 10, 100}, /* Past the end: short. */
+    {SF_FILE, SF_FILE, SF_BYTES, 100},      /* At the end: 0. */
+    {SF_FILE, SF_FILE, 5, 0},
+    {SF_FILE, SF_APPEND, 7, 300000},
+    {SF_FILE, SF_READONLY, 0, 10},
+    {SF_DIR, SF_FILE, 0, 10},
+    {SF_CLOSED, SF_FILE, 0, 10},
+    {SF_FILE, SF_CLOSED, 0, 10},
+};
+enum { SF_CASES = sizeof(sf_cases) / sizeof(sf_cases[0]) };
+
+/* Open a case's input, or its output as a new, empty file. */
+static int sf_open_end(const struct sf_place *p, enum sf_end end, bool out) {
+  int flags = O_RDONLY;
+  if (out) {
+    (void)unlink(p->out);
+    flags |= O_CREAT;
+  }
+  if (out && end != SF_READONLY)
+    flags = O_WRONLY | O_CREAT | (end == SF_APPEND ? O_APPEND : 0);
+  int fd = open(end == SF_DIR ? p->dir
+                : out         ? p->out
+                              : p->in,
+                flags | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  if (end == SF_CLOSED)
+    assert_int_equal(close(fd), 0);
+  return fd;
+}
+
+/* Each case's answer, and whether the output holds what it should. */
+struct sf_run {
+  int64_t results[SF_CASES];
+  bool out_ok[SF_CASES];
+  uint64_t work_completed;
+};
+
+static void sf_run(const char *policy, struct sf_run *run) {
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, policy);
+  struct sf_place place;
+  sf_place_make(&place);
+  for (int i = 0; i < SF_CASES; i++) {
+    const struct sf_case *k = &sf_cases[i];
+    int out = sf_open_end(&place, k->out, true);
+    int in = sf_open_end(&place, k->in, false);
+    struct fs_call c = {0};
+    assert_int_equal(
+        ax_fs_sendfile(&loop, &c.req, out, in, k->offset, k->len, fs_call_cb),
+        0);
+    run->results[i] = fs_wait(&loop, &c);
+    ax_fs_req_cleanup(&c.req);
+    int64_t sent = run->results[i] > 0 ? run->results[i] : 0;
+    run->out_ok[i] = sf_out_matches(&place, k->offset, sent);
+    if (k->in != SF_CLOSED)
+      assert_int_equal(close(in), 0);
+    if (k->out != SF_CLOSED)
+      assert_int_equal(close(out), 0);
+  }
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  run->work_completed = metrics.work_completed;
+  assert_int_equal(uring_of(&loop)->fs_ops, 0);
+  assert_true(uring_of(&loop)->fs_npipes <= AX__URING_FS_PIPES);
+  sf_place_remove(&place);
+  test_loop_close(&loop);
+}
+
+/* Every case answers in the ring as in the pool, and writes the same. */
+static void test_io_uring_fs_sendfile_as_pool(void **state) {
+  (void)state;
+  struct sf_run ring = {0}, pool = {0}, by_default = {0};
+  sf_run("all", &ring);
+  sf_run("none", &pool);
+  sf_run(NULL, &by_default); /* Native by default, as it measured faster. */
+  assert_int_equal(by_default.work_completed, 3);
+  static const int64_t want[SF_CASES] = {SF_BYTES, 70000,   10,       0,
+                                         0,        300000,  AX_EBADF, AX_EISDIR,
+                                         AX_EBADF, AX_EBADF};
+  for (int i = 0; i < SF_CASES; i++) {
+    if (ring.results[i] != want[i] || pool.results[i] != want[i])
+      fail_msg("case %d: ring %lld, pool %lld, want %lld", i,
+               (long long)ring.results[i], (long long)pool.results[i],
+               (long long)want[i]);
+    if (!ring.out_ok[i] || !pool.out_ok[i])
+      fail_msg("case %d: output in the ring %s, in the pool %s", i,
+               ring.out_ok[i] ? "right" : "wrong",
+               pool.out_ok[i] ? "right" : "wrong");
+  }
+  assert_int_equal(pool.work_completed, SF_CASES);
+  /* The empty one, and the two the kernel cannot splice (appending, a
+   * directory), went to the pool; the rest ran in the ring. */
+  assert_int_equal(ring.work_completed, 3);
+}
+
+/* A sendfile to a pipe whose reader is gone: AX_EPIPE, and no SIGPIPE,
+ * delivered or left pending, on the loop's thread. Its pipe, left with
+ * bytes in it, is closed, not kept; the next request gets a clean one. */
+static void test_io_uring_fs_sendfile_epipe(void **state) {
+  (void)state;
+  struct sigaction action;
+  assert_int_equal(sigaction(SIGPIPE, NULL, &action), 0);
+  assert_true(action.sa_handler == SIG_DFL);
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, "all");
+  struct sf_place place;
+  sf_place_make(&place);
+  int in = open(place.in, O_RDONLY | O_CLOEXEC);
+  int fds[2];
+  assert_true(in >= 0);
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(close(fds[0]), 0);
+  struct fs_call c = {0};
+  assert_int_equal(
+      ax_fs_sendfile(&loop, &c.req, fds[1], in, 0, 4096, fs_call_cb), 0);
+  assert_int_equal(fs_wait(&loop, &c), AX_EPIPE);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(uring_of(&loop)->fs_npipes, 0);
+  sigset_t pending;
+  assert_int_equal(sigpending(&pending), 0);
+  assert_false(sigismember(&pending, SIGPIPE));
+  int out = sf_open_end(&place, SF_FILE, true);
+  assert_int_equal(ax_fs_sendfile(&loop, &c.req, out, in, 0, 4096, fs_call_cb),
+                   0);
+  assert_int_equal(fs_wait(&loop, &c), 4096);
+  ax_fs_req_cleanup(&c.req);
+  assert_true(sf_out_matches(&place, 0, 4096));
+  assert_int_equal(uring_of(&loop)->fs_npipes, 1);
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  assert_int_equal(metrics.work_completed, 0);
+  assert_int_equal(close(out), 0);
+  assert_int_equal(close(in), 0);
+  assert_int_equal(close(fds[1]), 0);
+  sf_place_remove(&place);
+  test_loop_close(&loop);
+}
+
+static void sf_noop_work(ax_work_t *req) {
+  (void)req;
+}
+
+static void sf_noop_after(ax_work_t *req, int status) {
+  (void)req;
+  assert_int_equal(status, 0);
+}
+
+/* Cancelled before the kernel has it: AX_ECANCELED, and its pipe kept.
+ * With no descriptor left for a pipe, the pool runs it instead. */
+static void test_io_uring_fs_sendfile_cancel_and_no_pipe(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, "all");
+  struct sf_place place;
+  sf_place_make(&place);
+  int in = open(place.in, O_RDONLY | O_CLOEXEC);
+  int out = sf_open_end(&place, SF_FILE, true);
+  assert_true(in >= 0);
+  struct fs_call c = {0};
+  assert_int_equal(ax_fs_sendfile(&loop, &c.req, out, in, 0, 4096, fs_call_cb),
+                   0);
+  assert_int_equal(ax_cancel(&c.req.req), 0);
+  assert_int_equal(fs_wait(&loop, &c), AX_ECANCELED);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(uring_of(&loop)->fs_npipes, 1);
+  /* Start the loop's pool before the descriptors run out (its wakeup
+   * needs one), then take every descriptor: the kept pipe first. */
+  ax_work_t work;
+  assert_int_equal(ax_queue_work(&loop, &work, sf_noop_work, sf_noop_after), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(ax_fs_sendfile(&loop, &c.req, out, in, 0, 100, fs_call_cb),
+                   0);
+  assert_int_equal(fs_wait(&loop, &c), 100);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(uring_of(&loop)->fs_npipes, 1);
+  struct rlimit old;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  struct rlimit tight = old;
+  tight.rlim_cur = (rlim_t)lowest_free_fd();
+  int kept[2];
+  memcpy(kept, uring_of(&loop)->fs_pipes[0], sizeof(kept));
+  uring_of(&loop)->fs_npipes = 0; /* The test closes it itself, below. */
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  assert_int_equal(ax_fs_sendfile(&loop, &c.req, out, in, 100, 200, fs_call_cb),
+                   0);
+  assert_int_equal(fs_wait(&loop, &c), 200);
+  ax_fs_req_cleanup(&c.req);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+  assert_true(sf_out_matches(&place, 0, 300));
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  assert_int_equal(metrics.work_completed, 2); /* The job, and the last. */
+  assert_int_equal(close(kept[0]), 0);
+  assert_int_equal(close(kept[1]), 0);
+  assert_int_equal(close(out), 0);
+  assert_int_equal(close(in), 0);
+  sf_place_remove(&place);
+  test_loop_close(&loop);
+}
+
 /* The pool makes its locks once per process and keeps them: have it make
  * them before any test counts what axle allocates. */
 static int pool_locks_setup(void **state) {
@@ -967,6 +1718,9 @@ int main(void) {
       cmocka_unit_test(test_io_uring_stop_racing_completion),
       cmocka_unit_test(test_io_uring_poll_stop_racing_completion),
       cmocka_unit_test(test_io_uring_close_in_flight),
+      cmocka_unit_test(test_io_uring_try_write_copied),
+      cmocka_unit_test(test_io_uring_try_write_close_in_flight),
+      cmocka_unit_test(test_io_uring_try_write_after_reset),
       cmocka_unit_test(test_io_uring_poll_closed_in_flight),
       cmocka_unit_test(test_io_uring_emfile_no_busy_loop),
       cmocka_unit_test(test_io_uring_fs_native),
@@ -974,6 +1728,12 @@ int main(void) {
       cmocka_unit_test(test_io_uring_fs_cancel),
       cmocka_unit_test(test_io_uring_fs_many_in_flight),
       cmocka_unit_test(test_io_uring_fs_policy_none),
+      cmocka_unit_test(test_io_uring_buffer_ring_grows),
+      cmocka_unit_test(test_io_uring_stalled_readers_capped),
+      cmocka_unit_test(test_io_uring_fs_names_as_pool),
+      cmocka_unit_test(test_io_uring_fs_sendfile_as_pool),
+      cmocka_unit_test(test_io_uring_fs_sendfile_epipe),
+      cmocka_unit_test(test_io_uring_fs_sendfile_cancel_and_no_pipe),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

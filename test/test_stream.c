@@ -884,6 +884,148 @@ static void test_stream_try_write_behind_queue(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- Small try-writes keep their order, whatever the backend ---- */
+
+/* On io_uring a small try-write is copied and sent with the loop's next
+ * system call; elsewhere the kernel takes it at once. Either way, the
+ * bytes arrive in the order they were given, writes queued after them
+ * wait for them, and so does a shutdown. */
+enum {
+  TRY_MSG_BYTES = 16, /* One small message. */
+  TRY_MSGS = 300,     /* Of them, made in one go: past one copy's room. */
+  TRY_TAIL_BYTES = 100 * 1000, /* The write queued behind. */
+};
+
+struct try_order {
+  struct tcp_pair pair;          /* client writes, server reads. */
+  struct pattern_reader in;      /* The server's reading. */
+  char *data;                    /* The pattern, from byte 0. */
+  ax_write_t reqs[TRY_MSGS + 1]; /* What try_write did not take. */
+  struct req_log wrote;          /* Their callbacks. */
+  struct shut_log shut;          /* The shutdown's callback. */
+};
+
+/* Write len bytes of the pattern from offset from: try first, and queue
+ * what the try did not take. A try made while bytes wait in the queue
+ * must take nothing (order comes first): the reader checks the order. */
+static void try_order_write(struct try_order *t, size_t from, size_t len,
+                            int *queued) {
+  ax_stream_t *client = &t->pair.client.stream;
+  ax_buf_t buf = ax_buf_init(t->data + from, len);
+  int n = ax_try_write(client, &buf, 1);
+  if (n == (int)len)
+    return;
+  assert_true(n == AX_EAGAIN || (n >= 0 && n < (int)len));
+  size_t done = n > 0 ? (size_t)n : 0;
+  ax_buf_t rest = ax_buf_init(t->data + from + done, len - done);
+  ax_write_t *req = &t->reqs[(*queued)++];
+  req->req.data = &t->wrote;
+  assert_int_equal(ax_write(req, client, &rest, 1, log_write_cb), 0);
+}
+
+static void test_stream_try_write_small_in_order(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct try_order *t = calloc(1, sizeof(*t));
+  assert_non_null(t);
+  assert_int_equal(tcp_pair_open(&loop, &t->pair, "127.0.0.1"), 0);
+  size_t total = TRY_MSGS * TRY_MSG_BYTES;
+  t->data = pattern_new(total);
+  int queued = 0;
+  for (size_t i = 0; i < TRY_MSGS; i++)
+    try_order_write(t, i * TRY_MSG_BYTES, TRY_MSG_BYTES, &queued);
+  t->pair.server.stream.handle.data = &t->in;
+  assert_int_equal(
+      ax_read_start(&t->pair.server.stream, pattern_alloc_cb, pattern_read_cb),
+      0);
+  tcp_run_until_size(&loop, &t->in.received, total);
+  tcp_run_until(&loop, &t->wrote.calls, queued);
+  assert_int_equal(t->wrote.errors, 0);
+  assert_int_equal(t->in.received, total);
+  assert_int_equal(ax_stream_get_write_queue_size(&t->pair.client.stream), 0);
+  tcp_pair_close(&t->pair);
+  free(t->data);
+  free(t);
+  test_loop_close(&loop);
+}
+
+/* A try-write, then a write, then a shutdown, in one go: the peer reads
+ * both in order and then the end; the write's callback runs before the
+ * shutdown's, both without error. */
+static void test_stream_try_write_write_shutdown(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct try_order *t = calloc(1, sizeof(*t));
+  assert_non_null(t);
+  assert_int_equal(tcp_pair_open(&loop, &t->pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &t->pair.client.stream;
+  size_t total = TRY_MSG_BYTES + TRY_TAIL_BYTES;
+  t->data = pattern_new(total);
+  ax_buf_t head = ax_buf_init(t->data, TRY_MSG_BYTES);
+  int queued = 0;
+  t->wrote = (struct req_log){0};
+  try_order_write(t, 0, TRY_MSG_BYTES, &queued); /* Queues what it left. */
+  ax_buf_t tail = ax_buf_init(t->data + TRY_MSG_BYTES, TRY_TAIL_BYTES);
+  t->reqs[queued].req.data = &t->shut.wrote;
+  assert_int_equal(ax_write(&t->reqs[queued], client, &tail, 1, log_write_cb),
+                   0);
+  ax_shutdown_t shutdown_req;
+  shutdown_req.req.data = &t->shut;
+  assert_int_equal(ax_shutdown(&shutdown_req, client, shut_cb), 0);
+  /* After the shutdown, nothing more: not even a try. */
+  assert_int_equal(ax_try_write(client, &head, 1), AX_EPIPE);
+  t->pair.server.stream.handle.data = &t->in;
+  assert_int_equal(
+      ax_read_start(&t->pair.server.stream, pattern_alloc_cb, pattern_read_cb),
+      0);
+  tcp_run_until(&loop, &t->in.eof, 1);
+  assert_int_equal(t->in.at_eof, total);
+  assert_int_equal(t->in.error, 0);
+  tcp_run_until(&loop, &t->shut.shut_calls, 1);
+  assert_int_equal(t->shut.shut_status, 0);
+  assert_int_equal(t->wrote.calls, queued);
+  assert_int_equal(t->wrote.errors, 0);
+  assert_int_equal(t->shut.wrote.calls, 1);
+  assert_int_equal(t->shut.wrote.errors, 0);
+  assert_int_equal(t->shut.writes_before, 1);
+  tcp_pair_close(&t->pair);
+  free(t->data);
+  free(t);
+  test_loop_close(&loop);
+}
+
+/* A try-write, then the stream closed at once, in the same callback: the
+ * close callback runs, nothing is left behind (the leak check), and the
+ * peer sees the connection end after no more than the bytes tried. */
+static void test_stream_try_write_then_close(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct try_order *t = calloc(1, sizeof(*t));
+  assert_non_null(t);
+  assert_int_equal(tcp_pair_open(&loop, &t->pair, "127.0.0.1"), 0);
+  ax_stream_t *client = &t->pair.client.stream;
+  t->data = pattern_new(TRY_MSG_BYTES);
+  ax_buf_t head = ax_buf_init(t->data, TRY_MSG_BYTES);
+  int n = ax_try_write(client, &head, 1);
+  assert_true(n == AX_EAGAIN || (n >= 0 && n <= TRY_MSG_BYTES));
+  assert_int_equal(ax_close(&client->handle, tcp_pair_client_closed), 0);
+  assert_int_equal(ax_try_write(client, &head, 1), AX_EBADF);
+  t->pair.server.stream.handle.data = &t->in;
+  assert_int_equal(
+      ax_read_start(&t->pair.server.stream, pattern_alloc_cb, pattern_read_cb),
+      0);
+  tcp_run_until(&loop, &t->pair.closed, 1);
+  tcp_run_until(&loop, &t->in.eof, 1);
+  assert_true(t->in.at_eof <= (n > 0 ? (size_t)n : 0));
+  tcp_pair_close(&t->pair);
+  free(t->data);
+  free(t);
+  test_loop_close(&loop);
+}
+
 /* ---- Closing a listener ends the connection it held ---- */
 
 struct held_end {
@@ -971,6 +1113,9 @@ int main(void) {
       cmocka_unit_test(test_stream_write_shutdown_no_callback),
       cmocka_unit_test(test_stream_writes_queued_while_connecting),
       cmocka_unit_test(test_stream_try_write_behind_queue),
+      cmocka_unit_test(test_stream_try_write_small_in_order),
+      cmocka_unit_test(test_stream_try_write_write_shutdown),
+      cmocka_unit_test(test_stream_try_write_then_close),
       cmocka_unit_test(test_stream_listener_close_ends_held),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

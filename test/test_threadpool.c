@@ -44,6 +44,68 @@ static void job_after(ax_work_t *work, int status) {
   j->status = status;
 }
 
+static bool refuse_every_allocation(void) {
+  return true;
+}
+
+/* Registered first, before anything makes the pool's locks (which
+ * allocate on POSIX): while allocations fail, a request fails with
+ * AX_ENOMEM; once they work again, the locks are made. The first failure
+ * used to be kept for the life of the process, the pool refusing every
+ * request after it. Starts no worker, for the tests that follow. */
+static void test_pool_locks_retried_after_enomem(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_work_t work;
+  assert_int_equal(ax_loop_init(&loop), 0);
+  __atomic_store_n(&ax__alloc_refuse, refuse_every_allocation,
+                   __ATOMIC_RELEASE);
+  int err = ax_queue_work(&loop, &work, job_work, job_after);
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
+  assert_int_equal(err, AX_ENOMEM);
+  assert_false(ax_loop_alive(&loop));
+  /* The size from AX_THREADPOOL_SIZE (3, from meson) is read only once
+   * the locks exist: without them, the default (4) comes back. */
+  assert_int_equal(ax_threadpool_get_size(), 3);
+  assert_int_equal(ax_loop_close(&loop), 0);
+}
+
+/* Allocations the hook below lets through before it refuses every one. */
+static int allocations_allowed;
+
+static bool refuse_after_allowed(void) {
+  return __atomic_sub_fetch(&allocations_allowed, 1, __ATOMIC_RELAXED) < 0;
+}
+
+/* Registered after test_pool_size_bounds (whose size the API chose, so
+ * that the environment cannot restore it) and before any job starts the
+ * pool. The first job's loop record is allocated; then no worker can
+ * start: that job fails with AX_ENOMEM, and the size stays. It used to
+ * drop to 0, and the next job started a pool of no worker and waited
+ * forever. */
+static void test_pool_first_workers_fail(void **state) {
+  (void)state;
+  loop_thread = ax_thread_self();
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct job j;
+  memset(&j, 0, sizeof(j));
+  __atomic_store_n(&allocations_allowed, 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&ax__alloc_refuse, refuse_after_allowed, __ATOMIC_RELEASE);
+  int err = ax_queue_work(&loop, &j.work, job_work, job_after);
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
+  assert_int_equal(err, AX_ENOMEM);
+  assert_int_equal(ax_threadpool_get_size(), 3);
+  struct test_guard guard;
+  test_guard_start(&loop, &guard);
+  assert_int_equal(ax_queue_work(&loop, &j.work, job_work, job_after), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(j.after_calls, 1);
+  assert_int_equal(j.status, 0);
+  test_guard_close(&guard);
+  test_loop_close(&loop);
+}
+
 static void test_pool_env_size(void **state) {
   (void)state;
   /* Before anything set a size, AX_THREADPOOL_SIZE (3, from meson) does. */
@@ -440,8 +502,10 @@ static void test_pool_size_bounds(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_pool_locks_retried_after_enomem),
       cmocka_unit_test(test_pool_env_size),
       cmocka_unit_test(test_pool_size_bounds),
+      cmocka_unit_test(test_pool_first_workers_fail),
       cmocka_unit_test(test_pool_invalid),
       cmocka_unit_test(test_pool_many_jobs),
       cmocka_unit_test(test_pool_null_after_cb),

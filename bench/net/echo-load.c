@@ -18,6 +18,13 @@
  *       then print "ready" and hold them until standard input ends or
  *       SIGINT/SIGTERM arrives (or --hold-s passes); then send one more
  *       byte on every connection and count the ones that answer.
+ *   echo-load stall --port P [--connections C] [--size S]
+ *       Open C connections as idle does, then send S-byte chunks on each
+ *       without ever reading the echoes, until no connection has taken a
+ *       byte for a second (the server stopped reading: its answers fill
+ *       this side's receive buffers, its write queues and then its own
+ *       receive buffers). Print "ready" and hold them as idle does; then
+ *       report the bytes sent.
  *
  * Common options: --timeout-s (the limit of every phase, default 60) and
  * --server-pid PID, which makes the tool read the server's CPU time
@@ -88,7 +95,7 @@ struct conn {
 
 /* What the command line asked for. */
 struct options {
-  const char *mode;   /* "pingpong", "echo" or "idle". */
+  const char *mode;   /* "pingpong", "echo", "idle" or "stall". */
   int port;           /* The server's port on 127.0.0.1. */
   size_t connections; /* How many connections. */
   size_t size_bytes;  /* The message size. */
@@ -499,6 +506,67 @@ static size_t idle_check(struct load *l) {
   return answered;
 }
 
+enum {
+  STALL_QUIET_NS = NS_PER_S, /* No progress this long: the server stalled. */
+  STALL_PAUSE_MS = 20,       /* Between two passes over the connections. */
+};
+
+/* Send on connection c until the kernel takes no more: the bytes sent, or
+ * -1 when the connection failed. */
+static long long stall_send(struct load *l, struct conn *c) {
+  long long sent = 0;
+  for (;;) {
+    ssize_t n = send(c->fd, l->msg, l->opt.size_bytes,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == EAGAIN)
+      return sent;
+    return -1;
+  }
+}
+
+/* Fill every connection until none takes a byte for STALL_QUIET_NS, or
+ * the phase's limit passes. Returns the bytes sent in all. */
+static unsigned long long stall_fill(struct load *l) {
+  unsigned long long total = 0;
+  uint64_t start = now_ns();
+  uint64_t quiet_since = start;
+  l->deadline_ns = start + l->opt.timeout_s * NS_PER_S;
+  while (now_ns() - quiet_since < STALL_QUIET_NS && now_ns() < l->deadline_ns) {
+    for (size_t i = 0; i < l->opt.connections; i++) {
+      struct conn *c = &l->conns[i];
+      if (c->state != CONN_READY)
+        continue;
+      long long sent = stall_send(l, c);
+      if (sent < 0) {
+        conn_fail(l, c);
+      } else if (sent > 0) {
+        total += (unsigned long long)sent;
+        quiet_since = now_ns();
+      }
+    }
+    poll(NULL, 0, STALL_PAUSE_MS);
+  }
+  return total;
+}
+
+static int run_stall(struct load *l) {
+  bool opened = load_open(l);
+  if (!opened)
+    fprintf(stderr, "echo-load: %zu of %zu connections failed to open\n",
+            l->failed, l->opt.connections);
+  unsigned long long sent = stall_fill(l);
+  idle_hold(l);
+  printf("mode=stall connections=%zu opened=%zu sent=%llu failed=%zu\n",
+         l->opt.connections, l->opt.connections - l->failed, sent, l->failed);
+  return opened && l->failed == 0 ? 0 : 1;
+}
+
 /* Close every connection with a reset (SO_LINGER of 0) rather than a
  * FIN: an orderly close from this side would leave each client port in
  * TIME_WAIT for a minute, and the next run's connect() would then search
@@ -546,7 +614,8 @@ static int run_messages(struct load *l) {
 
 static int usage(void) {
   fprintf(stderr,
-          "usage: echo-load pingpong|echo|idle [--port P] [--connections C]\n"
+          "usage: echo-load pingpong|echo|idle|stall [--port P]\n"
+          "         [--connections C]\n"
           "         [--size S] [--count N] [--seconds T] [--timeout-s T]\n"
           "         [--hold-s T] [--server-pid PID]\n");
   return 2;
@@ -592,7 +661,7 @@ static bool check_options(struct options *o) {
   } else if (strcmp(o->mode, "echo") == 0) {
     if (o->count == 0 && o->seconds == 0)
       o->seconds = DEFAULT_ECHO_SECONDS;
-  } else if (strcmp(o->mode, "idle") != 0) {
+  } else if (strcmp(o->mode, "idle") != 0 && strcmp(o->mode, "stall") != 0) {
     return false;
   }
   if (o->hold_s == 0)
@@ -633,7 +702,13 @@ int main(int argc, char **argv) {
     perror("echo-load");
     return 1;
   }
-  int rc = strcmp(l.opt.mode, "idle") == 0 ? run_idle(&l) : run_messages(&l);
+  int rc;
+  if (strcmp(l.opt.mode, "idle") == 0)
+    rc = run_idle(&l);
+  else if (strcmp(l.opt.mode, "stall") == 0)
+    rc = run_stall(&l);
+  else
+    rc = run_messages(&l);
   load_close_all(&l);
   return rc;
 }

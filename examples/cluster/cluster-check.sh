@@ -12,7 +12,9 @@
 #      its slot, and requests succeed afterwards;
 #   3. SIGHUP under load: every worker is replaced, and wrk counts no
 #      error at all (no non-2xx answer, no socket error, no time-out);
-#   4. SIGINT: the primary exits 0 and no worker is left.
+#   4. SIGINT: the primary exits 0 and no worker is left;
+#   5. (shared mode) with --ready-ms 1, workers are killed for not being
+#      ready and restarted, and SIGINT still ends the primary with 0.
 # Exit 77 (a skip, for meson) when wrk or curl is missing, or in reuseport
 # mode where the system cannot share a port.
 # ok() always succeeds, so "test && ok ... || fail ..." is an if-else.
@@ -238,6 +240,39 @@ if grep -E -q 'stopped badly|Sanitizer|runtime error' "$TMP/err"; then
   fail "a process reported an error"
 else
   ok "every stopped worker exited 0, with no sanitizer report"
+fi
+
+# -- 5. A worker that is never ready (shared mode only) --------------------
+
+# With --ready-ms 1 no worker is ready in time: each is killed and its slot
+# restarted after the back-off, and SIGINT still ends everything.
+if [ "$MODE" = shared ]; then
+  "$EXE" --workers 1 --port 0 --mode shared --ready-ms 1 \
+    --restart-ms 100 200 1000 >"$TMP/out5" 2>"$TMP/err5" &
+  PRIMARY=$!
+  deadline=$((SECONDS + START_S))
+  while [ $SECONDS -lt $deadline ] &&
+    [ "$(grep -c 'not ready in 1 ms' "$TMP/err5")" -lt 2 ]; do
+    sleep 0.1
+  done
+  [ "$(grep -c 'not ready in 1 ms' "$TMP/err5")" -ge 2 ] &&
+    grep -q 'killed by signal 9; restarting in' "$TMP/err5" &&
+    ok "a worker not ready in --ready-ms is killed and restarted" ||
+    fail "no worker killed for not being ready: $(cat "$TMP/err5")"
+  kill -INT "$PRIMARY"
+  deadline=$((SECONDS + STOP_S))
+  while [ $SECONDS -lt $deadline ] && kill -0 "$PRIMARY" 2>/dev/null; do
+    sleep 0.1
+  done
+  if kill -0 "$PRIMARY" 2>/dev/null; then
+    fail "the primary still runs ${STOP_S}s after SIGINT (never ready)"
+  else
+    wait "$PRIMARY"
+    rc=$?
+    [ $rc = 0 ] && ok "SIGINT with no worker ready: exit 0" ||
+      fail "SIGINT with no worker ready: exit $rc"
+    PRIMARY=
+  fi
 fi
 
 if [ $failures != 0 ]; then

@@ -49,6 +49,7 @@ struct cluster_options {
   int status_port;           /* --status-port (primary); 0 picks one. */
   unsigned int workers;      /* --workers (primary). */
   uint64_t drain_ms;         /* --drain-ms: a draining worker's grace. */
+  uint64_t ready_ms;         /* --ready-ms: a new worker's time to be ready. */
   uint64_t restart_min_ms;   /* First back-off before a restart... */
   uint64_t restart_max_ms;   /* ...doubling up to this... */
   uint64_t restart_reset_ms; /* ...and back to the first after this up. */

@@ -4,12 +4,13 @@
  *
  *   cluster [--workers N] [--port P] [--mode shared|round-robin|reuseport]
  *           [--host 127.0.0.1] [--status-port S] [--drain-ms MS]
- *           [--restart-ms MIN MAX RESET]
+ *           [--restart-ms MIN MAX RESET] [--ready-ms MS]
  *
  * --workers defaults to the processors this process may use
  * (ax_available_parallelism()). The primary prints "listening on
  * HOST:PORT" and "status on HOST:S" once every worker is ready; tests and
- * scripts wait for those lines.
+ * scripts wait for those lines. A worker that is not ready within
+ * --ready-ms (default 10 s) is killed, and counts as one that died.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ static int usage(void) {
           "usage: cluster [--workers N] [--port 8080] "
           "[--mode shared|round-robin|reuseport]\n"
           "         [--host 127.0.0.1] [--status-port 0] [--drain-ms 5000]\n"
-          "         [--restart-ms MIN MAX RESET]\n");
+          "         [--restart-ms MIN MAX RESET] [--ready-ms 10000]\n");
   return 2;
 }
 
@@ -152,6 +153,9 @@ static bool parse_option(char **argv, int left, struct cluster_options *o,
   else if (strcmp(name, "--drain-ms") == 0 &&
            parse_number(value, 1, 3600 * 1000, &v))
     o->drain_ms = v;
+  else if (strcmp(name, "--ready-ms") == 0 &&
+           parse_number(value, 1, 3600 * 1000, &v))
+    o->ready_ms = v;
   else
     return false;
   return true;
@@ -164,6 +168,7 @@ int main(int argc, char **argv) {
       .port = 8080,
       .workers = ax_available_parallelism(),
       .drain_ms = 5000,
+      .ready_ms = 10000,
       .restart_min_ms = 1000,
       .restart_max_ms = 30000,
       .restart_reset_ms = 10000,

@@ -52,11 +52,12 @@ struct primary;
 struct worker {
   ax_process_t process;       /* The child. */
   ax_pipe_t ipc;              /* Its IPC pipe (its descriptor 3). */
+  ax_timer_t ready_timer;     /* Kills it if it is not ready in time. */
   struct primary *primary;    /* The primary. */
   struct worker *next_worker; /* In primary.workers, every one alive. */
   unsigned int slot;          /* Its slot. */
   enum worker_state state;    /* See above. */
-  int handles_open;           /* process and ipc, until both closed. */
+  int handles_open;           /* process, ipc, ready_timer: until closed. */
   ax_pid_t pid;               /* Its process id. */
   uint64_t requests;          /* Its last "requests N". */
   uint64_t started_ms;        /* ax_now() when spawned. */
@@ -72,6 +73,9 @@ struct slot {
   uint64_t backoff_ms;    /* The next restart's wait. */
   uint64_t requests_gone; /* Requests of its workers that have exited. */
   ax_timer_t restart;     /* The back-off's timer. */
+  ax_tcp_t listener;      /* reuseport: the slot's socket, which its
+                             workers receive in turn. */
+  bool listener_open;     /* listener is initialised and not closed. */
 };
 
 /* The primary: its loop, listeners, signals and slots. */
@@ -98,10 +102,67 @@ static void primary_roll_step(struct primary *p);
 static void primary_maybe_done(struct primary *p);
 static int worker_spawn(struct primary *p, unsigned int slot,
                         struct worker **out);
+static int primary_listen_kernel(ax_tcp_t *tcp);
 
 static void close_handle(ax_handle_t *handle, ax_close_cb close_cb) {
   if (!ax_is_closing(handle))
     ax_close(handle, close_cb);
+}
+
+/* -- reuseport slots --------------------------------------------------------
+ */
+
+static void slot_listener_closed(ax_handle_t *handle) {
+  struct slot *s = ax_container_of(handle, struct slot, listener.stream.handle);
+  s->listener_open = false;
+}
+
+/* reuseport: the slot's socket, bound with AX_TCP_REUSEPORT and listening
+ * in the kernel, opened when the slot's first worker starts. The primary
+ * keeps it, and each worker of the slot receives it in turn, so that a
+ * rolling restart hands the same accept queue from the old worker to the
+ * new one: nothing queued is reset, as closing a socket of the group
+ * would (unless net.ipv4.tcp_migrate_req is set). */
+static int slot_listen(struct primary *p, struct slot *s) {
+  if (s->listener_open)
+    return ax_is_closing(&s->listener.stream.handle) ? AX_EBUSY : 0;
+  struct sockaddr_in addr;
+  int rc = ax_tcp_init(&p->loop, &s->listener);
+  if (rc != 0)
+    return rc;
+  s->listener_open = true;
+  rc = ax_ip4_addr(p->options->host, p->port, &addr);
+  if (rc == 0)
+    rc = ax_tcp_bind(&s->listener, (const struct sockaddr *)&addr,
+                     AX_TCP_REUSEPORT);
+  if (rc == 0)
+    rc = primary_listen_kernel(&s->listener);
+  if (rc != 0)
+    close_handle(&s->listener.stream.handle, slot_listener_closed);
+  return rc;
+}
+
+/* reuseport: a slot whose worker died unasked closes its socket, so that
+ * the kernel spreads new connections over the other slots' sockets while
+ * it waits for a new worker (what was queued on it is lost, as a crash
+ * loses the worker's own connections). */
+static void slot_unlisten(struct slot *s) {
+  if (s->listener_open)
+    close_handle(&s->listener.stream.handle, slot_listener_closed);
+}
+
+/* The listener a new worker of the slot receives, or NULL (round-robin). */
+static int slot_listener(struct primary *p, unsigned int slot,
+                         ax_stream_t **out) {
+  *out = NULL;
+  if (p->options->mode == MODE_SHARED)
+    *out = &p->listener.stream;
+  if (p->options->mode != MODE_REUSEPORT)
+    return 0;
+  int rc = slot_listen(p, &p->slots[slot]);
+  if (rc == 0)
+    *out = &p->slots[slot].listener.stream;
+  return rc;
 }
 
 /* -- Workers ------------------------------------------------------------ */
@@ -172,6 +233,7 @@ static void worker_died(struct worker *w, int64_t status, int signum) {
     return;
   }
   s->current = NULL;
+  slot_unlisten(s);
   uint64_t wait_ms = slot_backoff(p, s, w);
   fprintf(stderr, "; restarting in %llu ms\n", (unsigned long long)wait_ms);
   ax_timer_start(&s->restart, slot_restart, wait_ms, 0);
@@ -198,6 +260,7 @@ static void worker_exited(ax_process_t *process, int64_t status, int signum) {
     worker_died(w, status, signum);
   }
   w->state = WORKER_STOPPING;
+  close_handle(&w->ready_timer.handle, worker_closed);
   close_handle(&w->process.handle, worker_closed);
   close_handle(&w->ipc.stream.handle, worker_closed);
 }
@@ -217,6 +280,7 @@ static void worker_ready(struct worker *w) {
   if (w->state != WORKER_STARTING)
     return;
   w->state = WORKER_READY;
+  ax_timer_stop(&w->ready_timer);
   fprintf(stderr, "cluster: worker %u (pid %lld) ready\n", w->slot,
           (long long)w->pid);
   if (w == s->next) { /* Rolling: the old one drains, the roll goes on. */
@@ -307,21 +371,41 @@ static int worker_process(struct primary *p, struct worker *w) {
   return ax_spawn(&p->loop, &w->process, &options);
 }
 
+/* A worker that did not say "ready" in --ready-ms: it is killed, and its
+ * exit is that of a worker that died (a restart after the back-off, or
+ * the end of a rolling restart). */
+static void worker_not_ready(ax_timer_t *timer) {
+  struct worker *w = timer->handle.data;
+  if (w->state != WORKER_STARTING)
+    return;
+  fprintf(stderr, "cluster: worker %u (pid %lld) not ready in %llu ms\n",
+          w->slot, (long long)w->pid,
+          (unsigned long long)w->primary->options->ready_ms);
+  ax_process_kill(&w->process, SIGKILL);
+}
+
 static void worker_discard(ax_handle_t *handle) {
   free(handle->data);
 }
 
-/* Spawn a worker for @p slot into *@p out; shared mode sends it the
- * listener at once. A failure is logged, and *out stays as it was. */
+/* Spawn a worker for @p slot into *@p out; shared and reuseport modes
+ * send it its listener at once. A failure is logged, and *out stays as it
+ * was. */
 static int worker_spawn(struct primary *p, unsigned int slot,
                         struct worker **out) {
+  ax_stream_t *listener;
+  int rc = slot_listener(p, slot, &listener);
+  if (rc != 0) {
+    fprintf(stderr, "cluster: worker %u: listen: %s\n", slot, ax_strerror(rc));
+    return rc;
+  }
   struct worker *w = calloc(1, sizeof(*w));
   if (w == NULL)
     return AX_ENOMEM;
   w->primary = p;
   w->slot = slot;
   w->started_ms = ax_now(&p->loop);
-  int rc = ax_pipe_init(&p->loop, &w->ipc, true);
+  rc = ax_pipe_init(&p->loop, &w->ipc, true);
   w->ipc.stream.handle.data = w;
   if (rc == 0)
     rc = worker_process(p, w);
@@ -331,13 +415,16 @@ static int worker_spawn(struct primary *p, unsigned int slot,
     return rc;
   }
   w->process.handle.data = w;
-  w->handles_open = 2;
+  w->handles_open = 3;
+  ax_timer_init(&p->loop, &w->ready_timer); /* A valid loop: cannot fail. */
+  w->ready_timer.handle.data = w;
+  ax_timer_start(&w->ready_timer, worker_not_ready, p->options->ready_ms, 0);
   w->pid = ax_process_get_pid(&w->process);
   w->next_worker = p->workers;
   p->workers = w;
   rc = ax_read_start(&w->ipc.stream, worker_alloc, worker_read);
-  if (rc == 0 && p->options->mode == MODE_SHARED)
-    rc = cluster_send_line(&w->ipc.stream, &p->listener.stream, "l");
+  if (rc == 0 && listener != NULL)
+    rc = cluster_send_line(&w->ipc.stream, listener, "l");
   if (rc != 0) { /* It cannot be told anything: it is of no use. */
     fprintf(stderr, "cluster: worker %u: IPC: %s\n", slot, ax_strerror(rc));
     ax_process_kill(&w->process, SIGKILL);
@@ -596,8 +683,10 @@ static void primary_stop(struct primary *p) {
   p->rolling = -1;
   close_handle(&p->listener.stream.handle, NULL);
   close_handle(&p->status.stream.handle, NULL);
-  for (unsigned int i = 0; i < p->options->workers; i++)
+  for (unsigned int i = 0; i < p->options->workers; i++) {
     close_handle(&p->slots[i].restart.handle, NULL);
+    slot_unlisten(&p->slots[i]);
+  }
   close_handle(&p->signals[2].handle, NULL);
   close_handle(&p->signals[3].handle, NULL);
   for (struct worker *w = p->workers; w != NULL; w = w->next_worker)
@@ -682,8 +771,9 @@ static int primary_listen_kernel(ax_tcp_t *tcp) {
 }
 
 /* The port: listening (round-robin), bound to be sent (shared), or bound
- * with AX_TCP_REUSEPORT only to hold it for the workers (reuseport: a
- * socket that does not listen gets none of the connections). */
+ * with AX_TCP_REUSEPORT only to hold it and learn it (reuseport: a socket
+ * that does not listen gets none of the connections; the slots' sockets,
+ * slot_listen(), do). */
 static int primary_listen(struct primary *p) {
   const struct cluster_options *o = p->options;
   unsigned int flags = o->mode == MODE_REUSEPORT ? AX_TCP_REUSEPORT : 0;

@@ -2,9 +2,11 @@
  * worker.c: one worker of the cluster example: a loop that serves the
  * HTTP server example's routes (examples/http-server/server.c), on
  *
- *   shared       the listener the primary sends ("l\n" and the handle);
+ *   shared       the listener the primary sends ("l\n" and the handle),
+ *                the same one to every worker;
  *   round-robin  each connection the primary sends ("c\n" and the handle);
- *   reuseport    a listener of its own on the port (AX_TCP_REUSEPORT).
+ *   reuseport    the listener the primary sends, its slot's own socket
+ *                of the port's AX_TCP_REUSEPORT group.
  *
  * It says "ready" over its IPC pipe (descriptor 3) once it serves, and
  * "requests N" a few times a second while its count changes. On "stop",
@@ -96,7 +98,8 @@ static void worker_on_signal(ax_signal_t *signal, int signum) {
     worker_stop(signal->handle.data);
 }
 
-/* The listener of a shared worker: received, then accepted on. */
+/* The listener of a shared or reuseport worker: received, then accepted
+ * on. */
 static int worker_take_listener(struct worker *w) {
   int rc = ax_accept(&w->ipc.stream, &w->server.listener.stream);
   if (rc == 0)
@@ -107,12 +110,12 @@ static int worker_take_listener(struct worker *w) {
 }
 
 /* Take every handle that came with the bytes just read: the listener
- * (shared, once) or connections (round-robin). */
+ * (shared and reuseport, once) or connections (round-robin). */
 static int worker_take_handles(struct worker *w) {
   while (ax_pipe_pending_count(&w->ipc) > 0) {
     if (ax_pipe_pending_type(&w->ipc) != AX_TCP)
       return AX_EINVAL; /* Not from our primary. */
-    if (w->options->mode == MODE_SHARED && !w->serving) {
+    if (w->options->mode != MODE_ROUND_ROBIN && !w->serving) {
       int rc = worker_take_listener(w);
       if (rc != 0)
         return rc;
@@ -154,20 +157,6 @@ static void worker_read(ax_stream_t *stream, ptrdiff_t nread,
   worker_stop(w); /* The primary is gone, or speaks nonsense. */
 }
 
-/* reuseport: a listener of its own, beside the other workers'. */
-static int worker_bind(struct worker *w) {
-  struct sockaddr_in addr;
-  int rc = ax_ip4_addr(w->options->host, w->options->port, &addr);
-  if (rc == 0)
-    rc = ax_tcp_bind(&w->server.listener, (const struct sockaddr *)&addr,
-                     AX_TCP_REUSEPORT);
-  if (rc == 0)
-    rc = server_serve(&w->server);
-  if (rc == 0)
-    worker_ready(w);
-  return rc;
-}
-
 static int worker_signals(struct worker *w) {
   ax_loop_t *loop = &w->server.loop;
   ax_signal_t *signals[] = {&w->sigint, &w->sigterm, &w->sighup};
@@ -184,8 +173,8 @@ static int worker_signals(struct worker *w) {
   return rc;
 }
 
-/* The loop, the pipe, the signals and the report timer; then the
- * listener in reuseport mode. The other modes wait for the primary. */
+/* The loop, the pipe, the signals and the report timer; the listener or
+ * the connections come from the primary. */
 static int worker_start(struct worker *w) {
   server_config_defaults(&w->config);
   w->config.host = w->options->host;
@@ -208,8 +197,6 @@ static int worker_start(struct worker *w) {
     ax_unref(&w->report.handle);
     rc = ax_timer_start(&w->report, worker_report, REPORT_MS, REPORT_MS);
   }
-  if (rc == 0 && w->options->mode == MODE_REUSEPORT)
-    rc = worker_bind(w);
   if (rc == 0 && w->options->mode == MODE_ROUND_ROBIN)
     worker_ready(w);
   return rc;

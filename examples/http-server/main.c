@@ -66,8 +66,14 @@ static void server_thread(void *arg) {
 }
 
 /* The signal and stop handles stay open while the loops serve, but do
- * not keep a loop alive: a drained loop runs out by itself. */
-static int app_handles(struct app *app) {
+ * not keep a loop alive: a drained loop runs out by itself. The signal
+ * handles come first, before any listener: a SIGINT that arrives once a
+ * client can connect must find axle's handler, not the disposition the
+ * process started with (a shell starts a background job with SIGINT
+ * ignored, and then the signal would be gone without a trace). One that
+ * arrives before the loop runs waits in the handle, and drains the
+ * server in its first iteration. */
+static int app_signals(struct app *app) {
   ax_loop_t *loop = &app->servers[0].loop;
   int rc = ax_signal_init(loop, &app->sigint);
   if (rc == 0)
@@ -86,6 +92,12 @@ static int app_handles(struct app *app) {
     return rc;
   ax_unref(&app->sigint.handle);
   ax_unref(&app->sigterm.handle);
+  return 0;
+}
+
+/* The other loops' stop handles, which the signals' callback sends to. */
+static int app_stops(struct app *app) {
+  int rc = 0;
   for (int i = 1; i < app->config.threads && rc == 0; i++) {
     struct server *s = &app->servers[i];
     rc = ax_async_init(&s->loop, &s->stop, on_stop);
@@ -332,6 +344,8 @@ static int app_start(struct app *app) {
     return rc;
   }
   if (rc == 0)
+    rc = app_signals(app);
+  if (rc == 0)
     rc = server_listen(&app->servers[0]);
   if (rc == AX_ENOTSUP && cfg->threads > 1) {
     fprintf(stderr,
@@ -347,7 +361,7 @@ static int app_start(struct app *app) {
       rc = server_listen(&app->servers[i]);
   }
   if (rc == 0)
-    rc = app_handles(app);
+    rc = app_stops(app);
   if (rc != 0)
     fprintf(stderr, "http-server: %s:%d: %s\n", cfg->host, cfg->port,
             ax_strerror(rc));

@@ -439,12 +439,18 @@ int conn_flush(struct conn *c) {
 }
 
 /* A route that writes from its own memory after what was flushed (a
- * file's sendfile) waits for the queue to empty: route_drained(). */
+ * file's sendfile) waits for the queue to empty: route_drained(). An
+ * empty write marks the end, so that a callback says when: what
+ * ax_try_write() took may still be on its way to the kernel without a
+ * write of ours (io_uring sends it with the loop's next system call). */
 void conn_wait_drain(struct conn *c) {
-  if (ax_stream_get_write_queue_size(&c->tcp.stream) == 0)
+  if (ax_stream_get_write_queue_size(&c->tcp.stream) == 0) {
     route_drained(c);
-  else
-    c->waiting_drain = true;
+    return;
+  }
+  c->waiting_drain = true;
+  if (conn_queue(c, c->server->out, 0) != 0)
+    conn_abort(c);
 }
 
 /* -- Timers and reading ------------------------------------------------ */

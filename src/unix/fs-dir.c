@@ -142,17 +142,23 @@ int64_t ax__fs_opendir(ax_fs_t *req) {
 
 /* Up to dir->nentries entries into dir->dirents. A failure after some
  * entries were read returns those entries rather than the error: their
- * names are allocated, and only a count tells cleanup to free them. */
+ * names are allocated, and only a count tells cleanup to free them. An
+ * entry whose name cannot be copied is put back (seekdir), so that the
+ * next call, once there is memory, returns it rather than skipping it. */
 int64_t ax__fs_readdir(ax_fs_t *req) {
   ax_dir_t *dir = req->priv.dir;
   size_t count = 0;
   while (count < dir->nentries) {
     struct dirent *ent;
+    long before = telldir(dir->priv.impl);
     int err = fs_dir_next(dir->priv.impl, &ent);
     if (err == 0 && ent == NULL)
       break;
-    if (err == 0)
+    if (err == 0) {
       err = fs_dirent_copy(&dir->dirents[count], ent);
+      if (err != 0 && before != -1)
+        seekdir(dir->priv.impl, before);
+    }
     if (err != 0) {
       if (count > 0)
         break;

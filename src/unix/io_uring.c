@@ -61,7 +61,7 @@ static int uring_sys_wait(struct io_uring *ring, struct io_uring_cqe **cqe,
   }
 
 /* A server holds one entry per connection. */
-_Static_assert(sizeof(struct ax__uring_fd) <= 32,
+_Static_assert(sizeof(struct ax__uring_fd) <= 24,
                "axle: an io_uring descriptor entry grew");
 _Static_assert(AX_EOF >= INT16_MIN, "axle: AX_EOF must fit a held end");
 
@@ -325,6 +325,7 @@ static int uring_init(ax_loop_t *loop) {
   if (err != 0)
     goto out_exit;
   st->bufs_ok = ax__uring_bufs_init(st);
+  st->recv_limit = true; /* Until the kernel says otherwise. */
   loop->priv.platform.backend_data = st;
   return 0;
 out_exit:

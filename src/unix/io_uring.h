@@ -79,7 +79,10 @@ struct ax__uring_accepted {
  * One descriptor's state: the operations the kernel holds for it, what
  * its owner wants, and what the kernel gave that the owner has not taken.
  * A table of these, indexed by descriptor, in pages that never move, so
- * that a pointer to an entry stays valid across callbacks.
+ * that a pointer to an entry stays valid across callbacks. A server holds
+ * one per connection, so it is kept to 24 bytes: what a socket holds
+ * beyond its first ring buffer is kept in that buffer's record, and a
+ * listener's held connections in a table of the loop's.
  */
 struct ax__uring_fd {
   ax__io_t *io;   /* The owner, or NULL. */
@@ -91,24 +94,31 @@ struct ax__uring_fd {
   uint8_t flags;  /* AX__URING_READY, _READ_MODE, _LISTENER. */
   union {
     struct {
-      uint16_t head;  /* Oldest ring buffer held, plus 1; 0: none. */
-      uint16_t tail;  /* Newest ring buffer held, plus 1. */
-      uint16_t count; /* Ring buffers held. */
+      /* Oldest ring buffer held, plus 1; 0: none. Its record holds the
+       * newest and the count (struct ax__uring_buf). */
+      uint16_t head;
       /* The end of the stream held: AX_EOF, an error, or 0. Every one
-       * fits 16 bits (AX_EOF is -4095, errno values are smaller), which
-       * keeps an entry at 32 bytes. */
+       * fits 16 bits (AX_EOF is -4095, errno values are smaller). */
       int16_t end;
-    } recv;                              /* A socket that receives. */
-    struct ax__uring_accepted *accepted; /* A listener: held, or NULL. */
-  } u;                                   /* By what the socket does. */
+    } recv;            /* A socket that receives. */
+    uint32_t accepted; /* A listener: its index in accepted, plus 1. */
+  } u;                 /* By what the socket does. */
 };
 
 /* A send's message and vector, or a connect's address: what the contract
- * lets the backend read during the call only, kept until completion. */
+ * lets the backend read during the call only, kept until completion. A
+ * copied send (send_copy, for ax_try_write) holds its bytes here too. */
 struct ax__uring_slot {
-  struct msghdr msg;  /* SENDMSG's message. */
-  struct iovec *iov;  /* inline_iov, or an allocation for long vectors. */
-  uint32_t next_free; /* The next free slot, plus 1; 0: none. */
+  struct msghdr msg;        /* SENDMSG's message. */
+  struct iovec *iov;        /* inline_iov, or an allocation for long vectors. */
+  uint32_t next_free;       /* The next free slot, plus 1; 0: none. On the
+                             * orphan list: the next orphan, plus 1. */
+  uint32_t copy_len;        /* A copied send: the bytes in copy. */
+  uint32_t copy_sent;       /* Of those, sent by earlier (short) completions. */
+  unsigned int sq_index;    /* copy's SEND entry's place in the queue. */
+  char *copy;               /* A copied send's bytes, or NULL. */
+  struct io_uring_sqe *sqe; /* That entry, while not yet submitted. */
+  uint64_t orphan_data;     /* On the orphan list: its SEND's user_data. */
   union {
     struct iovec inline_iov[8];   /* Short vectors. */
     struct sockaddr_storage addr; /* CONNECT's address. */
@@ -117,9 +127,11 @@ struct ax__uring_slot {
 
 /* One ring buffer's bytes not yet taken by the engine. */
 struct ax__uring_buf {
-  uint32_t off;  /* Bytes taken. */
-  uint32_t len;  /* Bytes received. */
-  uint16_t next; /* The next buffer held by the socket, plus 1. */
+  uint32_t off;   /* Bytes taken. */
+  uint32_t len;   /* Bytes received. */
+  uint16_t next;  /* The next buffer held by the socket, plus 1. */
+  uint16_t tail;  /* The oldest buffer held: the newest held, plus 1. */
+  uint16_t count; /* The oldest buffer held: how many are held. */
 };
 
 /* A completion copied out of the CQ ring. */
@@ -129,31 +141,45 @@ struct ax__uring_cqe {
   uint32_t flags;     /* IORING_CQE_F_*. */
 };
 
+enum {
+  /* Idle pipes a loop keeps for sendfile (io_uring-fs.c): as many as
+   * sendfiles usually run at once; one more is made when they all are in
+   * use, and closed after it if this many are kept already. */
+  AX__URING_FS_PIPES = 8,
+};
+
 /* The backend's state, loop->priv.platform.backend_data. */
 struct ax__uring {
-  struct io_uring ring;          /* The ring. */
-  bool enabled;                  /* Enabled by the thread that runs it. */
-  bool starved;                  /* Buffer ring empty: receive by RPOLL. */
-  bool bufs_ok;                  /* Buffer ring and multishot recv work. */
-  bool counted;                  /* Counted in loop io_count (busy). */
-  struct ax__uring_fd **pages;   /* The descriptor table, in pages. */
-  uint32_t npages;               /* Pages in pages (some NULL). */
-  unsigned int live_ops;         /* Operations in the kernel, all owners. */
-  unsigned int orphans;          /* Of owners gone: their final CQE due. */
-  int *ready;                    /* Descriptors with something to deliver. */
-  uint32_t ready_len;            /* Descriptors in ready. */
-  uint32_t ready_cap;            /* Room in ready. */
-  struct ax__uring_slot **slots; /* Send and connect slots, by index. */
-  uint32_t nslots;               /* Slots made. */
-  uint32_t free_slot;            /* The first free slot, plus 1. */
-  struct io_uring_buf_ring *br;  /* The provided buffers' ring. */
-  char *buf_mem;                 /* The buffers' bytes. */
-  struct ax__uring_buf *bufs;    /* Each buffer's held bytes. */
-  uint32_t bufs_free;            /* Buffers the kernel may fill. */
-  uint32_t starvations;          /* Times the ring ran empty (tests). */
-  uint32_t seq;                  /* Dispatches so far. */
-  int batch_len;                 /* Completions of the batch. */
-  int batch_next;                /* The next one to dispatch. */
+  struct io_uring ring;        /* The ring. */
+  bool enabled;                /* Enabled by the thread that runs it. */
+  bool starved;                /* Buffer ring empty: receive by RPOLL. */
+  bool bufs_ok;                /* Buffer ring and multishot recv work. */
+  bool recv_limit;             /* A receive's bytes can be limited. */
+  bool counted;                /* Counted in loop io_count (busy). */
+  struct ax__uring_fd **pages; /* The descriptor table, in pages. */
+  uint32_t npages;             /* Pages in pages (some NULL). */
+  unsigned int live_ops;       /* Operations in the kernel, all owners. */
+  unsigned int orphans;        /* Of owners gone: their final CQE due. */
+  int *ready;                  /* Descriptors with something to deliver. */
+  uint32_t ready_len;          /* Descriptors in ready. */
+  uint32_t ready_cap;          /* Room in ready. */
+  struct ax__uring_accepted **accepted; /* Listeners' held, by index. */
+  uint32_t naccepted;                   /* Room in accepted. */
+  struct ax__uring_slot **slots;        /* Send and connect slots, by index. */
+  uint32_t nslots;                      /* Slots made. */
+  uint32_t free_slot;                   /* The first free slot, plus 1. */
+  struct io_uring_buf_ring *br;         /* The provided buffers' ring. */
+  char *buf_mem;              /* The buffers' bytes: room for the cap. */
+  struct ax__uring_buf *bufs; /* Each buffer's held bytes. */
+  uint32_t nbufs;             /* Buffers made so far (ids 0..nbufs-1). */
+  uint32_t bufs_free;         /* Buffers the kernel may fill. */
+  uint32_t starvations;       /* Times the ring ran empty (tests). */
+  uint32_t grows;             /* Times the ring grew (tests). */
+  uint32_t grow_seq;          /* The dispatch it last grew in... */
+  bool grown;                 /* ...if it grew at all. */
+  uint32_t seq;               /* Dispatches so far. */
+  int batch_len;              /* Completions of the batch. */
+  int batch_next;             /* The next one to dispatch. */
   struct ax__uring_cqe batch[AX__MAX_EVENTS_PER_WAIT]; /* The last wait's. */
   /* File system requests (io_uring-fs.c). */
   struct ax__uring_fs_slot **fs_pages; /* Their slots, in pages. */
@@ -162,15 +188,37 @@ struct ax__uring {
   unsigned int fs_ops;                 /* Requests held, pending or not. */
   ax__queue_t fs_pending;              /* Not yet in the submission queue. */
   bool fs_native[AX_FS_TYPE_MAX];      /* Operations run here. */
+  /* Empty pipes that sendfile's splices went through, kept for the next
+   * (read end, write end). */
+  int fs_pipes[AX__URING_FS_PIPES][2];
+  unsigned int fs_npipes; /* Pipes in fs_pipes. */
+  /* Copied sends (send_copy, io_uring-sock.c). Slots of closed sockets
+   * whose copied send the kernel still holds, plus 1: each is freed by
+   * its send's completion (ax__uring_orphan). */
+  uint32_t orphan_slots;
+  /* Free copy buffers, linked through the first bytes of each. */
+  char *copies;
+  /* Buffers in copies. */
+  unsigned int copies_kept;
 };
 
 enum {
-  /* Provided buffers, shared by the loop's receiving sockets: enough for
-   * every connection of a 1,000-connection burst to get one in one wait.
-   * A power of two, as the buffer ring requires. */
+  /* Provided buffers, shared by the loop's receiving sockets, at most:
+   * enough for every connection of a 1,000-connection burst to get one in
+   * one wait. A power of two, as the buffer ring requires; the ring has
+   * this many entries from the start (16 bytes each). */
   AX__URING_BUFS = 1024,
+  /* Provided buffers made at first. The kernel takes buffers in ring
+   * order, so every buffer made is touched once messages have cycled
+   * through them: a loop whose connections are idle or few keeps 256 KiB,
+   * not 4 MiB. The ring doubles, up to AX__URING_BUFS, each time a
+   * receive finds it (almost) empty (io_uring-sock.c). */
+  AX__URING_BUFS_MIN = 64,
   /* Bytes per provided buffer. */
   AX__URING_BUF_BYTES = 4096,
+  /* Ring buffers one socket may hold before its receive is cancelled:
+   * what a stalled reader pins at most. */
+  AX__URING_HELD_MAX = 16,
   /* The buffer group id of the ring. */
   AX__URING_BGID = 0,
 };
@@ -231,6 +279,11 @@ void ax__uring_fs_complete(ax_loop_t *loop, const struct ax__uring_cqe *cqe);
 
 /* io_uring-sock.c */
 extern const struct ax__sock_ops ax__uring_sock_ops;
+/* The ring buffers a receiving socket holds. */
+static inline unsigned int ax__uring_held(const struct ax__uring *st,
+                                          const struct ax__uring_fd *e) {
+  return e->u.recv.head != 0 ? st->bufs[e->u.recv.head - 1].count : 0u;
+}
 /* Set up the buffer ring: false if the kernel refuses it. */
 bool ax__uring_bufs_init(struct ax__uring *st);
 void ax__uring_bufs_fini(struct ax__uring *st);

@@ -21,6 +21,12 @@
  *     way a real network or kernel would. AX_SIM_FAULTS=transient keeps to
  *     the first kind.
  *
+ * With "enomem" in AX_SIM_FAULTS, axle's own allocations (ax__malloc and
+ * its kin, allocator.c) fail at the same rate, on every thread, through
+ * ax__alloc_refuse: the caller must get AX_ENOMEM or a callback status,
+ * never a crash, a leak or a lost completion. The user's memory (read
+ * buffers, handles) is not axle's and never fails.
+ *
  * A reset stays a reset: the socket is marked in a table by descriptor,
  * shut down for real so that the peer sees the connection end, and every
  * later read or send on it fails, until the descriptor is closed.
@@ -29,7 +35,11 @@
  * single-threaded run replays exactly. Pool threads never draw from it:
  * they touch files, not the sockets the table marks; a sendfile's split
  * is a hash of the seed and its offset and length instead, the same
- * whichever thread runs it and whenever. AX_SIM_TRACE=1
+ * whichever thread runs it and whenever. Allocations, which pool threads
+ * make too, have a stream of their own: the n-th allocation of the
+ * process fails or not by a hash of the seed and n, so a single-threaded
+ * run replays them exactly and the sockets' stream is left alone.
+ * AX_SIM_TRACE=1
  * prints the count and a hash of the decisions whenever the last sim
  * loop closes, so two runs can show that they were the same.
  */
@@ -69,6 +79,9 @@ enum {
   SIM_FAULT_TRANSIENT = 1u << 0,
   SIM_FAULT_VISIBLE = 1u << 1,
   SIM_FAULT_FATAL = 1u << 2,
+  /* Not a socket's: axle's own allocations fail (ax__alloc_refuse). */
+  SIM_FAULT_ENOMEM = 1u << 3,
+  SIM_FAULT_SOCKETS = SIM_FAULT_TRANSIENT | SIM_FAULT_VISIBLE | SIM_FAULT_FATAL,
 };
 
 struct sim_world {
@@ -89,6 +102,11 @@ struct sim_world {
 };
 
 static struct sim_world sim = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Allocations made while the hook was in (the next one's rank), and how
+ * many of them failed: atomic, as every thread allocates. */
+static uint64_t sim_allocs;
+static uint64_t sim_allocs_refused;
 
 /* ---- Randomness ---- */
 
@@ -145,7 +163,8 @@ static uint64_t sim_draw(uint64_t n) {
 /* Whether this call fails, and which of the allowed kinds it may pick:
  * returns the kind (SIM_FAULT_*), or 0 for no fault. */
 static unsigned int sim_fault(void) {
-  if (sim.fault_permille == 0 || sim_draw(1000) >= sim.fault_permille)
+  if (sim.fault_permille == 0 || !(sim.faults & SIM_FAULT_SOCKETS) ||
+      sim_draw(1000) >= sim.fault_permille)
     return 0;
   /* With every kind allowed: half transient, a quarter each of the rest. */
   unsigned int kind = SIM_FAULT_TRANSIENT;
@@ -303,24 +322,58 @@ static uint64_t sim_env_u64(const char *name, uint64_t fallback) {
   return strtoull(value, NULL, 0);
 }
 
+/* The kinds AX_SIM_FAULTS names: words separated by commas, "all" (every
+ * socket fault, the default), "transient" (only those), "off" (none),
+ * and "enomem" (allocations too), as in "all,enomem". */
+static unsigned int sim_parse_faults(const char *faults) {
+  if (faults == NULL || faults[0] == '\0')
+    return SIM_FAULT_SOCKETS;
+  unsigned int kinds = 0;
+  bool named = false; /* Whether a word said which socket faults. */
+  for (const char *word = faults; *word != '\0';) {
+    size_t len = strcspn(word, ",");
+    if (len == 3 && strncmp(word, "all", len) == 0) {
+      kinds |= SIM_FAULT_SOCKETS;
+      named = true;
+    } else if (len == 9 && strncmp(word, "transient", len) == 0) {
+      kinds |= SIM_FAULT_TRANSIENT;
+      named = true;
+    } else if (len == 3 && strncmp(word, "off", len) == 0) {
+      named = true;
+    } else if (len == 6 && strncmp(word, "enomem", len) == 0) {
+      kinds |= SIM_FAULT_ENOMEM;
+    }
+    word += len + (word[len] == ',');
+  }
+  /* "enomem" alone: allocations only, the sockets left alone. */
+  if (!named && !(kinds & SIM_FAULT_ENOMEM))
+    kinds = SIM_FAULT_SOCKETS;
+  return kinds;
+}
+
+static const char *sim_faults_name(unsigned int faults) {
+  if (faults & SIM_FAULT_FATAL)
+    return faults & SIM_FAULT_ENOMEM ? "all,enomem" : "all";
+  if (faults & SIM_FAULT_TRANSIENT)
+    return faults & SIM_FAULT_ENOMEM ? "transient,enomem" : "transient";
+  return faults & SIM_FAULT_ENOMEM ? "enomem" : "off";
+}
+
 /* Read the environment and say how to replay, once per process. */
 static void sim_configure(void) {
   sim.seed = sim_env_u64("AX_SIM_SEED", 1);
   uint64_t rate = sim_env_u64("AX_SIM_FAULT_RATE", SIM_DEFAULT_FAULT_PERMILLE);
   sim.fault_permille = rate > 1000 ? 1000 : (unsigned int)rate;
-  const char *faults = getenv("AX_SIM_FAULTS");
-  sim.faults = SIM_FAULT_TRANSIENT | SIM_FAULT_VISIBLE | SIM_FAULT_FATAL;
-  if (faults != NULL && strcmp(faults, "transient") == 0)
-    sim.faults = SIM_FAULT_TRANSIENT;
+  sim.faults = sim_parse_faults(getenv("AX_SIM_FAULTS"));
   sim.rng = sim.seed;
+  __atomic_store_n(&sim_allocs, 0, __ATOMIC_RELAXED);
   sim.configured = true;
   sim.trace = getenv("AX_SIM_TRACE") != NULL;
   (void)fprintf(stderr,
                 "axle: sim seed %llu (AX_SIM_SEED=%llu to replay), "
                 "faults %u/1000 %s\n",
                 (unsigned long long)sim.seed, (unsigned long long)sim.seed,
-                sim.fault_permille,
-                sim.faults & SIM_FAULT_FATAL ? "all" : "transient");
+                sim.fault_permille, sim_faults_name(sim.faults));
 }
 
 void ax__sim_set(uint64_t seed, unsigned int fault_permille, bool all) {
@@ -332,7 +385,11 @@ void ax__sim_set(uint64_t seed, unsigned int fault_permille, bool all) {
   sim.faults = SIM_FAULT_TRANSIENT;
   if (all)
     sim.faults |= SIM_FAULT_VISIBLE | SIM_FAULT_FATAL;
+  /* Failing allocations stay the operator's choice: a harness that sets
+   * the rest per input gets them from the environment. */
+  sim.faults |= sim_parse_faults(getenv("AX_SIM_FAULTS")) & SIM_FAULT_ENOMEM;
   sim.loops_ever = 0; /* The next loop gets the first stream again. */
+  __atomic_store_n(&sim_allocs, 0, __ATOMIC_RELAXED);
   sim.configured = true;
   pthread_mutex_unlock(&sim.lock);
 }
@@ -349,8 +406,10 @@ static void sim_clock_start(void) {
   __atomic_store_n(&ax__hrtime_override, ax__sim_now_ns, __ATOMIC_RELEASE);
 }
 
-/* The seed the sendfile splits hash (pool threads read it). */
+/* The seed the sendfile splits and allocation faults hash (pool threads
+ * read it), and the allocation faults' rate (0: off). */
 static uint64_t sim_sendfile_seed;
+static unsigned int sim_alloc_permille;
 
 /* ax__fs_sendfile_split while a sim loop is open: all of len, or (about
  * every other call) a part of it, at least one byte. */
@@ -363,10 +422,29 @@ static int64_t sim_sendfile_split(int64_t offset, int64_t len) {
   return 1 + (int64_t)((v >> 1) % (uint64_t)(len - 1));
 }
 
+/* ax__alloc_refuse while a sim loop is open with "enomem": whether the
+ * next allocation of the process fails, by a hash of the seed and its
+ * rank, whichever thread makes it. */
+static bool sim_alloc_refuse(void) {
+  uint64_t n = __atomic_fetch_add(&sim_allocs, 1, __ATOMIC_RELAXED);
+  uint64_t state = __atomic_load_n(&sim_sendfile_seed, __ATOMIC_RELAXED) ^
+                   (n * 0xd6e8feb86659fd93u);
+  unsigned int permille = __atomic_load_n(&sim_alloc_permille,
+                                          __ATOMIC_RELAXED);
+  if (ax__sim_next(&state) % 1000 >= permille)
+    return false;
+  __atomic_add_fetch(&sim_allocs_refused, 1, __ATOMIC_RELAXED);
+  return true;
+}
+
 static void sim_install(void) {
   __atomic_store_n(&sim_sendfile_seed, sim.seed, __ATOMIC_RELAXED);
   __atomic_store_n(&ax__fs_sendfile_split, sim_sendfile_split,
                    __ATOMIC_RELEASE);
+  if ((sim.faults & SIM_FAULT_ENOMEM) && sim.fault_permille > 0) {
+    __atomic_store_n(&sim_alloc_permille, sim.fault_permille, __ATOMIC_RELAXED);
+    __atomic_store_n(&ax__alloc_refuse, sim_alloc_refuse, __ATOMIC_RELEASE);
+  }
   sim.next = ax__sys;
   ax__sys.socket = sim_socket;
   ax__sys.listen = sim_listen;
@@ -380,6 +458,7 @@ static void sim_install(void) {
 /* Put back what sim_install replaced, unless a test replaced it since. */
 static void sim_uninstall(void) {
   __atomic_store_n(&ax__fs_sendfile_split, NULL, __ATOMIC_RELEASE);
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
   ax__sys.socket = sim.next.socket;
   ax__sys.listen = sim.next.listen;
   ax__sys.accept4 = sim.next.accept4;
@@ -411,9 +490,14 @@ void ax__sim_leave(void) {
   /* Two runs of one seed that print the same lines made the same
    * decisions in the same order: that is what replay means. */
   if (sim.loops == 0 && sim.trace)
-    (void)fprintf(stderr,
-                  "axle: sim seed %llu: %llu decisions, digest %016llx\n",
-                  (unsigned long long)sim.seed, (unsigned long long)sim.draws,
-                  (unsigned long long)sim.digest);
+    (void)fprintf(
+        stderr,
+        "axle: sim seed %llu: %llu decisions, digest %016llx, "
+        "%llu of %llu allocations refused\n",
+        (unsigned long long)sim.seed, (unsigned long long)sim.draws,
+        (unsigned long long)sim.digest,
+        (unsigned long long)__atomic_load_n(&sim_allocs_refused,
+                                            __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&sim_allocs, __ATOMIC_RELAXED));
   pthread_mutex_unlock(&sim.lock);
 }

@@ -27,7 +27,8 @@ void ax__sim_leave(void);
 /* Set the seed and faults instead of the environment, with no sim loop
  * open, for a harness that replays one input per run (a fuzzer): the next
  * loop's stream starts over. all: every kind of fault, not only the
- * transient ones. Prints nothing. */
+ * transient ones; failing allocations only if AX_SIM_FAULTS names
+ * "enomem". Prints nothing. */
 void ax__sim_set(uint64_t seed, unsigned int fault_permille, bool all);
 
 /* A step of splitmix64 over *state: 64 well-mixed bits. */
