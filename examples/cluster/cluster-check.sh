@@ -116,6 +116,24 @@ start_load() {
   LOAD=$!
 }
 
+# SIGINT to the primary: it must exit 0 within STOP_S. One that does not is
+# left for cleanup() to kill with its workers. $1 names the step.
+interrupt_primary() {
+  local deadline=$((SECONDS + STOP_S)) rc
+  kill -INT "$PRIMARY"
+  while [ $SECONDS -lt $deadline ] && kill -0 "$PRIMARY" 2>/dev/null; do
+    sleep 0.1
+  done
+  if kill -0 "$PRIMARY" 2>/dev/null; then
+    fail "$1: the primary still runs ${STOP_S}s after SIGINT"
+    return
+  fi
+  wait "$PRIMARY"
+  rc=$?
+  [ $rc = 0 ] && ok "$1: the primary exits 0" || fail "$1: exit $rc"
+  PRIMARY=
+}
+
 # -- Start ----------------------------------------------------------------
 
 "$EXE" --workers $WORKERS --port 0 --mode "$MODE" --drain-ms 3000 \
@@ -215,20 +233,7 @@ echo "   rolling restart under load: ${sent:-0} requests, $errors failed"
 # -- 4. SIGINT --------------------------------------------------------------
 
 remember_pids
-kill -INT "$PRIMARY"
-deadline=$((SECONDS + STOP_S))
-while [ $SECONDS -lt $deadline ] && kill -0 "$PRIMARY" 2>/dev/null; do
-  sleep 0.1
-done
-if kill -0 "$PRIMARY" 2>/dev/null; then
-  # Left for cleanup() to kill with its workers.
-  fail "the primary still runs ${STOP_S}s after SIGINT"
-else
-  wait "$PRIMARY"
-  rc=$?
-  [ $rc = 0 ] && ok "SIGINT: the primary exits 0" || fail "SIGINT: exit $rc"
-  PRIMARY=
-fi
+interrupt_primary "SIGINT"
 left=
 for pid in $SEEN_PIDS; do
   kill -0 "$pid" 2>/dev/null && left="$left $pid"
@@ -259,20 +264,7 @@ if [ "$MODE" = shared ]; then
     grep -q 'killed by signal 9; restarting in' "$TMP/err5" &&
     ok "a worker not ready in --ready-ms is killed and restarted" ||
     fail "no worker killed for not being ready: $(cat "$TMP/err5")"
-  kill -INT "$PRIMARY"
-  deadline=$((SECONDS + STOP_S))
-  while [ $SECONDS -lt $deadline ] && kill -0 "$PRIMARY" 2>/dev/null; do
-    sleep 0.1
-  done
-  if kill -0 "$PRIMARY" 2>/dev/null; then
-    fail "the primary still runs ${STOP_S}s after SIGINT (never ready)"
-  else
-    wait "$PRIMARY"
-    rc=$?
-    [ $rc = 0 ] && ok "SIGINT with no worker ready: exit 0" ||
-      fail "SIGINT with no worker ready: exit $rc"
-    PRIMARY=
-  fi
+  interrupt_primary "SIGINT with no worker ready"
 fi
 
 if [ $failures != 0 ]; then
