@@ -14,7 +14,8 @@
 # (build-bench/results/core.txt, net.txt and http.txt, which the bench
 # scripts write as they print), else from the tables of
 # docs/performance.md: the latest "Operations per CPU-second" table, the
-# network section's first table, the HTTP section's last. Nothing is
+# network section's first table, the HTTP section's last with nginx
+# and rows of requests per server CPU-second. Nothing is
 # measured here. AX_PLOT_FROM=docs plots the documented figures even when
 # results are saved. Works from any directory.
 set -euo pipefail
@@ -62,7 +63,7 @@ def pick(header, rows, suffix, sides):
     """Rows whose name ends with suffix: the label and each side's figure."""
     columns = []
     for side in sides:
-        names = [side, side + " epoll"]
+        names = [side, side + " epoll", side + ", epoll"]
         columns.append(next(k for k, h in enumerate(header) if h.lower() in names))
     out = []
     for row in rows:
@@ -110,9 +111,14 @@ else:
 charts["core"] = (source, rows)
 
 # Network: the script's table, or the network section's first table.
+def with_libuv(found):
+    """The last of the tables that have a libuv column: bench-net.sh
+    prints the floor's and the baseline's tables after the main one."""
+    return [t for t in found if any(h.lower() == "libuv" for h in t[1])][-1]
+
 lines = saved("net.txt", "per server CPU-second")
 if lines is not None:
-    source, (_, header, body) = os.path.join(results, "net.txt"), tables(lines)[-1]
+    source, (_, header, body) = os.path.join(results, "net.txt"), with_libuv(tables(lines))
 else:
     start = section_start("## Network")
     source, (_, header, body) = "docs/performance.md", next(
@@ -125,11 +131,12 @@ charts["net"] = (source, pick(header, body, "round trips per server CPU-second",
 # HTTP: the script's table, or the HTTP section's last one with nginx.
 lines = saved("http.txt", "per server CPU-second")
 if lines is not None:
-    source, (_, header, body) = os.path.join(results, "http.txt"), tables(lines)[-1]
+    source, (_, header, body) = os.path.join(results, "http.txt"), with_libuv(tables(lines))
 else:
     start = section_start("## HTTP")
     source, (_, header, body) = "docs/performance.md", [
-        t for t in doc_tables if t[0] > start and "nginx" in t[1]][-1]
+        t for t in doc_tables if t[0] > start and "nginx" in t[1] and
+        any(r[0].endswith("requests per server CPU-second") for r in t[2])][-1]
 charts["http"] = (source, pick(header, body, "requests per server CPU-second",
                                ["axle", "libuv", "nginx"]))
 
