@@ -582,7 +582,9 @@ static void conn_event(struct conn *c, struct http_parser *p,
     route_body(c, p->body);
     break;
   case HTTP_PARSE_MESSAGE_DONE:
+    c->responding = true;
     route_respond(c);
+    c->responding = false;
     if (c->state != CONN_BUSY)
       conn_request_done(c);
     break;
@@ -790,8 +792,16 @@ void conn_async_begin(struct conn *c) {
   conn_update_reading(c);
 }
 
-/* The route's answer has been built: go on with the requests behind. */
+/* The route's answer has been built: go on with the requests behind. A
+ * route that ends inside route_respond() (its start failed, and it
+ * answered at once) only leaves CONN_BUSY: the parse that called it goes
+ * on itself. Resuming here would parse the requests behind from within
+ * that parse, twice, and answer one request twice. */
 void conn_async_end(struct conn *c) {
+  if (c->responding) {
+    c->state = CONN_BODY;
+    return;
+  }
   conn_request_done(c);
   conn_resume(c, CONN_BUSY);
 }

@@ -139,6 +139,7 @@ struct conn {
   bool closing;             /* Close once pending reaches 0. */
   bool waiting_drain;       /* A route waits for the queue to empty. */
   bool head_began;          /* A head began: its timeout starts. */
+  bool responding;          /* In route_respond(), called by the parse. */
   uint16_t pending;         /* Pool requests that refer to us. */
 };
 
