@@ -92,6 +92,24 @@ server_seeds() {
     printf '\0\0\0\0\0\0\0\0\0\0\0'
     for _ in $(seq 230); do printf '\2\0\2'; done
   } >"$seeds/pipelined-delays"
+  # Six requests pipelined on one connection, twice, replayed under
+  # injected ENOMEM (replay_enomem): the static file's start fails, so the
+  # route answers inside the parse, which once made the server parse the
+  # requests behind that answer twice (seven answers to six requests).
+  printf '%b' '\045\0\0\0\001\217\0\030\030\030\030\030\030\0\374\147' \
+    '\002\0\003\002\0\004\002\0\367\002\0\003\002\0\004\002\0' \
+    >"$seeds/enomem-sync-answer"
+}
+
+# The server seeds that found a bug under injected ENOMEM, each run once
+# with AX_SIM_FAULTS=enomem: a regression test, deterministic, that the
+# timed run (without ENOMEM) would not be.
+replay_enomem() {
+  AX_SIM_FAULTS=enomem "$DIR/fuzz-http-server" \
+    "$DIR/seeds-server/enomem-sync-answer" >"$DIR/replay-enomem.log" 2>&1 && return 0
+  tail -n 30 "$DIR/replay-enomem.log"
+  echo "error: the server's ENOMEM seeds fail again" >&2
+  return 1
 }
 
 # Run one target for SECONDS_EACH; print its executions, coverage and
@@ -199,6 +217,7 @@ fi
 if [ "$WHICH" != parser ]; then
   build_server || ax_die "building the server target failed"
   server_seeds
+  replay_enomem || status=1
   run_one server -max_len=4096 -dict="$PWD/test/fuzz/http.dict" \
     "$PWD/$DIR/seeds-server" || status=1
 fi
