@@ -518,53 +518,49 @@ if [ -s "$TMP/slab.axle" ]; then
 else
   echo "(/proc/slabinfo cannot be read here: no kernel memory rows)"
 fi
-if [[ " ${MSG_SIDES[*]} " == *" floor "* ]] && [ "$ONLY" != memory ]; then
+# A table of two columns and their ratio: its head (title, the two
+# columns' names, the ratio's), then its rows (name, the two figures, and
+# higher or lower: which is better).
+pair_head() {
   echo
-  printf '| %-52s | %10s | %10s | %6s |\n' "Against the io_uring floor" \
-    "axle uring" "floor" "io/fl"
+  printf '| %-52s | %10s | %10s | %6s |\n' "$1" "$2" "$3" "$4"
   printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
     "---------:" "---------:" "-----:"
-  floor_row() {
-    local a=${2:--} f=${3:--}
-    printf '| %-52s | %10s | %10s | %6s |\n' "$1" "$a" "$f" \
-      "$(ratio "$a" "$f" "$4")"
-  }
-  floor_row "ping-pong round trips per server CPU-second" \
+}
+pair_row() {
+  local a=${2:--} f=${3:--}
+  printf '| %-52s | %10s | %10s | %6s |\n' "$1" "$a" "$f" \
+    "$(ratio "$a" "$f" "$4")"
+}
+if [[ " ${MSG_SIDES[*]} " == *" floor "* ]] && [ "$ONLY" != memory ]; then
+  pair_head "Against the io_uring floor" "axle uring" "floor" "io/fl"
+  pair_row "ping-pong round trips per server CPU-second" \
     "$(first "${PP[uring]:-}")" "$(first "${PP[floor]:-}")" higher
-  floor_row "echo, 50 conns: messages per server CPU-second" \
+  pair_row "echo, 50 conns: messages per server CPU-second" \
     "$(first "${E50[uring]:-}")" "$(first "${E50[floor]:-}")" higher
-  floor_row "echo, 1,000 conns: messages per server CPU-second" \
+  pair_row "echo, 1,000 conns: messages per server CPU-second" \
     "$(first "${E1K[uring]:-}")" "$(first "${E1K[floor]:-}")" higher
-  floor_row "io_uring_enter per message, echo with 50 conns" \
+  pair_row "io_uring_enter per message, echo with 50 conns" \
     "${ENTERS[echo50,uring]:-}" "${ENTERS[echo50,floor]:-}" lower
   echo "(io/fl above 1: axle on io_uring does better than the floor)"
 fi
 if [ -n "$BASELINE" ] && [ "$ONLY" != memory ]; then
-  echo
-  printf '| %-52s | %10s | %10s | %6s |\n' "io_uring: this build against the baseline" \
-    "this" "before" "th/bf"
-  printf '| %s | %s | %s | %s |\n' "$(printf -- '-%.0s' {1..52})" \
-    "---------:" "---------:" "-----:"
-  floor_row() {
-    local a=${2:--} f=${3:--}
-    printf '| %-52s | %10s | %10s | %6s |\n' "$1" "$a" "$f" \
-      "$(ratio "$a" "$f" "$4")"
-  }
-  floor_row "ping-pong round trips per server CPU-second" \
+  pair_head "io_uring: this build against the baseline" "this" "before" "th/bf"
+  pair_row "ping-pong round trips per server CPU-second" \
     "$(first "${PP[uring]}")" "$(first "${PP[before]}")" higher
-  floor_row "echo, 50 conns: messages per server CPU-second" \
+  pair_row "echo, 50 conns: messages per server CPU-second" \
     "$(first "${E50[uring]}")" "$(first "${E50[before]}")" higher
-  floor_row "echo, 1,000 conns: messages per server CPU-second" \
+  pair_row "echo, 1,000 conns: messages per server CPU-second" \
     "$(first "${E1K[uring]}")" "$(first "${E1K[before]}")" higher
-  floor_row "system calls per message, echo with 50 conns" \
+  pair_row "system calls per message, echo with 50 conns" \
     "${SYSCALLS[echo50,uring]:-}" "${SYSCALLS[echo50,before]:-}" lower
-  floor_row "io_uring_enter per message, echo with 50 conns" \
+  pair_row "io_uring_enter per message, echo with 50 conns" \
     "${ENTERS[echo50,uring]:-}" "${ENTERS[echo50,before]:-}" lower
-  floor_row "system calls per ping-pong round trip" \
+  pair_row "system calls per ping-pong round trip" \
     "${SYSCALLS[pingpong,uring]:-}" "${SYSCALLS[pingpong,before]:-}" lower
-  floor_row "user-space instructions per round trip (callgrind)" \
+  pair_row "user-space instructions per round trip (callgrind)" \
     "${INSTRUCTIONS[pingpong,uring]:-}" "${INSTRUCTIONS[pingpong,before]:-}" lower
-  floor_row "user-space instructions per message, echo 50 conns" \
+  pair_row "user-space instructions per message, echo 50 conns" \
     "${INSTRUCTIONS[echo50,uring]:-}" "${INSTRUCTIONS[echo50,before]:-}" lower
   echo "(th/bf above 1: this build does better than the baseline)"
 fi
