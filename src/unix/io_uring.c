@@ -160,7 +160,7 @@ int ax__uring_submit(struct ax__uring *st) {
    * the queue for the next wait to collect. */
   int n;
   do {
-    n = io_uring_submit_and_get_events(&st->ring);
+    n = ax__uring_sys.submit_and_get_events(&st->ring);
   } while (n == -EINTR);
   return n < 0 ? n : 0;
 }

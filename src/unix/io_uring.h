@@ -37,7 +37,8 @@ struct ax__uring_syscalls {
                                  struct io_uring_cqe **cqe,
                                  unsigned int wait_nr,
                                  struct __kernel_timespec *ts);
-  /* io_uring_submit_and_get_events(3): the wait that does not block. */
+  /* io_uring_submit_and_get_events(3): the wait that does not block, and
+   * the submit that makes room in a full queue (ax__uring_submit). */
   int (*submit_and_get_events)(struct io_uring *ring);
 };
 
