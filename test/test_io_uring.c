@@ -23,11 +23,14 @@
  * - file system requests run by the ring, not the pool: each operation's
  *   answer and errors, reads at the file position and of a pipe, cancels
  *   before and after the kernel has them, thousands in flight at once,
- *   and AX_URING_FS=none sending them back to the pool.
+ *   and AX_URING_FS=none sending them back to the pool;
+ * - sendfiles that wait in the kernel's io-wq workers, 4 times as many as
+ *   the loop's cap on those workers: the cap holds, and all complete.
  *
  * The programs of the suite run once per backend; these tests run in the
  * io_uring suite and skip elsewhere, and skip where io_uring cannot start.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -1980,6 +1983,180 @@ static void test_io_uring_fs_sendfile_cancel_and_no_pipe(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- The kernel's io-wq workers, capped ---- */
+
+/* io-wq's limits for the calling thread: [0] bounded, [1] unbounded.
+ * Zeros change nothing, and the kernel answers the limits in force. */
+static void iowq_limits(ax_loop_t *loop, unsigned int limits[2]) {
+  limits[0] = 0;
+  limits[1] = 0;
+  assert_int_equal(
+      io_uring_register_iowq_max_workers(&uring_of(loop)->ring, limits), 0);
+}
+
+/* The process's io-wq workers now (threads named iou-wrk-TID). */
+static unsigned int iowq_workers(void) {
+  DIR *dir = opendir("/proc/self/task");
+  assert_non_null(dir);
+  unsigned int count = 0;
+  struct dirent *d;
+  while ((d = readdir(dir)) != NULL) {
+    char path[300], comm[32] = "";
+    snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue; /* ".", "..", or a thread that just left. */
+    if (fgets(comm, sizeof(comm), f) != NULL &&
+        strncmp(comm, "iou-wrk", 7) == 0)
+      count++;
+    fclose(f);
+  }
+  closedir(dir);
+  return count;
+}
+
+/* Each sendfile of the test: twice what a pipe holds, into a pipe of its
+ * own that the test reads only between iterations, so that each request's
+ * last splice waits in an io-wq worker for the reader. */
+enum { WIDE_BYTES = 2 * 65536, WIDE_STALL_ROUNDS = 200 };
+
+struct wide {
+  int n;                 /* Sendfiles. */
+  struct fs_call *calls; /* One per sendfile. */
+  int (*pipes)[2];       /* Each one's output: read end non-blocking. */
+  size_t *got;           /* Bytes read from each. */
+  int done;              /* Completed. */
+  unsigned int peak;     /* The most io-wq workers seen. */
+};
+
+static int64_t wide_offset(int i) {
+  return (int64_t)i * 4096 % (SF_BYTES - WIDE_BYTES);
+}
+
+static void wide_cb(ax_fs_t *req) {
+  fs_call_cb(req);
+}
+
+/* Read what each pipe holds, checking it is the input at its offset. */
+static void wide_read(struct wide *w) {
+  static char buf[65536];
+  for (int i = 0; i < w->n; i++) {
+    ssize_t got;
+    while ((got = read(w->pipes[i][0], buf, sizeof(buf))) > 0) {
+      for (ssize_t k = 0; k < got; k++)
+        assert_int_equal(buf[k],
+                         sf_byte(wide_offset(i) + (int64_t)w->got[i] + k));
+      w->got[i] += (size_t)got;
+    }
+    assert_true(got < 0 && errno == EAGAIN);
+  }
+}
+
+/* 4 times the cap, as descriptors allow: each request takes 4 (its
+ * output pipe, and the loop's pipe for its splices). */
+static int wide_count(unsigned int cap) {
+  struct rlimit limit;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  unsigned long want = 4ul * cap;
+  if (limit.rlim_cur < 4 * want + 64 && limit.rlim_max != limit.rlim_cur) {
+    limit.rlim_cur = limit.rlim_max < 4 * want + 64 ? limit.rlim_max
+                                                    : 4 * want + 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  }
+  if (limit.rlim_cur < 4 * want + 64)
+    want = (limit.rlim_cur - 64) / 4;
+  if (want <= cap)
+    test_skip("too few descriptors for more sendfiles than the cap");
+  return (int)want;
+}
+
+static void wide_open(struct wide *w, int n) {
+  w->n = n;
+  w->calls = calloc((size_t)n, sizeof(*w->calls));
+  w->pipes = calloc((size_t)n, sizeof(*w->pipes));
+  w->got = calloc((size_t)n, sizeof(*w->got));
+  assert_true(w->calls != NULL && w->pipes != NULL && w->got != NULL);
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(pipe2(w->pipes[i], O_CLOEXEC), 0);
+    assert_int_equal(fcntl(w->pipes[i][0], F_SETFL, O_NONBLOCK), 0);
+  }
+}
+
+static void wide_close(struct wide *w) {
+  for (int i = 0; i < w->n; i++) {
+    assert_int_equal(close(w->pipes[i][0]), 0);
+    assert_int_equal(close(w->pipes[i][1]), 0);
+  }
+  free(w->calls);
+  free(w->pipes);
+  free(w->got);
+}
+
+/* The loop caps the kernel's unbounded io-wq workers at 4 per CPU, and a
+ * sendfile's splices run there. 4 times as many sendfiles as the cap,
+ * each into a pipe that fills, so that each holds its worker until the
+ * test reads: the process never has more workers than the two caps
+ * allow (without the cap, one per request), and every request completes,
+ * whole, with the right bytes. */
+static void test_io_uring_fs_sendfile_over_iowq_cap(void **state) {
+  (void)state;
+  int n = wide_count(4 * ax_available_parallelism());
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, "all");
+  struct sf_place place;
+  sf_place_make(&place);
+  int in = open(place.in, O_RDONLY | O_CLOEXEC);
+  assert_true(in >= 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0); /* The thread's io-wq. */
+  unsigned int limits[2];
+  iowq_limits(&loop, limits);
+  assert_int_equal(limits[1], 4 * ax_available_parallelism());
+  struct wide w = {0};
+  wide_open(&w, n);
+  for (int i = 0; i < w.n; i++)
+    assert_int_equal(ax_fs_sendfile(&loop, &w.calls[i].req, w.pipes[i][1], in,
+                                    wide_offset(i), WIDE_BYTES, wide_cb),
+                     0);
+  uint64_t start_ns = ax_hrtime();
+  for (int round = 0;; round++) {
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+    unsigned int workers = iowq_workers();
+    if (workers > w.peak)
+      w.peak = workers;
+    /* Read nothing at first: every request that gets a worker fills its
+     * pipe and waits there (without the cap, the kernel adds a worker
+     * for the next each time one waits). */
+    if (round >= WIDE_STALL_ROUNDS)
+      wide_read(&w);
+    w.done = 0;
+    for (int i = 0; i < w.n; i++)
+      w.done += w.calls[i].calls;
+    if (w.done == w.n)
+      break;
+    if (ax_hrtime() - start_ns > (uint64_t)TCP_TEST_WAIT_MS * 1000000u)
+      fail_msg("%d of %d sendfiles done", w.done, w.n);
+    struct timespec nap = {0, 1000000};
+    nanosleep(&nap, NULL);
+  }
+  wide_read(&w);
+  for (int i = 0; i < w.n; i++) {
+    assert_int_equal(w.calls[i].calls, 1);
+    assert_int_equal(w.calls[i].req.result, WIDE_BYTES);
+    assert_int_equal(w.got[i], WIDE_BYTES);
+    ax_fs_req_cleanup(&w.calls[i].req);
+  }
+  print_message("%d sendfiles, io-wq caps %u and %u, at most %u workers\n", w.n,
+                limits[0], limits[1], w.peak);
+  assert_true(w.peak <= limits[0] + limits[1]);
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  assert_int_equal(metrics.work_completed, 0); /* All in the ring. */
+  wide_close(&w);
+  assert_int_equal(close(in), 0);
+  sf_place_remove(&place);
+  test_loop_close(&loop);
+}
+
 /* The pool makes its locks once per process and keeps them: have it make
  * them before any test counts what axle allocates. */
 static int pool_locks_setup(void **state) {
@@ -2019,6 +2196,7 @@ int main(void) {
       cmocka_unit_test(test_io_uring_fs_sendfile_as_pool),
       cmocka_unit_test(test_io_uring_fs_sendfile_epipe),
       cmocka_unit_test(test_io_uring_fs_sendfile_cancel_and_no_pipe),
+      cmocka_unit_test(test_io_uring_fs_sendfile_over_iowq_cap),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

@@ -46,6 +46,9 @@ enum {
   URING_PAGE = 1 << URING_PAGE_SHIFT,
   /* Ready-list entries made at a time. */
   URING_READY_MIN = 16,
+  /* The kernel's io-wq workers for unbounded work, per CPU the loop may
+   * run on (uring_iowq_cap). */
+  URING_IOWQ_UNBOUNDED_PER_CPU = 4,
 };
 
 static int uring_sys_wait(struct io_uring *ring, struct io_uring_cqe **cqe,
@@ -351,6 +354,32 @@ static int uring_probe(struct ax__uring *st) {
   return ok ? 0 : AX_ENOSYS;
 }
 
+/*
+ * Work the kernel cannot finish at once goes to io-wq, the ring's pool of
+ * kernel threads, in two classes: bounded (regular files and block
+ * devices, which the kernel itself caps at min(SQ entries, 4 per CPU))
+ * and unbounded (anything that may wait on someone else, with no cap but
+ * RLIMIT_NPROC). Every SPLICE of ax_fs_sendfile (io_uring-fs.c) touches a
+ * pipe, so each in flight takes an unbounded worker: 1,000 sendfiles at
+ * once made 1,000 kernel threads. Unbounded workers are capped here at the
+ * kernel's own figure for bounded ones, 4 per CPU the loop may run on:
+ * a splice of cached pages is a copy, which more threads than CPUs do not
+ * speed up, and 4 per CPU leaves room for splices that wait on a disk
+ * read or a slow pipe while the rest go on; more requests wait in the
+ * kernel's queue, as they wait for the pool elsewhere. The cap is the
+ * thread's (io-wq belongs to the thread that submits, and serves all of
+ * its rings); the kernel keeps it with the ring and applies it when the
+ * loop's thread first submits. A kernel without the call (before 5.15)
+ * refuses it, and keeps its own limit.
+ */
+static void uring_iowq_cap(struct ax__uring *st) {
+  unsigned int values[2] = {
+      0, /* Bounded: the kernel's own cap. */
+      URING_IOWQ_UNBOUNDED_PER_CPU * ax_available_parallelism(),
+  };
+  (void)io_uring_register_iowq_max_workers(&st->ring, values);
+}
+
 static int uring_init(ax_loop_t *loop) {
   struct ax__uring *st = ax__calloc(1, sizeof(*st));
   if (st == NULL)
@@ -364,6 +393,7 @@ static int uring_init(ax_loop_t *loop) {
     goto out_exit;
   st->bufs_ok = ax__uring_bufs_init(st);
   st->recv_limit = true; /* Until the kernel says otherwise. */
+  uring_iowq_cap(st);
   loop->priv.platform.backend_data = st;
   return 0;
 out_exit:
