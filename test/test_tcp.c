@@ -1726,6 +1726,211 @@ static void test_tcp_libuv_options_before_socket(void **state) {
   test_loop_close(&loop);
 }
 
+/* Empty writes: libuv lets a program write a buffer of no bytes (an empty
+ * request completes with 0) and try one (0 bytes written). */
+static void test_tcp_libuv_empty_writes(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  char none[1];
+  ax_buf_t empty = ax_buf_init(none, 0);
+  assert_int_equal(ax_try_write(&pair.client.stream, &empty, 1), 0);
+  struct record wrote = {0};
+  ax_write_t write_req;
+  write_req.req.data = &wrote;
+  assert_int_equal(
+      ax_write(&write_req, &pair.client.stream, &empty, 1, record_write_cb), 0);
+  tcp_run_until(&loop, &wrote.calls, 1);
+  assert_int_equal(wrote.status, 0);
+  assert_int_equal(ax_stream_get_write_queue_size(&pair.client.stream), 0);
+  /* Behind it, real bytes still arrive, and only they. */
+  struct sink *at_server = sink_new();
+  pair.server.stream.handle.data = at_server;
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  char text[] = "after";
+  ax_buf_t bufs[3] = {empty, ax_buf_init(text, 5), empty};
+  assert_int_equal(
+      ax_write(&write_req, &pair.client.stream, bufs, 3, record_write_cb), 0);
+  tcp_run_until(&loop, &wrote.calls, 2);
+  tcp_run_until_size(&loop, &at_server->len, 5);
+  assert_memory_equal(at_server->data, "after", 5);
+  tcp_pair_close(&pair);
+  sink_free(at_server);
+  test_loop_close(&loop);
+}
+
+struct accept_twice {
+  ax_tcp_t conns[2]; /* The first accepted, the second refused. */
+  int second;        /* What the second ax_accept said. */
+  int calls;         /* Connection callbacks. */
+};
+
+static void accept_twice_cb(ax_stream_t *server, int status) {
+  struct accept_twice *a = server->handle.data;
+  assert_int_equal(status, 0);
+  if (a->calls++ > 0)
+    return;
+  assert_int_equal(ax_tcp_init(server->handle.loop, &a->conns[0]), 0);
+  assert_int_equal(ax_accept(server, &a->conns[0].stream), 0);
+  assert_int_equal(ax_tcp_init(server->handle.loop, &a->conns[1]), 0);
+  a->second = ax_accept(server, &a->conns[1].stream);
+}
+
+/* One connection, two accepts in its callback: the second finds nothing,
+ * AX_EAGAIN as in libuv, and its handle stays usable for a later one. A
+ * shutdown before the connect completes is AX_ENOTCONN, as in libuv; a
+ * listener has no peer. */
+static void test_tcp_libuv_accept_twice(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_tcp_t listener;
+  int port;
+  struct accept_twice a = {.second = 1};
+  assert_int_equal(
+      tcp_test_listen(&loop, &listener, "127.0.0.1", accept_twice_cb, &port),
+      0);
+  listener.stream.handle.data = &a;
+  struct sockaddr_storage name;
+  int len = (int)sizeof(name);
+  assert_int_equal(
+      ax_tcp_getpeername(&listener, (struct sockaddr *)&name, &len),
+      AX_ENOTCONN);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  ax_tcp_t client;
+  ax_connect_t req;
+  struct record connected = {0};
+  req.req.data = &connected;
+  assert_int_equal(ax_tcp_init(&loop, &client), 0);
+  assert_int_equal(ax_tcp_connect(&req, &client, (struct sockaddr *)&addr,
+                                  record_connect_cb),
+                   0);
+  ax_shutdown_t shutdown_req;
+  assert_int_equal(
+      ax_shutdown(&shutdown_req, &client.stream, record_shutdown_cb),
+      AX_ENOTCONN);
+  tcp_run_until(&loop, &connected.calls, 1);
+  tcp_run_until(&loop, &a.calls, 1);
+  assert_int_equal(a.second, AX_EAGAIN);
+  assert_false(ax_is_readable(&a.conns[1].stream));
+  assert_int_equal(ax_close(&a.conns[0].stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&a.conns[1].stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&client.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&listener.stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
+struct restart_reader {
+  struct sink *sink; /* What arrives. */
+  int restarts;      /* read_stop and read_start from the read callback. */
+};
+
+static void restart_alloc_cb(ax_handle_t *handle, size_t suggested,
+                             ax_buf_t *buf) {
+  struct restart_reader *r = handle->data;
+  (void)suggested;
+  /* A small buffer: the bytes come in several reads. */
+  *buf = ax_buf_init(r->sink->buf, 4);
+}
+
+static void restart_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                            const ax_buf_t *buf) {
+  struct restart_reader *r = stream->handle.data;
+  stream->handle.data = r->sink;
+  sink_read_cb(stream, nread, buf);
+  stream->handle.data = r;
+  if (nread <= 0)
+    return;
+  assert_int_equal(ax_read_stop(stream), 0);
+  assert_int_equal(ax_read_start(stream, restart_alloc_cb, restart_read_cb), 0);
+  r->restarts++;
+}
+
+/* Stopping and starting again from inside the read callback (libuv's
+ * tcp_read_stop_start): reading goes on, nothing lost or repeated. */
+static void test_tcp_libuv_restart_in_read_callback(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  struct restart_reader r = {sink_new(), 0};
+  pair.server.stream.handle.data = &r;
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, restart_alloc_cb, restart_read_cb), 0);
+  char text[] = "abcdefghijklmnop";
+  ax_buf_t buf = ax_buf_init(text, 16);
+  struct record wrote = {0};
+  ax_write_t write_req;
+  write_req.req.data = &wrote;
+  assert_int_equal(
+      ax_write(&write_req, &pair.client.stream, &buf, 1, record_write_cb), 0);
+  tcp_run_until_size(&loop, &r.sink->len, 16);
+  assert_memory_equal(r.sink->data, text, 16);
+  assert_true(r.restarts >= 4);
+  assert_true(ax_is_active(&pair.server.stream.handle));
+  tcp_pair_close(&pair);
+  sink_free(r.sink);
+  test_loop_close(&loop);
+}
+
+enum { CHAIN_WRITES = 200, CHAIN_CHUNK = 1000 };
+
+struct chain {
+  ax_write_t req;                        /* Reused by each write. */
+  char data[CHAIN_WRITES * CHAIN_CHUNK]; /* The pattern, written in turn. */
+  int done;                              /* Writes completed. */
+  int status;                            /* The first error, or 0. */
+};
+
+static void chain_write_cb(ax_write_t *req, int status) {
+  struct chain *c = ax_container_of(req, struct chain, req);
+  if (status != 0 && c->status == 0)
+    c->status = status;
+  if (++c->done >= CHAIN_WRITES || status != 0)
+    return;
+  ax_buf_t buf = ax_buf_init(c->data + (size_t)c->done * CHAIN_CHUNK,
+                             CHAIN_CHUNK);
+  assert_int_equal(ax_write(req, req->handle, &buf, 1, chain_write_cb), 0);
+}
+
+/* Each write started from the callback of the one before, with the same
+ * request, the way many libuv programs pace a transfer: the bytes arrive
+ * whole and in order. */
+static void test_tcp_libuv_write_from_write_callback(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  struct chain *c = calloc(1, sizeof(*c));
+  assert_non_null(c);
+  tcp_pattern_fill(c->data, 0, sizeof(c->data));
+  /* Without Nagle's algorithm: small segments then never wait for the
+   * peer's delayed ACK, a timer of the kernel's in real time that the sim
+   * backend's virtual clock outruns. */
+  assert_int_equal(ax_tcp_nodelay(&pair.client, true), 0);
+  struct sink *at_server = sink_new();
+  pair.server.stream.handle.data = at_server;
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  ax_buf_t buf = ax_buf_init(c->data, CHAIN_CHUNK);
+  assert_int_equal(
+      ax_write(&c->req, &pair.client.stream, &buf, 1, chain_write_cb), 0);
+  tcp_run_until(&loop, &c->done, CHAIN_WRITES);
+  assert_int_equal(c->status, 0);
+  tcp_run_until_size(&loop, &at_server->len, sizeof(c->data));
+  tcp_pattern_check(at_server->data, at_server->len);
+  tcp_pair_close(&pair);
+  sink_free(at_server);
+  free(c);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_sizes),
@@ -1760,6 +1965,10 @@ int main(void) {
       cmocka_unit_test(test_tcp_libuv_unref_requests_keep_loop),
       cmocka_unit_test(test_tcp_libuv_alloc_declined),
       cmocka_unit_test(test_tcp_libuv_options_before_socket),
+      cmocka_unit_test(test_tcp_libuv_empty_writes),
+      cmocka_unit_test(test_tcp_libuv_accept_twice),
+      cmocka_unit_test(test_tcp_libuv_restart_in_read_callback),
+      cmocka_unit_test(test_tcp_libuv_write_from_write_callback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
