@@ -190,9 +190,15 @@ static void test_loop_stop(void **state) {
   assert_true(ax_loop_alive(&loop));
   assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
   assert_int_equal(s.calls, 2);
-  /* A stop before the run is cleared by the run that honours it. */
+  /* A stop before the run is cleared by the run that honours it, in every
+   * mode, with nothing run (libuv's loop_stop_before_run). */
   ax_stop(&loop);
   assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(s.calls, 2);
+  ax_stop(&loop);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  ax_stop(&loop);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
   assert_int_equal(s.calls, 2);
   ax_close(&timer.handle, NULL);
   test_loop_close(&loop);

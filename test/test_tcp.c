@@ -1349,6 +1349,23 @@ static void test_tcp_libuv_bind_errors(void **state) {
   assert_int_equal(ax_tcp_bind(&foreign, (struct sockaddr *)&addr, 0),
                    AX_EADDRNOTAVAIL);
   assert_int_equal(ax_close(&foreign.stream.handle, NULL), 0);
+
+  /* The second listen's callback is the one called. */
+  struct record connections = {0};
+  listener.stream.handle.data = &connections;
+  ax_tcp_t client;
+  ax_connect_t req;
+  struct record connected = {0};
+  req.req.data = &connected;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  assert_int_equal(ax_tcp_init(&loop, &client), 0);
+  assert_int_equal(ax_tcp_connect(&req, &client, (struct sockaddr *)&addr,
+                                  record_connect_cb),
+                   0);
+  tcp_run_until(&loop, &connections.calls, 1);
+  assert_int_equal(connections.status, 0);
+  tcp_run_until(&loop, &connected.calls, 1);
+  assert_int_equal(ax_close(&client.stream.handle, NULL), 0);
   assert_int_equal(ax_close(&listener.stream.handle, NULL), 0);
   test_loop_close(&loop);
 }
