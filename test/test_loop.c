@@ -543,6 +543,72 @@ static void test_loop_walk_close_all_then_close(void **state) {
   test_loop_close(&loop);
 }
 
+enum { WALK_OTHERS = 4 };
+
+struct walk_others {
+  ax_idle_t idles[WALK_OTHERS]; /* Open when the walk begins. */
+  ax_timer_t closing;           /* Closing when the walk begins. */
+  ax_timer_t made;              /* Made by the walk's first callback. */
+  ax_loop_t *loop;              /* Their loop. */
+  int visits[WALK_OTHERS + 2];  /* Per handle: idles, closing, made. */
+  int closed_at_visit;          /* Handles met already closing. */
+};
+
+static int walk_others_index(struct walk_others *w, ax_handle_t *handle) {
+  for (int i = 0; i < WALK_OTHERS; i++)
+    if (handle == &w->idles[i].handle)
+      return i;
+  return handle == &w->closing.handle ? WALK_OTHERS : WALK_OTHERS + 1;
+}
+
+static void walk_others_cb(ax_handle_t *handle, void *arg) {
+  struct walk_others *w = arg;
+  int i = walk_others_index(w, handle);
+  w->visits[i]++;
+  if (ax_is_closing(handle))
+    w->closed_at_visit++;
+  if (i >= WALK_OTHERS || w->visits[i] > 1)
+    return;
+  /* The first open handle met closes every open one, itself included, and
+   * makes a new one, as a program closing a server with its connections
+   * might. */
+  if (w->made.handle.loop == NULL) {
+    for (int j = 0; j < WALK_OTHERS; j++)
+      if (!ax_is_closing(&w->idles[j].handle))
+        assert_int_equal(ax_close(&w->idles[j].handle, NULL), 0);
+    assert_int_equal(ax_timer_init(w->loop, &w->made), 0);
+  }
+}
+
+/* The callback may close any handle, not only its own (libuv's uv_walk
+ * allows it): every handle open or closing when the walk began is still
+ * met, exactly once; one made during the walk is not. */
+static void test_loop_walk_callback_closes_others(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct walk_others w;
+  memset(&w, 0, sizeof(w));
+  w.loop = &loop;
+  test_loop_open(&loop);
+  for (int i = 0; i < WALK_OTHERS; i++)
+    ax_idle_init(&loop, &w.idles[i]);
+  ax_timer_init(&loop, &w.closing);
+  ax_close(&w.closing.handle, NULL);
+  ax_walk(&loop, walk_others_cb, &w);
+  for (int i = 0; i < WALK_OTHERS + 1; i++)
+    assert_int_equal(w.visits[i], 1);
+  assert_int_equal(w.visits[WALK_OTHERS + 1], 0);
+  /* The closing one, and the three closed before their turn. */
+  assert_int_equal(w.closed_at_visit, WALK_OTHERS);
+  /* A second walk meets them all again, the new one too. */
+  memset(w.visits, 0, sizeof(w.visits));
+  ax_walk(&loop, walk_others_cb, &w);
+  for (int i = 0; i < WALK_OTHERS + 2; i++)
+    assert_int_equal(w.visits[i], 1);
+  ax_close(&w.made.handle, NULL);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_loop_init_close),
@@ -562,6 +628,7 @@ int main(void) {
       cmocka_unit_test(test_loop_stop_in_prepare),
       cmocka_unit_test(test_loop_request_keeps_alive),
       cmocka_unit_test(test_loop_walk_close_all_then_close),
+      cmocka_unit_test(test_loop_walk_callback_closes_others),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
