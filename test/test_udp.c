@@ -1107,6 +1107,40 @@ static void test_udp_libuv_datagram_too_big(void **state) {
   test_loop_close(&loop);
 }
 
+/* References, as libuv's udp_ref tests have them: a receiving handle,
+ * unreferenced, does not keep the loop alive; a send on it does, until its
+ * callback has run. */
+static void test_udp_libuv_unref_send_keeps_loop(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  struct sockaddr_in server;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_bind4(&p[0], &server);
+  peer_recv(&p[0]);
+  ax_unref(&p[0].udp.handle);
+  ax_unref(&p[1].udp.handle);
+  assert_true(ax_is_active(&p[0].udp.handle));
+  assert_false(ax_loop_alive(&loop));
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  char text[] = "unref";
+  ax_buf_t buf = ax_buf_init(text, 5);
+  struct sent s;
+  sent_init(&s);
+  assert_int_equal(ax_udp_send(&s.req, &p[1].udp, &buf, 1,
+                               (struct sockaddr *)&server, sent_cb),
+                   0);
+  assert_true(ax_loop_alive(&loop));
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(s.status, 0);
+  assert_false(ax_loop_alive(&loop));
+  peer_close(&p[0]);
+  peer_close(&p[1]);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_udp_invalid),
@@ -1129,6 +1163,7 @@ int main(void) {
     cmocka_unit_test(test_udp_libuv_bind_and_address_rules),
     cmocka_unit_test(test_udp_libuv_alloc_declined),
     cmocka_unit_test(test_udp_libuv_datagram_too_big),
+    cmocka_unit_test(test_udp_libuv_unref_send_keeps_loop),
   };
   return cmocka_run_group_tests(tests, setup_sockets, NULL);
 }
