@@ -1948,6 +1948,101 @@ static void test_tcp_libuv_write_from_write_callback(void **state) {
   test_loop_close(&loop);
 }
 
+/* Whether the test is inside a call of axle's: no callback may run there
+ * (libuv's callback_stack test). */
+static int in_call;
+
+struct stack {
+  struct sink *sink; /* What the server read. */
+  int inside;        /* Callbacks that ran inside a call. */
+  int wrote;         /* Write callbacks. */
+  int shut;          /* Shutdown callbacks. */
+  int closed;        /* Close callbacks. */
+};
+
+static struct stack *stack_of;
+
+static void stack_check(void) {
+  if (in_call)
+    stack_of->inside++;
+}
+
+static void stack_alloc_cb(ax_handle_t *handle, size_t suggested,
+                           ax_buf_t *buf) {
+  stack_check();
+  sink_alloc_cb(handle, suggested, buf);
+}
+
+static void stack_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                          const ax_buf_t *buf) {
+  stack_check();
+  sink_read_cb(stream, nread, buf);
+}
+
+static void stack_write_cb(ax_write_t *req, int status) {
+  (void)req;
+  stack_check();
+  assert_int_equal(status, 0);
+  stack_of->wrote++;
+}
+
+static void stack_shutdown_cb(ax_shutdown_t *req, int status) {
+  (void)req;
+  stack_check();
+  assert_int_equal(status, 0);
+  stack_of->shut++;
+}
+
+static void stack_close_cb(ax_handle_t *handle) {
+  (void)handle;
+  stack_check();
+  stack_of->closed++;
+}
+
+/* No callback runs from inside the call that caused it, even when what it
+ * reports is there at once: bytes waiting when reading starts, a write the
+ * kernel takes whole, a shutdown with nothing queued, a close. */
+static void test_tcp_libuv_no_callback_inside_calls(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  struct stack st = {sink_new(), 0, 0, 0, 0};
+  stack_of = &st;
+  pair.server.stream.handle.data = st.sink;
+  char text[] = "stack";
+  ax_buf_t buf = ax_buf_init(text, 5);
+  ax_write_t write_req;
+  in_call = 1;
+  assert_int_equal(
+      ax_write(&write_req, &pair.client.stream, &buf, 1, stack_write_cb), 0);
+  in_call = 0;
+  tcp_run_until(&loop, &st.wrote, 1);
+  /* Let the bytes reach the server's socket before it reads. */
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  in_call = 1;
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, stack_alloc_cb, stack_read_cb), 0);
+  in_call = 0;
+  tcp_run_until_size(&loop, &st.sink->len, 5);
+  ax_shutdown_t shutdown_req;
+  in_call = 1;
+  assert_int_equal(
+      ax_shutdown(&shutdown_req, &pair.client.stream, stack_shutdown_cb), 0);
+  in_call = 0;
+  tcp_run_until(&loop, &st.shut, 1);
+  in_call = 1;
+  assert_int_equal(ax_close(&pair.client.stream.handle, stack_close_cb), 0);
+  assert_int_equal(ax_close(&pair.server.stream.handle, stack_close_cb), 0);
+  in_call = 0;
+  tcp_run_until(&loop, &st.closed, 2);
+  assert_int_equal(st.inside, 0);
+  sink_free(st.sink);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_sizes),
@@ -1986,6 +2081,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_libuv_accept_twice),
       cmocka_unit_test(test_tcp_libuv_restart_in_read_callback),
       cmocka_unit_test(test_tcp_libuv_write_from_write_callback),
+      cmocka_unit_test(test_tcp_libuv_no_callback_inside_calls),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
