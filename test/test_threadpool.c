@@ -8,6 +8,7 @@
  * Jobs that must stay busy wait on a semaphore the test posts: no test
  * depends on how long anything takes.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -617,6 +618,49 @@ static void test_pool_libuv_cancel_kinds(void **state) {
   test_loop_close(&loop);
 }
 
+struct finished {
+  ax_work_t work;  /* The job. */
+  atomic_int ran;  /* Set by the worker when the job is over. */
+  int after_calls; /* After-work callbacks. */
+  int status;      /* The status it got. */
+};
+
+static void finished_work(ax_work_t *work) {
+  struct finished *f = ax_container_of(work, struct finished, work);
+  atomic_store(&f->ran, 1);
+}
+
+static void finished_after(ax_work_t *work, int status) {
+  struct finished *f = ax_container_of(work, struct finished, work);
+  f->after_calls++;
+  f->status = status;
+}
+
+/* A job that a worker has finished, whose after-work callback the loop has
+ * not run yet, can no longer be cancelled: AX_EBUSY, and the callback
+ * still says 0 (its work was done), as in libuv. */
+static void test_pool_libuv_cancel_finished_job(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct finished f;
+  memset(&f, 0, sizeof(f));
+  test_loop_open(&loop);
+  assert_int_equal(ax_queue_work(&loop, &f.work, finished_work, finished_after),
+                   0);
+  /* The loop hands the job to the pool in its next iteration. */
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  uint64_t start_ns = ax_hrtime();
+  while (!atomic_load(&f.ran)) {
+    assert_true(ax_hrtime() - start_ns < 20000000000u);
+    ax_sleep(1);
+  }
+  assert_int_equal(ax_cancel(&f.work.req), AX_EBUSY);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(f.after_calls, 1);
+  assert_int_equal(f.status, 0);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pool_locks_retried_after_enomem),
@@ -634,6 +678,7 @@ int main(void) {
       cmocka_unit_test(test_pool_dns_lane_capped_at_half),
       cmocka_unit_test(test_pool_libuv_after_work_order),
       cmocka_unit_test(test_pool_libuv_cancel_kinds),
+      cmocka_unit_test(test_pool_libuv_cancel_finished_job),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }
