@@ -928,7 +928,7 @@ static void jam_start(int refusals) {
   jam.refusals = refusals;
   ax__uring_sys.submit_and_wait_timeout = jam_wait;
   ax__uring_sys.submit_and_get_events = jam_get_events;
-  ax__alloc_refuse = jam_alloc_refuse;
+  __atomic_store_n(&ax__alloc_refuse, jam_alloc_refuse, __ATOMIC_RELEASE);
 }
 
 /* Run until the refusals ran out; the iterations it took. */
@@ -938,7 +938,7 @@ static uint64_t jam_run_out(ax_loop_t *loop) {
   tcp_run_until(loop, &jam.lifted, 1);
   assert_int_equal(ax_loop_metrics(loop, &after), 0);
   restore_syscalls();
-  ax__alloc_refuse = NULL;
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
   assert_true(jam.filled > 0);
   return after.iterations - before.iterations;
 }
