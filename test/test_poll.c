@@ -269,6 +269,29 @@ static void test_poll_change_events(void **state) {
   fixture_close(&f);
 }
 
+/* Widened while started, from outside a callback: a quiet socket polled
+ * for reading is then polled for writing too, and must be heard as
+ * writable. (On io_uring, a widening is an update of the poll the kernel
+ * holds; one it refused went unnoticed, and the poll waited for reading
+ * alone.) */
+static void test_poll_widen_events(void **state) {
+  (void)state;
+  struct fixture f;
+  fixture_open(&f);
+  f.p.stop_after = 1;
+  assert_int_equal(ax_poll_start(&f.p.poll, AX_POLL_READABLE, probe_cb), 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(ax_run(&f.loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(f.p.calls, 0);
+  assert_int_equal(
+      ax_poll_start(&f.p.poll, AX_POLL_READABLE | AX_POLL_WRITABLE, probe_cb),
+      0);
+  fixture_run(&f);
+  assert_int_equal(f.p.calls, 1);
+  assert_int_equal(f.p.events, AX_POLL_WRITABLE);
+  fixture_close(&f);
+}
+
 /* Whichever of the two handles runs first closes itself and the other. */
 static void close_both_cb(ax_poll_t *poll, int status, int events) {
   struct probe *p = poll->handle.data;
@@ -454,6 +477,7 @@ int main(void) {
       cmocka_unit_test(test_poll_readable_level_triggered),
       cmocka_unit_test(test_poll_writable_stop_in_callback),
       cmocka_unit_test(test_poll_change_events),
+      cmocka_unit_test(test_poll_widen_events),
       cmocka_unit_test(test_poll_close_in_callback),
       cmocka_unit_test(test_poll_disconnect),
       cmocka_unit_test(test_poll_disconnect_alone),

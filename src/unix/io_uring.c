@@ -483,7 +483,10 @@ static void uring_poll_update(ax_loop_t *loop, struct ax__uring_fd *e,
   if (sqe == NULL)
     return;
   uint64_t data = ax__uring_data(io->fd, e->gen, AX__URING_POLL);
-  io_uring_prep_poll_update(sqe, data, data, uring_poll_mask(io->events),
+  /* No new user_data (0): with it but without IORING_POLL_UPDATE_USER_DATA
+   * the kernel refuses the update (EINVAL), and that refusal comes back
+   * only in the ignored completion. */
+  io_uring_prep_poll_update(sqe, data, 0, uring_poll_mask(io->events),
                             IORING_POLL_UPDATE_EVENTS);
   io_uring_sqe_set_data64(sqe,
                           ax__uring_data(io->fd, e->gen, AX__URING_IGNORE));
