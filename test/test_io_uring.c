@@ -999,6 +999,16 @@ static void rearm_poll_cb(ax_poll_t *poll, int status, int events) {
   p->got += total;
 }
 
+/* Counts a writable socket's event and stops the poll, which would
+ * otherwise hear it at every iteration. */
+static void rearm_poll_writable_cb(ax_poll_t *poll, int status, int events) {
+  struct rearm_poll *p = poll->handle.data;
+  assert_int_equal(status, 0);
+  assert_true(events & AX_POLL_WRITABLE);
+  p->calls++;
+  assert_int_equal(ax_poll_stop(poll), 0);
+}
+
 /* An ax_poll_t's poll is one-shot: each delivery ends it. Its re-arm
  * meets a full queue whose submit the kernel refuses 5 times in a row:
  * the loop does not spin meanwhile (each iteration entered the kernel and
@@ -1046,6 +1056,54 @@ static void test_io_uring_rearm_poll_ring_full(void **state) {
 static void test_io_uring_rearm_poll_no_memory(void **state) {
   (void)state;
   rearm_poll_run(true);
+}
+
+/* The jam, at once: the queue is filled and the next refusals submits
+ * and enters are refused, without waiting for completions. */
+static void jam_now(struct ax__uring *st, int refusals) {
+  jam_start(refusals);
+  jam.state = JAM_ON;
+  struct io_uring_sqe *sqe;
+  while ((sqe = io_uring_get_sqe(&st->ring)) != NULL) {
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, ax__uring_data(0, 0, AX__URING_IGNORE));
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    jam.filled++;
+  }
+}
+
+/* A poll handle that waits for reading is told to wait for writing too
+ * while the queue is full and the kernel refuses its submit: the update
+ * cannot be queued then, and must not be lost (the poll would wait for
+ * reading alone, and a socket that is only writable would never be
+ * heard). It reaches the kernel once it takes submissions again. */
+static void test_io_uring_rearm_poll_update_ring_full(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct ax__uring *st = tiny_loop_open(&loop);
+  struct rearm_poll p;
+  memset(&p, 0, sizeof(p));
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p.fds), 0);
+  assert_int_equal(ax_poll_init_socket(&loop, &p.poll, p.fds[0]), 0);
+  p.poll.handle.data = &p;
+  assert_int_equal(ax_poll_start(&p.poll, AX_POLL_READABLE, rearm_poll_cb), 0);
+  uring_settle(&loop);
+  jam_now(st, REARM_REFUSALS);
+  assert_int_equal(ax_poll_start(&p.poll, AX_POLL_READABLE | AX_POLL_WRITABLE,
+                                 rearm_poll_writable_cb),
+                   0);
+  assert_true(st->rearms_late > 0);
+  uint64_t iterations = jam_run_out(&loop);
+  assert_true(iterations <= REARM_REFUSALS);
+  tcp_run_until(&loop, &p.calls, 1);
+  assert_int_equal(p.calls, 1);
+  assert_int_equal(p.got, 0);
+  ax_close(&p.poll.handle, NULL);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  close(p.fds[0]);
+  close(p.fds[1]);
+  assert_false(st->rearm_scan);
+  test_loop_close(&loop);
 }
 
 /* A reading connection's multishot receive ends (cancelled from inside,
@@ -2183,6 +2241,7 @@ int main(void) {
       cmocka_unit_test(test_io_uring_emfile_no_busy_loop),
       cmocka_unit_test(test_io_uring_rearm_poll_ring_full),
       cmocka_unit_test(test_io_uring_rearm_poll_no_memory),
+      cmocka_unit_test(test_io_uring_rearm_poll_update_ring_full),
       cmocka_unit_test(test_io_uring_rearm_recv_ring_full),
       cmocka_unit_test(test_io_uring_rearm_accept_ring_full),
       cmocka_unit_test(test_io_uring_fs_native),

@@ -465,6 +465,7 @@ static int uring_poll_arm(ax_loop_t *loop, struct ax__uring_fd *e,
   struct io_uring_sqe *sqe = ax__uring_op(st, e, io->fd, AX__URING_POLL);
   if (sqe == NULL)
     return AX_ENOBUFS;
+  e->flags &= (uint8_t)~AX__URING_UPDATE; /* Armed with the events now. */
   unsigned int mask = uring_poll_mask(io->events);
   if (uring_poll_multishot(loop, io))
     io_uring_prep_poll_multishot(sqe, io->fd, mask);
@@ -475,13 +476,21 @@ static int uring_poll_arm(ax_loop_t *loop, struct ax__uring_fd *e,
 
 /* Change the events of the poll in the kernel, in place. If it completed
  * meanwhile, the update finds nothing, and the poll is armed again with
- * the new events after its delivery. */
+ * the new events after its delivery. If the ring cannot take the update
+ * now (a full queue whose submit the kernel refused), the poll would keep
+ * its old events until it fires, and forever if only the new ones come:
+ * the update waits on the ready list instead, as a re-arm does
+ * (ax__uring_rearm_later), and uring_ready_one sends it. */
 static void uring_poll_update(ax_loop_t *loop, struct ax__uring_fd *e,
                               ax__io_t *io) {
   struct ax__uring *st = ax__uring_state(loop);
   struct io_uring_sqe *sqe = ax__uring_sqe(st);
-  if (sqe == NULL)
+  if (sqe == NULL) {
+    e->flags |= AX__URING_UPDATE;
+    ax__uring_rearm_later(st, e, io->fd);
     return;
+  }
+  e->flags &= (uint8_t)~AX__URING_UPDATE;
   uint64_t data = ax__uring_data(io->fd, e->gen, AX__URING_POLL);
   /* No new user_data (0): with it but without IORING_POLL_UPDATE_USER_DATA
    * the kernel refuses the update (EINVAL), and that refusal comes back
@@ -668,7 +677,9 @@ static int uring_wait(ax_loop_t *loop, int timeout_ms) {
  * and the kernel does not run. A descriptor poll holds nothing: its
  * events were delivered before its re-arm was put off. */
 static void uring_ready_one(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
-  if (e->want & (1u << AX__URING_POLL))
+  if ((e->flags & AX__URING_UPDATE) && (e->live & (1u << AX__URING_POLL)))
+    uring_poll_update(loop, e, e->io);
+  else if (e->want & (1u << AX__URING_POLL))
     uring_poll_rearm(loop, e);
   else
     ax__uring_sock_ready(loop, e, fd);

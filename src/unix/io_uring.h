@@ -63,6 +63,7 @@ enum {
   AX__URING_READY = 1u << 0,     /* On the ready list. */
   AX__URING_READ_MODE = 1u << 1, /* RECV from RPOLL: recv_copy reads. */
   AX__URING_LISTENER = 1u << 2,  /* Accepts: u is accepted. */
+  AX__URING_UPDATE = 1u << 3,    /* A poll's new events wait for room. */
 };
 
 /* A listener's state: the sockets it holds while its user does not
