@@ -898,10 +898,10 @@ static const int busy_signals[BUSY_SENDERS] = {SIGINT, SIG_A, SIG_B, SIG_C};
  * (scripts/tsan-signal-loss.sh; docs/reliability.md, Signals).
  *
  * So under TSan only, the test's threads undo it: the senders unblock the
- * test's signals before each send, the loops at each tick of their timer
- * (a signal caught by the bug waits a tick), and the test's thread puts
- * its mask back at the end. All three ways stay tested under TSan; the
- * other builds repair nothing.
+ * test's signals before each send and while they wait, the loops at each
+ * tick of their timer (a signal caught by the bug waits a tick), and the
+ * test's thread puts its mask back at the end. All three ways stay tested
+ * under TSan; the other builds repair nothing.
  */
 #if defined(__SANITIZE_THREAD__)
 #define BUSY_UNDER_TSAN 1
@@ -1186,19 +1186,30 @@ static int busy_send(struct busy_sender *s, int round) {
   }
 }
 
-/* Whether every loop ran round callbacks of signal i, waiting up to the
- * bound for it. */
+/* Under TSan, a sender's wait wakes at least this often (see below). */
+enum { BUSY_SLICE_MS = BUSY_MASK_REPAIR ? 100 : BUSY_WAIT_MS };
+
+/* Whether every loop ran round callbacks of signal i, waiting for it up to
+ * the bound without progress. Under TSan the wait wakes at least every
+ * BUSY_SLICE_MS to unblock the test's signals again: if TSan catches the
+ * sender after its repair, its own raise() waits for the next slice, not
+ * for good. */
 static bool busy_wait_round(struct busy_test *t, int i, int round) {
-  int err = 0;
+  int idle_ms = 0;
   ax_mutex_lock(&t->lock);
-  for (int j = 0; j < BUSY_LOOPS && err == 0; j++) {
+  for (int j = 0; j < BUSY_LOOPS && idle_ms < BUSY_WAIT_MS; j++) {
     while (__atomic_load_n(&t->loops[j].calls[i], __ATOMIC_SEQ_CST) < round &&
-           err == 0)
-      err = ax_cond_timedwait(&t->progress, &t->lock,
-                              (uint64_t)BUSY_WAIT_MS * 1000000u);
+           idle_ms < BUSY_WAIT_MS) {
+      if (ax_cond_timedwait(&t->progress, &t->lock,
+                            (uint64_t)BUSY_SLICE_MS * 1000000u) == 0)
+        idle_ms = 0;
+      else
+        idle_ms += BUSY_SLICE_MS;
+      busy_mask_repair();
+    }
   }
   ax_mutex_unlock(&t->lock);
-  return err == 0;
+  return idle_ms < BUSY_WAIT_MS;
 }
 
 static void busy_sender_main(void *arg) {
