@@ -851,9 +851,12 @@ AX_EXTERN void ax_update_time(ax_loop_t *loop);
 AX_EXTERN uint64_t ax_hrtime(void);
 
 /**
- * Call @p walk_cb for every handle of the loop, open or closing. The callback
- * may close the handle it is given, but no other. Does nothing if @p loop is
- * NULL or not initialised, or @p walk_cb is NULL (checked).
+ * Call @p walk_cb for every handle of the loop, open or closing: closing
+ * ones first, then open ones. The callback may close any handle, as in
+ * libuv: each handle the loop had when the walk began is met exactly once
+ * (one closed before its turn is met at the end, closing), and one made
+ * during the walk is not. Does nothing if @p loop is NULL or not
+ * initialised, or @p walk_cb is NULL (checked).
  */
 AX_EXTERN void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg);
 

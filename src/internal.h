@@ -22,6 +22,8 @@ enum {
   /* Closed, and waiting for the backend before its close phase (a socket
    * whose operations the kernel still owns: ax__handle_close_wait). */
   AX__HANDLE_CLOSE_WAIT = 1u << 4,
+  /* Not yet met by the ax_walk() in progress (src/loop.c). */
+  AX__HANDLE_WALK_DUE = 1u << 5,
 };
 
 /* Loop lifecycle (ax_loop_t.priv.state). A zeroed loop is UNINIT. */

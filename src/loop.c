@@ -337,18 +337,36 @@ uint64_t ax_hrtime(void) {
   return now_ns == NULL ? ax__hrtime_ns() : now_ns();
 }
 
+/* Mark every handle of a list as due to be met by the walk. */
+static void loop_walk_mark(ax__queue_t *list) {
+  for (ax__queue_t *node = ax__queue_head(list); node != list;
+       node = node->next)
+    ax_container_of(node, ax_handle_t, priv.node)->priv_flags |=
+        AX__HANDLE_WALK_DUE;
+}
+
 /* Walk one snapshot, putting each handle back into live before its
- * callback, which may close it and so move it to the closing list. */
+ * callback, which may close it, or another handle, and so move it to the
+ * closing list. Only handles still due are met: one made during the walk
+ * never is, one closed before its turn is met from the closing list. */
 static void loop_walk_list(ax__queue_t *snapshot, ax__queue_t *live,
                            ax_walk_cb walk_cb, void *arg) {
   while (!ax__queue_empty(snapshot)) {
     ax__queue_t *node = ax__queue_head(snapshot);
     ax__queue_remove(node);
     ax__queue_insert_tail(live, node);
-    walk_cb(ax_container_of(node, ax_handle_t, priv.node), arg);
+    ax_handle_t *handle = ax_container_of(node, ax_handle_t, priv.node);
+    if (!(handle->priv_flags & AX__HANDLE_WALK_DUE))
+      continue;
+    handle->priv_flags &= ~(unsigned int)AX__HANDLE_WALK_DUE;
+    walk_cb(handle, arg);
   }
 }
 
+/* libuv lets the callback close any handle, and so does axle: closing
+ * moves a handle from the open list, maybe out of the snapshot before its
+ * turn, to the closing list, which is walked once more at the end for
+ * those. What the last pass's callbacks close was met already. */
 void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg) {
   if (!loop_ready(loop) || walk_cb == NULL)
     return;
@@ -358,8 +376,12 @@ void ax_walk(ax_loop_t *loop, ax_walk_cb walk_cb, void *arg) {
   ax__queue_t closing_handles;
   ax__queue_move(&loop->priv.handles, &open_handles);
   ax__queue_move(&loop->priv.closing, &closing_handles);
+  loop_walk_mark(&open_handles);
+  loop_walk_mark(&closing_handles);
   loop_walk_list(&closing_handles, &loop->priv.closing, walk_cb, arg);
   loop_walk_list(&open_handles, &loop->priv.handles, walk_cb, arg);
+  ax__queue_move(&loop->priv.closing, &closing_handles);
+  loop_walk_list(&closing_handles, &loop->priv.closing, walk_cb, arg);
 }
 
 int ax_loop_set_resource_cb(ax_loop_t *loop, ax_resource_cb resource_cb) {

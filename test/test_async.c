@@ -511,6 +511,62 @@ static void test_async_unref(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- What a libuv program relies on ---- */
+
+struct resend {
+  ax_async_t async;   /* Sends to itself from its callback. */
+  int calls;          /* Callbacks. */
+  int iteration;      /* The loop's iteration, counted by the test. */
+  int last_in;        /* The iteration of the last callback. */
+  int same_iteration; /* Callbacks in the iteration of the one before. */
+};
+
+static void resend_cb(ax_async_t *async) {
+  struct resend *r = ax_container_of(async, struct resend, async);
+  if (r->calls > 0 && r->last_in == r->iteration)
+    r->same_iteration++;
+  r->last_in = r->iteration;
+  if (++r->calls < 3)
+    assert_int_equal(ax_async_send(async), 0);
+}
+
+/* A send from the handle's own callback is not lost, and not run inside
+ * the callback or its iteration: the callback runs again in a later one,
+ * as libuv's does. */
+static void test_async_send_in_own_callback(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct resend r;
+  memset(&r, 0, sizeof(r));
+  test_loop_open(&loop);
+  assert_int_equal(ax_async_init(&loop, &r.async, resend_cb), 0);
+  assert_int_equal(ax_async_send(&r.async), 0);
+  for (r.iteration = 0; r.iteration < 10 && r.calls < 3; r.iteration++)
+    assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  assert_int_equal(r.calls, 3);
+  assert_int_equal(r.same_iteration, 0);
+  ax_close(&r.async.handle, NULL);
+  test_loop_close(&loop);
+}
+
+/* Sent, then closed before the loop ran: the close callback runs once and
+ * the async callback never does (libuv does not call it after close). */
+static void test_async_close_with_send_pending(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_async_t async;
+  int closed = 0;
+  test_loop_open(&loop);
+  assert_int_equal(ax_async_init(&loop, &async, never_called_cb), 0);
+  async.handle.data = &closed;
+  assert_int_equal(ax_async_send(&async), 0);
+  assert_int_equal(ax_async_send(&async), 0);
+  assert_int_equal(ax_close(&async.handle, test_count_close_cb), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 1);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_async_invalid),
@@ -521,6 +577,8 @@ int main(void) {
       cmocka_unit_test(test_async_close_races_sender),
       cmocka_unit_test(test_async_stop_from_thread),
       cmocka_unit_test(test_async_unref),
+      cmocka_unit_test(test_async_send_in_own_callback),
+      cmocka_unit_test(test_async_close_with_send_pending),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

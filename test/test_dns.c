@@ -589,6 +589,43 @@ static void test_dns_name_at_limit(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- What a libuv program relies on ---- */
+
+/* The resolver's own errors, the same synchronously and on the pool, with
+ * no list to free and no network needed: a name where AI_NUMERICHOST wants
+ * a number, a socket type and a family the resolver does not know. */
+static void test_dns_resolver_errors(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  open_loop(&loop);
+  struct {
+    struct addrinfo hints; /* What is asked. */
+    int expected;          /* What the resolver says. */
+  } cases[] = {
+      {make_hints(AF_INET, SOCK_STREAM, AI_NUMERICHOST), AX_EAI_NONAME},
+      {make_hints(AF_INET, 12345, 0), AX_EAI_SOCKTYPE},
+      {make_hints(12345, SOCK_STREAM, 0), AX_EAI_FAMILY},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    ax_getaddrinfo_t sync_req;
+    assert_int_equal(ax_getaddrinfo(&loop, &sync_req, "localhost", NULL,
+                                    &cases[i].hints, NULL),
+                     cases[i].expected);
+    assert_null(sync_req.addrinfo);
+    struct gai_result r;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(ax_getaddrinfo(&loop, &r.req, "localhost", NULL,
+                                    &cases[i].hints, gai_cb),
+                     0);
+    assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.status, cases[i].expected);
+    assert_null(r.addrinfo);
+    assert_true(r.on_loop);
+  }
+  test_loop_close(&loop);
+}
+
 int main(void) {
   /* The pool's locks live as long as the process: have them made now,
    * before the first test counts allocations (test_loop_open()). */
@@ -609,6 +646,7 @@ int main(void) {
       cmocka_unit_test(test_dns_cancel_queued),
       cmocka_unit_test(test_dns_cancel_behind_user_jobs),
       cmocka_unit_test(test_dns_name_at_limit),
+      cmocka_unit_test(test_dns_resolver_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -838,6 +838,132 @@ static int pool_locks_setup(void **state) {
   return ax_threadpool_get_size() > 0 ? 0 : -1;
 }
 
+/* ---- What a libuv program relies on ---- */
+
+/* The result of one request, run synchronously (async 0) or on the pool:
+ * the same error either way, as libuv's fs tests expect. */
+static int64_t libuv_run(struct fixture *fx, struct call *c, int async,
+                         int rc) {
+  if (!async) {
+    assert_int_equal(rc, fx->req.result < 0 ? (int)fx->req.result : 0);
+    return fx->req.result;
+  }
+  return finish(&fx->loop, c, rc);
+}
+
+/* The request a mode uses: the fixture's, or the call's, cleaned up. */
+static ax_fs_t *libuv_req(struct fixture *fx, struct call *c, int async) {
+  if (!async)
+    return fx_req(fx);
+  ax_fs_req_cleanup(&c->req);
+  return &c->req;
+}
+
+/* The errors libuv's fs tests check, each from the system's own code:
+ * reading a directory, writing a read-only descriptor, a name too long, a
+ * loop of links, a file where a directory is wanted, a descriptor closed
+ * behind the request's back. */
+static void test_fs_libuv_error_codes(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct call c;
+  fixture_open(&fx);
+  memset(&c, 0, sizeof(c));
+  ax_loop_t *loop = &fx.loop;
+  char file[PATH_BYTES], a[PATH_BYTES], b[PATH_BYTES], sub[PATH_BYTES];
+  char name[300];
+  path_join(file, fx.dir, "file");
+  make_file(file, "data");
+  path_join(a, fx.dir, "a");
+  path_join(b, fx.dir, "b");
+  /* Targets relative to the links' own directory. */
+  assert_int_equal(symlink("b", a), 0);
+  assert_int_equal(symlink("a", b), 0);
+  path_join(sub, file, "sub");
+  memset(name, 'n', sizeof(name) - 1);
+  name[sizeof(name) - 1] = '\0';
+  char buf[8];
+  ax_buf_t iov = ax_buf_init(buf, sizeof(buf));
+  for (int async = 0; async < 2; async++) {
+    ax_fs_cb cb = async ? call_cb : NULL;
+    int dir_fd = open(fx.dir, O_RDONLY);
+    assert_true(dir_fd >= 0);
+    assert_int_equal(libuv_run(&fx, &c, async,
+                               ax_fs_read(loop, libuv_req(&fx, &c, async),
+                                          dir_fd, &iov, 1, -1, cb)),
+                     AX_EISDIR);
+    assert_int_equal(close(dir_fd), 0);
+    int ro_fd = open(file, O_RDONLY);
+    assert_true(ro_fd >= 0);
+    assert_int_equal(libuv_run(&fx, &c, async,
+                               ax_fs_write(loop, libuv_req(&fx, &c, async),
+                                           ro_fd, &iov, 1, -1, cb)),
+                     AX_EBADF);
+    assert_int_equal(close(ro_fd), 0);
+    /* Closed: still a number, no longer a file. */
+    assert_int_equal(libuv_run(&fx, &c, async,
+                               ax_fs_read(loop, libuv_req(&fx, &c, async),
+                                          ro_fd, &iov, 1, 0, cb)),
+                     AX_EBADF);
+    assert_int_equal(
+        libuv_run(&fx, &c, async,
+                  ax_fs_stat(loop, libuv_req(&fx, &c, async), name, cb)),
+        AX_ENAMETOOLONG);
+    assert_int_equal(libuv_run(&fx, &c, async,
+                               ax_fs_open(loop, libuv_req(&fx, &c, async), a,
+                                          AX_FS_O_RDONLY, 0, cb)),
+                     AX_ELOOP);
+    assert_int_equal(
+        libuv_run(&fx, &c, async,
+                  ax_fs_scandir(loop, libuv_req(&fx, &c, async), file, 0, cb)),
+        AX_ENOTDIR);
+    assert_int_equal(
+        libuv_run(&fx, &c, async,
+                  ax_fs_rmdir(loop, libuv_req(&fx, &c, async), file, cb)),
+        AX_ENOTDIR);
+    assert_int_equal(
+        libuv_run(&fx, &c, async,
+                  ax_fs_stat(loop, libuv_req(&fx, &c, async), sub, cb)),
+        AX_ENOTDIR);
+    assert_int_equal(libuv_run(&fx, &c, async,
+                               ax_fs_mkdir(loop, libuv_req(&fx, &c, async),
+                                           fx.dir, 0755, cb)),
+                     AX_EEXIST);
+  }
+  ax_fs_req_cleanup(&c.req);
+  fixture_close(&fx);
+}
+
+/* Positions, as libuv's fs_file_pos_after_op_with_offset and
+ * fs_read_file_eof have them: a read at an offset leaves the descriptor's
+ * position alone, a read at -1 moves it, a read at the end reads 0. */
+static void test_fs_libuv_positions(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  char file[PATH_BYTES];
+  path_join(file, fx.dir, "file");
+  make_file(file, "0123456789");
+  int fd = open(file, O_RDONLY);
+  assert_true(fd >= 0);
+  char buf[4];
+  ax_buf_t iov = ax_buf_init(buf, sizeof(buf));
+  assert_int_equal(ax_fs_read(loop, fx_req(&fx), fd, &iov, 1, 6, NULL), 0);
+  assert_int_equal(fx.req.result, 4);
+  assert_memory_equal(buf, "6789", 4);
+  assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);
+  assert_int_equal(ax_fs_read(loop, fx_req(&fx), fd, &iov, 1, -1, NULL), 0);
+  assert_memory_equal(buf, "0123", 4);
+  assert_int_equal(lseek(fd, 0, SEEK_CUR), 4);
+  assert_int_equal(ax_fs_read(loop, fx_req(&fx), fd, &iov, 1, 10, NULL), 0);
+  assert_int_equal(fx.req.result, 0);
+  assert_int_equal(ax_fs_read(loop, fx_req(&fx), fd, &iov, 1, 100, NULL), 0);
+  assert_int_equal(fx.req.result, 0);
+  assert_int_equal(close(fd), 0);
+  fixture_close(&fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fs_symlink_readlink),
@@ -858,6 +984,8 @@ int main(void) {
       cmocka_unit_test(test_fs_pool_worker_signal_mask),
       cmocka_unit_test(test_fs_cancel_queued_in_pool),
       cmocka_unit_test(test_fs_readdir_enomem_loses_nothing),
+      cmocka_unit_test(test_fs_libuv_error_codes),
+      cmocka_unit_test(test_fs_libuv_positions),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

@@ -279,6 +279,111 @@ static void test_handle_init_invalid(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- What a libuv program relies on ---- */
+
+static void fire_count_cb(ax_timer_t *timer) {
+  (*(int *)timer->handle.data)++;
+}
+
+/* ax_is_active follows the handle's state as uv_is_active does: a one-shot
+ * timer is inactive once it fired, a repeating one stays active; an async
+ * is active from init; ax_close makes any handle inactive at once. */
+static void test_handle_active_follows_state(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_timer_t once, repeat;
+  ax_idle_t idle;
+  int fired = 0;
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &once);
+  ax_timer_init(&loop, &repeat);
+  ax_idle_init(&loop, &idle);
+  once.handle.data = repeat.handle.data = &fired;
+  ax_timer_start(&once, fire_count_cb, 0, 0);
+  ax_timer_start(&repeat, fire_count_cb, 0, 3600u * 1000u);
+  assert_true(ax_is_active(&once.handle));
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(fired, 2);
+  assert_false(ax_is_active(&once.handle));
+  assert_true(ax_is_active(&repeat.handle));
+  ax_idle_start(&idle, noop_idle_cb);
+  assert_true(ax_is_active(&idle.handle));
+  ax_close(&repeat.handle, NULL);
+  ax_close(&idle.handle, NULL);
+  assert_false(ax_is_active(&repeat.handle));
+  assert_false(ax_is_active(&idle.handle));
+  assert_true(ax_is_closing(&idle.handle));
+  assert_false(ax_is_closing(&once.handle));
+  ax_close(&once.handle, NULL);
+  test_loop_close(&loop);
+}
+
+/* A closing handle keeps the loop alive until its close callback has run,
+ * referenced or not (libuv's closing_handles do the same); ref and unref
+ * on it change its flag and nothing else. */
+static void test_handle_closing_keeps_loop_alive(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_idle_t idle;
+  int closed = 0;
+  test_loop_open(&loop);
+  ax_idle_init(&loop, &idle);
+  idle.handle.data = &closed;
+  ax_unref(&idle.handle);
+  assert_false(ax_loop_alive(&loop));
+  assert_int_equal(ax_close(&idle.handle, test_count_close_cb), 0);
+  assert_true(ax_loop_alive(&loop));
+  ax_ref(&idle.handle);
+  assert_true(ax_has_ref(&idle.handle));
+  ax_unref(&idle.handle);
+  assert_false(ax_has_ref(&idle.handle));
+  assert_true(ax_loop_alive(&loop));
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 1);
+  assert_false(ax_loop_alive(&loop));
+  test_loop_close(&loop);
+}
+
+struct close_chain {
+  ax_idle_t first;   /* Its close callback closes second. */
+  ax_idle_t second;  /* Closed from first's close callback. */
+  int first_closed;  /* first's close callbacks. */
+  int second_closed; /* second's close callbacks. */
+  int again;         /* ax_close(first) from its own close callback. */
+};
+
+static void close_chain_second_cb(ax_handle_t *handle) {
+  ax_container_of(handle, struct close_chain, second.handle)->second_closed++;
+}
+
+static void close_chain_first_cb(ax_handle_t *handle) {
+  struct close_chain *c = ax_container_of(handle, struct close_chain,
+                                          first.handle);
+  c->first_closed++;
+  c->again = ax_close(handle, close_chain_first_cb);
+  assert_int_equal(ax_close(&c->second.handle, close_chain_second_cb), 0);
+}
+
+/* A handle closed from another's close callback gets its own callback in
+ * the same run, not lost; a close callback closing its own handle again is
+ * refused. */
+static void test_handle_close_from_close_callback(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct close_chain c;
+  memset(&c, 0, sizeof(c));
+  test_loop_open(&loop);
+  ax_idle_init(&loop, &c.first);
+  ax_idle_init(&loop, &c.second);
+  ax_idle_start(&c.second, noop_idle_cb);
+  assert_int_equal(ax_close(&c.first.handle, close_chain_first_cb), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(c.first_closed, 1);
+  assert_int_equal(c.second_closed, 1);
+  assert_int_equal(c.again, AX_EBADF);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handle_close_once),
@@ -289,6 +394,9 @@ int main(void) {
       cmocka_unit_test(test_handle_type_names_and_sizes),
       cmocka_unit_test(test_handle_struct_sizes),
       cmocka_unit_test(test_handle_init_invalid),
+      cmocka_unit_test(test_handle_active_follows_state),
+      cmocka_unit_test(test_handle_closing_keeps_loop_alive),
+      cmocka_unit_test(test_handle_close_from_close_callback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

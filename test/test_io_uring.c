@@ -15,14 +15,22 @@
  * - small try-writes copied into one send, closed while the kernel holds
  *   the copy, and failing after the peer's reset;
  * - accepting at the descriptor limit without a busy loop;
+ * - a poll, a receive and an accept that end while the submission queue
+ *   is full and the kernel refuses the submit that would make room: each
+ *   is armed again later, hears its next event once, and the loop does
+ *   not spin while the kernel refuses (also with no memory for the ready
+ *   list);
  * - file system requests run by the ring, not the pool: each operation's
  *   answer and errors, reads at the file position and of a pipe, cancels
  *   before and after the kernel has them, thousands in flight at once,
- *   and AX_URING_FS=none sending them back to the pool.
+ *   and AX_URING_FS=none sending them back to the pool;
+ * - sendfiles that wait in the kernel's io-wq workers, 4 times as many as
+ *   the loop's cap on those workers: the cap holds, and all complete.
  *
  * The programs of the suite run once per backend; these tests run in the
  * io_uring suite and skip elsewhere, and skip where io_uring cannot start.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -838,6 +846,282 @@ static void test_io_uring_emfile_no_busy_loop(void **state) {
   for (int i = 0; i < 4; i++)
     close(clients[i]);
   ax_close(&timer.handle, NULL);
+  ax_close(&listener.stream.handle, NULL);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  test_loop_close(&loop);
+}
+
+/* ---- A re-arm that finds the ring full ---- */
+
+/*
+ * The kernel refuses submissions for a while, from the moment a wait
+ * brings completions: the wait's hook first fills what is left of the
+ * submission queue with no-ops that post nothing, so that whatever the
+ * dispatch of those completions queues must submit to make room, and the
+ * next jam.refusals submits and enters fail with EBUSY. An operation that
+ * ends in that dispatch cannot be armed again then; the backend must arm
+ * it later, not drop it, and must not spin while the kernel refuses.
+ */
+enum jam_state { JAM_OFF, JAM_ARMED, JAM_ON };
+
+static struct {
+  enum jam_state state; /* Off, waiting for completions, or refusing. */
+  int refusals;         /* Submits and enters still to refuse. */
+  int refused;          /* Refused so far. */
+  int filled;           /* No-ops the jam queued. */
+  int lifted;           /* 1 once the refusals ran out. */
+  bool no_memory;       /* Refuse axle's allocations too while refusing. */
+} jam;
+
+static bool jam_alloc_refuse(void) {
+  return jam.state == JAM_ON && jam.no_memory;
+}
+
+static int jam_refuse(void) {
+  if (jam.state != JAM_ON)
+    return 0;
+  jam.refused++;
+  if (--jam.refusals == 0) {
+    jam.state = JAM_OFF;
+    jam.lifted = 1;
+  }
+  return -EBUSY;
+}
+
+static void jam_fill(struct io_uring *ring) {
+  if (jam.state != JAM_ARMED || io_uring_cq_ready(ring) == 0)
+    return;
+  struct io_uring_sqe *sqe;
+  while ((sqe = io_uring_get_sqe(ring)) != NULL) {
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, ax__uring_data(0, 0, AX__URING_IGNORE));
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    jam.filled++;
+  }
+  jam.state = JAM_ON;
+}
+
+static int jam_wait(struct io_uring *ring, struct io_uring_cqe **cqe,
+                    unsigned int wait_nr, struct __kernel_timespec *ts) {
+  int err = jam_refuse();
+  if (err != 0)
+    return err;
+  int ret = ax__uring_sys_default.submit_and_wait_timeout(ring, cqe, wait_nr,
+                                                          ts);
+  jam_fill(ring);
+  return ret;
+}
+
+static int jam_get_events(struct io_uring *ring) {
+  int err = jam_refuse();
+  if (err != 0)
+    return err;
+  int ret = ax__uring_sys_default.submit_and_get_events(ring);
+  jam_fill(ring);
+  return ret;
+}
+
+/* Jam the ring after the next wait that brings completions. */
+static void jam_start(int refusals) {
+  memset(&jam, 0, sizeof(jam));
+  jam.state = JAM_ARMED;
+  jam.refusals = refusals;
+  ax__uring_sys.submit_and_wait_timeout = jam_wait;
+  ax__uring_sys.submit_and_get_events = jam_get_events;
+  __atomic_store_n(&ax__alloc_refuse, jam_alloc_refuse, __ATOMIC_RELEASE);
+}
+
+/* Run until the refusals ran out; the iterations it took. */
+static uint64_t jam_run_out(ax_loop_t *loop) {
+  ax_metrics_t before, after;
+  assert_int_equal(ax_loop_metrics(loop, &before), 0);
+  tcp_run_until(loop, &jam.lifted, 1);
+  assert_int_equal(ax_loop_metrics(loop, &after), 0);
+  restore_syscalls();
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
+  assert_true(jam.filled > 0);
+  return after.iterations - before.iterations;
+}
+
+/* A loop on a ring of 4 submission entries, quiet: nothing queued. */
+static struct ax__uring *tiny_loop_open(ax_loop_t *loop) {
+  uring_loop_open(loop);
+  test_loop_close(loop);
+  ax__uring_sys.queue_init_params = tiny_setup;
+  test_loop_open(loop);
+  restore_syscalls();
+  struct ax__uring *st = uring_of(loop);
+  assert_int_equal(st->ring.sq.ring_entries, 4);
+  return st;
+}
+
+/* Let what the loop queued reach the kernel, and the completions of
+ * setting up come back. */
+static void uring_settle(ax_loop_t *loop) {
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(ax_run(loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(io_uring_sq_ready(&uring_of(loop)->ring), 0);
+}
+
+/* The entry of a handle's descriptor. */
+static struct ax__uring_fd *uring_entry(ax_loop_t *loop, ax_handle_t *handle,
+                                        int *fd) {
+  ax_os_fd_t os_fd;
+  assert_int_equal(ax_fileno(handle, &os_fd), 0);
+  *fd = os_fd;
+  struct ax__uring_fd *e = ax__uring_find(uring_of(loop), os_fd);
+  assert_non_null(e);
+  return e;
+}
+
+enum { REARM_REFUSALS = 5 };
+
+struct rearm_poll {
+  ax_poll_t poll; /* Readable interest on fds[0]. */
+  int fds[2];     /* A socket pair. */
+  int calls;      /* Callbacks. */
+  int empty;      /* Callbacks that found nothing to read. */
+  size_t got;     /* Bytes read. */
+};
+
+static void rearm_poll_cb(ax_poll_t *poll, int status, int events) {
+  struct rearm_poll *p = poll->handle.data;
+  assert_int_equal(status, 0);
+  assert_true(events & AX_POLL_READABLE);
+  p->calls++;
+  char buf[64];
+  ssize_t n;
+  size_t total = 0;
+  while ((n = recv(p->fds[0], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+    total += (size_t)n;
+  if (total == 0)
+    p->empty++;
+  p->got += total;
+}
+
+/* An ax_poll_t's poll is one-shot: each delivery ends it. Its re-arm
+ * meets a full queue whose submit the kernel refuses 5 times in a row:
+ * the loop does not spin meanwhile (each iteration entered the kernel and
+ * was refused), and once the kernel takes submissions the poll hears the
+ * next byte, once. With no_memory, the ready list cannot grow to take the
+ * re-arm either, and the table is searched instead. */
+static void rearm_poll_run(bool no_memory) {
+  ax_loop_t loop;
+  struct ax__uring *st = tiny_loop_open(&loop);
+  struct rearm_poll p;
+  memset(&p, 0, sizeof(p));
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p.fds), 0);
+  assert_int_equal(ax_poll_init_socket(&loop, &p.poll, p.fds[0]), 0);
+  p.poll.handle.data = &p;
+  assert_int_equal(ax_poll_start(&p.poll, AX_POLL_READABLE, rearm_poll_cb), 0);
+  uring_settle(&loop);
+  assert_int_equal(send(p.fds[1], "a", 1, 0), 1);
+  jam_start(REARM_REFUSALS);
+  jam.no_memory = no_memory;
+  uint64_t iterations = jam_run_out(&loop);
+  assert_int_equal(p.calls, 1);
+  assert_true(st->rearms_late > 0);
+  assert_true(iterations <= REARM_REFUSALS);
+  assert_true(no_memory ? st->ready_cap == 0 : st->ready_cap > 0);
+  assert_int_equal(send(p.fds[1], "b", 1, 0), 1);
+  tcp_run_until(&loop, &p.calls, 2);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(p.calls, 2);
+  assert_int_equal(p.empty, 0);
+  assert_int_equal(p.got, 2);
+  ax_close(&p.poll.handle, NULL);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  close(p.fds[0]);
+  close(p.fds[1]);
+  assert_false(st->rearm_scan);
+  test_loop_close(&loop);
+}
+
+static void test_io_uring_rearm_poll_ring_full(void **state) {
+  (void)state;
+  rearm_poll_run(false);
+}
+
+static void test_io_uring_rearm_poll_no_memory(void **state) {
+  (void)state;
+  rearm_poll_run(true);
+}
+
+/* A reading connection's multishot receive ends (cancelled from inside,
+ * as the backend does when the socket holds its share of the ring) and
+ * its re-arm meets the jam: the bytes that arrive after it are read, each
+ * once, in order. */
+static void test_io_uring_rearm_recv_ring_full(void **state) {
+  (void)state;
+  enum { BYTES = 3000 };
+  ax_loop_t loop;
+  struct ax__uring *st = tiny_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  struct reader r;
+  reader_start(&r, &pair.server.stream);
+  uring_settle(&loop);
+  int fd;
+  struct ax__uring_fd *e = uring_entry(&loop, &pair.server.stream.handle, &fd);
+  unsigned int kind = e->live & (1u << AX__URING_RECV) ? AX__URING_RECV
+                                                       : AX__URING_RPOLL;
+  assert_true(e->live & (1u << kind));
+  ax__uring_cancel(st, e, fd, kind);
+  jam_start(REARM_REFUSALS);
+  (void)jam_run_out(&loop);
+  assert_true(st->rearms_late > 0);
+  assert_int_equal(r.got, 0);
+  ax_write_t req;
+  int counts[2] = {0, 0};
+  char *data;
+  write_pattern(&pair.client.stream, &req, BYTES, counts, &data);
+  tcp_run_until_size(&loop, &r.got, BYTES);
+  tcp_run_until(&loop, &counts[0], 1);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(r.got, BYTES);
+  assert_int_equal(r.ended, 0);
+  assert_int_equal(counts[1], 0);
+  tcp_pair_close(&pair);
+  free(r.buf);
+  free(data);
+  test_loop_close(&loop);
+}
+
+/* A listener's multishot accept ends and its re-arm meets the jam: the
+ * next client is accepted, once. */
+static void test_io_uring_rearm_accept_ring_full(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct ax__uring *st = tiny_loop_open(&loop);
+  ax_tcp_t listener;
+  struct limit l = {0, 0};
+  int port;
+  assert_int_equal(tcp_test_listen(&loop, &listener, "127.0.0.1",
+                                   limit_connection_cb, &port),
+                   0);
+  listener.stream.handle.data = &l;
+  uring_settle(&loop);
+  int fd;
+  struct ax__uring_fd *e = uring_entry(&loop, &listener.stream.handle, &fd);
+  assert_true(e->live & (1u << AX__URING_ACCEPT));
+  ax__uring_cancel(st, e, fd, AX__URING_ACCEPT);
+  jam_start(REARM_REFUSALS);
+  (void)jam_run_out(&loop);
+  assert_true(st->rearms_late > 0);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(client >= 0);
+  assert_int_equal(
+      connect(client, (struct sockaddr *)&addr, sizeof(struct sockaddr_in)), 0);
+  tcp_run_until(&loop, &l.accepted, 1);
+  for (int i = 0; i < 5; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(l.accepted, 1);
+  assert_int_equal(l.errors, 0);
+  close(client);
   ax_close(&listener.stream.handle, NULL);
   assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
   test_loop_close(&loop);
@@ -1699,6 +1983,180 @@ static void test_io_uring_fs_sendfile_cancel_and_no_pipe(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- The kernel's io-wq workers, capped ---- */
+
+/* io-wq's limits for the calling thread: [0] bounded, [1] unbounded.
+ * Zeros change nothing, and the kernel answers the limits in force. */
+static void iowq_limits(ax_loop_t *loop, unsigned int limits[2]) {
+  limits[0] = 0;
+  limits[1] = 0;
+  assert_int_equal(
+      io_uring_register_iowq_max_workers(&uring_of(loop)->ring, limits), 0);
+}
+
+/* The process's io-wq workers now (threads named iou-wrk-TID). */
+static unsigned int iowq_workers(void) {
+  DIR *dir = opendir("/proc/self/task");
+  assert_non_null(dir);
+  unsigned int count = 0;
+  struct dirent *d;
+  while ((d = readdir(dir)) != NULL) {
+    char path[300], comm[32] = "";
+    snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+      continue; /* ".", "..", or a thread that just left. */
+    if (fgets(comm, sizeof(comm), f) != NULL &&
+        strncmp(comm, "iou-wrk", 7) == 0)
+      count++;
+    fclose(f);
+  }
+  closedir(dir);
+  return count;
+}
+
+/* Each sendfile of the test: twice what a pipe holds, into a pipe of its
+ * own that the test reads only between iterations, so that each request's
+ * last splice waits in an io-wq worker for the reader. */
+enum { WIDE_BYTES = 2 * 65536, WIDE_STALL_ROUNDS = 200 };
+
+struct wide {
+  int n;                 /* Sendfiles. */
+  struct fs_call *calls; /* One per sendfile. */
+  int (*pipes)[2];       /* Each one's output: read end non-blocking. */
+  size_t *got;           /* Bytes read from each. */
+  int done;              /* Completed. */
+  unsigned int peak;     /* The most io-wq workers seen. */
+};
+
+static int64_t wide_offset(int i) {
+  return (int64_t)i * 4096 % (SF_BYTES - WIDE_BYTES);
+}
+
+static void wide_cb(ax_fs_t *req) {
+  fs_call_cb(req);
+}
+
+/* Read what each pipe holds, checking it is the input at its offset. */
+static void wide_read(struct wide *w) {
+  static char buf[65536];
+  for (int i = 0; i < w->n; i++) {
+    ssize_t got;
+    while ((got = read(w->pipes[i][0], buf, sizeof(buf))) > 0) {
+      for (ssize_t k = 0; k < got; k++)
+        assert_int_equal(buf[k],
+                         sf_byte(wide_offset(i) + (int64_t)w->got[i] + k));
+      w->got[i] += (size_t)got;
+    }
+    assert_true(got < 0 && errno == EAGAIN);
+  }
+}
+
+/* 4 times the cap, as descriptors allow: each request takes 4 (its
+ * output pipe, and the loop's pipe for its splices). */
+static int wide_count(unsigned int cap) {
+  struct rlimit limit;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  unsigned long want = 4ul * cap;
+  if (limit.rlim_cur < 4 * want + 64 && limit.rlim_max != limit.rlim_cur) {
+    limit.rlim_cur = limit.rlim_max < 4 * want + 64 ? limit.rlim_max
+                                                    : 4 * want + 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  }
+  if (limit.rlim_cur < 4 * want + 64)
+    want = (limit.rlim_cur - 64) / 4;
+  if (want <= cap)
+    test_skip("too few descriptors for more sendfiles than the cap");
+  return (int)want;
+}
+
+static void wide_open(struct wide *w, int n) {
+  w->n = n;
+  w->calls = calloc((size_t)n, sizeof(*w->calls));
+  w->pipes = calloc((size_t)n, sizeof(*w->pipes));
+  w->got = calloc((size_t)n, sizeof(*w->got));
+  assert_true(w->calls != NULL && w->pipes != NULL && w->got != NULL);
+  for (int i = 0; i < n; i++) {
+    assert_int_equal(pipe2(w->pipes[i], O_CLOEXEC), 0);
+    assert_int_equal(fcntl(w->pipes[i][0], F_SETFL, O_NONBLOCK), 0);
+  }
+}
+
+static void wide_close(struct wide *w) {
+  for (int i = 0; i < w->n; i++) {
+    assert_int_equal(close(w->pipes[i][0]), 0);
+    assert_int_equal(close(w->pipes[i][1]), 0);
+  }
+  free(w->calls);
+  free(w->pipes);
+  free(w->got);
+}
+
+/* The loop caps the kernel's unbounded io-wq workers at 4 per CPU, and a
+ * sendfile's splices run there. 4 times as many sendfiles as the cap,
+ * each into a pipe that fills, so that each holds its worker until the
+ * test reads: the process never has more workers than the two caps
+ * allow (without the cap, one per request), and every request completes,
+ * whole, with the right bytes. */
+static void test_io_uring_fs_sendfile_over_iowq_cap(void **state) {
+  (void)state;
+  int n = wide_count(4 * ax_available_parallelism());
+  ax_loop_t loop;
+  fs_names_loop_open(&loop, "all");
+  struct sf_place place;
+  sf_place_make(&place);
+  int in = open(place.in, O_RDONLY | O_CLOEXEC);
+  assert_true(in >= 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0); /* The thread's io-wq. */
+  unsigned int limits[2];
+  iowq_limits(&loop, limits);
+  assert_int_equal(limits[1], 4 * ax_available_parallelism());
+  struct wide w = {0};
+  wide_open(&w, n);
+  for (int i = 0; i < w.n; i++)
+    assert_int_equal(ax_fs_sendfile(&loop, &w.calls[i].req, w.pipes[i][1], in,
+                                    wide_offset(i), WIDE_BYTES, wide_cb),
+                     0);
+  uint64_t start_ns = ax_hrtime();
+  for (int round = 0;; round++) {
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+    unsigned int workers = iowq_workers();
+    if (workers > w.peak)
+      w.peak = workers;
+    /* Read nothing at first: every request that gets a worker fills its
+     * pipe and waits there (without the cap, the kernel adds a worker
+     * for the next each time one waits). */
+    if (round >= WIDE_STALL_ROUNDS)
+      wide_read(&w);
+    w.done = 0;
+    for (int i = 0; i < w.n; i++)
+      w.done += w.calls[i].calls;
+    if (w.done == w.n)
+      break;
+    if (ax_hrtime() - start_ns > (uint64_t)TCP_TEST_WAIT_MS * 1000000u)
+      fail_msg("%d of %d sendfiles done", w.done, w.n);
+    struct timespec nap = {0, 1000000};
+    nanosleep(&nap, NULL);
+  }
+  wide_read(&w);
+  for (int i = 0; i < w.n; i++) {
+    assert_int_equal(w.calls[i].calls, 1);
+    assert_int_equal(w.calls[i].req.result, WIDE_BYTES);
+    assert_int_equal(w.got[i], WIDE_BYTES);
+    ax_fs_req_cleanup(&w.calls[i].req);
+  }
+  print_message("%d sendfiles, io-wq caps %u and %u, at most %u workers\n", w.n,
+                limits[0], limits[1], w.peak);
+  assert_true(w.peak <= limits[0] + limits[1]);
+  ax_metrics_t metrics;
+  assert_int_equal(ax_loop_metrics(&loop, &metrics), 0);
+  assert_int_equal(metrics.work_completed, 0); /* All in the ring. */
+  wide_close(&w);
+  assert_int_equal(close(in), 0);
+  sf_place_remove(&place);
+  test_loop_close(&loop);
+}
+
 /* The pool makes its locks once per process and keeps them: have it make
  * them before any test counts what axle allocates. */
 static int pool_locks_setup(void **state) {
@@ -1723,6 +2181,10 @@ int main(void) {
       cmocka_unit_test(test_io_uring_try_write_after_reset),
       cmocka_unit_test(test_io_uring_poll_closed_in_flight),
       cmocka_unit_test(test_io_uring_emfile_no_busy_loop),
+      cmocka_unit_test(test_io_uring_rearm_poll_ring_full),
+      cmocka_unit_test(test_io_uring_rearm_poll_no_memory),
+      cmocka_unit_test(test_io_uring_rearm_recv_ring_full),
+      cmocka_unit_test(test_io_uring_rearm_accept_ring_full),
       cmocka_unit_test(test_io_uring_fs_native),
       cmocka_unit_test(test_io_uring_fs_read_pipe),
       cmocka_unit_test(test_io_uring_fs_cancel),
@@ -1734,6 +2196,7 @@ int main(void) {
       cmocka_unit_test(test_io_uring_fs_sendfile_as_pool),
       cmocka_unit_test(test_io_uring_fs_sendfile_epipe),
       cmocka_unit_test(test_io_uring_fs_sendfile_cancel_and_no_pipe),
+      cmocka_unit_test(test_io_uring_fs_sendfile_over_iowq_cap),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

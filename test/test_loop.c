@@ -190,9 +190,15 @@ static void test_loop_stop(void **state) {
   assert_true(ax_loop_alive(&loop));
   assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
   assert_int_equal(s.calls, 2);
-  /* A stop before the run is cleared by the run that honours it. */
+  /* A stop before the run is cleared by the run that honours it, in every
+   * mode, with nothing run (libuv's loop_stop_before_run). */
   ax_stop(&loop);
   assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(s.calls, 2);
+  ax_stop(&loop);
+  assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+  ax_stop(&loop);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
   assert_int_equal(s.calls, 2);
   ax_close(&timer.handle, NULL);
   test_loop_close(&loop);
@@ -383,6 +389,226 @@ static void test_loop_many_loops(void **state) {
   assert_int_equal(test_live_allocations(), 0);
 }
 
+/* ---- What a libuv program relies on ---- */
+
+struct stop_prepare {
+  ax_prepare_t prepare; /* Stops the loop from its callback. */
+  ax_check_t check;     /* Counts the iteration's check phase. */
+  ax_timer_t timer;     /* An hour away: the poll must not wait for it. */
+  int prepares;         /* Prepare callbacks. */
+  int checks;           /* Check callbacks. */
+};
+
+static void stop_prepare_cb(ax_prepare_t *prepare) {
+  struct stop_prepare *s = ax_container_of(prepare, struct stop_prepare,
+                                           prepare);
+  s->prepares++;
+  ax_stop(prepare->handle.loop);
+}
+
+static void stop_check_cb(ax_check_t *check) {
+  ax_container_of(check, struct stop_prepare, check)->checks++;
+}
+
+static void stop_never_cb(ax_timer_t *timer) {
+  (void)timer;
+  fail_msg("the hour-long timer fired");
+}
+
+/* ax_stop from a prepare callback, as libuv's loop_stop test does: the
+ * poll that follows does not block on the far timer, the iteration ends
+ * with its check phase, and the run returns with the loop still alive. */
+static void test_loop_stop_in_prepare(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct stop_prepare s;
+  memset(&s, 0, sizeof(s));
+  test_loop_open(&loop);
+  ax_prepare_init(&loop, &s.prepare);
+  ax_check_init(&loop, &s.check);
+  ax_timer_init(&loop, &s.timer);
+  ax_prepare_start(&s.prepare, stop_prepare_cb);
+  ax_check_start(&s.check, stop_check_cb);
+  ax_timer_start(&s.timer, stop_never_cb, 3600u * 1000u, 0);
+  struct test_guard guard;
+  test_guard_start(&loop, &guard);
+  for (int i = 1; i <= 3; i++) {
+    assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+    assert_int_equal(s.prepares, i);
+    assert_int_equal(s.checks, i);
+    assert_true(ax_loop_alive(&loop));
+  }
+  test_guard_close(&guard);
+  ax_close(&s.prepare.handle, NULL);
+  ax_close(&s.check.handle, NULL);
+  ax_close(&s.timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
+static void noop_work_cb(ax_work_t *work) {
+  (void)work;
+}
+
+static void count_after_work_cb(ax_work_t *work, int status) {
+  assert_int_equal(status, 0);
+  (*(int *)work->req.data)++;
+}
+
+/* A request in flight keeps the loop alive with no handle at all, and
+ * ax_loop_close refuses with AX_EBUSY until it has completed, as libuv's
+ * does. */
+static void test_loop_request_keeps_alive(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_work_t work;
+  int done = 0;
+  /* The pool makes its locks once per process and keeps them: before the
+   * test counts what axle allocates. */
+  assert_true(ax_threadpool_get_size() > 0);
+  test_loop_open(&loop);
+  work.req.data = &done;
+  assert_int_equal(
+      ax_queue_work(&loop, &work, noop_work_cb, count_after_work_cb), 0);
+  assert_int_equal(test_count_handles(&loop), 0);
+  assert_true(ax_loop_alive(&loop));
+  assert_int_equal(ax_loop_close(&loop), AX_EBUSY);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(done, 1);
+  assert_false(ax_loop_alive(&loop));
+  test_loop_close(&loop);
+}
+
+static void walk_noop_async_cb(ax_async_t *async) {
+  (void)async;
+}
+
+static void walk_noop_idle_cb(ax_idle_t *idle) {
+  (void)idle;
+}
+
+static void walk_noop_timer_cb(ax_timer_t *timer) {
+  (void)timer;
+}
+
+static void walk_noop_prepare_cb(ax_prepare_t *prepare) {
+  (void)prepare;
+}
+
+static void walk_noop_check_cb(ax_check_t *check) {
+  (void)check;
+}
+
+static void walk_count_closed_cb(ax_handle_t *handle) {
+  (*(int *)handle->data)++;
+}
+
+static void walk_close_all_cb(ax_handle_t *handle, void *arg) {
+  (void)arg;
+  if (!ax_is_closing(handle))
+    assert_int_equal(ax_close(handle, walk_count_closed_cb), 0);
+}
+
+/* The shutdown idiom of libuv programs: walk, close everything, run until
+ * the close callbacks are over, close the loop. Active, referenced
+ * handles of every phase, an async among them, all end. */
+static void test_loop_walk_close_all_then_close(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_async_t async;
+  ax_idle_t idle;
+  ax_timer_t timer;
+  ax_prepare_t prepare;
+  ax_check_t check;
+  int closed = 0;
+  test_loop_open(&loop);
+  assert_int_equal(ax_async_init(&loop, &async, walk_noop_async_cb), 0);
+  ax_idle_init(&loop, &idle);
+  ax_timer_init(&loop, &timer);
+  ax_prepare_init(&loop, &prepare);
+  ax_check_init(&loop, &check);
+  async.handle.data = idle.handle.data = timer.handle.data = &closed;
+  prepare.handle.data = check.handle.data = &closed;
+  ax_idle_start(&idle, walk_noop_idle_cb);
+  ax_timer_start(&timer, walk_noop_timer_cb, 1, 1);
+  ax_prepare_start(&prepare, walk_noop_prepare_cb);
+  ax_check_start(&check, walk_noop_check_cb);
+  assert_int_equal(ax_async_send(&async), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(ax_loop_close(&loop), AX_EBUSY);
+  ax_walk(&loop, walk_close_all_cb, NULL);
+  assert_int_equal(closed, 0); /* Not from inside ax_close. */
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 5);
+  assert_int_equal(test_count_handles(&loop), 0);
+  test_loop_close(&loop);
+}
+
+enum { WALK_OTHERS = 4 };
+
+struct walk_others {
+  ax_idle_t idles[WALK_OTHERS]; /* Open when the walk begins. */
+  ax_timer_t closing;           /* Closing when the walk begins. */
+  ax_timer_t made;              /* Made by the walk's first callback. */
+  ax_loop_t *loop;              /* Their loop. */
+  int visits[WALK_OTHERS + 2];  /* Per handle: idles, closing, made. */
+  int closed_at_visit;          /* Handles met already closing. */
+};
+
+static int walk_others_index(struct walk_others *w, ax_handle_t *handle) {
+  for (int i = 0; i < WALK_OTHERS; i++)
+    if (handle == &w->idles[i].handle)
+      return i;
+  return handle == &w->closing.handle ? WALK_OTHERS : WALK_OTHERS + 1;
+}
+
+static void walk_others_cb(ax_handle_t *handle, void *arg) {
+  struct walk_others *w = arg;
+  int i = walk_others_index(w, handle);
+  w->visits[i]++;
+  if (ax_is_closing(handle))
+    w->closed_at_visit++;
+  if (i >= WALK_OTHERS || w->visits[i] > 1)
+    return;
+  /* The first open handle met closes every open one, itself included, and
+   * makes a new one, as a program closing a server with its connections
+   * might. */
+  if (w->made.handle.loop == NULL) {
+    for (int j = 0; j < WALK_OTHERS; j++)
+      if (!ax_is_closing(&w->idles[j].handle))
+        assert_int_equal(ax_close(&w->idles[j].handle, NULL), 0);
+    assert_int_equal(ax_timer_init(w->loop, &w->made), 0);
+  }
+}
+
+/* The callback may close any handle, not only its own (libuv's uv_walk
+ * allows it): every handle open or closing when the walk began is still
+ * met, exactly once; one made during the walk is not. */
+static void test_loop_walk_callback_closes_others(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct walk_others w;
+  memset(&w, 0, sizeof(w));
+  w.loop = &loop;
+  test_loop_open(&loop);
+  for (int i = 0; i < WALK_OTHERS; i++)
+    ax_idle_init(&loop, &w.idles[i]);
+  ax_timer_init(&loop, &w.closing);
+  ax_close(&w.closing.handle, NULL);
+  ax_walk(&loop, walk_others_cb, &w);
+  for (int i = 0; i < WALK_OTHERS + 1; i++)
+    assert_int_equal(w.visits[i], 1);
+  assert_int_equal(w.visits[WALK_OTHERS + 1], 0);
+  /* The closing one, and the three closed before their turn. */
+  assert_int_equal(w.closed_at_visit, WALK_OTHERS);
+  /* A second walk meets them all again, the new one too. */
+  memset(w.visits, 0, sizeof(w.visits));
+  ax_walk(&loop, walk_others_cb, &w);
+  for (int i = 0; i < WALK_OTHERS + 2; i++)
+    assert_int_equal(w.visits[i], 1);
+  ax_close(&w.made.handle, NULL);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_loop_init_close),
@@ -399,6 +625,10 @@ int main(void) {
       cmocka_unit_test(test_loop_phase_order),
       cmocka_unit_test(test_loop_options),
       cmocka_unit_test(test_loop_many_loops),
+      cmocka_unit_test(test_loop_stop_in_prepare),
+      cmocka_unit_test(test_loop_request_keeps_alive),
+      cmocka_unit_test(test_loop_walk_close_all_then_close),
+      cmocka_unit_test(test_loop_walk_callback_closes_others),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

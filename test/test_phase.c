@@ -222,6 +222,114 @@ static void test_phase_check_only_loop_returns(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- What a libuv program relies on ---- */
+
+struct starve_idle {
+  ax_idle_t idle;   /* Runs every iteration until the timer fired. */
+  ax_timer_t timer; /* A few milliseconds away. */
+  int idle_runs;    /* Idle callbacks. */
+  int fired;        /* Timer callbacks. */
+};
+
+static void starve_idle_cb(ax_idle_t *idle) {
+  struct starve_idle *s = ax_container_of(idle, struct starve_idle, idle);
+  s->idle_runs++;
+}
+
+static void starve_timer_cb(ax_timer_t *timer) {
+  struct starve_idle *s = ax_container_of(timer, struct starve_idle, timer);
+  s->fired++;
+  ax_close(&s->idle.handle, NULL);
+  ax_close(&s->timer.handle, NULL);
+}
+
+/* An idle handle that runs in every iteration does not keep a timer from
+ * firing (libuv's idle_starvation): the loop still reads its clock and
+ * runs what is due. */
+static void test_phase_idle_does_not_starve_timer(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct starve_idle s;
+  memset(&s, 0, sizeof(s));
+  test_loop_open(&loop);
+  ax_idle_init(&loop, &s.idle);
+  ax_timer_init(&loop, &s.timer);
+  ax_idle_start(&s.idle, starve_idle_cb);
+  ax_timer_start(&s.timer, starve_timer_cb, 5, 0);
+  struct test_guard guard;
+  test_guard_start(&loop, &guard);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  test_guard_close(&guard);
+  assert_int_equal(s.fired, 1);
+  assert_true(s.idle_runs > 0);
+  test_loop_close(&loop);
+}
+
+struct stop_later {
+  ax_prepare_t prepares[2]; /* The first stops the second. */
+  ax_check_t checks[2];     /* The first stops the second. */
+  ax_idle_t idles[2];       /* The first stops the second. */
+  int runs[3][2];           /* Callbacks of each, by phase. */
+};
+
+static void stop_later_prepare_cb(ax_prepare_t *h) {
+  struct stop_later *s = h->handle.data;
+  int i = (int)(h - s->prepares);
+  s->runs[0][i]++;
+  if (i == 0)
+    ax_prepare_stop(&s->prepares[1]);
+}
+
+static void stop_later_check_cb(ax_check_t *h) {
+  struct stop_later *s = h->handle.data;
+  int i = (int)(h - s->checks);
+  s->runs[1][i]++;
+  if (i == 0)
+    ax_check_stop(&s->checks[1]);
+}
+
+static void stop_later_idle_cb(ax_idle_t *h) {
+  struct stop_later *s = h->handle.data;
+  int i = (int)(h - s->idles);
+  s->runs[2][i]++;
+  if (i == 0)
+    ax_idle_stop(&s->idles[1]);
+}
+
+/* A handle stopped by an earlier callback of its own phase does not run
+ * in that phase, in any of the three phases: what the stop says holds at
+ * once, as in libuv. */
+static void test_phase_stop_later_in_same_phase(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct stop_later s;
+  memset(&s, 0, sizeof(s));
+  test_loop_open(&loop);
+  for (int i = 0; i < 2; i++) {
+    ax_prepare_init(&loop, &s.prepares[i]);
+    ax_check_init(&loop, &s.checks[i]);
+    ax_idle_init(&loop, &s.idles[i]);
+    s.prepares[i].handle.data = s.checks[i].handle.data = &s;
+    s.idles[i].handle.data = &s;
+    ax_prepare_start(&s.prepares[i], stop_later_prepare_cb);
+    ax_check_start(&s.checks[i], stop_later_check_cb);
+    ax_idle_start(&s.idles[i], stop_later_idle_cb);
+  }
+  for (int n = 0; n < 3; n++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  for (int phase = 0; phase < 3; phase++) {
+    assert_int_equal(s.runs[phase][0], 3);
+    assert_int_equal(s.runs[phase][1], 0);
+  }
+  assert_false(ax_is_active(&s.idles[1].handle));
+  for (int i = 0; i < 2; i++) {
+    ax_close(&s.prepares[i].handle, NULL);
+    ax_close(&s.checks[i].handle, NULL);
+    ax_close(&s.idles[i].handle, NULL);
+  }
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_phase_invalid),
@@ -230,6 +338,8 @@ int main(void) {
       cmocka_unit_test(test_phase_idle_keeps_poll_from_blocking),
       cmocka_unit_test(test_phase_replace_callback),
       cmocka_unit_test(test_phase_check_only_loop_returns),
+      cmocka_unit_test(test_phase_idle_does_not_starve_timer),
+      cmocka_unit_test(test_phase_stop_later_in_same_phase),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

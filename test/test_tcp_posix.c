@@ -1006,6 +1006,88 @@ static void test_tcp_posix_accept_failures_reported_per_run(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- What a libuv program relies on ---- */
+
+enum { STUCK_CLIENTS = 4 };
+
+struct stuck {
+  ax_tcp_t clients[STUCK_CLIENTS];  /* Connecting to a full backlog. */
+  ax_connect_t reqs[STUCK_CLIENTS]; /* Their connects. */
+  int calls[STUCK_CLIENTS];         /* Connect callbacks of each. */
+  int status[STUCK_CLIENTS];        /* The status each got. */
+  int closed;                       /* Close callbacks. */
+  int connects_at_close;            /* Connect callbacks when all closed. */
+};
+
+static void stuck_connect_cb(ax_connect_t *req, int status) {
+  struct stuck *s = req->req.data;
+  int i = (int)(req - s->reqs);
+  s->calls[i]++;
+  s->status[i] = status;
+}
+
+static void stuck_closed(ax_handle_t *handle) {
+  struct stuck *s = handle->data;
+  if (++s->closed == STUCK_CLIENTS) {
+    s->connects_at_close = 0;
+    for (int i = 0; i < STUCK_CLIENTS; i++)
+      s->connects_at_close += s->calls[i];
+  }
+}
+
+/* libuv's tcp_close_while_connecting, with a connect that the kernel
+ * really holds: the listener's backlog (0, never accepted) is full, so
+ * the SYNs of the later clients are dropped and their connects wait. The
+ * clients are closed while waiting: each connect completes exactly once,
+ * before the close callbacks, with AX_ECANCELED unless it had already
+ * been accepted into the backlog. */
+static void test_tcp_posix_close_while_connecting(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(listener >= 0);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", 0, &addr);
+  socklen_t len = sizeof(struct sockaddr_in);
+  assert_int_equal(bind(listener, (struct sockaddr *)&addr, len), 0);
+  assert_int_equal(listen(listener, 0), 0);
+  assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+  static struct stuck s;
+  memset(&s, 0, sizeof(s));
+  for (int i = 0; i < STUCK_CLIENTS; i++) {
+    assert_int_equal(ax_tcp_init(&loop, &s.clients[i]), 0);
+    s.clients[i].stream.handle.data = &s;
+    s.reqs[i].req.data = &s;
+    assert_int_equal(ax_tcp_connect(&s.reqs[i], &s.clients[i],
+                                    (struct sockaddr *)&addr, stuck_connect_cb),
+                     0);
+  }
+  /* The backlog's connections complete; the others stay in progress. */
+  for (int i = 0; i < 20; i++)
+    assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  int waiting = 0;
+  for (int i = 0; i < STUCK_CLIENTS; i++)
+    waiting += s.calls[i] == 0;
+  for (int i = 0; i < STUCK_CLIENTS; i++)
+    assert_int_equal(ax_close(&s.clients[i].stream.handle, stuck_closed), 0);
+  tcp_run_until(&loop, &s.closed, STUCK_CLIENTS);
+  assert_int_equal(s.connects_at_close, STUCK_CLIENTS);
+  int cancelled = 0;
+  for (int i = 0; i < STUCK_CLIENTS; i++) {
+    assert_int_equal(s.calls[i], 1);
+    if (s.status[i] == AX_ECANCELED)
+      cancelled++;
+    else
+      assert_int_equal(s.status[i], 0);
+  }
+  assert_int_equal(cancelled, waiting);
+  assert_int_equal(close(listener), 0);
+  test_loop_close(&loop);
+  if (waiting == 0)
+    test_skip("every connect completed: the kernel queued them all");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_posix_sigpipe),
@@ -1022,6 +1104,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_posix_thousand_connections),
       cmocka_unit_test(test_tcp_posix_outside_client),
       cmocka_unit_test(test_tcp_posix_accept_failures_reported_per_run),
+      cmocka_unit_test(test_tcp_posix_close_while_connecting),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

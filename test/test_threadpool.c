@@ -8,10 +8,12 @@
  * Jobs that must stay busy wait on a semaphore the test posts: no test
  * depends on how long anything takes.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "net.h"
 #include "test.h"
 
 static ax_thread_t loop_thread;
@@ -500,6 +502,165 @@ static void test_pool_size_bounds(void **state) {
   assert_int_equal(ax_threadpool_set_size(3), 0);
 }
 
+/* ---- What a libuv program relies on ---- */
+
+enum { ORDER_JOBS = 8 };
+
+struct ordered {
+  ax_work_t works[ORDER_JOBS]; /* Queued in index order. */
+  int seen[ORDER_JOBS];        /* Indexes in after-work order. */
+  int len;                     /* After-work callbacks so far. */
+};
+
+static void ordered_work(ax_work_t *work) {
+  (void)work;
+}
+
+static void ordered_after(ax_work_t *work, int status) {
+  struct ordered *o = work->req.data;
+  assert_int_equal(status, 0);
+  o->seen[o->len++] = (int)(work - o->works);
+}
+
+/* One worker: jobs run in the order they were queued, and their after-work
+ * callbacks come back on the loop in that order, each once. */
+static void test_pool_libuv_after_work_order(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct ordered o;
+  memset(&o, 0, sizeof(o));
+  assert_int_equal(ax_threadpool_set_size(1), 0);
+  test_loop_open(&loop);
+  for (int i = 0; i < ORDER_JOBS; i++) {
+    o.works[i].req.data = &o;
+    assert_int_equal(
+        ax_queue_work(&loop, &o.works[i], ordered_work, ordered_after), 0);
+  }
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(o.len, ORDER_JOBS);
+  for (int i = 0; i < ORDER_JOBS; i++)
+    assert_int_equal(o.seen[i], i);
+  assert_int_equal(ax_threadpool_set_size(3), 0);
+  test_loop_close(&loop);
+}
+
+struct cancelled {
+  int work_status; /* The work's after-work status, 1 until called. */
+  int name_status; /* The getnameinfo's status, 1 until called. */
+  int work_calls;  /* After-work callbacks. */
+  int name_calls;  /* getnameinfo callbacks. */
+  int name_null;   /* Its host and service were both NULL. */
+};
+
+static void cancelled_work(ax_work_t *work) {
+  (void)work;
+  fail_msg("a cancelled job ran");
+}
+
+static void cancelled_after(ax_work_t *work, int status) {
+  struct cancelled *c = work->req.data;
+  c->work_calls++;
+  c->work_status = status;
+}
+
+static void cancelled_name_cb(ax_getnameinfo_t *req, int status,
+                              const char *host, const char *service) {
+  struct cancelled *c = req->req.data;
+  c->name_calls++;
+  c->name_status = status;
+  c->name_null = host == NULL && service == NULL;
+}
+
+/* Cancelled while queued, as libuv's threadpool_cancel tests do it: a user
+ * job and a DNS lookup behind jobs that fill every worker. Each completes
+ * once, with AX_ECANCELED, in a later iteration (never inside ax_cancel);
+ * a second cancel is AX_EBUSY. */
+static void test_pool_libuv_cancel_kinds(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_sem_t gate;
+  static struct job blockers[3];
+  memset(blockers, 0, sizeof(blockers));
+  test_loop_open(&loop);
+  assert_int_equal(ax_sem_init(&gate, 0), 0);
+  for (int i = 0; i < 3; i++) {
+    blockers[i].gate = &gate;
+    assert_int_equal(
+        ax_queue_work(&loop, &blockers[i].work, job_work, job_after), 0);
+  }
+  struct cancelled c = {.work_status = 1, .name_status = 1};
+  ax_work_t work;
+  ax_getnameinfo_t name;
+  work.req.data = name.req.data = &c;
+  struct sockaddr_in sin;
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 80, &sin), 0);
+  assert_int_equal(ax_queue_work(&loop, &work, cancelled_work, cancelled_after),
+                   0);
+  assert_int_equal(ax_getnameinfo(&loop, &name, (struct sockaddr *)&sin, 0,
+                                  cancelled_name_cb),
+                   0);
+  assert_int_equal(ax_cancel(&work.req), 0);
+  assert_int_equal(ax_cancel(&name.req), 0);
+  assert_int_equal(ax_cancel(&work.req), AX_EBUSY);
+  assert_int_equal(c.work_calls + c.name_calls, 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(c.work_calls, 1);
+  assert_int_equal(c.work_status, AX_ECANCELED);
+  assert_int_equal(c.name_calls, 1);
+  assert_int_equal(c.name_status, AX_ECANCELED);
+  assert_true(c.name_null);
+  for (int i = 0; i < 3; i++)
+    ax_sem_post(&gate);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(c.work_calls, 1);
+  assert_int_equal(c.name_calls, 1);
+  ax_sem_destroy(&gate);
+  test_loop_close(&loop);
+}
+
+struct finished {
+  ax_work_t work;  /* The job. */
+  atomic_int ran;  /* Set by the worker when the job is over. */
+  int after_calls; /* After-work callbacks. */
+  int status;      /* The status it got. */
+};
+
+static void finished_work(ax_work_t *work) {
+  struct finished *f = ax_container_of(work, struct finished, work);
+  atomic_store(&f->ran, 1);
+}
+
+static void finished_after(ax_work_t *work, int status) {
+  struct finished *f = ax_container_of(work, struct finished, work);
+  f->after_calls++;
+  f->status = status;
+}
+
+/* A job that a worker has finished, whose after-work callback the loop has
+ * not run yet, can no longer be cancelled: AX_EBUSY, and the callback
+ * still says 0 (its work was done), as in libuv. */
+static void test_pool_libuv_cancel_finished_job(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct finished f;
+  memset(&f, 0, sizeof(f));
+  test_loop_open(&loop);
+  assert_int_equal(ax_queue_work(&loop, &f.work, finished_work, finished_after),
+                   0);
+  /* The loop hands the job to the pool in its next iteration. */
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  uint64_t start_ns = ax_hrtime();
+  while (!atomic_load(&f.ran)) {
+    assert_true(ax_hrtime() - start_ns < 20000000000u);
+    ax_sleep(1);
+  }
+  assert_int_equal(ax_cancel(&f.work.req), AX_EBUSY);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(f.after_calls, 1);
+  assert_int_equal(f.status, 0);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pool_locks_retried_after_enomem),
@@ -515,6 +676,9 @@ int main(void) {
       cmocka_unit_test(test_pool_shared_by_four_loops),
       cmocka_unit_test(test_pool_metrics_wait_time),
       cmocka_unit_test(test_pool_dns_lane_capped_at_half),
+      cmocka_unit_test(test_pool_libuv_after_work_order),
+      cmocka_unit_test(test_pool_libuv_cancel_kinds),
+      cmocka_unit_test(test_pool_libuv_cancel_finished_job),
   };
   return cmocka_run_group_tests(tests, group_setup, NULL);
 }

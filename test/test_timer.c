@@ -446,6 +446,238 @@ static void test_timer_due_at_deadline_without_drift(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- What a libuv program relies on ---- */
+
+static void never_cb(ax_timer_t *timer) {
+  (void)timer;
+  fail_msg("a timer fired that must not");
+}
+
+/* Starting a started timer replaces its callback and timeout: it fires
+ * once, the second way (libuv's timer_start_twice). */
+static void test_timer_start_twice(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_timer_t timer;
+  int fired = 0;
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &timer);
+  timer.handle.data = &fired;
+  assert_int_equal(ax_timer_start(&timer, never_cb, 3600u * 1000u, 0), 0);
+  assert_int_equal(ax_timer_start(&timer, count_cb, 1, 0), 0);
+  assert_int_equal(ax_timer_get_due_in(&timer), 1);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(fired, 1);
+  ax_close(&timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
+struct huge {
+  ax_timer_t timers[4]; /* Timeouts or repeats near the top of the range. */
+  ax_timer_t tiny;      /* Closes them all. */
+  int fired[4];         /* Callbacks of each huge timer. */
+};
+
+static void huge_cb(ax_timer_t *timer) {
+  (*(int *)timer->handle.data)++;
+}
+
+static void huge_tiny_cb(ax_timer_t *timer) {
+  struct huge *h = ax_container_of(timer, struct huge, tiny);
+  for (int i = 0; i < 4; i++)
+    ax_close(&h->timers[i].handle, NULL);
+  ax_close(&timer->handle, NULL);
+}
+
+/* Timeouts that overflow a deadline in nanoseconds must wait forever, not
+ * fire at once (libuv's timer_huge_timeout and timer_huge_repeat); a huge
+ * repeat fires once. */
+static void test_timer_huge_timeouts(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  static struct huge h;
+  memset(&h, 0, sizeof(h));
+  test_loop_open(&loop);
+  for (int i = 0; i < 4; i++) {
+    ax_timer_init(&loop, &h.timers[i]);
+    h.timers[i].handle.data = &h.fired[i];
+  }
+  ax_timer_init(&loop, &h.tiny);
+  ax_timer_start(&h.timers[0], huge_cb, UINT64_MAX, 0);
+  ax_timer_start(&h.timers[1], huge_cb, UINT64_MAX - 1, 0);
+  ax_timer_start(&h.timers[2], huge_cb, (uint64_t)1 << 53, 0);
+  ax_timer_start(&h.timers[3], huge_cb, 0, UINT64_MAX);
+  ax_timer_start(&h.tiny, huge_tiny_cb, 2, 0);
+  struct test_guard guard;
+  test_guard_start(&loop, &guard);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  test_guard_close(&guard);
+  assert_int_equal(h.fired[0] + h.fired[1] + h.fired[2], 0);
+  assert_int_equal(h.fired[3], 1);
+  test_loop_close(&loop);
+}
+
+struct self_stop {
+  ax_timer_t timer; /* Repeats; stops itself in its first callback. */
+  int fired;        /* Callbacks. */
+  int again_calls;  /* Calls that used ax_timer_again instead. */
+};
+
+static void self_stop_cb(ax_timer_t *timer) {
+  struct self_stop *s = ax_container_of(timer, struct self_stop, timer);
+  s->fired++;
+  assert_int_equal(ax_timer_stop(timer), 0);
+  assert_false(ax_is_active(&timer->handle));
+}
+
+static void self_again_cb(ax_timer_t *timer) {
+  struct self_stop *s = ax_container_of(timer, struct self_stop, timer);
+  s->fired++;
+  s->again_calls++;
+  assert_int_equal(ax_timer_again(timer), 0);
+}
+
+/* A repeating timer stopped from its own callback fires no more; again
+ * later restarts it with the repeat. ax_timer_again from its own callback
+ * re-arms it once: one callback per AX_RUN_ONCE, never two (libuv's
+ * timer_no_double_call_once). */
+static void test_timer_stop_and_again_in_callback(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct self_stop s = {.fired = 0};
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &s.timer);
+  ax_timer_start(&s.timer, self_stop_cb, 1, 1);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(s.fired, 1);
+  assert_int_equal(ax_timer_get_repeat(&s.timer), 1);
+  assert_int_equal(ax_timer_again(&s.timer), 0);
+  assert_true(ax_is_active(&s.timer.handle));
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(s.fired, 2);
+
+  s.fired = 0;
+  ax_timer_start(&s.timer, self_again_cb, 1, 2);
+  for (int i = 1; i <= 4; i++) {
+    assert_int_equal(ax_run(&loop, AX_RUN_ONCE), 0);
+    assert_int_equal(s.fired, i);
+    assert_true(ax_is_active(&s.timer.handle));
+  }
+  ax_close(&s.timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
+/* An unreferenced timer does not keep the loop alive: the run returns
+ * without calling it (libuv's timer_no_run_on_unref). */
+static void test_timer_unref_does_not_run(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_timer_t timer;
+  int fired = 0;
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &timer);
+  timer.handle.data = &fired;
+  ax_timer_start(&timer, count_cb, 1, 0);
+  ax_unref(&timer.handle);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(fired, 0);
+  assert_true(ax_is_active(&timer.handle));
+  ax_close(&timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
+struct from_check {
+  ax_check_t check; /* Starts the timer at 0 ms, in the first iteration. */
+  ax_idle_t idle;   /* Records the idle phase of each iteration. */
+  ax_timer_t timer; /* Started from the check callback. */
+  char steps[16];   /* 'T', 'I', 'C' in call order. */
+  int len;          /* Steps recorded. */
+};
+
+static void from_check_add(struct from_check *f, char step) {
+  if (f->len < (int)sizeof(f->steps) - 1)
+    f->steps[f->len++] = step;
+}
+
+static void from_check_timer_cb(ax_timer_t *timer) {
+  from_check_add(ax_container_of(timer, struct from_check, timer), 'T');
+}
+
+static void from_check_idle_cb(ax_idle_t *idle) {
+  from_check_add(ax_container_of(idle, struct from_check, idle), 'I');
+}
+
+static void from_check_cb(ax_check_t *check) {
+  struct from_check *f = ax_container_of(check, struct from_check, check);
+  from_check_add(f, 'C');
+  if (f->len == 2)
+    ax_timer_start(&f->timer, from_check_timer_cb, 0, 0);
+}
+
+/* A timer started at 0 ms from a check callback runs in the next
+ * iteration's timer phase, before its idle phase (libuv's
+ * timer_from_check). */
+static void test_timer_start_from_check(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct from_check f;
+  memset(&f, 0, sizeof(f));
+  test_loop_open(&loop);
+  ax_check_init(&loop, &f.check);
+  ax_idle_init(&loop, &f.idle);
+  ax_timer_init(&loop, &f.timer);
+  ax_check_start(&f.check, from_check_cb);
+  ax_idle_start(&f.idle, from_check_idle_cb);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_string_equal(f.steps, "ICTIC");
+  ax_close(&f.check.handle, NULL);
+  ax_close(&f.idle.handle, NULL);
+  ax_close(&f.timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
+struct cached {
+  ax_timer_t first;  /* Spins, then looks at the time. */
+  ax_timer_t second; /* Same deadline: runs right after first. */
+  uint64_t seen[3];  /* ax_now in first, after update, in second. */
+};
+
+static void cached_first_cb(ax_timer_t *timer) {
+  struct cached *c = ax_container_of(timer, struct cached, first);
+  c->seen[0] = ax_now(timer->handle.loop);
+  uint64_t start_ns = ax_hrtime();
+  while (ax_hrtime() - start_ns < 3000000u) {
+  }
+}
+
+static void cached_second_cb(ax_timer_t *timer) {
+  struct cached *c = ax_container_of(timer, struct cached, second);
+  c->seen[1] = ax_now(timer->handle.loop);
+  ax_update_time(timer->handle.loop);
+  c->seen[2] = ax_now(timer->handle.loop);
+}
+
+/* The loop's time is cached for the iteration: callbacks of one phase see
+ * the same ax_now, however long each takes, until ax_update_time. */
+static void test_timer_now_cached_in_iteration(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct cached c;
+  memset(&c, 0, sizeof(c));
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &c.first);
+  ax_timer_init(&loop, &c.second);
+  ax_timer_start(&c.first, cached_first_cb, 1, 0);
+  ax_timer_start(&c.second, cached_second_cb, 1, 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(c.seen[1], c.seen[0]);
+  assert_true(c.seen[2] >= c.seen[0] + 3);
+  ax_close(&c.first.handle, NULL);
+  ax_close(&c.second.handle, NULL);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_timer_invalid),
@@ -459,6 +691,12 @@ int main(void) {
       cmocka_unit_test(test_timer_zero_rearm_does_not_starve_io),
       cmocka_unit_test(test_timer_repeat_behind_runs_once),
       cmocka_unit_test(test_timer_due_at_deadline_without_drift),
+      cmocka_unit_test(test_timer_start_twice),
+      cmocka_unit_test(test_timer_huge_timeouts),
+      cmocka_unit_test(test_timer_stop_and_again_in_callback),
+      cmocka_unit_test(test_timer_unref_does_not_run),
+      cmocka_unit_test(test_timer_start_from_check),
+      cmocka_unit_test(test_timer_now_cached_in_iteration),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -995,6 +995,152 @@ static int setup_sockets(void **state) {
 #endif /* _WIN32 */
 }
 
+/* ---- What a libuv program relies on ---- */
+
+static bool has_two_datagrams(void *arg) {
+  return ((struct peer *)arg)->datagrams > 1;
+}
+
+static bool has_error(void *arg) {
+  return ((struct peer *)arg)->errors > 0;
+}
+
+static bool has_sent(void *arg) {
+  return ((struct sent *)arg)->status != 1;
+}
+
+/* Binding twice, a port in use, receiving twice; the address rules of a
+ * connected socket for try_send too (libuv's udp_connect). Without an
+ * address on a socket that is not connected, libuv says UV_EDESTADDRREQ
+ * and axle AX_ENOTCONN (docs/coming-from-libuv.md). */
+static void test_udp_libuv_bind_and_address_rules(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[3];
+  struct sockaddr_in server;
+  peer_init(&loop, &p[0], 0);
+  peer_bind4(&p[0], &server);
+  assert_int_equal(ax_udp_bind(&p[0].udp, (struct sockaddr *)&server, 0),
+                   AX_EINVAL);
+  peer_recv(&p[0]);
+  assert_int_equal(ax_udp_recv_start(&p[0].udp, peer_alloc_cb, peer_recv_cb),
+                   AX_EALREADY);
+  peer_init(&loop, &p[1], 0);
+  assert_int_equal(ax_udp_bind(&p[1].udp, (struct sockaddr *)&server, 0),
+                   AX_EADDRINUSE);
+
+  peer_init(&loop, &p[2], 0);
+  char text[] = "rule";
+  ax_buf_t buf = ax_buf_init(text, 4);
+  assert_int_equal(ax_udp_try_send(&p[2].udp, &buf, 1, NULL), AX_ENOTCONN);
+  assert_int_equal(ax_udp_connect(&p[2].udp, (struct sockaddr *)&server), 0);
+  assert_int_equal(
+      ax_udp_try_send(&p[2].udp, &buf, 1, (struct sockaddr *)&server),
+      AX_EISCONN);
+  assert_int_equal(ax_udp_try_send(&p[2].udp, &buf, 1, NULL), 4);
+  run_until(&loop, has_datagram, &p[0]);
+  assert_string_equal(p[0].last_data, "rule");
+  assert_int_equal(ax_udp_connect(&p[2].udp, NULL), 0);
+  assert_int_equal(
+      ax_udp_try_send(&p[2].udp, &buf, 1, (struct sockaddr *)&server), 4);
+  run_until(&loop, has_two_datagrams, &p[0]);
+  for (int i = 0; i < 3; i++)
+    peer_close(&p[i]);
+  test_loop_close(&loop);
+}
+
+/* The alloc callback declines once: AX_ENOBUFS, and receiving goes on by
+ * itself, as in libuv (unlike a stream, docs/udp.md): the datagram comes
+ * with the next buffer. */
+static void test_udp_libuv_alloc_declined(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  struct sockaddr_in server;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_bind4(&p[0], &server);
+  p[0].alloc_len = 0;
+  peer_recv(&p[0]);
+  char text[] = "late";
+  ax_buf_t buf = ax_buf_init(text, 4);
+  assert_int_equal(
+      ax_udp_try_send(&p[1].udp, &buf, 1, (struct sockaddr *)&server), 4);
+  run_until(&loop, has_error, &p[0]);
+  assert_int_equal(p[0].last_error, AX_ENOBUFS);
+  assert_int_equal(p[0].datagrams, 0);
+  assert_true(ax_is_active(&p[0].udp.handle));
+  p[0].alloc_len = sizeof(p[0].buf);
+  run_until(&loop, has_datagram, &p[0]);
+  assert_string_equal(p[0].last_data, "late");
+  peer_close(&p[0]);
+  peer_close(&p[1]);
+  test_loop_close(&loop);
+}
+
+/* A datagram larger than UDP allows: AX_EMSGSIZE, from try_send at once,
+ * and from send in its callback, exactly once (libuv's
+ * udp_dgram_too_big). */
+static void test_udp_libuv_datagram_too_big(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p;
+  struct sockaddr_in addr;
+  peer_init(&loop, &p, 0);
+  peer_bind4(&p, &addr);
+  static char big[70000];
+  ax_buf_t buf = ax_buf_init(big, sizeof(big));
+  assert_int_equal(ax_udp_try_send(&p.udp, &buf, 1, (struct sockaddr *)&addr),
+                   AX_EMSGSIZE);
+  struct sent s;
+  sent_init(&s);
+  int rc = ax_udp_send(&s.req, &p.udp, &buf, 1, (struct sockaddr *)&addr,
+                       sent_cb);
+  assert_int_equal(rc, 0);
+  run_until(&loop, has_sent, &s);
+  assert_int_equal(s.status, AX_EMSGSIZE);
+  assert_int_equal(ax_udp_get_send_queue_count(&p.udp), 0);
+  peer_close(&p);
+  test_loop_close(&loop);
+}
+
+/* References, as libuv's udp_ref tests have them: a receiving handle,
+ * unreferenced, does not keep the loop alive; a send on it does, until its
+ * callback has run. */
+static void test_udp_libuv_unref_send_keeps_loop(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  struct sockaddr_in server;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_bind4(&p[0], &server);
+  peer_recv(&p[0]);
+  ax_unref(&p[0].udp.handle);
+  ax_unref(&p[1].udp.handle);
+  assert_true(ax_is_active(&p[0].udp.handle));
+  assert_false(ax_loop_alive(&loop));
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  char text[] = "unref";
+  ax_buf_t buf = ax_buf_init(text, 5);
+  struct sent s;
+  sent_init(&s);
+  assert_int_equal(ax_udp_send(&s.req, &p[1].udp, &buf, 1,
+                               (struct sockaddr *)&server, sent_cb),
+                   0);
+  assert_true(ax_loop_alive(&loop));
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(s.status, 0);
+  assert_false(ax_loop_alive(&loop));
+  peer_close(&p[0]);
+  peer_close(&p[1]);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_udp_invalid),
@@ -1014,6 +1160,10 @@ int main(void) {
     cmocka_unit_test(test_udp_open),
     cmocka_unit_test(test_udp_load),
     cmocka_unit_test(test_udp_load_batched),
+    cmocka_unit_test(test_udp_libuv_bind_and_address_rules),
+    cmocka_unit_test(test_udp_libuv_alloc_declined),
+    cmocka_unit_test(test_udp_libuv_datagram_too_big),
+    cmocka_unit_test(test_udp_libuv_unref_send_keeps_loop),
   };
   return cmocka_run_group_tests(tests, setup_sockets, NULL);
 }

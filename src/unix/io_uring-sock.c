@@ -407,6 +407,14 @@ static void uring_recv_stop(ax_loop_t *loop, ax__sock_t *sock) {
     ax__uring_cancel(ax__uring_state(loop), e, sock->fd, AX__URING_RPOLL);
 }
 
+/* Keep the receive going after one ended: now, or at the next dispatch
+ * if the ring cannot take it (ax__uring_rearm_later). */
+static void sock_recv_rearm(struct ax__uring *st, struct ax__uring_fd *e,
+                            int fd) {
+  if (sock_recv_arm(st, e, fd) != 0)
+    ax__uring_rearm_later(st, e, fd);
+}
+
 /* Hand the engine a RECV completion if it reads and there is something
  * to read, then keep the receive going. */
 static void sock_recv_deliver(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
@@ -426,7 +434,7 @@ static void sock_recv_deliver(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
   if ((e->want & URING_BIT(AX__URING_RECV)) &&
       (e->u.recv.head != 0 || e->u.recv.end != 0))
     ax__uring_ready(st, e, fd);
-  (void)sock_recv_arm(st, e, fd);
+  sock_recv_rearm(st, e, fd);
 }
 
 /* A multishot receive ended for want of a buffer: the receives of one
@@ -485,7 +493,7 @@ static void sock_rpoll_complete(ax_loop_t *loop, struct ax__uring_fd *e, int fd,
   ax__uring_done(ax__uring_state(loop), e, AX__URING_RPOLL);
   if (cqe->res == -ECANCELED) {
     /* Stopped and started again before the cancel landed. */
-    (void)sock_recv_arm(ax__uring_state(loop), e, fd);
+    sock_recv_rearm(ax__uring_state(loop), e, fd);
     return;
   }
   e->flags |= AX__URING_READ_MODE;
@@ -794,6 +802,14 @@ static bool sock_accept_skip(int32_t res) {
          res == -EINTR || res == -ECANCELED;
 }
 
+/* Keep the accept going after it ended: now, or at the next dispatch if
+ * the ring cannot take it (ax__uring_rearm_later). */
+static void sock_accept_rearm(struct ax__uring *st, struct ax__uring_fd *e,
+                              int fd) {
+  if (sock_accept_arm(st, e, fd) != 0)
+    ax__uring_rearm_later(st, e, fd);
+}
+
 static void sock_accept_complete(ax_loop_t *loop, struct ax__uring_fd *e,
                                  int fd, const struct ax__uring_cqe *cqe) {
   struct ax__uring *st = ax__uring_state(loop);
@@ -823,7 +839,7 @@ static void sock_accept_complete(ax_loop_t *loop, struct ax__uring_fd *e,
     if (!ax__uring_still(e, gen))
       return;
   }
-  (void)sock_accept_arm(st, e, fd);
+  sock_accept_rearm(st, e, fd);
 }
 
 /* Deliver held connections while the engine accepts, a bounded number. */
@@ -840,9 +856,12 @@ static void sock_accept_ready(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
     q->len--;
     e->io->cb(loop, e->io, AX__OP_ACCEPT, s);
   }
-  if (ax__uring_still(e, gen) && (e->want & URING_BIT(AX__URING_ACCEPT)) &&
-      sock_accepted(st, e)->len > 0)
+  if (!ax__uring_still(e, gen))
+    return;
+  if ((e->want & URING_BIT(AX__URING_ACCEPT)) && sock_accepted(st, e)->len > 0)
     ax__uring_ready(st, e, fd);
+  /* A multishot accept that ended and could not be armed again then. */
+  sock_accept_rearm(st, e, fd);
 }
 
 /* ---- Completions ---- */

@@ -46,6 +46,9 @@ enum {
   URING_PAGE = 1 << URING_PAGE_SHIFT,
   /* Ready-list entries made at a time. */
   URING_READY_MIN = 16,
+  /* The kernel's io-wq workers for unbounded work, per CPU the loop may
+   * run on (uring_iowq_cap). */
+  URING_IOWQ_UNBOUNDED_PER_CPU = 4,
 };
 
 static int uring_sys_wait(struct io_uring *ring, struct io_uring_cqe **cqe,
@@ -160,7 +163,7 @@ int ax__uring_submit(struct ax__uring *st) {
    * the queue for the next wait to collect. */
   int n;
   do {
-    n = io_uring_submit_and_get_events(&st->ring);
+    n = ax__uring_sys.submit_and_get_events(&st->ring);
   } while (n == -EINTR);
   return n < 0 ? n : 0;
 }
@@ -214,19 +217,56 @@ void ax__uring_done(struct ax__uring *st, struct ax__uring_fd *e,
   e->cancel &= (uint8_t)~bit;
 }
 
-void ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
+bool ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
   if (e->flags & AX__URING_READY)
-    return;
+    return true;
   if (st->ready_len == st->ready_cap) {
     uint32_t cap = st->ready_cap ? 2 * st->ready_cap : URING_READY_MIN;
     int *ready = ax__realloc(st->ready, cap * sizeof(*ready));
-    if (ready == NULL)
-      return; /* Delivered with the socket's next completion instead. */
+    if (ready == NULL) {
+      /* Its owner may wait for nothing else (held bytes of a socket whose
+       * receive stopped at its share, a re-arm put off): dispatch looks
+       * through the table instead (uring_rearm_scan). */
+      st->rearm_scan = true;
+      return false;
+    }
     st->ready = ready;
     st->ready_cap = cap;
   }
   st->ready[st->ready_len++] = fd;
   e->flags |= AX__URING_READY;
+  return true;
+}
+
+/*
+ * A multishot operation that ended (or an ax_poll_t's one-shot poll) is
+ * armed again from its completion's handler. That needs a submission
+ * entry; when the queue is full, ax__uring_sqe() submits it to make room,
+ * and if the kernel refuses that submit, the entry is not there. Dropping
+ * the re-arm would leave the descriptor deaf for good: a poll handle, a
+ * reading connection or a listener that never hears again. So the entry
+ * goes on the ready list, whose dispatch arms what its owner wants and the
+ * kernel does not run (uring_ready_dispatch); should even the list be out
+ * of memory, dispatch looks through the whole table (uring_rearm_scan).
+ *
+ * Why this cannot spin: the ready list makes the next wait not block, but
+ * that wait still makes its one io_uring_enter, which submits the full
+ * queue, and a dispatch delivers only what the list held when it began
+ * (a re-arm that fails again waits for the next iteration, never for the
+ * same dispatch). So each retry follows an enter that tried to drain the
+ * queue. If that enter succeeds, the queue has room and the retry arms
+ * the operation. If it fails, the wait reports its error (ENOMEM, EBADF,
+ * a dead ring: ax_run() returns it) unless it is EBUSY or EAGAIN, which
+ * the kernel answers only while it holds completions that overflowed the
+ * completion queue (the same wait collects them, and the next enter can
+ * flush the rest) or is short of memory for a request this instant. A
+ * retry costs one iteration with one enter, not a loop of its own, and
+ * nothing is delivered twice: the retry arms, it does not deliver.
+ */
+void ax__uring_rearm_later(struct ax__uring *st, struct ax__uring_fd *e,
+                           int fd) {
+  st->rearms_late++;
+  (void)ax__uring_ready(st, e, fd);
 }
 
 /* While the kernel holds operations that no started ax__io_t counts (the
@@ -234,7 +274,8 @@ void ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
  * the loop must not skip its wait: count one io for all of them. */
 void ax__uring_busy(ax_loop_t *loop) {
   struct ax__uring *st = ax__uring_state(loop);
-  bool busy = st->live_ops + st->orphans + st->ready_len + st->fs_ops != 0;
+  bool busy = st->live_ops + st->orphans + st->ready_len + st->fs_ops != 0 ||
+              st->rearm_scan;
   if (busy == st->counted)
     return;
   st->counted = busy;
@@ -313,6 +354,32 @@ static int uring_probe(struct ax__uring *st) {
   return ok ? 0 : AX_ENOSYS;
 }
 
+/*
+ * Work the kernel cannot finish at once goes to io-wq, the ring's pool of
+ * kernel threads, in two classes: bounded (regular files and block
+ * devices, which the kernel itself caps at min(SQ entries, 4 per CPU))
+ * and unbounded (anything that may wait on someone else, with no cap but
+ * RLIMIT_NPROC). Every SPLICE of ax_fs_sendfile (io_uring-fs.c) touches a
+ * pipe, so each in flight takes an unbounded worker: 1,000 sendfiles at
+ * once made 1,000 kernel threads. Unbounded workers are capped here at the
+ * kernel's own figure for bounded ones, 4 per CPU the loop may run on:
+ * a splice of cached pages is a copy, which more threads than CPUs do not
+ * speed up, and 4 per CPU leaves room for splices that wait on a disk
+ * read or a slow pipe while the rest go on; more requests wait in the
+ * kernel's queue, as they wait for the pool elsewhere. The cap is the
+ * thread's (io-wq belongs to the thread that submits, and serves all of
+ * its rings); the kernel keeps it with the ring and applies it when the
+ * loop's thread first submits. A kernel without the call (before 5.15)
+ * refuses it, and keeps its own limit.
+ */
+static void uring_iowq_cap(struct ax__uring *st) {
+  unsigned int values[2] = {
+      0, /* Bounded: the kernel's own cap. */
+      URING_IOWQ_UNBOUNDED_PER_CPU * ax_available_parallelism(),
+  };
+  (void)io_uring_register_iowq_max_workers(&st->ring, values);
+}
+
 static int uring_init(ax_loop_t *loop) {
   struct ax__uring *st = ax__calloc(1, sizeof(*st));
   if (st == NULL)
@@ -326,6 +393,7 @@ static int uring_init(ax_loop_t *loop) {
     goto out_exit;
   st->bufs_ok = ax__uring_bufs_init(st);
   st->recv_limit = true; /* Until the kernel says otherwise. */
+  uring_iowq_cap(st);
   loop->priv.platform.backend_data = st;
   return 0;
 out_exit:
@@ -469,6 +537,15 @@ static void uring_io_stop(ax_loop_t *loop, ax__io_t *io) {
   ax__uring_busy(loop);
 }
 
+/* Arm the poll again if its owner wants it and the kernel does not run
+ * it; if the ring cannot take it now, at the next dispatch. */
+static void uring_poll_rearm(ax_loop_t *loop, struct ax__uring_fd *e) {
+  if (!(e->want & (1u << AX__URING_POLL)) || (e->live & (1u << AX__URING_POLL)))
+    return;
+  if (uring_poll_arm(loop, e, e->io) != 0)
+    ax__uring_rearm_later(ax__uring_state(loop), e, e->io->fd);
+}
+
 static void uring_poll_complete(ax_loop_t *loop, struct ax__uring_fd *e,
                                 const struct ax__uring_cqe *cqe) {
   struct ax__uring *st = ax__uring_state(loop);
@@ -481,9 +558,8 @@ static void uring_poll_complete(ax_loop_t *loop, struct ax__uring_fd *e,
     if (events != 0)
       io->cb(loop, io, AX__OP_POLL, (intptr_t)events);
   }
-  if (e->gen == gen && (e->want & (1u << AX__URING_POLL)) &&
-      !(e->live & (1u << AX__URING_POLL)))
-    (void)uring_poll_arm(loop, e, e->io);
+  if (e->gen == gen)
+    uring_poll_rearm(loop, e);
 }
 
 /* ---- Waiting ---- */
@@ -555,7 +631,7 @@ static int uring_wait(ax_loop_t *loop, int timeout_ms) {
   int err = uring_enable(st);
   if (err != 0)
     return err;
-  if (st->ready_len > 0)
+  if (st->ready_len > 0 || st->rearm_scan)
     timeout_ms = 0;
   ax__uring_fs_flush(st);
   uint64_t deadline_ns = ax__hrtime_ns() + (uint64_t)timeout_ms * 1000000u;
@@ -569,8 +645,10 @@ static int uring_wait(ax_loop_t *loop, int timeout_ms) {
       return ax_translate_sys_error(-ret);
     int n = uring_collect(st);
     ax__uring_busy(loop);
-    if (n > 0 || left_ns == 0 || st->ready_len > 0)
-      return n + (int)st->ready_len;
+    /* The scan counts as one: the loop dispatches only when wait says
+     * there is something to. */
+    if (n > 0 || left_ns == 0 || st->ready_len > 0 || st->rearm_scan)
+      return n + (int)st->ready_len + (st->rearm_scan ? 1 : 0);
     /* Only dropped completions, or an early return: wait on, for no less
      * than the time asked (AX_RUN_ONCE relies on it). */
     if (left_ns > 0) {
@@ -583,6 +661,16 @@ static int uring_wait(ax_loop_t *loop, int timeout_ms) {
   }
 }
 
+/* Deliver what a ready entry holds, and arm again what its owner wants
+ * and the kernel does not run. A descriptor poll holds nothing: its
+ * events were delivered before its re-arm was put off. */
+static void uring_ready_one(ax_loop_t *loop, struct ax__uring_fd *e, int fd) {
+  if (e->want & (1u << AX__URING_POLL))
+    uring_poll_rearm(loop, e);
+  else
+    ax__uring_sock_ready(loop, e, fd);
+}
+
 /* Deliver what the ready list held when dispatch began. */
 static int uring_ready_dispatch(ax_loop_t *loop, struct ax__uring *st) {
   uint32_t len = st->ready_len;
@@ -592,7 +680,7 @@ static int uring_ready_dispatch(ax_loop_t *loop, struct ax__uring *st) {
     if (e == NULL || !(e->flags & AX__URING_READY))
       continue;
     e->flags &= (uint8_t)~AX__URING_READY;
-    ax__uring_sock_ready(loop, e, fd);
+    uring_ready_one(loop, e, fd);
   }
   /* What callbacks made ready meanwhile waits for the next iteration. An
    * empty list may have no array yet: memmove() wants a pointer even for
@@ -601,6 +689,21 @@ static int uring_ready_dispatch(ax_loop_t *loop, struct ax__uring *st) {
     memmove(st->ready, st->ready + len, (st->ready_len - len) * sizeof(int));
   st->ready_len -= len;
   return (int)len;
+}
+
+/* The ready list could not grow to take an entry: treat every entry whose
+ * owner wants something as ready. Each delivers only what it holds and
+ * arms only what the kernel does not run, so the others cost a look. Rare
+ * (out of memory) and bounded by the table; callbacks may add pages, so
+ * each descriptor is looked up afresh. */
+static void uring_rearm_scan(ax_loop_t *loop, struct ax__uring *st) {
+  st->rearm_scan = false;
+  uint32_t fds = st->npages << URING_PAGE_SHIFT;
+  for (uint32_t fd = 0; fd < fds; fd++) {
+    struct ax__uring_fd *e = ax__uring_find(st, (int)fd);
+    if (e != NULL && e->io != NULL && e->want != 0)
+      uring_ready_one(loop, e, (int)fd);
+  }
 }
 
 static int uring_dispatch(ax_loop_t *loop) {
@@ -624,6 +727,8 @@ static int uring_dispatch(ax_loop_t *loop) {
   st->batch_len = 0;
   st->batch_next = 0;
   delivered += uring_ready_dispatch(loop, st);
+  if (st->rearm_scan)
+    uring_rearm_scan(loop, st);
   ax__uring_busy(loop);
   return delivered;
 }

@@ -37,7 +37,8 @@ struct ax__uring_syscalls {
                                  struct io_uring_cqe **cqe,
                                  unsigned int wait_nr,
                                  struct __kernel_timespec *ts);
-  /* io_uring_submit_and_get_events(3): the wait that does not block. */
+  /* io_uring_submit_and_get_events(3): the wait that does not block, and
+   * the submit that makes room in a full queue (ax__uring_submit). */
   int (*submit_and_get_events)(struct io_uring *ring);
 };
 
@@ -156,6 +157,7 @@ struct ax__uring {
   bool bufs_ok;                /* Buffer ring and multishot recv work. */
   bool recv_limit;             /* A receive's bytes can be limited. */
   bool counted;                /* Counted in loop io_count (busy). */
+  bool rearm_scan;             /* The ready list lost one: scan. */
   struct ax__uring_fd **pages; /* The descriptor table, in pages. */
   uint32_t npages;             /* Pages in pages (some NULL). */
   unsigned int live_ops;       /* Operations in the kernel, all owners. */
@@ -174,6 +176,7 @@ struct ax__uring {
   uint32_t nbufs;             /* Buffers made so far (ids 0..nbufs-1). */
   uint32_t bufs_free;         /* Buffers the kernel may fill. */
   uint32_t starvations;       /* Times the ring ran empty (tests). */
+  uint32_t rearms_late;       /* Re-arms put off, the ring full (tests). */
   uint32_t grows;             /* Times the ring grew (tests). */
   uint32_t grow_seq;          /* The dispatch it last grew in... */
   bool grown;                 /* ...if it grew at all. */
@@ -255,8 +258,16 @@ void ax__uring_cancel(struct ax__uring *st, struct ax__uring_fd *e, int fd,
 /* A final CQE of kind was reaped. */
 void ax__uring_done(struct ax__uring *st, struct ax__uring_fd *e,
                     unsigned kind);
-/* Put fd on the ready list: dispatch delivers what it holds. */
-void ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd);
+/* Put fd on the ready list: dispatch delivers what it holds, and arms
+ * again what its owner wants and the kernel no longer runs. False when
+ * out of memory, with rearm_scan set: dispatch then looks through the
+ * table. */
+bool ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd);
+/* An operation that ended could not be armed again (the queue was full
+ * and the submit that would make room failed): arm it at the next
+ * dispatch instead, through the ready list. */
+void ax__uring_rearm_later(struct ax__uring *st, struct ax__uring_fd *e,
+                           int fd);
 /* Forget the owner: a new generation; what the kernel still holds of it
  * becomes orphans, whose completions are dropped. */
 void ax__uring_reset(struct ax__uring *st, struct ax__uring_fd *e);
