@@ -880,6 +880,53 @@ enum {
 
 static const int busy_signals[BUSY_SENDERS] = {SIGINT, SIG_A, SIG_B, SIG_C};
 
+/*
+ * ThreadSanitizer's runtime can leave a thread blocking every signal, and
+ * a signal aimed at that thread then stays pending for good. TSan runs a
+ * handler late, when the thread leaves a call it intercepts, with every
+ * signal blocked and the mask it replaced kept in one slot per thread;
+ * when a second signal arrives just before that blocking and the first
+ * handler makes an intercepted call or an atomic operation (ours writes to
+ * the loop's descriptor), the runtime handles the second inside the first
+ * and overwrites the slot with the everything-blocked mask
+ * (google/sanitizers#1855; fixed by llvm/llvm-project#138599 in 2025,
+ * after the runtimes of gcc 12 and clang 14). Here that lost a signal in
+ * 7 runs of 227: a loop's thread caught so lost what pthread_kill() aimed
+ * at it, a sender caught so (or made by a test's thread caught so) what it
+ * raise()d, also in 1 run of 150 that sent with kill() in place of
+ * pthread_kill(). test/support/tsan-signal-loss.c shows it without axle
+ * (scripts/tsan-signal-loss.sh; docs/reliability.md, Signals).
+ *
+ * So under TSan only, the test's threads undo it: the senders unblock the
+ * test's signals before each send and while they wait, the loops at each
+ * tick of their timer (a signal caught by the bug waits a tick), and the
+ * test's thread puts its mask back at the end. All three ways stay tested
+ * under TSan; the other builds repair nothing.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define BUSY_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define BUSY_UNDER_TSAN 1
+#endif
+#endif
+#ifdef BUSY_UNDER_TSAN
+enum { BUSY_MASK_REPAIR = 1 };
+#else
+enum { BUSY_MASK_REPAIR = 0 };
+#endif
+
+/* Under TSan, unblock the test's signals on the calling thread. */
+static void busy_mask_repair(void) {
+  if (!BUSY_MASK_REPAIR)
+    return;
+  sigset_t set;
+  sigemptyset(&set);
+  for (int i = 0; i < BUSY_SENDERS; i++)
+    sigaddset(&set, busy_signals[i]);
+  (void)pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 struct busy_test;
 
 /* One loop on its own thread, and what keeps it busy. */
@@ -1014,6 +1061,7 @@ static void busy_poke_cb(ax_async_t *poke) {
 }
 
 static void busy_timer_cb(ax_timer_t *timer) {
+  busy_mask_repair();
   busy_spin(timer->handle.data, 200000);
 }
 
@@ -1125,26 +1173,6 @@ static void busy_loop_main(void *arg) {
   busy_fail(bl, ax_loop_close(&bl->loop));
 }
 
-/* ThreadSanitizer runs a handler late, when the thread the signal reached
- * next enters a call it intercepts. Under it, 2 of 115 runs lost a signal
- * sent by pthread_kill() to a loop's thread: neither loop ran a callback,
- * so the handler never ran (plain and ASan+UBSan builds lost none of the
- * same signals in 79 runs). TSan's delivery is the suspect, unconfirmed;
- * under TSan, that third way is kill() too, so the suite stays
- * deterministic, and the other builds keep testing pthread_kill(). */
-#if defined(__SANITIZE_THREAD__)
-#define BUSY_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define BUSY_UNDER_TSAN 1
-#endif
-#endif
-#ifdef BUSY_UNDER_TSAN
-enum { BUSY_PTHREAD_KILL = 0 };
-#else
-enum { BUSY_PTHREAD_KILL = 1 };
-#endif
-
 /* Send the sender's signal for round, a different way each time. */
 static int busy_send(struct busy_sender *s, int round) {
   int signum = busy_signals[s->index];
@@ -1154,30 +1182,40 @@ static int busy_send(struct busy_sender *s, int round) {
   case 1:
     return raise_signal(signum);
   default:
-    if (!BUSY_PTHREAD_KILL)
-      return send_signal(signum);
     return send_signal_to(s->test->loops[round % BUSY_LOOPS].target, signum);
   }
 }
 
-/* Whether every loop ran round callbacks of signal i, waiting up to the
- * bound for it. */
+/* Under TSan, a sender's wait wakes at least this often (see below). */
+enum { BUSY_SLICE_MS = BUSY_MASK_REPAIR ? 100 : BUSY_WAIT_MS };
+
+/* Whether every loop ran round callbacks of signal i, waiting for it up to
+ * the bound without progress. Under TSan the wait wakes at least every
+ * BUSY_SLICE_MS to unblock the test's signals again: if TSan catches the
+ * sender after its repair, its own raise() waits for the next slice, not
+ * for good. */
 static bool busy_wait_round(struct busy_test *t, int i, int round) {
-  int err = 0;
+  int idle_ms = 0;
   ax_mutex_lock(&t->lock);
-  for (int j = 0; j < BUSY_LOOPS && err == 0; j++) {
+  for (int j = 0; j < BUSY_LOOPS && idle_ms < BUSY_WAIT_MS; j++) {
     while (__atomic_load_n(&t->loops[j].calls[i], __ATOMIC_SEQ_CST) < round &&
-           err == 0)
-      err = ax_cond_timedwait(&t->progress, &t->lock,
-                              (uint64_t)BUSY_WAIT_MS * 1000000u);
+           idle_ms < BUSY_WAIT_MS) {
+      if (ax_cond_timedwait(&t->progress, &t->lock,
+                            (uint64_t)BUSY_SLICE_MS * 1000000u) == 0)
+        idle_ms = 0;
+      else
+        idle_ms += BUSY_SLICE_MS;
+      busy_mask_repair();
+    }
   }
   ax_mutex_unlock(&t->lock);
-  return err == 0;
+  return idle_ms < BUSY_WAIT_MS;
 }
 
 static void busy_sender_main(void *arg) {
   struct busy_sender *s = arg;
   for (int round = 1; round <= BUSY_ROUNDS; round++) {
+    busy_mask_repair();
     if (busy_send(s, round) != 0 ||
         !busy_wait_round(s->test, s->index, round)) {
       s->lost = round;
@@ -1206,6 +1244,8 @@ static void test_signal_busy_loops(void **state) {
   struct sigaction before[BUSY_SENDERS];
   for (int i = 0; i < BUSY_SENDERS; i++)
     assert_int_equal(sigaction(busy_signals[i], NULL, &before[i]), 0);
+  sigset_t mask_before; /* This thread's, put back under TSan. */
+  assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &mask_before), 0);
   test_loop_open(&loop);
   memset(&t, 0, sizeof(t));
   memset(busy_chunk, 'x', sizeof(busy_chunk));
@@ -1239,7 +1279,11 @@ static void test_signal_busy_loops(void **state) {
     struct busy_loop *bl = &t.loops[j];
     assert_int_equal(ax_thread_join(&bl->thread), 0);
   }
+  if (BUSY_MASK_REPAIR)
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, &mask_before, NULL), 0);
   ax_sem_destroy(&t.ready);
+  /* Every sender's loss first, then the verdict: a lost signal may not be
+   * the only one (TSan lost one of each, all aimed at the same thread). */
   for (int i = 0; i < BUSY_SENDERS; i++) {
     int lost = t.senders[i].lost;
     if (lost != 0) {
@@ -1250,8 +1294,9 @@ static void test_signal_busy_loops(void **state) {
         print_error("signal %d: loop %d ran %d callbacks of %d sent\n",
                     busy_signals[i], j, t.loops[j].calls[i], lost);
     }
-    assert_int_equal(t.senders[i].lost, 0);
   }
+  for (int i = 0; i < BUSY_SENDERS; i++)
+    assert_int_equal(t.senders[i].lost, 0);
   for (int j = 0; j < BUSY_LOOPS; j++) {
     struct busy_loop *bl = &t.loops[j];
     assert_int_equal(bl->result, 0);
