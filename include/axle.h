@@ -302,7 +302,7 @@ struct ax__stream_private {
                                  the oldest. Finished writes lead. */
   size_t write_queue_size;    /* Bytes queued and not yet written. */
   ax_req_t *req;              /* The connect or shutdown in progress. */
-  struct ax__stream_ext *ext; /* Listener and water-mark state, or NULL. */
+  struct ax__stream_ext *ext; /* Listener, water-mark, keep-alive state. */
 };
 
 /* Buffers a write request keeps inline; more go in an allocation. */
@@ -1786,8 +1786,12 @@ AX_EXTERN int ax_tcp_connect(ax_connect_t *req, ax_tcp_t *tcp,
 AX_EXTERN int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable);
 
 /** Turn keep-alive probes on, after @p delay_s idle seconds (>= 1), or off.
- * @return 0; AX_EINVAL; AX_EBADF if the handle has no socket yet or is
- *         closing; setsockopt's error. */
+ * Before the handle has a socket, the choice and its delay are kept and
+ * applied to the socket it gets from bind, connect, ax_accept() or
+ * ax_tcp_open() (libuv keeps the choice but uses 60 s); calling again
+ * replaces them. @return 0; AX_EINVAL; AX_EBADF if closing; AX_ENOMEM
+ *         (keeping the delay needs memory, and nothing is changed without
+ *         it); setsockopt's error. */
 AX_EXTERN int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable,
                                unsigned int delay_s);
 

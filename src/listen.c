@@ -118,19 +118,19 @@ void ax__stream_accepted(ax_stream_t *stream, intptr_t result) {
     listen_accept_stop(stream);
 }
 
-/* The listener state, allocated and initialised on first use. */
+/* The listener state, allocated and initialised on first use; an ext
+ * that holds only the keep-alive delay (kind NONE) becomes a listener's. */
 static int listen_ext(ax_stream_t *stream, struct ax__stream_ext **out) {
   struct ax__stream_ext *ext = stream->priv.ext;
-  if (ext != NULL) {
+  if (ext != NULL && ext->kind != AX__STREAM_EXT_NONE) {
     *out = ext;
     return ext->kind == AX__STREAM_EXT_LISTEN ? 0 : AX_EINVAL;
   }
-  ext = ax__calloc(1, sizeof(*ext));
-  if (ext == NULL)
-    return AX_ENOMEM;
+  int err = ax__stream_ext_get(stream, &ext);
+  if (err != 0)
+    return err;
   ext->kind = AX__STREAM_EXT_LISTEN;
   listen_timer_init(stream, &ext->u.listen.backoff);
-  stream->priv.ext = ext;
   *out = ext;
   return 0;
 }

@@ -348,6 +348,18 @@ static void stream_write_sent(ax_stream_t *stream, intptr_t result) {
 
 /* ---- Water marks ---- */
 
+int ax__stream_ext_get(ax_stream_t *stream, struct ax__stream_ext **out) {
+  if (stream->priv.ext == NULL) {
+    struct ax__stream_ext *ext = ax__calloc(1, sizeof(*ext));
+    if (ext == NULL)
+      return AX_ENOMEM;
+    ext->kind = AX__STREAM_EXT_NONE;
+    stream->priv.ext = ext;
+  }
+  *out = stream->priv.ext;
+  return 0;
+}
+
 /* Report a crossing of a water mark, if there is one to report. */
 static void stream_water_check(ax_stream_t *stream) {
   struct ax__stream_ext *ext = stream->priv.ext;
@@ -371,16 +383,14 @@ int ax_stream_set_water_marks(ax_stream_t *stream, size_t low_bytes,
     return AX_EINVAL;
   if (ax__stream_closing(stream))
     return AX_EBADF;
-  struct ax__stream_ext *ext = stream->priv.ext;
-  if (ext != NULL && ext->kind != AX__STREAM_EXT_WATER)
+  if (stream->priv.ext != NULL &&
+      stream->priv.ext->kind == AX__STREAM_EXT_LISTEN)
     return AX_EINVAL; /* A listener has no write queue. */
-  if (ext == NULL) {
-    ext = ax__calloc(1, sizeof(*ext));
-    if (ext == NULL)
-      return AX_ENOMEM;
-    ext->kind = AX__STREAM_EXT_WATER;
-    stream->priv.ext = ext;
-  }
+  struct ax__stream_ext *ext;
+  int err = ax__stream_ext_get(stream, &ext);
+  if (err != 0)
+    return err;
+  ext->kind = AX__STREAM_EXT_WATER; /* Given now if it had no role yet. */
   ext->u.water.low_bytes = low_bytes;
   ext->u.water.high_bytes = high_bytes;
   ext->u.water.cb = water_cb;

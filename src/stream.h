@@ -45,8 +45,13 @@ enum {
   AX__STREAM_SYSTEM_SHIFT = 19,
 };
 
-/* What struct ax__stream_ext holds. */
-enum { AX__STREAM_EXT_LISTEN = 1, AX__STREAM_EXT_WATER = 2 };
+/* What struct ax__stream_ext holds: nothing in its union yet (an ext made
+ * for keepalive_s alone), a listener's state, or a connection's. */
+enum {
+  AX__STREAM_EXT_NONE = 0,
+  AX__STREAM_EXT_LISTEN = 1,
+  AX__STREAM_EXT_WATER = 2,
+};
 
 /* A listener's state (listen.c). */
 struct ax__stream_listen {
@@ -68,9 +73,15 @@ struct ax__stream_water {
 };
 
 /* State few streams need, allocated when first needed: a stream is a
- * listener or a connection, never both, so the two share the memory. */
+ * listener or a connection, never both, so the two share the memory. The
+ * keep-alive delay chosen before a TCP handle has a socket may come first,
+ * before the stream has either role (kind NONE): listen_ext() and
+ * ax_stream_set_water_marks() then give it one. */
 struct ax__stream_ext {
-  int kind; /* AX__STREAM_EXT_LISTEN or AX__STREAM_EXT_WATER. */
+  int kind; /* AX__STREAM_EXT_NONE, _LISTEN or _WATER. */
+  /* Keep-alive's idle delay for the socket a TCP handle gets later, in
+   * seconds; 0 leaves keep-alive off (ax_tcp_keepalive()). */
+  unsigned int keepalive_s;
   union {
     struct ax__stream_listen listen; /* kind LISTEN. */
     struct ax__stream_water water;   /* kind WATER. */
@@ -104,6 +115,9 @@ static inline const struct ax__sock_ops *ax__stream_ops(
 /* stream.c */
 /* 0, or ax__handle_init()'s error. */
 int ax__stream_init(ax_loop_t *loop, ax_stream_t *stream, ax_handle_type type);
+/* The stream's ext, allocated (kind NONE, zeroed) if it has none yet.
+ * 0, or AX_ENOMEM with nothing changed. */
+int ax__stream_ext_get(ax_stream_t *stream, struct ax__stream_ext **out);
 /* Give the stream a socket; flags are AX__STREAM_* bits to set. 0, or an
  * error with the socket left to the caller. */
 int ax__stream_open(ax_stream_t *stream, ax_os_sock_t sock, unsigned int flags);
@@ -159,7 +173,7 @@ void ax__sock_discard(ax_os_sock_t s);
 
 /* tcp.c: apply to s, the socket a TCP stream is about to get (made,
  * adopted or accepted), the options chosen while it had none
- * (ax_tcp_nodelay()). 0 or the system's error. */
+ * (ax_tcp_nodelay(), ax_tcp_keepalive()). 0 or the system's error. */
 int ax__tcp_sock_options(const ax_stream_t *stream, ax_os_sock_t s);
 /* tcp.c: the socket of an open TCP handle: 0, AX_EINVAL or AX_EBADF. */
 int ax__tcp_socket_of(const ax_tcp_t *tcp, ax_os_sock_t *s);
@@ -178,6 +192,11 @@ int ax__tcp_system_init(void);
  * (and bound to any address, where the system needs that). */
 int ax__tcp_connect_prepare(ax_tcp_t *tcp, int family);
 int ax__tcp_set_nodelay(ax_os_sock_t s, bool enable);
+/* Keep-alive on s, probing after delay_s idle seconds, or off (delay_s
+ * unused): 0 or the system's error. delay_s is at most
+ * ax__tcp_keepalive_max_s, the longest the system's call can express. */
+int ax__tcp_set_keepalive(ax_os_sock_t s, bool enable, unsigned int delay_s);
+extern const unsigned int ax__tcp_keepalive_max_s;
 /* getsockname() (peer false) or getpeername(), with an int length. */
 int ax__tcp_name(ax_os_sock_t s, struct sockaddr *name, int *namelen,
                  bool peer);

@@ -8,9 +8,11 @@
  * reading names.
  *
  * A handle has no socket until bind or connect makes one for the address's
- * family, or ax_tcp_open() adopts one. Options set before that
- * (ax_tcp_nodelay()) are kept in the handle's flags and applied to the
- * socket when it is made or accepted (ax__tcp_sock_options()).
+ * family, or ax_tcp_open() adopts one. Options set before that are kept
+ * and applied to the socket when it is made, adopted or accepted
+ * (ax__tcp_sock_options()): ax_tcp_nodelay() in the handle's flags,
+ * ax_tcp_keepalive() with its delay in the stream's ext (the handle has no
+ * room for a delay, and few handles ask).
  */
 #include <string.h>
 
@@ -37,9 +39,13 @@ int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp) {
 }
 
 int ax__tcp_sock_options(const ax_stream_t *stream, ax_os_sock_t s) {
-  if (!ax__stream_has(stream, AX__STREAM_NODELAY))
-    return 0;
-  return ax__tcp_set_nodelay(s, true);
+  int err = 0;
+  if (ax__stream_has(stream, AX__STREAM_NODELAY))
+    err = ax__tcp_set_nodelay(s, true);
+  const struct ax__stream_ext *ext = stream->priv.ext;
+  if (err == 0 && ext != NULL && ext->keepalive_s != 0)
+    err = ax__tcp_set_keepalive(s, true, ext->keepalive_s);
+  return err;
 }
 
 static int tcp_connect_check(const ax_connect_t *req, const ax_tcp_t *tcp,
@@ -92,6 +98,31 @@ int ax_tcp_nodelay(ax_tcp_t *tcp, bool enable) {
     stream->handle.priv_flags |= AX__STREAM_NODELAY;
   else
     stream->handle.priv_flags &= ~(unsigned int)AX__STREAM_NODELAY;
+  return 0;
+}
+
+/* Remembered for a socket made later, with the caller's delay (libuv
+ * remembers the choice but forgets the delay). Only turning it on needs
+ * an ext to keep the delay in; turning it off clears one that exists. */
+int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable, unsigned int delay_s) {
+  if (tcp == NULL ||
+      (enable && (delay_s == 0 || delay_s > ax__tcp_keepalive_max_s)))
+    return AX_EINVAL;
+  ax_stream_t *stream = &tcp->stream;
+  if (ax__stream_closing(stream))
+    return AX_EBADF;
+  unsigned int kept_s = enable ? delay_s : 0;
+  int err = 0;
+  struct ax__stream_ext *ext;
+  if (ax__sock_is_open(&stream->priv.sock))
+    err = ax__tcp_set_keepalive(ax__sock_os(&stream->priv.sock), enable,
+                                delay_s);
+  else if (enable)
+    err = ax__stream_ext_get(stream, &ext);
+  if (err != 0)
+    return err;
+  if (stream->priv.ext != NULL)
+    stream->priv.ext->keepalive_s = kept_s;
   return 0;
 }
 

@@ -7,7 +7,8 @@
  * and the checks on arguments.
  *
  * Portable: it uses axle's API and the system's address types alone
- * (support/net.h), so the same file runs on every platform. What only
+ * (support/net.h), and internal.h's allocation hook to refuse memory, so
+ * the same file runs on every platform. What only
  * POSIX systems can do (resource limits, syscall injection, an outside
  * client) is in test_tcp_posix.c. Every wait is bounded (tcp_run_until),
  * and no test asserts a timing.
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "tcp.h"
 
 /* ---- Sizes and addresses ---- */
@@ -1146,14 +1148,15 @@ static void test_tcp_invalid_unopened(void **state) {
   ax_os_fd_t fd;
   assert_int_equal(ax_fileno(&a->tcp.stream.handle, &fd), AX_EBADF);
   assert_int_equal(ax_fileno(NULL, &fd), AX_EINVAL);
-  assert_int_equal(ax_tcp_keepalive(&a->tcp, true, 60), AX_EBADF);
   assert_int_equal(ax_tcp_keepalive(&a->tcp, true, 0), AX_EINVAL);
+  assert_int_equal(ax_tcp_keepalive(NULL, false, 0), AX_EINVAL);
   int len = (int)sizeof(a->addr);
   assert_int_equal(
       ax_tcp_getsockname(&a->tcp, (struct sockaddr *)&a->addr, &len), AX_EBADF);
   assert_int_equal(ax_tcp_getsockname(&a->tcp, NULL, &len), AX_EINVAL);
   /* Remembered until a socket exists. */
   assert_int_equal(ax_tcp_nodelay(&a->tcp, true), 0);
+  assert_int_equal(ax_tcp_keepalive(&a->tcp, true, 60), 0);
   assert_int_equal(ax_tcp_nodelay(NULL, true), AX_EINVAL);
 
   args_close(a);
@@ -1255,6 +1258,9 @@ static void test_tcp_invalid_closed(void **state) {
   assert_int_equal(ax_fileno(&a->tcp.stream.handle, &fd), AX_EBADF);
   assert_int_equal(ax_stream_set_water_marks(&a->tcp.stream, 1, 2, water_cb),
                    AX_EBADF);
+  assert_int_equal(ax_tcp_keepalive(&a->tcp, true, 60), AX_EBADF);
+  assert_int_equal(ax_tcp_keepalive(&a->tcp, false, 0), AX_EBADF);
+  assert_int_equal(ax_tcp_nodelay(&a->tcp, true), AX_EBADF);
   args_close(a);
 }
 
@@ -1722,9 +1728,10 @@ static void test_tcp_libuv_alloc_declined(void **state) {
   test_loop_close(&loop);
 }
 
-/* Options before a socket exists: TCP_NODELAY is remembered, as in libuv;
- * keep-alive is not (libuv remembers both), and says AX_EBADF until bind,
- * connect, open or accept has made the socket. */
+/* Options before a socket exists, in the order libuv's own tests call
+ * them (init, nodelay, keepalive, close: 0 from each): both are
+ * remembered. Keep-alive used to say AX_EBADF until bind, connect, open or
+ * accept had made the socket, which failed such tests ported to axle. */
 static void test_tcp_libuv_options_before_socket(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -1732,13 +1739,138 @@ static void test_tcp_libuv_options_before_socket(void **state) {
   ax_tcp_t tcp;
   assert_int_equal(ax_tcp_init(&loop, &tcp), 0);
   assert_int_equal(ax_tcp_nodelay(&tcp, true), 0);
-  assert_int_equal(ax_tcp_keepalive(&tcp, true, 60), AX_EBADF);
-  assert_int_equal(ax_tcp_keepalive(&tcp, false, 0), AX_EBADF);
+  assert_int_equal(ax_tcp_keepalive(&tcp, true, 60), 0);
+  assert_int_equal(ax_close(&tcp.stream.handle, NULL), 0);
+
+  ax_tcp_t bound;
+  assert_int_equal(ax_tcp_init(&loop, &bound), 0);
+  assert_int_equal(ax_tcp_keepalive(&bound, false, 0), 0);
+  assert_int_equal(ax_tcp_keepalive(&bound, true, 60), 0);
   struct sockaddr_storage addr;
   tcp_test_addr("127.0.0.1", 0, &addr);
-  assert_int_equal(ax_tcp_bind(&tcp, (struct sockaddr *)&addr, 0), 0);
-  assert_int_equal(ax_tcp_keepalive(&tcp, true, 60), 0);
+  assert_int_equal(ax_tcp_bind(&bound, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(ax_tcp_keepalive(&bound, true, 60), 0);
+  assert_int_equal(ax_tcp_keepalive(&bound, false, 0), 0);
+  assert_int_equal(ax_close(&bound.stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
+/* ---- Keep-alive chosen before the handle has a socket ---- */
+
+/* The handles of test_tcp_keepalive_before_socket, each of which chose
+ * keep-alive and TCP_NODELAY before it had a socket. */
+struct keepalive_case {
+  ax_tcp_t listener;    /* Before bind. */
+  ax_tcp_t client;      /* Before connect. */
+  ax_tcp_t server;      /* Before ax_accept(). */
+  ax_connect_t connect; /* The client's. */
+  int connected;        /* Connect callbacks run. */
+  int accepted;         /* Connections accepted. */
+  int closed;           /* Close callbacks run. */
+};
+
+static void keepalive_connection_cb(ax_stream_t *server, int status) {
+  struct keepalive_case *k = server->handle.data;
+  assert_int_equal(status, 0);
+  assert_int_equal(ax_tcp_init(server->handle.loop, &k->server), 0);
+  assert_int_equal(ax_tcp_keepalive(&k->server, true, 13), 0);
+  assert_int_equal(ax_tcp_nodelay(&k->server, true), 0);
+  assert_int_equal(ax_accept(server, &k->server.stream), 0);
+  k->accepted++;
+}
+
+static void keepalive_connect_cb(ax_connect_t *req, int status) {
+  struct keepalive_case *k = req->req.data;
+  assert_int_equal(status, 0);
+  k->connected++;
+}
+
+static void keepalive_closed(ax_handle_t *handle) {
+  struct keepalive_case *k = handle->data;
+  k->closed++;
+}
+
+/* Keep-alive chosen before a socket exists keeps its memory through every
+ * role the stream then takes: the listener still listens, and the
+ * connections still take water marks (the delay is kept in the memory
+ * those use too). Replacing the delay, and the argument checks. */
+static void test_tcp_keepalive_before_socket(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct keepalive_case k = {0};
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(ax_tcp_init(&loop, &k.listener), 0);
+  k.listener.stream.handle.data = &k;
+  assert_int_equal(ax_tcp_keepalive(&k.listener, true, 0), AX_EINVAL);
+  assert_int_equal(ax_tcp_keepalive(&k.listener, true, 7), 0);
+  assert_int_equal(ax_tcp_bind(&k.listener, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(ax_listen(&k.listener.stream, 8, keepalive_connection_cb),
+                   0);
+  assert_int_equal(ax_stream_set_water_marks(&k.listener.stream, 1, 2, NULL),
+                   AX_EINVAL);
+  int len = (int)sizeof(addr);
+  assert_int_equal(
+      ax_tcp_getsockname(&k.listener, (struct sockaddr *)&addr, &len), 0);
+
+  assert_int_equal(ax_tcp_init(&loop, &k.client), 0);
+  k.client.stream.handle.data = &k;
+  assert_int_equal(ax_tcp_keepalive(&k.client, true, 5), 0);
+  assert_int_equal(ax_tcp_keepalive(&k.client, true, 11), 0);
+  assert_int_equal(ax_tcp_nodelay(&k.client, true), 0);
+  k.connect.req.data = &k;
+  assert_int_equal(ax_tcp_connect(&k.connect, &k.client,
+                                  (struct sockaddr *)&addr,
+                                  keepalive_connect_cb),
+                   0);
+  tcp_run_until(&loop, &k.connected, 1);
+  tcp_run_until(&loop, &k.accepted, 1);
+  k.server.stream.handle.data = &k;
+  assert_int_equal(ax_stream_set_water_marks(&k.client.stream, 1, 2, NULL), 0);
+  assert_int_equal(ax_stream_set_water_marks(&k.server.stream, 1, 2, NULL), 0);
+  assert_int_equal(ax_tcp_keepalive(&k.server, true, 0), AX_EINVAL);
+  assert_int_equal(ax_tcp_keepalive(&k.server, false, 0), 0);
+
+  assert_int_equal(ax_close(&k.server.stream.handle, keepalive_closed), 0);
+  assert_int_equal(ax_tcp_keepalive(&k.server, true, 13), AX_EBADF);
+  assert_int_equal(ax_tcp_keepalive(&k.server, false, 0), AX_EBADF);
+  assert_int_equal(ax_close(&k.client.stream.handle, keepalive_closed), 0);
+  assert_int_equal(ax_close(&k.listener.stream.handle, keepalive_closed), 0);
+  tcp_run_until(&loop, &k.closed, 3);
+  test_loop_close(&loop);
+}
+
+static bool refuse_every_allocation(void) {
+  return true;
+}
+
+/* Keep-alive before a socket needs memory for its delay: refused, the
+ * call says AX_ENOMEM and changes nothing. Turning it off needs none, and
+ * frees none that holds the delay's place. */
+static void test_tcp_keepalive_enomem(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_tcp_t tcp;
+  assert_int_equal(ax_tcp_init(&loop, &tcp), 0);
+  __atomic_store_n(&ax__alloc_refuse, refuse_every_allocation,
+                   __ATOMIC_RELEASE);
+  int refused = ax_tcp_keepalive(&tcp, true, 30);
+  bool kept = tcp.stream.priv.ext != NULL;
+  int off = ax_tcp_keepalive(&tcp, false, 0);
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
+  assert_int_equal(refused, AX_ENOMEM);
+  assert_false(kept);
+  assert_int_equal(off, 0);
+  assert_null(tcp.stream.priv.ext);
+
+  assert_int_equal(ax_tcp_keepalive(&tcp, true, 30), 0);
+  void *ext = tcp.stream.priv.ext;
+  assert_non_null(ext);
   assert_int_equal(ax_tcp_keepalive(&tcp, false, 0), 0);
+  assert_ptr_equal(tcp.stream.priv.ext, ext);
+  assert_int_equal(ax_tcp_keepalive(&tcp, true, 0), AX_EINVAL);
   assert_int_equal(ax_close(&tcp.stream.handle, NULL), 0);
   test_loop_close(&loop);
 }
@@ -2077,6 +2209,8 @@ int main(void) {
       cmocka_unit_test(test_tcp_libuv_unref_requests_keep_loop),
       cmocka_unit_test(test_tcp_libuv_alloc_declined),
       cmocka_unit_test(test_tcp_libuv_options_before_socket),
+      cmocka_unit_test(test_tcp_keepalive_before_socket),
+      cmocka_unit_test(test_tcp_keepalive_enomem),
       cmocka_unit_test(test_tcp_libuv_empty_writes),
       cmocka_unit_test(test_tcp_libuv_accept_twice),
       cmocka_unit_test(test_tcp_libuv_restart_in_read_callback),

@@ -754,6 +754,122 @@ static void test_tcp_posix_nodelay_before_socket(void **state) {
   test_loop_close(&loop);
 }
 
+/* The option that holds keep-alive's idle time: TCP_KEEPIDLE on Linux and
+ * the BSDs, TCP_KEEPALIVE on macOS (src/unix/tcp-keepalive.c). */
+#if defined(TCP_KEEPIDLE)
+#define KEEPALIVE_IDLE TCP_KEEPIDLE
+#else
+#define KEEPALIVE_IDLE TCP_KEEPALIVE
+#endif
+
+/* The keep-alive idle time of the handle's socket in seconds, or 0 if
+ * keep-alive is off. */
+static int tcp_keepalive_s(const ax_tcp_t *tcp) {
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&tcp->stream.handle, &fd), 0);
+  int on = 0;
+  socklen_t len = sizeof(on);
+  assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len), 0);
+  if (on == 0)
+    return 0;
+  int idle_s = 0;
+  len = sizeof(idle_s);
+  assert_int_equal(getsockopt(fd, IPPROTO_TCP, KEEPALIVE_IDLE, &idle_s, &len),
+                   0);
+  return idle_s;
+}
+
+static bool refuse_every_allocation(void) {
+  return true;
+}
+
+/* The handles of test_tcp_posix_keepalive_before_socket. */
+struct keepalive_server {
+  ax_tcp_t conn; /* Accepted with keep-alive chosen before. */
+  int accepted;  /* Connections accepted. */
+};
+
+static void keepalive_connection_cb(ax_stream_t *server, int status) {
+  struct keepalive_server *ks = server->handle.data;
+  assert_int_equal(status, 0);
+  assert_int_equal(ax_tcp_init(server->handle.loop, &ks->conn), 0);
+  assert_int_equal(ax_tcp_keepalive(&ks->conn, true, 13), 0);
+  assert_int_equal(ax_accept(server, &ks->conn.stream), 0);
+  ks->accepted++;
+}
+
+/* Keep-alive chosen before the handle has a socket is on the socket it
+ * gets, with the caller's delay, whichever call gives it one: bind (a
+ * listener), connect, ax_accept() (not the listener's delay, which Linux
+ * would pass on) and ax_tcp_open(). Turned off, or refused for want of
+ * memory, it stays off. */
+static void test_tcp_posix_keepalive_before_socket(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_tcp_t listener;
+  struct keepalive_server ks = {0};
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(ax_tcp_init(&loop, &listener), 0);
+  listener.stream.handle.data = &ks;
+  assert_int_equal(ax_tcp_keepalive(&listener, true, 7), 0);
+  assert_int_equal(ax_tcp_bind(&listener, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(ax_listen(&listener.stream, 8, keepalive_connection_cb), 0);
+  assert_int_equal(tcp_keepalive_s(&listener), 7);
+  int len = (int)sizeof(addr);
+  assert_int_equal(
+      ax_tcp_getsockname(&listener, (struct sockaddr *)&addr, &len), 0);
+
+  struct emfile_client client;
+  memset(&client, 0, sizeof(client));
+  assert_int_equal(ax_tcp_init(&loop, &client.tcp), 0);
+  assert_int_equal(ax_tcp_keepalive(&client.tcp, true, 5), 0);
+  assert_int_equal(ax_tcp_keepalive(&client.tcp, true, 11), 0);
+  assert_int_equal(ax_tcp_connect(&client.connect, &client.tcp,
+                                  (struct sockaddr *)&addr, emfile_connect_cb),
+                   0);
+  tcp_run_until(&loop, &client.connected, 1);
+  assert_int_equal(client.status, 0);
+  tcp_run_until(&loop, &ks.accepted, 1);
+  assert_int_equal(tcp_keepalive_s(&client.tcp), 11);
+  assert_int_equal(tcp_keepalive_s(&ks.conn), 13);
+
+  ax_tcp_t adopted;
+  assert_int_equal(ax_tcp_init(&loop, &adopted), 0);
+  assert_int_equal(ax_tcp_keepalive(&adopted, true, 17), 0);
+  int sock = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(sock >= 0);
+  assert_int_equal(ax_tcp_open(&adopted, sock), 0);
+  assert_int_equal(tcp_keepalive_s(&adopted), 17);
+
+  ax_tcp_t off;
+  assert_int_equal(ax_tcp_init(&loop, &off), 0);
+  assert_int_equal(ax_tcp_keepalive(&off, true, 19), 0);
+  assert_int_equal(ax_tcp_keepalive(&off, false, 0), 0);
+  tcp_test_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(ax_tcp_bind(&off, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(tcp_keepalive_s(&off), 0);
+
+  ax_tcp_t refused;
+  assert_int_equal(ax_tcp_init(&loop, &refused), 0);
+  __atomic_store_n(&ax__alloc_refuse, refuse_every_allocation,
+                   __ATOMIC_RELEASE);
+  int err = ax_tcp_keepalive(&refused, true, 23);
+  __atomic_store_n(&ax__alloc_refuse, NULL, __ATOMIC_RELEASE);
+  assert_int_equal(err, AX_ENOMEM);
+  assert_int_equal(ax_tcp_bind(&refused, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(tcp_keepalive_s(&refused), 0);
+
+  assert_int_equal(ax_close(&refused.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&off.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&adopted.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&ks.conn.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&client.tcp.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&listener.stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
 /* ---- Closing with a reset ---- */
 
 /* SO_LINGER refused with EINVAL, as macOS and Solaris refuse it on a
@@ -1096,6 +1212,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_posix_exact_queue_size),
       cmocka_unit_test(test_tcp_posix_open),
       cmocka_unit_test(test_tcp_posix_nodelay_before_socket),
+      cmocka_unit_test(test_tcp_posix_keepalive_before_socket),
       cmocka_unit_test(test_tcp_posix_close_reset_shut_down),
       cmocka_unit_test(test_tcp_posix_reuseport),
       cmocka_unit_test(test_tcp_posix_ip6_scope_name),

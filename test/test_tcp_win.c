@@ -14,6 +14,7 @@
  *   listener reports once, pauses, and resumes by itself;
  * - binding: dual-stack and IPv6-only sockets, SO_EXCLUSIVEADDRUSE,
  *   AX_TCP_REUSEPORT refused; ax_fileno() and ax_tcp_open() with a SOCKET;
+ * - keep-alive chosen before a socket exists, on the socket each call makes;
  * - writes of many buffers, in one WSASend; reading stopped and restarted
  *   while the zero-byte read is in flight.
  */
@@ -650,6 +651,109 @@ static void test_tcp_win_open_socket(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- Options chosen before the handle has a socket ---- */
+
+/* Whether keep-alive is on for the handle's socket. The idle delay
+ * (SIO_KEEPALIVE_VALS) cannot be read back on every Windows axle runs on
+ * (TCP_KEEPIDLE came with Windows 10): test_tcp_posix.c checks it. */
+static bool keepalive_on(const ax_tcp_t *tcp) {
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&tcp->stream.handle, &fd), 0);
+  DWORD value = 0;
+  int len = (int)sizeof(value);
+  assert_int_equal(getsockopt((SOCKET)(uintptr_t)fd, SOL_SOCKET, SO_KEEPALIVE,
+                              (char *)&value, &len),
+                   0);
+  return value != 0;
+}
+
+/* A listener without keep-alive, and the handle its connection is
+ * accepted into, which chose it before ax_accept(). */
+struct keepalive_win {
+  ax_tcp_t listener; /* Without keep-alive. */
+  ax_tcp_t conn;     /* Chose keep-alive before ax_accept(). */
+  int accepted;      /* Connections accepted. */
+  int connected;     /* Connect callbacks run. */
+};
+
+static void keepalive_connection_cb(ax_stream_t *server, int status) {
+  struct keepalive_win *k = server->handle.data;
+  assert_int_equal(status, 0);
+  assert_int_equal(ax_tcp_init(server->handle.loop, &k->conn), 0);
+  assert_int_equal(ax_tcp_keepalive(&k->conn, true, 13), 0);
+  assert_int_equal(ax_accept(server, &k->conn.stream), 0);
+  k->accepted++;
+}
+
+static void keepalive_connect_cb(ax_connect_t *req, int status) {
+  struct keepalive_win *k = req->req.data;
+  assert_int_equal(status, 0);
+  k->connected++;
+}
+
+/* Keep-alive chosen before the handle has a socket is on the socket that
+ * bind, connect, AcceptEx or ax_tcp_open() gives it; turned off before,
+ * it stays off. */
+static void test_tcp_win_keepalive_before_socket(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct keepalive_win k = {0};
+  int port;
+  assert_int_equal(tcp_test_listen(&loop, &k.listener, "127.0.0.1",
+                                   keepalive_connection_cb, &port),
+                   0);
+  k.listener.stream.handle.data = &k;
+  assert_false(keepalive_on(&k.listener));
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", port, &addr);
+  ax_tcp_t client;
+  ax_connect_t connect;
+  connect.req.data = &k;
+  assert_int_equal(ax_tcp_init(&loop, &client), 0);
+  assert_int_equal(ax_tcp_keepalive(&client, true, 11), 0);
+  assert_int_equal(ax_tcp_connect(&connect, &client, (struct sockaddr *)&addr,
+                                  keepalive_connect_cb),
+                   0);
+  tcp_run_until(&loop, &k.connected, 1);
+  tcp_run_until(&loop, &k.accepted, 1);
+  assert_true(keepalive_on(&client));
+  assert_true(keepalive_on(&k.conn));
+
+  ax_tcp_t bound;
+  tcp_test_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(ax_tcp_init(&loop, &bound), 0);
+  assert_int_equal(ax_tcp_keepalive(&bound, true, 7), 0);
+  assert_int_equal(ax_tcp_bind(&bound, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(ax_listen(&bound.stream, 8, never_connection_cb), 0);
+  assert_true(keepalive_on(&bound));
+
+  ax_tcp_t off;
+  assert_int_equal(ax_tcp_init(&loop, &off), 0);
+  assert_int_equal(ax_tcp_keepalive(&off, true, 19), 0);
+  assert_int_equal(ax_tcp_keepalive(&off, false, 0), 0);
+  assert_int_equal(ax_tcp_bind(&off, (struct sockaddr *)&addr, 0), 0);
+  assert_false(keepalive_on(&off));
+
+  ax_tcp_t adopted;
+  assert_int_equal(ax_tcp_init(&loop, &adopted), 0);
+  assert_int_equal(ax_tcp_keepalive(&adopted, true, 17), 0);
+  SOCKET sock = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
+                           WSA_FLAG_OVERLAPPED);
+  assert_true(sock != INVALID_SOCKET);
+  assert_int_equal(ax_tcp_open(&adopted, (ax_os_sock_t)sock), 0);
+  assert_true(keepalive_on(&adopted));
+
+  int closed = 0;
+  ax_tcp_t *handles[] = {&adopted, &off, &bound, &client, &k.conn, &k.listener};
+  for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+    handles[i]->stream.handle.data = &closed;
+    assert_int_equal(ax_close(&handles[i]->stream.handle, count_close_cb), 0);
+  }
+  tcp_run_until(&loop, &closed, 6);
+  test_loop_close(&loop);
+}
+
 /* ---- Reading and writing ---- */
 
 /* Up to AX_WRITE_MAX_BUFS buffers in one write: the vector is the
@@ -744,6 +848,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_win_ipv6_only),
       cmocka_unit_test(test_tcp_win_bind_rules),
       cmocka_unit_test(test_tcp_win_open_socket),
+      cmocka_unit_test(test_tcp_win_keepalive_before_socket),
       cmocka_unit_test(test_tcp_win_many_buffers),
       cmocka_unit_test(test_tcp_win_read_stop_restart),
   };

@@ -108,15 +108,13 @@ int ax_tcp_bind(ax_tcp_t *tcp, const struct sockaddr *addr,
   return 0;
 }
 
-int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable, unsigned int delay_s) {
-  if (enable && (delay_s == 0 || delay_s > INT32_MAX))
-    return AX_EINVAL;
-  int fd;
-  int err = ax__tcp_socket_of(tcp, &fd);
-  if (err == 0)
-    err = ax__sock_set_int(fd, SOL_SOCKET, SO_KEEPALIVE, enable);
+/* The delay is set as an int. */
+const unsigned int ax__tcp_keepalive_max_s = INT32_MAX;
+
+int ax__tcp_set_keepalive(ax_os_sock_t s, bool enable, unsigned int delay_s) {
+  int err = ax__sock_set_int(s, SOL_SOCKET, SO_KEEPALIVE, enable);
   if (err == 0 && enable)
-    err = ax__sock_keepalive_delay(fd, delay_s);
+    err = ax__sock_keepalive_delay(s, delay_s);
   return err;
 }
 

@@ -6,10 +6,10 @@
  *
  * Sockets are made overlapped and not inheritable (sock.c), then attached
  * to the loop's port when the stream takes them (ax__stream_open()). Options
- * set before a handle had a socket (ax_tcp_nodelay()) are kept in its flags
- * and applied to the socket when it is made, adopted or accepted. An IPv6
- * socket is dual-stack unless AX_TCP_IPV6ONLY
- * asks otherwise: Windows makes IPv6 sockets IPv6-only by default, Linux
+ * set before a handle had a socket (ax_tcp_nodelay(), ax_tcp_keepalive())
+ * are kept (src/tcp.c) and applied to the socket when it is made, adopted
+ * or accepted. An IPv6 socket is dual-stack unless AX_TCP_IPV6ONLY asks
+ * otherwise: Windows makes IPv6 sockets IPv6-only by default, Linux
  * does not, and axle on Windows behaves as on Linux.
  *
  * Binding sets SO_EXCLUSIVEADDRUSE rather than POSIX's SO_REUSEADDR. On
@@ -201,25 +201,22 @@ int ax__tcp_connect_prepare(ax_tcp_t *tcp, int family) {
   return 0;
 }
 
+/* The delay goes to the system in milliseconds, in a ULONG. */
+const unsigned int ax__tcp_keepalive_max_s = ULONG_MAX / 1000;
+
 /* SIO_KEEPALIVE_VALS sets the idle time before the first probe, which
  * SO_KEEPALIVE alone leaves at the system's two hours, on every Windows
  * axle runs on (TCP_KEEPIDLE came with Windows 10). Probes then follow
  * every second, as POSIX systems do by default for most of their count. */
-int ax_tcp_keepalive(ax_tcp_t *tcp, bool enable, unsigned int delay_s) {
-  if (enable && (delay_s == 0 || delay_s > ULONG_MAX / 1000))
-    return AX_EINVAL;
-  ax_os_sock_t socket;
-  int err = ax__tcp_socket_of(tcp, &socket);
-  if (err != 0)
-    return err;
+int ax__tcp_set_keepalive(ax_os_sock_t s, bool enable, unsigned int delay_s) {
   struct tcp_keepalive values = {
       .onoff = enable ? 1 : 0,
       .keepalivetime = enable ? delay_s * 1000 : 0,
       .keepaliveinterval = 1000,
   };
   DWORD bytes = 0;
-  if (WSAIoctl((SOCKET)socket, SIO_KEEPALIVE_VALS, &values, sizeof(values),
-               NULL, 0, &bytes, NULL, NULL) != 0)
+  if (WSAIoctl((SOCKET)s, SIO_KEEPALIVE_VALS, &values, sizeof(values), NULL, 0,
+               &bytes, NULL, NULL) != 0)
     return ax__win_sock_error();
   return 0;
 }
