@@ -47,12 +47,17 @@ port_of() {
 }
 
 start_kv() {
+  # Emptied here, not by the background job's redirection, which may come
+  # after port_of has read the last run's line (the same port, when the
+  # upstream comes back on it).
+  : >"$DIR/kv.out"
   "$KV_SERVER" --port "${1:-0}" >"$DIR/kv.out" 2>&1 &
   KV_PID=$!
   KV_PORT=$(port_of "$DIR/kv.out") || exit 1
 }
 
 start_http() {
+  : >"$DIR/http.out"
   "$HTTP_SERVER" --port 0 --kv "127.0.0.1:$KV_PORT" --kv-pool "$1" \
     >"$DIR/http.out" 2>&1 &
   HTTP_PID=$!

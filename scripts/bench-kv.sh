@@ -67,6 +67,7 @@ trap cleanup EXIT
 start() {
   local cpu=$1 out=$2 i
   shift 2
+  : >"$out" # Not the last run's line: the job truncates it too late.
   taskset -c "$cpu" "$@" >"$out" 2>&1 &
   LAST_PID=$!
   LAST_PORT=

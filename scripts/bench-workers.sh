@@ -50,6 +50,7 @@ trap cleanup EXIT
 
 # Start the server with the given arguments; sets port and server_pid.
 start_server() {
+  : >"$tmp/server.out" # Not the last run's line: the job truncates late.
   AX_THREADPOOL_SIZE=$THREADS "$SERVER" --port 0 --workers "$THREADS" "$@" \
     >"$tmp/server.out" 2>&1 &
   server_pid=$!

@@ -69,6 +69,7 @@ trap cleanup EXIT
 server_start() {
   local i
   PORT=
+  : >"$TMP/out" # Not the last round's line: the job truncates it late.
   AX_BACKEND=$1 "$SERVER" --host 127.0.0.1 --port 0 --threads "$2" \
     --shutdown-timeout "$GRACE_MS" >"$TMP/out" 2>"$TMP/err" &
   PID=$!

@@ -64,6 +64,7 @@ head -c $((64 * 1024 * 1024)) /dev/zero >"$TMP/www/large.bin"
 start() {
   local name=$1 i port
   shift
+  : >"$TMP/$name.out" # Not the last run's line: the job truncates late.
   "$@" --port 0 >"$TMP/$name.out" 2>"$TMP/$name.err" &
   echo $! >"$TMP/$name.pid"
   for ((i = 0; i < 100; i++)); do
