@@ -1009,6 +1009,27 @@ static void rearm_poll_writable_cb(ax_poll_t *poll, int status, int events) {
   assert_int_equal(ax_poll_stop(poll), 0);
 }
 
+/* A poll handle on a socket pair's first end, started for reading, its
+ * start in the kernel. */
+static void rearm_poll_open(ax_loop_t *loop, struct rearm_poll *p) {
+  memset(p, 0, sizeof(*p));
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p->fds), 0);
+  assert_int_equal(ax_poll_init_socket(loop, &p->poll, p->fds[0]), 0);
+  p->poll.handle.data = p;
+  assert_int_equal(ax_poll_start(&p->poll, AX_POLL_READABLE, rearm_poll_cb), 0);
+  uring_settle(loop);
+}
+
+/* Close the handle, the pair and the loop; no table scan may be left. */
+static void rearm_poll_close(ax_loop_t *loop, struct rearm_poll *p) {
+  ax_close(&p->poll.handle, NULL);
+  assert_int_equal(ax_run(loop, AX_RUN_DEFAULT), 0);
+  close(p->fds[0]);
+  close(p->fds[1]);
+  assert_false(uring_of(loop)->rearm_scan);
+  test_loop_close(loop);
+}
+
 /* An ax_poll_t's poll is one-shot: each delivery ends it. Its re-arm
  * meets a full queue whose submit the kernel refuses 5 times in a row:
  * the loop does not spin meanwhile (each iteration entered the kernel and
@@ -1019,12 +1040,7 @@ static void rearm_poll_run(bool no_memory) {
   ax_loop_t loop;
   struct ax__uring *st = tiny_loop_open(&loop);
   struct rearm_poll p;
-  memset(&p, 0, sizeof(p));
-  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p.fds), 0);
-  assert_int_equal(ax_poll_init_socket(&loop, &p.poll, p.fds[0]), 0);
-  p.poll.handle.data = &p;
-  assert_int_equal(ax_poll_start(&p.poll, AX_POLL_READABLE, rearm_poll_cb), 0);
-  uring_settle(&loop);
+  rearm_poll_open(&loop, &p);
   assert_int_equal(send(p.fds[1], "a", 1, 0), 1);
   jam_start(REARM_REFUSALS);
   jam.no_memory = no_memory;
@@ -1040,12 +1056,7 @@ static void rearm_poll_run(bool no_memory) {
   assert_int_equal(p.calls, 2);
   assert_int_equal(p.empty, 0);
   assert_int_equal(p.got, 2);
-  ax_close(&p.poll.handle, NULL);
-  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
-  close(p.fds[0]);
-  close(p.fds[1]);
-  assert_false(st->rearm_scan);
-  test_loop_close(&loop);
+  rearm_poll_close(&loop, &p);
 }
 
 static void test_io_uring_rearm_poll_ring_full(void **state) {
@@ -1082,12 +1093,7 @@ static void test_io_uring_rearm_poll_update_ring_full(void **state) {
   ax_loop_t loop;
   struct ax__uring *st = tiny_loop_open(&loop);
   struct rearm_poll p;
-  memset(&p, 0, sizeof(p));
-  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p.fds), 0);
-  assert_int_equal(ax_poll_init_socket(&loop, &p.poll, p.fds[0]), 0);
-  p.poll.handle.data = &p;
-  assert_int_equal(ax_poll_start(&p.poll, AX_POLL_READABLE, rearm_poll_cb), 0);
-  uring_settle(&loop);
+  rearm_poll_open(&loop, &p);
   jam_now(st, REARM_REFUSALS);
   assert_int_equal(ax_poll_start(&p.poll, AX_POLL_READABLE | AX_POLL_WRITABLE,
                                  rearm_poll_writable_cb),
@@ -1098,12 +1104,7 @@ static void test_io_uring_rearm_poll_update_ring_full(void **state) {
   tcp_run_until(&loop, &p.calls, 1);
   assert_int_equal(p.calls, 1);
   assert_int_equal(p.got, 0);
-  ax_close(&p.poll.handle, NULL);
-  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
-  close(p.fds[0]);
-  close(p.fds[1]);
-  assert_false(st->rearm_scan);
-  test_loop_close(&loop);
+  rearm_poll_close(&loop, &p);
 }
 
 /* A reading connection's multishot receive ends (cancelled from inside,
