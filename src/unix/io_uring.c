@@ -217,9 +217,9 @@ void ax__uring_done(struct ax__uring *st, struct ax__uring_fd *e,
   e->cancel &= (uint8_t)~bit;
 }
 
-bool ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
+void ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
   if (e->flags & AX__URING_READY)
-    return true;
+    return;
   if (st->ready_len == st->ready_cap) {
     uint32_t cap = st->ready_cap ? 2 * st->ready_cap : URING_READY_MIN;
     int *ready = ax__realloc(st->ready, cap * sizeof(*ready));
@@ -228,14 +228,13 @@ bool ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
        * receive stopped at its share, a re-arm put off): dispatch looks
        * through the table instead (uring_rearm_scan). */
       st->rearm_scan = true;
-      return false;
+      return;
     }
     st->ready = ready;
     st->ready_cap = cap;
   }
   st->ready[st->ready_len++] = fd;
   e->flags |= AX__URING_READY;
-  return true;
 }
 
 /*
@@ -266,7 +265,7 @@ bool ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd) {
 void ax__uring_rearm_later(struct ax__uring *st, struct ax__uring_fd *e,
                            int fd) {
   st->rearms_late++;
-  (void)ax__uring_ready(st, e, fd);
+  ax__uring_ready(st, e, fd);
 }
 
 /* While the kernel holds operations that no started ax__io_t counts (the

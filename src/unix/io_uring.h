@@ -260,10 +260,10 @@ void ax__uring_cancel(struct ax__uring *st, struct ax__uring_fd *e, int fd,
 void ax__uring_done(struct ax__uring *st, struct ax__uring_fd *e,
                     unsigned kind);
 /* Put fd on the ready list: dispatch delivers what it holds, and arms
- * again what its owner wants and the kernel no longer runs. False when
- * out of memory, with rearm_scan set: dispatch then looks through the
+ * again what its owner wants and the kernel no longer runs. Out of
+ * memory, it sets rearm_scan instead: dispatch then looks through the
  * table. */
-bool ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd);
+void ax__uring_ready(struct ax__uring *st, struct ax__uring_fd *e, int fd);
 /* An operation that ended could not be armed again (the queue was full
  * and the submit that would make room failed): arm it at the next
  * dispatch instead, through the ready list. */
