@@ -3917,8 +3917,9 @@ struct ax_process_s {
  * initialised and needs no close.
  * @return 0; AX_EINVAL (NULL, no file or an empty one, unknown flags,
  *         stdio_count < 0 or > 1024, a bad stdio entry: unknown flags, no
- *         stream, a CREATE_PIPE stream that is no pipe or has a
- *         descriptor already, an INHERIT_STREAM stream without one);
+ *         stream, a CREATE_PIPE stream that is no pipe, has a
+ *         descriptor already or is named by two entries, an
+ *         INHERIT_STREAM stream without a descriptor);
  *         AX_ENOENT; AX_EACCES; AX_ENOEXEC; AX_ENOTDIR; AX_EPERM (uid or
  *         gid); AX_EBADF (an INHERIT_FD descriptor that is not open);
  *         AX_EMFILE; AX_ENOMEM; the system's error; AX_ENOTSUP on

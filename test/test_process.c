@@ -1426,6 +1426,34 @@ static void test_process_failed_spawn_keeps_pipes(void **state) {
   assert_no_children();
 }
 
+/* One pipe named by two CREATE_PIPE entries cannot hold both ends: the
+ * spawn is refused before any child starts, and the pipe is untouched. */
+static void test_process_same_pipe_twice(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int fds_before = count_open_fds();
+  ax_pipe_t pipe;
+  assert_int_equal(ax_pipe_init(&loop, &pipe, false), 0);
+  ax_stdio_container_t stdio[3];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[1].data.stream = &pipe.stream;
+  stdio[2].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[2].data.stream = &pipe.stream;
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"exit", "0", NULL}, stdio, 3, NULL),
+      AX_EINVAL);
+  assert_false(pipe_has_fd(&pipe));
+  assert_int_equal(count_open_fds(), fds_before);
+  assert_int_equal(test_count_handles(&loop), 1);
+  ax_close(&pipe.stream.handle, NULL);
+  run_and_close(&loop);
+  assert_int_equal(c.exits, 0);
+  assert_no_children();
+}
+
 /* The registry's lock is made once per process and kept: make it before
  * any test counts allocations (SIGCHLD is watched through it). */
 static void noop_signal_cb(ax_signal_t *signal, int signum) {
@@ -1485,6 +1513,7 @@ int main(void) {
       cmocka_unit_test(test_process_inherit_tcp),
       cmocka_unit_test(test_process_user_sigchld_handle),
       cmocka_unit_test(test_process_failed_spawn_keeps_pipes),
+      cmocka_unit_test(test_process_same_pipe_twice),
   };
   return cmocka_run_group_tests(tests, setup_registry, NULL);
 }
