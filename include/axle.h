@@ -2956,12 +2956,13 @@ struct ax_tty_s {
  * Open a terminal as a stream. POSIX: the terminal is opened anew by its
  * name (ttyname()), so that the non-blocking mode the handle needs does not
  * reach other processes that share @p fd (a shell's standard input); where
- * it has no name, @p fd is duplicated, and its open file made
- * non-blocking. Windows: @p fd is a C runtime descriptor of a console, an
- * input one (CONIN$) to read or an output one (CONOUT$) to write, whose
- * handle is duplicated; an output console gets VT processing where it has
- * it. Either way @p fd stays the caller's: closing the handle closes only
- * its own descriptor, and @p fd may be closed at once.
+ * it has no name, or is a pseudo-terminal's master, @p fd is duplicated,
+ * and its open file made non-blocking. Windows: @p fd is a C runtime
+ * descriptor of a console, an input one (CONIN$) to read or an output one
+ * (CONOUT$) to write, whose handle is duplicated; an output console gets
+ * VT processing where it has it. Either way @p fd stays the caller's:
+ * closing the handle closes only its own descriptor, and @p fd may be
+ * closed at once.
  * @param loop     The loop.
  * @param tty      The handle.
  * @param fd       A terminal descriptor, such as 0, 1 or 2.

@@ -7,8 +7,8 @@
  * terminals, pipes, files and sockets apart; and the errors of each call.
  * Then what a libuv program relies on: empty and large writes, descriptors
  * that are not terminals, modes left alone or set twice, two terminals
- * and the reset, a terminal that hangs up under a reader (AX_EOF, where
- * libuv passes Linux's EIO on), a closed handle, and the kinds
+ * and the reset, a terminal that hangs up under a reader (either side),
+ * a closed handle, and the kinds
  * ax_guess_handle() tells as uv_guess_handle() does.
  * POSIX only: Windows has no terminal handle yet. The pseudo-terminal is
  * made with posix_openpt(), which every POSIX system has in its C library
@@ -431,15 +431,18 @@ static void test_tty_two_terminals(void **state) {
 }
 
 /* The terminal goes away under a reading handle (the master closes, as
- * when a terminal window shuts): the read callback gets AX_EOF once
- * (Linux's read says EIO, which libuv passes on), and the loop does not
- * spin on the dead descriptor. */
+ * when a terminal window shuts): the read callback gets AX_EOF once, as
+ * in libuv (the slave reads 0), and the loop does not spin on the dead
+ * descriptor. */
 static int hangup_errors;
 static int hangup_status;
 
 static void hangup_read_cb(ax_stream_t *stream, ptrdiff_t nread,
                            const ax_buf_t *buf) {
   (void)buf;
+  struct fixture *fx = stream->handle.data;
+  if (nread > 0)
+    fx->got_len += (size_t)nread;
   if (nread < 0) {
     hangup_errors++;
     hangup_status = (int)nread;
@@ -460,6 +463,36 @@ static void test_tty_hangup(void **state) {
   assert_int_equal(hangup_errors, 1);
   assert_int_equal(hangup_status, AX_EOF);
   close(fx.slave);
+  test_guard_close(&fx.guard);
+  test_loop_close(&fx.loop);
+}
+
+/* The other way round, as a terminal emulator reads: a handle on the
+ * master, whose slave writes and closes. What was written arrives, then
+ * the end (Linux's read says EIO), once, as in libuv; no spin. */
+static void test_tty_master_hangup(void **state) {
+  (void)state;
+  struct fixture fx;
+  memset(&fx, 0, sizeof(fx));
+  test_loop_open(&fx.loop);
+  test_guard_start(&fx.loop, &fx.guard);
+  pty_open(&fx.master, &fx.slave);
+  /* Before the fix the handle opened the master's name, /dev/ptmx: a new
+   * pseudo-terminal nobody wrote to, and the run waited for nothing. */
+  assert_int_equal(ax_tty_init(&fx.loop, &fx.tty, fx.master, true), 0);
+  fx.tty.stream.handle.data = &fx;
+  hangup_errors = 0;
+  assert_int_equal(ax_read_start(&fx.tty.stream, alloc_cb, hangup_read_cb), 0);
+  assert_int_equal(write(fx.slave, "bye", 3), 3);
+  assert_int_equal(close(fx.slave), 0);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_false(fx.guard.fired);
+  assert_int_equal(hangup_errors, 1);
+  /* Linux says EIO; the BSDs and macOS end the stream. */
+  assert_true(hangup_status == AX_EIO || hangup_status == AX_EOF);
+  assert_int_equal(fx.got_len, 3); /* What came before the hangup. */
+  assert_memory_equal(fx.got, "bye", 3);
+  close(fx.master);
   test_guard_close(&fx.guard);
   test_loop_close(&fx.loop);
 }
@@ -537,6 +570,7 @@ int main(void) {
       cmocka_unit_test(test_tty_normal_untouched),
       cmocka_unit_test(test_tty_two_terminals),
       cmocka_unit_test(test_tty_hangup),
+      cmocka_unit_test(test_tty_master_hangup),
       cmocka_unit_test(test_tty_after_close),
       cmocka_unit_test(test_guess_handle_more),
   };
