@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "tcp.h"
@@ -1502,6 +1503,123 @@ static void test_pipe_many_clients(void **state) {
     end_free(&s.conns[i]);
 }
 
+/* A bound pipe passed over IPC (as libuv's ipc_send_recv_pipe does):
+ * the receiver listens on its copy and accepts a client of the name.
+ * The name is the binder's, as in libuv: when the sender's handle
+ * closes, the socket file goes, and the name finds nothing (AX_ENOENT),
+ * while the connection made before goes on. */
+static void test_pipe_ipc_bound_pipe(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  char path[108];
+  pipe_test_path(path, sizeof(path));
+  struct end a, b;
+  pair_open(&fx.loop, &a, &b, true);
+  ax_pipe_t original;
+  assert_int_equal(ax_pipe_init(&fx.loop, &original, false), 0);
+  assert_int_equal(ax_pipe_bind(&original, path, strlen(path), 0), 0);
+  ax_write_t req;
+  writes_done = 0;
+  send_handle(&req, &a, &original.stream);
+  assert_int_equal(ax_read_start(&b.pipe.stream, end_alloc, end_read), 0);
+  run_until_len(&fx.loop, &b, 1);
+  assert_int_equal(ax_pipe_pending_type(&b.pipe), AX_PIPE);
+  struct server s;
+  memset(&s, 0, sizeof(s));
+  assert_int_equal(ax_pipe_init(&fx.loop, &s.listener, false), 0);
+  assert_int_equal(ax_accept(&b.pipe.stream, &s.listener.stream), 0);
+  assert_int_equal(ax_listen(&s.listener.stream, 16, server_connection), 0);
+  char got[256];
+  size_t size = sizeof(got);
+  assert_int_equal(ax_pipe_getsockname(&s.listener, got, &size), 0);
+  assert_int_equal(size, strlen(path));
+  assert_memory_equal(got, path, size);
+  struct end client;
+  memset(&client, 0, sizeof(client));
+  ax_connect_t connect_req;
+  connects_done = 0;
+  assert_int_equal(ax_pipe_init(&fx.loop, &client.pipe, false), 0);
+  assert_int_equal(ax_pipe_connect(&connect_req, &client.pipe, path,
+                                   strlen(path), 0, connect_cb),
+                   0);
+  tcp_run_until(&fx.loop, &connects_done, 1);
+  assert_int_equal(connect_status, 0);
+  tcp_run_until(&fx.loop, &s.accepted, 1);
+  ax_close(&original.stream.handle, NULL);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_NOWAIT), 0);
+  struct stat st;
+  assert_int_not_equal(stat(path, &st), 0);
+  /* connect_expect() runs the loop to its end, which the listener
+   * would never reach: connect by hand. */
+  ax_pipe_t late;
+  ax_connect_t late_req;
+  connects_done = 0;
+  assert_int_equal(ax_pipe_init(&fx.loop, &late, false), 0);
+  assert_int_equal(
+      ax_pipe_connect(&late_req, &late, path, strlen(path), 0, connect_cb), 0);
+  tcp_run_until(&fx.loop, &connects_done, 1);
+  assert_int_equal(connect_status, AX_ENOENT);
+  ax_close(&late.stream.handle, NULL);
+  ax_write_t w;
+  write_text(&w, &client, "still here");
+  run_until_len(&fx.loop, &s.conn, 10);
+  assert_memory_equal(s.conn.data, "still here", 10);
+  end_close(&client);
+  end_close(&s.conn);
+  ax_close(&s.listener.stream.handle, NULL);
+  end_close(&a);
+  end_close(&b);
+  fixture_close(&fx);
+  end_free(&a);
+  end_free(&b);
+  end_free(&client);
+  end_free(&s.conn);
+}
+
+/* A listening Unix socket made by the caller, adopted with
+ * ax_pipe_open(): ax_listen() accepts on it (libuv's uv_pipe_open of a
+ * listening descriptor). */
+static void test_pipe_open_listening_socket(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  char path[108];
+  pipe_test_path(path, sizeof(path));
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+  assert_int_equal(listen(fd, 16), 0);
+  struct server s;
+  memset(&s, 0, sizeof(s));
+  assert_int_equal(ax_pipe_init(&fx.loop, &s.listener, false), 0);
+  assert_int_equal(ax_pipe_open(&s.listener, fd), 0);
+  assert_int_equal(ax_listen(&s.listener.stream, 16, server_connection), 0);
+  struct end client;
+  memset(&client, 0, sizeof(client));
+  ax_connect_t req;
+  connects_done = 0;
+  assert_int_equal(ax_pipe_init(&fx.loop, &client.pipe, false), 0);
+  assert_int_equal(
+      ax_pipe_connect(&req, &client.pipe, path, strlen(path), 0, connect_cb),
+      0);
+  tcp_run_until(&fx.loop, &connects_done, 1);
+  assert_int_equal(connect_status, 0);
+  tcp_run_until(&fx.loop, &s.accepted, 1);
+  end_close(&client);
+  end_close(&s.conn);
+  ax_close(&s.listener.stream.handle, NULL);
+  fixture_close(&fx);
+  /* Adopted, not bound by the handle: the file is the caller's. */
+  assert_int_equal(unlink(path), 0);
+  end_free(&client);
+  end_free(&s.conn);
+}
+
 /* Connections past a full backlog, before the server accepts any: on
  * Linux the kernel refuses them at once (EAGAIN), and on the readiness
  * backends each such connect callback says AX_EAGAIN, as libuv's does;
@@ -1592,6 +1710,8 @@ int main(void) {
       cmocka_unit_test(test_pipe_open_fifo),
       cmocka_unit_test(test_pipe_many_clients),
       cmocka_unit_test(test_pipe_backlog_full),
+      cmocka_unit_test(test_pipe_ipc_bound_pipe),
+      cmocka_unit_test(test_pipe_open_listening_socket),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
