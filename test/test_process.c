@@ -1454,6 +1454,145 @@ static void test_process_same_pipe_twice(void **state) {
   assert_no_children();
 }
 
+/* A relative file with a slash is found from the child's working
+ * directory, as libuv's execvp() after chdir() finds it. */
+static void test_process_relative_file_and_cwd(void **state) {
+  (void)state;
+  char dir[4096];
+  const char *path = child_path();
+  const char *slash = strrchr(path, '/');
+  assert_non_null(slash);
+  snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  char file[4096];
+  snprintf(file, sizeof(file), ".%s", slash);
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.cwd = dir;
+  options.file = file;
+  struct child c;
+  char out[4096];
+  run_captured((char *[]){"cwd", NULL}, &options, &c, out, sizeof(out));
+  assert_int_equal(c.status, 0);
+  char real[4096];
+  assert_non_null(realpath(dir, real));
+  assert_string_equal(out, real);
+  assert_no_children();
+}
+
+/* A detached child leads a process group of its own: ax_kill() with the
+ * negated pid signals the whole group, as kill(2) and uv_kill() do. */
+static void test_process_kill_group(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct child c;
+  test_loop_open(&loop);
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.flags = AX_PROCESS_DETACHED;
+  assert_int_equal(child_spawn(&loop, &c, (char *[]){"sleep", "20000", NULL},
+                               NULL, 0, &options),
+                   0);
+  assert_int_equal(ax_kill(-c.process.pid, 0), 0);
+  assert_int_equal(ax_kill(-c.process.pid, SIGTERM), 0);
+  run_and_close(&loop);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.signal, SIGTERM);
+  assert_no_children();
+}
+
+/* A child stopped (SIGSTOP) and continued has not ended: no exit
+ * callback until it really ends, with pidfds and SIGCHLD alike. */
+struct stop_check {
+  ax_timer_t timer; /* Ticks while the child is stopped. */
+  struct child *c;  /* The child. */
+  int ticks;        /* Ticks so far. */
+  int exits_seen;   /* Exit callbacks seen while it was stopped. */
+};
+
+static void stop_check_cb(ax_timer_t *timer) {
+  struct stop_check *s = ax_container_of(timer, struct stop_check, timer);
+  s->ticks++;
+  if (s->ticks == 1) {
+    assert_int_equal(ax_process_kill(&s->c->process, SIGSTOP), 0);
+    return;
+  }
+  if (s->ticks < 6)
+    return; /* Several iterations with the child stopped. */
+  s->exits_seen = s->c->exits;
+  assert_int_equal(ax_process_kill(&s->c->process, SIGCONT), 0);
+  assert_int_equal(ax_process_kill(&s->c->process, SIGKILL), 0);
+  ax_close(&timer->handle, NULL);
+}
+
+static void test_process_stopped_is_not_ended(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct child c;
+  test_loop_open(&loop);
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"sleep", "20000", NULL}, NULL, 0, NULL),
+      0);
+  struct stop_check s = {.c = &c};
+  assert_int_equal(ax_timer_init(&loop, &s.timer), 0);
+  assert_int_equal(ax_timer_start(&s.timer, stop_check_cb, 10, 10), 0);
+  run_and_close(&loop);
+  assert_int_equal(s.exits_seen, 0);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.signal, SIGKILL);
+  assert_no_children();
+}
+
+/* A mebibyte through a child both ways at once: written to its stdin
+ * while its stdout is read, so neither pipe's fill stops the other
+ * (the child only reads when it can write). */
+static void close_after_shutdown_cb(ax_shutdown_t *req, int status) {
+  assert_int_equal(status, 0);
+  ax_close(&req->handle->handle, NULL);
+}
+
+static void test_process_echo_megabyte(void **state) {
+  (void)state;
+  enum { BYTES = 1024 * 1024, CHUNK = 64 * 1024 };
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_pipe_t in;
+  static struct counter out;
+  memset(&out, 0, sizeof(out));
+  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  ax_stdio_container_t stdio[2];
+  stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
+  stdio[0].data.stream = &in.stream;
+  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[1].data.stream = &out.pipe.stream;
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, NULL), 0);
+  assert_int_equal(
+      ax_read_start(&out.pipe.stream, counter_alloc_cb, counter_read_cb), 0);
+  char *data = malloc(BYTES);
+  assert_non_null(data);
+  for (size_t i = 0; i < BYTES; i++)
+    data[i] = (char)('a' + i % 26);
+  static ax_write_t writes[BYTES / CHUNK];
+  for (size_t i = 0; i < BYTES / CHUNK; i++) {
+    ax_buf_t buf = ax_buf_init(data + i * CHUNK, CHUNK);
+    assert_int_equal(ax_write(&writes[i], &in.stream, &buf, 1, NULL), 0);
+  }
+  /* Closed once the writes are out: a close would cancel those queued. */
+  ax_shutdown_t shutdown_req;
+  assert_int_equal(
+      ax_shutdown(&shutdown_req, &in.stream, close_after_shutdown_cb), 0);
+  run_and_close(&loop);
+  free(data);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.status, 0);
+  assert_int_equal(out.len, BYTES);
+  assert_int_equal(out.bad, 0);
+  assert_int_equal(out.eof, 1);
+  assert_no_children();
+}
+
 /* The registry's lock is made once per process and kept: make it before
  * any test counts allocations (SIGCHLD is watched through it). */
 static void noop_signal_cb(ax_signal_t *signal, int signum) {
@@ -1514,6 +1653,10 @@ int main(void) {
       cmocka_unit_test(test_process_user_sigchld_handle),
       cmocka_unit_test(test_process_failed_spawn_keeps_pipes),
       cmocka_unit_test(test_process_same_pipe_twice),
+      cmocka_unit_test(test_process_relative_file_and_cwd),
+      cmocka_unit_test(test_process_kill_group),
+      cmocka_unit_test(test_process_stopped_is_not_ended),
+      cmocka_unit_test(test_process_echo_megabyte),
   };
   return cmocka_run_group_tests(tests, setup_registry, NULL);
 }
