@@ -1593,6 +1593,73 @@ static void test_process_echo_megabyte(void **state) {
   assert_no_children();
 }
 
+/* Blocking or not, the child's standard descriptors: a new pipe's end is
+ * blocking, as programs expect (a non-blocking stdout makes printf()
+ * fail with EAGAIN). An inherited stream or descriptor is the parent's
+ * open file, and keeps its O_NONBLOCK: libuv clears it in the child for
+ * slots 0 to 2, which also turns the parent's own handle blocking under
+ * it; axle leaves the parent's file alone (docs/coming-from-libuv.md).
+ * c outlives the call: its handle's close may end in a later run. */
+static void nonblock_report(ax_loop_t *loop, struct child *c,
+                            ax_stdio_container_t *slot1, char *answer,
+                            size_t size) {
+  int report[2];
+  test_pipe(report);
+  ax_stdio_container_t stdio[4];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1] = *slot1;
+  stdio[2].flags = AX_STDIO_IGNORE;
+  stdio[3].flags = AX_STDIO_INHERIT_FD;
+  stdio[3].data.fd = report[1];
+  c->keep_open = false;
+  assert_int_equal(child_spawn(loop, c, (char *[]){"nonblock", "1", "3", NULL},
+                               stdio, 4, NULL),
+                   0);
+  close(report[1]);
+  while (c->exits == 0)
+    assert_int_equal(ax_run(loop, AX_RUN_ONCE), 0);
+  assert_int_equal(c->status, 0);
+  read_all(report[0], answer, size);
+}
+
+static void test_process_stdio_blocking(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  char answer[32];
+  struct child kids[3];
+  int n = 0;
+  struct reader out;
+  memset(&out, 0, sizeof(out));
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  ax_stdio_container_t slot;
+  slot.flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  slot.data.stream = &out.pipe.stream;
+  nonblock_report(&loop, &kids[n++], &slot, answer, sizeof(answer));
+  assert_string_equal(answer, "blocking");
+  ax_close(&out.pipe.stream.handle, NULL);
+
+  ax_pipe_t mine;
+  int fds[2];
+  test_pipe(fds);
+  assert_int_equal(ax_pipe_init(&loop, &mine, false), 0);
+  assert_int_equal(ax_pipe_open(&mine, fds[1]), 0);
+  slot.flags = AX_STDIO_INHERIT_STREAM;
+  slot.data.stream = &mine.stream;
+  nonblock_report(&loop, &kids[n++], &slot, answer, sizeof(answer));
+  assert_string_equal(answer, "nonblocking");
+  slot.flags = AX_STDIO_INHERIT_FD;
+  slot.data.fd = fds[1];
+  nonblock_report(&loop, &kids[n++], &slot, answer, sizeof(answer));
+  assert_string_equal(answer, "nonblocking");
+  /* The parent's handle still has the non-blocking file it needs. */
+  assert_true(fcntl(fds[1], F_GETFL) & O_NONBLOCK);
+  ax_close(&mine.stream.handle, NULL);
+  run_and_close(&loop);
+  close(fds[0]);
+  assert_no_children();
+}
+
 /* The registry's lock is made once per process and kept: make it before
  * any test counts allocations (SIGCHLD is watched through it). */
 static void noop_signal_cb(ax_signal_t *signal, int signum) {
@@ -1657,6 +1724,7 @@ int main(void) {
       cmocka_unit_test(test_process_kill_group),
       cmocka_unit_test(test_process_stopped_is_not_ended),
       cmocka_unit_test(test_process_echo_megabyte),
+      cmocka_unit_test(test_process_stdio_blocking),
   };
   return cmocka_run_group_tests(tests, setup_registry, NULL);
 }

@@ -19,6 +19,8 @@
  *   args ARG ...      print each ARG as it came, separated by '|'
  *   bytes N           write N bytes to standard output, byte i being
  *                     'a' + i % 26, then exit 0
+ *   nonblock FD OUT   write "nonblocking" to OUT if FD's open file has
+ *                     O_NONBLOCK, else "blocking"
  * Output goes to standard output unless the mode says otherwise. Status 100
  * means a bad command line.
  */
@@ -51,7 +53,7 @@ static void put(int fd, const char *text) {
 static int child_echo(void) {
   char buf[4096];
   for (;;) {
-    ssize_t n = read(0, buf, sizeof(buf));
+    ssize_t n = read(0, buf, sizeof(buf) - 1); /* Room for the NUL. */
     if (n == 0)
       return 0;
     if (n < 0 && errno == EINTR)
@@ -191,6 +193,13 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "bytes") == 0 && argc == 3)
     return child_bytes(atol(argv[2]));
+  if (strcmp(mode, "nonblock") == 0 && argc == 4) {
+    int flags = fcntl(atoi(argv[2]), F_GETFL);
+    if (flags < 0)
+      return 109;
+    put(atoi(argv[3]), (flags & O_NONBLOCK) ? "nonblocking" : "blocking");
+    return 0;
+  }
   if (strcmp(mode, "sid") == 0) {
     put(1, getsid(0) == getpid() ? "leader" : "member");
     return 0;
