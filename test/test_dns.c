@@ -11,6 +11,7 @@
  * never resolves. Lookups that must stay queued are held behind user jobs
  * that wait on a semaphore: no test depends on how long anything takes.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(_WIN32)
@@ -708,6 +709,9 @@ static void test_dns_libuv_resolver_refusals(void **state) {
       {make_hints(AF_INET, SOCK_STREAM, AI_NUMERICSERV), "http", AX_EAI_NONAME},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    /* Wine's getaddrinfo takes unknown flags without a word. */
+    if (cases[i].expected == AX_EAI_BADFLAGS && getenv("AX_TEST_WINE") != NULL)
+      continue;
     ax_getaddrinfo_t sync_req;
     assert_int_equal(ax_getaddrinfo(&loop, &sync_req, "127.0.0.1",
                                     cases[i].service, &cases[i].hints, NULL),

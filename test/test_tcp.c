@@ -2189,6 +2189,14 @@ static void settle(ax_loop_t *loop) {
     assert_int_equal(ax_run(loop, AX_RUN_NOWAIT), 0);
 }
 
+/* Whether a reset arrived as an end: Wine (the Windows build's runner)
+ * closes a socket with a zero linger gracefully on the Linux host, so its
+ * peer reads AX_EOF where Windows would send a reset
+ * (test_tcp_peer_reset_mid_write accepts the same). */
+static bool wine_reset_was_end(const struct sink *sink) {
+  return getenv("AX_TEST_WINE") != NULL && sink->error == 0 && sink->eof == 1;
+}
+
 /* The peer resets: a reader gets AX_ECONNRESET once, never AX_EOF, and
  * no callback after it (libuv's tcp_rst). */
 static void test_tcp_libuv_rst(void **state) {
@@ -2206,6 +2214,12 @@ static void test_tcp_libuv_rst(void **state) {
   assert_int_equal(ax_tcp_close_reset(&pair.server, NULL), AX_EBADF);
   tcp_run_until(&loop, &at_client->events, 1);
   settle(&loop);
+  if (wine_reset_was_end(at_client)) {
+    tcp_pair_close(&pair);
+    sink_free(at_client);
+    test_loop_close(&loop);
+    test_skip("Wine sends no reset for a zero linger");
+  }
   assert_int_equal(at_client->error, AX_ECONNRESET);
   assert_int_equal(at_client->eof, 0);
   assert_int_equal(at_client->events, 1);
@@ -2266,8 +2280,10 @@ static void test_tcp_libuv_close_reset_queued(void **state) {
   /* What arrived before the reset may be read first; then the reset. */
   while (at_server->error == 0 && at_server->eof == 0)
     tcp_run_until(&loop, &at_server->events, at_server->events + 1);
-  assert_int_equal(at_server->error, AX_ECONNRESET);
-  assert_int_equal(at_server->eof, 0);
+  if (!wine_reset_was_end(at_server)) {
+    assert_int_equal(at_server->error, AX_ECONNRESET);
+    assert_int_equal(at_server->eof, 0);
+  }
   tcp_pair_close(&pair);
   sink_free(at_server);
 
@@ -2646,8 +2662,11 @@ static void test_tcp_libuv_ipv6_only(void **state) {
   tcp_test_addr("127.0.0.1", port, &addr);
   ax_tcp_t taken;
   assert_int_equal(ax_tcp_init(&loop, &taken), 0);
-  assert_int_equal(ax_tcp_bind(&taken, (struct sockaddr *)&addr, 0),
-                   AX_EADDRINUSE);
+  /* Windows refuses a specific address under a wildcard one that has
+   * SO_EXCLUSIVEADDRUSE with WSAEACCES (as Wine does). */
+  int err = ax_tcp_bind(&taken, (struct sockaddr *)&addr, 0);
+  assert_true(err == AX_EADDRINUSE ||
+              (getenv("AX_TEST_WINE") != NULL && err == AX_EACCES));
   assert_int_equal(ax_close(&taken.stream.handle, NULL), 0);
   ax_tcp_t client;
   ax_connect_t req;
