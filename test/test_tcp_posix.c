@@ -1334,7 +1334,11 @@ static void test_tcp_posix_open_connecting(void **state) {
     assert_true(clients[i] >= 0);
     assert_int_equal(fcntl(clients[i], F_SETFL, O_NONBLOCK), 0);
     int rc = connect(clients[i], (struct sockaddr *)&addr, len);
-    assert_true(rc == 0 || errno == EINPROGRESS);
+    if (rc != 0 && errno != EINPROGRESS) {
+      /* Refused at once (a BSD's full backlog): not in progress. */
+      assert_int_equal(close(clients[i]), 0);
+      continue;
+    }
     ax_sleep(20);
     struct sockaddr_storage peer;
     socklen_t peer_len = sizeof(peer);
