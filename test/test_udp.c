@@ -1669,6 +1669,41 @@ static void test_udp_libuv_send_vectors(void **state) {
   test_loop_close(&loop);
 }
 
+/* Receiving stopped in the callback of a datagram, then started again: a
+ * datagram sent meanwhile waits in the kernel, calls nothing, and comes
+ * after the restart (libuv's udp_recv_stop and restart). */
+static void test_udp_libuv_recv_stop_start(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  struct sockaddr_in server;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_bind4(&p[0], &server);
+  p[0].stop_after_one = true;
+  peer_recv(&p[0]);
+  char first[] = "first";
+  char second[] = "second";
+  ax_buf_t buf = ax_buf_init(first, 5);
+  assert_int_equal(
+      ax_udp_try_send(&p[1].udp, &buf, 1, (struct sockaddr *)&server), 5);
+  run_until(&loop, has_datagram, &p[0]);
+  assert_false(ax_is_active(&p[0].udp.handle));
+  buf = ax_buf_init(second, 6);
+  assert_int_equal(
+      ax_udp_try_send(&p[1].udp, &buf, 1, (struct sockaddr *)&server), 6);
+  settle_udp(&loop);
+  assert_int_equal(p[0].datagrams, 1);
+  assert_string_equal(p[0].last_data, "first");
+  p[0].stop_after_one = false;
+  peer_recv(&p[0]);
+  run_until(&loop, has_two_datagrams, &p[0]);
+  assert_string_equal(p[0].last_data, "second");
+  peers_close(&loop, p, 2);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_udp_invalid),
@@ -1703,6 +1738,7 @@ int main(void) {
     cmocka_unit_test(test_udp_libuv_reuseaddr),
     cmocka_unit_test(test_udp_libuv_no_callback_inside_calls),
     cmocka_unit_test(test_udp_libuv_send_vectors),
+    cmocka_unit_test(test_udp_libuv_recv_stop_start),
   };
   return cmocka_run_group_tests(tests, setup_sockets, NULL);
 }
