@@ -29,8 +29,8 @@
  *                absolute-form (scheme ":" ...); "*" for OPTIONS only;
  *                authority-form (host ":" port) for CONNECT, which takes
  *                no other form
- *   HTTP-version = "HTTP/1.1" / "HTTP/1.0"; any other "HTTP/" DIGIT "."
- *                DIGIT is 505, anything else 400
+ *   HTTP-version = "HTTP/1." DIGIT, a minor above 1 read as 1; any
+ *                other "HTTP/" DIGIT "." DIGIT is 505, anything else 400
  *   field-line = field-name ":" OWS field-value OWS
  *   field-name = token (1*tchar)
  *   field-value = *( %x21-7E / %x80-FF / SP / HTAB ), the value being
@@ -91,8 +91,12 @@
  *   hold the bytes of uri-host and port.
  * - "Expect: 100-continue" sets expect_continue (HTTP/1.1 only, as RFC
  *   9110 section 10.1.1 says); any other expectation is 417.
- * - "HTTP/2.0" (the HTTP/2 connection preface's request line) is 505;
- *   a request line without a version (HTTP/0.9) is 400.
+ * - "HTTP/2.0" (the HTTP/2 connection preface's request line) and any
+ *   other major version but 1 are 505; a request line without a version
+ *   (HTTP/0.9) is 400. A higher minor version (HTTP/1.2 to HTTP/1.9) is
+ *   read as HTTP/1.1, as RFC 9110 section 2.5 asks of a recipient that
+ *   implements the major version; the version is case-sensitive
+ *   (RFC 9112 section 2.3), so "http/1.1" is 400.
  *
  * keep_alive: HTTP/1.1 keeps the connection unless a Connection field
  * lists "close"; HTTP/1.0 closes it unless one lists "keep-alive" (and
@@ -369,8 +373,13 @@ static enum http_parse_result request_line_byte(struct http_parser *p,
 }
 
 static enum http_parse_result request_line_done(struct http_parser *p) {
-  if (p->version_major != 1 || p->request.version_minor > 1) {
+  if (p->version_major != 1) {
     return fail(p, 505, "HTTP version not supported");
+  }
+  if (p->request.version_minor > 1) {
+    /* HTTP/1.2 to 1.9: read as the highest 1.x this parser implements,
+     * as RFC 9110 section 2.5 asks, not refused. */
+    p->request.version_minor = 1;
   }
   p->state = S_FIELD_START;
   return HTTP_PARSE_NEED_MORE;
