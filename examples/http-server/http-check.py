@@ -15,7 +15,7 @@ port, and checks, with Python's http.client and raw sockets, curl, ab
   ones behind them would be: a file, /delay);
 - Content-Length and chunked uploads (extensions and trailers included),
   Expect: 100-continue, and the statuses 400, 404, 405, 413, 414, 417,
-  431 and 505;
+  431, 501 and 505;
 - static files: types, Last-Modified and If-Modified-Since (304), single
   ranges (206, 416), If-Range, a large file read slowly (the socket fills
   up under sendfile), the same with --sendfile off;
@@ -405,7 +405,7 @@ def check_statuses(port, ctx):
     refusals = [
         (b"GET /upload HTTP/1.1\r\nHost: x\r\n\r\n", 405),
         (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405),
-        (b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501),
         (get("/nope"), 404),
         (get("/delay"), 400),
         (get("/delay?ms=x"), 400),
@@ -420,7 +420,7 @@ def check_statuses(port, ctx):
                "%d: Connection %r" % (status, resp.header("connection")))
     resp = request(port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
                    b"0\r\n\r\n")
-    expect(resp.header("allow") == "GET, HEAD", "405 without Allow")
+    expect(resp.header("allow") == "GET, HEAD, OPTIONS", "405 without Allow")
 
 
 def check_static(port, ctx):

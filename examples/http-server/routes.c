@@ -340,12 +340,39 @@ static int static_head(struct conn *c, const struct http_request *r,
 
 /* -- The head ---------------------------------------------------------- */
 
+/* The methods some route takes. Any other (DELETE, PATCH, TRACE,
+ * CONNECT, an unknown token, "get" in lowercase) is 501 for every
+ * target, as RFC 9110 section 9.1 asks of a method the server does not
+ * implement; 405 is for a method another route takes. */
+static bool method_implemented(int method) {
+  return method == HTTP_METHOD_GET || method == HTTP_METHOD_HEAD ||
+         method == HTTP_METHOD_POST || method == HTTP_METHOD_PUT ||
+         method == HTTP_METHOD_OPTIONS;
+}
+
 static bool method_allowed(uint8_t route, int method) {
+  if (method == HTTP_METHOD_OPTIONS)
+    return true;
   if (route == ROUTE_UPLOAD)
     return method == HTTP_METHOD_POST || method == HTTP_METHOD_PUT;
   if (route == ROUTE_KV && method == HTTP_METHOD_PUT)
     return true;
   return method == HTTP_METHOD_GET || method == HTTP_METHOD_HEAD;
+}
+
+/* The Allow value of a route (of the whole server for ROUTE_NONE,
+ * OPTIONS "*"). */
+static const char *route_allow(uint8_t route) {
+  switch (route) {
+  case ROUTE_NONE:
+    return "GET, HEAD, OPTIONS, POST, PUT";
+  case ROUTE_UPLOAD:
+    return "OPTIONS, POST, PUT";
+  case ROUTE_KV:
+    return "GET, HEAD, OPTIONS, PUT";
+  default:
+    return "GET, HEAD, OPTIONS";
+  }
 }
 
 /* Match the path; read the route's arguments. 0 or a status. */
@@ -369,19 +396,25 @@ static int route_match(struct conn *c, const struct http_request *r) {
     q->digest = 0xcbf29ce484222325u; /* FNV-1a's offset basis. */
   } else if (slice_is(path, "/delay")) {
     q->route = ROUTE_DELAY;
-    if (!query_number(query, "ms", &q->arg) || q->arg > cfg->max_delay_ms)
+    if (!q->options &&
+        (!query_number(query, "ms", &q->arg) || q->arg > cfg->max_delay_ms))
       return 400;
   } else if (slice_is(path, "/hash")) {
     q->route = ROUTE_HASH;
-    if (!query_number(query, "n", &q->arg) || q->arg > cfg->max_hash_rounds)
+    if (!q->options &&
+        (!query_number(query, "n", &q->arg) || q->arg > cfg->max_hash_rounds))
       return 400;
   } else if (path.len >= 4 && memcmp(path.data, "/kv/", 4) == 0) {
     q->route = ROUTE_KV;
     q->arg = r->method_id == HTTP_METHOD_PUT; /* kv-routes.c: a SET. */
+    if (q->options)
+      return c->server->kv != NULL ? 0 : 404;
     if (method_allowed(q->route, r->method_id))
       return kv_route_head(c, (struct http_slice){path.data + 4, path.len - 4});
   } else if (path.len > 8 && memcmp(path.data, "/static/", 8) == 0) {
     q->route = ROUTE_STATIC;
+    if (q->options) /* The route's methods; the file is not looked for. */
+      return cfg->static_root != NULL ? 0 : 404;
     if (method_allowed(q->route, r->method_id))
       return static_head(c, r,
                          (struct http_slice){path.data + 8, path.len - 8});
@@ -396,7 +429,13 @@ void route_head(struct conn *c, const struct http_request *r) {
   q->head = r->method_id == HTTP_METHOD_HEAD;
   q->keep_alive = r->keep_alive;
   q->http10 = r->version_minor == 0;
-  q->status = (uint16_t)route_match(c, r);
+  q->options = r->method_id == HTTP_METHOD_OPTIONS;
+  if (!method_implemented(r->method_id))
+    q->status = 501;
+  else if (r->target_form == HTTP_TARGET_ASTERISK)
+    q->status = 0; /* OPTIONS *: the server's methods (ROUTE_NONE). */
+  else
+    q->status = (uint16_t)route_match(c, r);
 }
 
 /* FNV-1a, 64 bits: a digest the test can compute too. */
@@ -769,12 +808,9 @@ static void respond_refused(struct conn *c) {
   snprintf(text, sizeof(text), "%d\n", status);
   bool ok;
   if (status == 405) {
-    const char *allow = c->req.route == ROUTE_UPLOAD ? "POST, PUT"
-                        : c->req.route == ROUTE_KV   ? "GET, HEAD, PUT"
-                                                     : "GET, HEAD";
     ok = response_head(c, 405, "text/plain; charset=utf-8", strlen(text)) &&
-         response_field(c, "Allow", allow) && response_end(c) &&
-         response_body(c, text, strlen(text));
+         response_field(c, "Allow", route_allow(c->req.route)) &&
+         response_end(c) && response_body(c, text, strlen(text));
   } else {
     ok = response_text(c, status, text);
   }
@@ -795,6 +831,14 @@ void route_respond(struct conn *c) {
   bool ok = true;
   if (q->status != 0) {
     respond_refused(c);
+    return;
+  }
+  if (q->options) {
+    /* RFC 9110 section 9.3.7: no content, so Content-Length: 0. */
+    ok = response_head(c, 200, NULL, 0) &&
+         response_field(c, "Allow", route_allow(q->route)) && response_end(c);
+    if (!ok)
+      conn_abort(c);
     return;
   }
   switch (q->route) {
