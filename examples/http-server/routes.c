@@ -110,20 +110,39 @@ static bool name_is(struct http_slice s, const char *name) {
   return true;
 }
 
+/* The authority of an absolute-form target ("http://" or "https://",
+ * case-insensitive, then the authority), or false. RFC 9110 section
+ * 4.2.1 makes an http URI with an empty host invalid (a MUST), section
+ * 4.2.4 asks to treat userinfo as an error, and this server is the
+ * origin of no other scheme: all three are 400. The Host field is
+ * ignored then, as RFC 9112 section 3.2.2 requires. */
+static bool target_authority(struct http_slice t, size_t *authority_end) {
+  size_t i;
+  if (t.len >= 7 && name_is((struct http_slice){t.data, 7}, "http://"))
+    i = 7;
+  else if (t.len >= 8 && name_is((struct http_slice){t.data, 8}, "https://"))
+    i = 8;
+  else
+    return false;
+  size_t start = i;
+  while (i < t.len && t.data[i] != '/' && t.data[i] != '?') {
+    if (t.data[i] == '@')
+      return false;
+    i++;
+  }
+  *authority_end = i;
+  return i > start && t.data[start] != ':'; /* A host, not just a port. */
+}
+
 /* The path and query of the target: origin-form as sent; absolute-form
  * ("http://host/path") without its scheme and authority. */
 static bool target_split(const struct http_request *r, struct http_slice *path,
                          struct http_slice *query) {
   struct http_slice t = r->target;
   if (r->target_form == HTTP_TARGET_ABSOLUTE) {
-    const char *scheme_end = memchr(t.data, ':', t.len);
-    size_t skip = scheme_end != NULL ? (size_t)(scheme_end - t.data) + 3
-                                     : t.len + 1; /* Past "://". */
-    if (skip > t.len)
+    size_t i;
+    if (!target_authority(t, &i))
       return false;
-    size_t i = skip;
-    while (i < t.len && t.data[i] != '/' && t.data[i] != '?')
-      i++;
     t.data += i;
     t.len -= i;
     if (t.len == 0 || t.data[0] != '/') { /* "http://host?q": path "/". */
