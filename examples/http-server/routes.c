@@ -54,6 +54,15 @@ enum range_kind {
   RANGE_SUFFIX, /* The last `first` bytes. */
 };
 
+/* What an If-Match or If-None-Match field holds. This server sends no
+ * entity tags, so no listed tag can match a file: only "*" (any current
+ * representation) can. */
+enum tag_condition {
+  TAG_ABSENT, /* No such field. */
+  TAG_ANY,    /* "*". */
+  TAG_LIST,   /* Entity tags, none of which is ours. */
+};
+
 /* A file being answered: the state of /static/ from head to last byte. */
 struct file_job {
   struct conn *conn;    /* The connection it answers. */
@@ -67,11 +76,15 @@ struct file_job {
   uint64_t remaining;   /* Bytes still to send. */
   uint64_t step;        /* Bytes asked of the sendfile or read going. */
   int64_t since;        /* If-Modified-Since, when has_since. */
+  int64_t unmodified;   /* If-Unmodified-Since, when has_unmodified. */
   int64_t if_range;     /* If-Range's date, when has_if_range. */
   uint64_t range_first; /* See enum range_kind. */
   uint64_t range_last;  /* See enum range_kind. */
   uint8_t range;        /* enum range_kind. */
+  uint8_t match;        /* enum tag_condition of If-Match. */
+  uint8_t none_match;   /* enum tag_condition of If-None-Match. */
   bool has_since;       /* A valid If-Modified-Since came. */
+  bool has_unmodified;  /* A valid If-Unmodified-Since came. */
   bool has_if_range;    /* An If-Range came (valid or not). */
   bool if_range_ok;     /* It was a date (an entity tag never matches). */
   const char *type;     /* The Content-Type, from the extension. */
@@ -308,7 +321,12 @@ static void range_parse(struct file_job *job, struct http_slice v) {
   job->range_last = last;
 }
 
-/* The conditions on a file: If-Modified-Since, Range, If-Range. */
+static uint8_t tag_condition(struct http_slice value) {
+  return value.len == 1 && value.data[0] == '*' ? TAG_ANY : TAG_LIST;
+}
+
+/* The conditions on a file: the preconditions of RFC 9110 section 13,
+ * Range and If-Range. */
 static void static_conditions(struct file_job *job,
                               const struct http_request *r) {
   int ranges = 0;
@@ -317,6 +335,13 @@ static void static_conditions(struct file_job *job,
     struct http_slice value = r->headers[i].value;
     if (name_is(name, "if-modified-since")) {
       job->has_since = http_date_parse(value.data, value.len, &job->since);
+    } else if (name_is(name, "if-unmodified-since")) {
+      job->has_unmodified = http_date_parse(value.data, value.len,
+                                            &job->unmodified);
+    } else if (name_is(name, "if-match")) {
+      job->match = tag_condition(value);
+    } else if (name_is(name, "if-none-match")) {
+      job->none_match = tag_condition(value);
     } else if (name_is(name, "range")) {
       if (ranges++ == 0)
         range_parse(job, value);
@@ -573,15 +598,38 @@ static bool file_range(struct file_job *job, uint64_t size) {
   return true;
 }
 
+/* The preconditions, in the order of RFC 9110 section 13.2.2 (the
+ * method is GET or HEAD here): 412, 304, or 0 to go on. If-None-Match
+ * makes If-Modified-Since ignored, and If-Match If-Unmodified-Since,
+ * whatever they say (sections 13.1.3 and 13.1.4 make both MUSTs). */
+static int file_preconditions(const struct file_job *job, int64_t mtime) {
+  if (job->match == TAG_LIST)
+    return 412; /* No tag of ours to match. */
+  if (job->match == TAG_ABSENT && job->has_unmodified &&
+      mtime > job->unmodified)
+    return 412;
+  if (job->none_match == TAG_ANY)
+    return 304; /* The file exists: "*" matches it. */
+  if (job->none_match == TAG_ABSENT && job->has_since && mtime <= job->since)
+    return 304;
+  return 0;
+}
+
 /* The status and the head of a file's answer. */
 static bool file_head(struct file_job *job, const ax_stat_t *st) {
   struct conn *c = job->conn;
   char modified[HTTP_DATE_BYTES], text[RANGE_TEXT_BYTES];
   http_date_format(st->mtim.sec, modified);
-  if (job->has_since && st->mtim.sec <= job->since) {
+  int failed = file_preconditions(job, st->mtim.sec);
+  if (failed == 304) {
     job->remaining = 0;
     return response_head(c, 304, NULL, UINT64_MAX) &&
            response_field(c, "Last-Modified", modified) && response_end(c);
+  }
+  if (failed == 412) {
+    job->remaining = 0;
+    return response_head(c, 412, "text/plain; charset=utf-8", 0) &&
+           response_end(c);
   }
   if (job->has_if_range && (!job->if_range_ok || job->if_range != st->mtim.sec))
     job->range = RANGE_NONE; /* Changed since: the whole file. */
