@@ -87,8 +87,9 @@
  *   control byte hides in them) and ignored. Chunk data not followed by
  *   CRLF is 400.
  * - HTTP/1.1 needs exactly one Host field (RFC 9112 section 3.2); none or
- *   two are 400, and so is a second one in HTTP/1.0. The value may only
- *   hold the bytes of uri-host and port.
+ *   two are 400, and so is a second one in HTTP/1.0. The value must be
+ *   empty or uri-host [ ":" port ]: a bracketed IP-literal or a reg-name
+ *   (no colon, escapes of two hex digits), then digits after one colon.
  * - "Expect: 100-continue" sets expect_continue (HTTP/1.1 only, as RFC
  *   9110 section 10.1.1 says); any other expectation is 417.
  * - "HTTP/2.0" (the HTTP/2 connection preface's request line) and any
@@ -951,17 +952,67 @@ static enum http_parse_result connection_field(struct http_parser *p,
   return HTTP_PARSE_NEED_MORE;
 }
 
+/* The host of a Host value: an IP-literal in brackets, or a reg-name,
+ * whose escapes must be "%" and two hex digits. Returns the bytes it
+ * takes, or 0 if it is malformed or empty. */
+static size_t host_name_len(struct http_slice v) {
+  size_t i = 0;
+  if (v.len > 0 && v.data[0] == '[') {
+    for (i = 1; i < v.len && v.data[i] != ']'; i++) {
+      if (!is_host_char((unsigned char)v.data[i]) || v.data[i] == '[') {
+        return 0;
+      }
+    }
+    return i < v.len && i > 1 ? i + 1 : 0; /* Past "]", if any. */
+  }
+  for (; i < v.len && v.data[i] != ':'; i++) {
+    unsigned char c = (unsigned char)v.data[i];
+    if (!is_host_char(c) || c == '[' || c == ']') {
+      return 0;
+    }
+    if (c == '%' &&
+        (i + 2 >= v.len || hex_value((unsigned char)v.data[i + 1]) < 0 ||
+         hex_value((unsigned char)v.data[i + 2]) < 0)) {
+      return 0;
+    }
+  }
+  return i;
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 section 7.2, RFC 3986): a
+ * host, then at most one colon and digits; or empty, which RFC 9112
+ * section 3.2 asks of a client whose target has no authority. A colon
+ * inside a reg-name, a port that is not digits, or a port without a
+ * host is 400: RFC 9112 section 3.2 makes that a MUST for "a Host header
+ * field with an invalid field value". */
+static bool is_host_value(struct http_slice v) {
+  size_t i;
+  if (v.len == 0) {
+    return true;
+  }
+  i = host_name_len(v);
+  if (i == 0) {
+    return false;
+  }
+  if (i < v.len && v.data[i++] != ':') {
+    return false; /* "[::1]x" */
+  }
+  for (; i < v.len; i++) {
+    if (v.data[i] < '0' || v.data[i] > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
 static enum http_parse_result host_field(struct http_parser *p,
                                          struct http_slice value,
                                          struct fields *f) {
-  size_t i;
   if (f->hosts++ > 0) {
     return fail(p, 400, "duplicate Host");
   }
-  for (i = 0; i < value.len; i++) {
-    if (!is_host_char((unsigned char)value.data[i])) {
-      return fail(p, 400, "invalid Host");
-    }
+  if (!is_host_value(value)) {
+    return fail(p, 400, "invalid Host");
   }
   p->request.host = value;
   p->request.has_host = true;
