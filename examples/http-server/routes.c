@@ -8,11 +8,14 @@
  *   GET  /hash?n=N      N rounds of a mixing function, on the thread pool
  *   GET  /kv/KEY        a key-value server's value (kv-routes.c); PUT too
  *
- * HEAD works wherever GET does. route_head() reads what it needs from the
- * request's head (whose bytes may be gone later), route_body() takes the
- * body, route_respond() answers: at once into the loop's output buffer,
- * or later, between conn_async_begin() and conn_async_end(). "/" is
- * answered from a copy kept until the Date changes (response_cached).
+ * HEAD works wherever GET does, OPTIONS everywhere (the route's Allow);
+ * a method no route takes is 501 (docs/http-server.md, "Conformance",
+ * has the choices RFC 9110 leaves). route_head() reads what it needs
+ * from the request's head (whose bytes may be gone later), route_body()
+ * takes the body, route_respond() answers: at once into the loop's
+ * output buffer, or later, between conn_async_begin() and
+ * conn_async_end(). "/" is answered from a copy kept until the Date
+ * changes (response_cached).
  *
  * Static files, and why they cannot leave the directory. The path is
  * percent-decoded, and refused (404) if any segment is empty or starts
