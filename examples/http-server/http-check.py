@@ -16,7 +16,7 @@ port, and checks, with Python's http.client and raw sockets, curl, ab
 - Content-Length and chunked uploads (extensions and trailers included),
   Expect: 100-continue, and the statuses 400, 404, 405, 413, 414, 417,
   431, 501 and 505;
-- conformance: 66 cases of what RFC 9110 and RFC 9112 ask (versions,
+- conformance: 70 cases of what RFC 9110 and RFC 9112 ask (versions,
   501 and OPTIONS, absolute-form, HEAD, preconditions in their order,
   ranges, Expect, request smuggling probes), each with its Date, and
   requests behind a closing one left unanswered;
@@ -541,6 +541,19 @@ def conformance_cases(ctx):
          304, {}, b"", False),
         ("If-None-Match: * before Range",
          file("If-None-Match: *", "Range: bytes=20-"), 304, {}, b"", False),
+        ("two If-Modified-Since fields, ignored",
+         file("If-Modified-Since: " + after, "If-Modified-Since: " + after),
+         200, {}, hello, False),
+        ("two If-Unmodified-Since fields, ignored",
+         file("If-Unmodified-Since: " + before,
+              "If-Unmodified-Since: " + before), 200, {}, hello, False),
+        ("If-Match: * in a list of two fields", file('If-Match: "a"',
+                                                     "If-Match: *"), 412,
+         {}, b"", False),
+        ("two If-Range fields", file("Range: bytes=0-1",
+                                     "If-Range: " + modified,
+                                     "If-Range: " + modified), 200, {},
+         hello, False),
         ("preconditions on no file",
          req("GET /static/missing HTTP/1.1", "Host: x", 'If-Match: "x"'),
          404, {}, None, False),

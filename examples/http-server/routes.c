@@ -324,27 +324,33 @@ static void range_parse(struct file_job *job, struct http_slice v) {
   job->range_last = last;
 }
 
-static uint8_t tag_condition(struct http_slice value) {
-  return value.len == 1 && value.data[0] == '*' ? TAG_ANY : TAG_LIST;
+/* One more If-Match or If-None-Match field: the fields make one list,
+ * which is "*" only if it is the only member. */
+static uint8_t tag_condition(uint8_t before, struct http_slice value) {
+  bool any = value.len == 1 && value.data[0] == '*';
+  return before == TAG_ABSENT && any ? TAG_ANY : TAG_LIST;
 }
 
 /* The conditions on a file: the preconditions of RFC 9110 section 13,
- * Range and If-Range. */
+ * Range and If-Range. A second field of a date (or of If-Range) makes
+ * its value a list, which sections 13.1.3 and 13.1.4 say to ignore. */
 static void static_conditions(struct file_job *job,
                               const struct http_request *r) {
-  int ranges = 0;
+  int ranges = 0, since = 0, unmodified = 0, if_ranges = 0;
   for (size_t i = 0; i < r->header_count; i++) {
     struct http_slice name = r->headers[i].name;
     struct http_slice value = r->headers[i].value;
     if (name_is(name, "if-modified-since")) {
-      job->has_since = http_date_parse(value.data, value.len, &job->since);
+      job->has_since = since++ == 0 &&
+                       http_date_parse(value.data, value.len, &job->since);
     } else if (name_is(name, "if-unmodified-since")) {
-      job->has_unmodified = http_date_parse(value.data, value.len,
+      job->has_unmodified = unmodified++ == 0 &&
+                            http_date_parse(value.data, value.len,
                                             &job->unmodified);
     } else if (name_is(name, "if-match")) {
-      job->match = tag_condition(value);
+      job->match = tag_condition(job->match, value);
     } else if (name_is(name, "if-none-match")) {
-      job->none_match = tag_condition(value);
+      job->none_match = tag_condition(job->none_match, value);
     } else if (name_is(name, "range")) {
       if (ranges++ == 0)
         range_parse(job, value);
@@ -352,7 +358,8 @@ static void static_conditions(struct file_job *job,
         job->range = RANGE_NONE; /* Two Range fields: ignore both. */
     } else if (name_is(name, "if-range")) {
       job->has_if_range = true;
-      job->if_range_ok = http_date_parse(value.data, value.len, &job->if_range);
+      job->if_range_ok = if_ranges++ == 0 &&
+                         http_date_parse(value.data, value.len, &job->if_range);
     }
   }
   if (r->method_id != HTTP_METHOD_GET)
