@@ -182,16 +182,20 @@ enum {
   CHAR_VCHAR = 1 << 2,  /* A field value's VCHAR or obs-text. */
   CHAR_BLANK = 1 << 3,  /* SP or HTAB. */
   CHAR_HOST = 1 << 4,   /* A byte of uri-host or port (RFC 3986). */
+  CHAR_NAME = 1 << 5,   /* A byte of reg-name but "%" (unreserved or
+                           sub-delims: RFC 3986 section 3.2.2). */
   /* The combinations that occur, two letters each so that a row of the
    * table is a line: */
   NO = 0,                                     /* Controls, DEL. */
   BL = CHAR_BLANK,                            /* SP, HTAB. */
   OB = CHAR_VCHAR,                            /* obs-text, 0x80-0xFF. */
   TV = CHAR_TARGET | CHAR_VCHAR,              /* " / < > ? @ \ { } */
-  TH = TV | CHAR_HOST,                        /* ( ) , : ; = [ ] */
+  TH = TV | CHAR_HOST,                        /* : [ ] */
   KV = CHAR_TOKEN | CHAR_VCHAR,               /* # */
   KT = CHAR_TOKEN | CHAR_TARGET | CHAR_VCHAR, /* ^ ` | */
-  KH = KT | CHAR_HOST, /* ALPHA DIGIT ! $ % & ' * + - . _ ~ */
+  KH = KT | CHAR_HOST,                        /* % */
+  TN = TH | CHAR_NAME,                        /* ( ) , ; = */
+  KN = KH | CHAR_NAME, /* ALPHA DIGIT ! $ & ' * + - . _ ~ */
 };
 
 /* Laid out by hand, a row of 16 bytes a line. */
@@ -199,12 +203,12 @@ enum {
 static const uint8_t char_class[256] = {
     /* 0x00 */ NO, NO, NO, NO, NO, NO, NO, NO, NO, BL, NO, NO, NO, NO, NO, NO,
     /* 0x10 */ NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO,
-    /* 0x20 */ BL, KH, TV, KV, KH, KH, KH, KH, TH, TH, KH, KH, TH, KH, KH, TV,
-    /* 0x30 */ KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, TH, TH, TV, TH, TV, TV,
-    /* 0x40 */ TV, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH,
-    /* 0x50 */ KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, TH, TV, TH, KT, KH,
-    /* 0x60 */ KT, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH,
-    /* 0x70 */ KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, TV, KT, TV, KH, NO,
+    /* 0x20 */ BL, KN, TV, KV, KN, KH, KN, KN, TN, TN, KN, KN, TN, KN, KN, TV,
+    /* 0x30 */ KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, TH, TN, TV, TN, TV, TV,
+    /* 0x40 */ TV, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN,
+    /* 0x50 */ KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, TH, TV, TH, KT, KN,
+    /* 0x60 */ KT, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN,
+    /* 0x70 */ KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, TV, KT, TV, KN, NO,
     /* 0x80 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
     /* 0x90 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
     /* 0xA0 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
@@ -954,7 +958,9 @@ static enum http_parse_result connection_field(struct http_parser *p,
 
 /* The host of a Host value: an IP-literal in brackets, or a reg-name,
  * whose escapes must be "%" and two hex digits. Returns the bytes it
- * takes, or 0 if it is malformed or empty. */
+ * takes: a reg-name ends at the port's colon or at the first byte no
+ * host holds, which the caller refuses; 0 for an empty host or a broken
+ * IP-literal. */
 static size_t host_name_len(struct http_slice v) {
   size_t i = 0;
   if (v.len > 0 && v.data[0] == '[') {
@@ -965,16 +971,18 @@ static size_t host_name_len(struct http_slice v) {
     }
     return i < v.len && i > 1 ? i + 1 : 0; /* Past "]", if any. */
   }
-  for (; i < v.len && v.data[i] != ':'; i++) {
+  /* One table load a byte: this runs for every request. */
+  for (; i < v.len; i++) {
     unsigned char c = (unsigned char)v.data[i];
-    if (!is_host_char(c) || c == '[' || c == ']') {
-      return 0;
+    if ((char_class[c] & CHAR_NAME) != 0) {
+      continue;
     }
-    if (c == '%' &&
-        (i + 2 >= v.len || hex_value((unsigned char)v.data[i + 1]) < 0 ||
-         hex_value((unsigned char)v.data[i + 2]) < 0)) {
-      return 0;
+    if (c != '%' || i + 2 >= v.len ||
+        hex_value((unsigned char)v.data[i + 1]) < 0 ||
+        hex_value((unsigned char)v.data[i + 2]) < 0) {
+      break; /* The port's colon, or a byte no host holds. */
     }
+    i += 2;
   }
   return i;
 }
