@@ -1963,6 +1963,78 @@ static void test_fs_vectored_short(void **state) {
   fixture_close(&fx);
 }
 
+/* The fields two stats of one unchanged file must agree on. The access
+ * time is left out: a system may update it on its own. */
+static void assert_same_stat(const ax_stat_t *a, const ax_stat_t *b) {
+  assert_int_equal(a->dev, b->dev);
+  assert_int_equal(a->ino, b->ino);
+  assert_int_equal(a->mode, b->mode);
+  assert_int_equal(a->nlink, b->nlink);
+  assert_int_equal(a->uid, b->uid);
+  assert_int_equal(a->gid, b->gid);
+  assert_int_equal(a->rdev, b->rdev);
+  assert_int_equal(a->size, b->size);
+  assert_int_equal(a->blksize, b->blksize);
+  assert_int_equal(a->blocks, b->blocks);
+  assert_int_equal(a->flags, b->flags);
+  assert_int_equal(a->gen, b->gen);
+  assert_int_equal(a->mtim.sec, b->mtim.sec);
+  assert_int_equal(a->mtim.nsec, b->mtim.nsec);
+  assert_int_equal(a->ctim.sec, b->ctim.sec);
+  assert_int_equal(a->ctim.nsec, b->ctim.nsec);
+  assert_int_equal(a->birthtim.sec, b->birthtim.sec);
+  assert_int_equal(a->birthtim.nsec, b->birthtim.nsec);
+}
+
+/* stat, lstat and fstat of one file, synchronous and on the loop (where
+ * io_uring answers some itself), describe it the same, field by field. */
+static void test_fs_stat_fields_agree(void **state) {
+  (void)state;
+  struct fixture fx;
+  char path[PATH_BYTES];
+  ax_stat_t seen[6];
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  struct call *c = &fx.c;
+  path_join(path, fx.dir, "fields");
+  write_file(loop, path, "12345678", 8);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, AX_FS_O_RDONLY, 0, NULL),
+                   0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  for (int async = 0; async < 2; async++) {
+    ax_stat_t *st = &seen[async * 3];
+    assert_int_equal(
+        call_finish(loop, c, async,
+                    ax_fs_stat(loop, call_req(c), path, mode_cb(async))),
+        0);
+    st[0] = c->req.statbuf;
+    assert_int_equal(
+        call_finish(loop, c, async,
+                    ax_fs_lstat(loop, call_req(c), path, mode_cb(async))),
+        0);
+    st[1] = c->req.statbuf;
+    assert_int_equal(
+        call_finish(loop, c, async,
+                    ax_fs_fstat(loop, call_req(c), f, mode_cb(async))),
+        0);
+    st[2] = c->req.statbuf;
+  }
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  for (int i = 1; i < 6; i++)
+    assert_same_stat(&seen[0], &seen[i]);
+  assert_int_equal(seen[0].size, 8);
+  assert_int_equal(seen[0].mode & AX_S_IFMT, AX_S_IFREG);
+  assert_int_equal(seen[0].nlink, 1);
+  assert_true(seen[0].blksize > 0);
+  assert_true(seen[0].mtim.nsec >= 0 && seen[0].mtim.nsec < 1000000000);
+  assert_true(seen[0].ctim.sec > 0);
+  /* A directory: its own type, and at least one link. */
+  assert_int_equal(stat_path(loop, fx.dir, &seen[0]), 0);
+  assert_int_equal(seen[0].mode & AX_S_IFMT, AX_S_IFDIR);
+  assert_true(seen[0].nlink >= 1);
+  fixture_close(&fx);
+}
+
 /* Times before 1970 with a fraction round down to the second before, as
  * libuv's fs_utime_round has it: -14245440.25 is 0.75 s into
  * -14245441. */
@@ -2426,6 +2498,7 @@ int main(void) {
       cmocka_unit_test(test_fs_open_directory),
       cmocka_unit_test(test_fs_zero_bytes),
       cmocka_unit_test(test_fs_vectored_short),
+      cmocka_unit_test(test_fs_stat_fields_agree),
       cmocka_unit_test(test_fs_utime_before_1970),
       cmocka_unit_test(test_fs_ftruncate_contents),
       cmocka_unit_test(test_fs_copyfile_sizes),
