@@ -521,6 +521,58 @@ static void test_fs_event_close_at_once(void **state) {
   fixture_close(&fx);
 }
 
+/* A callback that stops or closes its handle first, and only then reads
+ * the name it was given: the name is valid for the whole call, as the
+ * header promises, also where it is the watched file's own (a copy the
+ * stop would free). */
+struct late_reader {
+  ax_fs_event_t handle;  /* The handle. */
+  bool close;            /* Close rather than stop. */
+  int calls;             /* Callback calls. */
+  char name[NAME_BYTES]; /* The name, read after the stop or close. */
+};
+
+static void late_reader_cb(ax_fs_event_t *handle, const char *filename,
+                           int events, int status) {
+  struct late_reader *lr = ax_container_of(handle, struct late_reader, handle);
+  (void)events;
+  assert_int_equal(status, 0);
+  if (lr->close)
+    assert_int_equal(ax_close(&handle->handle, NULL), 0);
+  else
+    assert_int_equal(ax_fs_event_stop(handle), 0);
+  lr->calls++;
+  snprintf(lr->name, sizeof(lr->name), "%s", filename != NULL ? filename : "");
+}
+
+static void test_fs_event_name_outlives_stop(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct late_reader lr[2];
+  char path[PATH_BYTES];
+  fixture_open(&fx);
+  file_write(&fx, "a", "one");
+  path_join(path, fx.dir, "a");
+  memset(lr, 0, sizeof(lr));
+  lr[1].close = true;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(ax_fs_event_init(&fx.loop, &lr[i].handle), 0);
+    assert_int_equal(ax_fs_event_start(&lr[i].handle, path, 0, late_reader_cb),
+                     0);
+  }
+  file_write(&fx, "a", "two");
+  while ((lr[0].calls == 0 || lr[1].calls == 0) && !fx.guard.fired)
+    ax_run(&fx.loop, AX_RUN_ONCE);
+  assert_false(fx.guard.fired);
+  ax_run(&fx.loop, AX_RUN_NOWAIT);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(lr[i].calls, 1);
+    assert_string_equal(lr[i].name, "a");
+  }
+  ax_close(&lr[0].handle.handle, NULL);
+  fixture_close(&fx);
+}
+
 /* A handle started again from its own callback, on the same directory:
  * each later change is still reported, once per event the system gives. */
 struct restarter {
@@ -567,6 +619,7 @@ int main(void) {
       cmocka_unit_test(test_fs_event_restart_moves),
       cmocka_unit_test(test_fs_event_close_with_pending),
       cmocka_unit_test(test_fs_event_close_at_once),
+      cmocka_unit_test(test_fs_event_name_outlives_stop),
       cmocka_unit_test(test_fs_event_restart_in_cb),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
