@@ -410,6 +410,32 @@ static void test_fs_poll_restart_in_cb(void **state) {
   fixture_close(&fx);
 }
 
+/* libuv's fs_poll_close_request_multi_start_stop: started and stopped
+ * again and again while its first stat is in flight, then closed: the
+ * close waits for that stat, runs once, and nothing is reported or left
+ * behind. */
+static void test_fs_poll_start_stop_many(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  int closed = 0;
+  fixture_open(&fx);
+  file_append(&fx, "one");
+  probe_start(&fx, &p, fx.file);
+  for (int i = 0; i < 10; i++) {
+    assert_int_equal(ax_fs_poll_stop(&p.handle), 0);
+    assert_int_equal(
+        ax_fs_poll_start(&p.handle, fx.file, INTERVAL_MS, probe_cb), 0);
+  }
+  assert_int_equal(ax_fs_poll_stop(&p.handle), 0);
+  p.handle.handle.data = &closed;
+  assert_int_equal(ax_close(&p.handle.handle, test_count_close_cb), 0);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 1);
+  assert_int_equal(p.calls, 0);
+  fixture_close(&fx);
+}
+
 /* The pool makes its locks once per process and keeps them: have it make
  * them before any test counts what axle allocates. */
 static int pool_locks_setup(void **state) {
@@ -430,6 +456,7 @@ int main(void) {
       cmocka_unit_test(test_fs_poll_directory),
       cmocka_unit_test(test_fs_poll_unref),
       cmocka_unit_test(test_fs_poll_restart_in_cb),
+      cmocka_unit_test(test_fs_poll_start_stop_many),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }
