@@ -423,7 +423,7 @@ static void test_handle_fileno_every_type(void **state) {
   assert_int_equal(ax_fileno(&udp.handle, &fd), 0);
 
   /* Pipes: each end gives the descriptor it was opened on. */
-  assert_int_equal(ax_pipe(fds, 0, 0), 0);
+  assert_int_equal(ax_pipe(fds, AX_PIPE_NONBLOCK, AX_PIPE_NONBLOCK), 0);
   assert_int_equal(ax_pipe_init(&loop, &reader, false), 0);
   assert_int_equal(ax_pipe_init(&loop, &writer, false), 0);
   reader.stream.handle.data = &closed;
@@ -490,7 +490,7 @@ static void test_handle_socket_buffer_sizes(void **state) {
   assert_int_equal(ax_ip4_addr("127.0.0.1", 0, &addr), 0);
   assert_int_equal(ax_udp_init(&loop, &udp), 0);
   assert_int_equal(ax_udp_bind(&udp, (const struct sockaddr *)&addr, 0), 0);
-  assert_int_equal(ax_pipe(fds, 0, 0), 0);
+  assert_int_equal(ax_pipe(fds, AX_PIPE_NONBLOCK, AX_PIPE_NONBLOCK), 0);
   assert_int_equal(ax_pipe_init(&loop, &reader, false), 0);
   assert_int_equal(ax_pipe_init(&loop, &writer, false), 0);
   assert_int_equal(ax_pipe_open(&reader, fds[0]), 0);
@@ -519,8 +519,8 @@ static void test_handle_socket_buffer_sizes(void **state) {
 #endif
   }
 
-  ax_handle_t *handles[] = {&tcp.stream.handle, &fresh.stream.handle,
-                            &udp.handle, &reader.stream.handle,
+  ax_handle_t *handles[] = {&tcp.stream.handle,    &fresh.stream.handle,
+                            &udp.handle,           &reader.stream.handle,
                             &writer.stream.handle, &timer.handle};
   for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
     handles[i]->data = &closed;

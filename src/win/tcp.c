@@ -250,10 +250,10 @@ int ax__sock_buffer_size(ax_handle_type type, ax_os_fd_t fd, bool send,
   int name = send ? SO_SNDBUF : SO_RCVBUF;
   int size = *value;
   int len = (int)sizeof(size);
-  int rc = size == 0 ? getsockopt((SOCKET)fd, SOL_SOCKET, name, (char *)&size,
-                                  &len)
-                     : setsockopt((SOCKET)fd, SOL_SOCKET, name,
-                                  (const char *)&size, len);
+  int rc = size == 0
+               ? getsockopt((SOCKET)fd, SOL_SOCKET, name, (char *)&size, &len)
+               : setsockopt((SOCKET)fd, SOL_SOCKET, name, (const char *)&size,
+                            len);
   if (rc != 0)
     return ax__win_sock_error();
   *value = size;
