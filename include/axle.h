@@ -1814,9 +1814,28 @@ AX_EXTERN int ax_tcp_getpeername(const ax_tcp_t *tcp, struct sockaddr *name,
  * ax_close(), or setsockopt's error (the handle is then not closed). */
 AX_EXTERN int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb);
 
-/** The socket or descriptor under a TCP or poll handle, for options axle
- * does not offer. @return 0; AX_EBADF if it has none. */
+/** The socket or descriptor under a TCP, UDP, pipe, TTY or poll handle,
+ * for options axle does not offer (a Windows pipe or console gives its
+ * HANDLE). Leave its blocking mode and ownership alone: the handle closes
+ * it. @return 0; AX_EINVAL (NULL, another handle type); AX_EBADF if the
+ * handle has none yet or is closing. */
 AX_EXTERN int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd);
+
+/**
+ * The size of the buffer the system keeps for sending on the socket under
+ * a TCP, UDP or pipe handle (SO_SNDBUF). With @p *value 0 it is read into
+ * @p *value; otherwise the system is asked for @p *value bytes, and
+ * @p *value is left as it was. Linux doubles what is asked (room for its
+ * bookkeeping) and reads back the doubled size; every system rounds up to
+ * its minimum. @return 0; AX_EINVAL (NULL, a negative size, another handle
+ * type); AX_EBADF if the handle has no socket yet or is closing;
+ * AX_ENOTSOCK for a POSIX pipe that is not a socket; AX_ENOTSUP for a pipe
+ * on Windows; the system's error (nothing is changed then).
+ */
+AX_EXTERN int ax_send_buffer_size(ax_handle_t *handle, int *value);
+
+/** The size of the receiving buffer (SO_RCVBUF); as ax_send_buffer_size(). */
+AX_EXTERN int ax_recv_buffer_size(ax_handle_t *handle, int *value);
 
 /**
  * Fill an IPv4 address from text such as "127.0.0.1".

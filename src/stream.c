@@ -718,7 +718,10 @@ static bool stream_read_one(ax_stream_t *stream) {
     return false;
   }
   if (n < 0) {
-    stream_read_end(stream, n == AX_EOF);
+    /* A declined buffer pauses reading; an error of the socket ends it for
+     * good, as the end does: the kernel reports a reset once, then reads 0
+     * as if the peer had finished. */
+    stream_read_end(stream, n != AX_ENOBUFS);
     if (n != AX_EOF) /* Writes fail too: try_write says so at once. */
       stream->handle.priv_flags |= AX__STREAM_COPY_OFF;
   }

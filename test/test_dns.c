@@ -11,6 +11,7 @@
  * never resolves. Lookups that must stay queued are held behind user jobs
  * that wait on a semaphore: no test depends on how long anything takes.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(_WIN32)
@@ -626,6 +627,140 @@ static void test_dns_resolver_errors(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- What a libuv program relies on: DNS, a second round ----
+ *
+ * libuv's getaddrinfo_fail, getaddrinfo_basic and getnameinfo_basic_ip6
+ * tests, the resolver's own errors for bad hints, and the callback-stack
+ * rule, through axle's API. */
+
+/* Whether the test is inside an axle call, and callbacks run meanwhile. */
+static bool dns_in_call;
+static int dns_inside;
+
+static void stack_gai_cb(ax_getaddrinfo_t *req, int status,
+                         struct addrinfo *addrinfo) {
+  dns_inside += dns_in_call;
+  gai_cb(req, status, addrinfo);
+}
+
+static void stack_gni_cb(ax_getnameinfo_t *req, int status, const char *host,
+                         const char *service) {
+  dns_inside += dns_in_call;
+  gni_cb(req, status, host, service);
+}
+
+/* A lookup answered without the network (numeric) or refused by the
+ * resolver at once still completes from the loop, on the loop thread,
+ * never inside the call that queued it (libuv's callback_stack rule). */
+static void test_dns_libuv_no_callback_inside_calls(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct gai_result numeric, refused;
+  struct gni_result name;
+  struct addrinfo hints = make_hints(AF_INET, SOCK_STREAM, AI_NUMERICHOST);
+  struct sockaddr_in sin = loopback_v4(7);
+  memset(&numeric, 0, sizeof(numeric));
+  memset(&refused, 0, sizeof(refused));
+  memset(&name, 0, sizeof(name));
+  open_loop(&loop);
+  dns_inside = 0;
+  dns_in_call = true;
+  assert_int_equal(ax_getaddrinfo(&loop, &numeric.req, "127.0.0.1", "7", &hints,
+                                  stack_gai_cb),
+                   0);
+  assert_int_equal(ax_getaddrinfo(&loop, &refused.req, "not numeric", NULL,
+                                  &hints, stack_gai_cb),
+                   0);
+  assert_int_equal(ax_getnameinfo(&loop, &name.req, (const void *)&sin,
+                                  NI_NUMERICHOST | NI_NUMERICSERV,
+                                  stack_gni_cb),
+                   0);
+  dns_in_call = false;
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(dns_inside, 0);
+  assert_int_equal(numeric.calls, 1);
+  assert_int_equal(numeric.status, 0);
+  assert_true(numeric.on_loop);
+  assert_int_equal(check_loopback_list(numeric.addrinfo, 7), 1);
+  ax_freeaddrinfo(numeric.addrinfo);
+  assert_int_equal(refused.calls, 1);
+  assert_int_equal(refused.status, AX_EAI_NONAME);
+  assert_null(refused.addrinfo);
+  assert_int_equal(name.calls, 1);
+  assert_int_equal(name.status, 0);
+  assert_string_equal(name.host, "127.0.0.1");
+  assert_string_equal(name.service, "7");
+  test_loop_close(&loop);
+}
+
+/* Two refusals test_dns_resolver_errors leaves out, with their AX_EAI_*
+ * names, synchronously and from the pool: an unknown flag, and a service
+ * name where only a port number is allowed. */
+static void test_dns_libuv_resolver_refusals(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  open_loop(&loop);
+  struct {
+    struct addrinfo hints; /* What is asked. */
+    const char *service;   /* With this service. */
+    int expected;          /* What the resolver says. */
+  } cases[] = {
+      {make_hints(AF_INET, SOCK_STREAM, 0x40000000), NULL, AX_EAI_BADFLAGS},
+      {make_hints(AF_INET, SOCK_STREAM, AI_NUMERICSERV), "http", AX_EAI_NONAME},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    /* Wine's getaddrinfo takes unknown flags without a word. */
+    if (cases[i].expected == AX_EAI_BADFLAGS && getenv("AX_TEST_WINE") != NULL)
+      continue;
+    ax_getaddrinfo_t sync_req;
+    assert_int_equal(ax_getaddrinfo(&loop, &sync_req, "127.0.0.1",
+                                    cases[i].service, &cases[i].hints, NULL),
+                     cases[i].expected);
+    assert_null(sync_req.addrinfo);
+    struct gai_result r;
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(ax_getaddrinfo(&loop, &r.req, "127.0.0.1",
+                                    cases[i].service, &cases[i].hints, gai_cb),
+                     0);
+    assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.status, cases[i].expected);
+    assert_null(r.addrinfo);
+  }
+  test_loop_close(&loop);
+}
+
+/* The numeric name of an IPv6 address and its port, synchronously and
+ * from the pool (libuv's getnameinfo_basic_ip6); the scope of a
+ * link-local address comes back with it. */
+static void test_dns_libuv_getnameinfo_ip6(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_getnameinfo_t sync_req;
+  struct gni_result r;
+  struct sockaddr_in6 sin6;
+  int flags = NI_NUMERICHOST | NI_NUMERICSERV;
+  memset(&r, 0, sizeof(r));
+  open_loop(&loop);
+  assert_int_equal(ax_ip6_addr("::1", 443, &sin6), 0);
+  assert_int_equal(
+      ax_getnameinfo(&loop, &sync_req, (const void *)&sin6, flags, NULL), 0);
+  assert_string_equal(sync_req.host, "::1");
+  assert_string_equal(sync_req.service, "443");
+  assert_int_equal(
+      ax_getnameinfo(&loop, &r.req, (const void *)&sin6, flags, gni_cb), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(r.calls, 1);
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.host, "::1");
+  assert_string_equal(r.service, "443");
+  assert_int_equal(ax_ip6_addr("fe80::1%1", 80, &sin6), 0);
+  assert_int_equal(
+      ax_getnameinfo(&loop, &sync_req, (const void *)&sin6, flags, NULL), 0);
+  assert_true(strncmp(sync_req.host, "fe80::1%", 8) == 0);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   /* The pool's locks live as long as the process: have them made now,
    * before the first test counts allocations (test_loop_open()). */
@@ -647,6 +782,9 @@ int main(void) {
       cmocka_unit_test(test_dns_cancel_behind_user_jobs),
       cmocka_unit_test(test_dns_name_at_limit),
       cmocka_unit_test(test_dns_resolver_errors),
+      cmocka_unit_test(test_dns_libuv_no_callback_inside_calls),
+      cmocka_unit_test(test_dns_libuv_resolver_refusals),
+      cmocka_unit_test(test_dns_libuv_getnameinfo_ip6),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1376,12 +1376,10 @@ static void test_process_user_sigchld_handle(void **state) {
   assert_no_children();
 }
 
-/* Whether a pipe has a descriptor: ax_pipe_getsockname() says AX_EBADF
- * only when it has none (ax_fileno() takes no pipes). */
+/* Whether a pipe has a descriptor. */
 static bool pipe_has_fd(const ax_pipe_t *pipe) {
-  char name[256];
-  size_t size = sizeof(name);
-  return ax_pipe_getsockname(pipe, name, &size) != AX_EBADF;
+  ax_os_fd_t fd;
+  return ax_fileno(&pipe->stream.handle, &fd) != AX_EBADF;
 }
 
 /* A spawn that fails (no such program) leaves its CREATE_PIPE streams as

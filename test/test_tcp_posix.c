@@ -1204,6 +1204,172 @@ static void test_tcp_posix_close_while_connecting(void **state) {
     test_skip("every connect completed: the kernel queued them all");
 }
 
+/* ---- What a libuv program relies on: sockets from outside ---- */
+
+static void oob_tick_cb(ax_timer_t *timer) {
+  (*(int *)timer->handle.data)++;
+}
+
+/* The accepted side of test_tcp_posix_open_listening. */
+struct open_accept {
+  ax_tcp_t conn; /* Accepted. */
+  int accepted;  /* Connections accepted. */
+};
+
+static void open_accept_cb(ax_stream_t *server, int status) {
+  struct open_accept *oa = server->handle.data;
+  assert_int_equal(status, 0);
+  assert_int_equal(ax_tcp_init(server->handle.loop, &oa->conn), 0);
+  assert_int_equal(ax_accept(server, &oa->conn.stream), 0);
+  oa->accepted++;
+}
+
+static void open_connect_cb(ax_connect_t *req, int status) {
+  assert_int_equal(status, 0);
+  (*(int *)req->req.data)++;
+}
+
+/* Urgent (out-of-band) data: the reader gets the ordinary bytes, the
+ * urgent one is not delivered inline, and the loop does not spin on the
+ * urgent mark: it wakes about once per timer tick, not thousands of
+ * times (libuv's tcp_oob). */
+static void test_tcp_posix_oob(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct tcp_pair pair;
+  assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
+  struct collect got = {0};
+  pair.server.stream.handle.data = &got;
+  assert_int_equal(
+      ax_read_start(&pair.server.stream, collect_alloc_cb, collect_read_cb), 0);
+  ax_os_fd_t fd;
+  assert_int_equal(ax_fileno(&pair.client.stream.handle, &fd), 0);
+  assert_int_equal(send(fd, "hello", 5, MSG_OOB), 5);
+  tcp_run_until_size(&loop, &got.len, 4);
+  assert_memory_equal(got.data, "hell", 4);
+  /* Ten ticks of a timer: a loop that spun on the mark would run
+   * thousands of iterations meanwhile. */
+  ax_metrics_t before, after;
+  assert_int_equal(ax_loop_metrics(&loop, &before), 0);
+  ax_timer_t tick;
+  int ticks = 0;
+  assert_int_equal(ax_timer_init(&loop, &tick), 0);
+  tick.handle.data = &ticks;
+  assert_int_equal(ax_timer_start(&tick, oob_tick_cb, 5, 5), 0);
+  tcp_run_until(&loop, &ticks, 10);
+  assert_int_equal(ax_loop_metrics(&loop, &after), 0);
+  uint64_t iterations = after.iterations - before.iterations;
+  print_message("%llu iterations for 10 ticks\n",
+                (unsigned long long)iterations);
+  assert_true(iterations < 200);
+  assert_int_equal(got.len, 4);
+  assert_int_equal(got.errors, 0);
+  assert_int_equal(ax_close(&tick.handle, NULL), 0);
+  tcp_pair_close(&pair);
+  test_loop_close(&loop);
+}
+
+/* A socket the program made listen itself: adopted, it takes ax_listen
+ * and accepts (libuv's tcp_open_bound, multiple_listen). */
+static void test_tcp_posix_open_listening(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int sock = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(sock >= 0);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(
+      bind(sock, (struct sockaddr *)&addr, sizeof(struct sockaddr_in)), 0);
+  assert_int_equal(listen(sock, 8), 0);
+  ax_tcp_t listener;
+  assert_int_equal(ax_tcp_init(&loop, &listener), 0);
+  assert_int_equal(ax_tcp_open(&listener, sock), 0);
+  assert_false(ax_is_readable(&listener.stream));
+  int len = (int)sizeof(addr);
+  assert_int_equal(
+      ax_tcp_getsockname(&listener, (struct sockaddr *)&addr, &len), 0);
+  struct open_accept oa = {0};
+  listener.stream.handle.data = &oa;
+  assert_int_equal(ax_listen(&listener.stream, 8, open_accept_cb), 0);
+  ax_tcp_t client;
+  ax_connect_t req;
+  int connected = 0;
+  req.req.data = &connected;
+  assert_int_equal(ax_tcp_init(&loop, &client), 0);
+  assert_int_equal(
+      ax_tcp_connect(&req, &client, (struct sockaddr *)&addr, open_connect_cb),
+      0);
+  tcp_run_until(&loop, &oa.accepted, 1);
+  tcp_run_until(&loop, &connected, 1);
+  assert_true(ax_is_writable(&oa.conn.stream));
+  assert_int_equal(ax_close(&oa.conn.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&client.stream.handle, NULL), 0);
+  assert_int_equal(ax_close(&listener.stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
+/* A socket whose connect is still in progress, adopted: axle takes it for
+ * an unconnected socket (it has no peer yet), so it neither reads nor
+ * writes (AX_ENOTCONN); libuv lets writes wait for the connect
+ * (docs/coming-from-libuv.md). The connect is held by a full backlog,
+ * as in test_tcp_posix_close_while_connecting. */
+static void test_tcp_posix_open_connecting(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(listener >= 0);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", 0, &addr);
+  socklen_t len = sizeof(struct sockaddr_in);
+  assert_int_equal(bind(listener, (struct sockaddr *)&addr, len), 0);
+  assert_int_equal(listen(listener, 0), 0);
+  assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+  int clients[STUCK_CLIENTS];
+  int stuck = -1;
+  for (int i = 0; i < STUCK_CLIENTS && stuck < 0; i++) {
+    clients[i] = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(clients[i] >= 0);
+    assert_int_equal(fcntl(clients[i], F_SETFL, O_NONBLOCK), 0);
+    int rc = connect(clients[i], (struct sockaddr *)&addr, len);
+    if (rc != 0 && errno != EINPROGRESS) {
+      /* Refused at once (a BSD's full backlog): not in progress. */
+      assert_int_equal(close(clients[i]), 0);
+      continue;
+    }
+    ax_sleep(20);
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof(peer);
+    if (getpeername(clients[i], (struct sockaddr *)&peer, &peer_len) != 0)
+      stuck = i;
+    else
+      assert_int_equal(close(clients[i]), 0);
+  }
+  if (stuck < 0) {
+    assert_int_equal(close(listener), 0);
+    test_loop_close(&loop);
+    test_skip("every connect completed: the kernel queued them all");
+  }
+  ax_tcp_t adopted;
+  assert_int_equal(ax_tcp_init(&loop, &adopted), 0);
+  assert_int_equal(ax_tcp_open(&adopted, clients[stuck]), 0);
+  assert_false(ax_is_writable(&adopted.stream));
+  assert_false(ax_is_readable(&adopted.stream));
+  ax_write_t req;
+  char byte = 'x';
+  ax_buf_t buf = ax_buf_init(&byte, 1);
+  assert_int_equal(ax_write(&req, &adopted.stream, &buf, 1, exact_write_cb),
+                   AX_ENOTCONN);
+  assert_int_equal(
+      ax_read_start(&adopted.stream, collect_alloc_cb, collect_read_cb),
+      AX_ENOTCONN);
+  assert_int_equal(ax_close(&adopted.stream.handle, NULL), 0);
+  assert_int_equal(close(listener), 0);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_posix_sigpipe),
@@ -1222,6 +1388,9 @@ int main(void) {
       cmocka_unit_test(test_tcp_posix_outside_client),
       cmocka_unit_test(test_tcp_posix_accept_failures_reported_per_run),
       cmocka_unit_test(test_tcp_posix_close_while_connecting),
+      cmocka_unit_test(test_tcp_posix_oob),
+      cmocka_unit_test(test_tcp_posix_open_listening),
+      cmocka_unit_test(test_tcp_posix_open_connecting),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

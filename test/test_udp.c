@@ -1141,6 +1141,569 @@ static void test_udp_libuv_unref_send_keeps_loop(void **state) {
   test_loop_close(&loop);
 }
 
+/* ---- What a libuv program relies on: UDP, a second round ----
+ *
+ * libuv's udp_send_immediate, udp_send_unreachable, udp_recv_in_a_row,
+ * udp_ipv6_only and udp_dual_stack, udp_connect6, udp_multicast_ttl and
+ * udp_multicast_join, udp_sendmmsg_error, udp_open_bound and
+ * udp_open_connect, udp_reuseaddr, and the callback-stack rule, through
+ * axle's API. */
+
+/* Run the loop a few turns without waiting, for what may arrive late. */
+static void settle_udp(ax_loop_t *loop) {
+  for (int i = 0; i < 8; i++)
+    ax_run(loop, AX_RUN_NOWAIT);
+}
+
+/* Close the handles of peers p[0..n) and run until their callbacks ran. */
+static void peers_close(ax_loop_t *loop, struct peer *p, int n) {
+  for (int i = 0; i < n; i++)
+    peer_close(&p[i]);
+  (void)loop;
+}
+
+/* Sends from a handle that was never bound, one right after the other:
+ * the first binds it, both arrive, and neither callback runs inside its
+ * call (libuv's udp_send_immediate). */
+static void test_udp_libuv_send_immediate(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  struct sockaddr_in server;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_bind4(&p[0], &server);
+  peer_recv(&p[0]);
+  char text[] = "one";
+  ax_buf_t buf = ax_buf_init(text, 3);
+  struct sent s[2];
+  for (int i = 0; i < 2; i++) {
+    sent_init(&s[i]);
+    assert_int_equal(ax_udp_send(&s[i].req, &p[1].udp, &buf, 1,
+                                 (struct sockaddr *)&server, sent_cb),
+                     0);
+    assert_int_equal(s[i].status, 1);
+  }
+  struct sockaddr_in name;
+  int len = (int)sizeof(name);
+  assert_int_equal(
+      ax_udp_getsockname(&p[1].udp, (struct sockaddr *)&name, &len), 0);
+  assert_int_not_equal(ntohs(name.sin_port), 0);
+  run_until(&loop, has_two_datagrams, &p[0]);
+  assert_int_equal(s[0].status, 0);
+  assert_int_equal(s[1].status, 0);
+  struct sockaddr_in *from = (struct sockaddr_in *)&p[0].last_from;
+  assert_int_equal(from->sin_port, name.sin_port);
+  peers_close(&loop, p, 2);
+  test_loop_close(&loop);
+}
+
+/* A send to a port nobody listens on, from a socket that is not
+ * connected: the send succeeds, and no error reaches the receive side, on
+ * any system (Windows reports the ICMP answer to an unconnected socket
+ * unless told not to; libuv's udp_send_unreachable). */
+static void test_udp_libuv_send_unreachable(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[3]; /* echo server, client, a port closed again */
+  struct sockaddr_in server, closed;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_init(&loop, &p[2], 0);
+  peer_bind4(&p[0], &server);
+  peer_bind4(&p[2], &closed);
+  peer_close(&p[2]);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(p[2].closed, 1);
+  p[0].echo = true;
+  peer_recv(&p[0]);
+  peer_recv(&p[1]);
+  char text[] = "lost";
+  ax_buf_t buf = ax_buf_init(text, 4);
+  struct sent s[2];
+  sent_init(&s[0]);
+  sent_init(&s[1]);
+  assert_int_equal(ax_udp_send(&s[0].req, &p[1].udp, &buf, 1,
+                               (struct sockaddr *)&closed, sent_cb),
+                   0);
+  run_until(&loop, has_sent, &s[0]);
+  assert_int_equal(s[0].status, 0);
+  settle_udp(&loop);
+  /* The ICMP answer came back by now; the next exchange still works. */
+  assert_int_equal(ax_udp_send(&s[1].req, &p[1].udp, &buf, 1,
+                               (struct sockaddr *)&server, sent_cb),
+                   0);
+  run_until(&loop, has_datagram, &p[1]);
+  assert_int_equal(s[1].status, 0);
+  assert_string_equal(p[1].last_data, "lost");
+  assert_int_equal(p[1].errors, 0);
+  assert_true(ax_is_active(&p[1].udp.handle));
+  peers_close(&loop, p, 2);
+  test_loop_close(&loop);
+}
+
+/* A receiver that records the first byte of each datagram, in order. */
+struct row {
+  struct peer p; /* The receiver. */
+  char seen[16]; /* First bytes, in arrival order. */
+  int n;         /* Datagrams seen. */
+};
+
+static void row_recv_cb(ax_udp_t *udp, ptrdiff_t nread, const ax_buf_t *buf,
+                        const struct sockaddr *addr, unsigned int flags) {
+  struct row *r = ax_container_of(udp, struct row, p.udp);
+  peer_recv_cb(udp, nread, buf, addr, flags);
+  if (nread > 0 && addr != NULL && r->n < (int)sizeof(r->seen) - 1)
+    r->seen[r->n++] = buf->base[0];
+}
+
+static bool row_done(void *arg) {
+  return ((struct row *)arg)->n >= 10;
+}
+
+/* Ten datagrams waiting before receiving starts arrive, all ten, in
+ * order, each whole (libuv's udp_recv_in_a_row). */
+static void test_udp_libuv_recv_in_a_row(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct row r;
+  memset(&r, 0, sizeof(r));
+  struct peer sender;
+  struct sockaddr_in server;
+  peer_init(&loop, &r.p, 0);
+  peer_init(&loop, &sender, 0);
+  peer_bind4(&r.p, &server);
+  char text[10];
+  for (int i = 0; i < 10; i++) {
+    text[i] = (char)('0' + i);
+    ax_buf_t buf = ax_buf_init(&text[i], 1);
+    assert_int_equal(
+        ax_udp_try_send(&sender.udp, &buf, 1, (struct sockaddr *)&server), 1);
+  }
+  assert_int_equal(ax_udp_recv_start(&r.p.udp, peer_alloc_cb, row_recv_cb), 0);
+  assert_int_equal(r.n, 0); /* Never inside the call. */
+  run_until(&loop, row_done, &r);
+  assert_string_equal(r.seen, "0123456789");
+  assert_int_equal(r.p.errors, 0);
+  assert_int_equal(r.p.last_nread, 1);
+  peer_close(&r.p);
+  peer_close(&sender);
+  test_loop_close(&loop);
+}
+
+/* Bind "::" with flags, at port; false where the system has no IPv6. */
+static bool bind_any6(struct peer *p, int port, unsigned int flags) {
+  struct sockaddr_in6 addr;
+  assert_int_equal(ax_ip6_addr("::", port, &addr), 0);
+  int err = ax_udp_bind(&p->udp, (struct sockaddr *)&addr, flags);
+  if (err == AX_EAFNOSUPPORT || err == AX_EADDRNOTAVAIL)
+    return false;
+  assert_int_equal(err, 0);
+  return true;
+}
+
+static int udp_port(const ax_udp_t *udp) {
+  struct sockaddr_storage name;
+  int len = (int)sizeof(name);
+  assert_int_equal(ax_udp_getsockname(udp, (struct sockaddr *)&name, &len), 0);
+  if (name.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&name)->sin6_port);
+  return ntohs(((struct sockaddr_in *)&name)->sin_port);
+}
+
+/* AX_UDP_IPV6ONLY: "::" with it leaves IPv4's port free for another
+ * socket; without it, the socket takes IPv4's too, and an IPv4 sender
+ * shows as a mapped address (libuv's udp_ipv6_only, udp_dual_stack). An
+ * IPv6 socket is dual-stack unless asked, on every system. */
+static void test_udp_libuv_ipv6_only(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[4]; /* v6only, v4 beside it, dual-stack, v4 sender */
+  for (int i = 0; i < 4; i++)
+    peer_init(&loop, &p[i], 0);
+  if (!bind_any6(&p[0], 0, AX_UDP_IPV6ONLY)) {
+    peers_close(&loop, p, 4);
+    test_loop_close(&loop);
+    test_skip("no IPv6 here");
+    return;
+  }
+  struct sockaddr_in v4;
+  int port = udp_port(&p[0].udp);
+  assert_int_equal(ax_ip4_addr("127.0.0.1", port, &v4), 0);
+  assert_int_equal(ax_udp_bind(&p[1].udp, (struct sockaddr *)&v4, 0), 0);
+
+  assert_true(bind_any6(&p[2], 0, 0));
+  port = udp_port(&p[2].udp);
+  assert_int_equal(ax_ip4_addr("127.0.0.1", port, &v4), 0);
+  peer_recv(&p[2]);
+  assert_int_equal(ax_udp_bind(&p[3].udp, (struct sockaddr *)&v4, 0),
+                   AX_EADDRINUSE);
+  char text[] = "four";
+  ax_buf_t buf = ax_buf_init(text, 4);
+  assert_int_equal(ax_udp_try_send(&p[3].udp, &buf, 1, (struct sockaddr *)&v4),
+                   4);
+  run_until(&loop, has_datagram, &p[2]);
+  assert_string_equal(p[2].last_data, "four");
+  assert_int_equal(p[2].last_from.ss_family, AF_INET6);
+  char name[64];
+  assert_int_equal(
+      ax_ip_name((struct sockaddr *)&p[2].last_from, name, sizeof(name)), 0);
+  assert_string_equal(name, "::ffff:127.0.0.1");
+  peers_close(&loop, p, 4);
+  test_loop_close(&loop);
+}
+
+/* Connected over ::1: sends need no address, the peer's name is IPv6, an
+ * address given is refused (libuv's udp_connect6); skipped without ::1. */
+static void test_udp_libuv_connect6(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  struct sockaddr_in6 server;
+  assert_int_equal(ax_ip6_addr("::1", 0, &server), 0);
+  int err = ax_udp_bind(&p[0].udp, (struct sockaddr *)&server, 0);
+  if (err == AX_EADDRNOTAVAIL || err == AX_EAFNOSUPPORT) {
+    peers_close(&loop, p, 2);
+    test_loop_close(&loop);
+    test_skip("no IPv6 loopback here");
+    return;
+  }
+  assert_int_equal(err, 0);
+  int len = (int)sizeof(server);
+  assert_int_equal(
+      ax_udp_getsockname(&p[0].udp, (struct sockaddr *)&server, &len), 0);
+  peer_recv(&p[0]);
+  assert_int_equal(ax_udp_connect(&p[1].udp, (struct sockaddr *)&server), 0);
+  struct sockaddr_in6 peer;
+  len = (int)sizeof(peer);
+  assert_int_equal(
+      ax_udp_getpeername(&p[1].udp, (struct sockaddr *)&peer, &len), 0);
+  assert_int_equal(peer.sin6_family, AF_INET6);
+  assert_int_equal(peer.sin6_port, server.sin6_port);
+  char text[] = "six";
+  ax_buf_t buf = ax_buf_init(text, 3);
+  assert_int_equal(
+      ax_udp_try_send(&p[1].udp, &buf, 1, (struct sockaddr *)&server),
+      AX_EISCONN);
+  struct sent s;
+  sent_init(&s);
+  assert_int_equal(ax_udp_send(&s.req, &p[1].udp, &buf, 1, NULL, sent_cb), 0);
+  run_until(&loop, has_datagram, &p[0]);
+  assert_int_equal(s.status, 0);
+  assert_string_equal(p[0].last_data, "six");
+  peers_close(&loop, p, 2);
+  test_loop_close(&loop);
+}
+
+/* Multicast: the time-to-live's range (libuv's udp_multicast_ttl), then a
+ * datagram to a group the socket joined comes back to it, and a group
+ * left twice is an error (udp_multicast_join). The second half is skipped
+ * where the machine has no multicast route. */
+static void test_udp_libuv_multicast(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p;
+  peer_init(&loop, &p, 0);
+  struct sockaddr_in addr;
+  assert_int_equal(ax_ip4_addr("0.0.0.0", 0, &addr), 0);
+  assert_int_equal(ax_udp_bind(&p.udp, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(ax_udp_set_multicast_ttl(&p.udp, 0), 0);
+  assert_int_equal(ax_udp_set_multicast_ttl(&p.udp, 255), 0);
+  assert_int_equal(ax_udp_set_multicast_ttl(&p.udp, 256), AX_EINVAL);
+  assert_int_equal(ax_udp_set_ttl(&p.udp, 1), 0);
+  assert_int_equal(ax_udp_set_ttl(&p.udp, 255), 0);
+  assert_int_equal(ax_udp_set_multicast_loop(&p.udp, true), 0);
+  /* Not a group: refused by the system, as an error code. */
+  assert_int_not_equal(
+      ax_udp_set_membership(&p.udp, "127.0.0.1", NULL, AX_JOIN_GROUP), 0);
+  int err = ax_udp_set_membership(&p.udp, "239.255.0.7", NULL, AX_JOIN_GROUP);
+  if (err != 0) {
+    print_message("multicast membership refused here: %s\n", ax_err_name(err));
+    peer_close(&p);
+    test_loop_close(&loop);
+    return;
+  }
+  peer_recv(&p);
+  struct sockaddr_in group;
+  assert_int_equal(ax_ip4_addr("239.255.0.7", udp_port(&p.udp), &group), 0);
+  char text[] = "group";
+  ax_buf_t buf = ax_buf_init(text, 5);
+  int sent = ax_udp_try_send(&p.udp, &buf, 1, (struct sockaddr *)&group);
+  if (sent == 5) {
+    run_until(&loop, has_datagram, &p);
+    assert_string_equal(p.last_data, "group");
+  } else {
+    print_message("no route to the group here: %s\n", ax_err_name(sent));
+  }
+  assert_int_equal(
+      ax_udp_set_membership(&p.udp, "239.255.0.7", NULL, AX_LEAVE_GROUP), 0);
+  assert_int_not_equal(
+      ax_udp_set_membership(&p.udp, "239.255.0.7", NULL, AX_LEAVE_GROUP), 0);
+  peer_close(&p);
+  test_loop_close(&loop);
+}
+
+static bool sixteen_sent(void *arg) {
+  struct sent *s = arg;
+  for (int i = 0; i < 16; i++) {
+    if (s[i].status == 1)
+      return false;
+  }
+  return true;
+}
+
+/* Sends queued on a connected socket whose peer is gone: every one
+ * completes exactly once, with 0 or AX_ECONNREFUSED, and the queue
+ * empties (libuv's udp_sendmmsg_error). */
+static void test_udp_libuv_send_errors(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  struct sockaddr_in closed;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_bind4(&p[0], &closed);
+  peer_close(&p[0]);
+  assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(ax_udp_connect(&p[1].udp, (struct sockaddr *)&closed), 0);
+  char byte = 'e';
+  ax_buf_t buf = ax_buf_init(&byte, 1);
+  static struct sent s[16];
+  int refused = 0;
+  for (int i = 0; i < 16; i++) {
+    sent_init(&s[i]);
+    assert_int_equal(ax_udp_send(&s[i].req, &p[1].udp, &buf, 1, NULL, sent_cb),
+                     0);
+  }
+  run_until(&loop, sixteen_sent, s);
+  for (int i = 0; i < 16; i++) {
+    assert_true(s[i].status == 0 || s[i].status == AX_ECONNREFUSED);
+    refused += s[i].status != 0;
+  }
+  print_message("%d of 16 sends refused\n", refused);
+  assert_int_equal(ax_udp_get_send_queue_count(&p[1].udp), 0);
+  assert_int_equal(ax_udp_get_send_queue_size(&p[1].udp), 0);
+  peer_close(&p[1]);
+  test_loop_close(&loop);
+}
+
+/* Adopting a socket the program bound, or connected, itself: the handle
+ * knows its name and its peer, receives, and sends without an address
+ * (libuv's udp_open_bound, udp_open_connect). */
+static void test_udp_libuv_open_bound_connected(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  struct sockaddr_in server;
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 0, &server), 0);
+  ax_os_sock_t bound = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_true(bound != (ax_os_sock_t)-1);
+  assert_int_equal(bind(bound, (struct sockaddr *)&server, sizeof(server)), 0);
+  assert_int_equal(ax_udp_open(&p[0].udp, bound), 0);
+  int port = udp_port(&p[0].udp);
+  assert_int_not_equal(port, 0);
+  assert_int_equal(ax_ip4_addr("127.0.0.1", port, &server), 0);
+  peer_recv(&p[0]);
+
+  ax_os_sock_t connected = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_true(connected != (ax_os_sock_t)-1);
+  assert_int_equal(
+      connect(connected, (struct sockaddr *)&server, sizeof(server)), 0);
+  assert_int_equal(ax_udp_open(&p[1].udp, connected), 0);
+  struct sockaddr_in peer;
+  int len = (int)sizeof(peer);
+  assert_int_equal(
+      ax_udp_getpeername(&p[1].udp, (struct sockaddr *)&peer, &len), 0);
+  assert_int_equal(peer.sin_port, server.sin_port);
+  char text[] = "adopted";
+  ax_buf_t buf = ax_buf_init(text, 7);
+  assert_int_equal(
+      ax_udp_try_send(&p[1].udp, &buf, 1, (struct sockaddr *)&server),
+      AX_EISCONN);
+  struct sent s;
+  sent_init(&s);
+  assert_int_equal(ax_udp_send(&s.req, &p[1].udp, &buf, 1, NULL, sent_cb), 0);
+  run_until(&loop, has_datagram, &p[0]);
+  assert_int_equal(s.status, 0);
+  assert_string_equal(p[0].last_data, "adopted");
+  peers_close(&loop, p, 2);
+  test_loop_close(&loop);
+}
+
+/* AX_UDP_REUSEADDR lets two handles bind one address and port (libuv's
+ * udp_reuseaddr); without it on the second, AX_EADDRINUSE. */
+static void test_udp_libuv_reuseaddr(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[3];
+  for (int i = 0; i < 3; i++)
+    peer_init(&loop, &p[i], 0);
+  struct sockaddr_in addr;
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 0, &addr), 0);
+  assert_int_equal(
+      ax_udp_bind(&p[0].udp, (struct sockaddr *)&addr, AX_UDP_REUSEADDR), 0);
+  assert_int_equal(ax_ip4_addr("127.0.0.1", udp_port(&p[0].udp), &addr), 0);
+  assert_int_equal(
+      ax_udp_bind(&p[1].udp, (struct sockaddr *)&addr, AX_UDP_REUSEADDR), 0);
+  assert_int_equal(udp_port(&p[1].udp), udp_port(&p[0].udp));
+  assert_int_equal(ax_udp_bind(&p[2].udp, (struct sockaddr *)&addr, 0),
+                   AX_EADDRINUSE);
+  peers_close(&loop, p, 3);
+  test_loop_close(&loop);
+}
+
+/* Counts callbacks made while a test is inside an axle call. */
+static bool udp_in_call;
+static int udp_inside;
+
+static void stack_recv_cb(ax_udp_t *udp, ptrdiff_t nread, const ax_buf_t *buf,
+                          const struct sockaddr *addr, unsigned int flags) {
+  udp_inside += udp_in_call;
+  peer_recv_cb(udp, nread, buf, addr, flags);
+}
+
+static void stack_sent_cb(ax_udp_send_t *req, int status) {
+  udp_inside += udp_in_call;
+  sent_cb(req, status);
+}
+
+static void stack_closed_cb(ax_handle_t *handle) {
+  udp_inside += udp_in_call;
+  test_count_close_cb(handle);
+}
+
+/* No callback from inside the call that caused it: a receive started
+ * with a datagram waiting, a send the kernel takes at once, a send that
+ * fails at once (too big), a close (libuv's callback_stack). */
+static void test_udp_libuv_no_callback_inside_calls(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  struct sockaddr_in server;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_bind4(&p[0], &server);
+  udp_inside = 0;
+  char text[] = "stack";
+  ax_buf_t buf = ax_buf_init(text, 5);
+  struct sent s[2];
+  sent_init(&s[0]);
+  sent_init(&s[1]);
+  udp_in_call = true;
+  assert_int_equal(ax_udp_send(&s[0].req, &p[1].udp, &buf, 1,
+                               (struct sockaddr *)&server, stack_sent_cb),
+                   0);
+  udp_in_call = false;
+  run_until(&loop, has_sent, &s[0]);
+  settle_udp(&loop);
+  udp_in_call = true;
+  assert_int_equal(ax_udp_recv_start(&p[0].udp, peer_alloc_cb, stack_recv_cb),
+                   0);
+  udp_in_call = false;
+  run_until(&loop, has_datagram, &p[0]);
+  static char big[70000];
+  ax_buf_t too_big = ax_buf_init(big, sizeof(big));
+  udp_in_call = true;
+  assert_int_equal(ax_udp_send(&s[1].req, &p[1].udp, &too_big, 1,
+                               (struct sockaddr *)&server, stack_sent_cb),
+                   0);
+  udp_in_call = false;
+  run_until(&loop, has_sent, &s[1]);
+  assert_int_equal(s[1].status, AX_EMSGSIZE);
+  udp_in_call = true;
+  assert_int_equal(ax_close(&p[0].udp.handle, stack_closed_cb), 0);
+  assert_int_equal(ax_close(&p[1].udp.handle, stack_closed_cb), 0);
+  udp_in_call = false;
+  test_loop_close(&loop);
+  assert_int_equal(p[0].closed + p[1].closed, 2);
+  assert_int_equal(udp_inside, 0);
+}
+
+/* A datagram made of many buffers (more than a request keeps inline) and
+ * an empty one sent with a request: each arrives as one datagram. */
+static void test_udp_libuv_send_vectors(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  struct sockaddr_in server;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_bind4(&p[0], &server);
+  peer_recv(&p[0]);
+  char text[] = "abcdefghij";
+  ax_buf_t bufs[10];
+  for (int i = 0; i < 10; i++)
+    bufs[i] = ax_buf_init(&text[i], 1);
+  struct sent s[2];
+  sent_init(&s[0]);
+  sent_init(&s[1]);
+  assert_int_equal(ax_udp_send(&s[0].req, &p[1].udp, bufs, 10,
+                               (struct sockaddr *)&server, sent_cb),
+                   0);
+  run_until(&loop, has_datagram, &p[0]);
+  assert_int_equal(p[0].last_nread, 10);
+  assert_string_equal(p[0].last_data, "abcdefghij");
+  assert_int_equal(ax_udp_send(&s[1].req, &p[1].udp, NULL, 0,
+                               (struct sockaddr *)&server, sent_cb),
+                   0);
+  run_until(&loop, has_two_datagrams, &p[0]);
+  assert_int_equal(p[0].last_nread, 0);
+  assert_int_equal(s[0].status, 0);
+  assert_int_equal(s[1].status, 0);
+  peers_close(&loop, p, 2);
+  test_loop_close(&loop);
+}
+
+/* Receiving stopped in the callback of a datagram, then started again: a
+ * datagram sent meanwhile waits in the kernel, calls nothing, and comes
+ * after the restart (libuv's udp_recv_stop and restart). */
+static void test_udp_libuv_recv_stop_start(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct peer p[2];
+  struct sockaddr_in server;
+  peer_init(&loop, &p[0], 0);
+  peer_init(&loop, &p[1], 0);
+  peer_bind4(&p[0], &server);
+  p[0].stop_after_one = true;
+  peer_recv(&p[0]);
+  char first[] = "first";
+  char second[] = "second";
+  ax_buf_t buf = ax_buf_init(first, 5);
+  assert_int_equal(
+      ax_udp_try_send(&p[1].udp, &buf, 1, (struct sockaddr *)&server), 5);
+  run_until(&loop, has_datagram, &p[0]);
+  assert_false(ax_is_active(&p[0].udp.handle));
+  buf = ax_buf_init(second, 6);
+  assert_int_equal(
+      ax_udp_try_send(&p[1].udp, &buf, 1, (struct sockaddr *)&server), 6);
+  settle_udp(&loop);
+  assert_int_equal(p[0].datagrams, 1);
+  assert_string_equal(p[0].last_data, "first");
+  p[0].stop_after_one = false;
+  peer_recv(&p[0]);
+  run_until(&loop, has_two_datagrams, &p[0]);
+  assert_string_equal(p[0].last_data, "second");
+  peers_close(&loop, p, 2);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_udp_invalid),
@@ -1164,6 +1727,18 @@ int main(void) {
     cmocka_unit_test(test_udp_libuv_alloc_declined),
     cmocka_unit_test(test_udp_libuv_datagram_too_big),
     cmocka_unit_test(test_udp_libuv_unref_send_keeps_loop),
+    cmocka_unit_test(test_udp_libuv_send_immediate),
+    cmocka_unit_test(test_udp_libuv_send_unreachable),
+    cmocka_unit_test(test_udp_libuv_recv_in_a_row),
+    cmocka_unit_test(test_udp_libuv_ipv6_only),
+    cmocka_unit_test(test_udp_libuv_connect6),
+    cmocka_unit_test(test_udp_libuv_multicast),
+    cmocka_unit_test(test_udp_libuv_send_errors),
+    cmocka_unit_test(test_udp_libuv_open_bound_connected),
+    cmocka_unit_test(test_udp_libuv_reuseaddr),
+    cmocka_unit_test(test_udp_libuv_no_callback_inside_calls),
+    cmocka_unit_test(test_udp_libuv_send_vectors),
+    cmocka_unit_test(test_udp_libuv_recv_stop_start),
   };
   return cmocka_run_group_tests(tests, setup_sockets, NULL);
 }
