@@ -1748,6 +1748,20 @@ struct ax_tcp_s {
 AX_EXTERN int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp);
 
 /**
+ * Initialise a TCP handle, and make its socket at once when the low 8 bits
+ * of @p flags name a family (AF_INET or AF_INET6; AF_UNSPEC makes none,
+ * as ax_tcp_init()): for options set on ax_fileno()'s socket before bind
+ * or connect. The socket is non-blocking, close-on-exec, and an IPv6 one
+ * takes IPv4 too where the system allows; bind and connect must then use
+ * its family. No other bit of @p flags may be set.
+ * @return 0; AX_EINVAL (NULL, another family, another bit); the system's
+ *         error making the socket (AX_EMFILE...), and the handle is then
+ *         not initialised (nothing to close).
+ */
+AX_EXTERN int ax_tcp_init_ex(ax_loop_t *loop, ax_tcp_t *tcp,
+                             unsigned int flags);
+
+/**
  * Adopt an open socket (it is made non-blocking and close-on-exec). A
  * connected socket can be read and written at once; a bound one can
  * listen. Closing the handle closes the socket.

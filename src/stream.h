@@ -188,6 +188,9 @@ int ax__tcp_addr_len(const struct sockaddr *addr, int *family);
 /* TCP, per system (src/unix/tcp.c, src/win/tcp.c). */
 /* Whatever the system needs before its first socket (Winsock). */
 int ax__tcp_system_init(void);
+/* Make the socket of a handle that has none, for family, with the options
+ * chosen before (ax__tcp_sock_options()): 0 or the system's error. */
+int ax__tcp_socket_make(ax_tcp_t *tcp, int family);
 /* Make ready to connect over family: a socket made if there is none
  * (and bound to any address, where the system needs that). */
 int ax__tcp_connect_prepare(ax_tcp_t *tcp, int family);

@@ -30,12 +30,25 @@ int ax__tcp_addr_len(const struct sockaddr *addr, int *family) {
 }
 
 int ax_tcp_init(ax_loop_t *loop, ax_tcp_t *tcp) {
-  if (loop == NULL || tcp == NULL)
+  return ax_tcp_init_ex(loop, tcp, AF_UNSPEC);
+}
+
+/* A socket made here is made as bind or connect would make it; a failure
+ * takes the handle back out of the loop, as if never initialised. */
+int ax_tcp_init_ex(ax_loop_t *loop, ax_tcp_t *tcp, unsigned int flags) {
+  unsigned int family = flags & 0xffu;
+  if (loop == NULL || tcp == NULL || (flags & ~0xffu) != 0 ||
+      (family != AF_UNSPEC && family != AF_INET && family != AF_INET6))
     return AX_EINVAL;
   int err = ax__tcp_system_init();
-  if (err != 0)
+  if (err == 0)
+    err = ax__stream_init(loop, &tcp->stream, AX_TCP);
+  if (err != 0 || family == AF_UNSPEC)
     return err;
-  return ax__stream_init(loop, &tcp->stream, AX_TCP);
+  err = ax__tcp_socket_make(tcp, (int)family);
+  if (err != 0)
+    ax__handle_init_undo(&tcp->stream.handle);
+  return err;
 }
 
 int ax__tcp_sock_options(const ax_stream_t *stream, ax_os_sock_t s) {

@@ -1841,6 +1841,70 @@ static void test_tcp_keepalive_before_socket(void **state) {
   test_loop_close(&loop);
 }
 
+/* ax_tcp_init_ex() with a family makes the socket at once: it has a
+ * descriptor and buffers before bind or connect, a listener and a client
+ * made so connect and carry bytes' worth of a connection, and a socket
+ * of the other family is refused by bind. The argument checks. */
+static void test_tcp_init_ex_socket_early(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct keepalive_case k = {0};
+  ax_tcp_t none, v6;
+  ax_os_fd_t fd;
+  assert_int_equal(ax_tcp_init_ex(NULL, &none, AF_INET), AX_EINVAL);
+  assert_int_equal(ax_tcp_init_ex(&loop, NULL, AF_INET), AX_EINVAL);
+  assert_int_equal(ax_tcp_init_ex(&loop, &none, 0x100 | AF_INET), AX_EINVAL);
+  assert_int_equal(ax_tcp_init_ex(&loop, &none, 0xff), AX_EINVAL);
+  assert_int_equal(ax_tcp_init_ex(&loop, &none, AF_UNSPEC), 0);
+  none.stream.handle.data = &k;
+  assert_int_equal(ax_fileno(&none.stream.handle, &fd), AX_EBADF);
+
+  assert_int_equal(ax_tcp_init_ex(&loop, &k.listener, AF_INET), 0);
+  k.listener.stream.handle.data = &k;
+  assert_int_equal(ax_fileno(&k.listener.stream.handle, &fd), 0);
+  int size = 0;
+  assert_int_equal(ax_recv_buffer_size(&k.listener.stream.handle, &size), 0);
+  assert_true(size > 0);
+  struct sockaddr_storage addr;
+  tcp_test_addr("127.0.0.1", 0, &addr);
+  assert_int_equal(ax_tcp_bind(&k.listener, (struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(ax_listen(&k.listener.stream, 8, keepalive_connection_cb),
+                   0);
+  int len = (int)sizeof(addr);
+  assert_int_equal(
+      ax_tcp_getsockname(&k.listener, (struct sockaddr *)&addr, &len), 0);
+
+  assert_int_equal(ax_tcp_init_ex(&loop, &k.client, AF_INET), 0);
+  k.client.stream.handle.data = &k;
+  assert_int_equal(ax_tcp_nodelay(&k.client, true), 0);
+  k.connect.req.data = &k;
+  assert_int_equal(ax_tcp_connect(&k.connect, &k.client,
+                                  (struct sockaddr *)&addr,
+                                  keepalive_connect_cb),
+                   0);
+  tcp_run_until(&loop, &k.connected, 1);
+  tcp_run_until(&loop, &k.accepted, 1);
+  k.server.stream.handle.data = &k;
+
+  /* An IPv6 socket, where the system has IPv6, refuses an IPv4 bind. */
+  if (ax_tcp_init_ex(&loop, &v6, AF_INET6) == 0) {
+    v6.stream.handle.data = &k;
+    struct sockaddr_storage v4;
+    tcp_test_addr("127.0.0.1", 0, &v4);
+    assert_int_not_equal(ax_tcp_bind(&v6, (struct sockaddr *)&v4, 0), 0);
+    assert_int_equal(ax_close(&v6.stream.handle, keepalive_closed), 0);
+  } else {
+    k.closed++;
+  }
+
+  ax_tcp_t *all[] = {&none, &k.listener, &k.client, &k.server};
+  for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+    assert_int_equal(ax_close(&all[i]->stream.handle, keepalive_closed), 0);
+  tcp_run_until(&loop, &k.closed, 5);
+  test_loop_close(&loop);
+}
+
 static bool refuse_every_allocation(void) {
   return true;
 }
@@ -3009,6 +3073,7 @@ static void test_tcp_libuv_try_write_vectors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_sizes),
+      cmocka_unit_test(test_tcp_init_ex_socket_early),
       cmocka_unit_test(test_tcp_request_types),
       cmocka_unit_test(test_tcp_ip4_addresses),
       cmocka_unit_test(test_tcp_ip6_addresses),

@@ -433,6 +433,32 @@ static int inject_accept4(int fd, struct sockaddr *addr, socklen_t *len,
   return ax__sys_default.accept4(fd, addr, len, flags);
 }
 
+static int refuse_socket(int domain, int type, int protocol) {
+  (void)domain;
+  (void)type;
+  (void)protocol;
+  errno = EMFILE;
+  return -1;
+}
+
+/* ax_tcp_init_ex() that cannot make its socket says why and leaves no
+ * handle behind: the loop closes at once, and the memory can be
+ * initialised again. */
+static void test_tcp_posix_init_ex_emfile(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_tcp_t tcp;
+  ax__sys.socket = refuse_socket;
+  int rc = ax_tcp_init_ex(&loop, &tcp, AF_INET);
+  ax__sys.socket = ax__sys_default.socket;
+  assert_int_equal(rc, AX_EMFILE);
+  assert_false(ax_loop_alive(&loop));
+  assert_int_equal(ax_tcp_init_ex(&loop, &tcp, AF_INET), 0);
+  assert_int_equal(ax_close(&tcp.stream.handle, NULL), 0);
+  test_loop_close(&loop);
+}
+
 /* Reads what arrives into a buffer, counting callbacks. */
 struct collect {
   char data[64]; /* What arrived. */
@@ -1374,6 +1400,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_posix_sigpipe),
       cmocka_unit_test(test_tcp_posix_eintr),
+      cmocka_unit_test(test_tcp_posix_init_ex_emfile),
       cmocka_unit_test(test_tcp_posix_accept_eagain_enomem),
       cmocka_unit_test(test_tcp_posix_exact_queue_size),
       cmocka_unit_test(test_tcp_posix_open),

@@ -56,6 +56,10 @@ int ax_tcp_open(ax_tcp_t *tcp, ax_os_sock_t sock) {
 int ax__tcp_connect_prepare(ax_tcp_t *tcp, int family) {
   if (tcp->stream.priv.sock.fd >= 0)
     return 0;
+  return ax__tcp_socket_make(tcp, family);
+}
+
+int ax__tcp_socket_make(ax_tcp_t *tcp, int family) {
   int fd = ax__sock_create(family);
   if (fd < 0)
     return fd;

@@ -81,6 +81,10 @@ static int tcp_make_socket(ax_stream_t *stream, int family) {
   return err;
 }
 
+int ax__tcp_socket_make(ax_tcp_t *tcp, int family) {
+  return tcp_make_socket(&tcp->stream, family);
+}
+
 /* The family of a socket of unknown origin, from its protocol record
  * (getsockname() fails on a socket that is not bound). */
 static int tcp_socket_family(SOCKET socket, int *family) {
