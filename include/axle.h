@@ -1814,9 +1814,28 @@ AX_EXTERN int ax_tcp_getpeername(const ax_tcp_t *tcp, struct sockaddr *name,
  * ax_close(), or setsockopt's error (the handle is then not closed). */
 AX_EXTERN int ax_tcp_close_reset(ax_tcp_t *tcp, ax_close_cb close_cb);
 
-/** The socket or descriptor under a TCP or poll handle, for options axle
- * does not offer. @return 0; AX_EBADF if it has none. */
+/** The socket or descriptor under a TCP, UDP, pipe, TTY or poll handle,
+ * for options axle does not offer (a Windows pipe or console gives its
+ * HANDLE). Leave its blocking mode and ownership alone: the handle closes
+ * it. @return 0; AX_EINVAL (NULL, another handle type); AX_EBADF if the
+ * handle has none yet or is closing. */
 AX_EXTERN int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd);
+
+/**
+ * The size of the buffer the system keeps for sending on the socket under
+ * a TCP, UDP or pipe handle (SO_SNDBUF). With @p *value 0 it is read into
+ * @p *value; otherwise the system is asked for @p *value bytes, and
+ * @p *value is left as it was. Linux doubles what is asked (room for its
+ * bookkeeping) and reads back the doubled size; every system rounds up to
+ * its minimum. @return 0; AX_EINVAL (NULL, a negative size, another handle
+ * type); AX_EBADF if the handle has no socket yet or is closing;
+ * AX_ENOTSOCK for a POSIX pipe that is not a socket; AX_ENOTSUP for a pipe
+ * on Windows; the system's error (nothing is changed then).
+ */
+AX_EXTERN int ax_send_buffer_size(ax_handle_t *handle, int *value);
+
+/** The size of the receiving buffer (SO_RCVBUF); as ax_send_buffer_size(). */
+AX_EXTERN int ax_recv_buffer_size(ax_handle_t *handle, int *value);
 
 /**
  * Fill an IPv4 address from text such as "127.0.0.1".
@@ -2956,12 +2975,13 @@ struct ax_tty_s {
  * Open a terminal as a stream. POSIX: the terminal is opened anew by its
  * name (ttyname()), so that the non-blocking mode the handle needs does not
  * reach other processes that share @p fd (a shell's standard input); where
- * it has no name, @p fd is duplicated, and its open file made
- * non-blocking. Windows: @p fd is a C runtime descriptor of a console, an
- * input one (CONIN$) to read or an output one (CONOUT$) to write, whose
- * handle is duplicated; an output console gets VT processing where it has
- * it. Either way @p fd stays the caller's: closing the handle closes only
- * its own descriptor, and @p fd may be closed at once.
+ * it has no name, or is a pseudo-terminal's master, @p fd is duplicated,
+ * and its open file made non-blocking. Windows: @p fd is a C runtime
+ * descriptor of a console, an input one (CONIN$) to read or an output one
+ * (CONOUT$) to write, whose handle is duplicated; an output console gets
+ * VT processing where it has it. Either way @p fd stays the caller's:
+ * closing the handle closes only its own descriptor, and @p fd may be
+ * closed at once.
  * @param loop     The loop.
  * @param tty      The handle.
  * @param fd       A terminal descriptor, such as 0, 1 or 2.
@@ -4051,8 +4071,9 @@ struct ax_process_s {
  * initialised and needs no close.
  * @return 0; AX_EINVAL (NULL, no file or an empty one, unknown flags,
  *         stdio_count < 0 or > 1024, a bad stdio entry: unknown flags, no
- *         stream, a CREATE_PIPE stream that is no pipe or has a
- *         descriptor already, an INHERIT_STREAM stream without one);
+ *         stream, a CREATE_PIPE stream that is no pipe, has a
+ *         descriptor already or is named by two entries, an
+ *         INHERIT_STREAM stream without a descriptor);
  *         AX_ENOENT; AX_EACCES; AX_ENOEXEC; AX_ENOTDIR; AX_EPERM (uid or
  *         gid); AX_EBADF (an INHERIT_FD descriptor that is not open);
  *         AX_EMFILE; AX_ENOMEM; the system's error; AX_ENOTSUP on

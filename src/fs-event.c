@@ -76,11 +76,32 @@ void ax__fs_event_close(ax_handle_t *handle) {
   ax_fs_event_stop((ax_fs_event_t *)handle);
 }
 
+/* Room for the name of a watched file's own change: one component of its
+ * path, which every system limits to 255 bytes (NAME_MAX), or it would
+ * have refused to watch it. */
+enum { FS_EVENT_NAME_BYTES = 1024 };
+
 void ax__fs_event_report(ax_fs_event_t *handle, const char *filename,
                          int events, int status) {
   assert(handle->priv.path != NULL &&
          "axle: a change reported to a stopped file event handle");
   ax_fs_event_cb cb = handle->priv.cb;
+  /* The name of a watched file's own change points into the handle's copy
+   * of the path (inotify, kqueue), which a stop or a close in the callback
+   * frees: the callback gets a copy that lives for the whole call, as the
+   * header promises. */
+  char name[FS_EVENT_NAME_BYTES];
+  uintptr_t at = (uintptr_t)filename;
+  uintptr_t path = (uintptr_t)handle->priv.path;
+  if (filename != NULL && at >= path &&
+      at <= path + strlen(handle->priv.path)) {
+    size_t len = strlen(filename);
+    if (len >= sizeof(name))
+      len = sizeof(name) - 1; /* Longer than any name a system watches. */
+    memcpy(name, filename, len);
+    name[len] = '\0';
+    filename = name;
+  }
   if (status < 0)
     ax_fs_event_stop(handle);
   cb(handle, filename, events, status);

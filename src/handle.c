@@ -5,7 +5,8 @@
  * A handle is in loop->handles from init until ax_close(), then in
  * loop->closing until its close callback has run in the close phase. The loop
  * counts handles that are both active and referenced; ax_loop_alive() reads
- * that count.
+ * that count. Also here: the socket buffer sizes of the handles that have
+ * sockets.
  */
 #include "internal.h"
 
@@ -226,4 +227,27 @@ size_t ax_handle_size(ax_handle_type type) {
   if ((unsigned int)type >= AX_HANDLE_TYPE_MAX)
     return 0;
   return handle_types[type].size;
+}
+
+/* The socket buffers of TCP, UDP and pipe handles: the checks every system
+ * shares, then the system's own call. */
+static int handle_buffer_size(ax_handle_t *handle, int *value, bool send) {
+  if (handle == NULL || value == NULL || *value < 0)
+    return AX_EINVAL;
+  if (handle->type != AX_TCP && handle->type != AX_UDP &&
+      handle->type != AX_PIPE)
+    return AX_EINVAL;
+  ax_os_fd_t fd;
+  int rc = ax_fileno(handle, &fd);
+  if (rc != 0)
+    return rc;
+  return ax__sock_buffer_size(handle->type, fd, send, value);
+}
+
+int ax_send_buffer_size(ax_handle_t *handle, int *value) {
+  return handle_buffer_size(handle, value, true);
+}
+
+int ax_recv_buffer_size(ax_handle_t *handle, int *value) {
+  return handle_buffer_size(handle, value, false);
 }

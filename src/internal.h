@@ -108,6 +108,11 @@ void ax__handle_init_undo(ax_handle_t *handle);
 void ax__handle_start(ax_handle_t *handle);
 void ax__handle_stop(ax_handle_t *handle);
 void ax__run_closing_handles(ax_loop_t *loop);
+/* src/unix/tcp.c, src/win/tcp.c: reads (*value 0) or sets SO_SNDBUF (send)
+ * or SO_RCVBUF on fd, the socket of a handle of type; ax_send_buffer_size()
+ * has checked the arguments. */
+int ax__sock_buffer_size(ax_handle_type type, ax_os_fd_t fd, bool send,
+                         int *value);
 /* Called from a type's close, inside ax_close(): the handle's close phase
  * waits (on the list of handles still, for ax_walk() and ax_loop_close(),
  * and the loop kept alive as by a request) until ax__handle_close_resume()

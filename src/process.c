@@ -45,6 +45,23 @@ static int spawn_check_stdio(const ax_stdio_container_t *entry) {
   }
 }
 
+/* Whether entry i's new pipe is also an earlier entry's: one pipe holds
+ * one end, so the second would be refused only after the child started
+ * (and was killed again). At most AX__PROCESS_STDIO_MAX squared over two
+ * pointer comparisons, and only among CREATE_PIPE entries. */
+static bool spawn_pipe_repeated(const ax_process_options_t *options, int i) {
+  const ax_stdio_container_t *entry = &options->stdio[i];
+  if (((unsigned int)entry->flags & AX_STDIO_CREATE_PIPE) == 0)
+    return false;
+  for (int j = 0; j < i; j++) {
+    const ax_stdio_container_t *other = &options->stdio[j];
+    if (((unsigned int)other->flags & AX_STDIO_CREATE_PIPE) != 0 &&
+        other->data.stream == entry->data.stream)
+      return true;
+  }
+  return false;
+}
+
 static int spawn_check(const ax_process_options_t *options) {
   if (options->file == NULL || options->file[0] == '\0' ||
       (options->flags & ~(unsigned int)PROCESS_FLAGS) != 0 ||
@@ -58,6 +75,8 @@ static int spawn_check(const ax_process_options_t *options) {
     int err = spawn_check_stdio(&options->stdio[i]);
     if (err != 0)
       return err;
+    if (spawn_pipe_repeated(options, i))
+      return AX_EINVAL;
   }
   return 0;
 }

@@ -1730,6 +1730,735 @@ static void test_fs_max_bufs(void **state) {
   fixture_close(&fx);
 }
 
+/* ---- A libuv program's habits, ported from libuv's own fs tests: open
+ * flags, positions, empty and short transfers, vectors, the stat fields,
+ * times before 1970, truncation, copies, sendfile's positions, large
+ * directories ---- */
+
+/* O_CREAT alone opens a file that exists as it is; O_TRUNC empties it;
+ * O_CREAT | O_EXCL refuses a directory as it refuses a file. */
+static void check_open_trunc(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  char got[16];
+  ax_stat_t st;
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "trunc-a" : "trunc-s");
+  write_file(loop, path, "0123456789", 10);
+  int64_t fd = call_finish(loop, c, async,
+                           ax_fs_open(loop, call_req(c), path,
+                                      AX_FS_O_RDWR | AX_FS_O_CREAT, 0644,
+                                      mode_cb(async)));
+  assert_true(fd >= 0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), (ax_file_t)fd, NULL), 0);
+  assert_int_equal(read_file(loop, path, got, sizeof(got)), 10);
+  fd = call_finish(loop, c, async,
+                   ax_fs_open(loop, call_req(c), path,
+                              AX_FS_O_WRONLY | AX_FS_O_TRUNC, 0,
+                              mode_cb(async)));
+  assert_true(fd >= 0);
+  assert_int_equal(ax_fs_fstat(loop, call_req(c), (ax_file_t)fd, NULL), 0);
+  assert_int_equal(c->req.statbuf.size, 0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), (ax_file_t)fd, NULL), 0);
+  assert_int_equal(stat_path(loop, path, &st), 0);
+  assert_int_equal(st.size, 0);
+  int excl = AX_FS_O_RDWR | AX_FS_O_CREAT | AX_FS_O_EXCL;
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_open(loop, call_req(c), fx->dir, excl,
+                                          0644, mode_cb(async))),
+                   AX_EEXIST);
+}
+
+static void test_fs_open_trunc(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_open_trunc(&fx, 0);
+  check_open_trunc(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* O_APPEND: a write at the current position goes to the end, wherever a
+ * read left the position. */
+static void check_open_append(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  char got[16];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "append-a" : "append-s");
+  write_file(loop, path, "abc", 3);
+  int flags = AX_FS_O_RDWR | AX_FS_O_APPEND;
+  int64_t fd = call_finish(
+      loop, c, async,
+      ax_fs_open(loop, call_req(c), path, flags, 0, mode_cb(async)));
+  assert_true(fd >= 0);
+  ax_file_t f = (ax_file_t)fd;
+  ax_buf_t buf = ax_buf_init(got, 2);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_read(loop, call_req(c), f, &buf, 1, -1,
+                                          mode_cb(async))),
+                   2);
+  buf = ax_buf_init("XY", 2);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_write(loop, call_req(c), f, &buf, 1, -1,
+                                           mode_cb(async))),
+                   2);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  assert_int_equal(read_file(loop, path, got, sizeof(got)), 5);
+  assert_memory_equal(got, "abcXY", 5);
+}
+
+static void test_fs_open_append(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_open_append(&fx, 0);
+  check_open_append(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* O_DIRECTORY opens a directory for reading (fstat says so); read on it
+ * is refused. */
+static void check_open_directory(struct fixture *fx, int async) {
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  int64_t fd = call_finish(loop, c, async,
+                           ax_fs_open(loop, call_req(c), fx->dir,
+                                      AX_FS_O_RDONLY | AX_FS_O_DIRECTORY, 0,
+                                      mode_cb(async)));
+  assert_true(fd >= 0);
+  ax_file_t f = (ax_file_t)fd;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_fstat(loop, call_req(c), f, mode_cb(async))),
+      0);
+  assert_int_equal(c->req.statbuf.mode & AX_S_IFMT, AX_S_IFDIR);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_close(loop, call_req(c), f, mode_cb(async))),
+      0);
+}
+
+static void test_fs_open_directory(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_open_directory(&fx, 0);
+  check_open_directory(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* Reads and writes of no bytes: 0, nothing moved, the file unchanged; a
+ * buffer of no bytes among others is skipped. */
+static void check_zero_bytes(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  char got[8];
+  ax_stat_t st;
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "zero-a" : "zero-s");
+  write_file(loop, path, "data", 4);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, AX_FS_O_RDWR, 0, NULL),
+                   0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  ax_buf_t empty = ax_buf_init(got, 0);
+  ax_buf_t none = ax_buf_init(NULL, 0);
+  for (int64_t offset = -1; offset <= 2; offset += 3) {
+    assert_int_equal(call_finish(loop, c, async,
+                                 ax_fs_read(loop, call_req(c), f, &empty, 1,
+                                            offset, mode_cb(async))),
+                     0);
+    assert_int_equal(call_finish(loop, c, async,
+                                 ax_fs_read(loop, call_req(c), f, &none, 1,
+                                            offset, mode_cb(async))),
+                     0);
+    assert_int_equal(call_finish(loop, c, async,
+                                 ax_fs_write(loop, call_req(c), f, &none, 1,
+                                             offset, mode_cb(async))),
+                     0);
+  }
+  ax_buf_t two[2] = {ax_buf_init(NULL, 0), ax_buf_init(got, 2)};
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_read(loop, call_req(c), f, two, 2, 1, mode_cb(async))),
+      2);
+  assert_memory_equal(got, "at", 2);
+  /* The position never moved: a read at it starts at the beginning. */
+  ax_buf_t one = ax_buf_init(got, 1);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_read(loop, call_req(c), f, &one, 1, -1,
+                                          mode_cb(async))),
+                   1);
+  assert_int_equal(got[0], 'd');
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  assert_int_equal(stat_path(loop, path, &st), 0);
+  assert_int_equal(st.size, 4);
+}
+
+static void test_fs_zero_bytes(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_zero_bytes(&fx, 0);
+  check_zero_bytes(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* A vectored read longer than the file fills the buffers in order and
+ * says how much; at the current position it moves the position past all
+ * it read; vectored writes at the position likewise. */
+static void check_vectored_short(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  char in[3][4];
+  char got[16];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "vshort-a" : "vshort-s");
+  write_file(loop, path, "0123456789", 10);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, AX_FS_O_RDWR, 0, NULL),
+                   0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  ax_buf_t bufs[3];
+  for (int i = 0; i < 3; i++)
+    bufs[i] = ax_buf_init(in[i], 4);
+  memset(in, '.', sizeof(in));
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_read(loop, call_req(c), f, bufs, 3, -1,
+                                          mode_cb(async))),
+                   10);
+  assert_memory_equal(in, "0123456789..", 12);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_read(loop, call_req(c), f, bufs, 3, -1,
+                                          mode_cb(async))),
+                   0);
+  memset(in, '.', sizeof(in));
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_read(loop, call_req(c), f, bufs, 3, 3, mode_cb(async))),
+      7);
+  assert_memory_equal(in, "3456789.....", 12);
+  /* The position is at the end: vectored writes there append, in order. */
+  ax_buf_t out[3] = {ax_buf_init("ab", 2), ax_buf_init("", 0),
+                     ax_buf_init("cde", 3)};
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_write(loop, call_req(c), f, out, 3, -1,
+                                           mode_cb(async))),
+                   5);
+  out[0] = ax_buf_init("f", 1);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_write(loop, call_req(c), f, out, 1, -1,
+                                           mode_cb(async))),
+                   1);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  assert_int_equal(read_file(loop, path, got, sizeof(got)), 16);
+  assert_memory_equal(got, "0123456789abcdef", 16);
+}
+
+static void test_fs_vectored_short(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_vectored_short(&fx, 0);
+  check_vectored_short(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* The fields two stats of one unchanged file must agree on. The access
+ * time is left out: a system may update it on its own. */
+static void assert_same_stat(const ax_stat_t *a, const ax_stat_t *b) {
+  assert_int_equal(a->dev, b->dev);
+  assert_int_equal(a->ino, b->ino);
+  assert_int_equal(a->mode, b->mode);
+  assert_int_equal(a->nlink, b->nlink);
+  assert_int_equal(a->uid, b->uid);
+  assert_int_equal(a->gid, b->gid);
+  assert_int_equal(a->rdev, b->rdev);
+  assert_int_equal(a->size, b->size);
+  assert_int_equal(a->blksize, b->blksize);
+  assert_int_equal(a->blocks, b->blocks);
+  assert_int_equal(a->flags, b->flags);
+  assert_int_equal(a->gen, b->gen);
+  assert_int_equal(a->mtim.sec, b->mtim.sec);
+  assert_int_equal(a->mtim.nsec, b->mtim.nsec);
+  assert_int_equal(a->ctim.sec, b->ctim.sec);
+  assert_int_equal(a->ctim.nsec, b->ctim.nsec);
+  assert_int_equal(a->birthtim.sec, b->birthtim.sec);
+  assert_int_equal(a->birthtim.nsec, b->birthtim.nsec);
+}
+
+/* stat, lstat and fstat of one file, synchronous and on the loop (where
+ * io_uring answers some itself), describe it the same, field by field. */
+static void test_fs_stat_fields_agree(void **state) {
+  (void)state;
+  struct fixture fx;
+  char path[PATH_BYTES];
+  ax_stat_t seen[6];
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  struct call *c = &fx.c;
+  path_join(path, fx.dir, "fields");
+  write_file(loop, path, "12345678", 8);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, AX_FS_O_RDONLY, 0, NULL),
+                   0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  for (int async = 0; async < 2; async++) {
+    ax_stat_t *st = &seen[async * 3];
+    assert_int_equal(
+        call_finish(loop, c, async,
+                    ax_fs_stat(loop, call_req(c), path, mode_cb(async))),
+        0);
+    st[0] = c->req.statbuf;
+    assert_int_equal(
+        call_finish(loop, c, async,
+                    ax_fs_lstat(loop, call_req(c), path, mode_cb(async))),
+        0);
+    st[1] = c->req.statbuf;
+    assert_int_equal(
+        call_finish(loop, c, async,
+                    ax_fs_fstat(loop, call_req(c), f, mode_cb(async))),
+        0);
+    st[2] = c->req.statbuf;
+  }
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  for (int i = 1; i < 6; i++)
+    assert_same_stat(&seen[0], &seen[i]);
+  assert_int_equal(seen[0].size, 8);
+  assert_int_equal(seen[0].mode & AX_S_IFMT, AX_S_IFREG);
+  assert_int_equal(seen[0].nlink, 1);
+  assert_true(seen[0].blksize > 0);
+  assert_true(seen[0].mtim.nsec >= 0 && seen[0].mtim.nsec < 1000000000);
+  assert_true(seen[0].ctim.sec > 0);
+  /* A directory: its own type, and at least one link. */
+  assert_int_equal(stat_path(loop, fx.dir, &seen[0]), 0);
+  assert_int_equal(seen[0].mode & AX_S_IFMT, AX_S_IFDIR);
+  assert_true(seen[0].nlink >= 1);
+  fixture_close(&fx);
+}
+
+/* Times before 1970 with a fraction round down to the second before, as
+ * libuv's fs_utime_round has it: -14245440.25 is 0.75 s into
+ * -14245441. */
+static void check_utime_before_1970(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  ax_timespec_t atim;
+  ax_timespec_t mtim;
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "old-a" : "old-s");
+  write_file(loop, path, "t", 1);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_utime(loop, call_req(c), path, -14245440.25,
+                              -14245440.25, mode_cb(async))),
+      0);
+  times_of(loop, path, &atim, &mtim);
+  assert_int_equal(mtim.sec, -14245441);
+  assert_true(mtim.nsec >= 749999000 && mtim.nsec <= 750001000);
+  assert_int_equal(atim.sec, -14245441);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, AX_FS_O_RDWR, 0, NULL),
+                   0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_futime(loop, call_req(c), f, -0.5, -1.5,
+                                            mode_cb(async))),
+                   0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+  times_of(loop, path, &atim, &mtim);
+  assert_int_equal(mtim.sec, -2);
+  assert_true(mtim.nsec >= 499999000 && mtim.nsec <= 500001000);
+  assert_int_equal(atim.sec, -1);
+}
+
+static void test_fs_utime_before_1970(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_utime_before_1970(&fx, 0);
+  check_utime_before_1970(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* A file grown by ftruncate reads as zeros past its old end; shrunk, it
+ * reads nothing there. */
+static void check_truncate_contents(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  char got[64];
+  static const char zeros[56];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "grow-a" : "grow-s");
+  write_file(loop, path, "12345678", 8);
+  assert_int_equal(ax_fs_open(loop, call_req(c), path, AX_FS_O_RDWR, 0, NULL),
+                   0);
+  ax_file_t f = (ax_file_t)c->req.result;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_ftruncate(loop, call_req(c), f, 64, mode_cb(async))),
+      0);
+  memset(got, 'x', sizeof(got));
+  ax_buf_t buf = ax_buf_init(got, sizeof(got));
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_read(loop, call_req(c), f, &buf, 1, 0, mode_cb(async))),
+      64);
+  assert_memory_equal(got, "12345678", 8);
+  assert_memory_equal(got + 8, zeros, sizeof(zeros));
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_ftruncate(loop, call_req(c), f, 2, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_read(loop, call_req(c), f, &buf, 1, 8, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_read(loop, call_req(c), f, &buf, 1, 0, mode_cb(async))),
+      2);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_ftruncate(loop, call_req(c), f, 0, mode_cb(async))),
+      0);
+  assert_int_equal(ax_fs_fstat(loop, call_req(c), f, NULL), 0);
+  assert_int_equal(c->req.statbuf.size, 0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), f, NULL), 0);
+}
+
+static void test_fs_ftruncate_contents(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_truncate_contents(&fx, 0);
+  check_truncate_contents(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* libuv's fs_copyfile: an empty file copies; a destination longer than
+ * the source is cut to it; the copy has the source's size and mode; a
+ * missing source leaves no destination behind. */
+static void check_copyfile_sizes(struct fixture *fx, int async) {
+  char src[PATH_BYTES];
+  char dst[PATH_BYTES];
+  char got[16];
+  ax_stat_t from;
+  ax_stat_t to;
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(src, fx->dir, "src");
+  path_join(dst, fx->dir, "dst");
+  write_file(loop, src, "", 0);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_copyfile(loop, call_req(c), src, dst, 0,
+                                              mode_cb(async))),
+                   0);
+  assert_int_equal(stat_path(loop, dst, &to), 0);
+  assert_int_equal(to.size, 0);
+  write_file(loop, dst, "a longer destination", 20);
+  write_file(loop, src, "short", 5);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_copyfile(loop, call_req(c), src, dst, 0,
+                                              mode_cb(async))),
+                   0);
+  assert_int_equal(read_file(loop, dst, got, sizeof(got)), 5);
+  assert_memory_equal(got, "short", 5);
+  assert_int_equal(stat_path(loop, src, &from), 0);
+  assert_int_equal(stat_path(loop, dst, &to), 0);
+  assert_int_equal(to.size, from.size);
+  assert_int_equal(to.mode, from.mode);
+  assert_int_equal(ax_fs_unlink(loop, call_req(c), dst, NULL), 0);
+  assert_int_equal(ax_fs_unlink(loop, call_req(c), src, NULL), 0);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_copyfile(loop, call_req(c), src, dst, 0,
+                                              mode_cb(async))),
+                   AX_ENOENT);
+  assert_int_equal(stat_path(loop, dst, NULL), AX_ENOENT);
+}
+
+static void test_fs_copyfile_sizes(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_copyfile_sizes(&fx, 0);
+  check_copyfile_sizes(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* Send len bytes from offset, again and again after short counts (a
+ * socket, or the simulation backend, may take fewer), until they are all
+ * sent or one request sends nothing; the total sent. */
+static int64_t sendfile_all(ax_loop_t *loop, struct call *c, int async,
+                            ax_file_t out, ax_file_t in, int64_t offset,
+                            int64_t len) {
+  int64_t total = 0;
+  for (int rounds = 0; total < len && rounds < 100; rounds++) {
+    int64_t n = call_finish(loop, c, async,
+                            ax_fs_sendfile(loop, call_req(c), out, in,
+                                           offset + total, len - total,
+                                           mode_cb(async)));
+    assert_true(n >= 0);
+    if (n == 0)
+      break;
+    total += n;
+  }
+  return total;
+}
+
+/* sendfile reads the input at the offset given and leaves the input's
+ * own position alone; a length past the input's end moves what there is;
+ * an offset past it, or a length of 0, moves nothing. */
+static void check_sendfile_positions(struct fixture *fx, int async) {
+  char src[PATH_BYTES];
+  char dst[PATH_BYTES];
+  char got[16];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(src, fx->dir, async ? "sf-in-a" : "sf-in-s");
+  path_join(dst, fx->dir, async ? "sf-out-a" : "sf-out-s");
+  write_file(loop, src, "01234567", 8);
+  assert_int_equal(ax_fs_open(loop, call_req(c), src, AX_FS_O_RDONLY, 0, NULL),
+                   0);
+  ax_file_t in = (ax_file_t)c->req.result;
+  int flags = AX_FS_O_WRONLY | AX_FS_O_CREAT | AX_FS_O_TRUNC;
+  assert_int_equal(ax_fs_open(loop, call_req(c), dst, flags, 0644, NULL), 0);
+  ax_file_t out = (ax_file_t)c->req.result;
+  assert_int_equal(sendfile_all(loop, c, async, out, in, 5, 100), 3);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_sendfile(loop, call_req(c), out, in, 9, 4,
+                                              mode_cb(async))),
+                   0);
+  assert_int_equal(call_finish(loop, c, async,
+                               ax_fs_sendfile(loop, call_req(c), out, in, 0, 0,
+                                              mode_cb(async))),
+                   0);
+  assert_int_equal(sendfile_all(loop, c, async, out, in, 1, 2), 2);
+  /* The input's position is still at its start. */
+  ax_buf_t buf = ax_buf_init(got, 3);
+  assert_int_equal(ax_fs_read(loop, call_req(c), in, &buf, 1, -1, NULL), 0);
+  assert_int_equal(c->req.result, 3);
+  assert_memory_equal(got, "012", 3);
+  assert_int_equal(ax_fs_close(loop, call_req(c), in, NULL), 0);
+  assert_int_equal(ax_fs_close(loop, call_req(c), out, NULL), 0);
+  assert_int_equal(read_file(loop, dst, got, sizeof(got)), 5);
+  assert_memory_equal(got, "56712", 5);
+}
+
+static void test_fs_sendfile_positions(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_sendfile_positions(&fx, 0);
+  check_sendfile_positions(&fx, 1);
+  fixture_close(&fx);
+}
+
+enum { LARGE_DIR_FILES = 600, LARGE_DIR_BATCH = 7 };
+
+/* The index of a name "e<number>" of the large directory. */
+static int large_dir_index(const char *name) {
+  assert_int_equal(name[0], 'e');
+  int i = atoi(name + 1);
+  assert_true(i >= 0 && i < LARGE_DIR_FILES);
+  return i;
+}
+
+/* A directory of 600 entries: scandir lists each once; readdir, seven at
+ * a time, too, then reports its end again and again. */
+static void check_large_dir(struct fixture *fx, int async) {
+  static char seen[LARGE_DIR_FILES];
+  char path[PATH_BYTES];
+  char name[16];
+  ax_dirent_t ent;
+  ax_dirent_t ents[LARGE_DIR_BATCH];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  char dir[PATH_BYTES];
+  path_join(dir, fx->dir, "large");
+  if (!async) {
+    assert_int_equal(ax_fs_mkdir(loop, call_req(c), dir, 0755, NULL), 0);
+    for (int i = 0; i < LARGE_DIR_FILES; i++) {
+      snprintf(name, sizeof(name), "e%d", i);
+      path_join(path, dir, name);
+      write_file(loop, path, "", 0);
+    }
+  }
+  memset(seen, 0, sizeof(seen));
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_scandir(loop, call_req(c), dir, 0, mode_cb(async))),
+      LARGE_DIR_FILES);
+  while (ax_fs_scandir_next(&c->req, &ent) == 0) {
+    int i = large_dir_index(ent.name);
+    assert_int_equal(seen[i]++, 0);
+  }
+  assert_null(memchr(seen, 0, sizeof(seen)));
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_opendir(loop, call_req(c), dir, mode_cb(async))),
+      0);
+  ax_dir_t *stream = c->req.ptr;
+  stream->dirents = ents;
+  stream->nentries = LARGE_DIR_BATCH;
+  int total = 0;
+  for (int rounds = 0; rounds <= LARGE_DIR_FILES; rounds++) {
+    int64_t n = call_finish(
+        loop, c, async,
+        ax_fs_readdir(loop, call_req(c), stream, mode_cb(async)));
+    assert_true(n >= 0 && n <= LARGE_DIR_BATCH);
+    if (n == 0)
+      break;
+    for (int64_t k = 0; k < n; k++)
+      assert_int_equal(seen[large_dir_index(ents[k].name)]++, 1);
+    total += (int)n;
+  }
+  assert_int_equal(total, LARGE_DIR_FILES);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_readdir(loop, call_req(c), stream, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_closedir(loop, call_req(c), stream, mode_cb(async))),
+      0);
+}
+
+static void test_fs_large_dir(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_large_dir(&fx, 0);
+  check_large_dir(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* A stream closed without a read, and one of an empty directory, whose
+ * first read is its end. */
+static void check_opendir_empty(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  ax_dirent_t ents[2];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "empty-a" : "empty-s");
+  assert_int_equal(ax_fs_mkdir(loop, call_req(c), path, 0755, NULL), 0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_opendir(loop, call_req(c), path, mode_cb(async))),
+      0);
+  ax_dir_t *dir = c->req.ptr;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_closedir(loop, call_req(c), dir, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_opendir(loop, call_req(c), path, mode_cb(async))),
+      0);
+  dir = c->req.ptr;
+  dir->dirents = ents;
+  dir->nentries = 2;
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_readdir(loop, call_req(c), dir, mode_cb(async))),
+      0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_closedir(loop, call_req(c), dir, mode_cb(async))),
+      0);
+}
+
+static void test_fs_opendir_empty(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_opendir_empty(&fx, 0);
+  check_opendir_empty(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* libuv's fs_unlink_readonly: a read-only file can be removed (on
+ * Windows too, where the attribute would refuse it). */
+static void check_unlink_readonly(struct fixture *fx, int async) {
+  char path[PATH_BYTES];
+  struct call *c = &fx->c;
+  ax_loop_t *loop = &fx->loop;
+  path_join(path, fx->dir, async ? "ro-a" : "ro-s");
+  write_file(loop, path, "r", 1);
+  assert_int_equal(ax_fs_chmod(loop, call_req(c), path, 0444, NULL), 0);
+  assert_int_equal(
+      call_finish(loop, c, async,
+                  ax_fs_unlink(loop, call_req(c), path, mode_cb(async))),
+      0);
+  assert_int_equal(stat_path(loop, path, NULL), AX_ENOENT);
+}
+
+static void test_fs_unlink_readonly(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  check_unlink_readonly(&fx, 0);
+  check_unlink_readonly(&fx, 1);
+  fixture_close(&fx);
+}
+
+/* Many requests of every shape a pool-bound program queues at once, and
+ * all but the first few cancelled: each completes once, with its result
+ * or AX_ECANCELED, and nothing they allocated is left (the fixture's
+ * close counts it). */
+enum { CANCEL_MIX = 64 };
+
+static void test_fs_cancel_mixed(void **state) {
+  (void)state;
+  struct fixture fx;
+  static struct call calls[CANCEL_MIX];
+  char path[PATH_BYTES];
+  char buf_bytes[4];
+  fixture_open(&fx);
+  ax_loop_t *loop = &fx.loop;
+  memset(calls, 0, sizeof(calls));
+  path_join(path, fx.dir, "mix");
+  write_file(loop, path, "mix", 3);
+  assert_int_equal(ax_fs_open(loop, call_req(&fx.c), path, 0, 0, NULL), 0);
+  ax_file_t fd = (ax_file_t)fx.c.req.result;
+  ax_buf_t buf = ax_buf_init(buf_bytes, sizeof(buf_bytes));
+  for (int i = 0; i < CANCEL_MIX; i++) {
+    ax_fs_t *req = call_req(&calls[i]);
+    int rc = 0;
+    switch (i % 4) {
+    case 0:
+      rc = ax_fs_scandir(loop, req, fx.dir, 0, call_cb);
+      break;
+    case 1:
+      rc = ax_fs_realpath(loop, req, path, call_cb);
+      break;
+    case 2:
+      rc = ax_fs_read(loop, req, fd, &buf, 1, 0, call_cb);
+      break;
+    default:
+      rc = ax_fs_statfs(loop, req, fx.dir, call_cb);
+      break;
+    }
+    assert_int_equal(rc, 0);
+  }
+  int cancelled = 0;
+  for (int i = CANCEL_MIX - 1; i >= 0; i--) {
+    int rc = ax_cancel(&calls[i].req.req);
+    assert_true(rc == 0 || rc == AX_EBUSY);
+    cancelled += rc == 0;
+  }
+  assert_int_equal(ax_run(loop, AX_RUN_DEFAULT), 0);
+  int saw_cancelled = 0;
+  for (int i = 0; i < CANCEL_MIX; i++) {
+    assert_int_equal(calls[i].calls, 1);
+    if (calls[i].req.result == AX_ECANCELED) {
+      saw_cancelled++;
+      assert_null(calls[i].req.ptr);
+    }
+    ax_fs_req_cleanup(&calls[i].req);
+  }
+  assert_int_equal(saw_cancelled, cancelled);
+  assert_int_equal(ax_fs_close(loop, call_req(&fx.c), fd, NULL), 0);
+  fixture_close(&fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fs_invalid_paths_and_files),
@@ -1764,6 +2493,20 @@ int main(void) {
       cmocka_unit_test(test_fs_scandir_failure_next),
       cmocka_unit_test(test_fs_utime_now_omit),
       cmocka_unit_test(test_fs_max_bufs),
+      cmocka_unit_test(test_fs_open_trunc),
+      cmocka_unit_test(test_fs_open_append),
+      cmocka_unit_test(test_fs_open_directory),
+      cmocka_unit_test(test_fs_zero_bytes),
+      cmocka_unit_test(test_fs_vectored_short),
+      cmocka_unit_test(test_fs_stat_fields_agree),
+      cmocka_unit_test(test_fs_utime_before_1970),
+      cmocka_unit_test(test_fs_ftruncate_contents),
+      cmocka_unit_test(test_fs_copyfile_sizes),
+      cmocka_unit_test(test_fs_sendfile_positions),
+      cmocka_unit_test(test_fs_large_dir),
+      cmocka_unit_test(test_fs_opendir_empty),
+      cmocka_unit_test(test_fs_unlink_readonly),
+      cmocka_unit_test(test_fs_cancel_mixed),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

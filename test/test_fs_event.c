@@ -391,6 +391,223 @@ static void test_fs_event_errors(void **state) {
   fixture_close(&fx);
 }
 
+/* ---- libuv's fs_event tests, ported ---- */
+
+/* A watched file renamed away and back, then deleted: each is reported
+ * under the watched file's own name (inotify and kqueue follow the file,
+ * Windows its name: the name comes back, so both see every step), and the
+ * handle stays started after them. */
+static void test_fs_event_file_renamed_deleted(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  char path[PATH_BYTES];
+  fixture_open(&fx);
+  file_write(&fx, "a", "one");
+  path_join(path, fx.dir, "a");
+  probe_start(&fx, &p, path);
+  file_rename(&fx, "a", "b");
+  wait_for(&fx, &p, "a", AX_FS_EVENT_RENAME);
+  assert_int_equal(p.status, 0);
+  probe_reset(&p);
+  file_rename(&fx, "b", "a");
+  wait_for(&fx, &p, "a", AX_FS_EVENT_RENAME);
+  probe_reset(&p);
+  file_unlink(&fx, "a");
+  wait_for(&fx, &p, "a", AX_FS_EVENT_RENAME | AX_FS_EVENT_CHANGE);
+  assert_true(ax_is_active(&p.handle.handle));
+  ax_close(&p.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* A watched file's neighbours are not its changes, not even one whose
+ * name begins with the file's (libuv's fs_event_watch_file_exact_path):
+ * only the file is reported, under its name. */
+static void test_fs_event_file_not_siblings(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  char path[PATH_BYTES];
+  fixture_open(&fx);
+  file_write(&fx, "a", "one");
+  path_join(path, fx.dir, "a");
+  probe_start(&fx, &p, path);
+  file_write(&fx, "b", "one");
+  file_write(&fx, "ab", "one");
+  file_write(&fx, "a", "two");
+  wait_for(&fx, &p, "a", AX_FS_EVENT_CHANGE);
+  for (int i = 0; i < p.seen; i++)
+    assert_string_equal(p.names[i], "a");
+  file_unlink(&fx, "ab");
+  ax_close(&p.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* Started again on another directory, a handle reports that one's
+ * changes and no more the first's; getpath says the new path. */
+static void test_fs_event_restart_moves(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  char sub[PATH_BYTES];
+  char buf[PATH_BYTES];
+  size_t size = sizeof(buf);
+  ax_fs_t req;
+  fixture_open(&fx);
+  path_join(sub, fx.dir, "sub");
+  assert_int_equal(ax_fs_mkdir(&fx.loop, &req, sub, 0755, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  probe_start(&fx, &p, fx.dir);
+  assert_int_equal(ax_fs_event_start(&p.handle, sub, 0, probe_cb), 0);
+  assert_int_equal(ax_fs_event_getpath(&p.handle, buf, &size), 0);
+  assert_string_equal(buf, sub);
+  file_write(&fx, "a", "outside");
+  file_write(&fx, "sub/c", "inside");
+  wait_for(&fx, &p, child(&fx, "c"), AX_FS_EVENT_RENAME);
+  assert_false(probe_saw(&p, "a", AX_FS_EVENT_RENAME | AX_FS_EVENT_CHANGE));
+  file_unlink(&fx, "sub/c");
+  /* Closed before sub is removed: Windows keeps a watched directory open. */
+  ax_close(&p.handle.handle, NULL);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  fixture_close(&fx);
+}
+
+/* A handle closed while a change waits to be read hears nothing of it;
+ * its close callback runs once; another handle on the same directory
+ * still hears the change. */
+static void test_fs_event_close_with_pending(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p, q;
+  int closed = 0;
+  fixture_open(&fx);
+  probe_start(&fx, &p, fx.dir);
+  probe_start(&fx, &q, fx.dir);
+  file_write(&fx, "a", "one");
+  p.handle.handle.data = &closed;
+  assert_int_equal(ax_close(&p.handle.handle, test_count_close_cb), 0);
+  wait_for(&fx, &q, child(&fx, "a"), AX_FS_EVENT_RENAME);
+  ax_run(&fx.loop, AX_RUN_NOWAIT);
+  assert_int_equal(closed, 1);
+  assert_int_equal(p.calls, 0);
+  ax_close(&q.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* Closed at once after its start, or never started, a handle closes
+ * cleanly; unreferenced, a started one does not keep the loop running. */
+static void test_fs_event_close_at_once(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p, q, r;
+  int closed = 0;
+  fixture_open(&fx);
+  probe_start(&fx, &p, fx.dir);
+  p.handle.handle.data = &closed;
+  assert_int_equal(ax_close(&p.handle.handle, test_count_close_cb), 0);
+  memset(&q, 0, sizeof(q));
+  assert_int_equal(ax_fs_event_init(&fx.loop, &q.handle), 0);
+  q.handle.handle.data = &closed;
+  assert_int_equal(ax_close(&q.handle.handle, test_count_close_cb), 0);
+  probe_start(&fx, &r, fx.dir);
+  ax_unref(&r.handle.handle);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_false(fx.guard.fired);
+  assert_int_equal(closed, 2);
+  assert_int_equal(p.calls + q.calls, 0);
+  assert_true(ax_is_active(&r.handle.handle));
+  assert_int_equal(ax_fs_event_stop(&r.handle), 0);
+  size_t size = PATH_BYTES;
+  char buf[PATH_BYTES];
+  assert_int_equal(ax_fs_event_getpath(&r.handle, buf, &size), AX_EINVAL);
+  ax_close(&r.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* A callback that stops or closes its handle first, and only then reads
+ * the name it was given: the name is valid for the whole call, as the
+ * header promises, also where it is the watched file's own (a copy the
+ * stop would free). */
+struct late_reader {
+  ax_fs_event_t handle;  /* The handle. */
+  bool close;            /* Close rather than stop. */
+  int calls;             /* Callback calls. */
+  char name[NAME_BYTES]; /* The name, read after the stop or close. */
+};
+
+static void late_reader_cb(ax_fs_event_t *handle, const char *filename,
+                           int events, int status) {
+  struct late_reader *lr = ax_container_of(handle, struct late_reader, handle);
+  (void)events;
+  assert_int_equal(status, 0);
+  if (lr->close)
+    assert_int_equal(ax_close(&handle->handle, NULL), 0);
+  else
+    assert_int_equal(ax_fs_event_stop(handle), 0);
+  lr->calls++;
+  snprintf(lr->name, sizeof(lr->name), "%s", filename != NULL ? filename : "");
+}
+
+static void test_fs_event_name_outlives_stop(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct late_reader lr[2];
+  char path[PATH_BYTES];
+  fixture_open(&fx);
+  file_write(&fx, "a", "one");
+  path_join(path, fx.dir, "a");
+  memset(lr, 0, sizeof(lr));
+  lr[1].close = true;
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(ax_fs_event_init(&fx.loop, &lr[i].handle), 0);
+    assert_int_equal(ax_fs_event_start(&lr[i].handle, path, 0, late_reader_cb),
+                     0);
+  }
+  file_write(&fx, "a", "two");
+  while ((lr[0].calls == 0 || lr[1].calls == 0) && !fx.guard.fired)
+    ax_run(&fx.loop, AX_RUN_ONCE);
+  assert_false(fx.guard.fired);
+  ax_run(&fx.loop, AX_RUN_NOWAIT);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(lr[i].calls, 1);
+    assert_string_equal(lr[i].name, "a");
+  }
+  ax_close(&lr[0].handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* A handle started again from its own callback, on the same directory:
+ * each later change is still reported, once per event the system gives. */
+struct restarter {
+  struct probe p;  /* The handle and what it saw. */
+  const char *dir; /* Where to start again. */
+};
+
+static void restarter_cb(ax_fs_event_t *handle, const char *filename,
+                         int events, int status) {
+  struct restarter *r = ax_container_of(handle, struct restarter, p.handle);
+  probe_cb(handle, filename, events, status);
+  assert_int_equal(ax_fs_event_start(handle, r->dir, 0, restarter_cb), 0);
+}
+
+static void test_fs_event_restart_in_cb(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct restarter r;
+  fixture_open(&fx);
+  memset(&r, 0, sizeof(r));
+  r.dir = fx.dir;
+  assert_int_equal(ax_fs_event_init(&fx.loop, &r.p.handle), 0);
+  assert_int_equal(ax_fs_event_start(&r.p.handle, fx.dir, 0, restarter_cb), 0);
+  file_write(&fx, "a", "one");
+  wait_for(&fx, &r.p, child(&fx, "a"), AX_FS_EVENT_RENAME);
+  file_write(&fx, "b", "one");
+  wait_for(&fx, &r.p, child(&fx, "b"), AX_FS_EVENT_RENAME);
+  assert_true(ax_is_active(&r.p.handle.handle));
+  ax_close(&r.p.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fs_event_directory),
@@ -400,6 +617,13 @@ int main(void) {
       cmocka_unit_test(test_fs_event_recursive),
       cmocka_unit_test(test_fs_event_getpath),
       cmocka_unit_test(test_fs_event_errors),
+      cmocka_unit_test(test_fs_event_file_renamed_deleted),
+      cmocka_unit_test(test_fs_event_file_not_siblings),
+      cmocka_unit_test(test_fs_event_restart_moves),
+      cmocka_unit_test(test_fs_event_close_with_pending),
+      cmocka_unit_test(test_fs_event_close_at_once),
+      cmocka_unit_test(test_fs_event_name_outlives_stop),
+      cmocka_unit_test(test_fs_event_restart_in_cb),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -275,6 +275,167 @@ static void test_fs_poll_errors(void **state) {
   fixture_close(&fx);
 }
 
+/* ---- libuv's fs_poll tests, ported ---- */
+
+/* Only the modification time changes (same size, same inode): reported,
+ * with both times. */
+static void test_fs_poll_mtime_only(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  ax_fs_t req;
+  fixture_open(&fx);
+  file_append(&fx, "one");
+  assert_int_equal(ax_fs_utime(&fx.loop, &req, fx.file, 1000, 1000, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  probe_start(&fx, &p, fx.file);
+  wait_stats(&fx, &p, 1);
+  assert_int_equal(p.calls, 0);
+  assert_int_equal(ax_fs_utime(&fx.loop, &req, fx.file, 1000, 2000, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  wait_calls(&fx, &p, 1);
+  assert_int_equal(p.status, 0);
+  assert_int_equal(p.prev.mtim.sec, 1000);
+  assert_int_equal(p.curr.mtim.sec, 2000);
+  assert_int_equal(p.prev.size, p.curr.size);
+  assert_int_equal(p.prev.ino, p.curr.ino);
+  ax_close(&p.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* The file replaced by another of the same size and times (a rename over
+ * it): the inode tells, and the change is reported. */
+static void test_fs_poll_replaced(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  char other[PATH_BYTES];
+  ax_fs_t req;
+  fixture_open(&fx);
+  int len = snprintf(other, sizeof(other), "%s/b", fx.dir);
+  assert_true(len > 0 && len < PATH_BYTES);
+  file_append(&fx, "one");
+  assert_int_equal(ax_fs_utime(&fx.loop, &req, fx.file, 1000, 1000, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(ax_fs_copyfile(&fx.loop, &req, fx.file, other, 0, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(ax_fs_utime(&fx.loop, &req, other, 1000, 1000, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  probe_start(&fx, &p, fx.file);
+  wait_stats(&fx, &p, 1);
+  assert_int_equal(ax_fs_rename(&fx.loop, &req, other, fx.file, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  wait_calls(&fx, &p, 1);
+  assert_int_equal(p.status, 0);
+  assert_true(p.prev.ino != p.curr.ino);
+  assert_int_equal(p.prev.size, p.curr.size);
+  assert_int_equal(p.prev.mtim.sec, p.curr.mtim.sec);
+  ax_close(&p.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* A directory polled: a name made in it changes it. */
+static void test_fs_poll_directory(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  fixture_open(&fx);
+  probe_start(&fx, &p, fx.dir);
+  wait_stats(&fx, &p, 1);
+  assert_int_equal(p.calls, 0);
+  file_append(&fx, "one");
+  wait_calls(&fx, &p, 1);
+  assert_int_equal(p.status, 0);
+  assert_int_equal(p.curr.mode & AX_S_IFMT, AX_S_IFDIR);
+  ax_close(&p.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* libuv's fs_poll_ref: unreferenced, a polling handle lets the run end
+ * (once its stat in flight is answered); it is still active, and after a
+ * stop its getpath is AX_EINVAL. */
+static void test_fs_poll_unref(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  char buf[PATH_BYTES];
+  size_t size = sizeof(buf);
+  fixture_open(&fx);
+  file_append(&fx, "one");
+  probe_start(&fx, &p, fx.file);
+  ax_unref(&p.handle.handle);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_false(fx.guard.fired);
+  assert_true(ax_is_active(&p.handle.handle));
+  assert_int_equal(p.calls, 0);
+  assert_int_equal(ax_fs_poll_stop(&p.handle), 0);
+  assert_false(ax_is_active(&p.handle.handle));
+  assert_int_equal(ax_fs_poll_getpath(&p.handle, buf, &size), AX_EINVAL);
+  ax_close(&p.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* Started again from its callback, on the same path: the next answer is
+ * a new baseline, not a change, and the one after that is. */
+static void restart_cb(ax_fs_poll_t *handle, int status, const ax_stat_t *prev,
+                       const ax_stat_t *curr) {
+  probe_cb(handle, status, prev, curr);
+  char path[PATH_BYTES];
+  size_t size = sizeof(path);
+  assert_int_equal(ax_fs_poll_getpath(handle, path, &size), 0);
+  assert_int_equal(ax_fs_poll_start(handle, path, INTERVAL_MS, restart_cb), 0);
+}
+
+static void test_fs_poll_restart_in_cb(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  fixture_open(&fx);
+  file_append(&fx, "one");
+  memset(&p, 0, sizeof(p));
+  assert_int_equal(ax_fs_poll_init(&fx.loop, &p.handle), 0);
+  assert_int_equal(
+      ax_fs_poll_start(&p.handle, fx.file, INTERVAL_MS, restart_cb), 0);
+  wait_stats(&fx, &p, 1);
+  file_append(&fx, "two");
+  wait_calls(&fx, &p, 1);
+  assert_int_equal(p.curr.size, 6);
+  wait_stats(&fx, &p, 2);
+  assert_int_equal(p.calls, 1);
+  file_append(&fx, "three");
+  wait_calls(&fx, &p, 2);
+  assert_int_equal(p.prev.size, 6);
+  assert_int_equal(p.curr.size, 11);
+  ax_close(&p.handle.handle, NULL);
+  fixture_close(&fx);
+}
+
+/* libuv's fs_poll_close_request_multi_start_stop: started and stopped
+ * again and again while its first stat is in flight, then closed: the
+ * close waits for that stat, runs once, and nothing is reported or left
+ * behind. */
+static void test_fs_poll_start_stop_many(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct probe p;
+  int closed = 0;
+  fixture_open(&fx);
+  file_append(&fx, "one");
+  probe_start(&fx, &p, fx.file);
+  for (int i = 0; i < 10; i++) {
+    assert_int_equal(ax_fs_poll_stop(&p.handle), 0);
+    assert_int_equal(
+        ax_fs_poll_start(&p.handle, fx.file, INTERVAL_MS, probe_cb), 0);
+  }
+  assert_int_equal(ax_fs_poll_stop(&p.handle), 0);
+  p.handle.handle.data = &closed;
+  assert_int_equal(ax_close(&p.handle.handle, test_count_close_cb), 0);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 1);
+  assert_int_equal(p.calls, 0);
+  fixture_close(&fx);
+}
+
 /* The pool makes its locks once per process and keeps them: have it make
  * them before any test counts what axle allocates. */
 static int pool_locks_setup(void **state) {
@@ -290,6 +451,12 @@ int main(void) {
       cmocka_unit_test(test_fs_poll_stop_close),
       cmocka_unit_test(test_fs_poll_getpath),
       cmocka_unit_test(test_fs_poll_errors),
+      cmocka_unit_test(test_fs_poll_mtime_only),
+      cmocka_unit_test(test_fs_poll_replaced),
+      cmocka_unit_test(test_fs_poll_directory),
+      cmocka_unit_test(test_fs_poll_unref),
+      cmocka_unit_test(test_fs_poll_restart_in_cb),
+      cmocka_unit_test(test_fs_poll_start_stop_many),
   };
   return cmocka_run_group_tests(tests, pool_locks_setup, NULL);
 }

@@ -1,10 +1,11 @@
 /*
  * test_handle.c: what all handles share: closing (once, in order, from any
  * callback), ref/unref and liveness, the state predicates, type names and
- * sizes.
+ * sizes, the descriptor under a handle and its socket buffers.
  */
 #include <string.h>
 
+#include "net.h"
 #include "test.h"
 
 static void test_handle_close_once(void **state) {
@@ -384,6 +385,155 @@ static void test_handle_close_from_close_callback(void **state) {
   test_loop_close(&loop);
 }
 
+/* A TCP handle bound to 127.0.0.1 and a free port, with its socket. */
+static void bound_tcp(ax_loop_t *loop, ax_tcp_t *tcp) {
+  struct sockaddr_in addr;
+  assert_int_equal(ax_tcp_init(loop, tcp), 0);
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 0, &addr), 0);
+  assert_int_equal(ax_tcp_bind(tcp, (const struct sockaddr *)&addr, 0), 0);
+}
+
+/* ax_fileno() on every kind of handle that has a descriptor, before it
+ * has one, and after it closes; and on kinds that never have one. */
+static void test_handle_fileno_every_type(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_tcp_t fresh, tcp;
+  ax_udp_t udp;
+  ax_pipe_t reader, writer;
+  ax_timer_t timer;
+  ax_os_fd_t fd, fds[2];
+  int closed = 0;
+  test_loop_open(&loop);
+  assert_int_equal(ax_tcp_init(&loop, &fresh), 0);
+  fresh.stream.handle.data = &closed;
+  assert_int_equal(ax_fileno(&fresh.stream.handle, &fd), AX_EBADF);
+  assert_int_equal(ax_fileno(NULL, &fd), AX_EINVAL);
+  assert_int_equal(ax_fileno(&fresh.stream.handle, NULL), AX_EINVAL);
+  assert_int_equal(ax_close(&fresh.stream.handle, test_count_close_cb), 0);
+  bound_tcp(&loop, &tcp);
+  tcp.stream.handle.data = &closed;
+  assert_int_equal(ax_fileno(&tcp.stream.handle, &fd), 0);
+
+  struct sockaddr_in addr;
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 0, &addr), 0);
+  assert_int_equal(ax_udp_init(&loop, &udp), 0);
+  udp.handle.data = &closed;
+  assert_int_equal(ax_udp_bind(&udp, (const struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(ax_fileno(&udp.handle, &fd), 0);
+
+  /* Pipes: each end gives the descriptor it was opened on. */
+  assert_int_equal(ax_pipe(fds, AX_PIPE_NONBLOCK, AX_PIPE_NONBLOCK), 0);
+  assert_int_equal(ax_pipe_init(&loop, &reader, false), 0);
+  assert_int_equal(ax_pipe_init(&loop, &writer, false), 0);
+  reader.stream.handle.data = &closed;
+  writer.stream.handle.data = &closed;
+  assert_int_equal(ax_fileno(&reader.stream.handle, &fd), AX_EBADF);
+  assert_int_equal(ax_pipe_open(&reader, fds[0]), 0);
+  assert_int_equal(ax_pipe_open(&writer, fds[1]), 0);
+  assert_int_equal(ax_fileno(&reader.stream.handle, &fd), 0);
+  assert_true(fd == fds[0]);
+  assert_int_equal(ax_fileno(&writer.stream.handle, &fd), 0);
+  assert_true(fd == fds[1]);
+
+  assert_int_equal(ax_timer_init(&loop, &timer), 0);
+  timer.handle.data = &closed;
+  assert_int_equal(ax_fileno(&timer.handle, &fd), AX_EINVAL);
+
+  ax_handle_t *handles[] = {&tcp.stream.handle, &udp.handle,
+                            &reader.stream.handle, &writer.stream.handle,
+                            &timer.handle};
+  for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+    assert_int_equal(ax_close(handles[i], test_count_close_cb), 0);
+    int want = handles[i]->type == AX_TIMER ? AX_EINVAL : AX_EBADF;
+    assert_int_equal(ax_fileno(handles[i], &fd), want);
+  }
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 6);
+  test_loop_close(&loop);
+}
+
+/* Reads, then sets, one socket buffer of handle: the size read back is at
+ * least the size asked (Linux doubles it), and the call leaves the asked
+ * size in place. */
+static void buffer_size_round_trip(ax_handle_t *handle,
+                                   int (*size)(ax_handle_t *, int *)) {
+  int value = 0;
+  assert_int_equal(size(handle, &value), 0);
+  assert_true(value > 0);
+  int asked = value * 2 + 4096;
+  value = asked;
+  assert_int_equal(size(handle, &value), 0);
+  assert_int_equal(value, asked);
+  value = 0;
+  assert_int_equal(size(handle, &value), 0);
+  assert_true(value >= asked);
+}
+
+/* The send and receive buffers of TCP and UDP sockets, the refusals of
+ * handles without sockets, and of bad arguments. */
+static void test_handle_socket_buffer_sizes(void **state) {
+  (void)state;
+  int (*sizes[])(ax_handle_t *, int *) = {ax_send_buffer_size,
+                                          ax_recv_buffer_size};
+  ax_loop_t loop;
+  ax_tcp_t tcp, fresh;
+  ax_udp_t udp;
+  ax_pipe_t reader, writer;
+  ax_timer_t timer;
+  ax_os_fd_t fds[2];
+  int closed = 0;
+  test_loop_open(&loop);
+  bound_tcp(&loop, &tcp);
+  assert_int_equal(ax_tcp_init(&loop, &fresh), 0);
+  struct sockaddr_in addr;
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 0, &addr), 0);
+  assert_int_equal(ax_udp_init(&loop, &udp), 0);
+  assert_int_equal(ax_udp_bind(&udp, (const struct sockaddr *)&addr, 0), 0);
+  assert_int_equal(ax_pipe(fds, AX_PIPE_NONBLOCK, AX_PIPE_NONBLOCK), 0);
+  assert_int_equal(ax_pipe_init(&loop, &reader, false), 0);
+  assert_int_equal(ax_pipe_init(&loop, &writer, false), 0);
+  assert_int_equal(ax_pipe_open(&reader, fds[0]), 0);
+  assert_int_equal(ax_pipe_open(&writer, fds[1]), 0);
+  assert_int_equal(ax_timer_init(&loop, &timer), 0);
+
+  for (size_t i = 0; i < 2; i++) {
+    int value = 0;
+    buffer_size_round_trip(&tcp.stream.handle, sizes[i]);
+    buffer_size_round_trip(&udp.handle, sizes[i]);
+    assert_int_equal(sizes[i](&fresh.stream.handle, &value), AX_EBADF);
+    assert_int_equal(sizes[i](&timer.handle, &value), AX_EINVAL);
+    assert_int_equal(sizes[i](NULL, &value), AX_EINVAL);
+    assert_int_equal(sizes[i](&tcp.stream.handle, NULL), AX_EINVAL);
+    value = -1;
+    assert_int_equal(sizes[i](&tcp.stream.handle, &value), AX_EINVAL);
+    assert_int_equal(value, -1);
+    /* ax_pipe() gives a pipe, not a socket, on POSIX; Windows pipes have
+     * no socket buffers at all. */
+    value = 0;
+    int rc = sizes[i](&reader.stream.handle, &value);
+#if defined(_WIN32)
+    assert_int_equal(rc, AX_ENOTSUP);
+#else
+    assert_true(rc == AX_ENOTSOCK || (rc == 0 && value > 0));
+#endif
+  }
+
+  ax_handle_t *handles[] = {&tcp.stream.handle,    &fresh.stream.handle,
+                            &udp.handle,           &reader.stream.handle,
+                            &writer.stream.handle, &timer.handle};
+  for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++) {
+    handles[i]->data = &closed;
+    assert_int_equal(ax_close(handles[i], test_count_close_cb), 0);
+  }
+  int value = 0;
+  assert_int_equal(ax_send_buffer_size(&tcp.stream.handle, &value), AX_EBADF);
+  assert_int_equal(ax_recv_buffer_size(&udp.handle, &value), AX_EBADF);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(closed, 6);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handle_close_once),
@@ -397,6 +547,8 @@ int main(void) {
       cmocka_unit_test(test_handle_active_follows_state),
       cmocka_unit_test(test_handle_closing_keeps_loop_alive),
       cmocka_unit_test(test_handle_close_from_close_callback),
+      cmocka_unit_test(test_handle_fileno_every_type),
+      cmocka_unit_test(test_handle_socket_buffer_sizes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -863,6 +864,800 @@ static void test_process_ipc_pipe(void **state) {
   assert_no_children();
 }
 
+/* ---- Behaviours a libuv program relies on ---- */
+
+/* Arguments reach the child as they were given: spaces, an empty one,
+ * quotes, tabs and shell characters are not interpreted. */
+static void test_process_args_verbatim(void **state) {
+  (void)state;
+  struct child c;
+  char out[4096];
+  run_captured((char *[]){"args", "two words", "", "quo\"te'd", "tab\there",
+                          "$HOME *", NULL},
+               NULL, &c, out, sizeof(out));
+  assert_string_equal(out, "two words||quo\"te'd|tab\there|$HOME *");
+  assert_int_equal(c.status, 0);
+  assert_no_children();
+}
+
+/* Many arguments, beyond any small fixed array. */
+static void test_process_many_args(void **state) {
+  (void)state;
+  enum { COUNT = 300 };
+  char *argv[COUNT + 3];
+  argv[0] = (char *)child_path();
+  argv[1] = "args";
+  for (int i = 0; i < COUNT; i++)
+    argv[2 + i] = "x";
+  argv[COUNT + 2] = NULL;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int fds[2];
+  test_pipe(fds);
+  ax_stdio_container_t stdio[2];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1].flags = AX_STDIO_INHERIT_FD;
+  stdio[1].data.fd = fds[1];
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.file = child_path();
+  options.args = argv;
+  options.exit_cb = child_exit_cb;
+  options.stdio = stdio;
+  options.stdio_count = 2;
+  struct child c;
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(ax_spawn(&loop, &c.process, &options), 0);
+  close(fds[1]);
+  run_and_close(&loop);
+  char out[4096];
+  read_all(fds[0], out, sizeof(out));
+  assert_int_equal(strlen(out), 2 * COUNT - 1);
+  for (int i = 0; i < COUNT; i++)
+    assert_int_equal(out[2 * i], 'x');
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.status, 0);
+  assert_no_children();
+}
+
+/* The whole range of exit statuses: 1 and 255 come back as they were. */
+static void test_process_exit_status_range(void **state) {
+  (void)state;
+  static const char *const statuses[] = {"1", "128", "255"};
+  for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+    ax_loop_t loop;
+    struct child c;
+    test_loop_open(&loop);
+    assert_int_equal(child_spawn(&loop, &c,
+                                 (char *[]){"exit", (char *)statuses[i], NULL},
+                                 NULL, 0, NULL),
+                     0);
+    run_and_close(&loop);
+    assert_int_equal(c.exits, 1);
+    assert_int_equal(c.status, atoi(statuses[i]));
+    assert_int_equal(c.signal, 0);
+  }
+  assert_no_children();
+}
+
+/* env NULL: the child gets this process's environment, changes made with
+ * setenv() included; an empty env: nothing at all. */
+static void test_process_env_inherited_and_empty(void **state) {
+  (void)state;
+  assert_int_equal(setenv("AXLE_TEST_INHERITED", "from the parent", 1), 0);
+  struct child c;
+  char out[4096];
+  run_captured((char *[]){"env", "AXLE_TEST_INHERITED", NULL}, NULL, &c, out,
+               sizeof(out));
+  assert_string_equal(out, "from the parent");
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  char *empty[] = {NULL};
+  options.env = empty;
+  run_captured((char *[]){"env", "AXLE_TEST_INHERITED", NULL}, &options, &c,
+               out, sizeof(out));
+  assert_string_equal(out, "(unset)");
+  run_captured((char *[]){"env", "PATH", NULL}, &options, &c, out, sizeof(out));
+  assert_string_equal(out, "(unset)");
+  assert_int_equal(unsetenv("AXLE_TEST_INHERITED"), 0);
+  assert_no_children();
+}
+
+/* A working directory whose name has spaces. */
+static void test_process_cwd_with_spaces(void **state) {
+  (void)state;
+  char dir[] = "/tmp/axle process cwd XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char real[4096];
+  assert_non_null(realpath(dir, real));
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.cwd = dir;
+  struct child c;
+  char out[4096];
+  run_captured((char *[]){"cwd", NULL}, &options, &c, out, sizeof(out));
+  assert_string_equal(out, real);
+  assert_int_equal(rmdir(dir), 0);
+  assert_no_children();
+}
+
+/* A pipe end read to EOF, counting bytes and checking the "bytes"
+ * pattern at each offset. */
+struct counter {
+  ax_pipe_t pipe;  /* The parent's end. */
+  char buf[65536]; /* Read into. */
+  size_t len;      /* Bytes so far. */
+  int bad;         /* Bytes that broke the pattern. */
+  int eof;         /* AX_EOF seen. */
+  int error;       /* Another read error, or 0. */
+};
+
+static void counter_alloc_cb(ax_handle_t *handle, size_t suggested_size,
+                             ax_buf_t *buf) {
+  (void)suggested_size;
+  struct counter *k = ax_container_of((ax_pipe_t *)handle, struct counter,
+                                      pipe);
+  *buf = ax_buf_init(k->buf, sizeof(k->buf));
+}
+
+static void counter_read_cb(ax_stream_t *stream, ssize_t nread,
+                            const ax_buf_t *buf) {
+  struct counter *k = ax_container_of((ax_pipe_t *)stream, struct counter,
+                                      pipe);
+  for (ssize_t i = 0; i < nread; i++) {
+    if (buf->base[i] != (char)('a' + (k->len + (size_t)i) % 26))
+      k->bad++;
+  }
+  if (nread > 0)
+    k->len += (size_t)nread;
+  if (nread == AX_EOF)
+    k->eof++;
+  else if (nread < 0)
+    k->error = (int)nread;
+  if (nread < 0)
+    ax_close(&stream->handle, NULL);
+}
+
+/* A child writes far more than a pipe holds (64 KiB on Linux) to a
+ * CREATE_PIPE stdout and exits: every byte arrives, in order, then EOF;
+ * the exit is reported once whichever comes first. */
+static void test_process_stdout_larger_than_pipe(void **state) {
+  (void)state;
+  enum { BYTES = 1024 * 1024 };
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  static struct counter out;
+  memset(&out, 0, sizeof(out));
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  ax_stdio_container_t stdio[2];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[1].data.stream = &out.pipe.stream;
+  struct child c;
+  char count[16];
+  snprintf(count, sizeof(count), "%d", BYTES);
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"bytes", count, NULL}, stdio, 2, NULL),
+      0);
+  assert_int_equal(
+      ax_read_start(&out.pipe.stream, counter_alloc_cb, counter_read_cb), 0);
+  run_and_close(&loop);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.status, 0);
+  assert_int_equal(out.len, BYTES);
+  assert_int_equal(out.bad, 0);
+  assert_int_equal(out.eof, 1);
+  assert_int_equal(out.error, 0);
+  assert_no_children();
+}
+
+/* The parent closes the child's stdin pipe at once, before writing
+ * anything: the child reads EOF and ends normally. */
+static void test_process_stdin_closed_at_once(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_pipe_t in;
+  struct reader out;
+  memset(&out, 0, sizeof(out));
+  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  ax_stdio_container_t stdio[2];
+  stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
+  stdio[0].data.stream = &in.stream;
+  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[1].data.stream = &out.pipe.stream;
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, NULL), 0);
+  ax_close(&in.stream.handle, NULL);
+  assert_int_equal(
+      ax_read_start(&out.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  run_and_close(&loop);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.status, 0);
+  assert_int_equal(out.eof, 1);
+  assert_int_equal(out.len, 0);
+  assert_no_children();
+}
+
+/* stdout and stderr as two pipes, each read to its own EOF; and both as
+ * one descriptor (INHERIT_FD twice), where the writes arrive in order. */
+static void test_process_stdout_and_stderr(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct reader out;
+  struct reader err;
+  memset(&out, 0, sizeof(out));
+  memset(&err, 0, sizeof(err));
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  assert_int_equal(ax_pipe_init(&loop, &err.pipe, false), 0);
+  ax_stdio_container_t stdio[3];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[1].data.stream = &out.pipe.stream;
+  stdio[2].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[2].data.stream = &err.pipe.stream;
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c,
+                  (char *[]){"write", "1", "to out", "2", "to err", NULL},
+                  stdio, 3, NULL),
+      0);
+  assert_int_equal(
+      ax_read_start(&out.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  assert_int_equal(
+      ax_read_start(&err.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  run_and_close(&loop);
+  assert_string_equal(out.data, "to out");
+  assert_string_equal(err.data, "to err");
+  assert_int_equal(out.eof + err.eof, 2);
+  assert_int_equal(c.status, 0);
+
+  int fds[2];
+  test_pipe(fds);
+  test_loop_open(&loop);
+  stdio[1].flags = AX_STDIO_INHERIT_FD;
+  stdio[1].data.fd = fds[1];
+  stdio[2].flags = AX_STDIO_INHERIT_FD;
+  stdio[2].data.fd = fds[1];
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"write", "1", "out,", "2", "err", NULL},
+                  stdio, 3, NULL),
+      0);
+  close(fds[1]);
+  run_and_close(&loop);
+  char buf[64];
+  read_all(fds[0], buf, sizeof(buf));
+  assert_string_equal(buf, "out,err");
+  assert_no_children();
+}
+
+/* A CREATE_PIPE entry past the standard three, not for IPC: the child
+ * writes to its descriptor 3 and the parent reads it. */
+static void test_process_pipe_at_slot_3(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct reader extra;
+  memset(&extra, 0, sizeof(extra));
+  assert_int_equal(ax_pipe_init(&loop, &extra.pipe, false), 0);
+  ax_stdio_container_t stdio[4];
+  for (int i = 0; i < 3; i++)
+    stdio[i].flags = AX_STDIO_IGNORE;
+  stdio[3].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[3].data.stream = &extra.pipe.stream;
+  struct child c;
+  assert_int_equal(child_spawn(&loop, &c,
+                               (char *[]){"write", "3", "on three", NULL},
+                               stdio, 4, NULL),
+                   0);
+  assert_int_equal(
+      ax_read_start(&extra.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  run_and_close(&loop);
+  assert_string_equal(extra.data, "on three");
+  assert_int_equal(extra.eof, 1);
+  assert_int_equal(c.status, 0);
+  assert_no_children();
+}
+
+/* No exit callback: the child runs, ends, is reaped, and the handle
+ * stops being active, so the loop ends; the handle is then closed. */
+static void test_process_no_exit_cb(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  char *argv[] = {(char *)child_path(), "exit", "3", NULL};
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.file = child_path();
+  options.args = argv;
+  ax_process_t process;
+  assert_int_equal(ax_spawn(&loop, &process, &options), 0);
+  assert_true(ax_is_active(&process.handle));
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_false(ax_is_active(&process.handle));
+  assert_false(ax_loop_alive(&loop));
+  assert_int_equal(ax_process_kill(&process, 0), AX_ESRCH);
+  ax_close(&process.handle, NULL);
+  run_and_close(&loop);
+  assert_no_children();
+}
+
+/* Each exit callback spawns the next child, on another handle, and closes
+ * its own: a chain of five, each reported once. */
+struct chain {
+  ax_loop_t *loop;
+  struct child children[5];
+  int next; /* The index of the next child to start. */
+  int failures;
+};
+
+static void chain_exit_cb(ax_process_t *process, int64_t exit_status,
+                          int term_signal);
+
+static void chain_spawn(struct chain *chain) {
+  struct child *c = &chain->children[chain->next];
+  char status[4];
+  snprintf(status, sizeof(status), "%d", chain->next);
+  char *argv[] = {(char *)child_path(), "exit", status, NULL};
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.file = child_path();
+  options.args = argv;
+  options.exit_cb = chain_exit_cb;
+  if (ax_spawn(chain->loop, &c->process, &options) != 0)
+    chain->failures++;
+  c->process.handle.data = chain;
+  chain->next++;
+}
+
+static void chain_exit_cb(ax_process_t *process, int64_t exit_status,
+                          int term_signal) {
+  struct chain *chain = process->handle.data;
+  struct child *c = ax_container_of(process, struct child, process);
+  c->exits++;
+  c->status = exit_status;
+  c->signal = term_signal;
+  ax_close(&process->handle, NULL);
+  if (chain->next < 5)
+    chain_spawn(chain);
+}
+
+static void test_process_spawn_from_exit_cb(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  struct chain chain;
+  memset(&chain, 0, sizeof(chain));
+  chain.loop = &loop;
+  chain_spawn(&chain);
+  run_and_close(&loop);
+  assert_int_equal(chain.failures, 0);
+  assert_int_equal(chain.next, 5);
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(chain.children[i].exits, 1);
+    assert_int_equal(chain.children[i].status, i);
+    assert_int_equal(chain.children[i].signal, 0);
+  }
+  assert_no_children();
+}
+
+/* Killed while it reads its stdin pipe and writes its stdout pipe: the
+ * signal is reported, the output reaches EOF, the stdin pipe is closed
+ * by its owner. */
+static void test_process_kill_with_pipes(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_pipe_t in;
+  struct reader out;
+  memset(&out, 0, sizeof(out));
+  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  ax_stdio_container_t stdio[2];
+  stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
+  stdio[0].data.stream = &in.stream;
+  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[1].data.stream = &out.pipe.stream;
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, NULL), 0);
+  assert_int_equal(
+      ax_read_start(&out.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  assert_int_equal(ax_process_kill(&c.process, SIGTERM), 0);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.signal, SIGTERM);
+  assert_int_equal(out.eof, 1);
+  /* The stdin pipe was never read or written: it kept nothing alive, and
+   * is still open for its owner to close. */
+  assert_false(ax_is_closing(&in.stream.handle));
+  ax_close(&in.stream.handle, NULL);
+  run_and_close(&loop);
+  assert_no_children();
+}
+
+/* A signal number the system does not know: AX_EINVAL from both calls,
+ * and the child goes on running. */
+static void test_process_kill_bad_signal(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct child c;
+  test_loop_open(&loop);
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"sleep", "20000", NULL}, NULL, 0, NULL),
+      0);
+  assert_int_equal(ax_process_kill(&c.process, 1000), AX_EINVAL);
+  assert_int_equal(ax_kill(c.process.pid, 1000), AX_EINVAL);
+  assert_int_equal(ax_kill(c.process.pid, -1), AX_EINVAL);
+  assert_int_equal(ax_process_kill(&c.process, 0), 0);
+  assert_int_equal(ax_kill(c.process.pid, SIGKILL), 0);
+  run_and_close(&loop);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.signal, SIGKILL);
+  assert_no_children();
+}
+
+/* A TCP listener's socket given to the child (INHERIT_STREAM), as a
+ * server hands its port to a worker. */
+static void test_process_inherit_tcp(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_tcp_t tcp;
+  assert_int_equal(ax_tcp_init(&loop, &tcp), 0);
+  struct sockaddr_in addr;
+  assert_int_equal(ax_ip4_addr("127.0.0.1", 0, &addr), 0);
+  assert_int_equal(ax_tcp_bind(&tcp, (const struct sockaddr *)&addr, 0), 0);
+  int fds[2];
+  test_pipe(fds);
+  ax_stdio_container_t stdio[4];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1].flags = AX_STDIO_INHERIT_FD;
+  stdio[1].data.fd = fds[1];
+  stdio[2].flags = AX_STDIO_IGNORE;
+  stdio[3].flags = AX_STDIO_INHERIT_STREAM;
+  stdio[3].data.stream = &tcp.stream;
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"issock", "3", NULL}, stdio, 4, NULL),
+      0);
+  close(fds[1]);
+  ax_close(&tcp.stream.handle, NULL);
+  run_and_close(&loop);
+  char buf[64];
+  read_all(fds[0], buf, sizeof(buf));
+  assert_string_equal(buf, "socket");
+  assert_int_equal(c.status, 0);
+  assert_no_children();
+}
+
+/* The program watches SIGCHLD itself, as some libuv programs do: its
+ * handle is called, and the exit is still reported (with pidfds and
+ * with the loop's own SIGCHLD handling alike). */
+static int sigchld_calls;
+
+static void sigchld_cb(ax_signal_t *signal, int signum) {
+  (void)signal;
+  assert_int_equal(signum, SIGCHLD);
+  sigchld_calls++;
+}
+
+static void sigchld_exit_cb(ax_process_t *process, int64_t exit_status,
+                            int term_signal) {
+  child_exit_cb(process, exit_status, term_signal);
+  ax_signal_t *signal = process->handle.data;
+  ax_close(&signal->handle, NULL);
+}
+
+static void test_process_user_sigchld_handle(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_signal_t signal;
+  assert_int_equal(ax_signal_init(&loop, &signal), 0);
+  assert_int_equal(ax_signal_start(&signal, SIGCHLD, sigchld_cb), 0);
+  sigchld_calls = 0;
+  char *argv[] = {(char *)child_path(), "exit", "9", NULL};
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.file = child_path();
+  options.args = argv;
+  options.exit_cb = sigchld_exit_cb;
+  struct child c;
+  memset(&c, 0, sizeof(c));
+  assert_int_equal(ax_spawn(&loop, &c.process, &options), 0);
+  c.process.handle.data = &signal;
+  run_and_close(&loop);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.status, 9);
+  assert_no_children();
+}
+
+/* Whether a pipe has a descriptor. */
+static bool pipe_has_fd(const ax_pipe_t *pipe) {
+  ax_os_fd_t fd;
+  return ax_fileno(&pipe->stream.handle, &fd) != AX_EBADF;
+}
+
+/* A spawn that fails (no such program) leaves its CREATE_PIPE streams as
+ * they were, with no descriptor and none leaked: the same pipes serve
+ * the next spawn. */
+static void test_process_failed_spawn_keeps_pipes(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int fds_before = count_open_fds();
+  ax_pipe_t in;
+  struct reader out;
+  memset(&out, 0, sizeof(out));
+  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  ax_stdio_container_t stdio[2];
+  stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
+  stdio[0].data.stream = &in.stream;
+  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[1].data.stream = &out.pipe.stream;
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.file = "/nonexistent/program";
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, &options),
+      AX_ENOENT);
+  assert_int_equal(count_open_fds(), fds_before);
+  assert_false(pipe_has_fd(&in));
+  assert_false(pipe_has_fd(&out.pipe));
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, NULL), 0);
+  assert_int_equal(
+      ax_read_start(&out.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  ax_write_t write_req;
+  ax_buf_t buf = ax_buf_init((char *)"second try", 10);
+  assert_int_equal(ax_write(&write_req, &in.stream, &buf, 1, NULL), 0);
+  ax_close(&in.stream.handle, NULL);
+  run_and_close(&loop);
+  assert_string_equal(out.data, "second try");
+  assert_int_equal(c.status, 0);
+  assert_no_children();
+}
+
+/* One pipe named by two CREATE_PIPE entries cannot hold both ends: the
+ * spawn is refused before any child starts, and the pipe is untouched. */
+static void test_process_same_pipe_twice(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  int fds_before = count_open_fds();
+  ax_pipe_t pipe;
+  assert_int_equal(ax_pipe_init(&loop, &pipe, false), 0);
+  ax_stdio_container_t stdio[3];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[1].data.stream = &pipe.stream;
+  stdio[2].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[2].data.stream = &pipe.stream;
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"exit", "0", NULL}, stdio, 3, NULL),
+      AX_EINVAL);
+  assert_false(pipe_has_fd(&pipe));
+  assert_int_equal(count_open_fds(), fds_before);
+  assert_int_equal(test_count_handles(&loop), 1);
+  ax_close(&pipe.stream.handle, NULL);
+  run_and_close(&loop);
+  assert_int_equal(c.exits, 0);
+  assert_no_children();
+}
+
+/* A relative file with a slash is found from the child's working
+ * directory, as libuv's execvp() after chdir() finds it. */
+static void test_process_relative_file_and_cwd(void **state) {
+  (void)state;
+  char dir[4096];
+  const char *path = child_path();
+  const char *slash = strrchr(path, '/');
+  assert_non_null(slash);
+  snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  char file[4096];
+  snprintf(file, sizeof(file), ".%s", slash);
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.cwd = dir;
+  options.file = file;
+  struct child c;
+  char out[4096];
+  run_captured((char *[]){"cwd", NULL}, &options, &c, out, sizeof(out));
+  assert_int_equal(c.status, 0);
+  char real[4096];
+  assert_non_null(realpath(dir, real));
+  assert_string_equal(out, real);
+  assert_no_children();
+}
+
+/* A detached child leads a process group of its own: ax_kill() with the
+ * negated pid signals the whole group, as kill(2) and uv_kill() do. */
+static void test_process_kill_group(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct child c;
+  test_loop_open(&loop);
+  ax_process_options_t options;
+  memset(&options, 0, sizeof(options));
+  options.flags = AX_PROCESS_DETACHED;
+  assert_int_equal(child_spawn(&loop, &c, (char *[]){"sleep", "20000", NULL},
+                               NULL, 0, &options),
+                   0);
+  assert_int_equal(ax_kill(-c.process.pid, 0), 0);
+  assert_int_equal(ax_kill(-c.process.pid, SIGTERM), 0);
+  run_and_close(&loop);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.signal, SIGTERM);
+  assert_no_children();
+}
+
+/* A child stopped (SIGSTOP) and continued has not ended: no exit
+ * callback until it really ends, with pidfds and SIGCHLD alike. */
+struct stop_check {
+  ax_timer_t timer; /* Ticks while the child is stopped. */
+  struct child *c;  /* The child. */
+  int ticks;        /* Ticks so far. */
+  int exits_seen;   /* Exit callbacks seen while it was stopped. */
+};
+
+static void stop_check_cb(ax_timer_t *timer) {
+  struct stop_check *s = ax_container_of(timer, struct stop_check, timer);
+  s->ticks++;
+  if (s->ticks == 1) {
+    assert_int_equal(ax_process_kill(&s->c->process, SIGSTOP), 0);
+    return;
+  }
+  if (s->ticks < 6)
+    return; /* Several iterations with the child stopped. */
+  s->exits_seen = s->c->exits;
+  assert_int_equal(ax_process_kill(&s->c->process, SIGCONT), 0);
+  assert_int_equal(ax_process_kill(&s->c->process, SIGKILL), 0);
+  ax_close(&timer->handle, NULL);
+}
+
+static void test_process_stopped_is_not_ended(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  struct child c;
+  test_loop_open(&loop);
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"sleep", "20000", NULL}, NULL, 0, NULL),
+      0);
+  struct stop_check s = {.c = &c};
+  assert_int_equal(ax_timer_init(&loop, &s.timer), 0);
+  assert_int_equal(ax_timer_start(&s.timer, stop_check_cb, 10, 10), 0);
+  run_and_close(&loop);
+  assert_int_equal(s.exits_seen, 0);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.signal, SIGKILL);
+  assert_no_children();
+}
+
+/* A mebibyte through a child both ways at once: written to its stdin
+ * while its stdout is read, so neither pipe's fill stops the other
+ * (the child only reads when it can write). */
+static void close_after_shutdown_cb(ax_shutdown_t *req, int status) {
+  assert_int_equal(status, 0);
+  ax_close(&req->handle->handle, NULL);
+}
+
+static void test_process_echo_megabyte(void **state) {
+  (void)state;
+  enum { BYTES = 1024 * 1024, CHUNK = 64 * 1024 };
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_pipe_t in;
+  static struct counter out;
+  memset(&out, 0, sizeof(out));
+  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  ax_stdio_container_t stdio[2];
+  stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
+  stdio[0].data.stream = &in.stream;
+  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  stdio[1].data.stream = &out.pipe.stream;
+  struct child c;
+  assert_int_equal(
+      child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, NULL), 0);
+  assert_int_equal(
+      ax_read_start(&out.pipe.stream, counter_alloc_cb, counter_read_cb), 0);
+  char *data = malloc(BYTES);
+  assert_non_null(data);
+  for (size_t i = 0; i < BYTES; i++)
+    data[i] = (char)('a' + i % 26);
+  static ax_write_t writes[BYTES / CHUNK];
+  for (size_t i = 0; i < BYTES / CHUNK; i++) {
+    ax_buf_t buf = ax_buf_init(data + i * CHUNK, CHUNK);
+    assert_int_equal(ax_write(&writes[i], &in.stream, &buf, 1, NULL), 0);
+  }
+  /* Closed once the writes are out: a close would cancel those queued. */
+  ax_shutdown_t shutdown_req;
+  assert_int_equal(
+      ax_shutdown(&shutdown_req, &in.stream, close_after_shutdown_cb), 0);
+  run_and_close(&loop);
+  free(data);
+  assert_int_equal(c.exits, 1);
+  assert_int_equal(c.status, 0);
+  assert_int_equal(out.len, BYTES);
+  assert_int_equal(out.bad, 0);
+  assert_int_equal(out.eof, 1);
+  assert_no_children();
+}
+
+/* Blocking or not, the child's standard descriptors: a new pipe's end is
+ * blocking, as programs expect (a non-blocking stdout makes printf()
+ * fail with EAGAIN). An inherited stream or descriptor is the parent's
+ * open file, and keeps its O_NONBLOCK: libuv clears it in the child for
+ * slots 0 to 2, which also turns the parent's own handle blocking under
+ * it; axle leaves the parent's file alone (docs/coming-from-libuv.md).
+ * c outlives the call: its handle's close may end in a later run. */
+static void nonblock_report(ax_loop_t *loop, struct child *c,
+                            ax_stdio_container_t *slot1, char *answer,
+                            size_t size) {
+  int report[2];
+  test_pipe(report);
+  ax_stdio_container_t stdio[4];
+  stdio[0].flags = AX_STDIO_IGNORE;
+  stdio[1] = *slot1;
+  stdio[2].flags = AX_STDIO_IGNORE;
+  stdio[3].flags = AX_STDIO_INHERIT_FD;
+  stdio[3].data.fd = report[1];
+  c->keep_open = false;
+  assert_int_equal(child_spawn(loop, c, (char *[]){"nonblock", "1", "3", NULL},
+                               stdio, 4, NULL),
+                   0);
+  close(report[1]);
+  while (c->exits == 0)
+    assert_int_equal(ax_run(loop, AX_RUN_ONCE), 0);
+  assert_int_equal(c->status, 0);
+  read_all(report[0], answer, size);
+}
+
+static void test_process_stdio_blocking(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  char answer[32];
+  struct child kids[3];
+  int n = 0;
+  struct reader out;
+  memset(&out, 0, sizeof(out));
+  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  ax_stdio_container_t slot;
+  slot.flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  slot.data.stream = &out.pipe.stream;
+  nonblock_report(&loop, &kids[n++], &slot, answer, sizeof(answer));
+  assert_string_equal(answer, "blocking");
+  ax_close(&out.pipe.stream.handle, NULL);
+
+  ax_pipe_t mine;
+  int fds[2];
+  test_pipe(fds);
+  assert_int_equal(ax_pipe_init(&loop, &mine, false), 0);
+  assert_int_equal(ax_pipe_open(&mine, fds[1]), 0);
+  slot.flags = AX_STDIO_INHERIT_STREAM;
+  slot.data.stream = &mine.stream;
+  nonblock_report(&loop, &kids[n++], &slot, answer, sizeof(answer));
+  assert_string_equal(answer, "nonblocking");
+  slot.flags = AX_STDIO_INHERIT_FD;
+  slot.data.fd = fds[1];
+  nonblock_report(&loop, &kids[n++], &slot, answer, sizeof(answer));
+  assert_string_equal(answer, "nonblocking");
+  /* The parent's handle still has the non-blocking file it needs. */
+  assert_true(fcntl(fds[1], F_GETFL) & O_NONBLOCK);
+  ax_close(&mine.stream.handle, NULL);
+  run_and_close(&loop);
+  close(fds[0]);
+  assert_no_children();
+}
+
 /* The registry's lock is made once per process and kept: make it before
  * any test counts allocations (SIGCHLD is watched through it). */
 static void noop_signal_cb(ax_signal_t *signal, int signum) {
@@ -906,6 +1701,28 @@ int main(void) {
       cmocka_unit_test(test_process_pipe_killed_mid_write),
       cmocka_unit_test(test_process_inherit_stream),
       cmocka_unit_test(test_process_ipc_pipe),
+      cmocka_unit_test(test_process_args_verbatim),
+      cmocka_unit_test(test_process_many_args),
+      cmocka_unit_test(test_process_exit_status_range),
+      cmocka_unit_test(test_process_env_inherited_and_empty),
+      cmocka_unit_test(test_process_cwd_with_spaces),
+      cmocka_unit_test(test_process_stdout_larger_than_pipe),
+      cmocka_unit_test(test_process_stdin_closed_at_once),
+      cmocka_unit_test(test_process_stdout_and_stderr),
+      cmocka_unit_test(test_process_pipe_at_slot_3),
+      cmocka_unit_test(test_process_no_exit_cb),
+      cmocka_unit_test(test_process_spawn_from_exit_cb),
+      cmocka_unit_test(test_process_kill_with_pipes),
+      cmocka_unit_test(test_process_kill_bad_signal),
+      cmocka_unit_test(test_process_inherit_tcp),
+      cmocka_unit_test(test_process_user_sigchld_handle),
+      cmocka_unit_test(test_process_failed_spawn_keeps_pipes),
+      cmocka_unit_test(test_process_same_pipe_twice),
+      cmocka_unit_test(test_process_relative_file_and_cwd),
+      cmocka_unit_test(test_process_kill_group),
+      cmocka_unit_test(test_process_stopped_is_not_ended),
+      cmocka_unit_test(test_process_echo_megabyte),
+      cmocka_unit_test(test_process_stdio_blocking),
   };
   return cmocka_run_group_tests(tests, setup_registry, NULL);
 }

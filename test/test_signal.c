@@ -1394,6 +1394,167 @@ static void test_signal_registry_retried_after_enomem(void **state) {
   assert_int_equal(ax_loop_close(&loop), 0);
 }
 
+/* ---- Behaviours a libuv program relies on ---- */
+
+/* A watching handle keeps its loop alive, as in libuv; unreferenced it
+ * does not, and a run returns at once; stopped, nothing is left. */
+static void test_signal_keeps_loop_alive(void **state) {
+  (void)state;
+  struct fixture f;
+  struct probe p;
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &p);
+  assert_false(ax_loop_alive(loop));
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
+  assert_true(ax_loop_alive(loop));
+  ax_unref(&p.signal.handle);
+  assert_false(ax_loop_alive(loop));
+  assert_int_equal(ax_run(loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(p.calls, 0);
+  /* Caught while nothing keeps the loop running: as in libuv, a run
+   * does not wait for it, and the next run that polls delivers it. */
+  assert_int_equal(send_signal(SIG_A), 0);
+  ax_ref(&p.signal.handle);
+  assert_true(ax_loop_alive(loop));
+  assert_int_equal(ax_run(loop, AX_RUN_ONCE), 0);
+  assert_int_equal(p.calls, 1);
+  assert_int_equal(ax_signal_stop(&p.signal), 0);
+  assert_false(ax_loop_alive(loop));
+  probe_close(&p);
+  fixture_close(&f);
+}
+
+/* A one-shot handle and a lasting one on the same signal: the first
+ * takes one delivery, the second every one. */
+static void test_signal_oneshot_beside_lasting(void **state) {
+  (void)state;
+  struct fixture f;
+  struct probe once, always;
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &once);
+  probe_init(loop, &always);
+  assert_int_equal(ax_signal_start_oneshot(&once.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&always.signal, SIG_A, probe_cb), 0);
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
+  assert_int_equal(once.calls, 1);
+  assert_int_equal(always.calls, 1);
+  assert_false(ax_is_active(&once.signal.handle));
+  /* The lasting handle keeps the signal caught: no default action. */
+  assert_false(disposition_is_default(SIG_A));
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
+  assert_int_equal(once.calls, 1);
+  assert_int_equal(always.calls, 2);
+  probe_close(&once);
+  probe_close(&always);
+  fixture_close(&f);
+  assert_true(disposition_is_default(SIG_A));
+}
+
+/* Started again on the same signal with another callback: the new
+ * callback takes the deliveries, once each. */
+static int second_calls;
+
+static void second_cb(ax_signal_t *signal, int signum) {
+  (void)signal;
+  assert_int_equal(signum, SIG_A);
+  second_calls++;
+}
+
+static void test_signal_restart_new_callback(void **state) {
+  (void)state;
+  struct fixture f;
+  struct probe p;
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &p);
+  second_calls = 0;
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, second_cb), 0);
+  assert_int_equal(p.signal.signum, SIG_A);
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
+  assert_int_equal(p.calls, 0);
+  assert_int_equal(second_calls, 1);
+  /* And from one-shot to lasting, on the same signal. */
+  assert_int_equal(ax_signal_start_oneshot(&p.signal, SIG_A, second_cb), 0);
+  assert_int_equal(ax_signal_start(&p.signal, SIG_A, second_cb), 0);
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
+  assert_int_equal(second_calls, 3);
+  assert_true(ax_is_active(&p.signal.handle));
+  probe_close(&p);
+  fixture_close(&f);
+}
+
+/* Two loops on one thread, a handle of the signal on each: one
+ * delivery reaches both, each when its loop runs. */
+static void test_signal_two_loops_one_thread(void **state) {
+  (void)state;
+  struct fixture f1;
+  ax_loop_t second;
+  struct probe p1, p2;
+  ax_loop_t *loop1 = fixture_open(&f1);
+  /* Not through test_loop_open(): it counts one loop's allocations. */
+  ax_loop_t *loop2 = &second;
+  assert_int_equal(ax_loop_init(loop2), 0);
+  probe_init(loop1, &p1);
+  probe_init(loop2, &p2);
+  assert_int_equal(ax_signal_start(&p1.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(ax_signal_start(&p2.signal, SIG_A, probe_cb), 0);
+  assert_int_equal(send_signal(SIG_A), 0);
+  assert_int_equal(ax_run(loop1, AX_RUN_ONCE), 0);
+  assert_int_equal(p1.calls, 1);
+  assert_int_equal(p2.calls, 0);
+  assert_int_equal(ax_run(loop2, AX_RUN_ONCE), 0);
+  assert_int_equal(p2.calls, 1);
+  assert_int_equal(ax_run(loop1, AX_RUN_NOWAIT), 0);
+  assert_int_equal(p1.calls, 1);
+  /* The first loop's handle closes: the second still takes the next. */
+  probe_close(&p1);
+  assert_int_equal(ax_run(loop1, AX_RUN_DEFAULT), 0);
+  send_and_run(loop2, SIG_A, AX_RUN_ONCE);
+  assert_int_equal(p2.calls, 2);
+  probe_close(&p2);
+  assert_int_equal(ax_run(loop2, AX_RUN_DEFAULT), 0);
+  assert_int_equal(ax_loop_close(loop2), 0);
+  fixture_close(&f1);
+}
+
+/* A handle started from another's callback, on the signal being
+ * delivered: it is not called for that delivery (it was not watching
+ * when the signal came), and is for the next. */
+static struct probe late;
+static bool late_started;
+
+static void start_late_cb(ax_signal_t *signal, int signum) {
+  probe_cb(signal, signum);
+  if (!late_started) {
+    late_started = true;
+    assert_int_equal(ax_signal_start(&late.signal, signum, probe_cb), 0);
+  }
+}
+
+static void test_signal_start_during_dispatch(void **state) {
+  (void)state;
+  struct fixture f;
+  struct probe first;
+  ax_loop_t *loop = fixture_open(&f);
+  probe_init(loop, &first);
+  probe_init(loop, &late);
+  late_started = false;
+  assert_int_equal(ax_signal_start(&first.signal, SIG_A, start_late_cb), 0);
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(ax_run(loop, AX_RUN_NOWAIT), 0);
+  assert_int_equal(first.calls, 1);
+  assert_true(late_started);
+  assert_int_equal(late.calls, 0);
+  send_and_run(loop, SIG_A, AX_RUN_ONCE);
+  assert_int_equal(first.calls, 2);
+  assert_int_equal(late.calls, 1);
+  probe_close(&first);
+  probe_close(&late);
+  fixture_close(&f);
+}
+
 int main(void) {
   /* Before setup_registry makes the lock. */
   const struct CMUnitTest first[] = {
@@ -1415,6 +1576,11 @@ int main(void) {
       cmocka_unit_test(test_signal_stress),
       cmocka_unit_test(test_signal_busy_loops),
       cmocka_unit_test(test_signal_largest_number),
+      cmocka_unit_test(test_signal_keeps_loop_alive),
+      cmocka_unit_test(test_signal_oneshot_beside_lasting),
+      cmocka_unit_test(test_signal_restart_new_callback),
+      cmocka_unit_test(test_signal_two_loops_one_thread),
+      cmocka_unit_test(test_signal_start_during_dispatch),
   };
   return failed + cmocka_run_group_tests(tests, setup_registry, NULL);
 }

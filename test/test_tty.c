@@ -5,6 +5,11 @@
  * termios settings and normal mode, close and ax_tty_reset_mode() put them
  * back; a size set on the master is reported; ax_guess_handle() tells
  * terminals, pipes, files and sockets apart; and the errors of each call.
+ * Then what a libuv program relies on: empty and large writes, descriptors
+ * that are not terminals, modes left alone or set twice, two terminals
+ * and the reset, a terminal that hangs up under a reader (either side),
+ * a closed handle, and the kinds
+ * ax_guess_handle() tells as uv_guess_handle() does.
  * POSIX only: Windows has no terminal handle yet. The pseudo-terminal is
  * made with posix_openpt(), which every POSIX system has in its C library
  * and headers, rather than openpty(), whose header and library differ per
@@ -19,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -288,6 +294,266 @@ static void test_guess_handle(void **state) {
   close(master);
 }
 
+/* ---- Behaviours a libuv program relies on ---- */
+
+/* An empty write completes with 0 and puts nothing on the terminal; an
+ * empty try-write writes 0 bytes (libuv's tty_empty_write). */
+static void test_tty_empty_write(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  fx.tty.stream.handle.data = &fx;
+  ax_write_t req;
+  ax_buf_t empty = ax_buf_init("", 0);
+  assert_int_equal(ax_write(&req, &fx.tty.stream, &empty, 1, write_cb), 0);
+  while (fx.writes_done == 0 && !fx.guard.fired)
+    ax_run(&fx.loop, AX_RUN_ONCE);
+  assert_int_equal(fx.writes_done, 1);
+  assert_int_equal(ax_try_write(&fx.tty.stream, &empty, 1), 0);
+  struct pollfd pfd = {.fd = fx.master, .events = POLLIN};
+  assert_int_equal(poll(&pfd, 1, 0), 0);
+  fixture_close(&fx);
+}
+
+/* More than a terminal buffers at once (libuv's tty_large_write): the
+ * write is queued and finished as the master reads, every byte in order. */
+static void test_tty_large_write(void **state) {
+  (void)state;
+  enum { BYTES = 256 * 1024 };
+  struct fixture fx;
+  fixture_open(&fx);
+  fx.tty.stream.handle.data = &fx;
+  char *data = malloc(BYTES);
+  char *got = malloc(BYTES);
+  assert_non_null(data);
+  assert_non_null(got);
+  for (size_t i = 0; i < BYTES; i++)
+    data[i] = (char)('a' + i % 26); /* No newline: output is not changed. */
+  ax_write_t req;
+  ax_buf_t buf = ax_buf_init(data, BYTES);
+  assert_int_equal(ax_write(&req, &fx.tty.stream, &buf, 1, write_cb), 0);
+  assert_true(ax_stream_get_write_queue_size(&fx.tty.stream) > 0);
+  assert_int_equal(fcntl(fx.master, F_SETFL, O_NONBLOCK), 0);
+  size_t len = 0;
+  while ((len < BYTES || fx.writes_done == 0) && !fx.guard.fired) {
+    ssize_t n = read(fx.master, got + len, BYTES - len);
+    if (n > 0)
+      len += (size_t)n;
+    ax_run(&fx.loop, n > 0 ? AX_RUN_NOWAIT : AX_RUN_ONCE);
+  }
+  assert_false(fx.guard.fired);
+  assert_int_equal(len, BYTES);
+  assert_int_equal(fx.writes_done, 1);
+  assert_memory_equal(got, data, BYTES);
+  assert_int_equal(ax_stream_get_write_queue_size(&fx.tty.stream), 0);
+  free(data);
+  free(got);
+  fixture_close(&fx);
+}
+
+/* Descriptors that are not terminals (libuv's tty_file): AX_EINVAL, and
+ * nothing is opened. */
+static void test_tty_not_a_terminal(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_tty_t tty;
+  test_loop_open(&loop);
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  assert_true(null_fd >= 0);
+  assert_int_equal(ax_tty_init(&loop, &tty, null_fd, true), AX_EINVAL);
+  assert_int_equal(ax_tty_init(&loop, &tty, null_fd, false), AX_EINVAL);
+  close(null_fd);
+  char path[] = "/tmp/axle-tty-file-XXXXXX";
+  int file = mkstemp(path);
+  assert_true(file >= 0);
+  assert_int_equal(ax_tty_init(&loop, &tty, file, false), AX_EINVAL);
+  close(file);
+  unlink(path);
+  int sock = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(sock >= 0);
+  assert_int_equal(ax_tty_init(&loop, &tty, sock, true), AX_EINVAL);
+  close(sock);
+  assert_int_equal(test_count_handles(&loop), 0);
+  test_loop_close(&loop);
+}
+
+/* A terminal never made raw: setting normal mode and a reset change
+ * nothing. */
+static void test_tty_normal_untouched(void **state) {
+  (void)state;
+  struct fixture fx;
+  struct termios before, now;
+  fixture_open(&fx);
+  assert_int_equal(tcgetattr(fx.slave, &before), 0);
+  assert_int_equal(ax_tty_set_mode(&fx.tty, AX_TTY_MODE_NORMAL), 0);
+  assert_int_equal(ax_tty_reset_mode(), 0);
+  assert_int_equal(tcgetattr(fx.slave, &now), 0);
+  assert_int_equal(now.c_lflag, before.c_lflag);
+  assert_int_equal(now.c_iflag, before.c_iflag);
+  assert_int_equal(now.c_oflag, before.c_oflag);
+  /* Raw twice, normal once: the settings of before the first change. */
+  assert_int_equal(ax_tty_set_mode(&fx.tty, AX_TTY_MODE_RAW), 0);
+  assert_int_equal(ax_tty_set_mode(&fx.tty, AX_TTY_MODE_RAW), 0);
+  assert_int_equal(ax_tty_set_mode(&fx.tty, AX_TTY_MODE_NORMAL), 0);
+  assert_int_equal(tcgetattr(fx.slave, &now), 0);
+  assert_int_equal(now.c_lflag, before.c_lflag);
+  fixture_close(&fx);
+}
+
+/* Two terminals made raw: each close puts its own back; a reset puts
+ * back the first one to leave normal mode (as libuv's uv_tty_reset_mode
+ * does), and leaves the other alone. */
+static void test_tty_two_terminals(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  int master2, slave2;
+  pty_open(&master2, &slave2);
+  ax_tty_t second;
+  assert_int_equal(ax_tty_init(&fx.loop, &second, slave2, true), 0);
+  struct termios before1, before2, now;
+  assert_int_equal(tcgetattr(fx.slave, &before1), 0);
+  assert_int_equal(tcgetattr(slave2, &before2), 0);
+  assert_int_equal(ax_tty_set_mode(&fx.tty, AX_TTY_MODE_RAW), 0);
+  assert_int_equal(ax_tty_set_mode(&second, AX_TTY_MODE_RAW), 0);
+  assert_int_equal(ax_tty_reset_mode(), 0);
+  assert_int_equal(tcgetattr(fx.slave, &now), 0);
+  assert_int_equal(now.c_lflag, before1.c_lflag);
+  assert_int_equal(tcgetattr(slave2, &now), 0);
+  assert_false(now.c_lflag & ICANON);
+  ax_close(&second.stream.handle, NULL);
+  assert_int_equal(tcgetattr(slave2, &now), 0);
+  assert_int_equal(now.c_lflag, before2.c_lflag);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  close(slave2);
+  close(master2);
+  fixture_close(&fx);
+}
+
+/* The terminal goes away under a reading handle (the master closes, as
+ * when a terminal window shuts): the read callback gets AX_EOF once, as
+ * in libuv (the slave reads 0), and the loop does not spin on the dead
+ * descriptor. */
+static int hangup_errors;
+static int hangup_status;
+
+static void hangup_read_cb(ax_stream_t *stream, ptrdiff_t nread,
+                           const ax_buf_t *buf) {
+  (void)buf;
+  struct fixture *fx = stream->handle.data;
+  if (nread > 0)
+    fx->got_len += (size_t)nread;
+  if (nread < 0) {
+    hangup_errors++;
+    hangup_status = (int)nread;
+    ax_close(&stream->handle, NULL);
+  }
+}
+
+static void test_tty_hangup(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  fx.tty.stream.handle.data = &fx;
+  hangup_errors = 0;
+  assert_int_equal(ax_read_start(&fx.tty.stream, alloc_cb, hangup_read_cb), 0);
+  assert_int_equal(close(fx.master), 0);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_false(fx.guard.fired);
+  assert_int_equal(hangup_errors, 1);
+  assert_int_equal(hangup_status, AX_EOF);
+  close(fx.slave);
+  test_guard_close(&fx.guard);
+  test_loop_close(&fx.loop);
+}
+
+/* The other way round, as a terminal emulator reads: a handle on the
+ * master, whose slave writes and closes. What was written arrives, then
+ * the end (Linux's read says EIO), once, as in libuv; no spin. */
+static void test_tty_master_hangup(void **state) {
+  (void)state;
+  struct fixture fx;
+  memset(&fx, 0, sizeof(fx));
+  test_loop_open(&fx.loop);
+  test_guard_start(&fx.loop, &fx.guard);
+  pty_open(&fx.master, &fx.slave);
+  /* Before the fix the handle opened the master's name, /dev/ptmx: a new
+   * pseudo-terminal nobody wrote to, and the run waited for nothing. */
+  assert_int_equal(ax_tty_init(&fx.loop, &fx.tty, fx.master, true), 0);
+  fx.tty.stream.handle.data = &fx;
+  hangup_errors = 0;
+  assert_int_equal(ax_read_start(&fx.tty.stream, alloc_cb, hangup_read_cb), 0);
+  assert_int_equal(write(fx.slave, "bye", 3), 3);
+  assert_int_equal(close(fx.slave), 0);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  assert_false(fx.guard.fired);
+  assert_int_equal(hangup_errors, 1);
+  /* Linux says EIO; the BSDs and macOS end the stream. */
+  assert_true(hangup_status == AX_EIO || hangup_status == AX_EOF);
+  assert_int_equal(fx.got_len, 3); /* What came before the hangup. */
+  assert_memory_equal(fx.got, "bye", 3);
+  close(fx.master);
+  test_guard_close(&fx.guard);
+  test_loop_close(&fx.loop);
+}
+
+/* What a closed terminal handle answers. */
+static void test_tty_after_close(void **state) {
+  (void)state;
+  struct fixture fx;
+  fixture_open(&fx);
+  ax_close(&fx.tty.stream.handle, NULL);
+  int width, height;
+  assert_int_equal(ax_tty_get_winsize(&fx.tty, &width, &height), AX_EBADF);
+  assert_int_equal(ax_tty_set_mode(&fx.tty, AX_TTY_MODE_NORMAL), AX_EBADF);
+  assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
+  close(fx.slave);
+  close(fx.master);
+  test_guard_close(&fx.guard);
+  test_loop_close(&fx.loop);
+}
+
+/* What libuv's uv_guess_handle answers, kind by kind: a FIFO is a pipe,
+ * a pseudo-terminal's master a terminal, an IPv6 TCP socket TCP; a
+ * directory and a Unix datagram socket are none of the kinds. */
+static void test_guess_handle_more(void **state) {
+  (void)state;
+  char path[] = "/tmp/axle-guess-XXXXXX";
+  assert_non_null(mkdtemp(path));
+  char fifo[64];
+  snprintf(fifo, sizeof(fifo), "%s/fifo", path);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  int fifo_fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  assert_true(fifo_fd >= 0);
+  assert_int_equal(ax_guess_handle(fifo_fd), AX_GUESS_PIPE);
+  int dir = open(path, O_RDONLY | O_CLOEXEC);
+  assert_true(dir >= 0);
+  assert_int_equal(ax_guess_handle(dir), AX_GUESS_UNKNOWN);
+  int master, slave;
+  pty_open(&master, &slave);
+  assert_int_equal(ax_guess_handle(master), AX_GUESS_TTY);
+  int tcp6 = socket(AF_INET6, SOCK_STREAM, 0);
+  if (tcp6 >= 0) {
+    assert_int_equal(ax_guess_handle(tcp6), AX_GUESS_TCP);
+    close(tcp6);
+  }
+  int udp6 = socket(AF_INET6, SOCK_DGRAM, 0);
+  if (udp6 >= 0) {
+    assert_int_equal(ax_guess_handle(udp6), AX_GUESS_UDP);
+    close(udp6);
+  }
+  int unix_dgram = socket(AF_UNIX, SOCK_DGRAM, 0);
+  assert_true(unix_dgram >= 0);
+  assert_int_equal(ax_guess_handle(unix_dgram), AX_GUESS_UNKNOWN);
+  close(unix_dgram);
+  close(master);
+  close(slave);
+  close(dir);
+  close(fifo_fd);
+  unlink(fifo);
+  rmdir(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tty_write),
@@ -298,6 +564,15 @@ int main(void) {
       cmocka_unit_test(test_tty_errors),
       cmocka_unit_test(test_tty_bad_mode),
       cmocka_unit_test(test_guess_handle),
+      cmocka_unit_test(test_tty_empty_write),
+      cmocka_unit_test(test_tty_large_write),
+      cmocka_unit_test(test_tty_not_a_terminal),
+      cmocka_unit_test(test_tty_normal_untouched),
+      cmocka_unit_test(test_tty_two_terminals),
+      cmocka_unit_test(test_tty_hangup),
+      cmocka_unit_test(test_tty_master_hangup),
+      cmocka_unit_test(test_tty_after_close),
+      cmocka_unit_test(test_guess_handle_more),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,11 @@ port, and checks, with Python's http.client and raw sockets, curl, ab
   ones behind them would be: a file, /delay);
 - Content-Length and chunked uploads (extensions and trailers included),
   Expect: 100-continue, and the statuses 400, 404, 405, 413, 414, 417,
-  431 and 505;
+  431, 501 and 505;
+- conformance: 70 cases of what RFC 9110 and RFC 9112 ask (versions,
+  501 and OPTIONS, absolute-form, HEAD, preconditions in their order,
+  ranges, Expect, request smuggling probes), each with its Date, and
+  requests behind a closing one left unanswered;
 - static files: types, Last-Modified and If-Modified-Since (304), single
   ranges (206, 416), If-Range, a large file read slowly (the socket fills
   up under sendfile), the same with --sendfile off;
@@ -405,7 +409,7 @@ def check_statuses(port, ctx):
     refusals = [
         (b"GET /upload HTTP/1.1\r\nHost: x\r\n\r\n", 405),
         (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405),
-        (b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n", 501),
         (get("/nope"), 404),
         (get("/delay"), 400),
         (get("/delay?ms=x"), 400),
@@ -420,7 +424,274 @@ def check_statuses(port, ctx):
                "%d: Connection %r" % (status, resp.header("connection")))
     resp = request(port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: "
                    b"0\r\n\r\n")
-    expect(resp.header("allow") == "GET, HEAD", "405 without Allow")
+    expect(resp.header("allow") == "GET, HEAD, OPTIONS", "405 without Allow")
+
+
+def conformance_cases(ctx):
+    """(name, request, status, fields, body, closes): what RFC 9110 and
+    RFC 9112 ask of the answer. fields maps a lowercase name to its value,
+    or to None where the field must be absent; body None is not checked."""
+    mtime = int(os.stat(os.path.join(ctx["root"], "hello.txt")).st_mtime)
+    modified = email.utils.formatdate(mtime, usegmt=True)
+    before = email.utils.formatdate(mtime - 86400, usegmt=True)
+    after = email.utils.formatdate(mtime + 86400, usegmt=True)
+    hello = ctx["files"]["hello.txt"]
+
+    def req(line, *fields, body=b""):
+        return ("%s\r\n%s\r\n" % (line, "".join(
+            "%s\r\n" % f for f in fields))).encode() + body
+
+    def file(*fields, method="GET"):
+        return req(method + " /static/hello.txt HTTP/1.1", "Host: x", *fields)
+
+    allow_all = "GET, HEAD, OPTIONS, POST, PUT"
+    return [
+        # Versions: a higher 1.x is read as 1.1 (RFC 9110 section 2.5).
+        ("HTTP/1.2", req("GET / HTTP/1.2", "Host: x"),
+         200, {}, b"Hello, World!", False),
+        ("HTTP/3.0", req("GET / HTTP/3.0", "Host: x"), 505, {}, None, True),
+        ("http/1.1", req("GET / http/1.1", "Host: x"), 400, {}, None, True),
+        ("HTTP/1.0 without Host", req("GET / HTTP/1.0"), 200,
+         {"connection": "close"}, b"Hello, World!", True),
+        # Methods: 501 where no route implements one (section 9.1).
+        ("lowercase get", req("get / HTTP/1.1", "Host: x"), 501, {}, None,
+         False),
+        ("unknown method", req("PROPFIND / HTTP/1.1", "Host: x"), 501, {},
+         None, False),
+        ("DELETE", req("DELETE /static/hello.txt HTTP/1.1", "Host: x"), 501,
+         {}, None, False),
+        ("TRACE", req("TRACE / HTTP/1.1", "Host: x"), 501, {}, None, False),
+        ("PATCH", req("PATCH /upload HTTP/1.1", "Host: x",
+                      "Content-Length: 2", body=b"ab"), 501, {}, None, False),
+        ("CONNECT", req("CONNECT x:443 HTTP/1.1", "Host: x:443"), 501, {},
+         None, True),
+        ("a 33-byte method", req("A" * 33 + " / HTTP/1.1", "Host: x"), 501,
+         {}, None, True),
+        ("POST to a GET route", req("POST / HTTP/1.1", "Host: x",
+                                    "Content-Length: 0"), 405,
+         {"allow": "GET, HEAD, OPTIONS"}, None, False),
+        ("GET to a POST route", req("GET /upload HTTP/1.1", "Host: x"), 405,
+         {"allow": "OPTIONS, POST, PUT"}, None, False),
+        # OPTIONS (section 9.3.7): Allow, and Content-Length: 0.
+        ("OPTIONS *", req("OPTIONS * HTTP/1.1", "Host: x"), 200,
+         {"allow": allow_all, "content-length": "0"}, b"", False),
+        ("OPTIONS /", req("OPTIONS / HTTP/1.1", "Host: x"), 200,
+         {"allow": "GET, HEAD, OPTIONS", "content-length": "0"}, b"", False),
+        ("OPTIONS /upload", req("OPTIONS /upload HTTP/1.1", "Host: x"), 200,
+         {"allow": "OPTIONS, POST, PUT"}, b"", False),
+        ("OPTIONS /delay without ms",
+         req("OPTIONS /delay HTTP/1.1", "Host: x"), 200,
+         {"allow": "GET, HEAD, OPTIONS"}, b"", False),
+        ("OPTIONS of no route", req("OPTIONS /nope HTTP/1.1", "Host: x"),
+         404, {"allow": None}, None, False),
+        ("GET *", req("GET * HTTP/1.1", "Host: x"), 400, {}, None, True),
+        # Targets (RFC 9112 section 3.2.2, RFC 9110 section 4.2).
+        ("absolute-form, another Host",
+         req("GET http://y/ HTTP/1.1", "Host: other"), 200, {},
+         b"Hello, World!", False),
+        ("absolute-form, uppercase scheme",
+         req("GET HTTP://Y/static/hello.txt HTTP/1.1", "Host: y"), 200, {},
+         hello, False),
+        ("absolute-form, https and a query",
+         req("GET https://y:8443?x=1 HTTP/1.1", "Host: y:8443"), 200, {},
+         b"Hello, World!", False),
+        ("absolute-form, empty host",
+         req("GET http:///static/hello.txt HTTP/1.1", "Host: x"), 400, {},
+         None, False),
+        ("absolute-form, no authority",
+         req("GET http:/static/hello.txt HTTP/1.1", "Host: x"), 400, {},
+         None, False),
+        ("absolute-form, userinfo",
+         req("GET http://u:p@y/ HTTP/1.1", "Host: y"), 400, {}, None, False),
+        ("absolute-form, another scheme",
+         req("GET ftp://y/ HTTP/1.1", "Host: y"), 400, {}, None, False),
+        ("absolute-form, no Host", req("GET http://y/ HTTP/1.1"), 400, {},
+         None, True),
+        ("Host a:b:80", req("GET / HTTP/1.1", "Host: a:b:80"), 400, {}, None,
+         True),
+        # HEAD: GET's fields, no body (section 9.3.2).
+        ("HEAD /", req("HEAD / HTTP/1.1", "Host: x"), 200,
+         {"content-length": "13", "content-type": "text/plain"}, b"", False),
+        ("HEAD of a file", file(method="HEAD"), 200,
+         {"content-length": "13", "last-modified": modified}, b"", False),
+        ("HEAD of no route", req("HEAD /nope HTTP/1.1", "Host: x"), 404,
+         {"content-length": "4"}, b"", False),
+        ("HEAD with Range", file("Range: bytes=0-1", method="HEAD"), 200,
+         {"content-length": "13", "content-range": None}, b"", False),
+        # Preconditions (section 13.2.2's order); this server sends no
+        # entity tags, so only "*" matches.
+        ("If-None-Match: *", file("If-None-Match: *"), 304,
+         {"content-length": None, "last-modified": modified}, b"", False),
+        ("If-None-Match wins over If-Modified-Since",
+         file('If-None-Match: "abc"', "If-Modified-Since: " + after), 200,
+         {}, hello, False),
+        ("If-None-Match, weak and strong tags",
+         file('If-None-Match: W/"a", "b"'), 200, {}, hello, False),
+        ("If-Match with a tag", file('If-Match: "abc"'), 412,
+         {"content-length": "0"}, b"", False),
+        ("If-Match: *", file("If-Match: *"), 200, {}, hello, False),
+        ("If-Unmodified-Since, before", file("If-Unmodified-Since: " +
+                                             before), 412, {}, b"", False),
+        ("If-Unmodified-Since, same", file("If-Unmodified-Since: " +
+                                           modified), 200, {}, hello, False),
+        ("If-Match wins over If-Unmodified-Since",
+         file("If-Match: *", "If-Unmodified-Since: " + before), 200, {},
+         hello, False),
+        ("If-Modified-Since, later", file("If-Modified-Since: " + after),
+         304, {}, b"", False),
+        ("If-None-Match: * before Range",
+         file("If-None-Match: *", "Range: bytes=20-"), 304, {}, b"", False),
+        ("two If-Modified-Since fields, ignored",
+         file("If-Modified-Since: " + after, "If-Modified-Since: " + after),
+         200, {}, hello, False),
+        ("two If-Unmodified-Since fields, ignored",
+         file("If-Unmodified-Since: " + before,
+              "If-Unmodified-Since: " + before), 200, {}, hello, False),
+        ("If-Match: * in a list of two fields", file('If-Match: "a"',
+                                                     "If-Match: *"), 412,
+         {}, b"", False),
+        ("two If-Range fields", file("Range: bytes=0-1",
+                                     "If-Range: " + modified,
+                                     "If-Range: " + modified), 200, {},
+         hello, False),
+        ("preconditions on no file",
+         req("GET /static/missing HTTP/1.1", "Host: x", 'If-Match: "x"'),
+         404, {}, None, False),
+        # Ranges (section 14).
+        ("two ranges, whole file", file("Range: bytes=0-0,-1"), 200,
+         {"content-range": None}, hello, False),
+        ("overlapping ranges, whole file", file("Range: bytes=0-5,3-8"), 200,
+         {}, hello, False),
+        ("last before first, ignored", file("Range: bytes=5-2"), 200, {},
+         hello, False),
+        ("suffix of 0, unsatisfiable", file("Range: bytes=-0"), 416,
+         {"content-range": "bytes */13"}, b"", False),
+        ("suffix longer than the file", file("Range: bytes=-100"), 206,
+         {"content-range": "bytes 0-12/13"}, hello, False),
+        ("unit in uppercase", file("Range: BYTES=0-1"), 206,
+         {"content-range": "bytes 0-1/13"}, b"He", False),
+        ("If-Range with a tag", file("Range: bytes=0-1",
+                                     'If-Range: "abc"'), 200, {}, hello,
+         False),
+        ("two Range fields", file("Range: bytes=0-1", "Range: bytes=2-3"),
+         200, {}, hello, False),
+        # Expect (section 10.1.1).
+        ("Expect: 100-continue in HTTP/1.0",
+         req("POST /upload HTTP/1.0", "Content-Length: 2",
+             "Expect: 100-continue", body=b"ab"), 200, {},
+         None, True),
+        ("Expect with 501", req("BREW / HTTP/1.1", "Host: x",
+                                "Content-Length: 2",
+                                "Expect: 100-continue"), 501,
+         {"connection": "close"}, None, True),
+        # Framing that a front end could read otherwise: refused and
+        # closed, and the bytes behind are never taken for a request.
+        ("CL.TE", req("POST /upload HTTP/1.1", "Host: x", "Content-Length: 6",
+                      "Transfer-Encoding: chunked",
+                      body=b"0\r\n\r\nG"), 400, {}, None, True),
+        ("TE chunked, identity",
+         req("POST /upload HTTP/1.1", "Host: x",
+             "Transfer-Encoding: chunked, identity", body=b"0\r\n\r\n"),
+         400, {}, None, True),
+        ("TE identity, chunked",
+         req("POST /upload HTTP/1.1", "Host: x",
+             "Transfer-Encoding: identity, chunked", body=b"0\r\n\r\n"),
+         501, {}, None, True),
+        ("TE with a space before the colon",
+         req("POST /upload HTTP/1.1", "Host: x",
+             "Transfer-Encoding : chunked", body=b"0\r\n\r\n"),
+         400, {}, None, True),
+        ("TE tab before chunked",
+         req("POST /upload HTTP/1.1", "Host: x", "Transfer-Encoding:\tchunked",
+             body=b"2\r\nab\r\n0\r\n\r\n"), 200, {}, None, False),
+        ("CL +2", req("POST /upload HTTP/1.1", "Host: x", "Content-Length: +2",
+                      body=b"ab"), 400, {}, None, True),
+        ("CL 2,2", req("POST /upload HTTP/1.1", "Host: x",
+                       "Content-Length: 2,2", body=b"ab"), 400, {}, None,
+         True),
+        ("CL empty", req("POST /upload HTTP/1.1", "Host: x",
+                         "Content-Length:", body=b"ab"), 400, {}, None, True),
+        ("CL 02", req("POST /upload HTTP/1.1", "Host: x", "Content-Length: 02",
+                      body=b"ab"), 200, {}, None, False),
+        ("chunk size 0x2", req("POST /upload HTTP/1.1", "Host: x",
+                               "Transfer-Encoding: chunked",
+                               body=b"0x2\r\nab\r\n0\r\n\r\n"), 400, {},
+         None, True),
+        ("chunk line ending in LF", req("POST /upload HTTP/1.1", "Host: x",
+                                        "Transfer-Encoding: chunked",
+                                        body=b"2\nab\r\n0\r\n\r\n"), 400,
+         {}, None, True),
+        ("chunk size past 2^63", req("POST /upload HTTP/1.1", "Host: x",
+                                     "Transfer-Encoding: chunked",
+                                     body=b"f" * 17 + b"\r\n"), 400, {},
+         None, True),
+        ("trailer with Content-Length, dropped",
+         req("POST /upload HTTP/1.1", "Host: x", "Transfer-Encoding: chunked",
+             body=b"2\r\nab\r\n0\r\nContent-Length: 100\r\n\r\n"), 200,
+         {}, b"2 bytes, fnv1a64 %016x\n" % fnv1a64(b"ab"), False),
+    ]
+
+
+def check_conformance(port, ctx):
+    """What an HTTP/1.1 conformance suite asks, one connection a case:
+    the status, the fields that must or must not be there, the body, a
+    Date on every answer, and whether the connection closes. Where it stays
+    open, a GET / follows on it, which must parse: no stray body bytes
+    (after HEAD, 304, 412, 416) and no bytes taken for a request."""
+    cases = conformance_cases(ctx)
+    for name, data, status, fields, body, closes in cases:
+        raw = Raw(port)
+        try:
+            raw.send(data)
+            resp = raw.response(head=data.startswith(b"HEAD "))
+            expect(resp.status == status, "%s: %d, not %d" %
+                   (name, resp.status, status))
+            expect(resp.header("date") is not None, "%s: no Date" % name)
+            for field, value in fields.items():
+                expect(resp.header(field) == value, "%s: %s is %r, not %r" %
+                       (name, field, resp.header(field), value))
+            expect(body is None or resp.body == body, "%s: body %r" %
+                   (name, resp.body[:40]))
+            expect((resp.header("connection") == "close") == closes,
+                   "%s: Connection %r" % (name, resp.header("connection")))
+            if closes:
+                expect(raw.closed() and raw.buf == b"",
+                       "%s: more after the closing answer" % name)
+            else:
+                raw.send(get("/"))
+                after = raw.response()
+                expect(after.status == 200 and after.body == b"Hello, World!"
+                       and raw.buf == b"", "%s: the next request" % name)
+        finally:
+            raw.close()
+    print("  %d conformance cases" % len(cases))
+    check_conformance_sequences(port)
+
+
+def check_conformance_sequences(port):
+    """Requests behind a closing one are not answered (RFC 9112 section
+    9.6), and the 1.0 and 1.1 defaults of Connection hold."""
+    for first in [b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                  b"GET / HTTP/1.0\r\n\r\n",
+                  b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, "
+                  b"close\r\n\r\n",
+                  b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n"
+                  b"Connection: close\r\n\r\n"]:
+        raw = Raw(port)
+        raw.send(first + get("/nope"))
+        resp = raw.response()
+        expect(resp.status == 200 and resp.header("connection") == "close",
+               "%r: %d" % (first[:40], resp.status))
+        expect(raw.closed() and raw.buf == b"",
+               "%r: a request behind it was answered" % first[:40])
+        raw.close()
+    raw = Raw(port)
+    raw.send(b"GET / HTTP/1.0\r\nConnection: Upgrade, Keep-Alive\r\n\r\n" +
+             get("/nope"))
+    expect(raw.response().header("connection") == "keep-alive",
+           "HTTP/1.0 keep-alive among other tokens")
+    expect(raw.response().status == 404, "the request after it")
+    raw.close()
 
 
 def check_static(port, ctx):
@@ -908,6 +1179,7 @@ def main():
         ("Expect: 100-continue", lambda: check_expect_continue(port, ctx)),
         ("error statuses", lambda: check_statuses(port, ctx)),
         ("static files", lambda: check_static(port, ctx)),
+        ("conformance", lambda: check_conformance(port, ctx)),
         ("reset while a large file goes out",
          lambda: check_reset_mid_file(port, ctx)),
         ("traversal", lambda: check_traversal(port, ctx)),

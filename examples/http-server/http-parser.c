@@ -29,8 +29,8 @@
  *                absolute-form (scheme ":" ...); "*" for OPTIONS only;
  *                authority-form (host ":" port) for CONNECT, which takes
  *                no other form
- *   HTTP-version = "HTTP/1.1" / "HTTP/1.0"; any other "HTTP/" DIGIT "."
- *                DIGIT is 505, anything else 400
+ *   HTTP-version = "HTTP/1." DIGIT, a minor above 1 read as 1; any
+ *                other "HTTP/" DIGIT "." DIGIT is 505, anything else 400
  *   field-line = field-name ":" OWS field-value OWS
  *   field-name = token (1*tchar)
  *   field-value = *( %x21-7E / %x80-FF / SP / HTAB ), the value being
@@ -87,12 +87,17 @@
  *   control byte hides in them) and ignored. Chunk data not followed by
  *   CRLF is 400.
  * - HTTP/1.1 needs exactly one Host field (RFC 9112 section 3.2); none or
- *   two are 400, and so is a second one in HTTP/1.0. The value may only
- *   hold the bytes of uri-host and port.
+ *   two are 400, and so is a second one in HTTP/1.0. The value must be
+ *   empty or uri-host [ ":" port ]: a bracketed IP-literal or a reg-name
+ *   (no colon, escapes of two hex digits), then digits after one colon.
  * - "Expect: 100-continue" sets expect_continue (HTTP/1.1 only, as RFC
  *   9110 section 10.1.1 says); any other expectation is 417.
- * - "HTTP/2.0" (the HTTP/2 connection preface's request line) is 505;
- *   a request line without a version (HTTP/0.9) is 400.
+ * - "HTTP/2.0" (the HTTP/2 connection preface's request line) and any
+ *   other major version but 1 are 505; a request line without a version
+ *   (HTTP/0.9) is 400. A higher minor version (HTTP/1.2 to HTTP/1.9) is
+ *   read as HTTP/1.1, as RFC 9110 section 2.5 asks of a recipient that
+ *   implements the major version; the version is case-sensitive
+ *   (RFC 9112 section 2.3), so "http/1.1" is 400.
  *
  * keep_alive: HTTP/1.1 keeps the connection unless a Connection field
  * lists "close"; HTTP/1.0 closes it unless one lists "keep-alive" (and
@@ -177,16 +182,20 @@ enum {
   CHAR_VCHAR = 1 << 2,  /* A field value's VCHAR or obs-text. */
   CHAR_BLANK = 1 << 3,  /* SP or HTAB. */
   CHAR_HOST = 1 << 4,   /* A byte of uri-host or port (RFC 3986). */
+  CHAR_NAME = 1 << 5,   /* A byte of reg-name but "%" (unreserved or
+                           sub-delims: RFC 3986 section 3.2.2). */
   /* The combinations that occur, two letters each so that a row of the
    * table is a line: */
   NO = 0,                                     /* Controls, DEL. */
   BL = CHAR_BLANK,                            /* SP, HTAB. */
   OB = CHAR_VCHAR,                            /* obs-text, 0x80-0xFF. */
   TV = CHAR_TARGET | CHAR_VCHAR,              /* " / < > ? @ \ { } */
-  TH = TV | CHAR_HOST,                        /* ( ) , : ; = [ ] */
+  TH = TV | CHAR_HOST,                        /* : [ ] */
   KV = CHAR_TOKEN | CHAR_VCHAR,               /* # */
   KT = CHAR_TOKEN | CHAR_TARGET | CHAR_VCHAR, /* ^ ` | */
-  KH = KT | CHAR_HOST, /* ALPHA DIGIT ! $ % & ' * + - . _ ~ */
+  KH = KT | CHAR_HOST,                        /* % */
+  TN = TH | CHAR_NAME,                        /* ( ) , ; = */
+  KN = KH | CHAR_NAME, /* ALPHA DIGIT ! $ & ' * + - . _ ~ */
 };
 
 /* Laid out by hand, a row of 16 bytes a line. */
@@ -194,12 +203,12 @@ enum {
 static const uint8_t char_class[256] = {
     /* 0x00 */ NO, NO, NO, NO, NO, NO, NO, NO, NO, BL, NO, NO, NO, NO, NO, NO,
     /* 0x10 */ NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO,
-    /* 0x20 */ BL, KH, TV, KV, KH, KH, KH, KH, TH, TH, KH, KH, TH, KH, KH, TV,
-    /* 0x30 */ KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, TH, TH, TV, TH, TV, TV,
-    /* 0x40 */ TV, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH,
-    /* 0x50 */ KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, TH, TV, TH, KT, KH,
-    /* 0x60 */ KT, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH,
-    /* 0x70 */ KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, KH, TV, KT, TV, KH, NO,
+    /* 0x20 */ BL, KN, TV, KV, KN, KH, KN, KN, TN, TN, KN, KN, TN, KN, KN, TV,
+    /* 0x30 */ KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, TH, TN, TV, TN, TV, TV,
+    /* 0x40 */ TV, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN,
+    /* 0x50 */ KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, TH, TV, TH, KT, KN,
+    /* 0x60 */ KT, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN,
+    /* 0x70 */ KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, KN, TV, KT, TV, KN, NO,
     /* 0x80 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
     /* 0x90 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
     /* 0xA0 */ OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB, OB,
@@ -369,8 +378,13 @@ static enum http_parse_result request_line_byte(struct http_parser *p,
 }
 
 static enum http_parse_result request_line_done(struct http_parser *p) {
-  if (p->version_major != 1 || p->request.version_minor > 1) {
+  if (p->version_major != 1) {
     return fail(p, 505, "HTTP version not supported");
+  }
+  if (p->request.version_minor > 1) {
+    /* HTTP/1.2 to 1.9: read as the highest 1.x this parser implements,
+     * as RFC 9110 section 2.5 asks, not refused. */
+    p->request.version_minor = 1;
   }
   p->state = S_FIELD_START;
   return HTTP_PARSE_NEED_MORE;
@@ -942,17 +956,71 @@ static enum http_parse_result connection_field(struct http_parser *p,
   return HTTP_PARSE_NEED_MORE;
 }
 
+/* The host of a Host value: an IP-literal in brackets, or a reg-name,
+ * whose escapes must be "%" and two hex digits. Returns the bytes it
+ * takes: a reg-name ends at the port's colon or at the first byte no
+ * host holds, which the caller refuses; 0 for an empty host or a broken
+ * IP-literal. */
+static size_t host_name_len(struct http_slice v) {
+  size_t i = 0;
+  if (v.len > 0 && v.data[0] == '[') {
+    for (i = 1; i < v.len && v.data[i] != ']'; i++) {
+      if (!is_host_char((unsigned char)v.data[i]) || v.data[i] == '[') {
+        return 0;
+      }
+    }
+    return i < v.len && i > 1 ? i + 1 : 0; /* Past "]", if any. */
+  }
+  /* One table load a byte: this runs for every request. */
+  for (; i < v.len; i++) {
+    unsigned char c = (unsigned char)v.data[i];
+    if ((char_class[c] & CHAR_NAME) != 0) {
+      continue;
+    }
+    if (c != '%' || i + 2 >= v.len ||
+        hex_value((unsigned char)v.data[i + 1]) < 0 ||
+        hex_value((unsigned char)v.data[i + 2]) < 0) {
+      break; /* The port's colon, or a byte no host holds. */
+    }
+    i += 2;
+  }
+  return i;
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9110 section 7.2, RFC 3986): a
+ * host, then at most one colon and digits; or empty, which RFC 9112
+ * section 3.2 asks of a client whose target has no authority. A colon
+ * inside a reg-name, a port that is not digits, or a port without a
+ * host is 400: RFC 9112 section 3.2 makes that a MUST for "a Host header
+ * field with an invalid field value". */
+static bool is_host_value(struct http_slice v) {
+  size_t i;
+  if (v.len == 0) {
+    return true;
+  }
+  i = host_name_len(v);
+  if (i == 0) {
+    return false;
+  }
+  if (i < v.len && v.data[i++] != ':') {
+    return false; /* "[::1]x" */
+  }
+  for (; i < v.len; i++) {
+    if (v.data[i] < '0' || v.data[i] > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
 static enum http_parse_result host_field(struct http_parser *p,
                                          struct http_slice value,
                                          struct fields *f) {
-  size_t i;
   if (f->hosts++ > 0) {
     return fail(p, 400, "duplicate Host");
   }
-  for (i = 0; i < value.len; i++) {
-    if (!is_host_char((unsigned char)value.data[i])) {
-      return fail(p, 400, "invalid Host");
-    }
+  if (!is_host_value(value)) {
+    return fail(p, 400, "invalid Host");
   }
   p->request.host = value;
   p->request.has_host = true;

@@ -132,7 +132,8 @@ struct http_request {
   enum http_method method_id;        /* The method, if one we name. */
   struct http_slice target;          /* The request-target, as sent. */
   enum http_target_form target_form; /* Which form target has. */
-  int version_minor;                 /* 0 or 1: HTTP/1.0 or HTTP/1.1. */
+  int version_minor;                 /* 0 or 1: HTTP/1.0 or HTTP/1.1
+                                        (HTTP/1.2 to 1.9 are read as 1). */
   struct http_header headers[HTTP_PARSER_MAX_HEADERS]; /* In order. */
   size_t header_count;       /* Entries used in headers. */
   enum http_framing framing; /* How the body is delimited. */

@@ -8,11 +8,14 @@
  *   GET  /hash?n=N      N rounds of a mixing function, on the thread pool
  *   GET  /kv/KEY        a key-value server's value (kv-routes.c); PUT too
  *
- * HEAD works wherever GET does. route_head() reads what it needs from the
- * request's head (whose bytes may be gone later), route_body() takes the
- * body, route_respond() answers: at once into the loop's output buffer,
- * or later, between conn_async_begin() and conn_async_end(). "/" is
- * answered from a copy kept until the Date changes (response_cached).
+ * HEAD works wherever GET does, OPTIONS everywhere (the route's Allow);
+ * a method no route takes is 501 (docs/http-server.md, "Conformance",
+ * has the choices RFC 9110 leaves). route_head() reads what it needs
+ * from the request's head (whose bytes may be gone later), route_body()
+ * takes the body, route_respond() answers: at once into the loop's
+ * output buffer, or later, between conn_async_begin() and
+ * conn_async_end(). "/" is answered from a copy kept until the Date
+ * changes (response_cached).
  *
  * Static files, and why they cannot leave the directory. The path is
  * percent-decoded, and refused (404) if any segment is empty or starts
@@ -54,6 +57,15 @@ enum range_kind {
   RANGE_SUFFIX, /* The last `first` bytes. */
 };
 
+/* What an If-Match or If-None-Match field holds. This server sends no
+ * entity tags, so no listed tag can match a file: only "*" (any current
+ * representation) can. */
+enum tag_condition {
+  TAG_ABSENT, /* No such field. */
+  TAG_ANY,    /* "*". */
+  TAG_LIST,   /* Entity tags, none of which is ours. */
+};
+
 /* A file being answered: the state of /static/ from head to last byte. */
 struct file_job {
   struct conn *conn;    /* The connection it answers. */
@@ -67,11 +79,15 @@ struct file_job {
   uint64_t remaining;   /* Bytes still to send. */
   uint64_t step;        /* Bytes asked of the sendfile or read going. */
   int64_t since;        /* If-Modified-Since, when has_since. */
+  int64_t unmodified;   /* If-Unmodified-Since, when has_unmodified. */
   int64_t if_range;     /* If-Range's date, when has_if_range. */
   uint64_t range_first; /* See enum range_kind. */
   uint64_t range_last;  /* See enum range_kind. */
   uint8_t range;        /* enum range_kind. */
+  uint8_t match;        /* enum tag_condition of If-Match. */
+  uint8_t none_match;   /* enum tag_condition of If-None-Match. */
   bool has_since;       /* A valid If-Modified-Since came. */
+  bool has_unmodified;  /* A valid If-Unmodified-Since came. */
   bool has_if_range;    /* An If-Range came (valid or not). */
   bool if_range_ok;     /* It was a date (an entity tag never matches). */
   const char *type;     /* The Content-Type, from the extension. */
@@ -110,20 +126,39 @@ static bool name_is(struct http_slice s, const char *name) {
   return true;
 }
 
+/* The authority of an absolute-form target ("http://" or "https://",
+ * case-insensitive, then the authority), or false. RFC 9110 section
+ * 4.2.1 makes an http URI with an empty host invalid (a MUST), section
+ * 4.2.4 asks to treat userinfo as an error, and this server is the
+ * origin of no other scheme: all three are 400. The Host field is
+ * ignored then, as RFC 9112 section 3.2.2 requires. */
+static bool target_authority(struct http_slice t, size_t *authority_end) {
+  size_t i;
+  if (t.len >= 7 && name_is((struct http_slice){t.data, 7}, "http://"))
+    i = 7;
+  else if (t.len >= 8 && name_is((struct http_slice){t.data, 8}, "https://"))
+    i = 8;
+  else
+    return false;
+  size_t start = i;
+  while (i < t.len && t.data[i] != '/' && t.data[i] != '?') {
+    if (t.data[i] == '@')
+      return false;
+    i++;
+  }
+  *authority_end = i;
+  return i > start && t.data[start] != ':'; /* A host, not just a port. */
+}
+
 /* The path and query of the target: origin-form as sent; absolute-form
  * ("http://host/path") without its scheme and authority. */
 static bool target_split(const struct http_request *r, struct http_slice *path,
                          struct http_slice *query) {
   struct http_slice t = r->target;
   if (r->target_form == HTTP_TARGET_ABSOLUTE) {
-    const char *scheme_end = memchr(t.data, ':', t.len);
-    size_t skip = scheme_end != NULL ? (size_t)(scheme_end - t.data) + 3
-                                     : t.len + 1; /* Past "://". */
-    if (skip > t.len)
+    size_t i;
+    if (!target_authority(t, &i))
       return false;
-    size_t i = skip;
-    while (i < t.len && t.data[i] != '/' && t.data[i] != '?')
-      i++;
     t.data += i;
     t.len -= i;
     if (t.len == 0 || t.data[0] != '/') { /* "http://host?q": path "/". */
@@ -289,15 +324,33 @@ static void range_parse(struct file_job *job, struct http_slice v) {
   job->range_last = last;
 }
 
-/* The conditions on a file: If-Modified-Since, Range, If-Range. */
+/* One more If-Match or If-None-Match field: the fields make one list,
+ * which is "*" only if it is the only member. */
+static uint8_t tag_condition(uint8_t before, struct http_slice value) {
+  bool any = value.len == 1 && value.data[0] == '*';
+  return before == TAG_ABSENT && any ? TAG_ANY : TAG_LIST;
+}
+
+/* The conditions on a file: the preconditions of RFC 9110 section 13,
+ * Range and If-Range. A second field of a date (or of If-Range) makes
+ * its value a list, which sections 13.1.3 and 13.1.4 say to ignore. */
 static void static_conditions(struct file_job *job,
                               const struct http_request *r) {
-  int ranges = 0;
+  int ranges = 0, since = 0, unmodified = 0, if_ranges = 0;
   for (size_t i = 0; i < r->header_count; i++) {
     struct http_slice name = r->headers[i].name;
     struct http_slice value = r->headers[i].value;
     if (name_is(name, "if-modified-since")) {
-      job->has_since = http_date_parse(value.data, value.len, &job->since);
+      job->has_since = since++ == 0 &&
+                       http_date_parse(value.data, value.len, &job->since);
+    } else if (name_is(name, "if-unmodified-since")) {
+      job->has_unmodified = unmodified++ == 0 &&
+                            http_date_parse(value.data, value.len,
+                                            &job->unmodified);
+    } else if (name_is(name, "if-match")) {
+      job->match = tag_condition(job->match, value);
+    } else if (name_is(name, "if-none-match")) {
+      job->none_match = tag_condition(job->none_match, value);
     } else if (name_is(name, "range")) {
       if (ranges++ == 0)
         range_parse(job, value);
@@ -305,7 +358,8 @@ static void static_conditions(struct file_job *job,
         job->range = RANGE_NONE; /* Two Range fields: ignore both. */
     } else if (name_is(name, "if-range")) {
       job->has_if_range = true;
-      job->if_range_ok = http_date_parse(value.data, value.len, &job->if_range);
+      job->if_range_ok = if_ranges++ == 0 &&
+                         http_date_parse(value.data, value.len, &job->if_range);
     }
   }
   if (r->method_id != HTTP_METHOD_GET)
@@ -340,12 +394,39 @@ static int static_head(struct conn *c, const struct http_request *r,
 
 /* -- The head ---------------------------------------------------------- */
 
+/* The methods some route takes. Any other (DELETE, PATCH, TRACE,
+ * CONNECT, an unknown token, "get" in lowercase) is 501 for every
+ * target, as RFC 9110 section 9.1 asks of a method the server does not
+ * implement; 405 is for a method another route takes. */
+static bool method_implemented(int method) {
+  return method == HTTP_METHOD_GET || method == HTTP_METHOD_HEAD ||
+         method == HTTP_METHOD_POST || method == HTTP_METHOD_PUT ||
+         method == HTTP_METHOD_OPTIONS;
+}
+
 static bool method_allowed(uint8_t route, int method) {
+  if (method == HTTP_METHOD_OPTIONS)
+    return true;
   if (route == ROUTE_UPLOAD)
     return method == HTTP_METHOD_POST || method == HTTP_METHOD_PUT;
   if (route == ROUTE_KV && method == HTTP_METHOD_PUT)
     return true;
   return method == HTTP_METHOD_GET || method == HTTP_METHOD_HEAD;
+}
+
+/* The Allow value of a route (of the whole server for ROUTE_NONE,
+ * OPTIONS "*"). */
+static const char *route_allow(uint8_t route) {
+  switch (route) {
+  case ROUTE_NONE:
+    return "GET, HEAD, OPTIONS, POST, PUT";
+  case ROUTE_UPLOAD:
+    return "OPTIONS, POST, PUT";
+  case ROUTE_KV:
+    return "GET, HEAD, OPTIONS, PUT";
+  default:
+    return "GET, HEAD, OPTIONS";
+  }
 }
 
 /* Match the path; read the route's arguments. 0 or a status. */
@@ -369,19 +450,25 @@ static int route_match(struct conn *c, const struct http_request *r) {
     q->digest = 0xcbf29ce484222325u; /* FNV-1a's offset basis. */
   } else if (slice_is(path, "/delay")) {
     q->route = ROUTE_DELAY;
-    if (!query_number(query, "ms", &q->arg) || q->arg > cfg->max_delay_ms)
+    if (!q->options &&
+        (!query_number(query, "ms", &q->arg) || q->arg > cfg->max_delay_ms))
       return 400;
   } else if (slice_is(path, "/hash")) {
     q->route = ROUTE_HASH;
-    if (!query_number(query, "n", &q->arg) || q->arg > cfg->max_hash_rounds)
+    if (!q->options &&
+        (!query_number(query, "n", &q->arg) || q->arg > cfg->max_hash_rounds))
       return 400;
   } else if (path.len >= 4 && memcmp(path.data, "/kv/", 4) == 0) {
     q->route = ROUTE_KV;
     q->arg = r->method_id == HTTP_METHOD_PUT; /* kv-routes.c: a SET. */
+    if (q->options)
+      return c->server->kv != NULL ? 0 : 404;
     if (method_allowed(q->route, r->method_id))
       return kv_route_head(c, (struct http_slice){path.data + 4, path.len - 4});
   } else if (path.len > 8 && memcmp(path.data, "/static/", 8) == 0) {
     q->route = ROUTE_STATIC;
+    if (q->options) /* The route's methods; the file is not looked for. */
+      return cfg->static_root != NULL ? 0 : 404;
     if (method_allowed(q->route, r->method_id))
       return static_head(c, r,
                          (struct http_slice){path.data + 8, path.len - 8});
@@ -396,7 +483,13 @@ void route_head(struct conn *c, const struct http_request *r) {
   q->head = r->method_id == HTTP_METHOD_HEAD;
   q->keep_alive = r->keep_alive;
   q->http10 = r->version_minor == 0;
-  q->status = (uint16_t)route_match(c, r);
+  q->options = r->method_id == HTTP_METHOD_OPTIONS;
+  if (!method_implemented(r->method_id))
+    q->status = 501;
+  else if (r->target_form == HTTP_TARGET_ASTERISK)
+    q->status = 0; /* OPTIONS *: the server's methods (ROUTE_NONE). */
+  else
+    q->status = (uint16_t)route_match(c, r);
 }
 
 /* FNV-1a, 64 bits: a digest the test can compute too. */
@@ -515,15 +608,38 @@ static bool file_range(struct file_job *job, uint64_t size) {
   return true;
 }
 
+/* The preconditions, in the order of RFC 9110 section 13.2.2 (the
+ * method is GET or HEAD here): 412, 304, or 0 to go on. If-None-Match
+ * makes If-Modified-Since ignored, and If-Match If-Unmodified-Since,
+ * whatever they say (sections 13.1.3 and 13.1.4 make both MUSTs). */
+static int file_preconditions(const struct file_job *job, int64_t mtime) {
+  if (job->match == TAG_LIST)
+    return 412; /* No tag of ours to match. */
+  if (job->match == TAG_ABSENT && job->has_unmodified &&
+      mtime > job->unmodified)
+    return 412;
+  if (job->none_match == TAG_ANY)
+    return 304; /* The file exists: "*" matches it. */
+  if (job->none_match == TAG_ABSENT && job->has_since && mtime <= job->since)
+    return 304;
+  return 0;
+}
+
 /* The status and the head of a file's answer. */
 static bool file_head(struct file_job *job, const ax_stat_t *st) {
   struct conn *c = job->conn;
   char modified[HTTP_DATE_BYTES], text[RANGE_TEXT_BYTES];
   http_date_format(st->mtim.sec, modified);
-  if (job->has_since && st->mtim.sec <= job->since) {
+  int failed = file_preconditions(job, st->mtim.sec);
+  if (failed == 304) {
     job->remaining = 0;
     return response_head(c, 304, NULL, UINT64_MAX) &&
            response_field(c, "Last-Modified", modified) && response_end(c);
+  }
+  if (failed == 412) {
+    job->remaining = 0;
+    return response_head(c, 412, "text/plain; charset=utf-8", 0) &&
+           response_end(c);
   }
   if (job->has_if_range && (!job->if_range_ok || job->if_range != st->mtim.sec))
     job->range = RANGE_NONE; /* Changed since: the whole file. */
@@ -769,12 +885,9 @@ static void respond_refused(struct conn *c) {
   snprintf(text, sizeof(text), "%d\n", status);
   bool ok;
   if (status == 405) {
-    const char *allow = c->req.route == ROUTE_UPLOAD ? "POST, PUT"
-                        : c->req.route == ROUTE_KV   ? "GET, HEAD, PUT"
-                                                     : "GET, HEAD";
     ok = response_head(c, 405, "text/plain; charset=utf-8", strlen(text)) &&
-         response_field(c, "Allow", allow) && response_end(c) &&
-         response_body(c, text, strlen(text));
+         response_field(c, "Allow", route_allow(c->req.route)) &&
+         response_end(c) && response_body(c, text, strlen(text));
   } else {
     ok = response_text(c, status, text);
   }
@@ -795,6 +908,14 @@ void route_respond(struct conn *c) {
   bool ok = true;
   if (q->status != 0) {
     respond_refused(c);
+    return;
+  }
+  if (q->options) {
+    /* RFC 9110 section 9.3.7: no content, so Content-Length: 0. */
+    ok = response_head(c, 200, NULL, 0) &&
+         response_field(c, "Allow", route_allow(q->route)) && response_end(c);
+    if (!ok)
+      conn_abort(c);
     return;
   }
   switch (q->route) {

@@ -233,6 +233,8 @@ static const char *status_reason(int status) {
     return "Method Not Allowed";
   case 408:
     return "Request Timeout";
+  case 412:
+    return "Precondition Failed";
   case 413:
     return "Content Too Large";
   case 414:

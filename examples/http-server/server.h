@@ -120,6 +120,7 @@ struct request {
   bool keep_alive; /* The client allows another request. */
   bool http10;     /* HTTP/1.0: "Connection: keep-alive" to keep. */
   bool close;      /* Close after the response, whatever was asked. */
+  bool options;    /* OPTIONS: the route's Allow, nothing else. */
 };
 
 /* A connection. Small on purpose: tens of thousands may be open and idle

@@ -9,7 +9,7 @@ worker loops (--workers 3) and once on the thread pool (--hash pool), and
 checks each time, with Python's http.client (and curl, when installed):
 
 - "/" answers; /hash?n=N gives the value the mixing function gives here;
-  bad queries get 400, other methods 405;
+  bad queries get 400, methods other routes take 405, others 501;
 - /metrics shows the loop delay and the pool lanes, and the jobs each
   worker ran (spread over all of them, in turn); ?reset=1 empties the
   histograms;
@@ -112,7 +112,8 @@ def check_basics(port):
                 "/hash?n=2000000000", "/hash?m=5"]:
         expect(port, bad, 400)
     expect(port, "/hash?n=5", 405, method="POST")
-    expect(port, "/metrics", 405, method="DELETE")
+    expect(port, "/metrics", 405, method="PUT")
+    expect(port, "/metrics", 501, method="DELETE")  # No route takes it.
     expect(port, "/metrics?reset=2", 400)
     expect(port, "/nothing-here", 404)
     if shutil.which("curl"):

@@ -149,19 +149,16 @@ static int64_t fs_stat_answer(ax_fs_t *req, int rc, const struct stat *st) {
   return 0;
 }
 
-static int64_t fs_stat(ax_fs_t *req) {
+int64_t ax__fs_stat_posix(ax_fs_t *req) {
   struct stat st;
-  return fs_stat_answer(req, stat(req->path, &st), &st);
-}
-
-static int64_t fs_lstat(ax_fs_t *req) {
-  struct stat st;
-  return fs_stat_answer(req, lstat(req->path, &st), &st);
-}
-
-static int64_t fs_fstat(ax_fs_t *req) {
-  struct stat st;
-  return fs_stat_answer(req, fstat(req->priv.file, &st), &st);
+  int rc;
+  if (req->fs_type == AX_FS_FSTAT)
+    rc = fstat(req->priv.file, &st);
+  else if (req->fs_type == AX_FS_LSTAT)
+    rc = lstat(req->path, &st);
+  else
+    rc = stat(req->path, &st);
+  return fs_stat_answer(req, rc, &st);
 }
 
 static int64_t fs_statfs(ax_fs_t *req) {
@@ -363,9 +360,9 @@ static int64_t (*const fs_ops[AX_FS_TYPE_MAX])(ax_fs_t *req) = {
     [AX_FS_READ] = fs_read,
     [AX_FS_WRITE] = fs_write,
     [AX_FS_SENDFILE] = ax__fs_sendfile,
-    [AX_FS_STAT] = fs_stat,
-    [AX_FS_LSTAT] = fs_lstat,
-    [AX_FS_FSTAT] = fs_fstat,
+    [AX_FS_STAT] = ax__fs_stat_sys,
+    [AX_FS_LSTAT] = ax__fs_stat_sys,
+    [AX_FS_FSTAT] = ax__fs_stat_sys,
     [AX_FS_STATFS] = fs_statfs,
     [AX_FS_FTRUNCATE] = fs_ftruncate,
     [AX_FS_UTIME] = fs_utime,

@@ -66,6 +66,21 @@ char *ax__fs_strdup(const char *name);
  * ignored, as documented). */
 int ax__fs_o_noatime(void);
 
+/* The stat family (stat, lstat or fstat, by req->fs_type): the answer in
+ * req->statbuf and req->ptr pointing at it, as libuv gives it on this
+ * system. Linux asks statx(2), which has the birth time, as libuv does and
+ * as the io_uring backend's own statx does, so that a stat says the same
+ * on the pool and in the ring; the others call ax__fs_stat_posix(). */
+int64_t ax__fs_stat_sys(ax_fs_t *req);
+
+/* The stat family through struct stat: stat(2), lstat(2) or fstat(2),
+ * with ax__fs_stat_extra() for the fields that differ (unix/fs.c). */
+int64_t ax__fs_stat_posix(ax_fs_t *req);
+
+struct statx;
+/* statx(2)'s answer as axle's (fs-linux.c; the io_uring backend's too). */
+void ax__fs_statx_answer(ax_stat_t *out, const struct statx *stx);
+
 /* Fill the fields of an ax_stat_t whose names differ between systems:
  * the times, and the BSD flags, generation and birth time where struct
  * stat has them (unix/fs.c fills the POSIX ones, and leaves the rest 0). */

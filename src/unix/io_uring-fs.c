@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "fs.h"
 #include "io_uring.h"
@@ -412,34 +411,11 @@ void ax__uring_fs_flush(struct ax__uring *st) {
   }
 }
 
-/* The stat family's answer, from statx. */
+/* The stat family's answer, from statx: as the pool's on Linux
+ * (unix/fs-linux.c), field for field. */
 static void uring_fs_stat_answer(ax_fs_t *req, const struct statx *stx) {
-  ax_stat_t *out = &req->statbuf;
-  out->dev = (uint64_t)makedev(stx->stx_dev_major, stx->stx_dev_minor);
-  out->mode = stx->stx_mode;
-  out->nlink = stx->stx_nlink;
-  out->uid = stx->stx_uid;
-  out->gid = stx->stx_gid;
-  out->rdev = (uint64_t)makedev(stx->stx_rdev_major, stx->stx_rdev_minor);
-  out->ino = stx->stx_ino;
-  out->size = stx->stx_size;
-  out->blksize = stx->stx_blksize;
-  out->blocks = stx->stx_blocks;
-  out->flags = 0;
-  out->gen = 0;
-  out->atim = (ax_timespec_t){stx->stx_atime.tv_sec,
-                              (int32_t)stx->stx_atime.tv_nsec};
-  out->mtim = (ax_timespec_t){stx->stx_mtime.tv_sec,
-                              (int32_t)stx->stx_mtime.tv_nsec};
-  out->ctim = (ax_timespec_t){stx->stx_ctime.tv_sec,
-                              (int32_t)stx->stx_ctime.tv_nsec};
-  /* The pool's stat(2) has no birth time on Linux: 0 there; statx has
-   * it where the file system keeps one. */
-  out->birthtim = (ax_timespec_t){0, 0};
-  if (stx->stx_mask & STATX_BTIME)
-    out->birthtim = (ax_timespec_t){stx->stx_btime.tv_sec,
-                                    (int32_t)stx->stx_btime.tv_nsec};
-  req->ptr = out;
+  ax__fs_statx_answer(&req->statbuf, stx);
+  req->ptr = &req->statbuf;
 }
 
 /* What a sendfile does after a step. */

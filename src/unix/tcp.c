@@ -147,6 +147,8 @@ int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd) {
   int found;
   switch (handle->type) {
   case AX_TCP:
+  case AX_PIPE:
+  case AX_TTY:
     found = ((const ax_stream_t *)handle)->priv.sock.fd;
     break;
   case AX_POLL:
@@ -162,6 +164,23 @@ int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd) {
     return AX_EBADF;
   *fd = found;
   return 0;
+}
+
+int ax__sock_buffer_size(ax_handle_type type, ax_os_fd_t fd, bool send,
+                         int *value) {
+  (void)type; /* A pipe that is not a socket gets ENOTSOCK from the system. */
+  int name = send ? SO_SNDBUF : SO_RCVBUF;
+  int rc;
+  if (*value == 0) {
+    int size = 0;
+    socklen_t len = sizeof(size);
+    rc = ax__sys.getsockopt(fd, SOL_SOCKET, name, &size, &len);
+    if (rc == 0)
+      *value = size;
+  } else {
+    rc = ax__sys.setsockopt(fd, SOL_SOCKET, name, value, sizeof(*value));
+  }
+  return rc == 0 ? 0 : ax_translate_sys_error(errno);
 }
 
 /* ---- Addresses ---- */

@@ -13,7 +13,8 @@
  *
  * The handle opens the terminal anew by its name, so that O_NONBLOCK,
  * which the engine needs, stays on the handle's own open file and does
- * not surprise the shell that shares standard input.
+ * not surprise the shell that shares standard input. A pseudo-terminal's
+ * master is duplicated instead: its name opens a new pseudo-terminal.
  *
  * Modes are termios settings. The first change of mode records the
  * settings before it, in the handle (to go back to normal, and at close)
@@ -26,6 +27,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -97,11 +99,24 @@ static void tty_sock_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
   tty->priv.engine_cb(loop, io, op, result);
 }
 
+/* Whether fd is a pseudo-terminal's master: only a master has a slave's
+ * name to give (ptsname(); only whether it answers is used, not the name
+ * it writes to its static buffer). A master's own name is the multiplexer
+ * (Linux, macOS: /dev/ptmx), whose opening makes a new pseudo-terminal:
+ * it must never be reopened by name. */
+static bool tty_is_master(int fd) {
+  int saved_errno = errno;
+  bool master = ptsname(fd) != NULL;
+  errno = saved_errno;
+  return master;
+}
+
 /* A descriptor of the handle's own on the terminal of fd, non-blocking and
- * close-on-exec: the terminal opened by its name, else a duplicate. */
+ * close-on-exec: the terminal opened by its name, else (no name, or a
+ * pseudo-terminal's master) a duplicate. */
 static int tty_open(int fd, bool readable) {
   char name[PATH_MAX];
-  if (ttyname_r(fd, name, sizeof(name)) == 0) {
+  if (!tty_is_master(fd) && ttyname_r(fd, name, sizeof(name)) == 0) {
     int flags = (readable ? O_RDWR : O_WRONLY) | O_NOCTTY | O_CLOEXEC |
                 O_NONBLOCK;
     int own = ax__sys.open(name, flags);

@@ -242,12 +242,31 @@ int ax__tcp_linger_zero(ax_os_sock_t s) {
   return 0;
 }
 
+/* A pipe's HANDLE has no socket buffers to size. */
+int ax__sock_buffer_size(ax_handle_type type, ax_os_fd_t fd, bool send,
+                         int *value) {
+  if (type == AX_PIPE)
+    return AX_ENOTSUP;
+  int name = send ? SO_SNDBUF : SO_RCVBUF;
+  int size = *value;
+  int len = (int)sizeof(size);
+  int rc = size == 0
+               ? getsockopt((SOCKET)fd, SOL_SOCKET, name, (char *)&size, &len)
+               : setsockopt((SOCKET)fd, SOL_SOCKET, name, (const char *)&size,
+                            len);
+  if (rc != 0)
+    return ax__win_sock_error();
+  *value = size;
+  return 0;
+}
+
 /* A SOCKET is a kernel handle, so it fits ax_os_fd_t (a HANDLE). */
 int ax_fileno(const ax_handle_t *handle, ax_os_fd_t *fd) {
   if (handle == NULL || fd == NULL)
     return AX_EINVAL;
   uintptr_t socket;
-  if (handle->type == AX_TCP)
+  if (handle->type == AX_TCP || handle->type == AX_PIPE ||
+      handle->type == AX_TTY)
     socket = ((const ax_stream_t *)handle)->priv.sock.socket;
   else if (handle->type == AX_POLL)
     socket = ((const ax_poll_t *)handle)->priv.socket;

@@ -16,6 +16,11 @@
  *   sid               print "leader" if it leads its own session, else
  *                     "member"
  *   issock FD         print "socket" if FD is a socket, else "other"
+ *   args ARG ...      print each ARG as it came, separated by '|'
+ *   bytes N           write N bytes to standard output, byte i being
+ *                     'a' + i % 26, then exit 0
+ *   nonblock FD OUT   write "nonblocking" to OUT if FD's open file has
+ *                     O_NONBLOCK, else "blocking"
  * Output goes to standard output unless the mode says otherwise. Status 100
  * means a bad command line.
  */
@@ -48,7 +53,7 @@ static void put(int fd, const char *text) {
 static int child_echo(void) {
   char buf[4096];
   for (;;) {
-    ssize_t n = read(0, buf, sizeof(buf));
+    ssize_t n = read(0, buf, sizeof(buf) - 1); /* Room for the NUL. */
     if (n == 0)
       return 0;
     if (n < 0 && errno == EINTR)
@@ -99,6 +104,29 @@ static int child_sigs(void) {
       clean = false;
   }
   put(1, clean ? "clean" : "dirty");
+  return 0;
+}
+
+/* Bytes i of the "bytes" mode: a pattern the reader can check by offset. */
+static int child_bytes(long count) {
+  char block[4096];
+  long done = 0;
+  while (done < count) {
+    size_t len = sizeof(block);
+    if ((long)len > count - done)
+      len = (size_t)(count - done);
+    for (size_t i = 0; i < len; i++)
+      block[i] = (char)('a' + (done + (long)i) % 26);
+    for (size_t off = 0; off < len;) {
+      ssize_t n = write(1, block + off, len - off);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return 108;
+      off += (size_t)n;
+    }
+    done += (long)len;
+  }
   return 0;
 }
 
@@ -153,6 +181,23 @@ int main(int argc, char **argv) {
     struct stat st;
     bool sock = fstat(atoi(argv[2]), &st) == 0 && S_ISSOCK(st.st_mode);
     put(1, sock ? "socket" : "other");
+    return 0;
+  }
+  if (strcmp(mode, "args") == 0) {
+    for (int i = 2; i < argc; i++) {
+      if (i > 2)
+        put(1, "|");
+      put(1, argv[i]);
+    }
+    return 0;
+  }
+  if (strcmp(mode, "bytes") == 0 && argc == 3)
+    return child_bytes(atol(argv[2]));
+  if (strcmp(mode, "nonblock") == 0 && argc == 4) {
+    int flags = fcntl(atoi(argv[2]), F_GETFL);
+    if (flags < 0)
+      return 109;
+    put(atoi(argv[3]), (flags & O_NONBLOCK) ? "nonblocking" : "blocking");
     return 0;
   }
   if (strcmp(mode, "sid") == 0) {
