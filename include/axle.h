@@ -3375,6 +3375,140 @@ AX_EXTERN int ax_os_setpriority(ax_pid_t pid, int priority);
 /** @} */
 
 /**
+ * @defgroup osuser Network interfaces, the user and resource usage
+ * Three more facts about the machine and the process, each in a struct
+ * the call fills: the addresses of the network interfaces (an array that
+ * axle allocates and ax_free_interface_addresses() frees), the effective
+ * user's entry in the user database (strings that ax_os_free_passwd()
+ * frees) and the process's resource usage (no allocation). Safe to call
+ * from any thread; none needs a loop. See docs/os.md.
+ * @{
+ */
+
+/** The length of ax_interface_address_t's phys_addr: a MAC address. */
+#define AX_PHYS_ADDR_LEN 6
+
+/**
+ * Room for a struct sockaddr_in or sockaddr_in6 (28 bytes on every system
+ * axle builds for), so that this header needs no system header. Cast its
+ * address to the one its family names: `(const struct sockaddr_in6 *)&a`
+ * when `((const struct sockaddr *)&a)->sa_family` is AF_INET6.
+ */
+typedef union ax_interface_sockaddr_u {
+  /** The address, as the system lays out a sockaddr_in or sockaddr_in6. */
+  unsigned char bytes[28];
+  /** The alignment of those structs (32-bit fields). */
+  uint32_t align;
+} ax_interface_sockaddr_t;
+
+/** One address of a network interface, from ax_interface_addresses(). */
+typedef struct ax_interface_address_s {
+  /** The interface's name ("lo", "eth0"; the friendly name on Windows). */
+  char *name;
+  /** Its link-layer (MAC) address; zeros where the system gives none. */
+  char phys_addr[AX_PHYS_ADDR_LEN];
+  /** Whether it is a loopback interface, internal to the machine. */
+  bool is_internal;
+  /** The address, a struct sockaddr_in or sockaddr_in6 (port 0). */
+  ax_interface_sockaddr_t address;
+  /** The netmask, of the address's family. */
+  ax_interface_sockaddr_t netmask;
+} ax_interface_address_t;
+
+/** The effective user's entry in the user database, from
+ *  ax_os_get_passwd(). */
+typedef struct ax_passwd_s {
+  /** The user's name. */
+  char *username;
+  /** The user id; -1 on Windows, which has none. */
+  int64_t uid;
+  /** The primary group id; -1 on Windows. */
+  int64_t gid;
+  /** The login shell; NULL on Windows. */
+  char *shell;
+  /** The home directory, as the user database says (not $HOME). */
+  char *homedir;
+} ax_passwd_t;
+
+/**
+ * What the process has used so far, from ax_getrusage(): the fields of
+ * POSIX getrusage(RUSAGE_SELF). A counter the system does not keep is 0
+ * (Linux keeps no message or signal counts; see docs/os.md for Windows).
+ */
+typedef struct ax_rusage_s {
+  /** Processor time running the process's own code, in microseconds. */
+  uint64_t user_time_us;
+  /** Processor time the kernel spent on the process, in microseconds. */
+  uint64_t system_time_us;
+  /** The largest resident set the process has had, in bytes (POSIX
+   *  systems give kilobytes or bytes: axle converts). */
+  uint64_t max_rss_bytes;
+  /** Page faults served without I/O. */
+  uint64_t minor_faults;
+  /** Page faults that needed I/O (Windows: every page fault). */
+  uint64_t major_faults;
+  /** Times the process was swapped out. */
+  uint64_t swaps;
+  /** Block input operations (Windows: read operations). */
+  uint64_t block_inputs;
+  /** Block output operations (Windows: write operations). */
+  uint64_t block_outputs;
+  /** IPC messages sent. */
+  uint64_t messages_sent;
+  /** IPC messages received. */
+  uint64_t messages_received;
+  /** Signals received. */
+  uint64_t signals;
+  /** Context switches because the process waited (voluntary). */
+  uint64_t voluntary_switches;
+  /** Context switches because the scheduler preempted it (involuntary). */
+  uint64_t involuntary_switches;
+} ax_rusage_t;
+
+/**
+ * List the addresses of the network interfaces that are up: one entry per
+ * IPv4 or IPv6 address, with its interface's name, MAC address and
+ * netmask. *addresses becomes an array of *count entries allocated by
+ * axle, which ax_free_interface_addresses() frees (with no interface up,
+ * an empty array that must be freed all the same).
+ * libuv: uv_interface_addresses().
+ * @return 0; AX_EINVAL if an argument is NULL; AX_ENOMEM (nothing is then
+ *         allocated); the system's error.
+ */
+AX_EXTERN int ax_interface_addresses(ax_interface_address_t **addresses,
+                                     int *count);
+
+/** Free what ax_interface_addresses() returned. NULL is allowed.
+ *  libuv: uv_free_interface_addresses(). */
+AX_EXTERN void ax_free_interface_addresses(ax_interface_address_t *addresses,
+                                           int count);
+
+/**
+ * Fill @p pwd with the effective user's name, ids, shell and home
+ * directory from the user database (POSIX getpwuid_r()); on Windows the
+ * name and the profile directory, with uid and gid -1 and shell NULL.
+ * The strings are allocated by axle: free them with ax_os_free_passwd().
+ * libuv: uv_os_get_passwd().
+ * @return 0; AX_EINVAL if @p pwd is NULL; AX_ENOENT if the user has no
+ *         entry; AX_ENOMEM (nothing is then allocated); the system's
+ *         error.
+ */
+AX_EXTERN int ax_os_get_passwd(ax_passwd_t *pwd);
+
+/** Free the strings ax_os_get_passwd() filled @p pwd with and set them to
+ *  NULL. NULL is allowed. libuv: uv_os_free_passwd(). */
+AX_EXTERN void ax_os_free_passwd(ax_passwd_t *pwd);
+
+/**
+ * Fill @p rusage with the calling process's resource usage so far.
+ * libuv: uv_getrusage().
+ * @return 0; AX_EINVAL if @p rusage is NULL; the system's error.
+ */
+AX_EXTERN int ax_getrusage(ax_rusage_t *rusage);
+
+/** @} */
+
+/**
  * @defgroup udp UDP
  * Datagrams over IPv4 and IPv6: bind, connect, send with a request or at
  * once, receive with a buffer from the caller, and the socket options of

@@ -201,6 +201,10 @@ int ax__os_env_item(ax_env_item_t *item, const char *name, size_t name_len,
                     const char *value);
 bool ax__os_env_name_ok(const char *name);
 char *ax__os_strdup(const char *str);
+/* os.c: fill pwd's strings, in one allocation that ax_os_free_passwd()
+ * frees; shell may be NULL. uid and gid are the caller's to set. */
+int ax__os_passwd_fill(ax_passwd_t *pwd, const char *username,
+                       const char *shell, const char *homedir);
 
 /* random.c: ax_cancel() of a random request. */
 int ax__random_cancel(ax_req_t *req);

@@ -1,8 +1,9 @@
 /*
  * os.c: what the operating-system utilities (the "os" group of axle.h)
  * share on every system: the caller's-buffer convention of the functions
- * that return a string, and the release of the arrays that ax_cpu_info()
- * and ax_os_environ() allocate. The utilities themselves are the
+ * that return a string, and the release of what ax_cpu_info(),
+ * ax_os_environ(), ax_interface_addresses() and ax_os_get_passwd()
+ * allocate. The utilities themselves are the
  * platform's (src/unix/os.c with its kernel's os-*.c, src/win/os.c).
  */
 #include <string.h>
@@ -39,6 +40,40 @@ void ax_free_cpu_info(ax_cpu_info_t *cpu_infos, int count) {
   for (int i = 0; i < count; i++)
     ax__free(cpu_infos[i].model);
   ax__free(cpu_infos);
+}
+
+void ax_free_interface_addresses(ax_interface_address_t *addresses, int count) {
+  if (addresses == NULL)
+    return;
+  for (int i = 0; i < count; i++)
+    ax__free(addresses[i].name);
+  ax__free(addresses);
+}
+
+void ax_os_free_passwd(ax_passwd_t *pwd) {
+  if (pwd == NULL)
+    return;
+  /* The three strings share one allocation, the user name first. */
+  ax__free(pwd->username);
+  pwd->username = NULL;
+  pwd->shell = NULL;
+  pwd->homedir = NULL;
+}
+
+int ax__os_passwd_fill(ax_passwd_t *pwd, const char *username,
+                       const char *shell, const char *homedir) {
+  size_t name_len = strlen(username) + 1;
+  size_t shell_len = shell != NULL ? strlen(shell) + 1 : 0;
+  size_t home_len = strlen(homedir) + 1;
+  char *mem = ax__malloc(name_len + shell_len + home_len);
+  if (mem == NULL)
+    return AX_ENOMEM;
+  pwd->username = memcpy(mem, username, name_len);
+  pwd->homedir = memcpy(mem + name_len, homedir, home_len);
+  pwd->shell = shell != NULL
+                   ? memcpy(mem + name_len + home_len, shell, shell_len)
+                   : NULL;
+  return 0;
 }
 
 int ax__os_env_item(ax_env_item_t *item, const char *name, size_t name_len,

@@ -3,16 +3,23 @@
  * the system says by other means where a test can ask it (the process id,
  * a directory it changed to, a variable it set), and for sanity where it
  * cannot (memory, processors, load); then the errors: buffers too small
- * give AX_ENOBUFS and the size needed, NULL arguments AX_EINVAL.
+ * give AX_ENOBUFS and the size needed, NULL arguments AX_EINVAL, and a
+ * failed allocation at any point AX_ENOMEM with nothing left allocated.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #if defined(_WIN32)
+#include <winsock2.h>
+#include <ws2tcpip.h>
 #include <process.h>
 #define test_os_getpid() _getpid()
 #else
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #define test_os_getpid() getpid()
 #endif /* _WIN32 */
@@ -310,6 +317,227 @@ static void test_os_sleep(void **state) {
   ax_sleep(1);
 }
 
+/* An address of loopback's, as ax_interface_addresses() should give it:
+ * 127.0.0.1, with the netmask 255.0.0.0. */
+static bool os_is_loopback4(const ax_interface_address_t *addr) {
+  const struct sockaddr *sa = (const struct sockaddr *)&addr->address;
+  if (sa->sa_family != AF_INET)
+    return false;
+  const struct sockaddr_in *in = (const struct sockaddr_in *)&addr->address;
+  const struct sockaddr_in *mask = (const struct sockaddr_in *)&addr->netmask;
+  if (in->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+    return false;
+  assert_int_equal(((const struct sockaddr *)&addr->netmask)->sa_family,
+                   AF_INET);
+  assert_int_equal(mask->sin_addr.s_addr, htonl(0xff000000u));
+  return true;
+}
+
+static void test_os_interface_addresses(void **state) {
+  (void)state;
+  ax_interface_address_t *addrs = NULL;
+  int count = -1;
+  assert_int_equal(ax_interface_addresses(&addrs, &count), 0);
+  assert_non_null(addrs);
+  assert_true(count >= 1);
+  bool loopback = false;
+  for (int i = 0; i < count; i++) {
+    assert_non_null(addrs[i].name);
+    assert_true(addrs[i].name[0] != '\0');
+    int family = ((const struct sockaddr *)&addrs[i].address)->sa_family;
+    assert_true(family == AF_INET || family == AF_INET6);
+    assert_int_equal(((const struct sockaddr *)&addrs[i].netmask)->sa_family,
+                     family);
+    if (os_is_loopback4(&addrs[i])) {
+      assert_true(addrs[i].is_internal);
+      loopback = true;
+    }
+  }
+  assert_true(loopback);
+  ax_free_interface_addresses(addrs, count);
+  ax_free_interface_addresses(NULL, 0);
+  assert_int_equal(ax_interface_addresses(NULL, &count), AX_EINVAL);
+  assert_int_equal(ax_interface_addresses(&addrs, NULL), AX_EINVAL);
+}
+
+/* The user's name by other means: the user database's entry of the
+ * effective user, or Windows' %USERNAME%. */
+static const char *os_user_name(void) {
+#if defined(_WIN32)
+  return getenv("USERNAME");
+#else
+  const struct passwd *pw = getpwuid(geteuid());
+  return pw != NULL ? pw->pw_name : NULL;
+#endif /* _WIN32 */
+}
+
+static void test_os_passwd(void **state) {
+  (void)state;
+  ax_passwd_t pwd;
+  memset(&pwd, 0xa5, sizeof(pwd));
+#if !defined(_WIN32)
+  /* A container's user may have no entry: then neither call finds one. */
+  if (getpwuid(geteuid()) == NULL) {
+    assert_int_equal(ax_os_get_passwd(&pwd), AX_ENOENT);
+    assert_null(pwd.username);
+    test_skip("the effective user has no entry in the user database");
+  }
+#endif /* !_WIN32 */
+  assert_int_equal(ax_os_get_passwd(&pwd), 0);
+  assert_non_null(pwd.username);
+  assert_non_null(pwd.homedir);
+  assert_true(pwd.homedir[0] != '\0');
+  const char *name = os_user_name();
+  if (name != NULL)
+    assert_string_equal(pwd.username, name);
+#if defined(_WIN32)
+  assert_int_equal(pwd.uid, -1);
+  assert_int_equal(pwd.gid, -1);
+  assert_null(pwd.shell);
+#else
+  const struct passwd *pw = getpwuid(geteuid());
+  assert_non_null(pw);
+  assert_int_equal(pwd.uid, geteuid());
+  assert_int_equal(pwd.gid, pw->pw_gid);
+  assert_string_equal(pwd.homedir, pw->pw_dir);
+  assert_non_null(pwd.shell);
+  assert_string_equal(pwd.shell, pw->pw_shell);
+#endif /* _WIN32 */
+  ax_os_free_passwd(&pwd);
+  assert_null(pwd.username);
+  assert_null(pwd.shell);
+  assert_null(pwd.homedir);
+  ax_os_free_passwd(&pwd); /* Freed twice: nothing to free the second time. */
+  ax_os_free_passwd(NULL);
+  assert_int_equal(ax_os_get_passwd(NULL), AX_EINVAL);
+}
+
+enum {
+  /* Rounds of busy work before the processor time must have grown: each
+   * is a few milliseconds, and the clock that counts it ticks at worst
+   * every 16 ms (Windows). */
+  OS_BUSY_ROUNDS = 2000,
+  OS_BUSY_STEPS = 1000000,
+};
+
+static void test_os_getrusage(void **state) {
+  (void)state;
+  ax_rusage_t before;
+  memset(&before, 0xa5, sizeof(before));
+  assert_int_equal(ax_getrusage(&before), 0);
+  assert_true(before.max_rss_bytes > 0);
+  ax_rusage_t after = before;
+  volatile uint64_t sink = 0;
+  for (int round = 0; round < OS_BUSY_ROUNDS; round++) {
+    for (int step = 0; step < OS_BUSY_STEPS; step++)
+      sink = sink * 31u + (uint64_t)step;
+    assert_int_equal(ax_getrusage(&after), 0);
+    if (after.user_time_us + after.system_time_us >
+        before.user_time_us + before.system_time_us)
+      break;
+  }
+  assert_true(after.user_time_us + after.system_time_us >
+              before.user_time_us + before.system_time_us);
+  assert_true(after.user_time_us >= before.user_time_us);
+  assert_true(after.system_time_us >= before.system_time_us);
+  /* The peak never falls. It is not compared with the resident set of
+   * now: Linux counts the two apart, the peak lazily. */
+  assert_true(after.max_rss_bytes >= before.max_rss_bytes);
+  assert_true(after.max_rss_bytes < ax_get_total_memory());
+  assert_true(after.minor_faults + after.major_faults >=
+              before.minor_faults + before.major_faults);
+  assert_int_equal(ax_getrusage(NULL), AX_EINVAL);
+}
+
+/* An allocator that refuses its fail_at-th call (from 0) and counts what
+ * it hands out and what is freed: a failure at any point must leave
+ * nothing allocated. */
+static int os_alloc_calls;
+static int os_alloc_fail_at;
+static long os_alloc_live;
+
+static bool os_alloc_refuse(void) {
+  return os_alloc_calls++ == os_alloc_fail_at;
+}
+
+static void *os_alloc_malloc(size_t size_bytes) {
+  void *p = os_alloc_refuse() ? NULL : malloc(size_bytes);
+  os_alloc_live += p != NULL ? 1 : 0;
+  return p;
+}
+
+static void *os_alloc_calloc(size_t count, size_t size_bytes) {
+  void *p = os_alloc_refuse() ? NULL : calloc(count, size_bytes);
+  os_alloc_live += p != NULL ? 1 : 0;
+  return p;
+}
+
+static void *os_alloc_realloc(void *ptr, size_t size_bytes) {
+  void *p = os_alloc_refuse() ? NULL : realloc(ptr, size_bytes);
+  os_alloc_live += p != NULL && ptr == NULL ? 1 : 0;
+  return p;
+}
+
+static void os_alloc_free(void *ptr) {
+  os_alloc_live -= ptr != NULL ? 1 : 0;
+  free(ptr);
+}
+
+enum { OS_ALLOC_POINTS = 256 }; /* More allocations than any call makes. */
+
+/* Call fn with the fail_at-th allocation refused, for each fail_at until
+ * a call needs no more than it was given; fn frees what it got. */
+static void os_check_enomem(int (*fn)(void)) {
+  assert_int_equal(ax_replace_allocator(os_alloc_malloc, os_alloc_realloc,
+                                        os_alloc_calloc, os_alloc_free),
+                   0);
+  int fail_at = 0;
+  for (; fail_at < OS_ALLOC_POINTS; fail_at++) {
+    os_alloc_calls = 0;
+    os_alloc_fail_at = fail_at;
+    os_alloc_live = 0;
+    int err = fn();
+    assert_int_equal(os_alloc_live, 0);
+    if (err == 0)
+      break;
+    assert_int_equal(err, AX_ENOMEM);
+  }
+  assert_true(fail_at > 0); /* Each call allocates. */
+  assert_true(fail_at < OS_ALLOC_POINTS);
+  assert_int_equal(ax_replace_allocator(malloc, realloc, calloc, free), 0);
+}
+
+static int os_enomem_interfaces(void) {
+  ax_interface_address_t *addrs = (ax_interface_address_t *)&addrs;
+  int count = -1;
+  int err = ax_interface_addresses(&addrs, &count);
+  if (err != 0) {
+    assert_null(addrs);
+    assert_int_equal(count, 0);
+  }
+  ax_free_interface_addresses(addrs, count);
+  return err;
+}
+
+static int os_enomem_passwd(void) {
+  ax_passwd_t pwd;
+  memset(&pwd, 0xa5, sizeof(pwd));
+  int err = ax_os_get_passwd(&pwd);
+  if (err != 0) {
+    assert_null(pwd.username);
+    assert_null(pwd.shell);
+    assert_null(pwd.homedir);
+  }
+  ax_os_free_passwd(&pwd);
+  return err;
+}
+
+static void test_os_enomem(void **state) {
+  (void)state;
+  os_check_enomem(os_enomem_interfaces);
+  os_check_enomem(os_enomem_passwd);
+}
+
 /* The pool's locks are made once per process, with the first job: made
  * here, so that no test's allocation count includes them. */
 static int os_group_setup(void **state) {
@@ -331,6 +559,10 @@ int main(void) {
       cmocka_unit_test(test_os_processors),
       cmocka_unit_test(test_os_priority),
       cmocka_unit_test(test_os_sleep),
+      cmocka_unit_test(test_os_interface_addresses),
+      cmocka_unit_test(test_os_passwd),
+      cmocka_unit_test(test_os_getrusage),
+      cmocka_unit_test(test_os_enomem),
   };
   return cmocka_run_group_tests(tests, os_group_setup, NULL);
 }

@@ -154,4 +154,15 @@ uint64_t ax__cond_timeout_cap_ns(uint64_t timeout_ns);
  * (unix/thread.c). */
 _Noreturn void ax__thread_misuse(int err, const char *what);
 
+/* Each kernel's os-*.c: getrusage()'s ru_maxrss in bytes (Linux and the
+ * BSDs count kilobytes, macOS bytes). */
+uint64_t ax__os_max_rss_bytes(long ru_maxrss);
+
+/* The link layer's entries of getifaddrs() (AF_PACKET on Linux, in
+ * os-linux.c; AF_LINK elsewhere, in os-link-dl.c): whether ent is one,
+ * and if so its address in phys_addr (zeros where it has none). */
+struct ifaddrs;
+bool ax__os_ifaddr_link(const struct ifaddrs *ent,
+                        char phys_addr[AX_PHYS_ADDR_LEN]);
+
 #endif /* AX_UNIX_INTERNAL_H */

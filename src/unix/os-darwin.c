@@ -139,3 +139,7 @@ int ax_cpu_info(ax_cpu_info_t **cpu_infos, int *count) {
   *count = (int)n;
   return 0;
 }
+
+uint64_t ax__os_max_rss_bytes(long ru_maxrss) {
+  return (uint64_t)ru_maxrss; /* Bytes on macOS, unlike the BSDs. */
+}

@@ -2,11 +2,14 @@
  * unix/os-linux.c: the utilities Linux answers through /proc, /sys and its
  * own calls: memory (and the control group's limit on it), processors
  * (and the affinity mask and CPU quota that bound them), the resident set,
- * the executable's path and the uptime. Files are read whole into a
+ * the executable's path, the uptime, the unit of the peak resident set
+ * and the MAC addresses of getifaddrs(). Files are read whole into a
  * bounded buffer: each is small, and a short read is an answer of 0.
  */
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <netpacket/packet.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,4 +315,19 @@ int ax_cpu_info(ax_cpu_info_t **cpu_infos, int *count) {
   *cpu_infos = infos;
   *count = n;
   return 0;
+}
+
+uint64_t ax__os_max_rss_bytes(long ru_maxrss) {
+  return (uint64_t)ru_maxrss * 1024u; /* Kilobytes: getrusage(2). */
+}
+
+bool ax__os_ifaddr_link(const struct ifaddrs *ent,
+                        char phys_addr[AX_PHYS_ADDR_LEN]) {
+  if (ent->ifa_addr == NULL || ent->ifa_addr->sa_family != AF_PACKET)
+    return false;
+  const struct sockaddr_ll *ll = (const struct sockaddr_ll *)ent->ifa_addr;
+  size_t len = ll->sll_halen < AX_PHYS_ADDR_LEN ? ll->sll_halen
+                                                : AX_PHYS_ADDR_LEN;
+  memcpy(phys_addr, ll->sll_addr, len);
+  return true;
 }

@@ -1,16 +1,19 @@
 /*
  * unix/os.c: the operating-system utilities that POSIX gives every system
  * the same way: processes, the working directory, the home and temporary
- * directories, the host's names, the environment, load averages,
- * priorities, sleep and random bytes. What each kernel tells in its own
- * way (memory, processors, the executable's path, uptime) is in
- * os-linux.c, os-darwin.c or os-bsd.c, which meson chooses.
+ * directories, the host's names, the environment, the user database,
+ * resource usage, load averages, priorities, sleep and random bytes.
+ * What each kernel tells in its own way (memory, processors, the
+ * executable's path, uptime, the unit of the peak resident set) is in
+ * os-linux.c, os-darwin.c or os-bsd.c, which meson chooses; the network
+ * interfaces are in os-ifaddrs.c.
  */
 #include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -68,8 +71,12 @@ int ax_chdir(const char *dir) {
   return chdir(dir) == 0 ? 0 : ax_translate_sys_error(errno);
 }
 
-/* The user database's home directory of the process's user. */
-static int os_homedir_pwd(char *buf, size_t *size) {
+/* Look the effective user up in the user database and hand the entry to
+ * take while the buffer that holds its strings lives: take's answer, or
+ * AX_ENOENT for no entry, or the lookup's error. The buffer starts at the
+ * system's hint and doubles on ERANGE, up to OS_PWD_BUF_MAX. */
+static int os_pwd_lookup(int (*take)(const struct passwd *pw, void *arg),
+                         void *arg) {
   long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
   size_t len = hint > 0 ? (size_t)hint : 4096u;
   for (;;) {
@@ -81,12 +88,40 @@ static int os_homedir_pwd(char *buf, size_t *size) {
     int rc = getpwuid_r(geteuid(), &pw, mem, len, &found);
     int err = rc == 0 && found == NULL ? AX_ENOENT : -rc;
     if (rc == 0 && found != NULL)
-      err = ax__os_buf_copy(pw.pw_dir, strlen(pw.pw_dir), buf, size);
+      err = take(&pw, arg);
     ax__free(mem);
     if (rc != ERANGE || len >= OS_PWD_BUF_MAX)
       return err;
     len *= 2;
   }
+}
+
+/* The caller's buffer and size of ax_os_homedir(). */
+struct os_homedir_out {
+  char *buf;    /* The caller's buffer. */
+  size_t *size; /* Its size, then the length or the size needed. */
+};
+
+static int os_homedir_take(const struct passwd *pw, void *arg) {
+  struct os_homedir_out *out = arg;
+  return ax__os_buf_copy(pw->pw_dir, strlen(pw->pw_dir), out->buf, out->size);
+}
+
+static int os_passwd_take(const struct passwd *pw, void *arg) {
+  ax_passwd_t *pwd = arg;
+  int err = ax__os_passwd_fill(pwd, pw->pw_name, pw->pw_shell, pw->pw_dir);
+  if (err != 0)
+    return err;
+  pwd->uid = (int64_t)pw->pw_uid;
+  pwd->gid = (int64_t)pw->pw_gid;
+  return 0;
+}
+
+int ax_os_get_passwd(ax_passwd_t *pwd) {
+  if (pwd == NULL)
+    return AX_EINVAL;
+  pwd->username = pwd->shell = pwd->homedir = NULL;
+  return os_pwd_lookup(os_passwd_take, pwd);
 }
 
 int ax_os_homedir(char *buf, size_t *size) {
@@ -96,7 +131,8 @@ int ax_os_homedir(char *buf, size_t *size) {
   const char *home = getenv("HOME");
   if (home != NULL && home[0] != '\0')
     return ax__os_buf_copy(home, strlen(home), buf, size);
-  return os_homedir_pwd(buf, size);
+  struct os_homedir_out out = {.buf = buf, .size = size};
+  return os_pwd_lookup(os_homedir_take, &out);
 }
 
 int ax_os_tmpdir(char *buf, size_t *size) {
@@ -201,6 +237,32 @@ int ax_os_environ(ax_env_item_t **envitems, int *count) {
   }
   *envitems = items;
   *count = n;
+  return 0;
+}
+
+static uint64_t os_timeval_us(const struct timeval *tv) {
+  return (uint64_t)tv->tv_sec * 1000000u + (uint64_t)tv->tv_usec;
+}
+
+int ax_getrusage(ax_rusage_t *rusage) {
+  if (rusage == NULL)
+    return AX_EINVAL;
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    return ax_translate_sys_error(errno);
+  rusage->user_time_us = os_timeval_us(&ru.ru_utime);
+  rusage->system_time_us = os_timeval_us(&ru.ru_stime);
+  rusage->max_rss_bytes = ax__os_max_rss_bytes(ru.ru_maxrss);
+  rusage->minor_faults = (uint64_t)ru.ru_minflt;
+  rusage->major_faults = (uint64_t)ru.ru_majflt;
+  rusage->swaps = (uint64_t)ru.ru_nswap;
+  rusage->block_inputs = (uint64_t)ru.ru_inblock;
+  rusage->block_outputs = (uint64_t)ru.ru_oublock;
+  rusage->messages_sent = (uint64_t)ru.ru_msgsnd;
+  rusage->messages_received = (uint64_t)ru.ru_msgrcv;
+  rusage->signals = (uint64_t)ru.ru_nsignals;
+  rusage->voluntary_switches = (uint64_t)ru.ru_nvcsw;
+  rusage->involuntary_switches = (uint64_t)ru.ru_nivcsw;
   return 0;
 }
 

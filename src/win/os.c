@@ -2,16 +2,20 @@
  * win/os.c: the operating-system utilities on Windows: processes, the
  * working directory, the home and temporary directories, the host's
  * names, the environment (the process's own, in UTF-16, converted to and
- * from UTF-8), memory, processors, load, priorities, sleep and random
- * bytes, each from the Win32 call that answers it.
+ * from UTF-8), memory, processors, load, priorities, sleep, random
+ * bytes, the network adapters' addresses, the user and the resource
+ * usage, each from the Win32 call that answers it.
  */
 #include "fs-internal.h"
 
+#include <ws2tcpip.h>
+#include <iphlpapi.h>
 #include <bcrypt.h>
 #include <stdio.h>
 #include <wchar.h>
 #include <psapi.h>
 #include <tlhelp32.h>
+#include <userenv.h>
 #include <winternl.h>
 
 enum {
@@ -518,5 +522,212 @@ int ax__random_fill(void *buf, size_t len_bytes) {
     p += n;
     len_bytes -= n;
   }
+  return 0;
+}
+
+enum {
+  /* GetAdaptersAddresses's buffer: Microsoft advises starting at 15 KB;
+   * it says how much it needs when that is short, and the list may grow
+   * between two calls, so a few tries. */
+  OS_ADAPTERS_BUF = 15 * 1024,
+  OS_ADAPTERS_TRIES = 4,
+};
+
+/* The adapters and their unicast addresses, in a buffer to ax__free: 0
+ * (*out NULL if there is none), AX_ENOMEM or the system's error. */
+static int os_adapters(IP_ADAPTER_ADDRESSES **out) {
+  ULONG flags = GAA_FLAG_SKIP_ANYCAST | GAA_FLAG_SKIP_MULTICAST |
+                GAA_FLAG_SKIP_DNS_SERVER;
+  ULONG len = OS_ADAPTERS_BUF;
+  *out = NULL;
+  for (int tries = 0; tries < OS_ADAPTERS_TRIES; tries++) {
+    IP_ADAPTER_ADDRESSES *buf = ax__malloc(len);
+    if (buf == NULL)
+      return AX_ENOMEM;
+    ULONG rc = GetAdaptersAddresses(AF_UNSPEC, flags, NULL, buf, &len);
+    if (rc == ERROR_SUCCESS) {
+      *out = buf;
+      return 0;
+    }
+    ax__free(buf);
+    if (rc == ERROR_NO_DATA)
+      return 0;
+    if (rc != ERROR_BUFFER_OVERFLOW)
+      return ax_translate_sys_error((int)rc);
+  }
+  return AX_ENOBUFS;
+}
+
+/* Whether addr is reported: an IPv4 or IPv6 address of an adapter that
+ * is up. */
+static bool os_adapter_addr_wanted(const IP_ADAPTER_ADDRESSES *adapter,
+                                   const IP_ADAPTER_UNICAST_ADDRESS *addr) {
+  int family = addr->Address.lpSockaddr->sa_family;
+  return adapter->OperStatus == IfOperStatusUp &&
+         (family == AF_INET || family == AF_INET6);
+}
+
+/* The netmask of prefix_len bits, of family, into out. */
+static void os_adapter_netmask(ax_interface_sockaddr_t *out, int family,
+                               unsigned int prefix_len) {
+  memset(out, 0, sizeof(*out));
+  if (family == AF_INET) {
+    struct sockaddr_in mask = {.sin_family = AF_INET};
+    ULONG bits = prefix_len >= 32  ? 0xffffffffu
+                 : prefix_len == 0 ? 0
+                                   : ~(0xffffffffu >> prefix_len);
+    mask.sin_addr.s_addr = htonl(bits);
+    memcpy(out->bytes, &mask, sizeof(mask));
+    return;
+  }
+  struct sockaddr_in6 mask = {.sin6_family = AF_INET6};
+  for (unsigned int i = 0; i < 16 && prefix_len > 0; i++) {
+    unsigned int bits = prefix_len >= 8 ? 8 : prefix_len;
+    mask.sin6_addr.s6_addr[i] = (UCHAR)(0xffu << (8 - bits));
+    prefix_len -= bits;
+  }
+  memcpy(out->bytes, &mask, sizeof(mask));
+}
+
+/* Fill out from one address of adapter: 0 or AX_ENOMEM. */
+static int os_adapter_fill(ax_interface_address_t *out,
+                           const IP_ADAPTER_ADDRESSES *adapter,
+                           const IP_ADAPTER_UNICAST_ADDRESS *addr) {
+  int err = ax__win_fs_utf8(adapter->FriendlyName, -1, &out->name);
+  if (err != 0)
+    return err;
+  const struct sockaddr *sa = addr->Address.lpSockaddr;
+  size_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                         : sizeof(struct sockaddr_in);
+  memcpy(out->address.bytes, sa, len);
+  os_adapter_netmask(&out->netmask, sa->sa_family, addr->OnLinkPrefixLength);
+  if (adapter->PhysicalAddressLength == AX_PHYS_ADDR_LEN)
+    memcpy(out->phys_addr, adapter->PhysicalAddress, AX_PHYS_ADDR_LEN);
+  out->is_internal = adapter->IfType == IF_TYPE_SOFTWARE_LOOPBACK;
+  return 0;
+}
+
+/* Count the reported addresses of adapters. */
+static int os_adapters_count(const IP_ADAPTER_ADDRESSES *adapters) {
+  int n = 0;
+  for (const IP_ADAPTER_ADDRESSES *a = adapters; a != NULL; a = a->Next) {
+    for (const IP_ADAPTER_UNICAST_ADDRESS *u = a->FirstUnicastAddress;
+         u != NULL; u = u->Next)
+      n += os_adapter_addr_wanted(a, u) ? 1 : 0;
+  }
+  return n;
+}
+
+/* Fill out (count entries, zeroed) from adapters: 0, or an error with
+ * the names copied so far freed. */
+static int os_adapters_fill(const IP_ADAPTER_ADDRESSES *adapters,
+                            ax_interface_address_t *out, int count) {
+  int i = 0;
+  for (const IP_ADAPTER_ADDRESSES *a = adapters; a != NULL; a = a->Next) {
+    for (const IP_ADAPTER_UNICAST_ADDRESS *u = a->FirstUnicastAddress;
+         u != NULL && i < count; u = u->Next) {
+      if (!os_adapter_addr_wanted(a, u))
+        continue;
+      int err = os_adapter_fill(&out[i], a, u);
+      if (err != 0) {
+        for (int j = 0; j < i; j++)
+          ax__free(out[j].name);
+        return err;
+      }
+      i++;
+    }
+  }
+  return 0;
+}
+
+int ax_interface_addresses(ax_interface_address_t **addresses, int *count) {
+  if (addresses == NULL || count == NULL)
+    return AX_EINVAL;
+  *addresses = NULL;
+  *count = 0;
+  IP_ADAPTER_ADDRESSES *adapters = NULL;
+  int err = os_adapters(&adapters);
+  if (err != 0)
+    return err;
+  int n = os_adapters_count(adapters);
+  ax_interface_address_t *out = ax__calloc(n == 0 ? 1 : (size_t)n,
+                                           sizeof(*out));
+  err = out == NULL ? AX_ENOMEM : os_adapters_fill(adapters, out, n);
+  ax__free(adapters);
+  if (err != 0) {
+    ax__free(out);
+    return err;
+  }
+  *addresses = out;
+  *count = n;
+  return 0;
+}
+
+/* The profile directory of the user the process runs as, as UTF-8. */
+static int os_profile_dir(char **utf8) {
+  HANDLE token;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_READ, &token))
+    return ax__win_fs_error();
+  WCHAR dir[OS_PATH_MAX];
+  DWORD len = OS_PATH_MAX;
+  BOOL ok = GetUserProfileDirectoryW(token, dir, &len);
+  int err = ok ? 0 : ax__win_fs_error();
+  CloseHandle(token);
+  return err != 0 ? err : ax__win_fs_utf8(dir, -1, utf8);
+}
+
+int ax_os_get_passwd(ax_passwd_t *pwd) {
+  if (pwd == NULL)
+    return AX_EINVAL;
+  pwd->username = pwd->shell = pwd->homedir = NULL;
+  /* UNLEN (256) + NUL: the longest user name. */
+  WCHAR name[257];
+  DWORD name_len = 257;
+  if (!GetUserNameW(name, &name_len))
+    return ax__win_fs_error();
+  char *username = NULL;
+  char *homedir = NULL;
+  int err = ax__win_fs_utf8(name, -1, &username);
+  if (err == 0)
+    err = os_profile_dir(&homedir);
+  if (err == 0)
+    err = ax__os_passwd_fill(pwd, username, NULL, homedir);
+  ax__free(username);
+  ax__free(homedir);
+  if (err != 0)
+    return err;
+  /* Windows has SIDs, not numeric ids (libuv says -1 too). */
+  pwd->uid = -1;
+  pwd->gid = -1;
+  return 0;
+}
+
+/* A FILETIME's count of 100 ns ticks, in microseconds. */
+static uint64_t os_filetime_us(const FILETIME *ft) {
+  ULARGE_INTEGER ticks = {.LowPart = ft->dwLowDateTime,
+                          .HighPart = ft->dwHighDateTime};
+  return ticks.QuadPart / 10u;
+}
+
+int ax_getrusage(ax_rusage_t *rusage) {
+  if (rusage == NULL)
+    return AX_EINVAL;
+  HANDLE self = GetCurrentProcess();
+  FILETIME created, exited, kernel, user;
+  PROCESS_MEMORY_COUNTERS memory;
+  IO_COUNTERS io;
+  if (!GetProcessTimes(self, &created, &exited, &kernel, &user) ||
+      !GetProcessMemoryInfo(self, &memory, sizeof(memory)) ||
+      !GetProcessIoCounters(self, &io))
+    return ax__win_fs_error();
+  memset(rusage, 0, sizeof(*rusage));
+  rusage->user_time_us = os_filetime_us(&user);
+  rusage->system_time_us = os_filetime_us(&kernel);
+  rusage->max_rss_bytes = memory.PeakWorkingSetSize;
+  /* Windows counts soft and hard faults together; libuv reports them as
+   * major faults, and so does axle, for programs ported from it. */
+  rusage->major_faults = memory.PageFaultCount;
+  rusage->block_inputs = io.ReadOperationCount;
+  rusage->block_outputs = io.WriteOperationCount;
   return 0;
 }
