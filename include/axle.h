@@ -800,6 +800,35 @@ AX_EXTERN int ax_loop_init_ex(ax_loop_t *loop,
 AX_EXTERN int ax_loop_close(ax_loop_t *loop);
 
 /**
+ * Make a loop usable in the child of a fork(2), as libuv's uv_loop_fork().
+ * Call it in the child, before anything else touches the loop, for each
+ * loop the child goes on using. The child gets its own kernel object for
+ * the backend, with every handle's descriptor registered again as it was,
+ * its own async wakeup and signal channels, and a fresh thread pool: the
+ * parent's threads do not exist in the child. Timers, idle, prepare and
+ * check handles, listeners, connections, async handles, signal handles,
+ * fs requests, DNS and ax_queue_work() then work in the child as before.
+ *
+ * What was in flight in the parent at fork stays the parent's: a pool job
+ * that was queued or running there (work, fs, DNS) completes in the child
+ * with AX_ECANCELED. Jobs queued but not yet handed to the pool (queued in
+ * the same iteration, before the fork) run in the child. See "After
+ * fork()" in docs/loop.md.
+ *
+ * Called in the process that made the loop (no fork since), it does
+ * nothing and returns 0.
+ *
+ * @return 0; AX_EINVAL for a NULL or closed loop; AX_EBUSY while the loop
+ *         runs (called from a callback); AX_ENOSYS where the backend
+ *         cannot be carried into a child (Windows, which has no fork;
+ *         io_uring, kqueue and the simulation backend for now); AX_ENOMEM or
+ *         AX_EMFILE when a new descriptor or its state cannot be made;
+ *         the error of a descriptor the new kernel object refused (the
+ *         others are registered: close that handle).
+ */
+AX_EXTERN int ax_loop_fork(ax_loop_t *loop);
+
+/**
  * Run the loop.
  * @return 0; AX_EINVAL for a NULL or closed loop or an unknown mode;
  *         AX_EBUSY when called from inside the same loop's callback; the

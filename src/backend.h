@@ -267,6 +267,18 @@ struct ax__backend {
    * backend that hands each operation over as it is made (epoll, kqueue).
    */
   bool (*embed_busy)(const ax_loop_t *loop);
+
+  /*
+   * In the child of a fork(2), for ax_loop_fork(): replace what the child
+   * shares with the parent (the kernel object, the wakeup channels) with
+   * its own, and register again with it every io started before. Must not
+   * touch the parent's kernel object but to close the child's descriptor
+   * of it: anything else would change the parent's loop too. Return 0, or
+   * the first error of a descriptor the new object refused (the others
+   * are registered). NULL where fork(2) does not exist or the backend
+   * cannot be carried into a child: ax_loop_fork() answers AX_ENOSYS.
+   */
+  int (*fork)(ax_loop_t *loop);
 };
 
 /*
@@ -335,5 +347,10 @@ int ax__io_stop(ax_loop_t *loop, ax__io_t *io, unsigned int events);
  * platform's core.c counts its own operations (Windows: the wakeup channel
  * once an async handle opened it). */
 bool ax__io_any(const ax_loop_t *loop);
+
+/* The backend-independent half of a backend's fork (POSIX only,
+ * src/unix/core.c): after the backend made its kernel object anew, give
+ * the child its own wakeup channel and signal channel. 0 or an error. */
+int ax__unix_loop_fork(ax_loop_t *loop);
 
 #endif /* AX_BACKEND_H */

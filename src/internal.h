@@ -153,6 +153,10 @@ unsigned int ax__work_pending(const ax_loop_t *loop);
  * queued outside ax_run(), they reach it only in the next iteration. */
 bool ax__work_unflushed(const ax_loop_t *loop);
 void ax__work_loop_close(ax_loop_t *loop);
+/* In a child of fork(2) (ax_loop_fork()): start the pool afresh, once per
+ * process, and complete the loop's jobs the parent's pool held with
+ * AX_ECANCELED. 0, or AX_ENOMEM. */
+int ax__work_loop_fork(ax_loop_t *loop);
 void ax__threadpool_shutdown(void);
 /* ax_library_shutdown(): shut down, then free the pool's locks; once. */
 void ax__threadpool_release(void);

@@ -166,6 +166,29 @@ int ax_loop_close(ax_loop_t *loop) {
   return 0;
 }
 
+/*
+ * After fork(2), in the child. The backend makes its kernel object anew
+ * and registers every started io again, and the wakeup and signal
+ * channels are replaced (all three are open files the child shares with
+ * the parent); then the pool starts afresh. The order matters: until the
+ * backend has its own object, a change of interest would reach the
+ * parent's. In the process that made the loop (no fork since), the
+ * backend sees that it is no child and does nothing: replacing the wakeup
+ * channel there would race with the threads that signal it.
+ */
+int ax_loop_fork(ax_loop_t *loop) {
+  if (!loop_ready(loop))
+    return AX_EINVAL;
+  if (loop->priv.running)
+    return AX_EBUSY;
+  const struct ax__backend *backend = loop->priv.platform.backend;
+  if (backend->fork == NULL)
+    return AX_ENOSYS;
+  int err = backend->fork(loop);
+  int work_err = ax__work_loop_fork(loop);
+  return err != 0 ? err : work_err;
+}
+
 static bool loop_alive(const ax_loop_t *loop) {
   return loop->priv.active_handles > 0 || loop->priv.active_reqs > 0 ||
          !ax__queue_empty(&loop->priv.pending) ||

@@ -54,6 +54,11 @@ bool ax__signal_deliver(int signum);
  * the group may be freed before this returns. */
 void ax__signal_dispatch(struct ax__signal_group *group);
 
+/* Run fn on loop's group, under the registry's lock, if loop has one;
+ * return what fn returned, or 0 (ax_loop_fork()). */
+int ax__signal_group_apply(ax_loop_t *loop,
+                           int (*fn)(struct ax__signal_group *group));
+
 /* ---- The platform's part ---- */
 
 /* Windows only (win/signal.c): what the console handler does with a

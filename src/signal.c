@@ -60,6 +60,21 @@ static struct ax__signal_group *registry_find(const ax_loop_t *loop) {
   return group;
 }
 
+/* Run fn on loop's group, under the registry's lock, if loop has one:
+ * fn's result, or 0. For the platform's fork (ax_loop_fork()), which
+ * replaces the group's channel in a child. */
+int ax__signal_group_apply(ax_loop_t *loop,
+                           int (*fn)(struct ax__signal_group *group)) {
+  /* No group was ever made: nothing to lock, and no mutex to make. */
+  if (__atomic_load_n(&registry.groups, __ATOMIC_SEQ_CST) == NULL)
+    return 0;
+  ax_mutex_lock(&registry.lock);
+  struct ax__signal_group *group = registry_find(loop);
+  int err = group != NULL ? fn(group) : 0;
+  ax_mutex_unlock(&registry.lock);
+  return err;
+}
+
 /* Make loop's group and publish it; its fields are set before the store
  * that makes it reachable. */
 static int registry_add(ax_loop_t *loop, struct ax__signal_group **out) {

@@ -54,9 +54,10 @@ enum {
 enum { SLOT_FREE = 0, SLOT_RUNNING, SLOT_EXITED };
 
 struct pool_worker {
-  ax_thread_t thread; /* The worker's thread. */
-  int state;          /* SLOT_*, under the pool mutex. */
-  int reserve;        /* Takes file system jobs only. */
+  ax_thread_t thread;   /* The worker's thread. */
+  int state;            /* SLOT_*, under the pool mutex. */
+  int reserve;          /* Takes file system jobs only. */
+  struct ax__work *job; /* The job it runs, or NULL (for a fork's child). */
 };
 
 static struct {
@@ -79,6 +80,15 @@ static struct {
   int released;      /* ax_library_shutdown() freed the locks (__atomic). */
   int locks_made;    /* The once made all three locks. */
   uint64_t enqueued; /* Jobs ever queued: the next order. */
+  ax_pid_t pid;      /* The process the workers run in (pool_start). */
+  /* In a child of fork(2): the jobs the parent's pool held, queued or
+   * running, which no worker of the child will run; each loop's are
+   * cancelled by its ax_loop_fork(). */
+  ax__queue_t orphans;
+  /* The parent's locks, which a thread that does not exist here may have
+   * held: never used again, nor destroyed, but kept (reachable). */
+  ax_mutex_t parent_mutex;
+  ax_cond_t parent_conds[2];
   struct pool_worker workers[POOL_SLOTS]; /* Every worker ever started. */
 } pool = {.once = AX_ONCE_INIT, .size = POOL_DEFAULT_THREADS};
 
@@ -121,6 +131,7 @@ static int pool_init_once(void) {
   pool.locks_made = 1;
   for (int i = 0; i < AX__LANES; i++)
     ax__queue_init(&pool.lanes[i]);
+  ax__queue_init(&pool.orphans);
   return 0;
 
 out_destroy_general:
@@ -226,10 +237,11 @@ static struct ax__work *pool_wait_job(struct pool_worker *self) {
 
 /* Run one job with the mutex released, then hand it to its loop. Called
  * and returns with the mutex held. */
-static void pool_run_job(struct ax__work *w) {
+static void pool_run_job(struct pool_worker *self, struct ax__work *w) {
   int lane = w->lane;
   __atomic_store_n(&w->state, WORK_RUNNING, __ATOMIC_RELAXED);
   pool.running[lane]++;
+  self->job = w;
   ax_mutex_unlock(&pool.mutex);
   uint64_t start_ns = ax__hrtime_ns();
   w->u.wait_ns = start_ns - w->t.queued_ns;
@@ -245,6 +257,7 @@ static void pool_run_job(struct ax__work *w) {
   if (!__atomic_load_n(&pool.shutting_down, __ATOMIC_ACQUIRE))
     pool_post_done(w);
   ax_mutex_lock(&pool.mutex);
+  self->job = NULL;
   pool.running[lane]--;
 }
 
@@ -255,7 +268,7 @@ static void pool_worker_main(void *arg) {
     struct ax__work *w = pool_wait_job(self);
     if (w == NULL)
       break;
-    pool_run_job(w);
+    pool_run_job(self, w);
   }
   if (!self->reserve) {
     if (pool.to_exit > 0)
@@ -344,6 +357,7 @@ static int pool_start(void) {
   }
   /* Some workers started: run with those rather than fail every job. */
   pool.size = pool.general;
+  pool.pid = ax_os_getpid();
   __atomic_store_n(&pool.started, 1, __ATOMIC_RELEASE);
   return 0;
 }
@@ -554,6 +568,100 @@ int ax_loop_lane_metrics_reset(ax_loop_t *loop) {
   for (int lane = 0; lane < AX__LANES && lw != NULL; lane++) {
     ax_histogram_reset(&lw->wait[lane]);
     ax_histogram_reset(&lw->run[lane]);
+  }
+  return 0;
+}
+
+/* Make fresh locks for a child of fork(2): the parent's may be held by
+ * threads the child does not have, and a condition variable may count
+ * waiters that are not there. Fails only out of memory. */
+static int pool_fork_locks(void) {
+  ax_mutex_t mutex;
+  ax_cond_t general_cond;
+  ax_cond_t reserve_cond;
+  int err = ax_mutex_init(&mutex);
+  if (err != 0)
+    return err;
+  err = ax_cond_init(&general_cond);
+  if (err != 0)
+    goto out_destroy_mutex;
+  err = ax_cond_init(&reserve_cond);
+  if (err != 0)
+    goto out_destroy_general;
+  pool.parent_mutex = pool.mutex;
+  pool.parent_conds[0] = pool.general_cond;
+  pool.parent_conds[1] = pool.reserve_cond;
+  pool.mutex = mutex;
+  pool.general_cond = general_cond;
+  pool.reserve_cond = reserve_cond;
+  return 0;
+
+out_destroy_general:
+  ax_cond_destroy(&general_cond);
+out_destroy_mutex:
+  ax_mutex_destroy(&mutex);
+  return err;
+}
+
+/* In a child of fork(2), once: no worker exists here, so the pool starts
+ * afresh with the next job, and what the parent's pool held, queued or
+ * running, becomes orphans. The child is one thread now: no lock. */
+static int pool_fork(void) {
+  int err = pool_fork_locks();
+  if (err != 0)
+    return err;
+  for (int lane = 0; lane < AX__LANES; lane++) {
+    while (!ax__queue_empty(&pool.lanes[lane])) {
+      ax__queue_t *node = ax__queue_head(&pool.lanes[lane]);
+      ax__queue_remove(node);
+      ax__queue_insert_tail(&pool.orphans, node);
+    }
+    pool.running[lane] = 0;
+  }
+  for (int i = 0; i < POOL_SLOTS; i++) {
+    struct pool_worker *slot = &pool.workers[i];
+    /* A running job is on no queue: its node is free to link. */
+    if (slot->state == SLOT_RUNNING && slot->job != NULL)
+      ax__queue_insert_tail(&pool.orphans, &slot->job->node);
+    slot->job = NULL;
+    slot->state = SLOT_FREE; /* Its thread is the parent's: never joined. */
+  }
+  pool.general = 0;
+  pool.general_idle = 0;
+  pool.general_woken = 0;
+  pool.to_exit = 0;
+  pool.reserve_idle = 0;
+  __atomic_store_n(&pool.started, 0, __ATOMIC_RELEASE);
+  __atomic_store_n(&pool.reserve_started, 0, __ATOMIC_RELEASE);
+  return 0;
+}
+
+/* ax_loop_fork(): reset the pool if this process is a child that has not
+ * yet, then end the loop's jobs that the parent's workers hold: they run
+ * (or ran) there, and complete here with AX_ECANCELED. Jobs on the loop's
+ * own list were never handed over and run in the child. */
+int ax__work_loop_fork(ax_loop_t *loop) {
+  if (pool_is_started() && pool.pid != ax_os_getpid()) {
+    int err = pool_fork();
+    if (err != 0)
+      return err;
+  }
+  struct loop_work *lw = loop->priv.work;
+  if (lw == NULL || !pool.locks_made)
+    return 0;
+  /* A worker of the parent may have been between its push and the end of
+   * its count. */
+  __atomic_store_n(&lw->posting, 0, __ATOMIC_RELAXED);
+  ax__queue_t *node = ax__queue_head(&pool.orphans);
+  while (node != &pool.orphans) {
+    ax__queue_t *next = node->next;
+    struct ax__work *w = ax_container_of(node, struct ax__work, node);
+    if (w->loop == loop) {
+      ax__queue_remove(node);
+      __atomic_store_n(&w->state, WORK_CANCELLED, __ATOMIC_RELAXED);
+      pool_post_done(w);
+    }
+    node = next;
   }
   return 0;
 }

@@ -83,3 +83,19 @@ void ax__wakeup_signal(ax_loop_t *loop) {
     continue;
   errno = saved_errno;
 }
+
+/* In a child of fork(2): the channel is the parent's open file, so a send
+ * in the child would wake the parent, and a worker's completion would be
+ * read by whichever process reads first. Replace it with one of the
+ * child's own, and wake the loop once: sends and completions before the
+ * fork may have written to the old one only. */
+int ax__wakeup_fork(ax_loop_t *loop) {
+  if (loop->priv.platform.async_io.fd < 0)
+    return 0;
+  ax__wakeup_close(loop);
+  int err = ax__wakeup_open(loop);
+  if (err != 0)
+    return err;
+  ax__wakeup_signal(loop);
+  return 0;
+}

@@ -2,7 +2,7 @@
  * unix/core.c: the POSIX pieces of the core: the monotonic clock, error
  * translation, the wakeup channel's closed state, and the fd-poll
  * operation's bookkeeping in front of the backend (only changes of the
- * interest set reach the kernel).
+ * interest set reach the kernel), and what every backend's fork shares.
  */
 #include <time.h>
 
@@ -68,4 +68,10 @@ int ax__io_stop(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
    * so drop it and register the rest anew, reporting a second refusal. */
   io_stop_all(loop, io);
   return want != 0 ? ax__io_start(loop, io, want) : 0;
+}
+
+int ax__unix_loop_fork(ax_loop_t *loop) {
+  int err = ax__wakeup_fork(loop);
+  int signal_err = ax__signal_loop_fork(loop);
+  return err != 0 ? err : signal_err;
 }

@@ -6,10 +6,19 @@
  * Each event carries its ax__io_t pointer; when a callback stops an io whose
  * event is still waiting in the current batch, io_stop clears that entry so
  * the stopped (perhaps freed) io is never called.
+ *
+ * A table indexed by descriptor holds each started io, for one reason: the
+ * child of a fork(2) shares the parent's epoll instance, so ax_loop_fork()
+ * makes a new one and registers every io again, and only this table knows
+ * them all. It costs a store beside each epoll_ctl that adds or deletes,
+ * and 8 bytes per descriptor number; kept here rather than as a list
+ * through the io because every stream pays for its io.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "linux.h"
@@ -18,6 +27,9 @@ struct epoll_state {
   int epfd;       /* The epoll instance. */
   int batch_len;  /* Events of the batch being dispatched. */
   int batch_next; /* Index of the next one to dispatch. */
+  ax__io_t **ios; /* By descriptor: the io started on it, or NULL. */
+  int ios_len;    /* Descriptors ios covers: 0..ios_len-1. */
+  pid_t pid;      /* The process epfd was made in (epoll_fork). */
   struct epoll_event batch[AX__MAX_EVENTS_PER_WAIT]; /* The last wait's. */
 };
 
@@ -37,6 +49,9 @@ static int epoll_init(ax_loop_t *loop) {
   }
   st->batch_len = 0;
   st->batch_next = 0;
+  st->ios = NULL;
+  st->ios_len = 0;
+  st->pid = getpid();
   loop->priv.platform.backend_data = st;
   return 0;
 }
@@ -44,8 +59,27 @@ static int epoll_init(ax_loop_t *loop) {
 static void epoll_fini(ax_loop_t *loop) {
   struct epoll_state *st = epoll_state(loop);
   ax__close_fd(st->epfd);
+  ax__free(st->ios);
   ax__free(st);
   loop->priv.platform.backend_data = NULL;
+}
+
+/* Make ios cover descriptor fd, the new entries NULL. */
+static int epoll_cover_fd(struct epoll_state *st, int fd) {
+  if (fd < st->ios_len)
+    return 0;
+  int len = st->ios_len == 0 ? 64 : st->ios_len;
+  while (len <= fd)
+    len = len > INT_MAX / 2 ? INT_MAX : len * 2;
+  /* An array of pointers: the element size is a pointer's. */
+  ax__io_t **ios = ax__realloc(st->ios, (size_t)len * sizeof(ax__io_t *));
+  if (ios == NULL)
+    return AX_ENOMEM;
+  for (int i = st->ios_len; i < len; i++)
+    ios[i] = NULL;
+  st->ios = ios;
+  st->ios_len = len;
+  return 0;
 }
 
 static int epoll_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
@@ -55,9 +89,17 @@ static int epoll_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
               (events & AX__IO_DISCONNECT ? EPOLLRDHUP : 0u) |
               (events & AX__IO_PRIORITY ? EPOLLPRI : 0u);
   ev.data.ptr = io;
-  int op = io->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-  if (ax__linux_sys.epoll_ctl(epoll_state(loop)->epfd, op, io->fd, &ev) != 0)
+  struct epoll_state *st = epoll_state(loop);
+  int op = EPOLL_CTL_MOD;
+  if (io->events == 0) {
+    op = EPOLL_CTL_ADD;
+    int err = epoll_cover_fd(st, io->fd);
+    if (err != 0)
+      return err;
+  }
+  if (ax__linux_sys.epoll_ctl(st->epfd, op, io->fd, &ev) != 0)
     return ax_translate_sys_error(errno);
+  st->ios[io->fd] = io;
   io->events = events;
   return 0;
 }
@@ -68,6 +110,8 @@ static void epoll_io_stop(ax_loop_t *loop, ax__io_t *io) {
    * when no other descriptor (dup, fork) shares the open file, so users of
    * the contract stop an io before closing its fd (backend.h). */
   ax__linux_sys.epoll_ctl(st->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+  if (io->fd < st->ios_len && st->ios[io->fd] == io)
+    st->ios[io->fd] = NULL;
   io->events = 0;
   for (int i = st->batch_next; i < st->batch_len; i++) {
     if (st->batch[i].data.ptr == io)
@@ -133,6 +177,43 @@ static int epoll_embed_fd(const ax_loop_t *loop) {
   return epoll_state(loop)->epfd;
 }
 
+/* In a child of fork(2): a new epoll instance, and every io of the table
+ * registered with it as it was. The parent's instance is left alone: the
+ * child only closes its own descriptor of it (an EPOLL_CTL_DEL there would
+ * stop the parent's descriptors too, as they are the same open files). */
+static int epoll_fork(ax_loop_t *loop) {
+  struct epoll_state *st = epoll_state(loop);
+  /* Not a child since the instance was made: nothing is shared. */
+  if (st->pid == getpid())
+    return 0;
+  int epfd = ax__linux_sys.epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0)
+    return ax_translate_sys_error(errno);
+  ax__close_fd(st->epfd);
+  st->epfd = epfd;
+  st->pid = getpid();
+  st->batch_len = 0;
+  st->batch_next = 0;
+  int first_error = 0;
+  for (int fd = 0; fd < st->ios_len; fd++) {
+    ax__io_t *io = st->ios[fd];
+    if (io == NULL)
+      continue;
+    unsigned int events = io->events;
+    io->events = 0;
+    int err = epoll_io_start(loop, io, events);
+    if (err != 0) {
+      /* Left as registered, so that its owner's stop stays balanced; it
+       * is never reported ready. */
+      io->events = (unsigned short)events;
+      if (first_error == 0)
+        first_error = err;
+    }
+  }
+  int err = ax__unix_loop_fork(loop);
+  return first_error != 0 ? first_error : err;
+}
+
 const struct ax__backend ax__backend_epoll = {
     .name = "epoll",
     .io_extra = AX__IO_DISCONNECT | AX__IO_PRIORITY,
@@ -144,4 +225,5 @@ const struct ax__backend ax__backend_epoll = {
     .dispatch = epoll_dispatch,
     .sock = &ax__readiness_sock_ops,
     .embed_fd = epoll_embed_fd,
+    .fork = epoll_fork,
 };

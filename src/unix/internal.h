@@ -137,6 +137,12 @@ int ax__wait_retry(int (*wait_once)(void *ctx, int timeout_ms), void *ctx,
  */
 int ax__wakeup_channel_open(int fds[2]);
 
+/* In a child of fork(2) (ax_loop_fork()): replace the loop's wakeup
+ * channel (unix/async.c) and its signal channel (unix/signal.c), if it has
+ * them, with new ones, and wake the loop once. 0 or an error. */
+int ax__wakeup_fork(ax_loop_t *loop);
+int ax__signal_loop_fork(ax_loop_t *loop);
+
 /* The axle code of EAI_NODATA or EAI_ADDRFAMILY, the two resolver errors
  * RFC 3493 dropped, on systems that still define them; 0 for any other
  * code, and everywhere else (dns-eai-rfc2553.c, dns-eai-rfc3493.c). */

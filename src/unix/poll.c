@@ -14,6 +14,7 @@
  */
 #include <limits.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -28,6 +29,7 @@ struct poll_state {
   int resume;         /* Slot the next dispatch starts at. */
   int dispatching;    /* Inside the dispatch loop. */
   int emptied;        /* Slots emptied while dispatching. */
+  pid_t pid;          /* The process the loop runs in (poll_fork). */
 };
 
 enum { POLL_INITIAL_SLOTS = 64 };
@@ -40,6 +42,7 @@ static int poll_init(ax_loop_t *loop) {
   struct poll_state *st = ax__calloc(1, sizeof(*st));
   if (st == NULL)
     return AX_ENOMEM;
+  st->pid = getpid();
   loop->priv.platform.backend_data = st;
   return 0;
 }
@@ -202,6 +205,16 @@ static int poll_dispatch(ax_loop_t *loop) {
   return delivered;
 }
 
+/* poll(2) keeps no kernel object: its array serves the child as it is,
+ * and only the wakeup channels are the parent's. */
+static int poll_fork(ax_loop_t *loop) {
+  struct poll_state *st = poll_state(loop);
+  if (st->pid == getpid())
+    return 0; /* Not a child since: nothing is shared. */
+  st->pid = getpid();
+  return ax__unix_loop_fork(loop);
+}
+
 const struct ax__backend ax__backend_poll = {
     .name = "poll",
     .init = poll_init,
@@ -211,4 +224,5 @@ const struct ax__backend ax__backend_poll = {
     .wait = poll_wait_collect,
     .dispatch = poll_dispatch,
     .sock = &ax__readiness_sock_ops,
+    .fork = poll_fork,
 };

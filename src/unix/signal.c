@@ -144,3 +144,30 @@ void ax__signal_group_wake(struct ax__signal_group *group) {
     continue;
   errno = saved_errno;
 }
+
+/* In a child of fork(2): the channel is the parent's open file, so a
+ * signal caught in the child would wake the parent's loop, and the
+ * parent's reads would take the child's wakeups. Replace it with one of
+ * the child's own, then wake the loop once: a signal caught before the
+ * fork may have written to the old one only. */
+static int signal_group_fork(struct ax__signal_group *group) {
+  struct signal_channel *channel = ax_container_of(group, struct signal_channel,
+                                                   group);
+  int fds[2];
+  int err = ax__wakeup_channel_open(fds);
+  if (err != 0)
+    return err;
+  ax__io_stop(group->loop, &channel->io, AX__IO_READ);
+  signal_channel_close(channel->io.fd, channel->write_fd);
+  ax__io_init(&channel->io, signal_io_cb, fds[0]);
+  channel->write_fd = fds[1];
+  err = ax__io_start(group->loop, &channel->io, AX__IO_READ);
+  if (err != 0)
+    return err;
+  ax__signal_group_wake(group);
+  return 0;
+}
+
+int ax__signal_loop_fork(ax_loop_t *loop) {
+  return ax__signal_group_apply(loop, signal_group_fork);
+}
