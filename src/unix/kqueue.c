@@ -15,10 +15,15 @@
  * io_stop clears it in O(1) so that a stopped (perhaps freed) io is never
  * called. The table lives here rather than as a field of every io because
  * every stream pays for its io, and only this backend and poll(2) need it.
+ *
+ * A second table, by descriptor too, holds each started io: a child of
+ * fork(2) does not inherit a kqueue at all, so ax_loop_fork() makes a new
+ * one and adds every io's filters again from it.
  */
 #include <errno.h>
 #include <limits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bsd.h"
 #include "internal.h"
@@ -36,7 +41,9 @@ struct kqueue_state {
   int batch_len;  /* Entries of the batch being dispatched. */
   int batch_next; /* Index of the next one to dispatch. */
   int *slots;     /* By descriptor: its entry in the batch, if it has one. */
-  int slots_len;  /* Descriptors slots covers: 0..slots_len-1. */
+  int slots_len;  /* Descriptors slots and ios cover: 0..slots_len-1. */
+  ax__io_t **ios; /* By descriptor: the io started on it, or NULL. */
+  pid_t pid;      /* The process kqfd was made in (kqueue_fork). */
   struct kevent events[AX__MAX_EVENTS_PER_WAIT];      /* The last wait's. */
   struct kqueue_ready batch[AX__MAX_EVENTS_PER_WAIT]; /* Merged per io. */
 };
@@ -64,6 +71,8 @@ static int kqueue_init(ax_loop_t *loop) {
   st->batch_next = 0;
   st->slots = NULL;
   st->slots_len = 0;
+  st->ios = NULL;
+  st->pid = getpid();
   loop->priv.platform.backend_data = st;
   return 0;
 
@@ -78,6 +87,7 @@ static void kqueue_fini(ax_loop_t *loop) {
   struct kqueue_state *st = kqueue_state(loop);
   ax__close_fd(st->kqfd);
   ax__free(st->slots);
+  ax__free(st->ios);
   ax__free(st);
   loop->priv.platform.backend_data = NULL;
 }
@@ -93,9 +103,16 @@ static int kqueue_cover_fd(struct kqueue_state *st, int fd) {
   int *slots = ax__realloc(st->slots, (size_t)len * sizeof(*slots));
   if (slots == NULL)
     return AX_ENOMEM;
-  for (int i = st->slots_len; i < len; i++)
-    slots[i] = -1;
   st->slots = slots;
+  /* An array of pointers: the element size is a pointer's. */
+  ax__io_t **ios = ax__realloc(st->ios, (size_t)len * sizeof(ax__io_t *));
+  if (ios == NULL)
+    return AX_ENOMEM; /* slots grew, which is harmless. */
+  st->ios = ios;
+  for (int i = st->slots_len; i < len; i++) {
+    slots[i] = -1;
+    ios[i] = NULL;
+  }
   st->slots_len = len;
   return 0;
 }
@@ -160,6 +177,7 @@ static int kqueue_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
     return err;
   }
   io->events = events;
+  st->ios[io->fd] = io;
   return 0;
 }
 
@@ -174,6 +192,8 @@ static void kqueue_io_stop(ax_loop_t *loop, ax__io_t *io) {
   if (kqueue_apply(st, changes, n) != 0 && n == 2)
     (void)kqueue_apply(st, &changes[1], 1);
   io->events = 0;
+  if (st->ios[io->fd] == io)
+    st->ios[io->fd] = NULL;
   int slot = kqueue_entry(st, io, st->batch_next);
   if (slot >= 0)
     st->batch[slot].io = NULL;
@@ -265,6 +285,48 @@ static int kqueue_embed_fd(const ax_loop_t *loop) {
   return kqueue_state(loop)->kqfd;
 }
 
+/* In a child of fork(2): a new kqueue, with every io's filters added again
+ * from the table. The parent's kqueue was not inherited (the BSDs and
+ * macOS close it in the child; libkqueue's is the parent's emulation), so
+ * nothing of it is used: its descriptor number is only closed, unless the
+ * new kqueue took that very number. */
+static int kqueue_fork(ax_loop_t *loop) {
+  struct kqueue_state *st = kqueue_state(loop);
+  if (st->pid == getpid())
+    return 0; /* Not a child since the kqueue was made. */
+  int kqfd = ax__bsd_sys.kqueue();
+  if (kqfd < 0)
+    return ax_translate_sys_error(errno);
+  int err = ax__fd_set_cloexec(kqfd);
+  if (err != 0) {
+    ax__close_fd(kqfd);
+    return err;
+  }
+  if (st->kqfd != kqfd)
+    ax__close_fd(st->kqfd);
+  st->kqfd = kqfd;
+  st->pid = getpid();
+  st->batch_len = 0;
+  st->batch_next = 0;
+  int first_error = 0;
+  for (int fd = 0; fd < st->slots_len; fd++) {
+    ax__io_t *io = st->ios[fd];
+    if (io == NULL)
+      continue;
+    unsigned int events = io->events;
+    io->events = 0;
+    err = kqueue_io_start(loop, io, events);
+    if (err != 0) {
+      /* Left as registered, so that its owner's stop stays balanced. */
+      io->events = (unsigned short)events;
+      if (first_error == 0)
+        first_error = err;
+    }
+  }
+  err = ax__unix_loop_fork(loop);
+  return first_error != 0 ? first_error : err;
+}
+
 const struct ax__backend ax__backend_kqueue = {
     .name = "kqueue",
     .init = kqueue_init,
@@ -275,4 +337,5 @@ const struct ax__backend ax__backend_kqueue = {
     .dispatch = kqueue_dispatch,
     .sock = &ax__readiness_sock_ops,
     .embed_fd = kqueue_embed_fd,
+    .fork = kqueue_fork,
 };
