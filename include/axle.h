@@ -821,7 +821,7 @@ AX_EXTERN int ax_loop_close(ax_loop_t *loop);
  * @return 0; AX_EINVAL for a NULL or closed loop; AX_EBUSY while the loop
  *         runs (called from a callback); AX_ENOSYS where the backend
  *         cannot be carried into a child (Windows, which has no fork;
- *         io_uring, kqueue and the simulation backend for now); AX_ENOMEM or
+ *         io_uring and the simulation backend for now); AX_ENOMEM or
  *         AX_EMFILE when a new descriptor or its state cannot be made;
  *         the error of a descriptor the new kernel object refused (the
  *         others are registered: close that handle).
