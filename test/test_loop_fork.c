@@ -19,6 +19,7 @@
  * in the child; and pool jobs in flight in the parent at the fork, which
  * complete in the child with AX_ECANCELED and in the parent as usual.
  */
+#include <errno.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -31,6 +32,9 @@
 #include "tcp.h"
 /* The wakeup channel's descriptor, for one check; AX__UNDER_TSAN. */
 #include "unix/internal.h"
+#ifdef __linux__
+#include "unix/linux.h" /* The table that makes epoll and eventfd fail. */
+#endif                  /* __linux__ */
 
 /* How long the child's loop and the parent's wait may take at most. Never
  * reached when the library works: only a bound, not a timing. */
@@ -295,6 +299,64 @@ static void test_fork_async(void **state) {
   test_guard_close(&guard);
   test_loop_close(&w.loop);
 }
+
+#ifdef __linux__
+/* ---- Errors: the kernel refuses a new object or channel ---- */
+
+static int fail_emfile_create1(int flags) {
+  (void)flags;
+  errno = EMFILE;
+  return -1;
+}
+
+static int fail_enfile_eventfd(unsigned int initval, int flags) {
+  (void)initval;
+  (void)flags;
+  errno = ENFILE;
+  return -1;
+}
+
+static int errors_child(void *arg) {
+  struct wakeup *w = arg;
+  /* No new epoll instance: nothing changed, and the call can be made
+   * again. */
+  ax__linux_sys.epoll_create1 = fail_emfile_create1;
+  child_check(ax_loop_fork(&w->loop) == AX_EMFILE, 1);
+  ax__linux_sys = ax__linux_sys_default;
+  /* No new wakeup channel: the loop keeps the old one; again. */
+  ax__linux_sys.eventfd = fail_enfile_eventfd;
+  child_check(ax_loop_fork(&w->loop) == AX_ENFILE, 2);
+  ax__linux_sys = ax__linux_sys_default;
+  child_check(ax_loop_fork(&w->loop) == 0, 3);
+  child_check(ax_loop_fork(&w->loop) == 0, 4); /* Done: nothing more. */
+  ax_timer_t guard;
+  bool fired;
+  child_guard_start(&w->loop, &guard, &fired);
+  child_check(ax_async_send(&w->async) == 0, 5);
+  child_check(ax_run(&w->loop, AX_RUN_DEFAULT) == 0, 6);
+  child_check(!fired && w->async_runs == 1, 7);
+  child_close(&w->loop, &guard);
+  return 0;
+}
+
+static void test_fork_errors(void **state) {
+  (void)state;
+  struct wakeup w;
+  memset(&w, 0, sizeof(w));
+  test_loop_open(&w.loop);
+  if (strcmp(ax_backend_name(&w.loop), "epoll") != 0) {
+    test_loop_close(&w.loop);
+    test_skip("the failures are injected through epoll's system calls");
+    return;
+  }
+  assert_int_equal(ax_async_init(&w.loop, &w.async, wakeup_async_cb), 0);
+  assert_int_equal(run_child(errors_child, &w), 0);
+  assert_int_equal(ax_async_send(&w.async), 0);
+  assert_int_equal(ax_run(&w.loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(w.async_runs, 1);
+  test_loop_close(&w.loop);
+}
+#endif /* __linux__ */
 
 /* ---- Signals ---- */
 
@@ -655,6 +717,9 @@ int main(void) {
       cmocka_unit_test(test_fork_in_parent),
       cmocka_unit_test(test_fork_timers_and_phases),
       cmocka_unit_test(test_fork_async),
+#ifdef __linux__
+      cmocka_unit_test(test_fork_errors),
+#endif /* __linux__ */
       cmocka_unit_test(test_fork_signal),
       cmocka_unit_test(test_fork_tcp),
       cmocka_unit_test(test_fork_pool),

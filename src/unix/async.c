@@ -90,12 +90,24 @@ void ax__wakeup_signal(ax_loop_t *loop) {
  * child's own, and wake the loop once: sends and completions before the
  * fork may have written to the old one only. */
 int ax__wakeup_fork(ax_loop_t *loop) {
-  if (loop->priv.platform.async_io.fd < 0)
+  ax__io_t *io = &loop->priv.platform.async_io;
+  if (io->fd < 0)
     return 0;
-  ax__wakeup_close(loop);
-  int err = ax__wakeup_open(loop);
+  /* The new channel first: if it cannot be made, the loop keeps the old
+   * one, shared but working, and the caller may try again. */
+  int fds[2];
+  int err = ax__wakeup_channel_open(fds);
   if (err != 0)
     return err;
+  ax__wakeup_close(loop);
+  ax__io_init(io, async_io_cb, fds[0]);
+  err = ax__io_start(loop, io, AX__IO_READ);
+  if (err != 0) {
+    async_close_channel(fds[0], fds[1]);
+    io->fd = -1;
+    return err;
+  }
+  loop->priv.platform.async_wfd = fds[1];
   ax__wakeup_signal(loop);
   return 0;
 }

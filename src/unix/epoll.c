@@ -191,7 +191,6 @@ static int epoll_fork(ax_loop_t *loop) {
     return ax_translate_sys_error(errno);
   ax__close_fd(st->epfd);
   st->epfd = epfd;
-  st->pid = getpid();
   st->batch_len = 0;
   st->batch_next = 0;
   int first_error = 0;
@@ -211,6 +210,10 @@ static int epoll_fork(ax_loop_t *loop) {
     }
   }
   int err = ax__unix_loop_fork(loop);
+  /* Done with, unless a channel could not be replaced: then a second
+   * call does it all again. */
+  if (err == 0)
+    st->pid = getpid();
   return first_error != 0 ? first_error : err;
 }
 

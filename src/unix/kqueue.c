@@ -305,7 +305,6 @@ static int kqueue_fork(ax_loop_t *loop) {
   if (st->kqfd != kqfd)
     ax__close_fd(st->kqfd);
   st->kqfd = kqfd;
-  st->pid = getpid();
   st->batch_len = 0;
   st->batch_next = 0;
   int first_error = 0;
@@ -324,6 +323,10 @@ static int kqueue_fork(ax_loop_t *loop) {
     }
   }
   err = ax__unix_loop_fork(loop);
+  /* Done with, unless a channel could not be replaced: then a second
+   * call does it all again. */
+  if (err == 0)
+    st->pid = getpid();
   return first_error != 0 ? first_error : err;
 }
 

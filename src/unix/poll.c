@@ -211,8 +211,10 @@ static int poll_fork(ax_loop_t *loop) {
   struct poll_state *st = poll_state(loop);
   if (st->pid == getpid())
     return 0; /* Not a child since: nothing is shared. */
-  st->pid = getpid();
-  return ax__unix_loop_fork(loop);
+  int err = ax__unix_loop_fork(loop);
+  if (err == 0)
+    st->pid = getpid(); /* Else a second call tries again. */
+  return err;
 }
 
 const struct ax__backend ax__backend_poll = {
