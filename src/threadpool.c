@@ -603,6 +603,16 @@ out_destroy_mutex:
   return err;
 }
 
+/* Whether w is on the loop's done stack. */
+static bool work_is_done(const struct loop_work *lw, const struct ax__work *w) {
+  for (const struct ax__queue *node = lw->done; node != NULL;
+       node = node->next) {
+    if (node == &w->node)
+      return true;
+  }
+  return false;
+}
+
 /* In a child of fork(2), once: no worker exists here, so the pool starts
  * afresh with the next job, and what the parent's pool held, queued or
  * running, becomes orphans. The child is one thread now: no lock. */
@@ -620,9 +630,15 @@ static int pool_fork(void) {
   }
   for (int i = 0; i < POOL_SLOTS; i++) {
     struct pool_worker *slot = &pool.workers[i];
-    /* A running job is on no queue: its node is free to link. */
-    if (slot->state == SLOT_RUNNING && slot->job != NULL)
-      ax__queue_insert_tail(&pool.orphans, &slot->job->node);
+    /* A running job is on no queue: its node is free to link. One that
+     * ran to its end and is on its loop's done stack already is left
+     * there (its node is the stack's); one whose worker was still pushing
+     * it is an orphan that completes as done. */
+    struct ax__work *w = slot->state == SLOT_RUNNING ? slot->job : NULL;
+    if (w != NULL &&
+        !(__atomic_load_n(&w->state, __ATOMIC_RELAXED) == WORK_DONE &&
+          work_is_done(w->loop->priv.work, w)))
+      ax__queue_insert_tail(&pool.orphans, &w->node);
     slot->job = NULL;
     slot->state = SLOT_FREE; /* Its thread is the parent's: never joined. */
   }
@@ -658,7 +674,10 @@ int ax__work_loop_fork(ax_loop_t *loop) {
     struct ax__work *w = ax_container_of(node, struct ax__work, node);
     if (w->loop == loop) {
       ax__queue_remove(node);
-      __atomic_store_n(&w->state, WORK_CANCELLED, __ATOMIC_RELAXED);
+      /* A job that finished before the fork has its results in the
+       * child's memory too: it completes as done. */
+      if (__atomic_load_n(&w->state, __ATOMIC_RELAXED) != WORK_DONE)
+        __atomic_store_n(&w->state, WORK_CANCELLED, __ATOMIC_RELAXED);
       pool_post_done(w);
     }
     node = next;

@@ -574,7 +574,11 @@ struct pool {
   ax_work_t queued;   /* Queued behind it at the fork. */
   int blocked_status; /* Their completions: 1 until then. */
   int queued_status;
-  ax_work_t fresh; /* Queued in the child. */
+  ax_work_t finished; /* Done in the parent before the fork. */
+  int finished_status;
+  int finished_runs;  /* Its completions. */
+  atomic_int release; /* finished may end: the loop has stopped. */
+  ax_work_t fresh;    /* Queued in the child. */
   int fresh_status;
   ax_fs_t stat; /* An fs request in the child. */
   int64_t stat_result;
@@ -600,6 +604,21 @@ static void pool_blocked_done(ax_work_t *work, int status) {
 
 static void pool_queued_done(ax_work_t *work, int status) {
   ax_container_of(work, struct pool, queued)->queued_status = status;
+}
+
+/* Ends only once the test's ax_run() has returned, so that its
+ * completion waits for the loop, not caught by that run's poll phase. */
+static void pool_finished_work(ax_work_t *work) {
+  struct pool *p = ax_container_of(work, struct pool, finished);
+  uint64_t deadline_ns = ax_hrtime() + (uint64_t)FORK_SAFETY_NET_MS * 1000000u;
+  while (!atomic_load(&p->release) && ax_hrtime() < deadline_ns)
+    usleep(1000);
+}
+
+static void pool_finished_done(ax_work_t *work, int status) {
+  struct pool *p = ax_container_of(work, struct pool, finished);
+  p->finished_status = status;
+  p->finished_runs++;
 }
 
 static void pool_fresh_done(ax_work_t *work, int status) {
@@ -643,6 +662,8 @@ static int pool_child(void *arg) {
   /* The parent's jobs are the parent's; the child's own ran. */
   child_check(p->blocked_status == AX_ECANCELED, 7);
   child_check(p->queued_status == AX_ECANCELED, 8);
+  /* Finished before the fork: done in the child too, once. */
+  child_check(p->finished_status == 0 && p->finished_runs == 1, 12);
   child_check(p->fresh_status == 0, 9);
   child_check(p->stat_result == 0, 10);
   child_check(p->lookup_status == 0, 11);
@@ -660,6 +681,18 @@ static void test_fork_pool(void **state) {
   assert_int_equal(pipe(p.gate), 0);
   p.blocked_status = 1;
   p.queued_status = 1;
+  p.finished_status = 1;
+  /* A job that finishes, and whose completion waits for the loop (the
+   * wakeup channel readable), at the fork. */
+  assert_int_equal(ax_queue_work(&p.loop, &p.finished, pool_finished_work,
+                                 pool_finished_done),
+                   0);
+  assert_int_equal(ax_run(&p.loop, AX_RUN_NOWAIT), 0); /* Hands it over. */
+  atomic_store(&p.release, 1);
+  struct pollfd pfd = {.fd = p.loop.priv.platform.async_io.fd,
+                       .events = POLLIN};
+  assert_int_equal(poll(&pfd, 1, FORK_SAFETY_NET_MS), 1);
+  assert_int_equal(p.finished_runs, 0);
   /* One worker (setup_process): the second job waits in the pool's queue
    * behind the first, which waits on the gate. */
   assert_int_equal(
@@ -679,6 +712,8 @@ static void test_fork_pool(void **state) {
   assert_int_equal(ax_run(&p.loop, AX_RUN_DEFAULT), 0);
   assert_int_equal(p.blocked_status, 0);
   assert_int_equal(p.queued_status, 0);
+  assert_int_equal(p.finished_status, 0);
+  assert_int_equal(p.finished_runs, 1);
   close(p.gate[0]);
   close(p.gate[1]);
   test_loop_close(&p.loop);
