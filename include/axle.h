@@ -4232,6 +4232,53 @@ AX_EXTERN int ax_loop_lane_metrics_reset(ax_loop_t *loop);
 /** @} */
 
 /**
+ * @defgroup barrier Barriers
+ * A barrier holds a fixed number of threads until all have reached it,
+ * then lets them all go on; it can be used again at once, for the next
+ * round. Built from a mutex and a condition variable on every system (see
+ * docs/os.md for why not pthread_barrier_t). libuv: uv_barrier_*.
+ * @{
+ */
+
+/** @cond AX_PRIVATE */
+/* The private region of ax_barrier_t: state allocated by init. */
+struct ax__barrier_private {
+  void *impl; /* The count, mutex and condition (src/thread.c). */
+};
+/** @endcond */
+
+/** A barrier: see the group's text. */
+typedef struct ax_barrier_s {
+  /** Private to axle. */
+  struct ax__barrier_private priv;
+} ax_barrier_t;
+
+/**
+ * Initialise a barrier that releases its threads @p count at a time.
+ * @return 0; AX_EINVAL if @p barrier is NULL or @p count is 0; AX_ENOMEM.
+ */
+AX_EXTERN int ax_barrier_init(ax_barrier_t *barrier, unsigned int count);
+
+/**
+ * Wait until @p count threads (as given to ax_barrier_init()) wait on the
+ * barrier, then return in all of them.
+ * @return true in exactly one thread of each round, the serial thread (the
+ *         last to arrive), which may then do the round's single-threaded
+ *         part; false in the others.
+ */
+AX_EXTERN bool ax_barrier_wait(ax_barrier_t *barrier);
+
+/**
+ * Release a barrier. Every thread of the last round must have called
+ * ax_barrier_wait(); those still on their way out of it are waited for,
+ * so the serial thread may destroy the barrier as soon as its wait returns.
+ * No thread may wait on it for a new round.
+ */
+AX_EXTERN void ax_barrier_destroy(ax_barrier_t *barrier);
+
+/** @} */
+
+/**
  * Get the struct that embeds a member, from a pointer to that member:
  * `my_conn_t *c = ax_container_of(timer, my_conn_t, timer);`
  */
