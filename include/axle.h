@@ -647,6 +647,28 @@ AX_EXTERN const char *ax_strerror(int err);
 AX_EXTERN const char *ax_err_name(int err);
 
 /**
+ * Copy the description of an error code into the caller's buffer: what
+ * ax_strerror() says, or for a code axle does not know "unknown error "
+ * and the number (as in "unknown error -1234"), so that a log tells unknown
+ * codes apart. Thread-safe. libuv: uv_strerror_r().
+ * @param err An error code, as returned by any axle function.
+ * @param buf The buffer; always NUL-terminated when @p len_bytes is not 0.
+ * @param len_bytes Its size in bytes.
+ * @return 0; AX_EINVAL if @p buf is NULL or @p len_bytes is 0;
+ *         AX_ENOBUFS if the text was cut short to fit (what fits is there).
+ */
+AX_EXTERN int ax_strerror_r(int err, char *buf, size_t len_bytes);
+
+/**
+ * Copy the name of an error code into the caller's buffer: what
+ * ax_err_name() says, or for a code axle does not know "UNKNOWN" and the
+ * number in parentheses (as in "UNKNOWN(-1234)"). Thread-safe. libuv:
+ * uv_err_name_r().
+ * @return As ax_strerror_r().
+ */
+AX_EXTERN int ax_err_name_r(int err, char *buf, size_t len_bytes);
+
+/**
  * Translate an operating-system error into an axle error code.
  * @param sys_error A positive errno value on POSIX, a Win32 or Winsock error
  *                  code on Windows.
