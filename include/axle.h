@@ -4301,6 +4301,71 @@ AX_EXTERN void ax_barrier_destroy(ax_barrier_t *barrier);
 /** @} */
 
 /**
+ * @defgroup dl Shared libraries
+ * Load a shared library at run time and look up its symbols: dlopen(3)
+ * on POSIX, LoadLibraryExW() on Windows, with UTF-8 file names on both.
+ * The text of the last error is kept in the library's own handle, not in
+ * a static buffer, so that threads loading different libraries do not
+ * overwrite each other's. libuv: uv_dlopen(), uv_dlsym(), uv_dlclose(),
+ * uv_dlerror(). See docs/os.md.
+ * @{
+ */
+
+/** @cond AX_PRIVATE */
+/* The private region of ax_lib_t. */
+struct ax__lib_private {
+  void *handle; /* dlopen()'s handle or the HMODULE; NULL when not open. */
+  char *errmsg; /* The last error's text (axle's allocation), or NULL. */
+};
+/** @endcond */
+
+/** A shared library opened by ax_dlopen(). */
+typedef struct ax_lib_s {
+  /** Private to axle. */
+  struct ax__lib_private priv;
+} ax_lib_t;
+
+/**
+ * Load the shared library @p filename into the process (POSIX:
+ * RTLD_LAZY; a name without a slash is searched for as dlopen(3) does).
+ * Whether it succeeds or not, release @p lib with ax_dlclose(), which also
+ * frees the error text.
+ * @param filename The library's path or name, in UTF-8.
+ * @param lib      Receives the library; in the caller's memory.
+ * @return 0; AX_EINVAL if an argument is NULL (@p lib is then left as it
+ *         was, and needs no ax_dlclose() if @p lib is NULL); AX_ENOENT if
+ *         the library (or on Windows one it needs) was not found;
+ *         AX_ENOEXEC if it was found but could not be loaded; on Windows
+ *         another of the system's errors. ax_dlerror() says why.
+ */
+AX_EXTERN int ax_dlopen(const char *filename, ax_lib_t *lib);
+
+/**
+ * Look up the symbol @p name in @p lib and store its address in *@p ptr.
+ * @return 0; AX_EINVAL if an argument is NULL or @p lib is not open;
+ *         AX_ENOENT if the library has no such symbol (*@p ptr is then
+ *         NULL, and ax_dlerror() says why).
+ */
+AX_EXTERN int ax_dlsym(ax_lib_t *lib, const char *name, void **ptr);
+
+/**
+ * Unload the library (if it was loaded) and free its error text. Safe on
+ * a library whose ax_dlopen() failed, and twice on the same one; NULL is
+ * allowed.
+ */
+AX_EXTERN void ax_dlclose(ax_lib_t *lib);
+
+/**
+ * @return The text of the last error of ax_dlopen() or ax_dlsym() on
+ *         @p lib, valid until the next call on it; "no error" if there was
+ *         none; "invalid argument" for NULL. It is the system's wording
+ *         (dlerror(3), or FormatMessageW() on Windows).
+ */
+AX_EXTERN const char *ax_dlerror(const ax_lib_t *lib);
+
+/** @} */
+
+/**
  * Get the struct that embeds a member, from a pointer to that member:
  * `my_conn_t *c = ax_container_of(timer, my_conn_t, timer);`
  */
