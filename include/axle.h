@@ -4366,6 +4366,53 @@ AX_EXTERN const char *ax_dlerror(const ax_lib_t *lib);
 /** @} */
 
 /**
+ * @defgroup osclock Wall clock and interface names
+ * The wall-clock time, and the names of network interfaces by their
+ * index (the scope id of an IPv6 link-local address). The name functions
+ * follow the caller's-buffer convention of the "os" group: on success
+ * *size is the length without the NUL; AX_ENOBUFS sets it to the bytes
+ * needed, NUL included. See docs/os.md.
+ * @{
+ */
+
+/** A wall-clock time: seconds and microseconds since 1970-01-01 UTC. */
+typedef struct ax_timeval64_s {
+  int64_t sec;  /**< Whole seconds. */
+  int32_t usec; /**< Microseconds, 0..999999. */
+} ax_timeval64_t;
+
+/**
+ * Read the wall clock (which the administrator or NTP may set back or
+ * forward: measure intervals with ax_hrtime()). POSIX: gettimeofday();
+ * Windows: GetSystemTimePreciseAsFileTime(). libuv: uv_gettimeofday().
+ * @return 0; AX_EINVAL if @p tv is NULL; the system's error.
+ */
+AX_EXTERN int ax_gettimeofday(ax_timeval64_t *tv);
+
+/**
+ * Copy the name of the network interface numbered @p ifindex into
+ * @p buf: "lo", "eth0" on POSIX (if_indextoname()); on Windows the
+ * interface's name from ConvertInterfaceLuidToNameW() ("loopback_0",
+ * "ethernet_32768"). libuv: uv_if_indextoname().
+ * @return 0; AX_EINVAL if @p buf or @p size is NULL or *size is 0;
+ *         AX_ENODEV if no interface has that index; AX_ENOBUFS with *size
+ *         set to the bytes needed; the system's error.
+ */
+AX_EXTERN int ax_if_indextoname(unsigned int ifindex, char *buf, size_t *size);
+
+/**
+ * Copy the text that names interface @p ifindex as the scope of an IPv6
+ * address ("fe80::1%<id>"): on POSIX its name, as ax_if_indextoname();
+ * on Windows the index itself in decimal, whether or not an interface
+ * has it, as Windows takes it and libuv gives it.
+ * libuv: uv_if_indextoiid().
+ * @return As ax_if_indextoname() (on Windows never AX_ENODEV).
+ */
+AX_EXTERN int ax_if_indextoiid(unsigned int ifindex, char *buf, size_t *size);
+
+/** @} */
+
+/**
  * Get the struct that embeds a member, from a pointer to that member:
  * `my_conn_t *c = ax_container_of(timer, my_conn_t, timer);`
  */

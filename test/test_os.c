@@ -9,14 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(_WIN32)
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <iphlpapi.h>
 #include <process.h>
 #define test_os_getpid() _getpid()
 #else
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -546,6 +549,106 @@ static int os_group_setup(void **state) {
   return 0;
 }
 
+static void test_os_gettimeofday(void **state) {
+  (void)state;
+  /* The wall clock agrees with time() (to the second either way, as
+   * time() may read a coarser clock), and microseconds stay in range. */
+  time_t before = time(NULL);
+  ax_timeval64_t tv;
+  assert_int_equal(ax_gettimeofday(&tv), 0);
+  time_t after = time(NULL);
+  assert_true(tv.sec >= (int64_t)before - 1);
+  assert_true(tv.sec <= (int64_t)after + 1);
+  assert_true(tv.usec >= 0 && tv.usec < 1000000);
+  assert_int_equal(ax_gettimeofday(NULL), AX_EINVAL);
+}
+
+/* An interface's index and name: on POSIX the loopback's, asked of the
+ * system by name; on Windows, whose names axle makes (from the LUID), the
+ * first index that has one, checked against the system's way back from
+ * the name to the index. */
+static unsigned int os_loopback_index(char *name, size_t name_size) {
+#if defined(_WIN32)
+  for (unsigned int index = 1; index <= 1024; index++) {
+    size_t size = name_size;
+    if (ax_if_indextoname(index, name, &size) == 0) {
+      assert_int_equal(if_nametoindex(name), index);
+      return index;
+    }
+  }
+  return 0;
+#else
+  (void)snprintf(name, name_size, "%s", "lo");
+  unsigned int index = if_nametoindex(name);
+  if (index == 0) { /* macOS and the BSDs call it lo0. */
+    (void)snprintf(name, name_size, "%s", "lo0");
+    index = if_nametoindex(name);
+  }
+  return index;
+#endif /* _WIN32 */
+}
+
+static void test_os_if_indextoname(void **state) {
+  (void)state;
+  char want[64];
+  unsigned int index = os_loopback_index(want, sizeof(want));
+  if (index == 0)
+    test_skip("no loopback interface named lo or lo0 (POSIX), or no "
+              "interface at indexes 1 to 1024 (Windows)");
+  char name[64];
+  size_t size = sizeof(name);
+  assert_int_equal(ax_if_indextoname(index, name, &size), 0);
+  assert_string_equal(name, want);
+  assert_int_equal(size, strlen(want));
+  /* One byte short: AX_ENOBUFS and the size needed, buffer untouched. */
+  size_t len = strlen(want);
+  memset(name, 'x', sizeof(name));
+  size = len;
+  assert_int_equal(ax_if_indextoname(index, name, &size), AX_ENOBUFS);
+  assert_int_equal(size, len + 1);
+  assert_int_equal(name[0], 'x');
+  assert_int_equal(ax_if_indextoname(index, name, &size), 0);
+  assert_string_equal(name, want);
+  /* The scope id: the name on POSIX, the number on Windows. */
+  char iid[64];
+  size = sizeof(iid);
+  assert_int_equal(ax_if_indextoiid(index, iid, &size), 0);
+#if defined(_WIN32)
+  char number[16];
+  (void)snprintf(number, sizeof(number), "%u", index);
+  assert_string_equal(iid, number);
+#else
+  assert_string_equal(iid, want);
+#endif /* _WIN32 */
+  size_t iid_len = strlen(iid);
+  size = iid_len;
+  assert_int_equal(ax_if_indextoiid(index, iid, &size), AX_ENOBUFS);
+  assert_int_equal(size, iid_len + 1);
+}
+
+static void test_os_if_indextoname_errors(void **state) {
+  (void)state;
+  char name[64];
+  size_t size = sizeof(name);
+  /* No interface has index 0, nor (on a test machine) this one. */
+  assert_int_equal(ax_if_indextoname(0, name, &size), AX_ENODEV);
+  assert_int_equal(ax_if_indextoname(0x7ffffff0u, name, &size), AX_ENODEV);
+#if defined(_WIN32)
+  /* Windows' scope id is the number, whatever it names. */
+  assert_int_equal(ax_if_indextoiid(0x7ffffff0u, name, &size), 0);
+  assert_string_equal(name, "2147483632");
+#else
+  assert_int_equal(ax_if_indextoiid(0x7ffffff0u, name, &size), AX_ENODEV);
+#endif /* _WIN32 */
+  assert_int_equal(ax_if_indextoname(1, NULL, &size), AX_EINVAL);
+  assert_int_equal(ax_if_indextoname(1, name, NULL), AX_EINVAL);
+  assert_int_equal(ax_if_indextoiid(1, NULL, &size), AX_EINVAL);
+  assert_int_equal(ax_if_indextoiid(1, name, NULL), AX_EINVAL);
+  size = 0;
+  assert_int_equal(ax_if_indextoname(1, name, &size), AX_EINVAL);
+  assert_int_equal(ax_if_indextoiid(1, name, &size), AX_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_os_pids),
@@ -563,6 +666,9 @@ int main(void) {
       cmocka_unit_test(test_os_passwd),
       cmocka_unit_test(test_os_getrusage),
       cmocka_unit_test(test_os_enomem),
+      cmocka_unit_test(test_os_gettimeofday),
+      cmocka_unit_test(test_os_if_indextoname),
+      cmocka_unit_test(test_os_if_indextoname_errors),
   };
   return cmocka_run_group_tests(tests, os_group_setup, NULL);
 }
