@@ -4413,6 +4413,35 @@ AX_EXTERN int ax_if_indextoiid(unsigned int ifindex, char *buf, size_t *size);
 /** @} */
 
 /**
+ * @defgroup socketpair Socket pairs
+ * @{
+ */
+
+/**
+ * Make a pair of connected sockets, both close-on-exec (not inherited by
+ * children): a Unix domain socket pair on POSIX (socketpair(AF_UNIX)); on
+ * Windows, which has none, a TCP connection over the loopback, made
+ * through a listener of its own that is closed before the call returns
+ * (and checked to have accepted its own client, not another process's).
+ * Either end may go to ax_pipe_open() (POSIX) or ax_tcp_open() (Windows),
+ * or to a child. libuv: uv_socketpair().
+ * @param type     SOCK_STREAM, or on POSIX also SOCK_DGRAM or
+ *                 SOCK_SEQPACKET (the system's constants).
+ * @param protocol 0, or a protocol of that type.
+ * @param socks    Receives the two ends.
+ * @param flags0   AX_PIPE_NONBLOCK or 0, for socks[0].
+ * @param flags1   AX_PIPE_NONBLOCK or 0, for socks[1].
+ * @return 0; AX_EINVAL if @p socks is NULL or a flag is unknown;
+ *         AX_ENOTSUP for a type other than SOCK_STREAM on Windows; the
+ *         system's error (AX_EMFILE, AX_EPROTONOSUPPORT...). Nothing is left
+ *         open on failure.
+ */
+AX_EXTERN int ax_socketpair(int type, int protocol, ax_os_sock_t socks[2],
+                            int flags0, int flags1);
+
+/** @} */
+
+/**
  * Get the struct that embeds a member, from a pointer to that member:
  * `my_conn_t *c = ax_container_of(timer, my_conn_t, timer);`
  */

@@ -17,14 +17,17 @@
 #include <iphlpapi.h>
 #include <process.h>
 #define test_os_getpid() _getpid()
+#define test_os_closesocket(s) closesocket(s)
 #else
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 #define test_os_getpid() getpid()
+#define test_os_closesocket(s) close(s)
 #endif /* _WIN32 */
 
 #include "test.h"
@@ -649,6 +652,94 @@ static void test_os_if_indextoname_errors(void **state) {
   assert_int_equal(ax_if_indextoiid(1, name, &size), AX_EINVAL);
 }
 
+/* Send text from one end, receive it whole at the other. */
+static void os_socketpair_send(ax_os_sock_t from, ax_os_sock_t to,
+                               const char *text) {
+  int len = (int)strlen(text);
+  assert_int_equal(send(from, text, len, 0), len);
+  char got[64];
+  int n = 0;
+  while (n < len) { /* A stream may hand the bytes over in pieces. */
+    int r = (int)recv(to, got + n, (int)sizeof(got) - 1 - n, 0);
+    assert_true(r > 0);
+    n += r;
+  }
+  got[n] = '\0';
+  assert_string_equal(got, text);
+}
+
+/* Whether a child would inherit the socket. */
+static bool os_socket_inherited(ax_os_sock_t sock) {
+#if defined(_WIN32)
+  DWORD flags = 0;
+  assert_true(GetHandleInformation((HANDLE)sock, &flags));
+  return (flags & HANDLE_FLAG_INHERIT) != 0;
+#else
+  int flags = fcntl(sock, F_GETFD);
+  assert_true(flags >= 0);
+  return (flags & FD_CLOEXEC) == 0;
+#endif /* _WIN32 */
+}
+
+/* Whether a read of the empty socket would block (and so says so). */
+static bool os_socket_would_block(ax_os_sock_t sock) {
+  char byte;
+  if (recv(sock, &byte, 1, 0) >= 0)
+    return false;
+#if defined(_WIN32)
+  return WSAGetLastError() == WSAEWOULDBLOCK;
+#else
+  return errno == EAGAIN || errno == EWOULDBLOCK;
+#endif /* _WIN32 */
+}
+
+static void test_os_socketpair(void **state) {
+  (void)state;
+  ax_os_sock_t socks[2];
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0, 0), 0);
+  /* Bytes both ways; neither end inherited. */
+  os_socketpair_send(socks[0], socks[1], "ping");
+  os_socketpair_send(socks[1], socks[0], "pong");
+  assert_false(os_socket_inherited(socks[0]));
+  assert_false(os_socket_inherited(socks[1]));
+  test_os_closesocket(socks[0]);
+  test_os_closesocket(socks[1]);
+  /* Each end non-blocking only if its own flag says so. */
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, AX_PIPE_NONBLOCK, 0),
+                   0);
+  assert_true(os_socket_would_block(socks[0]));
+  os_socketpair_send(socks[1], socks[0], "late");
+  test_os_closesocket(socks[0]);
+  test_os_closesocket(socks[1]);
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0, AX_PIPE_NONBLOCK),
+                   0);
+  assert_true(os_socket_would_block(socks[1]));
+  os_socketpair_send(socks[0], socks[1], "early");
+  test_os_closesocket(socks[0]);
+  test_os_closesocket(socks[1]);
+}
+
+static void test_os_socketpair_errors(void **state) {
+  (void)state;
+  ax_os_sock_t socks[2];
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, NULL, 0, 0), AX_EINVAL);
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0x100, 0), AX_EINVAL);
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0, -1), AX_EINVAL);
+#if defined(_WIN32)
+  /* The loopback emulation is a stream. */
+  assert_int_equal(ax_socketpair(SOCK_DGRAM, 0, socks, 0, 0), AX_ENOTSUP);
+#else
+  /* A protocol the type has not: the system's error. */
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 12345, socks, 0, 0),
+                   AX_EPROTONOSUPPORT);
+  /* Datagrams, where Unix domain sockets have them. */
+  assert_int_equal(ax_socketpair(SOCK_DGRAM, 0, socks, 0, 0), 0);
+  os_socketpair_send(socks[0], socks[1], "datagram");
+  close(socks[0]);
+  close(socks[1]);
+#endif /* _WIN32 */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_os_pids),
@@ -669,6 +760,8 @@ int main(void) {
       cmocka_unit_test(test_os_gettimeofday),
       cmocka_unit_test(test_os_if_indextoname),
       cmocka_unit_test(test_os_if_indextoname_errors),
+      cmocka_unit_test(test_os_socketpair),
+      cmocka_unit_test(test_os_socketpair_errors),
   };
   return cmocka_run_group_tests(tests, os_group_setup, NULL);
 }
