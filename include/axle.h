@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -4438,6 +4439,72 @@ AX_EXTERN int ax_if_indextoiid(unsigned int ifindex, char *buf, size_t *size);
  */
 AX_EXTERN int ax_socketpair(int type, int protocol, ax_os_sock_t socks[2],
                             int flags0, int flags1);
+
+/** @} */
+
+/**
+ * @defgroup debughandles Listing handles, stdio inheritance, descriptors
+ * A debug listing of a loop's handles, the standard descriptors kept from
+ * children, and the C runtime's descriptors as system handles and back.
+ * See docs/os.md.
+ * @{
+ */
+
+/**
+ * Write one line per handle of @p loop, open or closing, to @p stream
+ * (NULL: stderr), in the order the loop keeps them (open ones first, in
+ * the order they were made, then those closing):
+ *
+ *     [RA-] timer    0x55d0c3a4b2c0
+ *
+ * The three columns in brackets are `R` if the handle is referenced
+ * (ax_ref(): it keeps the loop alive while active), `A` if it is active,
+ * `C` if it is closing, each `-` otherwise; then the type's name
+ * (ax_handle_type_name()), padded to 8 characters, and the handle's
+ * address in hexadecimal. The format is for people, and may change:
+ * programs should use ax_walk(). Call it on the loop's thread.
+ * libuv: uv_print_all_handles() (whose columns are R, A and I).
+ * @return 0; AX_EINVAL if @p loop is NULL or not initialised; AX_EIO if
+ *         writing to @p stream failed.
+ */
+AX_EXTERN int ax_print_all_handles(ax_loop_t *loop, FILE *stream);
+
+/**
+ * As ax_print_all_handles(), for the active handles only.
+ * libuv: uv_print_active_handles().
+ * @return As ax_print_all_handles().
+ */
+AX_EXTERN int ax_print_active_handles(ax_loop_t *loop, FILE *stream);
+
+/**
+ * Keep the descriptors this process inherited from being inherited in
+ * turn by the children it starts: on POSIX, descriptors 0 to 15 become
+ * close-on-exec (those not open are passed over); on Windows the standard
+ * input, output and error handles become not inheritable. Call it early,
+ * before starting children, in a program whose parent may wait for its
+ * standard descriptors to close (a daemon started by a shell). A child
+ * given a descriptor explicitly (ax_spawn()'s stdio) still gets it.
+ * libuv: uv_disable_stdio_inheritance().
+ */
+AX_EXTERN void ax_disable_stdio_inheritance(void);
+
+/**
+ * The system's handle behind a C runtime descriptor: on Windows
+ * _get_osfhandle(), INVALID_HANDLE_VALUE for a descriptor that is not
+ * open; on POSIX the descriptor itself (-1 for a negative one).
+ * libuv: uv_get_osfhandle().
+ */
+AX_EXTERN ax_os_fd_t ax_get_osfhandle(int fd);
+
+/**
+ * A C runtime descriptor for a system handle: on Windows a new descriptor
+ * that wraps @p os_fd (_open_osfhandle(); closing the descriptor closes
+ * the handle); on POSIX the descriptor itself. libuv: uv_open_osfhandle().
+ * @return The descriptor (0 or more); AX_EBADF for an invalid handle
+ *         (NULL, INVALID_HANDLE_VALUE, a negative descriptor); AX_EMFILE
+ *         when the C runtime has no descriptor left.
+ */
+AX_EXTERN int ax_open_osfhandle(ax_os_fd_t os_fd);
 
 /** @} */
 

@@ -14,6 +14,7 @@
 #if defined(_WIN32)
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <io.h>
 #include <iphlpapi.h>
 #include <process.h>
 #define test_os_getpid() _getpid()
@@ -740,6 +741,60 @@ static void test_os_socketpair_errors(void **state) {
 #endif /* _WIN32 */
 }
 
+static void test_os_disable_stdio_inheritance(void **state) {
+  (void)state;
+  ax_disable_stdio_inheritance();
+#if defined(_WIN32)
+  /* The standard handles that exist are no longer inheritable. */
+  static const DWORD std_handles[] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+                                      STD_ERROR_HANDLE};
+  for (size_t i = 0; i < 3; i++) {
+    HANDLE handle = GetStdHandle(std_handles[i]);
+    DWORD flags = 0;
+    if (handle == NULL || handle == INVALID_HANDLE_VALUE ||
+        !GetHandleInformation(handle, &flags))
+      continue; /* None, or a console pseudo-handle Wine does not list. */
+    assert_int_equal(flags & HANDLE_FLAG_INHERIT, 0);
+  }
+#else
+  /* Every open descriptor from 0 to 15 is close-on-exec; a pipe made
+   * after the call is not touched by it (ax_pipe() makes it so anyway). */
+  for (int fd = 0; fd < 16; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+      assert_true(flags & FD_CLOEXEC);
+  }
+#endif /* _WIN32 */
+  /* Calling it again is harmless. */
+  ax_disable_stdio_inheritance();
+}
+
+static void test_os_osfhandle(void **state) {
+  (void)state;
+  ax_os_fd_t fds[2];
+  assert_int_equal(ax_pipe(fds, 0, 0), 0);
+  /* A system handle to a descriptor and back to the same handle. */
+  int fd = ax_open_osfhandle(fds[0]);
+  assert_true(fd >= 0);
+  assert_true(ax_get_osfhandle(fd) == fds[0]);
+#if defined(_WIN32)
+  /* The descriptor owns the handle now: closing it closes both. */
+  assert_int_equal(_close(fd), 0);
+  CloseHandle(fds[1]);
+  assert_true(ax_get_osfhandle(-1) == INVALID_HANDLE_VALUE);
+  assert_true(ax_get_osfhandle(fd) == INVALID_HANDLE_VALUE);
+  assert_int_equal(ax_open_osfhandle(NULL), AX_EBADF);
+  assert_int_equal(ax_open_osfhandle(INVALID_HANDLE_VALUE), AX_EBADF);
+#else
+  assert_int_equal(fd, fds[0]); /* POSIX: the same number. */
+  close(fds[0]);
+  close(fds[1]);
+  assert_int_equal(ax_get_osfhandle(-1), -1);
+  assert_int_equal(ax_get_osfhandle(-5), -1);
+  assert_int_equal(ax_open_osfhandle(-1), AX_EBADF);
+#endif /* _WIN32 */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_os_pids),
@@ -762,6 +817,8 @@ int main(void) {
       cmocka_unit_test(test_os_if_indextoname_errors),
       cmocka_unit_test(test_os_socketpair),
       cmocka_unit_test(test_os_socketpair_errors),
+      cmocka_unit_test(test_os_disable_stdio_inheritance),
+      cmocka_unit_test(test_os_osfhandle),
   };
   return cmocka_run_group_tests(tests, os_group_setup, NULL);
 }

@@ -3,13 +3,15 @@
  * the same way: processes, the working directory, the home and temporary
  * directories, the host's names, the environment, the user database,
  * resource usage, load averages, priorities, sleep, random bytes, the
- * wall clock and the names of network interfaces by index.
+ * wall clock, the names of network interfaces by index, the standard
+ * descriptors' inheritance, and descriptors as handles (the same thing).
  * What each kernel tells in its own way (memory, processors, the
  * executable's path, uptime, the unit of the peak resident set) is in
  * os-linux.c, os-darwin.c or os-bsd.c, which meson chooses; the network
  * interfaces are in os-ifaddrs.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
 #include <pwd.h>
@@ -38,6 +40,9 @@ enum {
   OS_HOSTNAME_MAX = 256,
   /* The largest buffer a user-database lookup may grow to. */
   OS_PWD_BUF_MAX = 1 << 20,
+  /* Descriptors ax_disable_stdio_inheritance() makes close-on-exec: the
+   * standard three and what a parent commonly passes beside them. */
+  OS_STDIO_INHERIT_FDS = 16,
 };
 
 void ax_sleep(unsigned int duration_ms) {
@@ -343,4 +348,19 @@ int ax_if_indextoname(unsigned int ifindex, char *buf, size_t *size) {
 /* POSIX scopes an IPv6 address by the interface's name. */
 int ax_if_indextoiid(unsigned int ifindex, char *buf, size_t *size) {
   return ax_if_indextoname(ifindex, buf, size);
+}
+
+void ax_disable_stdio_inheritance(void) {
+  /* A descriptor that is not open fails with EBADF: nothing to keep. */
+  for (int fd = 0; fd < OS_STDIO_INHERIT_FDS; fd++)
+    (void)ax__fd_set_cloexec(fd);
+}
+
+/* POSIX: a descriptor is the system's handle. */
+ax_os_fd_t ax_get_osfhandle(int fd) {
+  return fd < 0 ? -1 : fd;
+}
+
+int ax_open_osfhandle(ax_os_fd_t os_fd) {
+  return os_fd < 0 ? AX_EBADF : os_fd;
 }

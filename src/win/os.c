@@ -4,14 +4,16 @@
  * names, the environment (the process's own, in UTF-16, converted to and
  * from UTF-8), memory, processors, load, priorities, sleep, random
  * bytes, the network adapters' addresses, the user and the resource
- * usage, the wall clock and the names of network interfaces by index,
- * each from the Win32 call that answers it.
+ * usage, the wall clock, the names of network interfaces by index, the
+ * standard handles' inheritance and the C runtime's descriptors as
+ * handles, each from the Win32 call that answers it.
  */
 #include "fs-internal.h"
 
 #include <ws2tcpip.h>
 #include <iphlpapi.h>
 #include <bcrypt.h>
+#include <io.h>
 #include <stdio.h>
 #include <wchar.h>
 #include <psapi.h>
@@ -777,4 +779,28 @@ int ax_if_indextoiid(unsigned int ifindex, char *buf, size_t *size) {
   char text[16];
   int len = snprintf(text, sizeof(text), "%u", ifindex);
   return ax__os_buf_copy(text, (size_t)len, buf, size);
+}
+
+void ax_disable_stdio_inheritance(void) {
+  static const DWORD std_handles[] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+                                      STD_ERROR_HANDLE};
+  for (size_t i = 0; i < sizeof(std_handles) / sizeof(std_handles[0]); i++) {
+    HANDLE handle = GetStdHandle(std_handles[i]);
+    /* A program with no console may have none: nothing to keep. */
+    if (handle != NULL && handle != INVALID_HANDLE_VALUE)
+      (void)SetHandleInformation(handle, HANDLE_FLAG_INHERIT, 0);
+  }
+}
+
+ax_os_fd_t ax_get_osfhandle(int fd) {
+  HANDLE handle;
+  return ax__win_fs_handle(fd, &handle) == 0 ? handle : INVALID_HANDLE_VALUE;
+}
+
+int ax_open_osfhandle(ax_os_fd_t os_fd) {
+  if (os_fd == NULL || os_fd == INVALID_HANDLE_VALUE)
+    return AX_EBADF;
+  int fd = _open_osfhandle((intptr_t)os_fd, 0);
+  /* The C runtime's errno (EMFILE) negated is axle's code. */
+  return fd >= 0 ? fd : (errno != 0 ? -errno : AX_EMFILE);
 }
