@@ -590,14 +590,17 @@ static void test_handle_print(void **state) {
   ax_timer_t timer;
   ax_idle_t idle;
   ax_check_t check;
+  char out[PRINT_OUT];
   test_loop_open(&loop);
+  /* A new loop lists nothing: it keeps no handles of its own there. */
+  handle_print_capture(ax_print_all_handles, &loop, out, sizeof(out));
+  assert_string_equal(out, "");
   ax_timer_init(&loop, &timer);
   ax_idle_init(&loop, &idle);
   ax_check_init(&loop, &check);
   assert_int_equal(ax_timer_start(&timer, handle_print_timer_cb, 60000, 0), 0);
   assert_int_equal(ax_check_start(&check, handle_print_check_cb), 0);
   ax_unref(&check.handle);
-  char out[PRINT_OUT];
   /* Referenced and active; referenced only; active only. */
   handle_print_capture(ax_print_all_handles, &loop, out, sizeof(out));
   handle_print_expect(out, "RA-", &timer.handle, true);
