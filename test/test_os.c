@@ -720,6 +720,86 @@ static void test_os_socketpair(void **state) {
   test_os_closesocket(socks[1]);
 }
 
+/* One end of a socket pair as a stream on a loop: what it read, and the
+ * reply it wrote back. */
+struct os_socketpair_stream {
+  char buf[64]; /* What was read. */
+  size_t got;   /* Bytes in buf. */
+  int error;    /* A read or write error, or 0. */
+};
+
+static void os_socketpair_alloc(ax_handle_t *handle, size_t suggested_size,
+                                ax_buf_t *buf) {
+  (void)suggested_size;
+  struct os_socketpair_stream *c = handle->data;
+  *buf = ax_buf_init(c->buf + c->got, sizeof(c->buf) - 1 - c->got);
+}
+
+/* Read "hello", answer "world" at once, close. */
+static void os_socketpair_read(ax_stream_t *stream, ptrdiff_t nread,
+                               const ax_buf_t *buf) {
+  (void)buf;
+  struct os_socketpair_stream *c = stream->handle.data;
+  if (nread > 0)
+    c->got += (size_t)nread;
+  else if (nread < 0)
+    c->error = (int)nread;
+  if (nread < 0 || c->got >= 5) {
+    if (c->got == 5) {
+      ax_buf_t reply = ax_buf_init((char *)"world", 5);
+      int sent = ax_try_write(stream, &reply, 1);
+      if (sent != 5)
+        c->error = sent < 0 ? sent : AX_EIO;
+    }
+    ax_close(&stream->handle, NULL);
+  }
+}
+
+static void test_os_socketpair_stream(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_os_sock_t socks[2];
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0, 0), 0);
+  struct os_socketpair_stream c = {.got = 0};
+  /* The system's stream over such a socket: a pipe handle on POSIX (a
+   * Unix domain socket), a TCP handle on Windows (a loopback connection). */
+#if defined(_WIN32)
+  ax_tcp_t handle;
+  assert_int_equal(ax_tcp_init(&loop, &handle), 0);
+  assert_int_equal(ax_tcp_open(&handle, socks[1]), 0);
+#else
+  ax_pipe_t handle;
+  assert_int_equal(ax_pipe_init(&loop, &handle, false), 0);
+  assert_int_equal(ax_pipe_open(&handle, socks[1]), 0);
+#endif /* _WIN32 */
+  handle.stream.handle.data = &c;
+  assert_int_equal(
+      ax_read_start(&handle.stream, os_socketpair_alloc, os_socketpair_read),
+      0);
+  assert_int_equal(send(socks[0], "hello", 5, 0), 5);
+  struct test_guard guard;
+  test_guard_start(&loop, &guard);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  test_guard_close(&guard);
+  assert_int_equal(c.error, 0);
+  c.buf[c.got] = '\0';
+  assert_string_equal(c.buf, "hello");
+  /* The reply came through to the raw end, then the handle's close. */
+  char got[16];
+  int n = 0;
+  while (n < 5) {
+    int r = (int)recv(socks[0], got + n, (int)sizeof(got) - 1 - n, 0);
+    assert_true(r > 0);
+    n += r;
+  }
+  got[n] = '\0';
+  assert_string_equal(got, "world");
+  assert_int_equal(recv(socks[0], got, sizeof(got), 0), 0);
+  test_os_closesocket(socks[0]);
+  test_loop_close(&loop);
+}
+
 static void test_os_socketpair_errors(void **state) {
   (void)state;
   ax_os_sock_t socks[2];
@@ -816,6 +896,7 @@ int main(void) {
       cmocka_unit_test(test_os_if_indextoname),
       cmocka_unit_test(test_os_if_indextoname_errors),
       cmocka_unit_test(test_os_socketpair),
+      cmocka_unit_test(test_os_socketpair_stream),
       cmocka_unit_test(test_os_socketpair_errors),
       cmocka_unit_test(test_os_disable_stdio_inheritance),
       cmocka_unit_test(test_os_osfhandle),
