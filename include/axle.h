@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -645,6 +646,28 @@ AX_EXTERN const char *ax_strerror(int err);
  * @return A static string; "UNKNOWN" for a code axle does not know.
  */
 AX_EXTERN const char *ax_err_name(int err);
+
+/**
+ * Copy the description of an error code into the caller's buffer: what
+ * ax_strerror() says, or for a code axle does not know "unknown error "
+ * and the number (as in "unknown error -1234"), so that a log tells unknown
+ * codes apart. Thread-safe. libuv: uv_strerror_r().
+ * @param err An error code, as returned by any axle function.
+ * @param buf The buffer; always NUL-terminated when @p len_bytes is not 0.
+ * @param len_bytes Its size in bytes.
+ * @return 0; AX_EINVAL if @p buf is NULL or @p len_bytes is 0;
+ *         AX_ENOBUFS if the text was cut short to fit (what fits is there).
+ */
+AX_EXTERN int ax_strerror_r(int err, char *buf, size_t len_bytes);
+
+/**
+ * Copy the name of an error code into the caller's buffer: what
+ * ax_err_name() says, or for a code axle does not know "UNKNOWN" and the
+ * number in parentheses (as in "UNKNOWN(-1234)"). Thread-safe. libuv:
+ * uv_err_name_r().
+ * @return As ax_strerror_r().
+ */
+AX_EXTERN int ax_err_name_r(int err, char *buf, size_t len_bytes);
 
 /**
  * Translate an operating-system error into an axle error code.
@@ -4257,6 +4280,260 @@ AX_EXTERN int ax_loop_lane_metrics(const ax_loop_t *loop, ax_lane lane,
 /** Empty the lane histograms of every lane of @p loop.
  *  @return 0, or AX_EINVAL if @p loop is NULL or not initialised. */
 AX_EXTERN int ax_loop_lane_metrics_reset(ax_loop_t *loop);
+
+/** @} */
+
+/**
+ * @defgroup barrier Barriers
+ * A barrier holds a fixed number of threads until all have reached it,
+ * then lets them all go on; it can be used again at once, for the next
+ * round. Built from a mutex and a condition variable on every system (see
+ * docs/os.md for why not pthread_barrier_t). libuv: uv_barrier_*.
+ * @{
+ */
+
+/** @cond AX_PRIVATE */
+/* The private region of ax_barrier_t: state allocated by init. */
+struct ax__barrier_private {
+  void *impl; /* The count, mutex and condition (src/thread.c). */
+};
+/** @endcond */
+
+/** A barrier: see the group's text. */
+typedef struct ax_barrier_s {
+  /** Private to axle. */
+  struct ax__barrier_private priv;
+} ax_barrier_t;
+
+/**
+ * Initialise a barrier that releases its threads @p count at a time.
+ * @return 0; AX_EINVAL if @p barrier is NULL or @p count is 0; AX_ENOMEM.
+ */
+AX_EXTERN int ax_barrier_init(ax_barrier_t *barrier, unsigned int count);
+
+/**
+ * Wait until @p count threads (as given to ax_barrier_init()) wait on the
+ * barrier, then return in all of them.
+ * @return true in exactly one thread of each round, the serial thread (the
+ *         last to arrive), which may then do the round's single-threaded
+ *         part; false in the others.
+ */
+AX_EXTERN bool ax_barrier_wait(ax_barrier_t *barrier);
+
+/**
+ * Release a barrier. Every thread of the last round must have called
+ * ax_barrier_wait(); those still on their way out of it are waited for,
+ * so the serial thread may destroy the barrier as soon as its wait returns.
+ * No thread may wait on it for a new round.
+ */
+AX_EXTERN void ax_barrier_destroy(ax_barrier_t *barrier);
+
+/** @} */
+
+/**
+ * @defgroup dl Shared libraries
+ * Load a shared library at run time and look up its symbols: dlopen(3)
+ * on POSIX, LoadLibraryExW() on Windows, with UTF-8 file names on both.
+ * The text of the last error is kept in the library's own handle, not in
+ * a static buffer, so that threads loading different libraries do not
+ * overwrite each other's. libuv: uv_dlopen(), uv_dlsym(), uv_dlclose(),
+ * uv_dlerror(). See docs/os.md.
+ * @{
+ */
+
+/** @cond AX_PRIVATE */
+/* The private region of ax_lib_t. */
+struct ax__lib_private {
+  void *handle; /* dlopen()'s handle or the HMODULE; NULL when not open. */
+  char *errmsg; /* The last error's text (axle's allocation), or NULL. */
+};
+/** @endcond */
+
+/** A shared library opened by ax_dlopen(). */
+typedef struct ax_lib_s {
+  /** Private to axle. */
+  struct ax__lib_private priv;
+} ax_lib_t;
+
+/**
+ * Load the shared library @p filename into the process (POSIX:
+ * RTLD_LAZY; a name without a slash is searched for as dlopen(3) does).
+ * Whether it succeeds or not, release @p lib with ax_dlclose(), which also
+ * frees the error text.
+ * @param filename The library's path or name, in UTF-8.
+ * @param lib      Receives the library; in the caller's memory.
+ * @return 0; AX_EINVAL if an argument is NULL (@p lib is then left as it
+ *         was, and needs no ax_dlclose() if @p lib is NULL); AX_ENOENT if
+ *         the library (or on Windows one it needs) was not found;
+ *         AX_ENOEXEC if it was found but could not be loaded; on Windows
+ *         another of the system's errors. ax_dlerror() says why.
+ */
+AX_EXTERN int ax_dlopen(const char *filename, ax_lib_t *lib);
+
+/**
+ * Look up the symbol @p name in @p lib and store its address in *@p ptr.
+ * @return 0; AX_EINVAL if an argument is NULL or @p lib is not open;
+ *         AX_ENOENT if the library has no such symbol (*@p ptr is then
+ *         NULL, and ax_dlerror() says why).
+ */
+AX_EXTERN int ax_dlsym(ax_lib_t *lib, const char *name, void **ptr);
+
+/**
+ * Unload the library (if it was loaded) and free its error text. Safe on
+ * a library whose ax_dlopen() failed, and twice on the same one; NULL is
+ * allowed.
+ */
+AX_EXTERN void ax_dlclose(ax_lib_t *lib);
+
+/**
+ * @return The text of the last error of ax_dlopen() or ax_dlsym() on
+ *         @p lib, valid until the next call on it; "no error" if there was
+ *         none; "invalid argument" for NULL. It is the system's wording
+ *         (dlerror(3), or FormatMessageW() on Windows).
+ */
+AX_EXTERN const char *ax_dlerror(const ax_lib_t *lib);
+
+/** @} */
+
+/**
+ * @defgroup osclock Wall clock and interface names
+ * The wall-clock time, and the names of network interfaces by their
+ * index (the scope id of an IPv6 link-local address). The name functions
+ * follow the caller's-buffer convention of the "os" group: on success
+ * *size is the length without the NUL; AX_ENOBUFS sets it to the bytes
+ * needed, NUL included. See docs/os.md.
+ * @{
+ */
+
+/** A wall-clock time: seconds and microseconds since 1970-01-01 UTC. */
+typedef struct ax_timeval64_s {
+  int64_t sec;  /**< Whole seconds. */
+  int32_t usec; /**< Microseconds, 0..999999. */
+} ax_timeval64_t;
+
+/**
+ * Read the wall clock (which the administrator or NTP may set back or
+ * forward: measure intervals with ax_hrtime()). POSIX: gettimeofday();
+ * Windows: GetSystemTimePreciseAsFileTime(). libuv: uv_gettimeofday().
+ * @return 0; AX_EINVAL if @p tv is NULL; the system's error.
+ */
+AX_EXTERN int ax_gettimeofday(ax_timeval64_t *tv);
+
+/**
+ * Copy the name of the network interface numbered @p ifindex into
+ * @p buf: "lo", "eth0" on POSIX (if_indextoname()); on Windows the
+ * interface's name from ConvertInterfaceLuidToNameW() ("loopback_0",
+ * "ethernet_32768"). libuv: uv_if_indextoname().
+ * @return 0; AX_EINVAL if @p buf or @p size is NULL or *size is 0;
+ *         AX_ENODEV if no interface has that index; AX_ENOBUFS with *size
+ *         set to the bytes needed; the system's error.
+ */
+AX_EXTERN int ax_if_indextoname(unsigned int ifindex, char *buf, size_t *size);
+
+/**
+ * Copy the text that names interface @p ifindex as the scope of an IPv6
+ * address ("fe80::1%<id>"): on POSIX its name, as ax_if_indextoname();
+ * on Windows the index itself in decimal, whether or not an interface
+ * has it, as Windows takes it and libuv gives it.
+ * libuv: uv_if_indextoiid().
+ * @return As ax_if_indextoname() (on Windows never AX_ENODEV).
+ */
+AX_EXTERN int ax_if_indextoiid(unsigned int ifindex, char *buf, size_t *size);
+
+/** @} */
+
+/**
+ * @defgroup socketpair Socket pairs
+ * @{
+ */
+
+/**
+ * Make a pair of connected sockets, both close-on-exec (not inherited by
+ * children): a Unix domain socket pair on POSIX (socketpair(AF_UNIX)); on
+ * Windows, which has none, a TCP connection over the loopback, made
+ * through a listener of its own that is closed before the call returns
+ * (and checked to have accepted its own client, not another process's).
+ * Either end may go to ax_pipe_open() (POSIX) or ax_tcp_open() (Windows),
+ * or to a child. libuv: uv_socketpair().
+ * @param type     SOCK_STREAM, or on POSIX also SOCK_DGRAM or
+ *                 SOCK_SEQPACKET (the system's constants).
+ * @param protocol 0, or a protocol of that type.
+ * @param socks    Receives the two ends.
+ * @param flags0   AX_PIPE_NONBLOCK or 0, for socks[0].
+ * @param flags1   AX_PIPE_NONBLOCK or 0, for socks[1].
+ * @return 0; AX_EINVAL if @p socks is NULL or a flag is unknown;
+ *         AX_ENOTSUP for a type other than SOCK_STREAM on Windows; the
+ *         system's error (AX_EMFILE, AX_EPROTONOSUPPORT...). Nothing is left
+ *         open on failure.
+ */
+AX_EXTERN int ax_socketpair(int type, int protocol, ax_os_sock_t socks[2],
+                            int flags0, int flags1);
+
+/** @} */
+
+/**
+ * @defgroup debughandles Listing handles, stdio inheritance, descriptors
+ * A debug listing of a loop's handles, the standard descriptors kept from
+ * children, and the C runtime's descriptors as system handles and back.
+ * See docs/os.md.
+ * @{
+ */
+
+/**
+ * Write one line per handle of @p loop, open or closing, to @p stream
+ * (NULL: stderr), in the order the loop keeps them (open ones first, in
+ * the order they were made, then those closing):
+ *
+ *     [RA-] timer    0x55d0c3a4b2c0
+ *
+ * The three columns in brackets are `R` if the handle is referenced
+ * (ax_ref(): it keeps the loop alive while active), `A` if it is active,
+ * `C` if it is closing, each `-` otherwise; then the type's name
+ * (ax_handle_type_name()), padded to 8 characters, and the handle's
+ * address in hexadecimal. The format is for people, and may change:
+ * programs should use ax_walk(). Call it on the loop's thread.
+ * libuv: uv_print_all_handles() (whose columns are R, A and I).
+ * @return 0; AX_EINVAL if @p loop is NULL or not initialised; AX_EIO if
+ *         writing to @p stream failed.
+ */
+AX_EXTERN int ax_print_all_handles(ax_loop_t *loop, FILE *stream);
+
+/**
+ * As ax_print_all_handles(), for the active handles only.
+ * libuv: uv_print_active_handles().
+ * @return As ax_print_all_handles().
+ */
+AX_EXTERN int ax_print_active_handles(ax_loop_t *loop, FILE *stream);
+
+/**
+ * Keep the descriptors this process inherited from being inherited in
+ * turn by the children it starts: on POSIX, descriptors 0 to 15 become
+ * close-on-exec (those not open are passed over); on Windows the standard
+ * input, output and error handles become not inheritable. Call it early,
+ * before starting children, in a program whose parent may wait for its
+ * standard descriptors to close (a daemon started by a shell). A child
+ * given a descriptor explicitly (ax_spawn()'s stdio) still gets it.
+ * libuv: uv_disable_stdio_inheritance().
+ */
+AX_EXTERN void ax_disable_stdio_inheritance(void);
+
+/**
+ * The system's handle behind a C runtime descriptor: on Windows
+ * _get_osfhandle(), INVALID_HANDLE_VALUE for a descriptor that is not
+ * open; on POSIX the descriptor itself (-1 for a negative one).
+ * libuv: uv_get_osfhandle().
+ */
+AX_EXTERN ax_os_fd_t ax_get_osfhandle(int fd);
+
+/**
+ * A C runtime descriptor for a system handle: on Windows a new descriptor
+ * that wraps @p os_fd (_open_osfhandle(); closing the descriptor closes
+ * the handle); on POSIX the descriptor itself. libuv: uv_open_osfhandle().
+ * @return The descriptor (0 or more); AX_EBADF for an invalid handle
+ *         (NULL, INVALID_HANDLE_VALUE, a negative descriptor); AX_EMFILE
+ *         when the C runtime has no descriptor left.
+ */
+AX_EXTERN int ax_open_osfhandle(ax_os_fd_t os_fd);
 
 /** @} */
 

@@ -5,6 +5,8 @@
  * error, never on a hot path. The descriptions are axle's own wording, the
  * same on every platform.
  */
+#include <stdio.h>
+
 #include "internal.h"
 
 struct error_entry {
@@ -97,4 +99,32 @@ const char *ax_strerror(int err) {
 const char *ax_err_name(int err) {
   const struct error_entry *e = error_find(err);
   return e != NULL ? e->name : "UNKNOWN";
+}
+
+/* Copy text, or for an unknown code the text of unknown_format with the
+ * number, into buf; snprintf cuts what does not fit and says how much it
+ * wanted, which tells a cut apart from a fit. */
+static int errors_copy(const char *text, const char *unknown_format, int err,
+                       char *buf, size_t len_bytes) {
+  if (buf == NULL || len_bytes == 0)
+    return AX_EINVAL;
+  int wanted = text != NULL ? snprintf(buf, len_bytes, "%s", text)
+                            : snprintf(buf, len_bytes, unknown_format, err);
+  if (wanted < 0) {
+    buf[0] = '\0';
+    return AX_EINVAL; /* Not reached: the formats are ours. */
+  }
+  return (size_t)wanted >= len_bytes ? AX_ENOBUFS : 0;
+}
+
+int ax_strerror_r(int err, char *buf, size_t len_bytes) {
+  const struct error_entry *e = error_find(err);
+  return errors_copy(e != NULL ? e->description : NULL, "unknown error %d", err,
+                     buf, len_bytes);
+}
+
+int ax_err_name_r(int err, char *buf, size_t len_bytes) {
+  const struct error_entry *e = error_find(err);
+  return errors_copy(e != NULL ? e->name : NULL, "UNKNOWN(%d)", err, buf,
+                     len_bytes);
 }

@@ -6,8 +6,11 @@
  * loop->closing until its close callback has run in the close phase. The loop
  * counts handles that are both active and referenced; ax_loop_alive() reads
  * that count. Also here: the socket buffer sizes of the handles that have
- * sockets.
+ * sockets, and the debug listings of a loop's handles.
  */
+#include <inttypes.h>
+#include <stdio.h>
+
 #include "internal.h"
 
 enum {
@@ -250,4 +253,47 @@ int ax_send_buffer_size(ax_handle_t *handle, int *value) {
 
 int ax_recv_buffer_size(ax_handle_t *handle, int *value) {
   return handle_buffer_size(handle, value, false);
+}
+
+/* ---- Debug listings: ax_print_all_handles(), ax_print_active_handles() ----
+ */
+
+/* Print the handles of one list, all or the active ones; false if a write
+ * failed. */
+static bool handle_print_list(const ax__queue_t *list, bool only_active,
+                              FILE *stream) {
+  for (const ax__queue_t *node = list->next; node != list; node = node->next) {
+    const ax_handle_t *handle = ax_container_of(node, ax_handle_t, priv.node);
+    unsigned int flags = handle->priv_flags;
+    if (only_active && !(flags & AX__HANDLE_ACTIVE))
+      continue;
+    int rc = fprintf(stream, "[%c%c%c] %-8s 0x%" PRIxPTR "\n",
+                     (flags & AX__HANDLE_REF) ? 'R' : '-',
+                     (flags & AX__HANDLE_ACTIVE) ? 'A' : '-',
+                     ax__handle_is_closing(handle) ? 'C' : '-',
+                     ax_handle_type_name(handle->type), (uintptr_t)handle);
+    if (rc < 0)
+      return false;
+  }
+  return true;
+}
+
+static int handle_print(ax_loop_t *loop, FILE *stream, bool only_active) {
+  if (loop == NULL || loop->priv.state != AX__LOOP_READY)
+    return AX_EINVAL;
+  if (stream == NULL)
+    stream = stderr;
+  if (!handle_print_list(&loop->priv.handles, only_active, stream) ||
+      !handle_print_list(&loop->priv.closing, only_active, stream) ||
+      fflush(stream) != 0 || ferror(stream))
+    return AX_EIO;
+  return 0;
+}
+
+int ax_print_all_handles(ax_loop_t *loop, FILE *stream) {
+  return handle_print(loop, stream, false);
+}
+
+int ax_print_active_handles(ax_loop_t *loop, FILE *stream) {
+  return handle_print(loop, stream, true);
 }

@@ -136,3 +136,82 @@ int ax_sem_trywait(ax_sem_t *sem) {
   ax_mutex_unlock(&s->mutex);
   return err;
 }
+
+/* A barrier is a count under a mutex, the same on every platform: macOS has
+ * no pthread_barrier_t, and a destroy that waits for the last round's
+ * threads to leave is the same code everywhere. The round number tells a
+ * waiter that its round is over, even when the next round has already
+ * begun filling up (a fast thread coming back before a slow one woke). */
+struct barrier_impl {
+  ax_mutex_t mutex;     /* Guards the counts. */
+  ax_cond_t cond;       /* Broadcast when a round ends or the last leaves. */
+  unsigned int count;   /* Threads per round. */
+  unsigned int arrived; /* Threads waiting in the current round. */
+  unsigned int inside;  /* Threads inside ax_barrier_wait(), for destroy. */
+  unsigned long round;  /* Rounds completed; wraps harmlessly. */
+};
+
+int ax_barrier_init(ax_barrier_t *barrier, unsigned int count) {
+  if (barrier == NULL || count == 0)
+    return AX_EINVAL;
+  struct barrier_impl *b = ax__malloc(sizeof(*b));
+  if (b == NULL)
+    return AX_ENOMEM;
+  int err = ax_mutex_init(&b->mutex);
+  if (err != 0)
+    goto out_free;
+  err = ax_cond_init(&b->cond);
+  if (err != 0)
+    goto out_destroy_mutex;
+  b->count = count;
+  b->arrived = 0;
+  b->inside = 0;
+  b->round = 0;
+  barrier->priv.impl = b;
+  return 0;
+out_destroy_mutex:
+  ax_mutex_destroy(&b->mutex);
+out_free:
+  ax__free(b);
+  return err;
+}
+
+bool ax_barrier_wait(ax_barrier_t *barrier) {
+  assert(barrier != NULL && barrier->priv.impl != NULL &&
+         "axle: ax_barrier_wait() on a barrier not initialised");
+  struct barrier_impl *b = barrier->priv.impl;
+  bool serial = false;
+  ax_mutex_lock(&b->mutex);
+  b->inside++;
+  unsigned long round = b->round;
+  if (++b->arrived == b->count) {
+    b->arrived = 0;
+    b->round++;
+    serial = true;
+    ax_cond_broadcast(&b->cond);
+  } else {
+    while (b->round == round)
+      ax_cond_wait(&b->cond, &b->mutex);
+  }
+  /* The last to leave wakes a destroy that may be waiting for it. */
+  if (--b->inside == 0)
+    ax_cond_broadcast(&b->cond);
+  ax_mutex_unlock(&b->mutex);
+  return serial;
+}
+
+void ax_barrier_destroy(ax_barrier_t *barrier) {
+  assert(barrier != NULL && barrier->priv.impl != NULL &&
+         "axle: ax_barrier_destroy() on a barrier not initialised");
+  struct barrier_impl *b = barrier->priv.impl;
+  ax_mutex_lock(&b->mutex);
+  assert(b->arrived == 0 &&
+         "axle: ax_barrier_destroy() while a round is filling up");
+  while (b->inside > 0)
+    ax_cond_wait(&b->cond, &b->mutex);
+  ax_mutex_unlock(&b->mutex);
+  ax_cond_destroy(&b->cond);
+  ax_mutex_destroy(&b->mutex);
+  ax__free(b);
+  barrier->priv.impl = NULL;
+}

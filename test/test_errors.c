@@ -1,7 +1,9 @@
 /*
- * test_errors.c: error names and descriptions, error translation, the
- * version, and the allocator switch.
+ * test_errors.c: error names and descriptions (static, and copied into the
+ * caller's buffer), error translation, the version, and the allocator
+ * switch.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +60,85 @@ static void test_error_every_code_named(void **state) {
       assert_int_not_equal(codes[i], codes[j]);
       assert_string_not_equal(ax_err_name(codes[i]), ax_err_name(codes[j]));
     }
+  }
+}
+
+static void test_error_r_known(void **state) {
+  (void)state;
+  char buf[64];
+  /* A known code: the same text as the static versions. */
+  assert_int_equal(ax_strerror_r(AX_ENOENT, buf, sizeof(buf)), 0);
+  assert_string_equal(buf, ax_strerror(AX_ENOENT));
+  assert_int_equal(ax_err_name_r(AX_EAI_NONAME, buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "EAI_NONAME");
+  /* Exactly the room needed (6 characters and the NUL) fits. */
+  assert_int_equal(ax_err_name_r(AX_EINVAL, buf, 7), 0);
+  assert_string_equal(buf, "EINVAL");
+}
+
+static void test_error_r_unknown(void **state) {
+  (void)state;
+  char buf[64];
+  /* Unknown codes carry their number, so that a log tells them apart. */
+  assert_int_equal(ax_strerror_r(-1234, buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "unknown error -1234");
+  assert_int_equal(ax_err_name_r(-1234, buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "UNKNOWN(-1234)");
+  assert_int_equal(ax_err_name_r(0, buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "UNKNOWN(0)");
+  assert_int_equal(ax_strerror_r(12345, buf, sizeof(buf)), 0);
+  assert_string_equal(buf, "unknown error 12345");
+}
+
+static void test_error_r_bad_buffers(void **state) {
+  (void)state;
+  char buf[8];
+  assert_int_equal(ax_strerror_r(AX_EINVAL, NULL, 8), AX_EINVAL);
+  assert_int_equal(ax_err_name_r(AX_EINVAL, NULL, 8), AX_EINVAL);
+  /* No room even for the NUL: nothing is written. */
+  buf[0] = 'x';
+  assert_int_equal(ax_strerror_r(AX_EINVAL, buf, 0), AX_EINVAL);
+  assert_int_equal(ax_err_name_r(AX_EINVAL, buf, 0), AX_EINVAL);
+  assert_int_equal(buf[0], 'x');
+  /* Too small: cut short, NUL-terminated, and said so. */
+  assert_int_equal(ax_strerror_r(AX_ENOENT, buf, sizeof(buf)), AX_ENOBUFS);
+  assert_string_equal(buf, "no such");
+  assert_int_equal(ax_err_name_r(AX_EINVAL, buf, 6), AX_ENOBUFS);
+  assert_string_equal(buf, "EINVA");
+  assert_int_equal(ax_err_name_r(-1234, buf, sizeof(buf)), AX_ENOBUFS);
+  assert_string_equal(buf, "UNKNOWN");
+  assert_int_equal(ax_strerror_r(AX_EOF, buf, 1), AX_ENOBUFS);
+  assert_string_equal(buf, "");
+}
+
+enum { ERROR_R_THREADS = 4, ERROR_R_ROUNDS = 2000 };
+
+/* Each thread formats its own unknown code over and over: with a shared
+ * static buffer, another thread's number would show up in its text. */
+static void error_r_thread(void *arg) {
+  int code = *(int *)arg;
+  char want[64], got[64];
+  (void)snprintf(want, sizeof(want), "UNKNOWN(%d)", code);
+  for (int i = 0; i < ERROR_R_ROUNDS; i++) {
+    if (ax_err_name_r(code, got, sizeof(got)) != 0 || strcmp(got, want) != 0) {
+      *(int *)arg = 0; /* Read by the main thread after the join. */
+      return;
+    }
+  }
+}
+
+static void test_error_r_threads(void **state) {
+  (void)state;
+  ax_thread_t threads[ERROR_R_THREADS];
+  int codes[ERROR_R_THREADS];
+  for (int i = 0; i < ERROR_R_THREADS; i++) {
+    codes[i] = -5000 - i;
+    assert_int_equal(ax_thread_create(&threads[i], error_r_thread, &codes[i]),
+                     0);
+  }
+  for (int i = 0; i < ERROR_R_THREADS; i++) {
+    assert_int_equal(ax_thread_join(&threads[i]), 0);
+    assert_int_equal(codes[i], -5000 - i);
   }
 }
 
@@ -136,6 +217,10 @@ int main(void) {
       cmocka_unit_test(test_error_names),
       cmocka_unit_test(test_error_unknown),
       cmocka_unit_test(test_error_every_code_named),
+      cmocka_unit_test(test_error_r_known),
+      cmocka_unit_test(test_error_r_unknown),
+      cmocka_unit_test(test_error_r_bad_buffers),
+      cmocka_unit_test(test_error_r_threads),
       cmocka_unit_test(test_error_translate),
       cmocka_unit_test(test_version),
       cmocka_unit_test(test_replace_allocator_rejects_null),

@@ -1,8 +1,11 @@
 /*
  * test_handle.c: what all handles share: closing (once, in order, from any
  * callback), ref/unref and liveness, the state predicates, type names and
- * sizes, the descriptor under a handle and its socket buffers.
+ * sizes, the descriptor under a handle and its socket buffers, and the
+ * debug listings of a loop's handles.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "net.h"
@@ -534,6 +537,123 @@ static void test_handle_socket_buffer_sizes(void **state) {
   test_loop_close(&loop);
 }
 
+enum { PRINT_OUT = 4096 };
+
+/* Callbacks for handles that are started but never run in the test. */
+static void handle_print_timer_cb(ax_timer_t *timer) {
+  (void)timer;
+}
+
+static void handle_print_check_cb(ax_check_t *check) {
+  (void)check;
+}
+
+/* Run print on loop into a temporary file, and read back what it wrote. */
+static void handle_print_capture(int (*print)(ax_loop_t *, FILE *),
+                                 ax_loop_t *loop, char *out, size_t out_size) {
+  char dir[1024];
+  size_t size = sizeof(dir);
+  assert_int_equal(ax_os_tmpdir(dir, &size), 0);
+  char path[1100];
+  (void)snprintf(path, sizeof(path), "%s/axle-print-%d.txt", dir,
+                 (int)ax_os_getpid());
+  FILE *file = fopen(path, "w+");
+  assert_non_null(file);
+  assert_int_equal(print(loop, file), 0);
+  rewind(file);
+  size_t n = fread(out, 1, out_size - 1, file);
+  out[n] = '\0';
+  assert_int_equal(fclose(file), 0);
+  assert_int_equal(remove(path), 0);
+}
+
+/* The line the listings give for handle, with the flag columns given. */
+static void handle_print_line(char *line, size_t line_size, const char *flags,
+                              const ax_handle_t *handle) {
+  (void)snprintf(line, line_size, "[%s] %-8s 0x%" PRIxPTR "\n", flags,
+                 ax_handle_type_name(handle->type), (uintptr_t)handle);
+}
+
+static void handle_print_expect(const char *out, const char *flags,
+                                const ax_handle_t *handle, bool listed) {
+  char line[128];
+  handle_print_line(line, sizeof(line), flags, handle);
+  if (listed)
+    assert_non_null(strstr(out, line));
+  else
+    assert_null(strstr(out, line));
+}
+
+static void test_handle_print(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  ax_timer_t timer;
+  ax_idle_t idle;
+  ax_check_t check;
+  char out[PRINT_OUT];
+  test_loop_open(&loop);
+  /* A new loop lists nothing: it keeps no handles of its own there. */
+  handle_print_capture(ax_print_all_handles, &loop, out, sizeof(out));
+  assert_string_equal(out, "");
+  ax_timer_init(&loop, &timer);
+  ax_idle_init(&loop, &idle);
+  ax_check_init(&loop, &check);
+  assert_int_equal(ax_timer_start(&timer, handle_print_timer_cb, 60000, 0), 0);
+  assert_int_equal(ax_check_start(&check, handle_print_check_cb), 0);
+  ax_unref(&check.handle);
+  /* Referenced and active; referenced only; active only. */
+  handle_print_capture(ax_print_all_handles, &loop, out, sizeof(out));
+  handle_print_expect(out, "RA-", &timer.handle, true);
+  handle_print_expect(out, "R--", &idle.handle, true);
+  handle_print_expect(out, "-A-", &check.handle, true);
+  /* The active listing leaves the idle handle out. */
+  handle_print_capture(ax_print_active_handles, &loop, out, sizeof(out));
+  handle_print_expect(out, "RA-", &timer.handle, true);
+  handle_print_expect(out, "R--", &idle.handle, false);
+  handle_print_expect(out, "-A-", &check.handle, true);
+  /* Closing: stopped, and marked, until the close phase. */
+  assert_int_equal(ax_close(&idle.handle, NULL), 0);
+  handle_print_capture(ax_print_all_handles, &loop, out, sizeof(out));
+  handle_print_expect(out, "R-C", &idle.handle, true);
+  ax_close(&timer.handle, NULL);
+  ax_close(&check.handle, NULL);
+  test_loop_close(&loop);
+}
+
+static void test_handle_print_errors(void **state) {
+  (void)state;
+  assert_int_equal(ax_print_all_handles(NULL, stderr), AX_EINVAL);
+  assert_int_equal(ax_print_active_handles(NULL, stderr), AX_EINVAL);
+  ax_loop_t never;
+  memset(&never, 0, sizeof(never)); /* Not initialised. */
+  assert_int_equal(ax_print_all_handles(&never, stderr), AX_EINVAL);
+  ax_loop_t loop;
+  ax_timer_t timer;
+  test_loop_open(&loop);
+  ax_timer_init(&loop, &timer);
+  /* NULL is stderr. */
+  assert_int_equal(ax_print_all_handles(&loop, NULL), 0);
+  /* A stream that cannot be written: AX_EIO, not a crash. */
+  char dir[1024];
+  size_t size = sizeof(dir);
+  assert_int_equal(ax_os_tmpdir(dir, &size), 0);
+  char path[1100];
+  (void)snprintf(path, sizeof(path), "%s/axle-print-ro-%d.txt", dir,
+                 (int)ax_os_getpid());
+  FILE *file = fopen(path, "w");
+  assert_non_null(file);
+  assert_int_equal(fclose(file), 0);
+  file = fopen(path, "r");
+  assert_non_null(file);
+  assert_int_equal(ax_print_all_handles(&loop, file), AX_EIO);
+  /* msvcrt keeps the failed bytes buffered, and fails their flush at
+   * close too: the close's answer is the C runtime's affair. */
+  (void)fclose(file);
+  assert_int_equal(remove(path), 0);
+  ax_close(&timer.handle, NULL);
+  test_loop_close(&loop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handle_close_once),
@@ -549,6 +669,8 @@ int main(void) {
       cmocka_unit_test(test_handle_close_from_close_callback),
       cmocka_unit_test(test_handle_fileno_every_type),
       cmocka_unit_test(test_handle_socket_buffer_sizes),
+      cmocka_unit_test(test_handle_print),
+      cmocka_unit_test(test_handle_print_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

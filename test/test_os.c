@@ -9,19 +9,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(_WIN32)
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <io.h>
+#include <iphlpapi.h>
 #include <process.h>
 #define test_os_getpid() _getpid()
+#define test_os_closesocket(s) closesocket(s)
 #else
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 #define test_os_getpid() getpid()
+#define test_os_closesocket(s) close(s)
 #endif /* _WIN32 */
 
 #include "test.h"
@@ -546,6 +553,328 @@ static int os_group_setup(void **state) {
   return 0;
 }
 
+static void test_os_gettimeofday(void **state) {
+  (void)state;
+  /* The wall clock agrees with time() (to the second either way, as
+   * time() may read a coarser clock), and microseconds stay in range. */
+  time_t before = time(NULL);
+  ax_timeval64_t tv;
+  assert_int_equal(ax_gettimeofday(&tv), 0);
+  time_t after = time(NULL);
+  assert_true(tv.sec >= (int64_t)before - 1);
+  assert_true(tv.sec <= (int64_t)after + 1);
+  assert_true(tv.usec >= 0 && tv.usec < 1000000);
+  assert_int_equal(ax_gettimeofday(NULL), AX_EINVAL);
+}
+
+/* An interface's index and name: on POSIX the loopback's, asked of the
+ * system by name; on Windows, whose names axle makes (from the LUID), the
+ * first index that has one, checked against the system's way back from
+ * the name to the index. */
+static unsigned int os_loopback_index(char *name, size_t name_size) {
+#if defined(_WIN32)
+  for (unsigned int index = 1; index <= 1024; index++) {
+    size_t size = name_size;
+    if (ax_if_indextoname(index, name, &size) == 0) {
+      assert_int_equal(if_nametoindex(name), index);
+      return index;
+    }
+  }
+  return 0;
+#else
+  (void)snprintf(name, name_size, "%s", "lo");
+  unsigned int index = if_nametoindex(name);
+  if (index == 0) { /* macOS and the BSDs call it lo0. */
+    (void)snprintf(name, name_size, "%s", "lo0");
+    index = if_nametoindex(name);
+  }
+  return index;
+#endif /* _WIN32 */
+}
+
+static void test_os_if_indextoname(void **state) {
+  (void)state;
+  char want[64];
+  unsigned int index = os_loopback_index(want, sizeof(want));
+  if (index == 0)
+    test_skip("no loopback interface named lo or lo0 (POSIX), or no "
+              "interface at indexes 1 to 1024 (Windows)");
+  char name[64];
+  size_t size = sizeof(name);
+  assert_int_equal(ax_if_indextoname(index, name, &size), 0);
+  assert_string_equal(name, want);
+  assert_int_equal(size, strlen(want));
+  /* One byte short: AX_ENOBUFS and the size needed, buffer untouched. */
+  size_t len = strlen(want);
+  memset(name, 'x', sizeof(name));
+  size = len;
+  assert_int_equal(ax_if_indextoname(index, name, &size), AX_ENOBUFS);
+  assert_int_equal(size, len + 1);
+  assert_int_equal(name[0], 'x');
+  assert_int_equal(ax_if_indextoname(index, name, &size), 0);
+  assert_string_equal(name, want);
+  /* The scope id: the name on POSIX, the number on Windows. */
+  char iid[64];
+  size = sizeof(iid);
+  assert_int_equal(ax_if_indextoiid(index, iid, &size), 0);
+#if defined(_WIN32)
+  char number[16];
+  (void)snprintf(number, sizeof(number), "%u", index);
+  assert_string_equal(iid, number);
+#else
+  assert_string_equal(iid, want);
+#endif /* _WIN32 */
+  size_t iid_len = strlen(iid);
+  size = iid_len;
+  assert_int_equal(ax_if_indextoiid(index, iid, &size), AX_ENOBUFS);
+  assert_int_equal(size, iid_len + 1);
+}
+
+static void test_os_if_indextoname_errors(void **state) {
+  (void)state;
+  char name[64];
+  size_t size = sizeof(name);
+  /* No interface has index 0, nor (on a test machine) this one. */
+  assert_int_equal(ax_if_indextoname(0, name, &size), AX_ENODEV);
+  assert_int_equal(ax_if_indextoname(0x7ffffff0u, name, &size), AX_ENODEV);
+#if defined(_WIN32)
+  /* Windows' scope id is the number, whatever it names. */
+  assert_int_equal(ax_if_indextoiid(0x7ffffff0u, name, &size), 0);
+  assert_string_equal(name, "2147483632");
+#else
+  assert_int_equal(ax_if_indextoiid(0x7ffffff0u, name, &size), AX_ENODEV);
+#endif /* _WIN32 */
+  assert_int_equal(ax_if_indextoname(1, NULL, &size), AX_EINVAL);
+  assert_int_equal(ax_if_indextoname(1, name, NULL), AX_EINVAL);
+  assert_int_equal(ax_if_indextoiid(1, NULL, &size), AX_EINVAL);
+  assert_int_equal(ax_if_indextoiid(1, name, NULL), AX_EINVAL);
+  size = 0;
+  assert_int_equal(ax_if_indextoname(1, name, &size), AX_EINVAL);
+  assert_int_equal(ax_if_indextoiid(1, name, &size), AX_EINVAL);
+}
+
+/* Send text from one end, receive it whole at the other. */
+static void os_socketpair_send(ax_os_sock_t from, ax_os_sock_t to,
+                               const char *text) {
+  int len = (int)strlen(text);
+  assert_int_equal(send(from, text, len, 0), len);
+  char got[64];
+  int n = 0;
+  while (n < len) { /* A stream may hand the bytes over in pieces. */
+    int r = (int)recv(to, got + n, (int)sizeof(got) - 1 - n, 0);
+    assert_true(r > 0);
+    n += r;
+  }
+  got[n] = '\0';
+  assert_string_equal(got, text);
+}
+
+/* Whether a child would inherit the socket. */
+static bool os_socket_inherited(ax_os_sock_t sock) {
+#if defined(_WIN32)
+  DWORD flags = 0;
+  assert_true(GetHandleInformation((HANDLE)sock, &flags));
+  return (flags & HANDLE_FLAG_INHERIT) != 0;
+#else
+  int flags = fcntl(sock, F_GETFD);
+  assert_true(flags >= 0);
+  return (flags & FD_CLOEXEC) == 0;
+#endif /* _WIN32 */
+}
+
+/* Whether a read of the empty socket would block (and so says so). */
+static bool os_socket_would_block(ax_os_sock_t sock) {
+  char byte;
+  if (recv(sock, &byte, 1, 0) >= 0)
+    return false;
+#if defined(_WIN32)
+  return WSAGetLastError() == WSAEWOULDBLOCK;
+#else
+  return errno == EAGAIN || errno == EWOULDBLOCK;
+#endif /* _WIN32 */
+}
+
+static void test_os_socketpair(void **state) {
+  (void)state;
+  ax_os_sock_t socks[2];
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0, 0), 0);
+  /* Bytes both ways; neither end inherited. */
+  os_socketpair_send(socks[0], socks[1], "ping");
+  os_socketpair_send(socks[1], socks[0], "pong");
+  assert_false(os_socket_inherited(socks[0]));
+  assert_false(os_socket_inherited(socks[1]));
+  test_os_closesocket(socks[0]);
+  test_os_closesocket(socks[1]);
+  /* Each end non-blocking only if its own flag says so. */
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, AX_PIPE_NONBLOCK, 0),
+                   0);
+  assert_true(os_socket_would_block(socks[0]));
+  os_socketpair_send(socks[1], socks[0], "late");
+  test_os_closesocket(socks[0]);
+  test_os_closesocket(socks[1]);
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0, AX_PIPE_NONBLOCK),
+                   0);
+  assert_true(os_socket_would_block(socks[1]));
+  os_socketpair_send(socks[0], socks[1], "early");
+  test_os_closesocket(socks[0]);
+  test_os_closesocket(socks[1]);
+}
+
+/* One end of a socket pair as a stream on a loop: what it read, and the
+ * reply it wrote back. */
+struct os_socketpair_stream {
+  char buf[64]; /* What was read. */
+  size_t got;   /* Bytes in buf. */
+  int error;    /* A read or write error, or 0. */
+};
+
+static void os_socketpair_alloc(ax_handle_t *handle, size_t suggested_size,
+                                ax_buf_t *buf) {
+  (void)suggested_size;
+  struct os_socketpair_stream *c = handle->data;
+  *buf = ax_buf_init(c->buf + c->got, sizeof(c->buf) - 1 - c->got);
+}
+
+/* Read "hello", answer "world" at once, close. */
+static void os_socketpair_read(ax_stream_t *stream, ptrdiff_t nread,
+                               const ax_buf_t *buf) {
+  (void)buf;
+  struct os_socketpair_stream *c = stream->handle.data;
+  if (nread > 0)
+    c->got += (size_t)nread;
+  else if (nread < 0)
+    c->error = (int)nread;
+  if (nread < 0 || c->got >= 5) {
+    if (c->got == 5) {
+      ax_buf_t reply = ax_buf_init((char *)"world", 5);
+      int sent = ax_try_write(stream, &reply, 1);
+      if (sent != 5)
+        c->error = sent < 0 ? sent : AX_EIO;
+    }
+    ax_close(&stream->handle, NULL);
+  }
+}
+
+static void test_os_socketpair_stream(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  ax_os_sock_t socks[2];
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0, 0), 0);
+  struct os_socketpair_stream c = {.got = 0};
+  /* The system's stream over such a socket: a pipe handle on POSIX (a
+   * Unix domain socket), a TCP handle on Windows (a loopback connection). */
+#if defined(_WIN32)
+  ax_tcp_t handle;
+  assert_int_equal(ax_tcp_init(&loop, &handle), 0);
+  assert_int_equal(ax_tcp_open(&handle, socks[1]), 0);
+#else
+  ax_pipe_t handle;
+  assert_int_equal(ax_pipe_init(&loop, &handle, false), 0);
+  assert_int_equal(ax_pipe_open(&handle, socks[1]), 0);
+#endif /* _WIN32 */
+  handle.stream.handle.data = &c;
+  assert_int_equal(
+      ax_read_start(&handle.stream, os_socketpair_alloc, os_socketpair_read),
+      0);
+  assert_int_equal(send(socks[0], "hello", 5, 0), 5);
+  struct test_guard guard;
+  test_guard_start(&loop, &guard);
+  assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
+  test_guard_close(&guard);
+  assert_int_equal(c.error, 0);
+  c.buf[c.got] = '\0';
+  assert_string_equal(c.buf, "hello");
+  /* The reply came through to the raw end, then the handle's close. */
+  char got[16];
+  int n = 0;
+  while (n < 5) {
+    int r = (int)recv(socks[0], got + n, (int)sizeof(got) - 1 - n, 0);
+    assert_true(r > 0);
+    n += r;
+  }
+  got[n] = '\0';
+  assert_string_equal(got, "world");
+  assert_int_equal(recv(socks[0], got, sizeof(got), 0), 0);
+  test_os_closesocket(socks[0]);
+  test_loop_close(&loop);
+}
+
+static void test_os_socketpair_errors(void **state) {
+  (void)state;
+  ax_os_sock_t socks[2];
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, NULL, 0, 0), AX_EINVAL);
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0x100, 0), AX_EINVAL);
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 0, socks, 0, -1), AX_EINVAL);
+#if defined(_WIN32)
+  /* The loopback emulation is a stream. */
+  assert_int_equal(ax_socketpair(SOCK_DGRAM, 0, socks, 0, 0), AX_ENOTSUP);
+#else
+  /* A protocol the type has not: the system's error. */
+  assert_int_equal(ax_socketpair(SOCK_STREAM, 12345, socks, 0, 0),
+                   AX_EPROTONOSUPPORT);
+  /* Datagrams, where Unix domain sockets have them. */
+  assert_int_equal(ax_socketpair(SOCK_DGRAM, 0, socks, 0, 0), 0);
+  os_socketpair_send(socks[0], socks[1], "datagram");
+  close(socks[0]);
+  close(socks[1]);
+#endif /* _WIN32 */
+}
+
+static void test_os_disable_stdio_inheritance(void **state) {
+  (void)state;
+  ax_disable_stdio_inheritance();
+#if defined(_WIN32)
+  /* The standard handles that exist are no longer inheritable. */
+  static const DWORD std_handles[] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+                                      STD_ERROR_HANDLE};
+  for (size_t i = 0; i < 3; i++) {
+    HANDLE handle = GetStdHandle(std_handles[i]);
+    DWORD flags = 0;
+    if (handle == NULL || handle == INVALID_HANDLE_VALUE ||
+        !GetHandleInformation(handle, &flags))
+      continue; /* None, or a console pseudo-handle Wine does not list. */
+    assert_int_equal(flags & HANDLE_FLAG_INHERIT, 0);
+  }
+#else
+  /* Every open descriptor from 0 to 15 is close-on-exec; a pipe made
+   * after the call is not touched by it (ax_pipe() makes it so anyway). */
+  for (int fd = 0; fd < 16; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0)
+      assert_true(flags & FD_CLOEXEC);
+  }
+#endif /* _WIN32 */
+  /* Calling it again is harmless. */
+  ax_disable_stdio_inheritance();
+}
+
+static void test_os_osfhandle(void **state) {
+  (void)state;
+  ax_os_fd_t fds[2];
+  assert_int_equal(ax_pipe(fds, 0, 0), 0);
+  /* A system handle to a descriptor and back to the same handle. */
+  int fd = ax_open_osfhandle(fds[0]);
+  assert_true(fd >= 0);
+  assert_true(ax_get_osfhandle(fd) == fds[0]);
+#if defined(_WIN32)
+  /* The descriptor owns the handle now: closing it closes both. */
+  assert_int_equal(_close(fd), 0);
+  CloseHandle(fds[1]);
+  assert_true(ax_get_osfhandle(-1) == INVALID_HANDLE_VALUE);
+  assert_true(ax_get_osfhandle(fd) == INVALID_HANDLE_VALUE);
+  assert_int_equal(ax_open_osfhandle(NULL), AX_EBADF);
+  assert_int_equal(ax_open_osfhandle(INVALID_HANDLE_VALUE), AX_EBADF);
+#else
+  assert_int_equal(fd, fds[0]); /* POSIX: the same number. */
+  close(fds[0]);
+  close(fds[1]);
+  assert_int_equal(ax_get_osfhandle(-1), -1);
+  assert_int_equal(ax_get_osfhandle(-5), -1);
+  assert_int_equal(ax_open_osfhandle(-1), AX_EBADF);
+#endif /* _WIN32 */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_os_pids),
@@ -563,6 +892,14 @@ int main(void) {
       cmocka_unit_test(test_os_passwd),
       cmocka_unit_test(test_os_getrusage),
       cmocka_unit_test(test_os_enomem),
+      cmocka_unit_test(test_os_gettimeofday),
+      cmocka_unit_test(test_os_if_indextoname),
+      cmocka_unit_test(test_os_if_indextoname_errors),
+      cmocka_unit_test(test_os_socketpair),
+      cmocka_unit_test(test_os_socketpair_stream),
+      cmocka_unit_test(test_os_socketpair_errors),
+      cmocka_unit_test(test_os_disable_stdio_inheritance),
+      cmocka_unit_test(test_os_osfhandle),
   };
   return cmocka_run_group_tests(tests, os_group_setup, NULL);
 }

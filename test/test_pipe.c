@@ -1586,7 +1586,7 @@ static void test_pipe_open_listening_socket(void **state) {
   fixture_open(&fx);
   char path[108];
   pipe_test_path(path, sizeof(path));
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   assert_true(fd >= 0);
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof(addr));

@@ -1,7 +1,8 @@
 /*
  * test_thread.c: the portable thread API: create and join, self and equal,
  * stack size, mutexes (plain and recursive), reader-writer locks, condition
- * variables with timed waits, semaphores, once, and thread-local keys.
+ * variables with timed waits, semaphores, once, thread-local keys, and
+ * barriers.
  */
 #include <string.h>
 #include <time.h>
@@ -315,6 +316,93 @@ static void test_thread_no_memory_left(void **state) {
   test_loop_close(&loop);
 }
 
+enum { BARRIER_ROUNDS = 50 };
+
+struct barrier_check {
+  ax_barrier_t barrier; /* THREADS + 1 threads per round. */
+  int arrived;          /* Threads that reached the barrier (__atomic). */
+  int serials;          /* ax_barrier_wait() calls that returned true. */
+  int early;            /* Threads that passed before the round was full. */
+};
+
+/* Each round: count in, wait, check that the whole round had come. */
+static void barrier_thread(void *arg) {
+  struct barrier_check *b = arg;
+  for (int round = 1; round <= BARRIER_ROUNDS; round++) {
+    __atomic_add_fetch(&b->arrived, 1, __ATOMIC_RELAXED);
+    if (ax_barrier_wait(&b->barrier))
+      __atomic_add_fetch(&b->serials, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&b->arrived, __ATOMIC_RELAXED) < round * (THREADS + 1))
+      __atomic_add_fetch(&b->early, 1, __ATOMIC_RELAXED);
+    /* Nobody may enter the next round before all left this one's check:
+     * a second barrier wait keeps the rounds apart. */
+    if (ax_barrier_wait(&b->barrier))
+      __atomic_add_fetch(&b->serials, 1, __ATOMIC_RELAXED);
+  }
+}
+
+static void test_thread_barrier_rounds(void **state) {
+  (void)state;
+  struct barrier_check b = {.arrived = 0};
+  ax_thread_t threads[THREADS];
+  assert_int_equal(ax_barrier_init(&b.barrier, THREADS + 1), 0);
+  for (int i = 0; i < THREADS; i++)
+    assert_int_equal(ax_thread_create(&threads[i], barrier_thread, &b), 0);
+  barrier_thread(&b);
+  for (int i = 0; i < THREADS; i++)
+    assert_int_equal(ax_thread_join(&threads[i]), 0);
+  /* Exactly one serial thread per round (two waits per loop pass). */
+  assert_int_equal(b.serials, 2 * BARRIER_ROUNDS);
+  assert_int_equal(b.early, 0);
+  assert_int_equal(b.arrived, BARRIER_ROUNDS * (THREADS + 1));
+  ax_barrier_destroy(&b.barrier);
+}
+
+struct barrier_destroy_check {
+  ax_barrier_t barrier; /* Two threads per round. */
+  bool serial;          /* What the other thread's wait returned. */
+};
+
+static void barrier_destroy_thread(void *arg) {
+  struct barrier_destroy_check *d = arg;
+  d->serial = ax_barrier_wait(&d->barrier);
+}
+
+static void test_thread_barrier_serial_destroys(void **state) {
+  (void)state;
+  /* Whichever thread is the serial one destroys the barrier at once,
+   * while the other may still be on its way out of the wait; the destroy
+   * waits for it (ASan and TSan would see a use after free otherwise). */
+  for (int i = 0; i < 100; i++) {
+    struct barrier_destroy_check d = {.serial = false};
+    ax_thread_t t;
+    assert_int_equal(ax_barrier_init(&d.barrier, 2), 0);
+    assert_int_equal(ax_thread_create(&t, barrier_destroy_thread, &d), 0);
+    bool mine = ax_barrier_wait(&d.barrier);
+    if (mine)
+      ax_barrier_destroy(&d.barrier);
+    assert_int_equal(ax_thread_join(&t), 0);
+    assert_true(mine != d.serial);
+    if (!mine)
+      ax_barrier_destroy(&d.barrier);
+  }
+}
+
+static void test_thread_barrier_one_and_invalid(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop); /* installs the counting allocator */
+  ax_barrier_t barrier;
+  assert_int_equal(ax_barrier_init(NULL, 2), AX_EINVAL);
+  assert_int_equal(ax_barrier_init(&barrier, 0), AX_EINVAL);
+  /* A barrier of one never waits: every call is its own round. */
+  assert_int_equal(ax_barrier_init(&barrier, 1), 0);
+  assert_true(ax_barrier_wait(&barrier));
+  assert_true(ax_barrier_wait(&barrier));
+  ax_barrier_destroy(&barrier);
+  test_loop_close(&loop); /* and nothing is left allocated */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_thread_create_join_mutex),
@@ -329,6 +417,9 @@ int main(void) {
       cmocka_unit_test(test_thread_once),
       cmocka_unit_test(test_thread_key),
       cmocka_unit_test(test_thread_no_memory_left),
+      cmocka_unit_test(test_thread_barrier_rounds),
+      cmocka_unit_test(test_thread_barrier_serial_destroys),
+      cmocka_unit_test(test_thread_barrier_one_and_invalid),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,13 +2,18 @@
  * unix/os.c: the operating-system utilities that POSIX gives every system
  * the same way: processes, the working directory, the home and temporary
  * directories, the host's names, the environment, the user database,
- * resource usage, load averages, priorities, sleep and random bytes.
+ * resource usage, load averages, priorities, sleep, random bytes, the
+ * wall clock, the names of network interfaces by index, the standard
+ * descriptors' inheritance, and descriptors as handles (the same thing).
  * What each kernel tells in its own way (memory, processors, the
  * executable's path, uptime, the unit of the peak resident set) is in
  * os-linux.c, os-darwin.c or os-bsd.c, which meson chooses; the network
  * interfaces are in os-ifaddrs.c.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +40,9 @@ enum {
   OS_HOSTNAME_MAX = 256,
   /* The largest buffer a user-database lookup may grow to. */
   OS_PWD_BUF_MAX = 1 << 20,
+  /* Descriptors ax_disable_stdio_inheritance() makes close-on-exec: the
+   * standard three and what a parent commonly passes beside them. */
+  OS_STDIO_INHERIT_FDS = 16,
 };
 
 void ax_sleep(unsigned int duration_ms) {
@@ -310,4 +318,49 @@ int ax__random_fill(void *buf, size_t len_bytes) {
     len_bytes -= n;
   }
   return 0;
+}
+
+int ax_gettimeofday(ax_timeval64_t *tv) {
+  if (tv == NULL)
+    return AX_EINVAL;
+  struct timeval now;
+  if (gettimeofday(&now, NULL) != 0)
+    return ax_translate_sys_error(errno);
+  tv->sec = (int64_t)now.tv_sec;
+  tv->usec = (int32_t)now.tv_usec;
+  return 0;
+}
+
+int ax_if_indextoname(unsigned int ifindex, char *buf, size_t *size) {
+  int err = ax__os_buf_check(buf, size);
+  if (err != 0)
+    return err;
+  char name[IF_NAMESIZE + 1]; /* IF_NAMESIZE counts the NUL already. */
+  if (if_indextoname(ifindex, name) == NULL) {
+    /* glibc says ENXIO for an index no interface has; others ENODEV. */
+    if (errno == ENXIO || errno == ENODEV)
+      return AX_ENODEV;
+    return ax_translate_sys_error(errno);
+  }
+  return ax__os_buf_copy(name, strlen(name), buf, size);
+}
+
+/* POSIX scopes an IPv6 address by the interface's name. */
+int ax_if_indextoiid(unsigned int ifindex, char *buf, size_t *size) {
+  return ax_if_indextoname(ifindex, buf, size);
+}
+
+void ax_disable_stdio_inheritance(void) {
+  /* A descriptor that is not open fails with EBADF: nothing to keep. */
+  for (int fd = 0; fd < OS_STDIO_INHERIT_FDS; fd++)
+    (void)ax__fd_set_cloexec(fd);
+}
+
+/* POSIX: a descriptor is the system's handle. */
+ax_os_fd_t ax_get_osfhandle(int fd) {
+  return fd < 0 ? -1 : fd;
+}
+
+int ax_open_osfhandle(ax_os_fd_t os_fd) {
+  return os_fd < 0 ? AX_EBADF : os_fd;
 }

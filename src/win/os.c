@@ -4,13 +4,16 @@
  * names, the environment (the process's own, in UTF-16, converted to and
  * from UTF-8), memory, processors, load, priorities, sleep, random
  * bytes, the network adapters' addresses, the user and the resource
- * usage, each from the Win32 call that answers it.
+ * usage, the wall clock, the names of network interfaces by index, the
+ * standard handles' inheritance and the C runtime's descriptors as
+ * handles, each from the Win32 call that answers it.
  */
 #include "fs-internal.h"
 
 #include <ws2tcpip.h>
 #include <iphlpapi.h>
 #include <bcrypt.h>
+#include <io.h>
 #include <stdio.h>
 #include <wchar.h>
 #include <psapi.h>
@@ -730,4 +733,74 @@ int ax_getrusage(ax_rusage_t *rusage) {
   rusage->block_inputs = io.ReadOperationCount;
   rusage->block_outputs = io.WriteOperationCount;
   return 0;
+}
+
+int ax_gettimeofday(ax_timeval64_t *tv) {
+  if (tv == NULL)
+    return AX_EINVAL;
+  /* 100-nanosecond ticks since 1601-01-01, which is 11644473600 seconds
+   * before the Unix epoch. */
+  enum { OS_TICKS_PER_US = 10, OS_US_PER_S = 1000000 };
+  const uint64_t epoch_diff_us = UINT64_C(11644473600) * OS_US_PER_S;
+  FILETIME ft;
+  GetSystemTimePreciseAsFileTime(&ft);
+  uint64_t ticks = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+  uint64_t us = ticks / OS_TICKS_PER_US - epoch_diff_us;
+  tv->sec = (int64_t)(us / OS_US_PER_S);
+  tv->usec = (int32_t)(us % OS_US_PER_S);
+  return 0;
+}
+
+int ax_if_indextoname(unsigned int ifindex, char *buf, size_t *size) {
+  int err = ax__os_buf_check(buf, size);
+  if (err != 0)
+    return err;
+  NET_LUID luid;
+  if (ConvertInterfaceIndexToLuid(ifindex, &luid) != NO_ERROR)
+    return AX_ENODEV;
+  WCHAR wide[IF_MAX_STRING_SIZE + 1];
+  DWORD rc = ConvertInterfaceLuidToNameW(&luid, wide, IF_MAX_STRING_SIZE + 1);
+  if (rc != NO_ERROR)
+    return ax_translate_sys_error((int)rc);
+  char *utf8;
+  err = ax__win_fs_utf8(wide, -1, &utf8);
+  if (err != 0)
+    return err;
+  err = ax__os_buf_copy(utf8, strlen(utf8), buf, size);
+  ax__free(utf8);
+  return err;
+}
+
+/* Windows scopes an IPv6 address by the interface's number. */
+int ax_if_indextoiid(unsigned int ifindex, char *buf, size_t *size) {
+  int err = ax__os_buf_check(buf, size);
+  if (err != 0)
+    return err;
+  char text[16];
+  int len = snprintf(text, sizeof(text), "%u", ifindex);
+  return ax__os_buf_copy(text, (size_t)len, buf, size);
+}
+
+void ax_disable_stdio_inheritance(void) {
+  static const DWORD std_handles[] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+                                      STD_ERROR_HANDLE};
+  for (size_t i = 0; i < sizeof(std_handles) / sizeof(std_handles[0]); i++) {
+    HANDLE handle = GetStdHandle(std_handles[i]);
+    /* A program with no console may have none: nothing to keep. */
+    if (handle != NULL && handle != INVALID_HANDLE_VALUE)
+      (void)SetHandleInformation(handle, HANDLE_FLAG_INHERIT, 0);
+  }
+}
+
+ax_os_fd_t ax_get_osfhandle(int fd) {
+  HANDLE handle;
+  return ax__win_fs_handle(fd, &handle) == 0 ? handle : INVALID_HANDLE_VALUE;
+}
+
+int ax_open_osfhandle(ax_os_fd_t os_fd) {
+  if (os_fd == NULL || os_fd == INVALID_HANDLE_VALUE)
+    return AX_EBADF;
+  int fd = _open_osfhandle((intptr_t)os_fd, 0);
+  /* The C runtime's errno (EMFILE) negated is axle's code. */
+  return fd >= 0 ? fd : (errno != 0 ? -errno : AX_EMFILE);
 }
