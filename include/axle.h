@@ -3518,7 +3518,8 @@ typedef struct ax_rusage_s {
 } ax_rusage_t;
 
 /**
- * List the addresses of the network interfaces that are up: one entry per
+ * List the addresses of the network interfaces that are up and running
+ * (IFF_UP and IFF_RUNNING on POSIX, as libuv): one entry per
  * IPv4 or IPv6 address, with its interface's name, MAC address and
  * netmask. *addresses becomes an array of *count entries allocated by
  * axle, which ax_free_interface_addresses() frees (with no interface up,
@@ -4362,11 +4363,13 @@ typedef struct ax_lib_s {
  * frees the error text.
  * @param filename The library's path or name, in UTF-8.
  * @param lib      Receives the library; in the caller's memory.
- * @return 0; AX_EINVAL if an argument is NULL (@p lib is then left as it
- *         was, and needs no ax_dlclose() if @p lib is NULL); AX_ENOENT if
- *         the library (or on Windows one it needs) was not found;
- *         AX_ENOEXEC if it was found but could not be loaded; on Windows
- *         another of the system's errors. ax_dlerror() says why.
+ * @return 0; AX_EINVAL if @p lib is NULL (nothing to release), or if
+ *         @p filename is NULL or (Windows) not UTF-8 (release @p lib as
+ *         after any failure); AX_ENOENT if the library (or on Windows one
+ *         it needs) was not found, and for a name without a slash that
+ *         POSIX could not load, found or not; AX_ENOEXEC if a path names a
+ *         file that could not be loaded; on Windows another of the system's
+ *         errors. ax_dlerror() says why.
  */
 AX_EXTERN int ax_dlopen(const char *filename, ax_lib_t *lib);
 

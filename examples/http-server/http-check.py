@@ -1097,6 +1097,11 @@ def check_early_signal(exe, extra, ctx):
         try:
             deadline = time.monotonic() + STEP_TIMEOUT_S
             while True:
+                # free_port()'s port can be taken by another program before
+                # the server binds it ("address already in use"): a server
+                # that ends before it accepts is tried again on a new port.
+                if proc.poll() is not None and attempt < 5:
+                    break
                 expect(proc.poll() is None and time.monotonic() < deadline,
                        "the server did not come up")
                 try:
@@ -1105,6 +1110,8 @@ def check_early_signal(exe, extra, ctx):
                     break
                 except OSError:
                     time.sleep(0.001)
+            if proc.poll() is not None:
+                continue
             proc.send_signal(signal.SIGINT)
             try:
                 status = proc.wait(STEP_TIMEOUT_S)
