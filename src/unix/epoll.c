@@ -24,12 +24,13 @@
 #include "linux.h"
 
 struct epoll_state {
-  int epfd;       /* The epoll instance. */
-  int batch_len;  /* Events of the batch being dispatched. */
-  int batch_next; /* Index of the next one to dispatch. */
-  ax__io_t **ios; /* By descriptor: the io started on it, or NULL. */
-  int ios_len;    /* Descriptors ios covers: 0..ios_len-1. */
-  pid_t pid;      /* The process epfd was made in (epoll_fork). */
+  int epfd;          /* The epoll instance. */
+  int batch_len;     /* Events of the batch being dispatched. */
+  int batch_next;    /* Index of the next one to dispatch. */
+  ax__io_t ***pages; /* By descriptor, in pages of EPOLL_PAGE: the io
+                        started on it, or NULL; a page NULL until used. */
+  int npages;        /* Entries in pages. */
+  pid_t pid;         /* The process epfd was made in (epoll_fork). */
   struct epoll_event batch[AX__MAX_EVENTS_PER_WAIT]; /* The last wait's. */
 };
 
@@ -49,8 +50,8 @@ static int epoll_init(ax_loop_t *loop) {
   }
   st->batch_len = 0;
   st->batch_next = 0;
-  st->ios = NULL;
-  st->ios_len = 0;
+  st->pages = NULL;
+  st->npages = 0;
   st->pid = getpid();
   loop->priv.platform.backend_data = st;
   return 0;
@@ -59,27 +60,44 @@ static int epoll_init(ax_loop_t *loop) {
 static void epoll_fini(ax_loop_t *loop) {
   struct epoll_state *st = epoll_state(loop);
   ax__close_fd(st->epfd);
-  ax__free(st->ios);
+  for (int i = 0; i < st->npages; i++)
+    ax__free(st->pages[i]);
+  ax__free(st->pages);
   ax__free(st);
   loop->priv.platform.backend_data = NULL;
 }
 
-/* Make ios cover descriptor fd, the new entries NULL. */
-static int epoll_cover_fd(struct epoll_state *st, int fd) {
-  if (fd < st->ios_len)
-    return 0;
-  int len = st->ios_len == 0 ? 64 : st->ios_len;
-  while (len <= fd)
-    len = len > INT_MAX / 2 ? INT_MAX : len * 2;
-  /* An array of pointers: the element size is a pointer's. */
-  ax__io_t **ios = ax__realloc(st->ios, (size_t)len * sizeof(ax__io_t *));
-  if (ios == NULL)
-    return AX_ENOMEM;
-  for (int i = st->ios_len; i < len; i++)
-    ios[i] = NULL;
-  st->ios = ios;
-  st->ios_len = len;
-  return 0;
+/* The table is paged so that it grows without copying: a server holding
+ * N connections pays 8 bytes for each, in pages it touches once (a table
+ * reallocated as it grew left each old copy's pages behind in the heap). */
+enum { EPOLL_PAGE = 1024 };
+
+/* The slot of descriptor fd, its page made if make is true (NULL if the
+ * page is missing, or cannot be made). */
+static ax__io_t **epoll_slot(struct epoll_state *st, int fd, bool make) {
+  int page = fd / EPOLL_PAGE;
+  if (page >= st->npages) {
+    if (!make)
+      return NULL;
+    int n = st->npages == 0 ? 8 : st->npages;
+    while (n <= page)
+      n = n > INT_MAX / 2 ? INT_MAX : n * 2;
+    ax__io_t ***pages = ax__realloc(st->pages, (size_t)n * sizeof(*pages));
+    if (pages == NULL)
+      return NULL;
+    for (int i = st->npages; i < n; i++)
+      pages[i] = NULL;
+    st->pages = pages;
+    st->npages = n;
+  }
+  if (st->pages[page] == NULL) {
+    if (!make)
+      return NULL;
+    st->pages[page] = ax__calloc(EPOLL_PAGE, sizeof(ax__io_t *));
+    if (st->pages[page] == NULL)
+      return NULL;
+  }
+  return &st->pages[page][fd % EPOLL_PAGE];
 }
 
 static int epoll_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
@@ -90,16 +108,13 @@ static int epoll_io_start(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
               (events & AX__IO_PRIORITY ? EPOLLPRI : 0u);
   ev.data.ptr = io;
   struct epoll_state *st = epoll_state(loop);
-  int op = EPOLL_CTL_MOD;
-  if (io->events == 0) {
-    op = EPOLL_CTL_ADD;
-    int err = epoll_cover_fd(st, io->fd);
-    if (err != 0)
-      return err;
-  }
+  ax__io_t **slot = epoll_slot(st, io->fd, true);
+  if (slot == NULL)
+    return AX_ENOMEM;
+  int op = io->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
   if (ax__linux_sys.epoll_ctl(st->epfd, op, io->fd, &ev) != 0)
     return ax_translate_sys_error(errno);
-  st->ios[io->fd] = io;
+  *slot = io;
   io->events = events;
   return 0;
 }
@@ -110,8 +125,9 @@ static void epoll_io_stop(ax_loop_t *loop, ax__io_t *io) {
    * when no other descriptor (dup, fork) shares the open file, so users of
    * the contract stop an io before closing its fd (backend.h). */
   ax__linux_sys.epoll_ctl(st->epfd, EPOLL_CTL_DEL, io->fd, NULL);
-  if (io->fd < st->ios_len && st->ios[io->fd] == io)
-    st->ios[io->fd] = NULL;
+  ax__io_t **slot = epoll_slot(st, io->fd, false);
+  if (slot != NULL && *slot == io)
+    *slot = NULL;
   io->events = 0;
   for (int i = st->batch_next; i < st->batch_len; i++) {
     if (st->batch[i].data.ptr == io)
@@ -194,8 +210,9 @@ static int epoll_fork(ax_loop_t *loop) {
   st->batch_len = 0;
   st->batch_next = 0;
   int first_error = 0;
-  for (int fd = 0; fd < st->ios_len; fd++) {
-    ax__io_t *io = st->ios[fd];
+  for (int fd = 0; fd / EPOLL_PAGE < st->npages; fd++) {
+    ax__io_t **slot = epoll_slot(st, fd, false);
+    ax__io_t *io = slot != NULL ? *slot : NULL;
     if (io == NULL)
       continue;
     unsigned int events = io->events;
