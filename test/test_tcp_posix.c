@@ -1177,6 +1177,19 @@ static void stuck_closed(ax_handle_t *handle) {
   }
 }
 
+/* A socket made outside axle, bound to 127.0.0.1 on a port of the
+ * system's choosing and listening with backlog; *addr is its address. */
+static int os_listen(struct sockaddr_storage *addr, int backlog) {
+  int sock = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(sock >= 0);
+  tcp_test_addr("127.0.0.1", 0, addr);
+  socklen_t len = sizeof(struct sockaddr_in);
+  assert_int_equal(bind(sock, (struct sockaddr *)addr, len), 0);
+  assert_int_equal(listen(sock, backlog), 0);
+  assert_int_equal(getsockname(sock, (struct sockaddr *)addr, &len), 0);
+  return sock;
+}
+
 /* libuv's tcp_close_while_connecting, with a connect that the kernel
  * really holds: the listener's backlog (0, never accepted) is full, so
  * the SYNs of the later clients are dropped and their connects wait. The
@@ -1187,14 +1200,8 @@ static void test_tcp_posix_close_while_connecting(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(listener >= 0);
   struct sockaddr_storage addr;
-  tcp_test_addr("127.0.0.1", 0, &addr);
-  socklen_t len = sizeof(struct sockaddr_in);
-  assert_int_equal(bind(listener, (struct sockaddr *)&addr, len), 0);
-  assert_int_equal(listen(listener, 0), 0);
-  assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+  int listener = os_listen(&addr, 0);
   static struct stuck s;
   memset(&s, 0, sizeof(s));
   for (int i = 0; i < STUCK_CLIENTS; i++) {
@@ -1302,20 +1309,19 @@ static void test_tcp_posix_open_listening(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  int sock = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(sock >= 0);
-  struct sockaddr_storage addr;
-  tcp_test_addr("127.0.0.1", 0, &addr);
-  assert_int_equal(
-      bind(sock, (struct sockaddr *)&addr, sizeof(struct sockaddr_in)), 0);
-  assert_int_equal(listen(sock, 8), 0);
+  struct sockaddr_storage made;
+  int sock = os_listen(&made, 8);
   ax_tcp_t listener;
   assert_int_equal(ax_tcp_init(&loop, &listener), 0);
   assert_int_equal(ax_tcp_open(&listener, sock), 0);
   assert_false(ax_is_readable(&listener.stream));
+  /* The adopted handle knows the name the socket was given. */
+  struct sockaddr_storage addr;
   int len = (int)sizeof(addr);
   assert_int_equal(
       ax_tcp_getsockname(&listener, (struct sockaddr *)&addr, &len), 0);
+  assert_int_equal(len, (int)sizeof(struct sockaddr_in));
+  assert_memory_equal(&addr, &made, sizeof(struct sockaddr_in));
   struct open_accept oa = {0};
   listener.stream.handle.data = &oa;
   assert_int_equal(ax_listen(&listener.stream, 8, open_accept_cb), 0);
@@ -1345,14 +1351,9 @@ static void test_tcp_posix_open_connecting(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(listener >= 0);
   struct sockaddr_storage addr;
-  tcp_test_addr("127.0.0.1", 0, &addr);
+  int listener = os_listen(&addr, 0);
   socklen_t len = sizeof(struct sockaddr_in);
-  assert_int_equal(bind(listener, (struct sockaddr *)&addr, len), 0);
-  assert_int_equal(listen(listener, 0), 0);
-  assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
   int clients[STUCK_CLIENTS];
   int stuck = -1;
   for (int i = 0; i < STUCK_CLIENTS && stuck < 0; i++) {
