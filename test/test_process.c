@@ -40,6 +40,16 @@ static const char *child_path(void) {
   return path;
 }
 
+/* The directory of the test child, in dir; returns the child's name in
+ * its path, from the slash before it. */
+static const char *child_dir(char *dir, size_t size) {
+  const char *path = child_path();
+  const char *slash = strrchr(path, '/');
+  assert_non_null(slash);
+  snprintf(dir, size, "%.*s", (int)(slash - path), path);
+  return slash;
+}
+
 /* Run the loop until nothing keeps it alive, then close it (checking
  * that no handle and no allocation is left). */
 static void run_and_close(ax_loop_t *loop) {
@@ -231,10 +241,7 @@ static void test_process_env_and_cwd(void **state) {
 static void test_process_path_lookup(void **state) {
   (void)state;
   char dir[4096];
-  const char *path = child_path();
-  const char *slash = strrchr(path, '/');
-  assert_non_null(slash);
-  snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  const char *slash = child_dir(dir, sizeof(dir));
   char env_path[8192];
   snprintf(env_path, sizeof(env_path), "PATH=/nonexistent::/etc/passwd:%s",
            dir);
@@ -1460,10 +1467,7 @@ static void test_process_same_pipe_twice(void **state) {
 static void test_process_relative_file_and_cwd(void **state) {
   (void)state;
   char dir[4096];
-  const char *path = child_path();
-  const char *slash = strrchr(path, '/');
-  assert_non_null(slash);
-  snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  const char *slash = child_dir(dir, sizeof(dir));
   char file[4096];
   snprintf(file, sizeof(file), ".%s", slash);
   ax_process_options_t options;
