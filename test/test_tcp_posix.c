@@ -483,6 +483,13 @@ static void collect_read_cb(ax_stream_t *stream, ptrdiff_t nread,
     c->errors++;
 }
 
+/* Start stream reading into got, which starts empty. */
+static void collect_start(ax_stream_t *stream, struct collect *got) {
+  memset(got, 0, sizeof(*got));
+  stream->handle.data = got;
+  assert_int_equal(ax_read_start(stream, collect_alloc_cb, collect_read_cb), 0);
+}
+
 static void test_tcp_posix_eintr(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -490,10 +497,8 @@ static void test_tcp_posix_eintr(void **state) {
   test_skip_on_io_uring(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
-  struct collect got = {0};
-  pair.server.stream.handle.data = &got;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, collect_alloc_cb, collect_read_cb), 0);
+  struct collect got;
+  collect_start(&pair.server.stream, &got);
   ax__sys.read = inject_read;
   ax__sys.sendmsg = inject_sendmsg;
   injected = 0;
@@ -676,10 +681,8 @@ static void test_tcp_posix_open(void **state) {
   assert_true(ax_is_writable(&adopted.stream));
   assert_int_equal(fcntl(copy, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
   assert_true(fcntl(copy, F_GETFL) & O_NONBLOCK);
-  struct collect got = {0};
-  pair.server.stream.handle.data = &got;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, collect_alloc_cb, collect_read_cb), 0);
+  struct collect got;
+  collect_start(&pair.server.stream, &got);
   char text[] = "adopted";
   ax_buf_t buf = ax_buf_init(text, 7);
   assert_int_equal(ax_try_write(&adopted.stream, &buf, 1), 7);
@@ -1272,10 +1275,8 @@ static void test_tcp_posix_oob(void **state) {
   test_loop_open(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
-  struct collect got = {0};
-  pair.server.stream.handle.data = &got;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, collect_alloc_cb, collect_read_cb), 0);
+  struct collect got;
+  collect_start(&pair.server.stream, &got);
   ax_os_fd_t fd;
   assert_int_equal(ax_fileno(&pair.client.stream.handle, &fd), 0);
   assert_int_equal(send(fd, "hello", 5, MSG_OOB), 5);
