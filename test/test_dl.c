@@ -73,22 +73,37 @@ static void test_dl_module(void **state) {
   test_loop_close(&loop);
 }
 
-static void test_dl_utf8_name(void **state) {
-  (void)state;
-  ax_loop_t loop;
-  test_loop_open(&loop);
-  char module[DL_PATH];
-  dl_beside_exe(DL_MODULE_FILE, module, sizeof(module));
+/* Make a new directory in the system's temporary one; dir is its path. */
+static void dl_temp_dir(ax_loop_t *loop, char *dir, size_t dir_size) {
   char tmp[DL_PATH];
   size_t size = sizeof(tmp);
   assert_int_equal(ax_os_tmpdir(tmp, &size), 0);
   char tpl[DL_PATH + 32];
   (void)snprintf(tpl, sizeof(tpl), "%s/axle-dl-XXXXXX", tmp);
   ax_fs_t req;
-  assert_int_equal(ax_fs_mkdtemp(&loop, &req, tpl, NULL), 0);
-  char dir[DL_PATH + 32];
-  (void)snprintf(dir, sizeof(dir), "%s", req.path);
+  assert_int_equal(ax_fs_mkdtemp(loop, &req, tpl, NULL), 0);
+  (void)snprintf(dir, dir_size, "%s", req.path);
   ax_fs_req_cleanup(&req);
+}
+
+/* Remove the file at path, then its directory dir from dl_temp_dir(). */
+static void dl_temp_remove(ax_loop_t *loop, const char *path, const char *dir) {
+  ax_fs_t req;
+  assert_int_equal(ax_fs_unlink(loop, &req, path, NULL), 0);
+  ax_fs_req_cleanup(&req);
+  assert_int_equal(ax_fs_rmdir(loop, &req, dir, NULL), 0);
+  ax_fs_req_cleanup(&req);
+}
+
+static void test_dl_utf8_name(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  char module[DL_PATH];
+  dl_beside_exe(DL_MODULE_FILE, module, sizeof(module));
+  char dir[DL_PATH + 32];
+  dl_temp_dir(&loop, dir, sizeof(dir));
+  ax_fs_t req;
   /* "módulo-ü" and a CJK character: two- and three-byte UTF-8. */
   char copy[DL_PATH + 64];
   (void)snprintf(copy, sizeof(copy),
@@ -98,10 +113,7 @@ static void test_dl_utf8_name(void **state) {
   assert_int_equal(ax_fs_copyfile(&loop, &req, module, copy, 0, NULL), 0);
   ax_fs_req_cleanup(&req);
   dl_check_module(copy);
-  assert_int_equal(ax_fs_unlink(&loop, &req, copy, NULL), 0);
-  ax_fs_req_cleanup(&req);
-  assert_int_equal(ax_fs_rmdir(&loop, &req, dir, NULL), 0);
-  ax_fs_req_cleanup(&req);
+  dl_temp_remove(&loop, copy, dir);
   test_loop_close(&loop);
 }
 
@@ -167,16 +179,9 @@ static void test_dl_not_a_library(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  char tmp[DL_PATH];
-  size_t size = sizeof(tmp);
-  assert_int_equal(ax_os_tmpdir(tmp, &size), 0);
-  char tpl[DL_PATH + 32];
-  (void)snprintf(tpl, sizeof(tpl), "%s/axle-dl-XXXXXX", tmp);
-  ax_fs_t req;
-  assert_int_equal(ax_fs_mkdtemp(&loop, &req, tpl, NULL), 0);
   char dir[DL_PATH + 32];
-  (void)snprintf(dir, sizeof(dir), "%s", req.path);
-  ax_fs_req_cleanup(&req);
+  dl_temp_dir(&loop, dir, sizeof(dir));
+  ax_fs_t req;
   /* With the library suffix: Windows would append ".dll" to a name
    * without one, and look for another file. */
   char path[DL_PATH + 64];
@@ -199,10 +204,7 @@ static void test_dl_not_a_library(void **state) {
   assert_int_equal(ax_dlopen(path, &lib), AX_ENOEXEC);
   assert_string_not_equal(ax_dlerror(&lib), "no error");
   ax_dlclose(&lib);
-  assert_int_equal(ax_fs_unlink(&loop, &req, path, NULL), 0);
-  ax_fs_req_cleanup(&req);
-  assert_int_equal(ax_fs_rmdir(&loop, &req, dir, NULL), 0);
-  ax_fs_req_cleanup(&req);
+  dl_temp_remove(&loop, path, dir);
   test_loop_close(&loop);
 }
 

@@ -168,6 +168,26 @@ static void probe_start(struct fixture *fx, struct probe *p, const char *path) {
   assert_true(ax_is_active(&p->handle.handle));
 }
 
+/* Write the file name ("one") in the fixture's directory; path is its
+ * full path, PATH_BYTES long. */
+static void file_made(struct fixture *fx, char *path, const char *name) {
+  file_write(fx, name, "one");
+  path_join(path, fx->dir, name);
+}
+
+/* Make the file name, as file_made(), and start p on it. */
+static void probe_file(struct fixture *fx, struct probe *p, char *path,
+                       const char *name) {
+  file_made(fx, path, name);
+  probe_start(fx, p, path);
+}
+
+/* Close p, its close callback counted in *closed. */
+static void probe_close_counted(struct probe *p, int *closed) {
+  p->handle.handle.data = closed;
+  assert_int_equal(ax_close(&p->handle.handle, test_count_close_cb), 0);
+}
+
 /* Create, write, rename and delete a file in a watched directory. */
 static void test_fs_event_directory(void **state) {
   (void)state;
@@ -213,9 +233,7 @@ static void test_fs_event_file(void **state) {
   struct probe p;
   char path[PATH_BYTES];
   fixture_open(&fx);
-  file_write(&fx, "a", "one");
-  path_join(path, fx.dir, "a");
-  probe_start(&fx, &p, path);
+  probe_file(&fx, &p, path, "a");
   file_write(&fx, "a", "two");
   wait_for(&fx, &p, "a", AX_FS_EVENT_CHANGE);
   assert_int_equal(p.status, 0);
@@ -403,9 +421,7 @@ static void test_fs_event_file_renamed_deleted(void **state) {
   struct probe p;
   char path[PATH_BYTES];
   fixture_open(&fx);
-  file_write(&fx, "a", "one");
-  path_join(path, fx.dir, "a");
-  probe_start(&fx, &p, path);
+  probe_file(&fx, &p, path, "a");
   file_rename(&fx, "a", "b");
   wait_for(&fx, &p, "a", AX_FS_EVENT_RENAME);
   assert_int_equal(p.status, 0);
@@ -429,9 +445,7 @@ static void test_fs_event_file_not_siblings(void **state) {
   struct probe p;
   char path[PATH_BYTES];
   fixture_open(&fx);
-  file_write(&fx, "a", "one");
-  path_join(path, fx.dir, "a");
-  probe_start(&fx, &p, path);
+  probe_file(&fx, &p, path, "a");
   file_write(&fx, "b", "one");
   file_write(&fx, "ab", "one");
   file_write(&fx, "a", "two");
@@ -484,8 +498,7 @@ static void test_fs_event_close_with_pending(void **state) {
   probe_start(&fx, &p, fx.dir);
   probe_start(&fx, &q, fx.dir);
   file_write(&fx, "a", "one");
-  p.handle.handle.data = &closed;
-  assert_int_equal(ax_close(&p.handle.handle, test_count_close_cb), 0);
+  probe_close_counted(&p, &closed);
   wait_for(&fx, &q, child(&fx, "a"), AX_FS_EVENT_RENAME);
   ax_run(&fx.loop, AX_RUN_NOWAIT);
   assert_int_equal(closed, 1);
@@ -503,12 +516,10 @@ static void test_fs_event_close_at_once(void **state) {
   int closed = 0;
   fixture_open(&fx);
   probe_start(&fx, &p, fx.dir);
-  p.handle.handle.data = &closed;
-  assert_int_equal(ax_close(&p.handle.handle, test_count_close_cb), 0);
+  probe_close_counted(&p, &closed);
   memset(&q, 0, sizeof(q));
   assert_int_equal(ax_fs_event_init(&fx.loop, &q.handle), 0);
-  q.handle.handle.data = &closed;
-  assert_int_equal(ax_close(&q.handle.handle, test_count_close_cb), 0);
+  probe_close_counted(&q, &closed);
   probe_start(&fx, &r, fx.dir);
   ax_unref(&r.handle.handle);
   assert_int_equal(ax_run(&fx.loop, AX_RUN_DEFAULT), 0);
@@ -554,8 +565,7 @@ static void test_fs_event_name_outlives_stop(void **state) {
   struct late_reader lr[2];
   char path[PATH_BYTES];
   fixture_open(&fx);
-  file_write(&fx, "a", "one");
-  path_join(path, fx.dir, "a");
+  file_made(&fx, path, "a");
   memset(lr, 0, sizeof(lr));
   lr[1].close = true;
   for (int i = 0; i < 2; i++) {

@@ -121,6 +121,20 @@ static void probe_start(struct fixture *fx, struct probe *p, const char *path) {
   assert_true(ax_is_active(&p->handle.handle));
 }
 
+/* Set path's access and modification times, in seconds. */
+static void file_utime(struct fixture *fx, const char *path, double atime,
+                       double mtime) {
+  ax_fs_t req;
+  assert_int_equal(ax_fs_utime(&fx->loop, &req, path, atime, mtime, NULL), 0);
+  ax_fs_req_cleanup(&req);
+}
+
+/* out, PATH_BYTES long, is the path of name in the fixture's directory. */
+static void fixture_path(struct fixture *fx, char *out, const char *name) {
+  int len = snprintf(out, PATH_BYTES, "%s/%s", fx->dir, name);
+  assert_true(len > 0 && len < PATH_BYTES);
+}
+
 /* A file grows, vanishes and comes back. */
 static void test_fs_poll_change(void **state) {
   (void)state;
@@ -178,8 +192,7 @@ static void test_fs_poll_restart(void **state) {
   struct probe p;
   char missing[PATH_BYTES];
   fixture_open(&fx);
-  int len = snprintf(missing, sizeof(missing), "%s/missing", fx.dir);
-  assert_true(len > 0 && len < PATH_BYTES);
+  fixture_path(&fx, missing, "missing");
   file_append(&fx, "one");
   probe_start(&fx, &p, missing);
   assert_true(p.handle.priv.busy);
@@ -283,16 +296,13 @@ static void test_fs_poll_mtime_only(void **state) {
   (void)state;
   struct fixture fx;
   struct probe p;
-  ax_fs_t req;
   fixture_open(&fx);
   file_append(&fx, "one");
-  assert_int_equal(ax_fs_utime(&fx.loop, &req, fx.file, 1000, 1000, NULL), 0);
-  ax_fs_req_cleanup(&req);
+  file_utime(&fx, fx.file, 1000, 1000);
   probe_start(&fx, &p, fx.file);
   wait_stats(&fx, &p, 1);
   assert_int_equal(p.calls, 0);
-  assert_int_equal(ax_fs_utime(&fx.loop, &req, fx.file, 1000, 2000, NULL), 0);
-  ax_fs_req_cleanup(&req);
+  file_utime(&fx, fx.file, 1000, 2000);
   wait_calls(&fx, &p, 1);
   assert_int_equal(p.status, 0);
   assert_int_equal(p.prev.mtim.sec, 1000);
@@ -312,15 +322,12 @@ static void test_fs_poll_replaced(void **state) {
   char other[PATH_BYTES];
   ax_fs_t req;
   fixture_open(&fx);
-  int len = snprintf(other, sizeof(other), "%s/b", fx.dir);
-  assert_true(len > 0 && len < PATH_BYTES);
+  fixture_path(&fx, other, "b");
   file_append(&fx, "one");
-  assert_int_equal(ax_fs_utime(&fx.loop, &req, fx.file, 1000, 1000, NULL), 0);
-  ax_fs_req_cleanup(&req);
+  file_utime(&fx, fx.file, 1000, 1000);
   assert_int_equal(ax_fs_copyfile(&fx.loop, &req, fx.file, other, 0, NULL), 0);
   ax_fs_req_cleanup(&req);
-  assert_int_equal(ax_fs_utime(&fx.loop, &req, other, 1000, 1000, NULL), 0);
-  ax_fs_req_cleanup(&req);
+  file_utime(&fx, other, 1000, 1000);
   probe_start(&fx, &p, fx.file);
   wait_stats(&fx, &p, 1);
   assert_int_equal(ax_fs_rename(&fx.loop, &req, other, fx.file, NULL), 0);

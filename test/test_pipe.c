@@ -1039,6 +1039,30 @@ static void test_pipe_stream_ops(void **state) {
 
 /* ---- Behaviours a libuv program relies on ---- */
 
+/* Open listener on loop, bound to path and listening with backlog. */
+static void pipe_listen(ax_loop_t *loop, ax_pipe_t *listener, const char *path,
+                        int backlog, ax_connection_cb connection_cb) {
+  assert_int_equal(ax_pipe_init(loop, listener, false), 0);
+  assert_int_equal(ax_pipe_bind(listener, path, strlen(path), 0), 0);
+  assert_int_equal(ax_listen(&listener->stream, backlog, connection_cb), 0);
+}
+
+/* Connect a new client to path, where s listens, and run until the
+ * connect succeeded and s accepted it. */
+static void client_connect_accepted(struct fixture *fx, struct server *s,
+                                    struct end *client, const char *path) {
+  memset(client, 0, sizeof(*client));
+  ax_connect_t req;
+  connects_done = 0;
+  assert_int_equal(ax_pipe_init(&fx->loop, &client->pipe, false), 0);
+  assert_int_equal(
+      ax_pipe_connect(&req, &client->pipe, path, strlen(path), 0, connect_cb),
+      0);
+  tcp_run_until(&fx->loop, &connects_done, 1);
+  assert_int_equal(connect_status, 0);
+  tcp_run_until(&fx->loop, &s->accepted, 1);
+}
+
 /* Binding and listening as libuv's tests try them: a name in use, a
  * directory that does not exist, listening unbound or after a failed
  * bind, binding a listener again. */
@@ -1117,9 +1141,7 @@ static void test_pipe_close_while_connecting(void **state) {
   pipe_test_path(path, sizeof(path));
   struct server s;
   memset(&s, 0, sizeof(s));
-  assert_int_equal(ax_pipe_init(&fx.loop, &s.listener, false), 0);
-  assert_int_equal(ax_pipe_bind(&s.listener, path, strlen(path), 0), 0);
-  assert_int_equal(ax_listen(&s.listener.stream, 16, server_connection), 0);
+  pipe_listen(&fx.loop, &s.listener, path, 16, server_connection);
   char missing[108];
   pipe_test_path(missing, sizeof(missing));
   const char *names[] = {path, missing};
@@ -1157,20 +1179,9 @@ static void test_pipe_connection_names(void **state) {
   pipe_test_path(path, sizeof(path));
   struct server s;
   memset(&s, 0, sizeof(s));
-  assert_int_equal(ax_pipe_init(&fx.loop, &s.listener, false), 0);
-  assert_int_equal(ax_pipe_bind(&s.listener, path, strlen(path), 0), 0);
-  assert_int_equal(ax_listen(&s.listener.stream, 16, server_connection), 0);
+  pipe_listen(&fx.loop, &s.listener, path, 16, server_connection);
   struct end client;
-  memset(&client, 0, sizeof(client));
-  ax_connect_t req;
-  connects_done = 0;
-  assert_int_equal(ax_pipe_init(&fx.loop, &client.pipe, false), 0);
-  assert_int_equal(
-      ax_pipe_connect(&req, &client.pipe, path, strlen(path), 0, connect_cb),
-      0);
-  tcp_run_until(&fx.loop, &connects_done, 1);
-  assert_int_equal(connect_status, 0);
-  tcp_run_until(&fx.loop, &s.accepted, 1);
+  client_connect_accepted(&fx, &s, &client, path);
   char got[256];
   size_t size = sizeof(got);
   assert_int_equal(ax_pipe_getsockname(&client.pipe, got, &size), 0);
@@ -1228,9 +1239,7 @@ static void test_pipe_unref(void **state) {
   char path[108];
   pipe_test_path(path, sizeof(path));
   ax_pipe_t listener;
-  assert_int_equal(ax_pipe_init(&fx.loop, &listener, false), 0);
-  assert_int_equal(ax_pipe_bind(&listener, path, strlen(path), 0), 0);
-  assert_int_equal(ax_listen(&listener.stream, 16, accept_and_close), 0);
+  pipe_listen(&fx.loop, &listener, path, 16, accept_and_close);
   ax_unref(&listener.stream.handle);
   assert_false(ax_loop_alive(&fx.loop));
   struct end a, b;
@@ -1465,9 +1474,7 @@ static void test_pipe_many_clients(void **state) {
   pipe_test_path(path, sizeof(path));
   static struct many_server s;
   memset(&s, 0, sizeof(s));
-  assert_int_equal(ax_pipe_init(&fx.loop, &s.listener, false), 0);
-  assert_int_equal(ax_pipe_bind(&s.listener, path, strlen(path), 0), 0);
-  assert_int_equal(ax_listen(&s.listener.stream, 128, many_connection), 0);
+  pipe_listen(&fx.loop, &s.listener, path, 128, many_connection);
   static struct end clients[MANY_CLIENTS];
   static ax_connect_t reqs[MANY_CLIENTS];
   static ax_write_t writes[MANY_CLIENTS];
@@ -1536,16 +1543,7 @@ static void test_pipe_ipc_bound_pipe(void **state) {
   assert_int_equal(size, strlen(path));
   assert_memory_equal(got, path, size);
   struct end client;
-  memset(&client, 0, sizeof(client));
-  ax_connect_t connect_req;
-  connects_done = 0;
-  assert_int_equal(ax_pipe_init(&fx.loop, &client.pipe, false), 0);
-  assert_int_equal(ax_pipe_connect(&connect_req, &client.pipe, path,
-                                   strlen(path), 0, connect_cb),
-                   0);
-  tcp_run_until(&fx.loop, &connects_done, 1);
-  assert_int_equal(connect_status, 0);
-  tcp_run_until(&fx.loop, &s.accepted, 1);
+  client_connect_accepted(&fx, &s, &client, path);
   ax_close(&original.stream.handle, NULL);
   assert_int_equal(ax_run(&fx.loop, AX_RUN_NOWAIT), 0);
   struct stat st;
@@ -1600,16 +1598,7 @@ static void test_pipe_open_listening_socket(void **state) {
   assert_int_equal(ax_pipe_open(&s.listener, fd), 0);
   assert_int_equal(ax_listen(&s.listener.stream, 16, server_connection), 0);
   struct end client;
-  memset(&client, 0, sizeof(client));
-  ax_connect_t req;
-  connects_done = 0;
-  assert_int_equal(ax_pipe_init(&fx.loop, &client.pipe, false), 0);
-  assert_int_equal(
-      ax_pipe_connect(&req, &client.pipe, path, strlen(path), 0, connect_cb),
-      0);
-  tcp_run_until(&fx.loop, &connects_done, 1);
-  assert_int_equal(connect_status, 0);
-  tcp_run_until(&fx.loop, &s.accepted, 1);
+  client_connect_accepted(&fx, &s, &client, path);
   end_close(&client);
   end_close(&s.conn);
   ax_close(&s.listener.stream.handle, NULL);
@@ -1649,9 +1638,7 @@ static void test_pipe_backlog_full(void **state) {
   char path[108];
   pipe_test_path(path, sizeof(path));
   ax_pipe_t listener;
-  assert_int_equal(ax_pipe_init(&fx.loop, &listener, false), 0);
-  assert_int_equal(ax_pipe_bind(&listener, path, strlen(path), 0), 0);
-  assert_int_equal(ax_listen(&listener.stream, 2, accept_and_close), 0);
+  pipe_listen(&fx.loop, &listener, path, 2, accept_and_close);
   enum { CLIENTS = 8 };
   ax_pipe_t clients[CLIENTS];
   ax_connect_t reqs[CLIENTS];

@@ -40,6 +40,16 @@ static const char *child_path(void) {
   return path;
 }
 
+/* The directory of the test child, in dir; returns the child's name in
+ * its path, from the slash before it. */
+static const char *child_dir(char *dir, size_t size) {
+  const char *path = child_path();
+  const char *slash = strrchr(path, '/');
+  assert_non_null(slash);
+  snprintf(dir, size, "%.*s", (int)(slash - path), path);
+  return slash;
+}
+
 /* Run the loop until nothing keeps it alive, then close it (checking
  * that no handle and no allocation is left). */
 static void run_and_close(ax_loop_t *loop) {
@@ -231,10 +241,7 @@ static void test_process_env_and_cwd(void **state) {
 static void test_process_path_lookup(void **state) {
   (void)state;
   char dir[4096];
-  const char *path = child_path();
-  const char *slash = strrchr(path, '/');
-  assert_non_null(slash);
-  snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  const char *slash = child_dir(dir, sizeof(dir));
   char env_path[8192];
   snprintf(env_path, sizeof(env_path), "PATH=/nonexistent::/etc/passwd:%s",
            dir);
@@ -866,6 +873,54 @@ static void test_process_ipc_pipe(void **state) {
 
 /* ---- Behaviours a libuv program relies on ---- */
 
+/* A stdio slot for a new pipe the child writes and the parent reads. */
+static void stdio_pipe_out(ax_stdio_container_t *slot, ax_pipe_t *pipe) {
+  slot->flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
+  slot->data.stream = &pipe->stream;
+}
+
+/* A stdio slot for a new pipe the parent writes and the child reads. */
+static void stdio_pipe_in(ax_stdio_container_t *slot, ax_pipe_t *pipe) {
+  slot->flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
+  slot->data.stream = &pipe->stream;
+}
+
+/* A stdio slot for the parent's descriptor fd, as it is. */
+static void stdio_fd(ax_stdio_container_t *slot, int fd) {
+  slot->flags = AX_STDIO_INHERIT_FD;
+  slot->data.fd = fd;
+}
+
+/* A reader with nothing read yet, its pipe open on loop. */
+static void reader_open(ax_loop_t *loop, struct reader *r) {
+  memset(r, 0, sizeof(*r));
+  assert_int_equal(ax_pipe_init(loop, &r->pipe, false), 0);
+}
+
+static void reader_start(struct reader *r) {
+  assert_int_equal(
+      ax_read_start(&r->pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+}
+
+/* The child's stdin from the new pipe in and its stdout to the new pipe
+ * out, both opened on loop, in stdio[0] and stdio[1]. */
+static void stdio_in_out(ax_loop_t *loop, ax_pipe_t *in, ax_pipe_t *out,
+                         ax_stdio_container_t stdio[2]) {
+  assert_int_equal(ax_pipe_init(loop, in, false), 0);
+  assert_int_equal(ax_pipe_init(loop, out, false), 0);
+  stdio_pipe_in(&stdio[0], in);
+  stdio_pipe_out(&stdio[1], out);
+}
+
+/* Options that run the test child with argv (argv[0] its path). */
+static void child_options(ax_process_options_t *options, char **argv,
+                          ax_exit_cb exit_cb) {
+  memset(options, 0, sizeof(*options));
+  options->file = child_path();
+  options->args = argv;
+  options->exit_cb = exit_cb;
+}
+
 /* Arguments reach the child as they were given: spaces, an empty one,
  * quotes, tabs and shell characters are not interpreted. */
 static void test_process_args_verbatim(void **state) {
@@ -896,13 +951,9 @@ static void test_process_many_args(void **state) {
   test_pipe(fds);
   ax_stdio_container_t stdio[2];
   stdio[0].flags = AX_STDIO_IGNORE;
-  stdio[1].flags = AX_STDIO_INHERIT_FD;
-  stdio[1].data.fd = fds[1];
+  stdio_fd(&stdio[1], fds[1]);
   ax_process_options_t options;
-  memset(&options, 0, sizeof(options));
-  options.file = child_path();
-  options.args = argv;
-  options.exit_cb = child_exit_cb;
+  child_options(&options, argv, child_exit_cb);
   options.stdio = stdio;
   options.stdio_count = 2;
   struct child c;
@@ -1031,8 +1082,7 @@ static void test_process_stdout_larger_than_pipe(void **state) {
   assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
   ax_stdio_container_t stdio[2];
   stdio[0].flags = AX_STDIO_IGNORE;
-  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[1].data.stream = &out.pipe.stream;
+  stdio_pipe_out(&stdio[1], &out.pipe);
   struct child c;
   char count[16];
   snprintf(count, sizeof(count), "%d", BYTES);
@@ -1060,19 +1110,13 @@ static void test_process_stdin_closed_at_once(void **state) {
   ax_pipe_t in;
   struct reader out;
   memset(&out, 0, sizeof(out));
-  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
-  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
   ax_stdio_container_t stdio[2];
-  stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
-  stdio[0].data.stream = &in.stream;
-  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[1].data.stream = &out.pipe.stream;
+  stdio_in_out(&loop, &in, &out.pipe, stdio);
   struct child c;
   assert_int_equal(
       child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, NULL), 0);
   ax_close(&in.stream.handle, NULL);
-  assert_int_equal(
-      ax_read_start(&out.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  reader_start(&out);
   run_and_close(&loop);
   assert_int_equal(c.exits, 1);
   assert_int_equal(c.status, 0);
@@ -1089,26 +1133,20 @@ static void test_process_stdout_and_stderr(void **state) {
   test_loop_open(&loop);
   struct reader out;
   struct reader err;
-  memset(&out, 0, sizeof(out));
-  memset(&err, 0, sizeof(err));
-  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
-  assert_int_equal(ax_pipe_init(&loop, &err.pipe, false), 0);
+  reader_open(&loop, &out);
+  reader_open(&loop, &err);
   ax_stdio_container_t stdio[3];
   stdio[0].flags = AX_STDIO_IGNORE;
-  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[1].data.stream = &out.pipe.stream;
-  stdio[2].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[2].data.stream = &err.pipe.stream;
+  stdio_pipe_out(&stdio[1], &out.pipe);
+  stdio_pipe_out(&stdio[2], &err.pipe);
   struct child c;
   assert_int_equal(
       child_spawn(&loop, &c,
                   (char *[]){"write", "1", "to out", "2", "to err", NULL},
                   stdio, 3, NULL),
       0);
-  assert_int_equal(
-      ax_read_start(&out.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
-  assert_int_equal(
-      ax_read_start(&err.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  reader_start(&out);
+  reader_start(&err);
   run_and_close(&loop);
   assert_string_equal(out.data, "to out");
   assert_string_equal(err.data, "to err");
@@ -1118,10 +1156,8 @@ static void test_process_stdout_and_stderr(void **state) {
   int fds[2];
   test_pipe(fds);
   test_loop_open(&loop);
-  stdio[1].flags = AX_STDIO_INHERIT_FD;
-  stdio[1].data.fd = fds[1];
-  stdio[2].flags = AX_STDIO_INHERIT_FD;
-  stdio[2].data.fd = fds[1];
+  stdio_fd(&stdio[1], fds[1]);
+  stdio_fd(&stdio[2], fds[1]);
   assert_int_equal(
       child_spawn(&loop, &c, (char *[]){"write", "1", "out,", "2", "err", NULL},
                   stdio, 3, NULL),
@@ -1141,20 +1177,17 @@ static void test_process_pipe_at_slot_3(void **state) {
   ax_loop_t loop;
   test_loop_open(&loop);
   struct reader extra;
-  memset(&extra, 0, sizeof(extra));
-  assert_int_equal(ax_pipe_init(&loop, &extra.pipe, false), 0);
+  reader_open(&loop, &extra);
   ax_stdio_container_t stdio[4];
   for (int i = 0; i < 3; i++)
     stdio[i].flags = AX_STDIO_IGNORE;
-  stdio[3].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[3].data.stream = &extra.pipe.stream;
+  stdio_pipe_out(&stdio[3], &extra.pipe);
   struct child c;
   assert_int_equal(child_spawn(&loop, &c,
                                (char *[]){"write", "3", "on three", NULL},
                                stdio, 4, NULL),
                    0);
-  assert_int_equal(
-      ax_read_start(&extra.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  reader_start(&extra);
   run_and_close(&loop);
   assert_string_equal(extra.data, "on three");
   assert_int_equal(extra.eof, 1);
@@ -1170,9 +1203,7 @@ static void test_process_no_exit_cb(void **state) {
   test_loop_open(&loop);
   char *argv[] = {(char *)child_path(), "exit", "3", NULL};
   ax_process_options_t options;
-  memset(&options, 0, sizeof(options));
-  options.file = child_path();
-  options.args = argv;
+  child_options(&options, argv, NULL);
   ax_process_t process;
   assert_int_equal(ax_spawn(&loop, &process, &options), 0);
   assert_true(ax_is_active(&process.handle));
@@ -1203,10 +1234,7 @@ static void chain_spawn(struct chain *chain) {
   snprintf(status, sizeof(status), "%d", chain->next);
   char *argv[] = {(char *)child_path(), "exit", status, NULL};
   ax_process_options_t options;
-  memset(&options, 0, sizeof(options));
-  options.file = child_path();
-  options.args = argv;
-  options.exit_cb = chain_exit_cb;
+  child_options(&options, argv, chain_exit_cb);
   if (ax_spawn(chain->loop, &c->process, &options) != 0)
     chain->failures++;
   c->process.handle.data = chain;
@@ -1254,18 +1282,12 @@ static void test_process_kill_with_pipes(void **state) {
   ax_pipe_t in;
   struct reader out;
   memset(&out, 0, sizeof(out));
-  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
-  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
   ax_stdio_container_t stdio[2];
-  stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
-  stdio[0].data.stream = &in.stream;
-  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[1].data.stream = &out.pipe.stream;
+  stdio_in_out(&loop, &in, &out.pipe, stdio);
   struct child c;
   assert_int_equal(
       child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, NULL), 0);
-  assert_int_equal(
-      ax_read_start(&out.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  reader_start(&out);
   assert_int_equal(ax_process_kill(&c.process, SIGTERM), 0);
   assert_int_equal(ax_run(&loop, AX_RUN_DEFAULT), 0);
   assert_int_equal(c.exits, 1);
@@ -1315,8 +1337,7 @@ static void test_process_inherit_tcp(void **state) {
   test_pipe(fds);
   ax_stdio_container_t stdio[4];
   stdio[0].flags = AX_STDIO_IGNORE;
-  stdio[1].flags = AX_STDIO_INHERIT_FD;
-  stdio[1].data.fd = fds[1];
+  stdio_fd(&stdio[1], fds[1]);
   stdio[2].flags = AX_STDIO_IGNORE;
   stdio[3].flags = AX_STDIO_INHERIT_STREAM;
   stdio[3].data.stream = &tcp.stream;
@@ -1362,10 +1383,7 @@ static void test_process_user_sigchld_handle(void **state) {
   sigchld_calls = 0;
   char *argv[] = {(char *)child_path(), "exit", "9", NULL};
   ax_process_options_t options;
-  memset(&options, 0, sizeof(options));
-  options.file = child_path();
-  options.args = argv;
-  options.exit_cb = sigchld_exit_cb;
+  child_options(&options, argv, sigchld_exit_cb);
   struct child c;
   memset(&c, 0, sizeof(c));
   assert_int_equal(ax_spawn(&loop, &c.process, &options), 0);
@@ -1393,13 +1411,8 @@ static void test_process_failed_spawn_keeps_pipes(void **state) {
   ax_pipe_t in;
   struct reader out;
   memset(&out, 0, sizeof(out));
-  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
-  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
   ax_stdio_container_t stdio[2];
-  stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
-  stdio[0].data.stream = &in.stream;
-  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[1].data.stream = &out.pipe.stream;
+  stdio_in_out(&loop, &in, &out.pipe, stdio);
   ax_process_options_t options;
   memset(&options, 0, sizeof(options));
   options.file = "/nonexistent/program";
@@ -1412,8 +1425,7 @@ static void test_process_failed_spawn_keeps_pipes(void **state) {
   assert_false(pipe_has_fd(&out.pipe));
   assert_int_equal(
       child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, NULL), 0);
-  assert_int_equal(
-      ax_read_start(&out.pipe.stream, reader_alloc_cb, reader_read_cb), 0);
+  reader_start(&out);
   ax_write_t write_req;
   ax_buf_t buf = ax_buf_init((char *)"second try", 10);
   assert_int_equal(ax_write(&write_req, &in.stream, &buf, 1, NULL), 0);
@@ -1435,10 +1447,8 @@ static void test_process_same_pipe_twice(void **state) {
   assert_int_equal(ax_pipe_init(&loop, &pipe, false), 0);
   ax_stdio_container_t stdio[3];
   stdio[0].flags = AX_STDIO_IGNORE;
-  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[1].data.stream = &pipe.stream;
-  stdio[2].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[2].data.stream = &pipe.stream;
+  stdio_pipe_out(&stdio[1], &pipe);
+  stdio_pipe_out(&stdio[2], &pipe);
   struct child c;
   assert_int_equal(
       child_spawn(&loop, &c, (char *[]){"exit", "0", NULL}, stdio, 3, NULL),
@@ -1457,10 +1467,7 @@ static void test_process_same_pipe_twice(void **state) {
 static void test_process_relative_file_and_cwd(void **state) {
   (void)state;
   char dir[4096];
-  const char *path = child_path();
-  const char *slash = strrchr(path, '/');
-  assert_non_null(slash);
-  snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  const char *slash = child_dir(dir, sizeof(dir));
   char file[4096];
   snprintf(file, sizeof(file), ".%s", slash);
   ax_process_options_t options;
@@ -1556,13 +1563,8 @@ static void test_process_echo_megabyte(void **state) {
   ax_pipe_t in;
   static struct counter out;
   memset(&out, 0, sizeof(out));
-  assert_int_equal(ax_pipe_init(&loop, &in, false), 0);
-  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
   ax_stdio_container_t stdio[2];
-  stdio[0].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_READABLE;
-  stdio[0].data.stream = &in.stream;
-  stdio[1].flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  stdio[1].data.stream = &out.pipe.stream;
+  stdio_in_out(&loop, &in, &out.pipe, stdio);
   struct child c;
   assert_int_equal(
       child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, NULL), 0);
@@ -1607,8 +1609,7 @@ static void nonblock_report(ax_loop_t *loop, struct child *c,
   stdio[0].flags = AX_STDIO_IGNORE;
   stdio[1] = *slot1;
   stdio[2].flags = AX_STDIO_IGNORE;
-  stdio[3].flags = AX_STDIO_INHERIT_FD;
-  stdio[3].data.fd = report[1];
+  stdio_fd(&stdio[3], report[1]);
   c->keep_open = false;
   assert_int_equal(child_spawn(loop, c, (char *[]){"nonblock", "1", "3", NULL},
                                stdio, 4, NULL),
@@ -1628,11 +1629,9 @@ static void test_process_stdio_blocking(void **state) {
   struct child kids[3];
   int n = 0;
   struct reader out;
-  memset(&out, 0, sizeof(out));
-  assert_int_equal(ax_pipe_init(&loop, &out.pipe, false), 0);
+  reader_open(&loop, &out);
   ax_stdio_container_t slot;
-  slot.flags = AX_STDIO_CREATE_PIPE | AX_STDIO_WRITABLE;
-  slot.data.stream = &out.pipe.stream;
+  stdio_pipe_out(&slot, &out.pipe);
   nonblock_report(&loop, &kids[n++], &slot, answer, sizeof(answer));
   assert_string_equal(answer, "blocking");
   ax_close(&out.pipe.stream.handle, NULL);
@@ -1646,8 +1645,7 @@ static void test_process_stdio_blocking(void **state) {
   slot.data.stream = &mine.stream;
   nonblock_report(&loop, &kids[n++], &slot, answer, sizeof(answer));
   assert_string_equal(answer, "nonblocking");
-  slot.flags = AX_STDIO_INHERIT_FD;
-  slot.data.fd = fds[1];
+  stdio_fd(&slot, fds[1]);
   nonblock_report(&loop, &kids[n++], &slot, answer, sizeof(answer));
   assert_string_equal(answer, "nonblocking");
   /* The parent's handle still has the non-blocking file it needs. */

@@ -224,6 +224,14 @@ static void sink_free(struct sink *sink) {
   free(sink);
 }
 
+/* A new sink that stream reads into, through read_cb, from now on. */
+static struct sink *sink_start(ax_stream_t *stream, ax_read_cb read_cb) {
+  struct sink *sink = sink_new();
+  stream->handle.data = sink;
+  assert_int_equal(ax_read_start(stream, sink_alloc_cb, read_cb), 0);
+  return sink;
+}
+
 /* ---- Connecting, reading, writing, shutting down ---- */
 
 /* The peers of a connected pair see each other's addresses. */
@@ -1959,10 +1967,7 @@ static void test_tcp_libuv_empty_writes(void **state) {
   assert_int_equal(wrote.status, 0);
   assert_int_equal(ax_stream_get_write_queue_size(&pair.client.stream), 0);
   /* Behind it, real bytes still arrive, and only they. */
-  struct sink *at_server = sink_new();
-  pair.server.stream.handle.data = at_server;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_server = sink_start(&pair.server.stream, sink_read_cb);
   char text[] = "after";
   ax_buf_t bufs[3] = {empty, ax_buf_init(text, 5), empty};
   assert_int_equal(
@@ -2127,10 +2132,7 @@ static void test_tcp_libuv_write_from_write_callback(void **state) {
    * peer's delayed ACK, a timer of the kernel's in real time that the sim
    * backend's virtual clock outruns. */
   assert_int_equal(ax_tcp_nodelay(&pair.client, true), 0);
-  struct sink *at_server = sink_new();
-  pair.server.stream.handle.data = at_server;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_server = sink_start(&pair.server.stream, sink_read_cb);
   ax_buf_t buf = ax_buf_init(c->data, CHAIN_CHUNK);
   assert_int_equal(
       ax_write(&c->req, &pair.client.stream, &buf, 1, chain_write_cb), 0);
@@ -2269,10 +2271,7 @@ static void test_tcp_libuv_rst(void **state) {
   test_loop_open(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
-  struct sink *at_client = sink_new();
-  pair.client.stream.handle.data = at_client;
-  assert_int_equal(
-      ax_read_start(&pair.client.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_client = sink_start(&pair.client.stream, sink_read_cb);
   assert_int_equal(ax_tcp_close_reset(&pair.server, tcp_pair_server_closed), 0);
   /* Closing already: a second reset or close is refused. */
   assert_int_equal(ax_tcp_close_reset(&pair.server, NULL), AX_EBADF);
@@ -2337,10 +2336,7 @@ static void test_tcp_libuv_close_reset_queued(void **state) {
   assert_int_equal(s.wrote.status, AX_ECANCELED);
   assert_int_equal(s.requests_at_close, 1);
   pair.closed++; /* The client's close callback was the test's own. */
-  struct sink *at_server = sink_new();
-  pair.server.stream.handle.data = at_server;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_server = sink_start(&pair.server.stream, sink_read_cb);
   /* What arrived before the reset may be read first; then the reset. */
   while (at_server->error == 0 && at_server->eof == 0)
     tcp_run_until(&loop, &at_server->events, at_server->events + 1);
@@ -2387,10 +2383,7 @@ static void test_tcp_libuv_unexpected_read(void **state) {
       ax_write(&write_req, &pair.client.stream, &buf, 1, record_write_cb), 0);
   tcp_run_until(&loop, &wrote.calls, 1);
   settle(&loop);
-  struct sink *at_server = sink_new();
-  pair.server.stream.handle.data = at_server;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_server = sink_start(&pair.server.stream, sink_read_cb);
   tcp_run_until_size(&loop, &at_server->len, 10);
   assert_memory_equal(at_server->data, "unexpected", 10);
   tcp_pair_close(&pair);
@@ -2414,10 +2407,7 @@ static void test_tcp_libuv_read_stop_in_callback(void **state) {
   test_loop_open(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
-  struct sink *at_server = sink_new();
-  pair.server.stream.handle.data = at_server;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, stop_in_read_cb), 0);
+  struct sink *at_server = sink_start(&pair.server.stream, stop_in_read_cb);
   char text[] = "first";
   ax_buf_t buf = ax_buf_init(text, 5);
   struct record wrote = {0};
@@ -2436,10 +2426,7 @@ static void test_tcp_libuv_read_stop_in_callback(void **state) {
   assert_int_equal(at_server->reads, 1);
   assert_int_equal(at_server->len, first_len);
   /* The stopped stream writes back. */
-  struct sink *at_client = sink_new();
-  pair.client.stream.handle.data = at_client;
-  assert_int_equal(
-      ax_read_start(&pair.client.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_client = sink_start(&pair.client.stream, sink_read_cb);
   char reply[] = "reply";
   ax_buf_t back = ax_buf_init(reply, 5);
   ax_write_t reply_req;
@@ -2519,10 +2506,7 @@ static void test_tcp_libuv_writealot(void **state) {
   assert_int_equal(
       ax_shutdown(&shutdown_req, &pair.client.stream, record_shutdown_cb), 0);
   assert_false(ax_is_writable(&pair.client.stream));
-  struct sink *at_server = sink_new();
-  pair.server.stream.handle.data = at_server;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_server = sink_start(&pair.server.stream, sink_read_cb);
   tcp_run_until(&loop, &at_server->eof, 1);
   assert_int_equal(at_server->len, WRITEALOT_BYTES);
   tcp_pattern_check(at_server->data, at_server->len);
@@ -2567,14 +2551,8 @@ static void test_tcp_libuv_half_close(void **state) {
   test_loop_open(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
-  struct sink *at_server = sink_new();
-  struct sink *at_client = sink_new();
-  pair.server.stream.handle.data = at_server;
-  pair.client.stream.handle.data = at_client;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, half_close_read_cb), 0);
-  assert_int_equal(
-      ax_read_start(&pair.client.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_server = sink_start(&pair.server.stream, half_close_read_cb);
+  struct sink *at_client = sink_start(&pair.client.stream, sink_read_cb);
   struct record shut = {0};
   ax_shutdown_t shutdown_req;
   shutdown_req.req.data = &shut;
@@ -2876,14 +2854,8 @@ static void test_tcp_libuv_close_after_read_timeout(void **state) {
   test_loop_open(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
-  struct sink *at_server = sink_new();
-  struct sink *at_client = sink_new();
-  pair.server.stream.handle.data = at_server;
-  pair.client.stream.handle.data = at_client;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
-  assert_int_equal(
-      ax_read_start(&pair.client.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_server = sink_start(&pair.server.stream, sink_read_cb);
+  struct sink *at_client = sink_start(&pair.client.stream, sink_read_cb);
   ax_timer_t timeout;
   assert_int_equal(ax_timer_init(&loop, &timeout), 0);
   timeout.handle.data = &pair.server;
@@ -3058,10 +3030,7 @@ static void test_tcp_libuv_try_write_vectors(void **state) {
         ax_write(&write_req, &pair.client.stream, &rest, 1, record_write_cb),
         0);
   }
-  struct sink *at_server = sink_new();
-  pair.server.stream.handle.data = at_server;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, sink_alloc_cb, sink_read_cb), 0);
+  struct sink *at_server = sink_start(&pair.server.stream, sink_read_cb);
   tcp_run_until_size(&loop, &at_server->len, 6);
   assert_memory_equal(at_server->data, "abcdef", 6);
   tcp_pair_close(&pair);

@@ -483,6 +483,13 @@ static void collect_read_cb(ax_stream_t *stream, ptrdiff_t nread,
     c->errors++;
 }
 
+/* Start stream reading into got, which starts empty. */
+static void collect_start(ax_stream_t *stream, struct collect *got) {
+  memset(got, 0, sizeof(*got));
+  stream->handle.data = got;
+  assert_int_equal(ax_read_start(stream, collect_alloc_cb, collect_read_cb), 0);
+}
+
 static void test_tcp_posix_eintr(void **state) {
   (void)state;
   ax_loop_t loop;
@@ -490,10 +497,8 @@ static void test_tcp_posix_eintr(void **state) {
   test_skip_on_io_uring(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
-  struct collect got = {0};
-  pair.server.stream.handle.data = &got;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, collect_alloc_cb, collect_read_cb), 0);
+  struct collect got;
+  collect_start(&pair.server.stream, &got);
   ax__sys.read = inject_read;
   ax__sys.sendmsg = inject_sendmsg;
   injected = 0;
@@ -676,10 +681,8 @@ static void test_tcp_posix_open(void **state) {
   assert_true(ax_is_writable(&adopted.stream));
   assert_int_equal(fcntl(copy, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
   assert_true(fcntl(copy, F_GETFL) & O_NONBLOCK);
-  struct collect got = {0};
-  pair.server.stream.handle.data = &got;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, collect_alloc_cb, collect_read_cb), 0);
+  struct collect got;
+  collect_start(&pair.server.stream, &got);
   char text[] = "adopted";
   ax_buf_t buf = ax_buf_init(text, 7);
   assert_int_equal(ax_try_write(&adopted.stream, &buf, 1), 7);
@@ -1177,6 +1180,19 @@ static void stuck_closed(ax_handle_t *handle) {
   }
 }
 
+/* A socket made outside axle, bound to 127.0.0.1 on a port of the
+ * system's choosing and listening with backlog; *addr is its address. */
+static int os_listen(struct sockaddr_storage *addr, int backlog) {
+  int sock = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(sock >= 0);
+  tcp_test_addr("127.0.0.1", 0, addr);
+  socklen_t len = sizeof(struct sockaddr_in);
+  assert_int_equal(bind(sock, (struct sockaddr *)addr, len), 0);
+  assert_int_equal(listen(sock, backlog), 0);
+  assert_int_equal(getsockname(sock, (struct sockaddr *)addr, &len), 0);
+  return sock;
+}
+
 /* libuv's tcp_close_while_connecting, with a connect that the kernel
  * really holds: the listener's backlog (0, never accepted) is full, so
  * the SYNs of the later clients are dropped and their connects wait. The
@@ -1187,14 +1203,8 @@ static void test_tcp_posix_close_while_connecting(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(listener >= 0);
   struct sockaddr_storage addr;
-  tcp_test_addr("127.0.0.1", 0, &addr);
-  socklen_t len = sizeof(struct sockaddr_in);
-  assert_int_equal(bind(listener, (struct sockaddr *)&addr, len), 0);
-  assert_int_equal(listen(listener, 0), 0);
-  assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
+  int listener = os_listen(&addr, 0);
   static struct stuck s;
   memset(&s, 0, sizeof(s));
   for (int i = 0; i < STUCK_CLIENTS; i++) {
@@ -1265,10 +1275,8 @@ static void test_tcp_posix_oob(void **state) {
   test_loop_open(&loop);
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
-  struct collect got = {0};
-  pair.server.stream.handle.data = &got;
-  assert_int_equal(
-      ax_read_start(&pair.server.stream, collect_alloc_cb, collect_read_cb), 0);
+  struct collect got;
+  collect_start(&pair.server.stream, &got);
   ax_os_fd_t fd;
   assert_int_equal(ax_fileno(&pair.client.stream.handle, &fd), 0);
   assert_int_equal(send(fd, "hello", 5, MSG_OOB), 5);
@@ -1302,20 +1310,19 @@ static void test_tcp_posix_open_listening(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  int sock = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(sock >= 0);
-  struct sockaddr_storage addr;
-  tcp_test_addr("127.0.0.1", 0, &addr);
-  assert_int_equal(
-      bind(sock, (struct sockaddr *)&addr, sizeof(struct sockaddr_in)), 0);
-  assert_int_equal(listen(sock, 8), 0);
+  struct sockaddr_storage made;
+  int sock = os_listen(&made, 8);
   ax_tcp_t listener;
   assert_int_equal(ax_tcp_init(&loop, &listener), 0);
   assert_int_equal(ax_tcp_open(&listener, sock), 0);
   assert_false(ax_is_readable(&listener.stream));
+  /* The adopted handle knows the name the socket was given. */
+  struct sockaddr_storage addr;
   int len = (int)sizeof(addr);
   assert_int_equal(
       ax_tcp_getsockname(&listener, (struct sockaddr *)&addr, &len), 0);
+  assert_int_equal(len, (int)sizeof(struct sockaddr_in));
+  assert_memory_equal(&addr, &made, sizeof(struct sockaddr_in));
   struct open_accept oa = {0};
   listener.stream.handle.data = &oa;
   assert_int_equal(ax_listen(&listener.stream, 8, open_accept_cb), 0);
@@ -1345,14 +1352,9 @@ static void test_tcp_posix_open_connecting(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(listener >= 0);
   struct sockaddr_storage addr;
-  tcp_test_addr("127.0.0.1", 0, &addr);
+  int listener = os_listen(&addr, 0);
   socklen_t len = sizeof(struct sockaddr_in);
-  assert_int_equal(bind(listener, (struct sockaddr *)&addr, len), 0);
-  assert_int_equal(listen(listener, 0), 0);
-  assert_int_equal(getsockname(listener, (struct sockaddr *)&addr, &len), 0);
   int clients[STUCK_CLIENTS];
   int stuck = -1;
   for (int i = 0; i < STUCK_CLIENTS && stuck < 0; i++) {

@@ -1162,6 +1162,63 @@ static void peers_close(ax_loop_t *loop, struct peer *p, int n) {
   (void)loop;
 }
 
+/* Close p[0..n) and the loop, and mark the test skipped, for why. */
+static void peers_skip(ax_loop_t *loop, struct peer *p, int n,
+                       const char *why) {
+  peers_close(loop, p, n);
+  test_loop_close(loop);
+  test_skip(why);
+}
+
+/* Open a server p[0], bound to 127.0.0.1 (*server is its address), and a
+ * client p[1] that is not bound. */
+static void peers_open(ax_loop_t *loop, struct peer *p,
+                       struct sockaddr_in *server) {
+  peer_init(loop, &p[0], 0);
+  peer_init(loop, &p[1], 0);
+  peer_bind4(&p[0], server);
+}
+
+/* Start a send of bufs[0..n) from p to addr (NULL: p's peer), recorded in
+ * s; the call itself must succeed. */
+static void peer_send(struct sent *s, struct peer *p, const ax_buf_t *bufs,
+                      size_t n, const struct sockaddr *addr) {
+  sent_init(s);
+  assert_int_equal(ax_udp_send(&s->req, &p->udp, bufs, n, addr, sent_cb), 0);
+}
+
+/* The port of an IPv4 or IPv6 address, in host order. */
+static int addr_port(const struct sockaddr *addr) {
+  if (addr->sa_family == AF_INET6)
+    return ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
+  return ntohs(((const struct sockaddr_in *)addr)->sin_port);
+}
+
+/* p[1] is connected to server, where p[0] receives: its peer's name is
+ * server's, a send that names an address is refused, and one that does
+ * not arrives at p[0] as text. */
+static void peers_exchange_connected(ax_loop_t *loop, struct peer *p,
+                                     const struct sockaddr *server,
+                                     const char *text) {
+  struct sockaddr_storage peer;
+  int len = (int)sizeof(peer);
+  assert_int_equal(
+      ax_udp_getpeername(&p[1].udp, (struct sockaddr *)&peer, &len), 0);
+  assert_int_equal(peer.ss_family, server->sa_family);
+  assert_int_equal(addr_port((struct sockaddr *)&peer), addr_port(server));
+  char copy[64];
+  size_t text_len = strlen(text);
+  assert_true(text_len < sizeof(copy));
+  memcpy(copy, text, text_len + 1);
+  ax_buf_t buf = ax_buf_init(copy, text_len);
+  assert_int_equal(ax_udp_try_send(&p[1].udp, &buf, 1, server), AX_EISCONN);
+  struct sent s;
+  peer_send(&s, &p[1], &buf, 1, NULL);
+  run_until(loop, has_datagram, &p[0]);
+  assert_int_equal(s.status, 0);
+  assert_string_equal(p[0].last_data, text);
+}
+
 /* Sends from a handle that was never bound, one right after the other:
  * the first binds it, both arrive, and neither callback runs inside its
  * call (libuv's udp_send_immediate). */
@@ -1171,18 +1228,13 @@ static void test_udp_libuv_send_immediate(void **state) {
   test_loop_open(&loop);
   struct peer p[2];
   struct sockaddr_in server;
-  peer_init(&loop, &p[0], 0);
-  peer_init(&loop, &p[1], 0);
-  peer_bind4(&p[0], &server);
+  peers_open(&loop, p, &server);
   peer_recv(&p[0]);
   char text[] = "one";
   ax_buf_t buf = ax_buf_init(text, 3);
   struct sent s[2];
   for (int i = 0; i < 2; i++) {
-    sent_init(&s[i]);
-    assert_int_equal(ax_udp_send(&s[i].req, &p[1].udp, &buf, 1,
-                                 (struct sockaddr *)&server, sent_cb),
-                     0);
+    peer_send(&s[i], &p[1], &buf, 1, (struct sockaddr *)&server);
     assert_int_equal(s[i].status, 1);
   }
   struct sockaddr_in name;
@@ -1223,18 +1275,12 @@ static void test_udp_libuv_send_unreachable(void **state) {
   char text[] = "lost";
   ax_buf_t buf = ax_buf_init(text, 4);
   struct sent s[2];
-  sent_init(&s[0]);
-  sent_init(&s[1]);
-  assert_int_equal(ax_udp_send(&s[0].req, &p[1].udp, &buf, 1,
-                               (struct sockaddr *)&closed, sent_cb),
-                   0);
+  peer_send(&s[0], &p[1], &buf, 1, (struct sockaddr *)&closed);
   run_until(&loop, has_sent, &s[0]);
   assert_int_equal(s[0].status, 0);
   settle_udp(&loop);
   /* The ICMP answer came back by now; the next exchange still works. */
-  assert_int_equal(ax_udp_send(&s[1].req, &p[1].udp, &buf, 1,
-                               (struct sockaddr *)&server, sent_cb),
-                   0);
+  peer_send(&s[1], &p[1], &buf, 1, (struct sockaddr *)&server);
   run_until(&loop, has_datagram, &p[1]);
   assert_int_equal(s[1].status, 0);
   assert_string_equal(p[1].last_data, "lost");
@@ -1309,9 +1355,7 @@ static int udp_port(const ax_udp_t *udp) {
   struct sockaddr_storage name;
   int len = (int)sizeof(name);
   assert_int_equal(ax_udp_getsockname(udp, (struct sockaddr *)&name, &len), 0);
-  if (name.ss_family == AF_INET6)
-    return ntohs(((struct sockaddr_in6 *)&name)->sin6_port);
-  return ntohs(((struct sockaddr_in *)&name)->sin_port);
+  return addr_port((struct sockaddr *)&name);
 }
 
 /* AX_UDP_IPV6ONLY: "::" with it leaves IPv4's port free for another
@@ -1326,9 +1370,7 @@ static void test_udp_libuv_ipv6_only(void **state) {
   for (int i = 0; i < 4; i++)
     peer_init(&loop, &p[i], 0);
   if (!bind_any6(&p[0], 0, AX_UDP_IPV6ONLY)) {
-    peers_close(&loop, p, 4);
-    test_loop_close(&loop);
-    test_skip("no IPv6 here");
+    peers_skip(&loop, p, 4, "no IPv6 here");
     return;
   }
   struct sockaddr_in v4;
@@ -1370,9 +1412,7 @@ static void test_udp_libuv_connect6(void **state) {
   assert_int_equal(ax_ip6_addr("::1", 0, &server), 0);
   int err = ax_udp_bind(&p[0].udp, (struct sockaddr *)&server, 0);
   if (err == AX_EADDRNOTAVAIL || err == AX_EAFNOSUPPORT) {
-    peers_close(&loop, p, 2);
-    test_loop_close(&loop);
-    test_skip("no IPv6 loopback here");
+    peers_skip(&loop, p, 2, "no IPv6 loopback here");
     return;
   }
   assert_int_equal(err, 0);
@@ -1381,23 +1421,8 @@ static void test_udp_libuv_connect6(void **state) {
       ax_udp_getsockname(&p[0].udp, (struct sockaddr *)&server, &len), 0);
   peer_recv(&p[0]);
   assert_int_equal(ax_udp_connect(&p[1].udp, (struct sockaddr *)&server), 0);
-  struct sockaddr_in6 peer;
-  len = (int)sizeof(peer);
-  assert_int_equal(
-      ax_udp_getpeername(&p[1].udp, (struct sockaddr *)&peer, &len), 0);
-  assert_int_equal(peer.sin6_family, AF_INET6);
-  assert_int_equal(peer.sin6_port, server.sin6_port);
-  char text[] = "six";
-  ax_buf_t buf = ax_buf_init(text, 3);
-  assert_int_equal(
-      ax_udp_try_send(&p[1].udp, &buf, 1, (struct sockaddr *)&server),
-      AX_EISCONN);
-  struct sent s;
-  sent_init(&s);
-  assert_int_equal(ax_udp_send(&s.req, &p[1].udp, &buf, 1, NULL, sent_cb), 0);
-  run_until(&loop, has_datagram, &p[0]);
-  assert_int_equal(s.status, 0);
-  assert_string_equal(p[0].last_data, "six");
+  assert_int_equal(server.sin6_family, AF_INET6);
+  peers_exchange_connected(&loop, p, (struct sockaddr *)&server, "six");
   peers_close(&loop, p, 2);
   test_loop_close(&loop);
 }
@@ -1469,9 +1494,7 @@ static void test_udp_libuv_send_errors(void **state) {
   test_loop_open(&loop);
   struct peer p[2];
   struct sockaddr_in closed;
-  peer_init(&loop, &p[0], 0);
-  peer_init(&loop, &p[1], 0);
-  peer_bind4(&p[0], &closed);
+  peers_open(&loop, p, &closed);
   peer_close(&p[0]);
   assert_int_equal(ax_run(&loop, AX_RUN_NOWAIT), 0);
   assert_int_equal(ax_udp_connect(&p[1].udp, (struct sockaddr *)&closed), 0);
@@ -1479,11 +1502,8 @@ static void test_udp_libuv_send_errors(void **state) {
   ax_buf_t buf = ax_buf_init(&byte, 1);
   static struct sent s[16];
   int refused = 0;
-  for (int i = 0; i < 16; i++) {
-    sent_init(&s[i]);
-    assert_int_equal(ax_udp_send(&s[i].req, &p[1].udp, &buf, 1, NULL, sent_cb),
-                     0);
-  }
+  for (int i = 0; i < 16; i++)
+    peer_send(&s[i], &p[1], &buf, 1, NULL);
   run_until(&loop, sixteen_sent, s);
   for (int i = 0; i < 16; i++) {
     assert_true(s[i].status == 0 || s[i].status == AX_ECONNREFUSED);
@@ -1522,22 +1542,7 @@ static void test_udp_libuv_open_bound_connected(void **state) {
   assert_int_equal(
       connect(connected, (struct sockaddr *)&server, sizeof(server)), 0);
   assert_int_equal(ax_udp_open(&p[1].udp, connected), 0);
-  struct sockaddr_in peer;
-  int len = (int)sizeof(peer);
-  assert_int_equal(
-      ax_udp_getpeername(&p[1].udp, (struct sockaddr *)&peer, &len), 0);
-  assert_int_equal(peer.sin_port, server.sin_port);
-  char text[] = "adopted";
-  ax_buf_t buf = ax_buf_init(text, 7);
-  assert_int_equal(
-      ax_udp_try_send(&p[1].udp, &buf, 1, (struct sockaddr *)&server),
-      AX_EISCONN);
-  struct sent s;
-  sent_init(&s);
-  assert_int_equal(ax_udp_send(&s.req, &p[1].udp, &buf, 1, NULL, sent_cb), 0);
-  run_until(&loop, has_datagram, &p[0]);
-  assert_int_equal(s.status, 0);
-  assert_string_equal(p[0].last_data, "adopted");
+  peers_exchange_connected(&loop, p, (struct sockaddr *)&server, "adopted");
   peers_close(&loop, p, 2);
   test_loop_close(&loop);
 }
@@ -1594,9 +1599,7 @@ static void test_udp_libuv_no_callback_inside_calls(void **state) {
   test_loop_open(&loop);
   struct peer p[2];
   struct sockaddr_in server;
-  peer_init(&loop, &p[0], 0);
-  peer_init(&loop, &p[1], 0);
-  peer_bind4(&p[0], &server);
+  peers_open(&loop, p, &server);
   udp_inside = 0;
   char text[] = "stack";
   ax_buf_t buf = ax_buf_init(text, 5);
@@ -1641,26 +1644,18 @@ static void test_udp_libuv_send_vectors(void **state) {
   test_loop_open(&loop);
   struct peer p[2];
   struct sockaddr_in server;
-  peer_init(&loop, &p[0], 0);
-  peer_init(&loop, &p[1], 0);
-  peer_bind4(&p[0], &server);
+  peers_open(&loop, p, &server);
   peer_recv(&p[0]);
   char text[] = "abcdefghij";
   ax_buf_t bufs[10];
   for (int i = 0; i < 10; i++)
     bufs[i] = ax_buf_init(&text[i], 1);
   struct sent s[2];
-  sent_init(&s[0]);
-  sent_init(&s[1]);
-  assert_int_equal(ax_udp_send(&s[0].req, &p[1].udp, bufs, 10,
-                               (struct sockaddr *)&server, sent_cb),
-                   0);
+  peer_send(&s[0], &p[1], bufs, 10, (struct sockaddr *)&server);
   run_until(&loop, has_datagram, &p[0]);
   assert_int_equal(p[0].last_nread, 10);
   assert_string_equal(p[0].last_data, "abcdefghij");
-  assert_int_equal(ax_udp_send(&s[1].req, &p[1].udp, NULL, 0,
-                               (struct sockaddr *)&server, sent_cb),
-                   0);
+  peer_send(&s[1], &p[1], NULL, 0, (struct sockaddr *)&server);
   run_until(&loop, has_two_datagrams, &p[0]);
   assert_int_equal(p[0].last_nread, 0);
   assert_int_equal(s[0].status, 0);
@@ -1678,9 +1673,7 @@ static void test_udp_libuv_recv_stop_start(void **state) {
   test_loop_open(&loop);
   struct peer p[2];
   struct sockaddr_in server;
-  peer_init(&loop, &p[0], 0);
-  peer_init(&loop, &p[1], 0);
-  peer_bind4(&p[0], &server);
+  peers_open(&loop, p, &server);
   p[0].stop_after_one = true;
   peer_recv(&p[0]);
   char first[] = "first";
