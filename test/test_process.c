@@ -1420,7 +1420,10 @@ static void test_process_failed_spawn_keeps_pipes(void **state) {
   assert_int_equal(
       child_spawn(&loop, &c, (char *[]){"echo", NULL}, stdio, 2, &options),
       AX_ENOENT);
-  assert_int_equal(count_open_fds(), fds_before);
+  /* libkqueue opens descriptors of its own when a filter is first used,
+   * which the count would take for a leak. */
+  if (!test_links_libkqueue())
+    assert_int_equal(count_open_fds(), fds_before);
   assert_false(pipe_has_fd(&in));
   assert_false(pipe_has_fd(&out.pipe));
   assert_int_equal(
@@ -1454,7 +1457,9 @@ static void test_process_same_pipe_twice(void **state) {
       child_spawn(&loop, &c, (char *[]){"exit", "0", NULL}, stdio, 3, NULL),
       AX_EINVAL);
   assert_false(pipe_has_fd(&pipe));
-  assert_int_equal(count_open_fds(), fds_before);
+  /* libkqueue opens descriptors of its own when a filter is first used. */
+  if (!test_links_libkqueue())
+    assert_int_equal(count_open_fds(), fds_before);
   assert_int_equal(test_count_handles(&loop), 1);
   ax_close(&pipe.stream.handle, NULL);
   run_and_close(&loop);

@@ -2269,6 +2269,10 @@ static void test_tcp_libuv_rst(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
+  /* libkqueue reads a socket's pending error (SO_ERROR) to fill its
+   * event and so clears it: the stream's own read of it finds none. */
+  test_skip_on_libkqueue(&loop, "libkqueue consumes the socket's pending "
+                                "error (SO_ERROR) before axle can read it");
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
   struct sink *at_client = sink_start(&pair.client.stream, sink_read_cb);
@@ -2316,6 +2320,10 @@ static void test_tcp_libuv_close_reset_queued(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
+  /* libkqueue reads a socket's pending error (SO_ERROR) to fill its
+   * event and so clears it: the stream's own read of it finds none. */
+  test_skip_on_libkqueue(&loop, "libkqueue consumes the socket's pending "
+                                "error (SO_ERROR) before axle can read it");
   struct tcp_pair pair;
   assert_int_equal(tcp_pair_open(&loop, &pair, "127.0.0.1"), 0);
   static char chunk[64 * 1024];
@@ -2583,6 +2591,10 @@ static void test_tcp_libuv_ipv6_errors(void **state) {
   (void)state;
   ax_loop_t loop;
   test_loop_open(&loop);
+  /* libkqueue reads a socket's pending error (SO_ERROR) to fill its
+   * event and so clears it: the stream's own read of it finds none. */
+  test_skip_on_libkqueue(&loop, "libkqueue consumes the socket's pending "
+                                "error (SO_ERROR) before axle can read it");
   ax_tcp_t listener;
   int port;
   int err = tcp_test_listen(&loop, &listener, "::1", never_connection_cb,

@@ -304,6 +304,11 @@ static void test_tcp_posix_emfile(void **state) {
   assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
   ax_loop_t loop;
   test_loop_open(&loop);
+  /* With one descriptor left, libkqueue's own descriptors compete with
+   * the test's: about 1 run in 11 waited forever for the accept there
+   * (2026-12-07), never on epoll, poll or io_uring. */
+  test_skip_on_libkqueue(&loop, "libkqueue's own descriptors compete for "
+                                "the one the limit leaves");
   ax_tcp_t listener;
   struct emfile_state st = {0};
   int port;
