@@ -53,19 +53,23 @@ void ax__fs_statx_answer(ax_stat_t *out, const struct statx *stx) {
 /* statx(2) came with Linux 4.11; a seccomp filter of an older container
  * runtime answers EPERM or ENOSYS for it, and some network file systems
  * EOPNOTSUPP: struct stat then, which every kernel has. */
+struct ax__fs_statx_args ax__fs_statx_args(const ax_fs_t *req) {
+  struct ax__fs_statx_args a = {AT_FDCWD, req->path, AT_STATX_SYNC_AS_STAT};
+  if (req->fs_type == AX_FS_FSTAT) {
+    a.dirfd = req->priv.file;
+    a.path = "";
+    a.flags |= AT_EMPTY_PATH;
+  } else if (req->fs_type == AX_FS_LSTAT) {
+    a.flags |= AT_SYMLINK_NOFOLLOW;
+  }
+  return a;
+}
+
 int64_t ax__fs_stat_sys(ax_fs_t *req) {
   struct statx stx;
-  int dirfd = AT_FDCWD;
-  const char *path = req->path;
-  int flags = AT_STATX_SYNC_AS_STAT;
-  if (req->fs_type == AX_FS_FSTAT) {
-    dirfd = req->priv.file;
-    path = "";
-    flags |= AT_EMPTY_PATH;
-  } else if (req->fs_type == AX_FS_LSTAT) {
-    flags |= AT_SYMLINK_NOFOLLOW;
-  }
-  if (statx(dirfd, path, flags, STATX_BASIC_STATS | STATX_BTIME, &stx) == 0) {
+  struct ax__fs_statx_args a = ax__fs_statx_args(req);
+  if (statx(a.dirfd, a.path, a.flags, STATX_BASIC_STATS | STATX_BTIME, &stx) ==
+      0) {
     ax__fs_statx_answer(&req->statbuf, &stx);
     req->ptr = &req->statbuf;
     return 0;

@@ -81,6 +81,15 @@ struct statx;
 /* statx(2)'s answer as axle's (fs-linux.c; the io_uring backend's too). */
 void ax__fs_statx_answer(ax_stat_t *out, const struct statx *stx);
 
+/* What statx(2) is asked for req (stat, lstat or fstat): the directory
+ * descriptor, path and flags, the same on the pool and in the ring. */
+struct ax__fs_statx_args {
+  int dirfd;        /* AT_FDCWD, or fstat's file. */
+  const char *path; /* The request's path, or "" for fstat. */
+  int flags;        /* AT_* flags. */
+};
+struct ax__fs_statx_args ax__fs_statx_args(const ax_fs_t *req);
+
 /* Fill the fields of an ax_stat_t whose names differ between systems:
  * the times, and the BSD flags, generation and birth time where struct
  * stat has them (unix/fs.c fills the POSIX ones, and leaves the rest 0). */

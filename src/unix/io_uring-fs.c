@@ -289,18 +289,9 @@ const struct ax__fs_ops ax__uring_fs_ops = {
 /* What AT_* flags and path a statx of the request takes. */
 static void uring_fs_prep_statx(struct io_uring_sqe *sqe, ax_fs_t *req,
                                 struct ax__uring_fs_slot *slot) {
-  int dirfd = AT_FDCWD;
-  const char *path = req->path;
-  int flags = AT_STATX_SYNC_AS_STAT;
-  if (req->fs_type == AX_FS_FSTAT) {
-    dirfd = req->priv.file;
-    path = "";
-    flags |= AT_EMPTY_PATH;
-  } else if (req->fs_type == AX_FS_LSTAT) {
-    flags |= AT_SYMLINK_NOFOLLOW;
-  }
-  io_uring_prep_statx(sqe, dirfd, path, flags, STATX_BASIC_STATS | STATX_BTIME,
-                      &slot->u.stx);
+  struct ax__fs_statx_args a = ax__fs_statx_args(req);
+  io_uring_prep_statx(sqe, a.dirfd, a.path, a.flags,
+                      STATX_BASIC_STATS | STATX_BTIME, &slot->u.stx);
 }
 
 /* The operations on names: each the *at() form of the pool's call, from
