@@ -100,13 +100,14 @@ static void tty_sock_cb(ax_loop_t *loop, ax__io_t *io, unsigned int op,
 }
 
 /* Whether fd is a pseudo-terminal's master: only a master has a slave's
- * name to give (ptsname(); only whether it answers is used, not the name
- * it writes to its static buffer). A master's own name is the multiplexer
- * (Linux, macOS: /dev/ptmx), whose opening makes a new pseudo-terminal:
- * it must never be reopened by name. */
+ * name to give (ptsname_r(), not ptsname(), whose static buffer two loops'
+ * threads would share; only whether it answers is used). A master's own
+ * name is the multiplexer (Linux, macOS: /dev/ptmx), whose opening makes a
+ * new pseudo-terminal: it must never be reopened by name. */
 static bool tty_is_master(int fd) {
+  char name[PATH_MAX];
   int saved_errno = errno;
-  bool master = ptsname(fd) != NULL;
+  bool master = ptsname_r(fd, name, sizeof(name)) == 0;
   errno = saved_errno;
   return master;
 }
