@@ -831,6 +831,8 @@ AX_EXTERN int ax_loop_close(ax_loop_t *loop);
  * parent's threads do not exist in the child. Timers, idle, prepare and
  * check handles, listeners, connections, async handles, signal handles,
  * fs requests, DNS and ax_queue_work() then work in the child as before.
+ * (The pool needs no call: it is reset in every child by a fork handler,
+ * so a loop made new in the child uses it without ax_loop_fork().)
  *
  * What was in flight in the parent at fork stays the parent's: a pool job
  * that was queued or running there (work, fs, DNS) completes in the child

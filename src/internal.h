@@ -325,6 +325,12 @@ int ax__thread_create_worker(ax_thread_t *thread, ax_thread_cb entry,
 /* Platform: give up the processor (src/unix/thread.c, src/win/thread.c). */
 void ax__thread_yield(void);
 
+/* Platform: have fork(2) call prepare before it, then parent or child
+ * after it (pthread_atfork(3)). 0, or AX_ENOMEM; Windows, which has no
+ * fork, registers nothing and returns 0. */
+int ax__thread_atfork(void (*prepare)(void), void (*parent)(void),
+                      void (*child)(void));
+
 /* thread.c: as ax_once(), for an init_cb that may fail (it makes a lock,
  * which allocates on POSIX): 0 once it has succeeded, else its error,
  * with nothing kept, so that a later call tries again. A process-wide

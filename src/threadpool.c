@@ -13,10 +13,14 @@
  * they like, and file access still moves.
  *
  * One mutex guards the lanes and the worker counts. A finished job is
- * pushed, without a lock, onto its loop's done stack, and the loop is woken
- * through its wakeup channel only when the stack was empty: a burst of
- * completions costs one wakeup. The loop runs the completions from its
- * async dispatch (src/async.c), each exactly once.
+ * pushed onto its loop's done stack, and the loop is woken through its
+ * wakeup channel only when the stack was empty: a burst of completions
+ * costs one wakeup. The loop runs the completions from its async dispatch
+ * (src/async.c), each exactly once. The worker pushes while it holds the
+ * mutex it takes anyway for its next job, and wakes the loop once it lets
+ * go of it: fork(2), whose prepare handler takes the mutex too, then finds
+ * every job the parent's workers held either in a worker's slot or on a
+ * done stack, never in both or neither (pool_atfork_child).
  *
  * Workers start with every asynchronous signal blocked
  * (ax__thread_create_worker): the user's handlers run on the user's
@@ -58,6 +62,8 @@ struct pool_worker {
   int state;            /* SLOT_*, under the pool mutex. */
   int reserve;          /* Takes file system jobs only. */
   struct ax__work *job; /* The job it runs, or NULL (for a fork's child). */
+  ax_loop_t *wake;      /* A loop to wake once the mutex is let go, whose
+                           done stack this worker found empty. */
 };
 
 static struct {
@@ -79,6 +85,8 @@ static struct {
   int shutting_down;               /* The process exits (__atomic). */
   int released;      /* ax_library_shutdown() freed the locks (__atomic). */
   int locks_made;    /* The once made all three locks. */
+  int fork_locked;   /* fork(2)'s prepare handler holds the mutex. */
+  int fork_err;      /* A child's fresh locks could not be made (__atomic). */
   uint64_t enqueued; /* Jobs ever queued: the next order. */
   ax_pid_t pid;      /* The process the workers run in (pool_start). */
   /* In a child of fork(2): the jobs the parent's pool held, queued or
@@ -116,6 +124,15 @@ static int pool_reserve_is_started(void) {
   return __atomic_load_n(&pool.reserve_started, __ATOMIC_ACQUIRE);
 }
 
+/* In a child of fork(2): the error that keeps its pool from running. */
+static int pool_fork_err(void) {
+  return __atomic_load_n(&pool.fork_err, __ATOMIC_ACQUIRE);
+}
+
+static void pool_atfork_prepare(void);
+static void pool_atfork_parent(void);
+static void pool_atfork_child(void);
+
 /* Make the locks, or none of them: a failure (an allocation, on POSIX)
  * leaves the pool as it was, and the next request tries again. */
 static int pool_init_once(void) {
@@ -132,6 +149,10 @@ static int pool_init_once(void) {
   for (int i = 0; i < AX__LANES; i++)
     ax__queue_init(&pool.lanes[i]);
   ax__queue_init(&pool.orphans);
+  /* Should this fail (out of memory), ax_loop_fork() resets the pool in a
+   * child instead, as far as it can without the prepare handler. */
+  (void)ax__thread_atfork(pool_atfork_prepare, pool_atfork_parent,
+                          pool_atfork_child);
   return 0;
 
 out_destroy_general:
@@ -180,14 +201,16 @@ static struct ax__work *pool_take(const struct pool_worker *self) {
   return w;
 }
 
-/* Hand a finished or cancelled job to its loop, waking the loop if it had
- * nothing waiting. The job may be freed by its owner once this returns. */
-static void pool_post_done(struct ax__work *w) {
+/* Push a finished or cancelled job onto its loop's done stack: its loop,
+ * which must then be woken with pool_wake_loop(), if the stack was empty;
+ * else NULL. Once the push lands, the loop may run the job's callback
+ * (woken by anything), finish, and close: the loop's posting count, which
+ * the wakeup ends, keeps ax_loop_close() from freeing the channel and the
+ * loop's record while the wakeup is due. The job may be freed by its owner
+ * from the push on. */
+static ax_loop_t *pool_push_done(struct ax__work *w) {
   ax_loop_t *loop = w->loop;
   struct loop_work *lw = loop->priv.work;
-  /* Once the push lands, the loop may run the job's callback (woken by
-   * anything), finish, and close: the count keeps ax_loop_close() from
-   * freeing the channel and this record while the signal is under way. */
   __atomic_fetch_add(&lw->posting, 1, __ATOMIC_ACQUIRE);
   struct ax__queue *top = __atomic_load_n(&lw->done, __ATOMIC_RELAXED);
   do
@@ -195,8 +218,24 @@ static void pool_post_done(struct ax__work *w) {
   while (!__atomic_compare_exchange_n(&lw->done, &top, &w->node, true,
                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED));
   if (top == NULL)
-    ax__wakeup_signal(loop);
+    return loop;
   __atomic_fetch_sub(&lw->posting, 1, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+/* Wake a loop that pool_push_done() returned, and end its posting. */
+static void pool_wake_loop(ax_loop_t *loop) {
+  struct loop_work *lw = loop->priv.work;
+  ax__wakeup_signal(loop);
+  __atomic_fetch_sub(&lw->posting, 1, __ATOMIC_RELEASE);
+}
+
+/* Hand a finished or cancelled job to its loop, waking the loop if it had
+ * nothing waiting. */
+static void pool_post_done(struct ax__work *w) {
+  ax_loop_t *loop = pool_push_done(w);
+  if (loop != NULL)
+    pool_wake_loop(loop);
 }
 
 /* Whether this worker should leave: the process exits, or the pool shrank
@@ -223,7 +262,16 @@ static void pool_sleep(struct pool_worker *self) {
     pool.general_idle--; /* Woken by a broadcast or spuriously. */
 }
 
-/* Wait for a job; NULL means exit. Called and returns with the mutex held. */
+/* Take the loop this worker's last push left to wake: NULL if none. */
+static ax_loop_t *pool_take_wake(struct pool_worker *self) {
+  ax_loop_t *loop = self->wake;
+  self->wake = NULL;
+  return loop;
+}
+
+/* Wait for a job; NULL means exit. Called and returns with the mutex held.
+ * A loop left to wake is woken before the worker sleeps, with the mutex
+ * let go, and then the queues are looked at again. */
 static struct ax__work *pool_wait_job(struct pool_worker *self) {
   for (;;) {
     if (pool_should_exit(self))
@@ -231,18 +279,31 @@ static struct ax__work *pool_wait_job(struct pool_worker *self) {
     struct ax__work *w = pool_take(self);
     if (w != NULL)
       return w;
+    if (self->wake != NULL) {
+      ax_loop_t *loop = pool_take_wake(self);
+      ax_mutex_unlock(&pool.mutex);
+      pool_wake_loop(loop);
+      ax_mutex_lock(&pool.mutex);
+      continue;
+    }
     pool_sleep(self);
   }
 }
 
 /* Run one job with the mutex released, then hand it to its loop. Called
- * and returns with the mutex held. */
+ * and returns with the mutex held. The slot names the job from the moment
+ * it leaves its queue until it is on its loop's done stack: both under the
+ * mutex, so that a fork(2) sees one or the other. The loop is woken after
+ * the mutex is let go (here, for the next job, or in pool_wait_job). */
 static void pool_run_job(struct pool_worker *self, struct ax__work *w) {
   int lane = w->lane;
   __atomic_store_n(&w->state, WORK_RUNNING, __ATOMIC_RELAXED);
   pool.running[lane]++;
   self->job = w;
+  ax_loop_t *wake = pool_take_wake(self);
   ax_mutex_unlock(&pool.mutex);
+  if (wake != NULL)
+    pool_wake_loop(wake);
   uint64_t start_ns = ax__hrtime_ns();
   w->u.wait_ns = start_ns - w->t.queued_ns;
   w->work(w);
@@ -252,13 +313,13 @@ static void pool_run_job(struct pool_worker *self, struct ax__work *w) {
   /* Only ax__work_cancel() reads the state concurrently, and it acts on
    * QUEUED alone, which a running job never returns to. */
   __atomic_store_n(&w->state, WORK_DONE, __ATOMIC_RELAXED);
-  /* Once the process exits, the loop that queued the job may be gone
-   * (a main() that returned): its completion is dropped. */
-  if (!__atomic_load_n(&pool.shutting_down, __ATOMIC_ACQUIRE))
-    pool_post_done(w);
   ax_mutex_lock(&pool.mutex);
   self->job = NULL;
   pool.running[lane]--;
+  /* Once the process exits, the loop that queued the job may be gone
+   * (a main() that returned): its completion is dropped. */
+  if (!__atomic_load_n(&pool.shutting_down, __ATOMIC_ACQUIRE))
+    self->wake = pool_push_done(w);
 }
 
 static void pool_worker_main(void *arg) {
@@ -276,7 +337,11 @@ static void pool_worker_main(void *arg) {
     pool.general--;
   }
   self->state = SLOT_EXITED;
+  ax_loop_t *wake = pool_take_wake(self);
   ax_mutex_unlock(&pool.mutex);
+  /* Once the process exits, the loop may be gone (see pool_run_job). */
+  if (wake != NULL && !__atomic_load_n(&pool.shutting_down, __ATOMIC_ACQUIRE))
+    pool_wake_loop(wake);
 }
 
 /* Join a worker that has exited, freeing its slot. Mutex held; the worker
@@ -367,6 +432,9 @@ static int pool_init(void) {
    * lock freed memory. */
   if (__atomic_load_n(&pool.released, __ATOMIC_ACQUIRE))
     return AX_EINVAL;
+  /* A child of fork(2) whose fresh locks could not be made. */
+  if (pool_fork_err() != 0)
+    return pool_fork_err();
   return ax__once_try(&pool.once, pool_init_once);
 }
 
@@ -603,23 +671,13 @@ out_destroy_mutex:
   return err;
 }
 
-/* Whether w is on the loop's done stack. */
-static bool work_is_done(const struct loop_work *lw, const struct ax__work *w) {
-  for (const struct ax__queue *node = lw->done; node != NULL;
-       node = node->next) {
-    if (node == &w->node)
-      return true;
-  }
-  return false;
-}
-
 /* In a child of fork(2), once: no worker exists here, so the pool starts
  * afresh with the next job, and what the parent's pool held, queued or
- * running, becomes orphans. The child is one thread now: no lock. */
+ * running, becomes orphans. The child is one thread now: no lock. A job
+ * that a slot names has not reached its loop's done stack (pool_run_job);
+ * one that has is left there and completes in the child, its results
+ * copied with the rest of the memory. */
 static int pool_fork(void) {
-  int err = pool_fork_locks();
-  if (err != 0)
-    return err;
   for (int lane = 0; lane < AX__LANES; lane++) {
     while (!ax__queue_empty(&pool.lanes[lane])) {
       ax__queue_t *node = ax__queue_head(&pool.lanes[lane]);
@@ -630,16 +688,11 @@ static int pool_fork(void) {
   }
   for (int i = 0; i < POOL_SLOTS; i++) {
     struct pool_worker *slot = &pool.workers[i];
-    /* A running job is on no queue: its node is free to link. One that
-     * ran to its end and is on its loop's done stack already is left
-     * there (its node is the stack's); one whose worker was still pushing
-     * it is an orphan that completes as done. */
-    struct ax__work *w = slot->state == SLOT_RUNNING ? slot->job : NULL;
-    if (w != NULL &&
-        !(__atomic_load_n(&w->state, __ATOMIC_RELAXED) == WORK_DONE &&
-          work_is_done(w->loop->priv.work, w)))
-      ax__queue_insert_tail(&pool.orphans, &w->node);
+    /* A running job is on no queue: its node is free to link. */
+    if (slot->state == SLOT_RUNNING && slot->job != NULL)
+      ax__queue_insert_tail(&pool.orphans, &slot->job->node);
     slot->job = NULL;
+    slot->wake = NULL; /* ax__work_loop_fork() wakes every loop it forks. */
     slot->state = SLOT_FREE; /* Its thread is the parent's: never joined. */
   }
   pool.general = 0;
@@ -649,7 +702,36 @@ static int pool_fork(void) {
   pool.reserve_idle = 0;
   __atomic_store_n(&pool.started, 0, __ATOMIC_RELEASE);
   __atomic_store_n(&pool.reserve_started, 0, __ATOMIC_RELEASE);
-  return 0;
+  return pool_fork_locks();
+}
+
+/* fork(2)'s handlers, registered with the pool's locks. Before the fork,
+ * take the mutex: no worker is then between a job's queue, its slot and
+ * its done stack, and the parent's queues are whole. After it, the parent
+ * lets go; the child, whose copy of the mutex is held by a thread it does
+ * not have, resets the pool with fresh locks, so that a job queued on any
+ * loop there (a new one, or one passed to ax_loop_fork()) runs on workers
+ * of its own. Out of memory for those locks, the pool refuses every job in
+ * the child with that error (pool_init). */
+static void pool_atfork_prepare(void) {
+  if (!pool.locks_made || __atomic_load_n(&pool.released, __ATOMIC_ACQUIRE))
+    return;
+  ax_mutex_lock(&pool.mutex);
+  pool.fork_locked = 1;
+}
+
+static void pool_atfork_parent(void) {
+  if (!pool.fork_locked)
+    return;
+  pool.fork_locked = 0;
+  ax_mutex_unlock(&pool.mutex);
+}
+
+static void pool_atfork_child(void) {
+  if (!pool.fork_locked)
+    return;
+  pool.fork_locked = 0;
+  __atomic_store_n(&pool.fork_err, pool_fork(), __ATOMIC_RELEASE);
 }
 
 /* ax_loop_fork(): reset the pool if this process is a child that has not
@@ -657,17 +739,21 @@ static int pool_fork(void) {
  * (or ran) there, and complete here with AX_ECANCELED. Jobs on the loop's
  * own list were never handed over and run in the child. */
 int ax__work_loop_fork(ax_loop_t *loop) {
-  if (pool_is_started() && pool.pid != ax_os_getpid()) {
-    int err = pool_fork();
-    if (err != 0)
-      return err;
-  }
+  /* Without the fork handlers (pthread_atfork failed), the reset is done
+   * here, by the first loop forked. */
+  if (pool_fork_err() == 0 && pool_is_started() && pool.pid != ax_os_getpid())
+    __atomic_store_n(&pool.fork_err, pool_fork(), __ATOMIC_RELEASE);
+  if (pool_fork_err() != 0)
+    return pool_fork_err();
   struct loop_work *lw = loop->priv.work;
   if (lw == NULL || !pool.locks_made)
     return 0;
-  /* A worker of the parent may have been between its push and the end of
-   * its count. */
+  /* A worker of the parent may have pushed a job without waking the loop
+   * yet: its count ends here, and the loop is woken for what its stack
+   * holds. */
   __atomic_store_n(&lw->posting, 0, __ATOMIC_RELAXED);
+  if (__atomic_load_n(&lw->done, __ATOMIC_ACQUIRE) != NULL)
+    ax__wakeup_signal(loop);
   ax__queue_t *node = ax__queue_head(&pool.orphans);
   while (node != &pool.orphans) {
     ax__queue_t *next = node->next;
@@ -726,7 +812,7 @@ unsigned int ax_threadpool_get_size(void) {
 /* At process exit: workers finish the job they run and leave; queued jobs
  * are dropped with the loops that wanted them. */
 void ax__threadpool_shutdown(void) {
-  if (__atomic_load_n(&pool.released, __ATOMIC_ACQUIRE))
+  if (__atomic_load_n(&pool.released, __ATOMIC_ACQUIRE) || pool_fork_err() != 0)
     return;
   if (!pool_is_started() && !pool_reserve_is_started())
     return;
@@ -753,7 +839,7 @@ void ax__threadpool_shutdown(void) {
 void ax__threadpool_release(void) {
   ax__threadpool_shutdown();
   __atomic_store_n(&pool.released, 1, __ATOMIC_RELEASE);
-  if (!pool.locks_made)
+  if (!pool.locks_made || pool_fork_err() != 0)
     return;
   ax_cond_destroy(&pool.reserve_cond);
   ax_cond_destroy(&pool.general_cond);

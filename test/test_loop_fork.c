@@ -17,7 +17,11 @@
  * made before the fork that accepts in the child, and a connection made
  * before it that the child reads and writes; the pool (work, fs, DNS)
  * in the child; and pool jobs in flight in the parent at the fork, which
- * complete in the child with AX_ECANCELED and in the parent as usual.
+ * complete in the child with AX_ECANCELED and in the parent as usual; the
+ * pool in a child that makes a loop of its own and forks none (libuv's
+ * fork_threadpool_queue_work_simple); and forks made while four workers
+ * finish jobs, after each of which every job completes exactly once in
+ * both processes.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -719,6 +723,157 @@ static void test_fork_pool(void **state) {
   test_loop_close(&p.loop);
 }
 
+/* ---- The pool in a child that forks no loop ---- */
+
+/* One job's run on a loop of its own: 0 once its callback saw status 0,
+ * else a step number. */
+static void simple_done(ax_work_t *work, int status) {
+  *(int *)work->req.data = status;
+}
+
+static int simple_run(ax_loop_t *loop) {
+  ax_work_t work;
+  int status = 1;
+  work.req.data = &status;
+  if (ax_queue_work(loop, &work, pool_nothing_work, simple_done) != 0)
+    return 20;
+  if (ax_run(loop, AX_RUN_DEFAULT) != 0)
+    return 21;
+  return status == 0 ? 0 : 22;
+}
+
+/* The child makes a loop of its own and never calls ax_loop_fork(): the
+ * pool that the parent started still runs its jobs (on workers of the
+ * child's). Then the parent's loop, forked, works too. */
+static int simple_child(void *arg) {
+  ax_loop_t *parent_loop = arg;
+  ax_loop_t loop;
+  child_check(ax_loop_init(&loop) == 0, 1);
+  ax_timer_t guard;
+  bool fired;
+  child_guard_start(&loop, &guard, &fired);
+  int err = simple_run(&loop);
+  if (err != 0)
+    return err;
+  child_check(!fired, 2);
+  child_close(&loop, &guard);
+  child_check(ax_loop_fork(parent_loop) == 0, 3);
+  child_guard_start(parent_loop, &guard, &fired);
+  err = simple_run(parent_loop);
+  if (err != 0)
+    return 10 + err;
+  child_check(!fired, 4);
+  child_close(parent_loop, &guard);
+  return 0;
+}
+
+static void test_fork_pool_new_loop(void **state) {
+  (void)state;
+  ax_loop_t loop;
+  test_loop_open(&loop);
+  if (!fork_supported(&loop) || !fork_threads_supported(&loop))
+    return;
+  assert_int_equal(simple_run(&loop), 0); /* The pool is running. */
+  assert_int_equal(run_child(simple_child, &loop), 0);
+  assert_int_equal(simple_run(&loop), 0); /* And still is, here. */
+  test_loop_close(&loop);
+}
+
+/* ---- Forks while the pool's workers finish jobs ---- */
+
+enum {
+  CHURN_JOBS = 64,       /* Jobs in flight at each fork. */
+  CHURN_FORKS = 24,      /* Forks, between iterations. */
+  CHURN_WORKERS = 4,     /* Workers finishing jobs meanwhile. */
+  CHURN_SPIN_NS = 20000, /* What each job does: a short wait. */
+};
+
+struct churn {
+  ax_loop_t loop;
+  ax_work_t jobs[CHURN_JOBS];
+  int runs[CHURN_JOBS]; /* Completions of each job's current queueing. */
+  int queued;           /* Jobs queued in all. */
+  int completed;        /* Completions in all. */
+  int forks;            /* Forks made. */
+  int failed;           /* A child's failed step, or a parent's check. */
+};
+
+static void churn_work(ax_work_t *work) {
+  (void)work;
+  uint64_t end_ns = ax_hrtime() + CHURN_SPIN_NS;
+  while (ax_hrtime() < end_ns)
+    continue;
+}
+
+/* In the child: every job still in flight at the fork completes once,
+ * done or cancelled, and none twice. */
+static int churn_child(void *arg) {
+  struct churn *c = arg;
+  child_check(ax_loop_fork(&c->loop) == 0, 1);
+  ax_timer_t guard;
+  bool fired;
+  child_guard_start(&c->loop, &guard, &fired);
+  c->forks = CHURN_FORKS; /* Queue nothing more. */
+  child_check(ax_run(&c->loop, AX_RUN_DEFAULT) == 0, 2);
+  child_check(!fired, 3);
+  child_check(c->failed == 0, 4);
+  for (int i = 0; i < CHURN_JOBS; i++)
+    child_check(c->runs[i] == 1, 5);
+  child_close(&c->loop, &guard);
+  return 0;
+}
+
+static void churn_done(ax_work_t *work, int status);
+
+static void churn_queue(struct churn *c, int i) {
+  c->runs[i] = 0;
+  c->queued++;
+  if (ax_queue_work(&c->loop, &c->jobs[i], churn_work, churn_done) != 0)
+    c->failed = 100;
+}
+
+static void churn_done(ax_work_t *work, int status) {
+  struct churn *c = work->req.data;
+  int i = (int)(work - c->jobs);
+  c->completed++;
+  if (++c->runs[i] != 1 || (status != 0 && status != AX_ECANCELED))
+    c->failed = 101;
+  if (c->forks < CHURN_FORKS)
+    churn_queue(c, i);
+}
+
+static void test_fork_pool_churn(void **state) {
+  (void)state;
+  struct churn c;
+  memset(&c, 0, sizeof(c));
+  test_loop_open(&c.loop);
+  if (!fork_supported(&c.loop) || !fork_threads_supported(&c.loop))
+    return;
+  assert_int_equal(ax_threadpool_set_size(CHURN_WORKERS), 0);
+  for (int i = 0; i < CHURN_JOBS; i++) {
+    c.jobs[i].req.data = &c;
+    churn_queue(&c, i);
+  }
+  /* Between iterations (ax_loop_fork() refuses a loop's own callbacks),
+   * every few completions: the workers are in the middle of theirs. */
+  for (int next = 7; c.forks < CHURN_FORKS && c.failed == 0;) {
+    assert_int_equal(ax_run(&c.loop, AX_RUN_ONCE), 0);
+    if (c.completed >= next) {
+      c.forks++;
+      next = c.completed + 7;
+      assert_int_equal(run_child(churn_child, &c), 0);
+    }
+  }
+  assert_int_equal(ax_run(&c.loop, AX_RUN_DEFAULT), 0);
+  assert_int_equal(c.failed, 0);
+  assert_int_equal(c.forks, CHURN_FORKS);
+  assert_int_equal(c.completed, c.queued);
+  for (int i = 0; i < CHURN_JOBS; i++)
+    assert_int_equal(c.runs[i], 1);
+  assert_int_equal(ax_threadpool_set_size(1), 0);
+  test_loop_close(&c.loop);
+}
+
 static void setup_job_cb(ax_work_t *work) {
   (void)work;
 }
@@ -758,6 +913,8 @@ int main(void) {
       cmocka_unit_test(test_fork_signal),
       cmocka_unit_test(test_fork_tcp),
       cmocka_unit_test(test_fork_pool),
+      cmocka_unit_test(test_fork_pool_new_loop),
+      cmocka_unit_test(test_fork_pool_churn),
   };
   return cmocka_run_group_tests(tests, setup_process, NULL);
 }

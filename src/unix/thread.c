@@ -43,6 +43,11 @@ void ax__thread_yield(void) {
   sched_yield();
 }
 
+int ax__thread_atfork(void (*prepare)(void), void (*parent)(void),
+                      void (*child)(void)) {
+  return pthread_atfork(prepare, parent, child) == 0 ? 0 : AX_ENOMEM;
+}
+
 /* At exit (or when a shared axle is unloaded), let the pool's workers
  * finish and join them, so that no thread runs on into a torn-down
  * process. */

@@ -38,6 +38,14 @@ void ax__thread_yield(void) {
   SwitchToThread();
 }
 
+int ax__thread_atfork(void (*prepare)(void), void (*parent)(void),
+                      void (*child)(void)) {
+  (void)prepare;
+  (void)parent;
+  (void)child;
+  return 0;
+}
+
 static unsigned __stdcall thread_trampoline(void *start) {
   ax__thread_start_run(start);
   return 0;
