@@ -350,7 +350,8 @@ bool ax__io_any(const ax_loop_t *loop);
 
 /* The backend-independent half of a backend's fork (POSIX only,
  * src/unix/core.c): after the backend made its kernel object anew, give
- * the child its own wakeup channel and signal channel. 0 or an error. */
+ * the child its own wakeup channel, signal channel and file watches
+ * (Linux's inotify instance). 0 or an error. */
 int ax__unix_loop_fork(ax_loop_t *loop);
 
 #endif /* AX_BACKEND_H */

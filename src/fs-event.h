@@ -28,6 +28,12 @@ int ax__fs_event_watch(ax_fs_event_t *handle);
  * handle afterwards, not even a change already read. */
 void ax__fs_event_unwatch(ax_fs_event_t *handle);
 
+/* In a child of fork(2) (ax_loop_fork(), POSIX, after the backend made its
+ * kernel object anew): give the loop's watches a kernel object the parent
+ * does not share, where the system needs one. 0, or the first error; a
+ * watch that could not be made again reports nothing more. */
+int ax__fs_event_loop_fork(ax_loop_t *loop);
+
 /* Report a change to a started handle (fs-event.c). status < 0 is an
  * error that ends the watch: the handle is stopped before its callback.
  * The callback may stop or close any handle. */

@@ -21,14 +21,17 @@
  * pool in a child that makes a loop of its own and forks none (libuv's
  * fork_threadpool_queue_work_simple); and forks made while four workers
  * finish jobs, after each of which every job completes exactly once in
- * both processes.
+ * both processes; and a file watch started before the fork, which works
+ * in the child and, closed there, goes on working in the parent.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -874,6 +877,94 @@ static void test_fork_pool_churn(void **state) {
   test_loop_close(&c.loop);
 }
 
+/* ---- File watches ---- */
+
+struct watch {
+  ax_loop_t loop;
+  ax_fs_event_t event; /* Started in the parent, before the fork. */
+  char dir[256];
+  char file[300];
+  int events; /* Callbacks since the last reset. */
+};
+
+static void watch_cb(ax_fs_event_t *handle, const char *filename, int events,
+                     int status) {
+  (void)filename;
+  (void)events;
+  struct watch *w = ax_container_of(handle, struct watch, event);
+  if (status == 0)
+    w->events++;
+}
+
+/* Append a byte to the watched file: a change, read by the watches. */
+static bool watch_touch(const struct watch *w) {
+  int fd = open(w->file, O_WRONLY | O_APPEND);
+  if (fd < 0)
+    return false;
+  bool ok = write(fd, "x", 1) == 1;
+  close(fd);
+  return ok;
+}
+
+/* Run until the watch saw something, or the guard fires. */
+static void watch_wait(struct watch *w, const bool *fired) {
+  while (w->events == 0 && !*fired)
+    ax_run(&w->loop, AX_RUN_ONCE);
+}
+
+/* The child's watch works on an instance of its own, and closing it there
+ * takes nothing from the parent's. */
+static int watch_child(void *arg) {
+  struct watch *w = arg;
+  child_check(ax_loop_fork(&w->loop) == 0, 1);
+  ax_timer_t guard;
+  bool fired;
+  child_guard_start(&w->loop, &guard, &fired);
+  w->events = 0;
+  child_check(watch_touch(w), 2);
+  watch_wait(w, &fired);
+  child_check(!fired && w->events > 0, 3);
+  child_check(ax_close(&w->event.handle, NULL) == 0, 4);
+  child_close(&w->loop, &guard);
+  return 0;
+}
+
+static void test_fork_fs_event(void **state) {
+  (void)state;
+  struct watch w;
+  memset(&w, 0, sizeof(w));
+  test_loop_open(&w.loop);
+  if (!fork_supported(&w.loop))
+    return;
+  ax_fs_t req;
+  assert_int_equal(ax_fs_mkdtemp(&w.loop, &req, "ax-forkwatch-XXXXXX", NULL),
+                   0);
+  snprintf(w.dir, sizeof(w.dir), "%s", req.path);
+  ax_fs_req_cleanup(&req);
+  snprintf(w.file, sizeof(w.file), "%s/a", w.dir);
+  int fd = open(w.file, O_WRONLY | O_CREAT, 0644);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(ax_fs_event_init(&w.loop, &w.event), 0);
+  assert_int_equal(ax_fs_event_start(&w.event, w.file, 0, watch_cb), 0);
+  int child = run_child(watch_child, &w);
+  /* The parent's watch outlived the child's close: a change made now is
+   * seen here (after whatever of the child's was queued for it too). */
+  struct test_guard guard;
+  test_guard_start(&w.loop, &guard);
+  w.events = 0;
+  assert_true(watch_touch(&w));
+  watch_wait(&w, &guard.fired);
+  assert_false(guard.fired);
+  assert_true(w.events > 0);
+  assert_int_equal(child, 0);
+  ax_close(&w.event.handle, NULL);
+  test_guard_close(&guard);
+  assert_int_equal(unlink(w.file), 0);
+  assert_int_equal(rmdir(w.dir), 0);
+  test_loop_close(&w.loop);
+}
+
 static void setup_job_cb(ax_work_t *work) {
   (void)work;
 }
@@ -915,6 +1006,7 @@ int main(void) {
       cmocka_unit_test(test_fork_pool),
       cmocka_unit_test(test_fork_pool_new_loop),
       cmocka_unit_test(test_fork_pool_churn),
+      cmocka_unit_test(test_fork_fs_event),
   };
   return cmocka_run_group_tests(tests, setup_process, NULL);
 }

@@ -6,6 +6,7 @@
  */
 #include <time.h>
 
+#include "../fs-event.h"
 #include "internal.h"
 
 uint64_t ax__hrtime_ns(void) {
@@ -73,5 +74,8 @@ int ax__io_stop(ax_loop_t *loop, ax__io_t *io, unsigned int events) {
 int ax__unix_loop_fork(ax_loop_t *loop) {
   int err = ax__wakeup_fork(loop);
   int signal_err = ax__signal_loop_fork(loop);
-  return err != 0 ? err : signal_err;
+  int watch_err = ax__fs_event_loop_fork(loop);
+  if (err == 0)
+    err = signal_err;
+  return err != 0 ? err : watch_err;
 }

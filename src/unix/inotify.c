@@ -235,6 +235,64 @@ int ax__fs_event_watch(ax_fs_event_t *handle) {
   return 0;
 }
 
+/*
+ * After fork(2), the child's inotify descriptor is the parent's instance:
+ * a watch the child removed would be gone for the parent too, and each
+ * event would reach whichever process read it first. The child gets an
+ * instance of its own, with every watch added again by the path of the
+ * first handle it serves. Watch numbers start again in the new instance,
+ * so every watch is marked first (-2: to add) and found among those added
+ * only; two watches whose paths now name one inode become one.
+ */
+int ax__fs_event_loop_fork(ax_loop_t *loop) {
+  struct inotify_state *state = inotify_state_of(loop);
+  if (state == NULL)
+    return 0;
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0)
+    return ax_translate_sys_error(errno);
+  ax__io_stop(loop, &state->io, state->io.events);
+  ax__close_fd(state->io.fd); /* The child's copy: the parent keeps its. */
+  ax__io_init(&state->io, inotify_io_cb, fd);
+  int first_err = ax__io_start(loop, &state->io, AX__IO_READ);
+  struct ax__queue *q;
+  for (q = state->watches.next; q != &state->watches; q = q->next) {
+    struct inotify_watch *watch = ax_container_of(q, struct inotify_watch,
+                                                  node);
+    watch->wd = watch->wd >= 0 ? -2 : -1;
+  }
+  for (q = state->watches.next; q != &state->watches;) {
+    struct inotify_watch *watch = ax_container_of(q, struct inotify_watch,
+                                                  node);
+    q = q->next;
+    if (watch->wd != -2)
+      continue; /* Its file was gone already: it stays quiet. */
+    ax_fs_event_t *first = ax_container_of(ax__queue_head(&watch->handles),
+                                           ax_fs_event_t, priv.node);
+    int wd = inotify_add_watch(fd, first->priv.path, INOTIFY_MASK);
+    if (wd < 0) {
+      watch->wd = -1;
+      if (first_err == 0)
+        first_err = ax_translate_sys_error(errno);
+      continue;
+    }
+    struct inotify_watch *same = inotify_find(state, wd);
+    watch->wd = wd;
+    if (same == NULL)
+      continue;
+    /* Merge into the watch that has the inode already. */
+    while (!ax__queue_empty(&watch->handles)) {
+      struct ax__queue *node = ax__queue_head(&watch->handles);
+      ax__queue_remove(node);
+      ax__queue_insert_tail(&same->handles, node);
+      ax_container_of(node, ax_fs_event_t, priv.node)->priv.impl = same;
+    }
+    ax__queue_remove(&watch->node);
+    ax__free(watch);
+  }
+  return first_err;
+}
+
 void ax__fs_event_unwatch(ax_fs_event_t *handle) {
   struct inotify_watch *watch = handle->priv.impl;
   if (watch == NULL)
