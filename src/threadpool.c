@@ -270,8 +270,9 @@ static ax_loop_t *pool_take_wake(struct pool_worker *self) {
 }
 
 /* Wait for a job; NULL means exit. Called and returns with the mutex held.
- * A loop left to wake is woken before the worker sleeps, with the mutex
- * let go, and then the queues are looked at again. */
+ * A loop left to wake is woken before the worker sleeps, still holding the
+ * mutex: with no job queued, only that loop's next flush wants it, and the
+ * loop takes longer to wake than this worker to reach its wait. */
 static struct ax__work *pool_wait_job(struct pool_worker *self) {
   for (;;) {
     if (pool_should_exit(self))
@@ -279,13 +280,8 @@ static struct ax__work *pool_wait_job(struct pool_worker *self) {
     struct ax__work *w = pool_take(self);
     if (w != NULL)
       return w;
-    if (self->wake != NULL) {
-      ax_loop_t *loop = pool_take_wake(self);
-      ax_mutex_unlock(&pool.mutex);
-      pool_wake_loop(loop);
-      ax_mutex_lock(&pool.mutex);
-      continue;
-    }
+    if (self->wake != NULL)
+      pool_wake_loop(pool_take_wake(self));
     pool_sleep(self);
   }
 }
