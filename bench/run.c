@@ -5,8 +5,9 @@
  *
  * Usage: bench-core [scale [INDEX...]]   scale multiplies every operation
  * count (default 1, at most 100); the indices (from `bench-core --list`)
- * choose workloads, all by default. `bench-core --one SIDE INDEX COUNT`
- * runs one workload once on one side, for scripts/bench.sh --callgrind.
+ * choose workloads, all by default; `--list` prints each one's index, name
+ * and operations per round. `bench-core --one SIDE INDEX COUNT` runs one
+ * workload once on one side, for scripts/bench.sh --callgrind.
  * Each workload runs ROUNDS (5) times per side, alternating sides, and the
  * best round counts, so that a noisy neighbour on the machine hurts both
  * sides alike.
@@ -372,7 +373,8 @@ int main(int argc, char **argv) {
     return run_one(argv[2], argv[3], strtoull(argv[4], NULL, 10));
   if (argc == 2 && strcmp(argv[1], "--list") == 0) {
     for (size_t w = 0; w < WORKLOADS; w++)
-      printf("%zu\t%s\n", w, workloads[w].name);
+      printf("%zu\t%s\t%llu\n", w, workloads[w].name,
+             (unsigned long long)workloads[w].n);
     return 0;
   }
   long scale = argc > 1 ? atol(argv[1]) : 1;
