@@ -41,16 +41,12 @@ static void async_close_channel(int read_fd, int write_fd) {
     ax__close_fd(write_fd);
 }
 
-int ax__wakeup_open(ax_loop_t *loop) {
+/* Make the loop's channel of a pair just opened, read through its io; on
+ * failure the pair is closed and the loop has no channel. */
+static int async_channel_start(ax_loop_t *loop, const int fds[2]) {
   ax__io_t *io = &loop->priv.platform.async_io;
-  if (io->fd >= 0)
-    return 0;
-  int fds[2];
-  int err = ax__wakeup_channel_open(fds);
-  if (err != 0)
-    return err;
   ax__io_init(io, async_io_cb, fds[0]);
-  err = ax__io_start(loop, io, AX__IO_READ);
+  int err = ax__io_start(loop, io, AX__IO_READ);
   if (err != 0) {
     async_close_channel(fds[0], fds[1]);
     io->fd = -1;
@@ -58,6 +54,14 @@ int ax__wakeup_open(ax_loop_t *loop) {
   }
   loop->priv.platform.async_wfd = fds[1];
   return 0;
+}
+
+int ax__wakeup_open(ax_loop_t *loop) {
+  if (loop->priv.platform.async_io.fd >= 0)
+    return 0;
+  int fds[2];
+  int err = ax__wakeup_channel_open(fds);
+  return err != 0 ? err : async_channel_start(loop, fds);
 }
 
 void ax__wakeup_close(ax_loop_t *loop) {
@@ -90,8 +94,7 @@ void ax__wakeup_signal(ax_loop_t *loop) {
  * child's own, and wake the loop once: sends and completions before the
  * fork may have written to the old one only. */
 int ax__wakeup_fork(ax_loop_t *loop) {
-  ax__io_t *io = &loop->priv.platform.async_io;
-  if (io->fd < 0)
+  if (loop->priv.platform.async_io.fd < 0)
     return 0;
   /* The new channel first: if it cannot be made, the loop keeps the old
    * one, shared but working, and the caller may try again. */
@@ -100,14 +103,8 @@ int ax__wakeup_fork(ax_loop_t *loop) {
   if (err != 0)
     return err;
   ax__wakeup_close(loop);
-  ax__io_init(io, async_io_cb, fds[0]);
-  err = ax__io_start(loop, io, AX__IO_READ);
-  if (err != 0) {
-    async_close_channel(fds[0], fds[1]);
-    io->fd = -1;
-    return err;
-  }
-  loop->priv.platform.async_wfd = fds[1];
-  ax__wakeup_signal(loop);
-  return 0;
+  err = async_channel_start(loop, fds);
+  if (err == 0)
+    ax__wakeup_signal(loop);
+  return err;
 }

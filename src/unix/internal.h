@@ -119,6 +119,9 @@ void ax__close_fd(int fd);
  * take no such flag on every system (pipe, kqueue). 0 or an error. */
 int ax__fd_set_cloexec(int fd);
 int ax__fd_set_nonblock(int fd);
+/* FD_CLOEXEC on both of a pair just made (pipe, socketpair); on failure
+ * both are closed. 0 or an error. */
+int ax__fd_pair_set_cloexec(int fds[2]);
 
 /*
  * Call wait_once(ctx, timeout) until it does not fail with EINTR, giving each

@@ -13,12 +13,5 @@
 int ax__os_socketpair_cloexec(int type, int protocol, int fds[2]) {
   if (socketpair(AF_UNIX, type, protocol, fds) != 0)
     return ax_translate_sys_error(errno);
-  int err = ax__fd_set_cloexec(fds[0]);
-  if (err == 0)
-    err = ax__fd_set_cloexec(fds[1]);
-  if (err != 0) {
-    ax__close_fd(fds[0]);
-    ax__close_fd(fds[1]);
-  }
-  return err;
+  return ax__fd_pair_set_cloexec(fds);
 }

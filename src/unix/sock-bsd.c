@@ -26,14 +26,7 @@ int ax__sock_nosigpipe(int fd) {
 int ax__sock_pipe(int fds[2]) {
   if (ax__sys.pipe(fds) != 0)
     return ax_translate_sys_error(errno);
-  int err = ax__fd_set_cloexec(fds[0]);
-  if (err == 0)
-    err = ax__fd_set_cloexec(fds[1]);
-  if (err != 0) {
-    ax__close_fd(fds[0]);
-    ax__close_fd(fds[1]);
-  }
-  return err;
+  return ax__fd_pair_set_cloexec(fds);
 }
 
 /* accept(2), which takes no flags: callers pass 0. */

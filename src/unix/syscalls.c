@@ -55,6 +55,17 @@ int ax__fd_set_cloexec(int fd) {
   return 0;
 }
 
+int ax__fd_pair_set_cloexec(int fds[2]) {
+  int err = ax__fd_set_cloexec(fds[0]);
+  if (err == 0)
+    err = ax__fd_set_cloexec(fds[1]);
+  if (err != 0) {
+    ax__close_fd(fds[0]);
+    ax__close_fd(fds[1]);
+  }
+  return err;
+}
+
 int ax__fd_set_nonblock(int fd) {
   int flags = ax__sys.fcntl(fd, F_GETFL);
   if (flags < 0 || ax__sys.fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
